@@ -1,0 +1,231 @@
+"""The scenario schema: every key a scenario file may hold, with its type and range.
+
+Each model forbids unknown keys, so a misspelt key fails loudly. Defaults here only make the
+schema usable from Python; the documented values, with their sources or "(A)" for assumptions,
+live in ``scenarios/base.yaml``, which every bundled scenario extends.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Share = Field(ge=0.0, le=1.0)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class WorldConfig(Strict):
+    """How the base-year (2021) world is built from the data folder."""
+
+    n_units: int = Field(20_000, ge=100, le=5_000_000)
+    detour_factor: float = Field(1.3, ge=1.0, le=3.0)
+    intra_city_km: float = Field(25.0, ge=0.0)
+    productivity_sd: float = Field(0.6, ge=0.0, le=3.0)
+    wage_wuhan_yuan: float = Field(110_000.0, gt=0.0)
+    wage_gdppc_elasticity: float = Field(0.35, ge=0.0, le=2.0)
+    talent_gdppc_elasticity: float = Field(1.5, ge=0.0, le=5.0)
+    land_rent_wuhan: float = Field(0.4, gt=0.0)
+    land_rent_gdppc_elasticity: float = Field(0.8, ge=0.0, le=3.0)
+    utilisation_wuhan: float = Field(0.9, gt=0.0, lt=1.0)
+    utilisation_ring: float = Field(0.7, gt=0.0, lt=1.0)
+
+
+class EconomyConfig(Strict):
+    """Technology, costs and the units' location choice."""
+
+    tax_rate: float = Field(0.07, ge=0.0, le=0.5)
+    talent_elasticity: dict[str, float] = {"rnd": 0.3, "hq": 0.3, "core": 0.05, "supply": 0.05}
+    agglomeration_elasticity: float = Field(0.04, ge=0.0, le=0.2)
+    distance_cost_per_100km: float = Field(0.02, ge=0.0, le=0.2)
+    relocation_cost: float = Field(0.3, ge=0.0, le=5.0)
+    own_cost_elasticity: float = Field(-1.0, lt=0.0, ge=-10.0)
+    outside_share_arrivals: float = Field(0.3, gt=0.0, lt=1.0)
+    leave_share_reviewers: float = Field(0.05, gt=0.0, lt=1.0)
+    exit_rate_annual: float = Field(0.08, ge=0.0, lt=1.0)
+    review_rate_annual: float = Field(0.10, ge=0.0, le=1.0)
+    growth_rate_annual: float = Field(0.0, ge=-0.5, le=0.5)
+    wage_adjustment_elasticity: float = Field(0.1, ge=0.0, le=1.0)
+    land_price_utilisation_elasticity: float = Field(0.5, ge=0.0, le=3.0)
+    max_utilisation: float = Field(0.99, gt=0.5, lt=1.0)
+    rejection_rounds: int = Field(3, ge=0, le=20)
+    attention_base: float = Field(0.5, gt=0.0, le=1.0)
+    origin_shares: dict[Literal["wuhan", "outside", "local"], float] = {
+        "wuhan": 0.25, "outside": 0.35, "local": 0.40}
+    mcpf: float = Field(1.25, ge=1.0, le=3.0)
+    discount_rate_annual: float = Field(0.05, ge=0.0, le=0.5)
+
+    @model_validator(mode="after")
+    def _check(self) -> "EconomyConfig":
+        missing = {"rnd", "hq", "core", "supply"} - set(self.talent_elasticity)
+        if missing:
+            raise ValueError(f"talent_elasticity needs the segments {sorted(missing)}")
+        total = sum(self.origin_shares.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"origin_shares must sum to 1, got {total:g}")
+        return self
+
+
+class CompetitionConfig(Strict):
+    """Cities' strategies: targeting, subsidies and promotion (同质化竞争 when homogenised)."""
+
+    homogenisation: float = Field(0.6, ge=0.0, le=1.0)
+    lead_sectors: int = Field(3, ge=1, le=15)
+    promotion_weight_gdp: float = Field(1.0, ge=0.0, le=10.0)
+    damping: float = Field(0.5, gt=0.0, le=1.0)
+    subsidy_max: float = Field(0.15, ge=0.0, le=1.0)
+    subsidy_grid_points: int = Field(16, ge=2, le=200)
+    subsidy_years: float = Field(3.0, ge=0.25, le=20.0)
+    budget_share: float = Field(0.2, ge=0.0, le=2.0)
+    attention_promoted: float = Field(1.0, gt=0.0, le=1.0)
+    retention: bool = True
+
+
+class EnclavePolicy(Strict):
+    """Enclave parks (飞地园区): defaults that every enclave agreement inherits."""
+
+    gdp_share_source: float = Share
+    tax_share_source: float = Share
+    park_retained_share: float = Share
+    retention_years: float = Field(0.0, ge=0.0)
+    term_years: float = Field(10.0, gt=0.0)
+    build_cost_per_km2: float = Field(0.5, ge=0.0)
+    referral_strength: float = Field(1.0, ge=0.0)
+    credited_double_count: bool = False
+
+
+class ParkWithinParkPolicy(Strict):
+    """Park-within-park branches (园外园) run by a Wuhan national zone inside a host park."""
+
+    productivity_bonus: float = Field(0.05, ge=0.0, le=0.5)
+    equity_share_operator: float = Share
+    platform_return_rate: float = Field(0.02, ge=0.0, le=0.5)
+    referral_strength: float = Field(1.0, ge=0.0)
+    build_cost_per_km2: float = Field(0.5, ge=0.0)
+
+
+class ReverseEnclavePolicy(Strict):
+    """Reverse enclaves (反向飞地 / 离岸科创园): a ring city's R&D site inside Wuhan."""
+
+    gdp_share_source: float = Share
+    rent_subsidy: float = Field(0.05, ge=0.0, le=1.0)
+    rent_subsidy_years: float = Field(2.0, ge=0.0)
+    segments: list[Literal["rnd", "hq", "core", "supply"]] = ["rnd"]
+    referral_strength: float = Field(1.0, ge=0.0)
+
+
+class SubsidyCapPolicy(Strict):
+    """A circle-wide cap on subsidy rates, which a city breaks when it pays to."""
+
+    cap: float = Field(0.03, ge=0.0, le=1.0)
+    detection_probability_annual: float = Field(0.3, ge=0.0, le=1.0)
+
+
+class InvestmentMapPolicy(Strict):
+    """The coordinator's investment map (产业招商地图) for the whole circle."""
+
+    noise_sd: float = Field(0.3, ge=0.0, le=5.0)
+    max_cities_per_segment: int = Field(3, ge=1, le=50)
+    approval_friction: float = Field(0.05, ge=0.0, le=2.0)
+    spillover_weight: float = Field(1.0, ge=0.0, le=10.0)
+    bargaining_premium: float = Field(0.15, ge=0.0, le=1.0)
+    replan_years: float = Field(1.0, gt=0.0)
+
+
+class SharedPlatformPolicy(Strict):
+    """Shared information and platforms (信息共享、平台共建)."""
+
+    attention: float = Field(1.0, gt=0.0, le=1.0)
+
+
+class Policies(Strict):
+    enclave: EnclavePolicy = EnclavePolicy(
+        gdp_share_source=0.5, tax_share_source=0.5, park_retained_share=0.0)
+    park_within_park: ParkWithinParkPolicy = ParkWithinParkPolicy(equity_share_operator=0.8)
+    reverse_enclave: ReverseEnclavePolicy = ReverseEnclavePolicy(gdp_share_source=1.0)
+    subsidy_cap: SubsidyCapPolicy = SubsidyCapPolicy()
+    investment_map: InvestmentMapPolicy = InvestmentMapPolicy()
+    shared_platform: SharedPlatformPolicy = SharedPlatformPolicy()
+
+
+class Switches(Strict):
+    """Every co-construction rule, on or off alone. The regimes are settings of these."""
+
+    investment_map: bool = False
+    subsidy_cap: bool = False
+    shared_platform: bool = False
+    enclave: bool = False
+    gdp_tax_sharing: bool = False
+    park_within_park: bool = False
+    reverse_enclave: bool = False
+
+
+class Agreement(Strict):
+    """One co-construction agreement. Optional shares override the policy defaults."""
+
+    kind: Literal["enclave", "park_within_park", "reverse_enclave"]
+    name: str | None = None
+    source: str
+    host: str
+    start_step: int = Field(0, ge=0)
+    term_years: float | None = Field(None, gt=0.0)
+    land_km2: float = Field(gt=0.0)
+    sectors: list[str] | None = None
+    gdp_share_source: float | None = Field(None, ge=0.0, le=1.0)
+    tax_share_source: float | None = Field(None, ge=0.0, le=1.0)
+    park_retained_share: float | None = Field(None, ge=0.0, le=1.0)
+    retention_years: float | None = Field(None, ge=0.0)
+    equity_share_operator: float | None = Field(None, ge=0.0, le=1.0)
+    rent_subsidy_years: float | None = Field(None, ge=0.0)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Agreement":
+        if self.source == self.host:
+            raise ValueError(f"source and host are the same city ({self.source})")
+        return self
+
+
+class ScenarioConfig(Strict):
+    """A whole scenario: the world, the behaviour parameters, the rules and the run."""
+
+    name: str = "scenario"
+    description: str = ""
+    regime: str = "homogenised"
+    data_dir: str | None = None
+    steps: int = Field(12, ge=0, le=400)
+    seed: int = Field(1, ge=0)
+    replicates: int = Field(1, ge=1, le=100_000)
+    world: WorldConfig = WorldConfig()
+    economy: EconomyConfig = EconomyConfig()
+    competition: CompetitionConfig = CompetitionConfig()
+    policies: Policies = Policies()
+    switches: Switches = Switches()
+    agreements: list[Agreement] = []
+    sweep: dict | None = None
+    uncertain: dict | None = None
+
+    @model_validator(mode="after")
+    def _no_overlapping_terms(self) -> "ScenarioConfig":
+        """Two agreements of one kind between the same pair of cities may not overlap in time."""
+        spans: dict[tuple[str, str, str], list[tuple[float, float, int]]] = {}
+        for i, a in enumerate(self.agreements):
+            term = a.term_years if a.term_years is not None else _default_term(self, a.kind)
+            start = a.start_step / 4.0
+            spans.setdefault((a.kind, a.source, a.host), []).append((start, start + term, i))
+        for (kind, src, host), items in spans.items():
+            items.sort()
+            for (s0, e0, i0), (s1, _e1, i1) in zip(items, items[1:]):
+                if s1 < e0:
+                    raise ValueError(
+                        f"agreements[{i0}] and agreements[{i1}] ({kind} {src}->{host}) overlap in "
+                        f"time: the second starts at year {s1:g}, before the first ends at {e0:g}")
+        return self
+
+
+def _default_term(config: ScenarioConfig, kind: str) -> float:
+    if kind == "enclave":
+        return config.policies.enclave.term_years
+    return float("inf")

@@ -1,0 +1,75 @@
+"""The output tables: declared once here, produced by the model, written and read as Parquet."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+#: Every output table and its columns, in order. Units: money in 100 million yuan (亿元) per year
+#: (flows are annual rates), land in km², employment in persons, shares as fractions.
+TABLES: dict[str, tuple[str, ...]] = {
+    "circle": (
+        "step", "gdp_total", "wuhan_share", "wuhan_share_credited", "similarity_ring_mean",
+        "specialisation_mean", "theil", "theil_credited", "subsidy_total", "tax_total",
+        "distance_cost_total", "relocation_cost_total", "park_cost_total", "welfare",
+        "idle_land_share", "moved_out_of_wuhan", "moved_out_of_wuhan_cum", "n_units",
+        "new_investment_total", "compensation_total",
+    ),
+    "cities": (
+        "step", "city", "gdp_physical", "gdp_statistical", "gdp_credited", "tax_revenue",
+        "land_revenue", "subsidy_spent", "transfers_net", "fiscal_balance", "objective",
+        "employment", "land_used", "land_capacity", "land_price", "wage", "n_units",
+        "new_investment", "new_investment_from_wuhan", "subsidy_rate_mean", "cheating",
+    ),
+    "sectors": ("step", "city", "sector", "segment", "output"),
+    "parks": (
+        "step", "park", "city", "kind", "operator", "land_used", "land_capacity", "n_units",
+        "output", "land_price",
+    ),
+    "transfers": (
+        "step", "unit_id", "sector", "segment", "origin", "from_city", "to_city", "to_park",
+        "channel", "output",
+    ),
+    "flows": ("step", "from_city", "to_city", "kind", "amount"),
+}
+
+CHANNELS = ("relocation", "enclave", "park_within_park", "reverse_enclave", "new_investment", "exit")
+FLOW_KINDS = ("gdp_credit", "tax", "platform_return", "compensation")
+
+
+@dataclasses.dataclass
+class Results:
+    """One run's tables, one DataFrame per name in :data:`TABLES`, plus the resolved config."""
+
+    circle: pd.DataFrame
+    cities: pd.DataFrame
+    sectors: pd.DataFrame
+    parks: pd.DataFrame
+    transfers: pd.DataFrame
+    flows: pd.DataFrame
+    config: dict = dataclasses.field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {name: getattr(self, name) for name in TABLES}
+
+    def write(self, directory: str | os.PathLike) -> None:
+        """Write each table as ``<name>.parquet`` into an existing directory."""
+        directory = Path(directory)
+        for name, frame in self.tables().items():
+            frame.to_parquet(directory / f"{name}.parquet", index=False)
+
+    @classmethod
+    def read(cls, directory: str | os.PathLike) -> "Results":
+        directory = Path(directory)
+        frames = {name: pd.read_parquet(directory / f"{name}.parquet") for name in TABLES}
+        config_file = directory / "config.json"
+        config = json.loads(config_file.read_text()) if config_file.exists() else {}
+        return cls(**frames, config=config)
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    return pd.DataFrame({column: [] for column in TABLES[name]})
