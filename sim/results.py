@@ -21,7 +21,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "cities": (
         "step", "city", "gdp_physical", "gdp_statistical", "gdp_credited", "tax_revenue",
-        "land_revenue", "subsidy_spent", "transfers_net", "fiscal_balance", "objective",
+        "land_revenue", "subsidy_spent", "retention_spent", "transfers_net", "fiscal_balance", "objective",
         "employment", "land_used", "land_capacity", "land_price", "wage", "n_units",
         "new_investment", "new_investment_from_wuhan", "subsidy_rate_mean", "cheating",
     ),
@@ -38,7 +38,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 
 CHANNELS = ("relocation", "enclave", "park_within_park", "reverse_enclave", "new_investment", "exit")
-FLOW_KINDS = ("gdp_credit", "tax", "platform_return", "compensation")
+FLOW_KINDS = ("gdp_credit", "tax", "tax_retained", "platform_return", "compensation")
 
 
 @dataclasses.dataclass

@@ -21,16 +21,17 @@ class Strict(BaseModel):
 class WorldConfig(Strict):
     """How the base-year (2021) world is built from the data folder."""
 
+    core_city: str = "Wuhan"
     n_units: int = Field(20_000, ge=100, le=5_000_000)
     detour_factor: float = Field(1.3, ge=1.0, le=3.0)
     intra_city_km: float = Field(25.0, ge=0.0)
     productivity_sd: float = Field(0.6, ge=0.0, le=3.0)
-    wage_wuhan_yuan: float = Field(110_000.0, gt=0.0)
+    wage_core_yuan: float = Field(110_000.0, gt=0.0)
     wage_gdppc_elasticity: float = Field(0.35, ge=0.0, le=2.0)
     talent_gdppc_elasticity: float = Field(1.5, ge=0.0, le=5.0)
-    land_rent_wuhan: float = Field(0.4, gt=0.0)
+    land_rent_core: float = Field(0.4, gt=0.0)
     land_rent_gdppc_elasticity: float = Field(0.8, ge=0.0, le=3.0)
-    utilisation_wuhan: float = Field(0.9, gt=0.0, lt=1.0)
+    utilisation_core: float = Field(0.9, gt=0.0, lt=1.0)
     utilisation_ring: float = Field(0.7, gt=0.0, lt=1.0)
 
 
@@ -52,6 +53,7 @@ class EconomyConfig(Strict):
     land_price_utilisation_elasticity: float = Field(0.5, ge=0.0, le=3.0)
     max_utilisation: float = Field(0.99, gt=0.5, lt=1.0)
     rejection_rounds: int = Field(3, ge=0, le=20)
+    nest_parameter: float = Field(0.3, gt=0.0, le=1.0)
     attention_base: float = Field(0.5, gt=0.0, le=1.0)
     origin_shares: dict[Literal["wuhan", "outside", "local"], float] = {
         "wuhan": 0.25, "outside": 0.35, "local": 0.40}
@@ -72,6 +74,7 @@ class EconomyConfig(Strict):
 class CompetitionConfig(Strict):
     """Cities' strategies: targeting, subsidies and promotion (同质化竞争 when homogenised)."""
 
+    active: bool = True
     homogenisation: float = Field(0.6, ge=0.0, le=1.0)
     lead_sectors: int = Field(3, ge=1, le=15)
     promotion_weight_gdp: float = Field(1.0, ge=0.0, le=10.0)

@@ -1,0 +1,123 @@
+"""Parks: each city's local park plus the parks that co-construction agreements add.
+
+Kinds: ``local``; ``enclave`` (飞地园区: a source city co-builds a park in a host city);
+``park_within_park`` (园外园: a Wuhan national zone runs a branch inside a host park);
+``reverse_enclave`` (离岸科创园: a ring city's R&D site inside the core city, its units registered
+in the ring city). An agreement's park exists only while its switch is on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from sim.calibration import SEGMENTS, World
+from sim.config.schema import Agreement, ScenarioConfig
+
+KINDS = ("local", "enclave", "park_within_park", "reverse_enclave")
+STEPS_PER_YEAR = 4
+
+
+@dataclasses.dataclass
+class Parks:
+    """Park attributes as arrays over parks P. Steps are quarters; ``inf`` means no end."""
+
+    name: list[str]
+    kind: np.ndarray               # P, index into KINDS
+    city: np.ndarray               # P, city where the park physically is
+    operator: np.ndarray           # P, city running it (source/zone owner; own city if local)
+    registration: np.ndarray       # P, city where its units are registered (tax)
+    capacity: np.ndarray           # P, km²
+    start: np.ndarray              # P, first step open
+    term_end: np.ndarray           # P, step from which all credit and tax go to the host
+    retention_end: np.ndarray      # P, step until which the park retains a share of tax
+    gdp_share_source: np.ndarray   # P, α_Y
+    tax_share_source: np.ndarray   # P, α_T
+    retained_share: np.ndarray     # P, share of tax the park keeps during retention
+    equity_operator: np.ndarray    # P, operator's equity in the platform company (园外园)
+    rent_subsidy: np.ndarray       # P, source's rent subsidy, share of value added
+    rent_end: np.ndarray           # P, step at which the rent subsidy ends
+    productivity_bonus: np.ndarray  # P, μ
+    referral_strength: np.ndarray  # P
+    build_cost: np.ndarray         # P, running cost per year, 亿元 (co-built parks)
+    sector_ok: np.ndarray          # P x K bool
+    segment_ok: np.ndarray         # P x G bool
+    home_only: np.ndarray          # P bool: only units whose home city is the operator
+
+    @property
+    def n(self) -> int:
+        return len(self.name)
+
+    def kind_is(self, kind: str) -> np.ndarray:
+        return self.kind == KINDS.index(kind)
+
+    def open_at(self, step: int) -> np.ndarray:
+        return self.start <= step
+
+
+def _switch_on(config: ScenarioConfig, kind: str) -> bool:
+    return getattr(config.switches, kind)
+
+
+def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
+    """One agreement's park attributes, policy defaults filled in."""
+    pol = getattr(config.policies, a.kind)
+    sharing = config.switches.gdp_tax_sharing
+    src, host = world.city_index(a.source), world.city_index(a.host)
+    q = STEPS_PER_YEAR
+    term = a.term_years if a.term_years is not None else getattr(pol, "term_years", np.inf)
+    row = dict(
+        name=a.name or f"{a.kind}:{a.source}->{a.host}", kind=KINDS.index(a.kind),
+        city=host, operator=src, registration=host, capacity=a.land_km2, start=a.start_step,
+        term_end=a.start_step + term * q, retention_end=float(a.start_step),
+        gdp_share_source=0.0, tax_share_source=0.0, retained_share=0.0, equity_operator=0.0,
+        rent_subsidy=0.0, rent_end=float(a.start_step), productivity_bonus=0.0,
+        referral_strength=pol.referral_strength, build_cost=0.0, home_only=False,
+        segment_ok=np.ones(len(SEGMENTS), bool))
+    pick = lambda own, default: default if own is None else own
+    if a.kind == "enclave":
+        row["build_cost"] = pol.build_cost_per_km2 * a.land_km2
+        if sharing:
+            row["gdp_share_source"] = pick(a.gdp_share_source, pol.gdp_share_source)
+            row["tax_share_source"] = pick(a.tax_share_source, pol.tax_share_source)
+            row["retained_share"] = pick(a.park_retained_share, pol.park_retained_share)
+            row["retention_end"] = a.start_step + pick(a.retention_years, pol.retention_years) * q
+    elif a.kind == "park_within_park":
+        row["build_cost"] = pol.build_cost_per_km2 * a.land_km2
+        row["productivity_bonus"] = pol.productivity_bonus
+        row["equity_operator"] = pick(a.equity_share_operator, pol.equity_share_operator)
+    else:  # reverse enclave: the park is in the core city, registered in the source
+        row["registration"] = src
+        row["home_only"] = True
+        row["segment_ok"] = np.array([s in pol.segments for s in SEGMENTS])
+        row["rent_subsidy"] = pol.rent_subsidy
+        row["rent_end"] = a.start_step + pick(a.rent_subsidy_years, pol.rent_subsidy_years) * q
+        if sharing:
+            row["gdp_share_source"] = pick(a.gdp_share_source, pol.gdp_share_source)
+    row["sector_ok"] = (np.ones(world.n_sectors, bool) if not a.sectors
+                        else np.isin(np.array(world.sectors), a.sectors))
+    return row
+
+
+def build_parks(world: World, config: ScenarioConfig, local_capacity: np.ndarray) -> Parks:
+    """Local parks (one per city) then every agreement whose switch is on, in file order."""
+    rows = []
+    for c, name in enumerate(world.cities):
+        rows.append(dict(
+            name=f"local:{name}", kind=0, city=c, operator=c, registration=c,
+            capacity=local_capacity[c], start=0, term_end=np.inf, retention_end=0.0,
+            gdp_share_source=0.0, tax_share_source=0.0, retained_share=0.0, equity_operator=0.0,
+            rent_subsidy=0.0, rent_end=0.0, productivity_bonus=0.0, referral_strength=0.0,
+            build_cost=0.0, home_only=False, sector_ok=np.ones(world.n_sectors, bool),
+            segment_ok=np.ones(len(SEGMENTS), bool)))
+    for a in config.agreements:
+        if _switch_on(config, a.kind):
+            rows.append(_agreement_row(a, config, world))
+    columns = {f.name: [r[f.name] for r in rows] for f in dataclasses.fields(Parks)}
+    arrays = {k: (v if k == "name" else np.array(v)) for k, v in columns.items()}
+    for k in ("start",):
+        arrays[k] = arrays[k].astype(int)
+    for k in ("term_end", "retention_end", "rent_end", "capacity"):
+        arrays[k] = arrays[k].astype(float)
+    return Parks(**arrays)

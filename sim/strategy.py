@@ -1,0 +1,96 @@
+"""Cities' strategies: targeting, subsidy best responses, the cap and cheating on it.
+
+A city's objective (the promotion tournament, Li & Zhou 2005) weighs credited GDP, λ_Y yuan of
+fiscal balance per yuan, plus the fiscal balance (tax + land revenue − subsidies). A unit placed
+at park j is worth ``λ_Y · credited share + τ · tax share + land rent`` per yuan of value added to
+a city, so an agreement that leaves Wuhan a share of a departing unit lowers what Wuhan pays to
+keep it: sharing changes behaviour, not only bookkeeping.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.choice import nested_probabilities
+
+
+def target_sectors(hotness: np.ndarray, advantage: np.ndarray, omega: float, m: int) -> np.ndarray:
+    """Each city's top ``m`` sectors by ``ω · national hotness + (1 − ω) · own advantage`` (C x K).
+
+    ω is the homogenisation parameter: at ω = 1 every city chases the same hot sectors.
+    Ties are broken by sector order.
+    """
+    score = omega * hotness[None, :] + (1 - omega) * advantage
+    order = np.argsort(-score, axis=1, kind="stable")
+    chosen = np.zeros_like(score, dtype=bool)
+    np.put_along_axis(chosen, order[:, :m], True, axis=1)
+    return chosen
+
+
+def unit_value_factors(discount: float, exit_rate: float, subsidy_years: float) -> tuple[float, float]:
+    """Present-value years of a unit's flows (L) and of its subsidy contract (L_s)."""
+    rate = discount + exit_rate
+    life = 1.0 / rate
+    return life, (1 - np.exp(-rate * subsidy_years)) / rate
+
+
+def expected_payoff(u: np.ndarray, available: np.ndarray, weight: np.ndarray, q: np.ndarray,
+                    value: np.ndarray, pays: np.ndarray, rate: np.ndarray, nest: np.ndarray,
+                    n_nests: int, lam: float, life: float, sub_life: float) -> np.ndarray:
+    """A city's expected value of one step of decisions in one sector-segment.
+
+    Args:
+        u: S x N x P utilities of N decider groups under S candidate offers.
+        available: N x P.
+        weight: N productivity mass of each group.
+        q: P output per unit of productivity.
+        value: P value per yuan of value added to the city at each park.
+        pays: P bool, the city pays its offer at this park.
+        rate: S subsidy rate of each candidate.
+    Returns:
+        S expected values.
+    """
+    s, n, p = u.shape
+    probs = nested_probabilities(u.reshape(s * n, p), nest, n_nests, lam,
+                                 np.broadcast_to(available, (s, n, p)).reshape(s * n, p))
+    probs = probs[:, :-1].reshape(s, n, p)
+    per_yuan = life * value[None, :] - sub_life * rate[:, None] * pays[None, :]
+    return np.einsum("snp,n,p,sp->s", probs, weight, q, per_yuan)
+
+
+def best_response(u: np.ndarray, available: np.ndarray, weight: np.ndarray, q: np.ndarray,
+                  sigma: float, value: np.ndarray, pays: np.ndarray, current: float,
+                  grid: np.ndarray, nest: np.ndarray, n_nests: int, lam: float, life: float,
+                  sub_life: float) -> tuple[float, np.ndarray]:
+    """The offer on ``grid`` that maximises the city's expected value, rivals' offers fixed.
+
+    Returns the best rate and the expected value of every grid point.
+    """
+    shift = (grid - current)[:, None, None] * (q * pays)[None, None, :] / sigma
+    values = expected_payoff(u[None] + shift, available, weight, q, value, pays, grid, nest,
+                             n_nests, lam, life, sub_life)
+    return float(grid[int(np.argmax(values))]), values
+
+
+def damped(current: np.ndarray, target: np.ndarray, damping: float) -> np.ndarray:
+    """Partial adjustment toward the best response: ``s + η (s* − s)``."""
+    return current + damping * (target - current)
+
+
+def within_budget(offers: np.ndarray, committed: float, expected_new: float, budget: float) -> np.ndarray:
+    """Scale offers down so committed plus expected new subsidies stay within the budget."""
+    need = committed + expected_new
+    if need <= budget or expected_new <= 0:
+        return offers
+    room = max(budget - committed, 0.0)
+    return offers * (room / expected_new)
+
+
+def breaks_cap(gain_per_year: float, detection_annual: float, shared_inflow_per_year: float,
+               years_left: float) -> bool:
+    """A city breaks the subsidy cap when a year's gain beats the expected loss of shared flows.
+
+    If caught (probability ``detection_annual`` within the year) it forfeits its shared inflows
+    (compensation, shared credit and tax, platform returns) for the years left.
+    """
+    return gain_per_year > detection_annual * shared_inflow_per_year * years_left
