@@ -110,7 +110,7 @@ def utilities(model: "CircleModel", kg: np.ndarray, origin: np.ndarray, home: np
     q = terms.q[kg]
     margin = 1 - terms.cost[kg] + offers[kg] - fric[kg]
     cur = np.maximum(current, 0)
-    stay_margin = 1 - terms.cost[kg, cur] + np.maximum(stay_subsidy, offers[kg, cur])
+    stay_margin = 1 - terms.cost[kg, cur] + stay_subsidy
     margin[rows[reviewer], cur[reviewer]] = stay_margin[reviewer]
     sigma = m.sigma[kg][:, None]
     delta = np.where(reviewer[:, None], m.delta_review[kg][:, p.city], m.delta_arrival[kg][:, p.city])
@@ -214,10 +214,51 @@ def decide_locations(model: "CircleModel") -> StepEvents:
     land_per_output = model.world.land_per_output.ravel()[kg]
     need_per_a = land_per_output[:, None] * model.current_terms.q[kg]
     pick = choose(model, kg, dec.origin, dec.home, current, stay_sub, need_per_a, dec.productivity)
-    return place(model, dec, kg, current, pick, reviewing, len(rev))
+    retention = retain_leavers(model, dec, kg, current, pick, stay_sub)
+    pick = np.where(retention > 0, current, pick)
+    return place(model, dec, kg, current, pick, reviewing, len(rev), retention)
 
 
-def place(model: "CircleModel", dec: Units, kg, current, pick, reviewing, n_rev) -> StepEvents:
+def retain_leavers(model: "CircleModel", dec: Units, kg, current, pick, stay_sub) -> np.ndarray:
+    """Cities counter-offer units that announce they will leave (retention subsidies).
+
+    For a unit leaving park a of city c for park b, the city picks the rate s maximising
+    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``, with P_stay a binary logit between
+    staying (utility raised by s q_a / σ) and moving. What the city keeps when the unit moves,
+    v_c(b), includes its agreed credit and tax shares, so sharing lowers retention spending.
+    Returns the retention rate accepted by each decider (0 if none).
+    """
+    comp, p = model.config.competition, model.parks
+    leaving = (current >= 0) & (pick != current)
+    if not (comp.active and comp.retention) or not leaving.any():
+        return np.zeros(len(kg))
+    idx = np.flatnonzero(leaving)
+    c = p.registration[current[idx]]
+    ceiling = comp.subsidy_max
+    if model.config.switches.subsidy_cap:
+        cheats = np.array([city.cheating for city in model.cities])
+        ceiling = np.where(cheats[c], comp.subsidy_max, min(model.config.policies.subsidy_cap.cap, ceiling))
+    grid = np.linspace(0.0, 1.0, comp.subsidy_grid_points)[None, :] * np.broadcast_to(ceiling, len(idx))[:, None]
+    u, _ = utilities(model, kg[idx], dec.origin[idx], dec.home[idx], current[idx], stay_sub[idx],
+                     model.settings)
+    rows = np.arange(len(idx))
+    u_stay, u_move = u[rows, current[idx]], np.where(pick[idx] >= 0, u[rows, np.maximum(pick[idx], 0)], 0.0)
+    q_stay = model.current_terms.q[kg[idx], current[idx]]
+    p_stay = 1 / (1 + np.exp(u_move[:, None] - u_stay[:, None] - grid * q_stay[:, None] / model.sigma[kg[idx]][:, None]))
+    values = city_values(model, np.arange(model.kg))
+    v_here = values[c, kg[idx], current[idx]]
+    v_there = np.where(pick[idx] >= 0, values[c, kg[idx], np.maximum(pick[idx], 0)], 0.0)
+    payoff = p_stay * (model.life * v_here[:, None] - model.sub_life * grid) + (1 - p_stay) * model.life * v_there[:, None]
+    best = np.argmax(payoff, axis=1)
+    rate, chance = grid[rows, best], p_stay[rows, best]
+    accepted = (rate > 0) & (model.streams["choices"].random(len(idx)) < chance)
+    out = np.zeros(len(kg))
+    out[idx] = np.where(accepted, rate, 0.0)
+    return out
+
+
+def place(model: "CircleModel", dec: Units, kg, current, pick, reviewing, n_rev,
+          retention: np.ndarray) -> StepEvents:
     """Apply the choices: leavers go, movers and arrivals take land, contracts are signed."""
     p, t, terms, econ = model.parks, model.t, model.current_terms, model.config.economy
     offers = park_offers(model.settings, p, t)
@@ -231,9 +272,10 @@ def place(model: "CircleModel", dec: Units, kg, current, pick, reviewing, n_rev)
     offer_here = offers[kg, dest]
     # placements sign the offer of their new park; stayers may get a better retention offer
     signs = moved & (offer_here > 0)
-    retain = stayed & (offer_here > np.where(dec.subsidy_until > t, dec.subsidy_rate, 0.0))
+    retain = stayed & (retention > 0)
     contract = signs | retain
-    dec.subsidy_rate = np.where(contract, offer_here, np.where(moved, 0.0, dec.subsidy_rate))
+    rate = np.where(retain, retention, offer_here)
+    dec.subsidy_rate = np.where(contract, rate, np.where(moved, 0.0, dec.subsidy_rate))
     dec.subsidy_until = np.where(contract, t + int(round(years * Q)), dec.subsidy_until)
     dec.subsidy_payer = np.where(contract, p.registration[dest], dec.subsidy_payer)
     dec.subsidy_retention = np.where(contract, retain, dec.subsidy_retention)

@@ -47,6 +47,8 @@ class CircleModel(mesa.Model):
         self._calibrate()
         self.cities = [City(self, i, name, self.kg) for i, name in enumerate(self.world.cities)]
         self.settings = self._initial_settings()
+        for city in self.cities:
+            city.offers = self.settings.offers[city.index]   # a view: the city owns its row
         self.map_rng, self.detection_rng = self.streams["strategy"].spawn(2)
         self.compensation = np.zeros(self.world.n_cities)
         self.current_terms = self.terms()

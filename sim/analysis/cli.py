@@ -1,0 +1,59 @@
+"""``sim compare DIR``: statistics, figures and the report of a stored batch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.analysis import i18n
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``compare`` subcommand; its handler is ``args.handler`` (returns an exit code)."""
+    parser = subparsers.add_parser(
+        "compare", help="compare the scenarios of a stored batch and write the report",
+        description="Statistics (summary.csv/.xlsx), figures and report.md/report.html of a "
+                    "batch folder written by `sim run`.")
+    parser.add_argument("dir", type=Path, help="batch folder (holds runs/ and manifest.csv)")
+    parser.add_argument("--baseline", default="homogenised",
+                        help="scenario every other is compared against (default: homogenised)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="report folder (default: DIR/report); never overwritten")
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, default="en",
+                        help="language of labels and report (zh needs a CJK font)")
+    parser.add_argument("--boundaries", type=Path, default=None,
+                        help="GeoJSON file of city boundaries for the flow map")
+    parser.add_argument("--discount-rate", type=float, default=0.05,
+                        help="annual discount rate for totals over the horizon (default 0.05)")
+    parser.add_argument("--bootstrap", type=int, default=2000,
+                        help="bootstrap resamples for the paired intervals (default 2000)")
+    parser.set_defaults(handler=run_compare, func=run_compare)
+    return parser
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Build the report; bad input gives one line on stderr and exit code 2."""
+    from sim.analysis.report import build_report
+    from sim.config import ConfigError
+
+    out = args.out if args.out is not None else args.dir / "report"
+    if not (args.dir / "runs").is_dir():
+        return _fail(f"{args.dir}: not a batch folder (expected runs/ inside)")
+    if args.boundaries is not None and not args.boundaries.is_file():
+        return _fail(f"{args.boundaries}: --boundaries file not found (expected GeoJSON)")
+    if args.bootstrap < 100 or not -1 < args.discount_rate < 1:
+        return _fail("--bootstrap must be >= 100 and --discount-rate between -1 and 1")
+    try:
+        path = build_report(args.dir, out, baseline=args.baseline, lang=args.lang,
+                            boundaries=args.boundaries, rate=args.discount_rate,
+                            n_boot=args.bootstrap)
+    except (ConfigError, ValueError, FileExistsError, i18n.FontMissingError) as error:
+        return _fail(str(error))
+    print(path)
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"sim compare: {message}", file=sys.stderr)
+    return 2

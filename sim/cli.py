@@ -1,0 +1,184 @@
+"""The ``sim`` command: ``run``, ``validate``, ``batch``, plus subcommands other modules register.
+
+Every user error (a bad scenario file, override or option, an existing output folder) prints one
+line on stderr and exits with status 2, without a traceback. A batch in which some runs failed
+exits with status 1 after listing them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
+
+#: Modules that add subcommands through ``register(subparsers)`` when they are installed.
+PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli")
+
+SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
+                   ("wuhan_share", "Wuhan share of GDP", "{:.4f}"),
+                   ("similarity_ring_mean", "structure similarity, ring mean", "{:.4f}"),
+                   ("subsidy_total", "subsidies (100m yuan/yr)", "{:,.2f}"),
+                   ("welfare", "welfare (100m yuan/yr)", "{:,.1f}"))
+
+
+class UserError(ConfigError):
+    """A bad command-line option (reported like a bad scenario file)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sim", description="Wuhan city-circle park co-construction model.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_run(sub)
+    check = sub.add_parser("validate", help="check scenario files (and every sweep point)")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.set_defaults(handler=cmd_validate)
+    _add_batch(sub)
+    for module in PLUGINS:
+        plugin = _import_plugin(module)
+        if plugin is not None:
+            plugin.register(sub)
+    return parser
+
+
+def _import_plugin(name: str):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            return None  # the plugin itself is not installed
+        raise
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="run one scenario and write its tables")
+    run.add_argument("scenario", metavar="SCENARIO.yaml")
+    run.add_argument("--seed", type=int, help="root seed (default: the file's seed)")
+    run.add_argument("--replicate", type=int, default=0, help="replicate index r (default 0)")
+    run.add_argument("--steps", type=int, help="quarters to simulate (default: the file's steps)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("--out", type=Path, help="folder for the Parquet tables and config.yaml")
+    run.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    run.set_defaults(handler=cmd_run)
+
+
+def _add_batch(sub: argparse._SubParsersAction) -> None:
+    batch = sub.add_parser("batch", help="run scenario files x sweep points x replicates")
+    batch.add_argument("files", nargs="+", metavar="FILE")
+    batch.add_argument("--replicates", type=int, help="replicates per point (default: the file's)")
+    batch.add_argument("--seed", type=int, help="root seed (default: the file's seed)")
+    batch.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    batch.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, tcp://host:8786")
+    batch.add_argument("--out", type=Path, default=Path("results/batch"), help="batch folder")
+    batch.add_argument("--resume", action="store_true", help="continue an interrupted batch")
+    batch.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    batch.add_argument("--quiet", action="store_true", help="no progress output")
+    batch.set_defaults(handler=cmd_batch)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print ``OK`` per valid file (with its run count) or its error; 2 if any is bad."""
+    from sim.config.sweeps import scenario_runs
+
+    status = 0
+    for path in args.files:
+        try:
+            runs = scenario_runs(path, args.overrides)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        points = len({tuple(sorted(map(str, r.sweep.items()))) for r in runs})
+        print(f"{show_path(path)}: OK ({runs[0].scenario}; {points} sweep point(s), "
+              f"{len(runs) // points} replicate(s))")
+    return status
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario once and print the final step's headline figures."""
+    for flag in ("seed", "replicate", "steps"):
+        value = getattr(args, flag)
+        if value is not None and value < 0:
+            raise UserError(f"--{flag}: expected an integer >= 0 (got {value})")
+    config = load_scenario(args.scenario, args.overrides)
+    if args.out is not None and not args.force:
+        from sim.store import check_fresh_output
+        check_fresh_output(args.out, "pass --force to replace it or choose another --out")
+    from sim.model import run_scenario
+
+    seed = config.seed if args.seed is None else args.seed
+    results = run_scenario(config, seed=seed, replicate=args.replicate, steps=args.steps)
+    if args.out is not None:
+        _write_run_folder(args.out, results, resolved_dict(config))
+    last = results.circle.iloc[-1]
+    print(f"{config.name}: seed {seed}, replicate {args.replicate}, step {int(last['step'])}")
+    for column, label, fmt in SUMMARY_COLUMNS:
+        print(f"  {label:34s} {fmt.format(float(last[column]))}")
+    if config.sweep:
+        print("  (this file declares a sweep; `sim run` ran its base point, `sim batch` runs all)")
+    where = f"tables written to {show_path(args.out)}" if args.out else "pass --out DIR to keep"
+    print(f"  {where}")
+    return 0
+
+
+def _write_run_folder(out: Path, results, config: dict) -> None:
+    """Write tables + config.yaml into a fresh sibling folder, then swap it into place."""
+    import yaml
+
+    out = out.resolve()
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    tmp.mkdir(parents=True)
+    results.write(tmp)
+    (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    if out.exists():
+        old = out.with_name(f"{out.name}.old-{os.getpid()}")
+        os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp, out)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Run a batch; print a summary and list failed runs (exit 1 if any failed)."""
+    from sim.runner import run_batch
+
+    summary = run_batch(args.files, args.out, replicates=args.replicates, seed=args.seed,
+                        workers=args.workers, scheduler=args.scheduler,
+                        overrides=args.overrides, resume=args.resume, progress=not args.quiet)
+    ran = summary.n_ok + summary.n_failed
+    rate = ran / summary.wall_s if summary.wall_s > 0 else 0.0
+    print(f"{summary.n_ok} ok, {summary.n_failed} failed, {summary.n_skipped} already done "
+          f"(of {summary.n_total}) in {summary.wall_s:.1f} s ({rate:.2f} runs/s); "
+          f"results in {show_path(summary.out_dir)}")
+    for name, message in summary.failed:
+        print(f"  FAILED {name}: {message}")
+    return 1 if summary.failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sim`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

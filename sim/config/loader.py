@@ -1,0 +1,421 @@
+"""Reading scenario files: safe YAML, ``extends:`` chains, ``--set`` overrides, one-line errors.
+
+A scenario file is YAML read with a safe loader that refuses duplicate keys. ``extends: base.yaml``
+(relative to the file) names a parent whose mappings the child deep-merges over (lists replace).
+Dotted overrides ``key.path=value`` (the value read as a YAML scalar) are applied last. The merged
+mapping is validated by :class:`~sim.config.schema.ScenarioConfig`; then agreements are checked
+against the data folder (cities and sector codes) and sweep and uncertain keys against the schema.
+
+Every problem raises :class:`ConfigError` whose message is one line:
+``<file>[:<line>]: <dotted.key.path>: <what was expected> (got <value>)``, naming the file (or the
+``--set`` override) that supplied the offending value.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import difflib
+import json
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.config.schema import ScenarioConfig
+
+#: The data folder bundled with the package, used when a scenario sets no ``data_dir``.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: Keys that a sweep or uncertain block may not vary.
+UNSWEEPABLE = ("name", "sweep", "uncertain", "replicates", "extends")
+
+Origins = dict[tuple, tuple[str, int | None]]
+
+
+class ConfigError(Exception):
+    """A user error in a scenario file, an override or an option; ``str()`` is the one line."""
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first given on line {seen[key]})",
+                    key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def show_path(path: str | os.PathLike) -> str:
+    """A path as the user would write it: relative to the working folder when inside it."""
+    path = Path(path)
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
+    """The 1-based line of every key path in a composed YAML document."""
+    lines: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = prefix + (key_node.value,)
+            lines[path] = key_node.start_mark.line + 1
+            lines.update(_line_map(value_node, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[prefix + (i,)] = item.start_mark.line + 1
+            lines.update(_line_map(item, prefix + (i,)))
+    return lines
+
+
+def read_yaml(path: Path) -> tuple[dict, Origins]:
+    """One scenario file as a mapping, plus the (file, line) of every key path in it."""
+    shown = show_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{shown}: cannot read the file ({exc})") from None
+    try:
+        data = yaml.load(text, Loader=UniqueKeyLoader)
+        lines = _line_map(yaml.compose(text, Loader=UniqueKeyLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{shown}{where}: invalid YAML: {problem}") from None
+    if data is None:
+        raise ConfigError(f"{shown}: the file is empty (expected a mapping of scenario keys)")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{shown}:1: expected a mapping of scenario keys "
+                          f"(got {type(data).__name__} {_show_value(data)})")
+    if isinstance(data.get("data_dir"), str):
+        data["data_dir"] = str((path.parent / data["data_dir"]).resolve())
+    return data, {key: (shown, line) for key, line in lines.items()}
+
+
+# --------------------------------------------------------------------------- extends
+
+
+def deep_merge(base: dict, child: dict) -> dict:
+    """``child`` over ``base``: mappings merge key by key, anything else (lists too) replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Origins]:
+    """A file merged over its ``extends:`` ancestors, with the origin of every key path."""
+    path = path.resolve()
+    data, origins = read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, origins
+    shown, line = origins[("extends",)]
+    where = f"{shown}:{line}: extends"
+    if not isinstance(parent, str) or not parent:
+        raise ConfigError(f"{where}: expected the path of a scenario file (got {_show_value(parent)})")
+    target = (path.parent / parent).resolve()
+    chain = seen + (path,)
+    if target in chain:
+        cycle = " -> ".join(p.name for p in chain[chain.index(target):] + (target,))
+        raise ConfigError(f"{where}: extends cycle ({cycle})")
+    if not target.is_file():
+        raise ConfigError(f"{where}: file not found (got {parent!r}, looked for {show_path(target)})")
+    base, base_origins = load_chain(target, chain)
+    return deep_merge(base, data), {**base_origins, **origins}
+
+
+# --------------------------------------------------------------------------- schema keys
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` -> ``X``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
+def schema_key_error(dotted: str, model: type[BaseModel] = ScenarioConfig) -> str | None:
+    """Why ``dotted`` is not a key path of the schema, or None if it is one."""
+    node: Any = model
+    done: list[str] = []
+    for segment in dotted.split("."):
+        where = f" in '{'.'.join(done)}'" if done else ""
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            fields = list(node.model_fields)
+            if segment not in fields:
+                close = difflib.get_close_matches(segment, fields, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(fields)}"
+                return f"unknown key '{segment}'{where} ({hint})"
+            node = _unwrap(node.model_fields[segment].annotation)
+        elif typing.get_origin(node) is dict:
+            key_type = typing.get_args(node)[0] if typing.get_args(node) else str
+            allowed = typing.get_args(key_type) if typing.get_origin(key_type) is typing.Literal else ()
+            if allowed and segment not in allowed:
+                return f"unknown key '{segment}'{where} (expected one of: {', '.join(allowed)})"
+            node = _unwrap(typing.get_args(node)[1]) if typing.get_args(node) else Any
+        elif typing.get_origin(node) is list:
+            if not segment.isdigit():
+                return f"'{'.'.join(done)}' is a list: expected an index, got '{segment}'"
+            node = _unwrap(typing.get_args(node)[0])
+        elif node is dict:
+            node = Any
+        else:
+            return f"'{'.'.join(done)}' is a value, not a mapping (no key '{segment}')"
+        done.append(segment)
+    return None
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"key.path=value"`` -> ``("key.path", value)``, the value read as a YAML scalar."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text}: expected key.path=value")
+    problem = schema_key_error(key)
+    if problem:
+        raise ConfigError(f"--set {text}: {problem}")
+    try:
+        value = yaml.load(raw, Loader=UniqueKeyLoader) if raw.strip() else raw
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def set_dotted(data: dict, dotted: str, value: Any, label: str) -> None:
+    """Set ``data[a][b]...`` for ``dotted = "a.b..."``, creating mappings on the way."""
+    node: Any = data
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            index = int(part)
+            if index >= len(node):
+                raise ConfigError(f"{label}: {'.'.join(parts[:i])} has {len(node)} items "
+                                  f"(got index {index})")
+            if last:
+                node[index] = value
+            node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            elif not isinstance(node.get(part), (dict, list)):
+                node[part] = {}
+            node = node[part]
+        else:
+            raise ConfigError(f"{label}: {'.'.join(parts[:i])} is not a mapping")
+
+
+def apply_overrides(data: dict, overrides: Iterable[str], origins: Origins) -> dict:
+    """Apply ``--set`` overrides in order; each becomes the origin of its key path."""
+    data = copy.deepcopy(data)
+    for text in overrides:
+        key, value = parse_override(text)
+        set_dotted(data, key, value, f"--set {text}")
+        origins[_path_tuple(key)] = (f"--set {text}", None)
+    return data
+
+
+def _path_tuple(dotted: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
+
+
+# --------------------------------------------------------------------------- validation
+
+_EXPECTED = {
+    "int_parsing": "expected an integer", "int_type": "expected an integer",
+    "int_from_float": "expected a whole number", "float_parsing": "expected a number",
+    "float_type": "expected a number", "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false", "string_type": "expected a string",
+    "dict_type": "expected a mapping", "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping", "list_type": "expected a list",
+    "missing": "required key is missing", "finite_number": "expected a finite number",
+}
+_BOUNDS = {"less_than_equal": ("<=", "le"), "less_than": ("<", "lt"),
+           "greater_than_equal": (">=", "ge"), "greater_than": (">", "gt")}
+
+
+def _show_value(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _dotted(loc: Iterable) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def origin_of(loc: tuple, origins: Origins, default: str) -> str:
+    """``file:line`` (or ``--set ...``) that supplied the longest prefix of ``loc``."""
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in origins:
+            shown, line = origins[loc[:n]]
+            return f"{shown}:{line}" if line else shown
+    return default
+
+
+def _expectation(error: dict, loc: tuple) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    if kind in _BOUNDS:
+        sign, name = _BOUNDS[kind]
+        bound = ctx.get(name)
+        return f"expected a number {sign} {bound:g}" if isinstance(bound, (int, float)) \
+            else f"expected a value {sign} {bound}"
+    if kind == "literal_error":
+        return f"expected one of {ctx.get('expected')}"
+    if kind == "extra_forbidden":
+        return schema_key_error(".".join(str(p) for p in loc)) or "unknown key"
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    message = error["msg"].removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
+
+
+def describe_validation_error(exc: ValidationError, origins: Origins, default: str) -> str:
+    """The first pydantic error as ``<file>: <key.path>: <expected> (got <value>)``."""
+    errors = exc.errors()
+    error = errors[0]
+    loc = tuple(error["loc"])
+    where = origin_of(loc, origins, default)
+    expected = _expectation(error, loc)
+    got = error.get("input")
+    shown_got = "" if error["type"] in ("missing", "value_error") and isinstance(got, dict) \
+        else f" (got {_show_value(got)})"
+    if error["type"] == "extra_forbidden":
+        shown_got = ""
+    more = f" [and {len(errors) - 1} more problem(s)]" if len(errors) > 1 else ""
+    key = f" {_dotted(loc)}:" if loc else ""
+    return f"{where}:{key} {expected}{shown_got}{more}"
+
+
+def validate_mapping(data: dict, origins: Origins, default: str) -> ScenarioConfig:
+    """A merged mapping as a :class:`ScenarioConfig`, or one-line :class:`ConfigError`."""
+    try:
+        return ScenarioConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, origins, default)) from None
+
+
+def data_folder(config: ScenarioConfig) -> Path:
+    """The data folder a scenario reads: its ``data_dir`` or the bundled ``sim/data``."""
+    return Path(config.data_dir) if config.data_dir else DEFAULT_DATA_DIR
+
+
+def _csv_column(path: Path, column: str, where: str) -> list[dict]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: data_dir: expected a folder holding {path.name} "
+                          f"(got {show_path(path.parent)})") from None
+    if not rows or column not in rows[0]:
+        raise ConfigError(f"{where}: data_dir: {show_path(path)} has no '{column}' column")
+    return rows
+
+
+def check_references(config: ScenarioConfig, origins: Origins, default: str) -> None:
+    """Agreements name cities and sector codes of the data folder; sweep/uncertain keys exist."""
+    folder = data_folder(config)
+    where = origin_of(("data_dir",), origins, default)
+    cities = [row["city"] for row in _csv_column(folder / "cities.csv", "city", where)]
+    rows = _csv_column(folder / "sectors.csv", "code", where)
+    sectors = [r["code"] for r in rows if r.get("default", "yes").strip().lower() in ("yes", "")]
+    for i, agreement in enumerate(config.agreements):
+        for role in ("source", "host"):
+            city = getattr(agreement, role)
+            if city not in cities:
+                at = origin_of(("agreements", i, role), origins, default)
+                raise ConfigError(f"{at}: agreements[{i}].{role}: expected a city of "
+                                  f"{show_path(folder / 'cities.csv')} ({', '.join(cities)}) "
+                                  f"(got {city!r})")
+        for j, sector in enumerate(agreement.sectors or []):
+            if sector not in sectors:
+                at = origin_of(("agreements", i, "sectors", j), origins, default)
+                raise ConfigError(f"{at}: agreements[{i}].sectors[{j}]: expected a sector code "
+                                  f"of {show_path(folder / 'sectors.csv')} "
+                                  f"({', '.join(sectors)}) (got {sector!r})")
+    for block in ("uncertain",):
+        for key in (getattr(config, block) or {}):
+            check_variable_key(str(key), (block, key), origins, default)
+
+
+def check_variable_key(key: str, loc: tuple, origins: Origins, default: str) -> None:
+    """A swept or uncertain key must be a dotted key of the schema other than the run's own."""
+    at = origin_of(loc, origins, default)
+    label = ".".join(str(p) for p in loc[:-1])
+    problem = schema_key_error(key)
+    if problem is None and key.split(".")[0] in UNSWEEPABLE:
+        problem = f"'{key.split('.')[0]}' cannot be varied"
+    if problem:
+        raise ConfigError(f"{at}: {label}.{key}: expected a dotted key of the scenario schema: "
+                          f"{problem}")
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def load_raw(path: str | os.PathLike, overrides: Iterable[str] = ()) -> tuple[dict, Origins]:
+    """The merged, overridden mapping of a scenario file (not yet validated)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{show_path(path)}: expected a scenario file, got a folder")
+    data, origins = load_chain(path)
+    data.setdefault("name", path.stem)
+    data = apply_overrides(data, overrides, origins)
+    if isinstance(data.get("data_dir"), str):
+        data["data_dir"] = str(Path(data["data_dir"]).resolve())
+    return data, origins
+
+
+def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> ScenarioConfig:
+    """Read, merge, override and validate one scenario file.
+
+    Args:
+        path: the scenario YAML file.
+        overrides: ``"key.path=value"`` strings applied after the ``extends:`` chain.
+
+    Raises:
+        ConfigError: with a one-line message naming the file, key path and what was expected.
+    """
+    from sim.config.sweeps import sweep_points  # noqa: PLC0415 (sweeps imports this module)
+
+    data, origins = load_raw(path, overrides)
+    default = show_path(path)
+    config = validate_mapping(data, origins, default)
+    check_references(config, origins, default)
+    sweep_points(config, origins, default)
+    return config
+
+
+def resolved_dict(config: ScenarioConfig) -> dict:
+    """The fully resolved scenario as plain data, for ``config.yaml`` beside the outputs."""
+    return config.model_dump(mode="json")

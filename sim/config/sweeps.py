@@ -1,0 +1,174 @@
+"""Sweeps and replicates: from scenario files to the list of runs of a batch.
+
+A ``sweep:`` block varies dotted keys of the schema. ``grid:`` takes the cartesian product of its
+lists; ``zip:`` pairs its lists element by element (equal lengths); with both, every zip pair is
+combined with every grid point. Replicate r of every scenario and sweep point runs with the same
+root seed and r, so its random streams are the same (common random numbers, ``sim/seeds.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from sim.config.loader import (ConfigError, Origins, _path_tuple, _show_value, check_references,
+                               check_variable_key, load_raw, origin_of, resolved_dict, set_dotted,
+                               show_path, validate_mapping)
+from sim.config.schema import ScenarioConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One run of a batch: a scenario at one sweep point and one replicate.
+
+    Attributes:
+        name: ``<scenario>/<key=value,...>/r07`` (no middle part without a sweep).
+        scenario: the scenario's ``name``.
+        sweep: swept dotted key -> value at this point (empty without a sweep).
+        replicate: replicate index r (>= 0).
+        seed: the root seed; the run's streams derive from (seed, replicate) alone.
+        config: the fully resolved scenario at this point, as plain data.
+        file: the scenario file it came from.
+    """
+
+    name: str
+    scenario: str
+    sweep: dict
+    replicate: int
+    seed: int
+    config: dict
+    file: str
+
+
+def sweep_points(config: ScenarioConfig, origins: Origins, default: str) -> list[dict[str, Any]]:
+    """The points of a scenario's ``sweep:`` block, each a dict of dotted key -> value.
+
+    Returns ``[{}]`` when the scenario has no sweep.
+    """
+    block = config.sweep
+    if block is None:
+        return [{}]
+    at = origin_of(("sweep",), origins, default)
+    if not block or set(block) - {"grid", "zip"}:
+        extra = sorted(set(map(str, block)) - {"grid", "zip"})
+        got = f"unknown key(s) {', '.join(extra)}" if extra else "an empty mapping"
+        raise ConfigError(f"{at}: sweep: expected 'grid:' and/or 'zip:' mappings of dotted key "
+                          f"to a list of values (got {got})")
+    axes: dict[str, dict[str, list]] = {}
+    for kind in ("grid", "zip"):
+        axes[kind] = _sweep_axis(block.get(kind), kind, origins, default)
+    both = set(axes["grid"]) & set(axes["zip"])
+    if both:
+        raise ConfigError(f"{at}: sweep: key {sorted(both)[0]} is in both grid and zip")
+    lengths = {key: len(values) for key, values in axes["zip"].items()}
+    if len(set(lengths.values())) > 1:
+        where = origin_of(("sweep", "zip"), origins, default)
+        shown = ", ".join(f"{k} has {n}" for k, n in lengths.items())
+        raise ConfigError(f"{where}: sweep.zip: expected lists of equal length ({shown})")
+    grid = [dict(zip(axes["grid"], combo)) for combo in itertools.product(*axes["grid"].values())]
+    zipped = [dict(zip(axes["zip"], combo)) for combo in zip(*axes["zip"].values())] or [{}]
+    return [{**g, **z} for g in grid for z in zipped]
+
+
+def _sweep_axis(axis: Any, kind: str, origins: Origins, default: str) -> dict[str, list]:
+    if axis is None:
+        return {}
+    at = origin_of(("sweep", kind), origins, default)
+    if not isinstance(axis, dict) or not axis:
+        raise ConfigError(f"{at}: sweep.{kind}: expected a mapping of dotted key to a list of "
+                          f"values (got {_show_value(axis)})")
+    for key, values in axis.items():
+        check_variable_key(str(key), ("sweep", kind, key), origins, default)
+        where = origin_of(("sweep", kind, key), origins, default)
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}: sweep.{kind}.{key}: expected a non-empty list of values "
+                              f"(got {_show_value(values)})")
+        if len({repr(v) for v in values}) < len(values):
+            raise ConfigError(f"{where}: sweep.{kind}.{key}: expected distinct values "
+                              f"(got {_show_value(values)})")
+    return {str(k): v for k, v in axis.items()}
+
+
+def point_label(point: dict[str, Any]) -> str:
+    """``key=value,...`` with each key cut to its shortest unique suffix of >= 2 parts."""
+    keys = list(point)
+    short = {}
+    for key in keys:
+        parts = key.split(".")
+        for n in range(min(2, len(parts)), len(parts) + 1):
+            suffix = ".".join(parts[-n:])
+            if sum(k == suffix or k.endswith("." + suffix) for k in keys) == 1:
+                break
+        short[key] = suffix
+    return ",".join(f"{short[k]}={_format_value(v)}" for k, v in point.items())
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).replace("/", "_").replace(os.sep, "_")
+
+
+def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
+                  replicates: int | None = None, seed: int | None = None) -> list[RunSpec]:
+    """Every run of one scenario file: each sweep point times each replicate."""
+    data, origins = load_raw(path, overrides)
+    default = show_path(path)
+    config = validate_mapping(data, origins, default)
+    check_references(config, origins, default)
+    points = sweep_points(config, origins, default)
+    n_replicates = config.replicates if replicates is None else replicates
+    root_seed = config.seed if seed is None else seed
+    width = max(2, len(str(n_replicates - 1)))
+    runs = []
+    for point in points:
+        point_data = {**data, "sweep": None, "seed": root_seed}
+        for key, value in point.items():
+            set_dotted(point_data, key, value, default)
+        for key in point:
+            origins[_path_tuple(key)] = origins.get(("sweep",), (default, None))
+        resolved = resolved_dict(validate_mapping(point_data, origins, default))
+        label = point_label(point)
+        for r in range(n_replicates):
+            middle = f"/{label}" if label else ""
+            runs.append(RunSpec(name=f"{config.name}{middle}/r{r:0{width}d}", scenario=config.name,
+                                sweep=dict(point), replicate=r, seed=root_seed, config=resolved,
+                                file=str(Path(path).resolve())))
+    return runs
+
+
+def expand_runs(config_files: Iterable[str | os.PathLike], overrides: Iterable[str] = (),
+                replicates: int | None = None, seed: int | None = None) -> list[RunSpec]:
+    """Every run of a batch, in file, sweep-point and replicate order.
+
+    Args:
+        config_files: scenario YAML files.
+        overrides: ``key.path=value`` strings applied to every file.
+        replicates: replicates per point; default each file's ``replicates:``.
+        seed: root seed; default each file's ``seed:``.
+
+    Raises:
+        ConfigError: on any bad file, override or option, or two scenarios sharing a name.
+    """
+    if replicates is not None and replicates < 1:
+        raise ConfigError(f"--replicates: expected an integer >= 1 (got {replicates})")
+    if seed is not None and seed < 0:
+        raise ConfigError(f"--seed: expected an integer >= 0 (got {seed})")
+    overrides = list(overrides)
+    runs: list[RunSpec] = []
+    owner: dict[str, str] = {}
+    for path in config_files:
+        file_runs = scenario_runs(path, overrides, replicates, seed)
+        name = file_runs[0].scenario
+        if name in owner:
+            raise ConfigError(f"{show_path(path)}: name: expected a scenario name not used by "
+                              f"another file of the batch ({show_path(owner[name])}) "
+                              f"(got {name!r})")
+        owner[name] = str(path)
+        runs.extend(file_runs)
+    if not runs:
+        raise ConfigError("batch: expected at least one scenario file")
+    return runs

@@ -1,0 +1,256 @@
+"""Running a batch of scenario runs on any ``concurrent.futures.Executor``.
+
+By default a local process pool (one process per core, numeric libraries pinned to one thread per
+worker); with ``scheduler="tcp://host:8786"`` a ``dask.distributed`` cluster, each run a keyed
+task. Runs that raise are recorded as failed and the batch goes on. The parent process writes
+every result through :mod:`sim.store`, so workers need no shared file system.
+
+This module imports only the standard library and ``sim.config`` at the top, so that a worker
+process pins its thread counts before numpy is first imported.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence, TextIO
+
+import sim
+from sim.config.loader import ConfigError
+from sim.config.sweeps import RunSpec, expand_runs
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclasses.dataclass
+class BatchSummary:
+    """What a batch did: runs finished ok, runs failed (name, message), wall time in seconds."""
+
+    out_dir: Path
+    n_ok: int
+    n_failed: int
+    failed: list[tuple[str, str]]
+    wall_s: float
+    n_skipped: int = 0
+    n_total: int = 0
+
+
+def pin_threads() -> None:
+    """Process-pool initializer: one BLAS/OpenMP thread per worker (workers are the parallelism)."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = "1"
+
+
+def execute_run(spec: RunSpec) -> dict[str, Any]:
+    """Run one :class:`RunSpec` in a worker; never raises (a failure is returned as a record)."""
+    start = time.perf_counter()
+    try:
+        from sim.config.schema import ScenarioConfig
+        from sim.model import run_scenario
+
+        config = ScenarioConfig.model_validate(spec.config)
+        results = run_scenario(config, seed=spec.seed, replicate=spec.replicate)
+        outcome = {"status": "ok", "message": "", "tables": results.tables()}
+    except Exception as exc:  # noqa: BLE001 (a failed run is data, not a crash)
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        outcome = {"status": "failed", "message": message, "tables": None}
+    outcome["duration_s"] = round(time.perf_counter() - start, 4)
+    return outcome
+
+
+def run_hash(spec: RunSpec) -> str:
+    """SHA-256 of a run's resolved config (seed included, replicate count excluded)."""
+    data = {k: v for k, v in spec.config.items() if k != "replicates"}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def scenario_hashes(runs: Sequence[RunSpec]) -> dict[str, dict]:
+    """Per scenario: a hash over its sweep points' configs and the hash of its data folder."""
+    from sim.store import data_hash
+
+    points: dict[str, set[str]] = {}
+    info: dict[str, dict] = {}
+    data_cache: dict[str | None, str] = {}
+    for spec in runs:
+        points.setdefault(spec.scenario, set()).add(run_hash(spec))
+        folder = spec.config.get("data_dir")
+        if folder not in data_cache:
+            data_cache[folder] = data_hash(folder)
+        info[spec.scenario] = {"file": spec.file, "data_hash": data_cache[folder]}
+    for name, hashes in points.items():
+        joined = "\n".join(sorted(hashes)).encode()
+        info[name]["config_hash"] = hashlib.sha256(joined).hexdigest()
+    return info
+
+
+# --------------------------------------------------------------------------- executors
+
+
+@contextlib.contextmanager
+def open_executor(workers: int | None, scheduler: str | None,
+                  executor: cf.Executor | None) -> Iterator[cf.Executor]:
+    """The executor to use: the one given, a Dask cluster's, or a local process pool."""
+    if executor is not None:
+        yield executor
+    elif scheduler:
+        with _dask_executor(scheduler) as dask_executor:
+            yield dask_executor
+    else:
+        if workers is not None and workers < 1:
+            raise ConfigError(f"--workers: expected an integer >= 1 (got {workers})")
+        pool = cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
+                                      mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=pin_threads)
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _dask_executor(address: str) -> Iterator[cf.Executor]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(f"--scheduler {address}: needs the 'distributed' extra "
+                          f"(pip install 'wuhan-circle-sim[distributed]')") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise ConfigError(f"--scheduler {address}: cannot reach the Dask scheduler "
+                          f"({' '.join(str(exc).split())})") from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+
+
+def _submit(executor: cf.Executor, spec: RunSpec) -> cf.Future:
+    """Submit one run; on Dask the task key is the run name (plus its config hash)."""
+    if type(executor).__module__.startswith("distributed"):
+        return executor.submit(execute_run, spec, key=f"{spec.name}@{run_hash(spec)[:12]}")
+    return executor.submit(execute_run, spec)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """Runs done/total, failures and time left: one redrawn line on a terminal, else lines."""
+
+    def __init__(self, total: int, enabled: bool = True, stream: TextIO | None = None) -> None:
+        self.total, self.enabled = total, enabled
+        self.stream = stream or sys.stderr
+        self.tty = self.enabled and self.stream.isatty()
+        self.done = self.failed = 0
+        self.start = time.perf_counter()
+
+    def update(self, name: str, status: str, duration_s: float) -> None:
+        self.done += 1
+        self.failed += status != "ok"
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        counts = f"{self.done}/{self.total} runs, {self.failed} failed, ETA {_clock(eta)}"
+        if self.tty:
+            filled = int(30 * self.done / max(self.total, 1))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {counts}   ")
+        else:
+            self.stream.write(f"{name}: {status} ({duration_s:.1f} s); {counts}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
+              replicates: int | None = None, seed: int | None = None,
+              workers: int | None = None, scheduler: str | None = None,
+              executor: cf.Executor | None = None, overrides: Sequence[str] = (),
+              resume: bool = False, progress: bool = True) -> BatchSummary:
+    """Run every sweep point and replicate of the scenario files and store the tables.
+
+    Args:
+        scenario_files: scenario YAML files.
+        out_dir: the batch folder; must not exist (or be empty) unless ``resume``.
+        replicates: replicates per sweep point (default each file's ``replicates:``).
+        seed: root seed (default each file's ``seed:``); replicate r uses (seed, r).
+        workers: local worker processes (default all cores).
+        scheduler: a Dask scheduler address, e.g. ``tcp://host:8786``.
+        executor: any ``concurrent.futures.Executor`` (overrides workers and scheduler).
+        overrides: ``key.path=value`` strings applied to every file.
+        resume: continue ``out_dir``: skip finished runs, redo missing or failed ones.
+        progress: report progress on stderr.
+
+    Raises:
+        ConfigError: bad input, an existing output folder, or a resume whose config, data or
+            package version changed.
+    """
+    from sim import store
+
+    start = time.perf_counter()
+    runs = expand_runs(scenario_files, overrides, replicates, seed)
+    out = Path(out_dir)
+    hashes = scenario_hashes(runs)
+    store.open_batch(out, store.batch_record(hashes), resume)
+    finished = set(store.clean_stale(out)) if resume else set()
+    order = [spec.name for spec in runs]
+    if resume:
+        store.rebuild_manifest(out, order)
+    todo = [spec for spec in runs if spec.name not in finished]
+    bar = Progress(len(todo), progress)
+    failed: list[tuple[str, str]] = []
+    try:
+        with open_executor(workers, scheduler, executor) as pool:
+            futures = {_submit(pool, spec): spec for spec in todo}
+            for future in cf.as_completed(futures):
+                spec = futures.pop(future)
+                outcome = _outcome(future)
+                status = _status_record(spec, outcome, hashes[spec.scenario])
+                store.write_run(out, status, outcome["tables"], spec.config)
+                if outcome["status"] != "ok":
+                    failed.append((spec.name, outcome["message"]))
+                bar.update(spec.name, outcome["status"], outcome["duration_s"])
+    finally:
+        bar.close()
+        store.rebuild_manifest(out, order)
+    return BatchSummary(out_dir=out, n_ok=len(todo) - len(failed), n_failed=len(failed),
+                        failed=failed, wall_s=time.perf_counter() - start,
+                        n_skipped=len(runs) - len(todo), n_total=len(runs))
+
+
+def _outcome(future: cf.Future) -> dict[str, Any]:
+    """A worker's record, or a failure record when the executor itself lost the task."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 (a lost worker fails its run, not the batch)
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        return {"status": "failed", "message": message, "tables": None, "duration_s": 0.0}
+
+
+def _status_record(spec: RunSpec, outcome: dict, scenario: dict) -> dict[str, Any]:
+    return {"run": spec.name, "scenario": spec.scenario, "sweep": spec.sweep,
+            "replicate": spec.replicate, "seed": spec.seed, "status": outcome["status"],
+            "duration_s": outcome["duration_s"], "message": outcome["message"],
+            "version": sim.__version__, "config_hash": scenario["config_hash"],
+            "data_hash": scenario["data_hash"]}
