@@ -1,0 +1,65 @@
+"""Location-choice building blocks with exact values."""
+
+import numpy as np
+import pytest
+
+from sim.choice import (arrival_constants, nested_probabilities, ration_land, reviewer_constants,
+                        sample_choices)
+
+
+def test_nested_logit_with_lambda_one_is_plain_logit():
+    u = np.array([[1.0, 0.0, -1.0]])
+    p = nested_probabilities(u, np.array([0, 0, 1]), 2, 1.0)
+    e = np.exp([1.0, 0.0, -1.0, 0.0])
+    np.testing.assert_allclose(p[0], e / e.sum())
+
+
+def test_nest_makes_a_clone_park_a_close_substitute():
+    # a second identical park in city 0: with λ = 1 city 0's share rises as with a new city;
+    # with λ small it barely moves
+    one = nested_probabilities(np.array([[0.0, 0.0]]), np.array([0, 1]), 2, 0.1)
+    two = nested_probabilities(np.array([[0.0, 0.0, 0.0]]), np.array([0, 0, 1]), 2, 0.1)
+    assert one[0, 0] == pytest.approx(1 / 3)
+    # exact: city-0 inclusive value rises by λ ln 2 = 0.0693
+    e = np.exp(0.1 * np.log(2))
+    assert two[0, :2].sum() == pytest.approx(e / (e + 2))
+
+
+def test_unavailable_parks_get_zero_probability():
+    p = nested_probabilities(np.zeros((1, 3)), np.array([0, 1, 2]), 3, 0.5,
+                             np.array([[True, False, True]]))
+    assert p[0, 1] == 0 and p[0].sum() == pytest.approx(1)
+
+
+def test_arrival_constants_reproduce_shares():
+    shares = np.array([[0.5, 0.3, 0.2]])
+    z0 = np.array([[0.4, 0.1, 0.3]])
+    sigma = np.array([0.5])
+    delta = arrival_constants(shares, 0.3, z0, sigma)
+    p = nested_probabilities(delta + z0 / sigma, np.arange(3), 3, 1.0)
+    np.testing.assert_allclose(p[0, :3], 0.7 * shares[0])
+    assert p[0, 3] == pytest.approx(0.3)
+
+
+def test_reviewer_constants_make_base_allocation_stationary():
+    counts = np.array([[60.0, 30.0, 10.0]])
+    move = np.array([[2.0, 1.0, 1.5]])
+    v = reviewer_constants(counts, 0.05, move)
+    util = np.where(np.eye(3, dtype=bool), v[0][None, :], (v[0] - move[0])[None, :])
+    e = np.exp(util)
+    p = e / (e.sum(axis=1, keepdims=True) + 1)
+    np.testing.assert_allclose(counts[0] @ p, counts[0] * 0.95, rtol=1e-8)
+
+
+def test_ration_land_accepts_in_priority_order_until_full():
+    choice = np.array([0, 0, 0, 1, -1])
+    need = np.array([2.0, 2.0, 2.0, 5.0, 9.0])
+    priority = np.array([0.3, 0.1, 0.2, 0.5, 0.0])
+    ok = ration_land(choice, need, np.array([4.0, 4.0]), priority)
+    # park 0 takes the two lowest keys (units 1 and 2); park 1 (4 km² free) rejects unit 3
+    np.testing.assert_array_equal(ok, [False, True, True, False, True])
+
+
+def test_sample_choices_inverse_cdf():
+    probs = np.array([[0.2, 0.5, 0.3], [0.2, 0.5, 0.3]])
+    np.testing.assert_array_equal(sample_choices(probs, np.array([0.1, 0.75])), [0, 2])

@@ -1,0 +1,124 @@
+"""The model as a whole: determinism, stationarity, the placebo, invariants, each mechanism."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.calibration import build_world
+from sim.config import load_scenario
+from sim.decisions import decider_groups, utilities
+from sim.choice import nested_probabilities
+from sim.model import CircleModel, run_scenario
+from sim.results import TABLES
+
+SMALL = ["world.n_units=2000"]
+SWITCHES = ["investment_map", "subsidy_cap", "shared_platform", "enclave", "gdp_tax_sharing",
+            "park_within_park", "reverse_enclave"]
+
+
+def tables_equal(a, b):
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+
+
+def test_same_seed_same_tables_different_seed_different_units():
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL)
+    tables_equal(run_scenario(cfg, seed=4, steps=3), run_scenario(cfg, seed=4, steps=3))
+    a, b = CircleModel(cfg, seed=4), CircleModel(cfg, seed=5)
+    assert not np.allclose(a.units.productivity[:100], b.units.productivity[:100])
+
+
+def test_base_world_is_stationary_over_12_steps_mean_of_10_seeds():
+    cfg = load_scenario("scenarios/base.yaml", overrides=["competition.active=false"])
+    world = build_world(cfg)
+    change = []
+    for seed in range(10):
+        cities = run_scenario(cfg, seed=seed, world=world).cities
+        g = cities.pivot(index="step", columns="city", values="gdp_physical")
+        change.append(g.iloc[-1] / g.iloc[0] - 1)
+    mean = pd.concat(change, axis=1).mean(axis=1)
+    assert mean.abs().max() < 0.02, mean
+
+
+def test_placebo_every_switch_off_regime_name_changes_nothing():
+    off = [f"switches.{s}=false" for s in SWITCHES]
+    a = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + off)
+    b = load_scenario("scenarios/coordinated.yaml", overrides=SMALL + off)
+    assert a.regime != b.regime
+    tables_equal(run_scenario(a, seed=2, steps=4), run_scenario(b, seed=2, steps=4))
+
+
+def test_invariants_land_accounts_and_channels():
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL)
+    r = run_scenario(cfg, seed=1, steps=6)
+    assert (r.parks.land_used <= r.parks.land_capacity + 1e-9).all()
+    by_step = r.cities.groupby("step")
+    np.testing.assert_allclose(by_step.gdp_statistical.sum(), by_step.gdp_physical.sum())
+    np.testing.assert_allclose(r.circle.gdp_total, by_step.gdp_physical.sum().to_numpy())
+    assert set(r.transfers.channel) <= {"relocation", "enclave", "park_within_park",
+                                        "reverse_enclave", "new_investment", "exit"}
+    assert {"enclave", "park_within_park", "new_investment"} <= set(r.transfers.channel)
+    for name, cols in TABLES.items():
+        assert list(getattr(r, name).columns) == list(cols)
+
+
+def _choice_share(model, kg, host, offer):
+    """Expected share of arriving units of ``kg`` choosing the host's parks under an offer."""
+    kgs, origin, home, current, weight = decider_groups(model, np.array([kg]))
+    arrivals = current < 0
+    model.settings.offers[host, kg] = offer
+    u, avail = utilities(model, kgs[arrivals], origin[arrivals], home[arrivals], current[arrivals],
+                         np.zeros(arrivals.sum()), model.settings)
+    p = nested_probabilities(u, model.parks.city, model.world.n_cities,
+                             model.config.economy.nest_parameter, avail)[:, :-1]
+    host_parks = model.parks.city == host
+    return float((weight[arrivals] @ p[:, host_parks]).sum() / weight[arrivals].sum())
+
+
+def test_raising_a_hosts_subsidy_raises_the_probability_its_parks_are_chosen():
+    cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL)
+    model = CircleModel(cfg, seed=1)
+    model.current_terms = model.terms()
+    kg = 2 * 4 + 2   # chemicals_energy, core
+    shares = [_choice_share(model, kg, 7, s) for s in (0.0, 0.05, 0.10)]
+    assert shares[0] < shares[1] < shares[2]
+
+
+def test_enclave_share_lowers_the_sources_retention_spending():
+    spent = {}
+    for alpha in (0.0, 0.5):
+        cfg = load_scenario("scenarios/homogenised.yaml", overrides=[
+            "switches.enclave=true", "switches.gdp_tax_sharing=true",
+            f"policies.enclave.gdp_share_source={alpha}", f"policies.enclave.tax_share_source={alpha}"])
+        spent[alpha] = sum(run_scenario(cfg, seed=s, steps=6).cities.query("city == 'Wuhan'")
+                           .retention_spent.sum() for s in range(2))
+    assert spent[0.5] < spent[0.0]
+
+
+def test_a_land_full_park_rejects():
+    entered = {}
+    for land in (0.02, 10.0):
+        cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
+            "switches.enclave=true",
+            f"agreements=[{{kind: enclave, source: Wuhan, host: Xiaogan, land_km2: {land}}}]"])
+        r = run_scenario(cfg, seed=1, steps=6)
+        park = r.parks[r.parks.kind == "enclave"]
+        assert (park.land_used <= park.land_capacity + 1e-12).all()
+        entered[land] = (r.transfers.channel == "enclave").sum()
+    assert entered[0.02] < entered[10.0]
+
+
+def test_park_within_park_raises_output_per_unit_of_productivity():
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL)
+    model = CircleModel(cfg, seed=1)
+    terms = model.terms()
+    pwp = np.flatnonzero(model.parks.kind == 2)[0]
+    host = model.parks.city[pwp]
+    np.testing.assert_allclose(terms.q[:, pwp], terms.q[:, host] * 1.05)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in __import__("pathlib").Path("scenarios").glob("*.yaml")))
+def test_every_bundled_scenario_runs_small(name):
+    cfg = load_scenario(f"scenarios/{name}.yaml", overrides=["world.n_units=500"])
+    r = run_scenario(cfg, seed=1, steps=2)
+    assert len(r.circle) == 3 and r.circle.gdp_total.gt(0).all()
