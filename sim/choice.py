@@ -78,7 +78,8 @@ def arrival_constants(unit_shares: np.ndarray, outside_share: float, z0: np.ndar
 
 
 def reviewer_constants(counts: np.ndarray, leave_share: float, move_cost: np.ndarray,
-                       tol: float = 1e-10, max_iter: int = 5000) -> np.ndarray:
+                       tol: float = 1e-10, max_iter: int = 5000,
+                       start: np.ndarray | None = None) -> np.ndarray:
     """Reviewers' utilities V (KG x C) making the base allocation stationary.
 
     Reviewers at city a move to b with P(b | a) ∝ exp(V_b − m_b), stay with exp(V_a), leave with
@@ -92,7 +93,8 @@ def reviewer_constants(counts: np.ndarray, leave_share: float, move_cost: np.nda
     """
     n = counts.astype(float)
     target = n * (1 - leave_share)
-    v = np.log(np.maximum(n, 1e-300) / n.sum(axis=1, keepdims=True)) + np.log((1 - leave_share) / leave_share)
+    v = (np.log(np.maximum(n, 1e-300) / n.sum(axis=1, keepdims=True))
+         + np.log((1 - leave_share) / leave_share)) if start is None else start.copy()
     c = n.shape[1]
     eye = np.eye(c, dtype=bool)
     for _ in range(max_iter):
@@ -107,6 +109,51 @@ def reviewer_constants(counts: np.ndarray, leave_share: float, move_cost: np.nda
         if np.max(np.abs(step)) < tol:
             break
     return v
+
+
+def stay_shares(v: np.ndarray, move_cost: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Share of reviewers who stay put, per sector-segment, given reviewer utilities V."""
+    c = v.shape[1]
+    eye = np.eye(c, dtype=bool)
+    util = np.where(eye[None], v[:, None, :], (v - move_cost)[:, None, :])
+    top = np.maximum(util.max(axis=2, keepdims=True), 0.0)
+    e = np.exp(util - top)
+    p = e / (e.sum(axis=2, keepdims=True) + np.exp(-top))
+    stay = np.einsum("ka,kaa->k", counts, p)
+    return stay / np.maximum(counts.sum(axis=1), 1e-300)
+
+
+def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.ndarray,
+                        stay_share: float, tol: float = 1e-9,
+                        max_iter: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """Reviewer utilities V and a switching cost κ (utility units, per sector-segment).
+
+    Two conditions, solved jointly by a damped fixed-point iteration: the base allocation is
+    stationary (``Σ_a n_a P(b | a) = n_b (1 − ℓ)``, as in :func:`reviewer_constants`) and a share
+    ``stay_share`` of reviewers stays put, which keeps gross relocation flows plausible (without
+    κ a small money cost of moving lets most reviewers move while flows still balance).
+    """
+    n = counts.astype(float)
+    target = n * (1 - leave_share)
+    v = np.log(np.maximum(n, 1e-300) / n.sum(axis=1, keepdims=True)) + np.log((1 - leave_share) / leave_share)
+    kappa = np.ones(n.shape[0])
+    eye = np.eye(n.shape[1], dtype=bool)
+    goal = np.log(stay_share / (1 - stay_share))
+    for _ in range(max_iter):
+        move = money_move + kappa[:, None]
+        util = np.where(eye[None], v[:, None, :], (v - move)[:, None, :])
+        top = np.maximum(util.max(axis=2, keepdims=True), 0.0)
+        e = np.exp(util - top)
+        p = e / (e.sum(axis=2, keepdims=True) + np.exp(-top))
+        inflow = np.einsum("ka,kab->kb", n, p)
+        step_v = np.where(n > 0, np.log(np.maximum(target, 1e-300) / np.maximum(inflow, 1e-300)), 0.0)
+        stay = np.einsum("ka,kaa->k", n, p) / n.sum(axis=1)
+        step_k = np.log(stay / (1 - stay)) - goal
+        v += step_v
+        kappa = np.maximum(kappa - step_k, 0.0)
+        if max(np.abs(step_v).max(), np.abs(step_k).max()) < tol:
+            break
+    return v, kappa
 
 
 def ration_land(choice: np.ndarray, land_need: np.ndarray, free_land: np.ndarray,

@@ -115,7 +115,8 @@ def utilities(model: "CircleModel", kg: np.ndarray, origin: np.ndarray, home: np
     sigma = m.sigma[kg][:, None]
     delta = np.where(reviewer[:, None], m.delta_review[kg][:, p.city], m.delta_arrival[kg][:, p.city])
     moving = reviewer[:, None] & (np.arange(p.n)[None, :] != current[:, None])
-    u = delta + q * margin / sigma - moving * econ.relocation_cost * q / sigma
+    u = delta + q * margin / sigma - moving * (econ.relocation_cost * q / sigma
+                                               + m.switching_cost[kg][:, None])
     shares = accounts.share_matrices(p, t, m.world.n_cities,
                                      m.config.policies.enclave.credited_double_count)
     att = attention(m, kg, origin, home, current, settings, value_shares(m, shares))
@@ -174,22 +175,22 @@ def choose(model: "CircleModel", kg, origin, home, current, stay_sub, need_per_a
     pick = sample_choices(probs, rng.random(len(kg)))
     pick = np.where(pick == p.n, -1, pick)
     free = p.capacity - model.land_used()
-    for round_ in range(model.config.economy.rejection_rounds + 1):
-        moving = (pick >= 0) & (pick != current)
-        need = np.where(moving, need_per_a[np.arange(len(kg)), np.maximum(pick, 0)] * prod, 0.0)
-        ok = ration_land(np.where(moving, pick, -1), need, free, rng.random(len(kg)))
-        accepted_moves = moving & ok
-        free = free - np.bincount(np.maximum(pick, 0), weights=np.where(accepted_moves, need, 0.0),
+    rounds = model.config.economy.rejection_rounds
+    pending = (pick >= 0) & (pick != current)          # placements that need land
+    for round_ in range(rounds + 1):
+        need = np.where(pending, need_per_a[np.arange(len(kg)), np.maximum(pick, 0)] * prod, 0.0)
+        ok = ration_land(np.where(pending, pick, -1), need, free, rng.random(len(kg)))
+        taken = pending & ok
+        free = free - np.bincount(np.maximum(pick, 0), weights=np.where(taken, need, 0.0),
                                   minlength=p.n)
-        rejected = moving & ~ok
+        rejected = pending & ~ok
         if not rejected.any():
             break
-        if round_ == model.config.economy.rejection_rounds:
+        if round_ == rounds:   # out of rounds: arrivals stay out, reviewers stay put
             pick[rejected] = np.where(current[rejected] >= 0, current[rejected], -1)
             break
         idx = np.flatnonzero(rejected)
-        full = free <= 1e-9
-        available[idx] &= ~full[None, :]
+        available[idx] &= (free > 1e-9)[None, :]
         available[idx, pick[idx]] = False
         keep_cur = current[idx] >= 0
         available[idx[keep_cur], current[idx[keep_cur]]] = True
@@ -197,6 +198,8 @@ def choose(model: "CircleModel", kg, origin, home, current, stay_sub, need_per_a
                                   model.config.economy.nest_parameter, available[idx])
         redraw = sample_choices(pr, rng.random(len(idx)))
         pick[idx] = np.where(redraw == p.n, -1, redraw)
+        pending = np.zeros_like(pending)
+        pending[idx] = (pick[idx] >= 0) & (pick[idx] != current[idx])
     return pick
 
 
@@ -223,8 +226,9 @@ def retain_leavers(model: "CircleModel", dec: Units, kg, current, pick, stay_sub
     """Cities counter-offer units that announce they will leave (retention subsidies).
 
     For a unit leaving park a of city c for park b, the city picks the rate s maximising
-    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``, with P_stay a binary logit between
-    staying (utility raised by s q_a / σ) and moving. What the city keeps when the unit moves,
+    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``, with P_stay the probability that
+    staying, its utility raised by s q_a / σ, now beats the move the unit chose (a binary logit
+    conditioned on the unit having preferred the move). What the city keeps when the unit moves,
     v_c(b), includes its agreed credit and tax shares, so sharing lowers retention spending.
     Returns the retention rate accepted by each decider (0 if none).
     """
@@ -244,7 +248,9 @@ def retain_leavers(model: "CircleModel", dec: Units, kg, current, pick, stay_sub
     rows = np.arange(len(idx))
     u_stay, u_move = u[rows, current[idx]], np.where(pick[idx] >= 0, u[rows, np.maximum(pick[idx], 0)], 0.0)
     q_stay = model.current_terms.q[kg[idx], current[idx]]
-    p_stay = 1 / (1 + np.exp(u_move[:, None] - u_stay[:, None] - grid * q_stay[:, None] / model.sigma[kg[idx]][:, None]))
+    # the unit revealed that it prefers b: P(stay | offer s, chose b) = (P(s) − P(0)) / (1 − P(0))
+    binary = 1 / (1 + np.exp(u_move[:, None] - u_stay[:, None] - grid * q_stay[:, None] / model.sigma[kg[idx]][:, None]))
+    p_stay = (binary - binary[:, :1]) / np.maximum(1 - binary[:, :1], 1e-12)
     values = city_values(model, np.arange(model.kg))
     v_here = values[c, kg[idx], current[idx]]
     v_there = np.where(pick[idx] >= 0, values[c, kg[idx], np.maximum(pick[idx], 0)], 0.0)

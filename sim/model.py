@@ -12,7 +12,7 @@ import mesa
 
 from sim.agents import City
 from sim.calibration import SEGMENTS, World, build_world
-from sim.choice import arrival_constants, choice_scale, reviewer_constants
+from sim.choice import arrival_constants, calibrate_reviewers, choice_scale
 from sim.config.schema import ScenarioConfig
 from sim.economy import Settings, Terms, land_prices, location_terms
 from sim.parks import Parks, build_parks
@@ -82,7 +82,8 @@ class CircleModel(mesa.Model):
                                   econ.own_cost_elasticity)
         self.delta_arrival = arrival_constants(shares, econ.outside_share_arrivals, z0, self.sigma)
         move = econ.relocation_cost * terms0.q / self.sigma[:, None]
-        v_review = reviewer_constants(counts, econ.leave_share_reviewers, move)
+        v_review, self.switching_cost = calibrate_reviewers(
+            counts, econ.leave_share_reviewers, move, econ.stay_share_reviewers)
         self.delta_review = v_review - z0 / self.sigma[:, None]
         self.base_counts = counts
         hazard = lambda annual: 1 - (1 - annual) ** (1 / Q)

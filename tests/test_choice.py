@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.choice import (arrival_constants, nested_probabilities, ration_land, reviewer_constants,
+from sim.choice import (arrival_constants, calibrate_reviewers, stay_shares, nested_probabilities, ration_land, reviewer_constants,
                         sample_choices)
 
 
@@ -63,3 +63,16 @@ def test_ration_land_accepts_in_priority_order_until_full():
 def test_sample_choices_inverse_cdf():
     probs = np.array([[0.2, 0.5, 0.3], [0.2, 0.5, 0.3]])
     np.testing.assert_array_equal(sample_choices(probs, np.array([0.1, 0.75])), [0, 2])
+
+
+def test_reviewer_calibration_hits_the_stay_share_and_stays_stationary():
+    counts = np.array([[600.0, 300.0, 100.0], [50.0, 20.0, 30.0]])
+    money = np.array([[0.5, 0.4, 0.3], [0.2, 0.2, 0.2]])
+    v, kappa = calibrate_reviewers(counts, 0.05, money, 0.85)
+    move = money + kappa[:, None]
+    np.testing.assert_allclose(stay_shares(v, move, counts), 0.85, rtol=1e-6)
+    for k in range(2):
+        util = np.where(np.eye(3, dtype=bool), v[k][None, :], (v[k] - move[k])[None, :])
+        e = np.exp(util)
+        p = e / (e.sum(axis=1, keepdims=True) + 1)
+        np.testing.assert_allclose(counts[k] @ p, counts[k] * 0.95, rtol=1e-6)

@@ -84,15 +84,25 @@ def test_raising_a_hosts_subsidy_raises_the_probability_its_parks_are_chosen():
     assert shares[0] < shares[1] < shares[2]
 
 
-def test_enclave_share_lowers_the_sources_retention_spending():
-    spent = {}
+def test_enclave_share_lowers_the_sources_retention_offers_to_units_heading_there():
+    from sim.decisions import kg_index, retain_leavers
+    rates = {}
     for alpha in (0.0, 0.5):
-        cfg = load_scenario("scenarios/homogenised.yaml", overrides=[
+        cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
             "switches.enclave=true", "switches.gdp_tax_sharing=true",
             f"policies.enclave.gdp_share_source={alpha}", f"policies.enclave.tax_share_source={alpha}"])
-        spent[alpha] = sum(run_scenario(cfg, seed=s, steps=6).cities.query("city == 'Wuhan'")
-                           .retention_spent.sum() for s in range(2))
-    assert spent[0.5] < spent[0.0]
+        model = CircleModel(cfg, seed=1)
+        model.t = 1
+        model.current_terms = model.terms()
+        leavers = model.units.select(model.units.park == model.world.core)
+        enclave = np.flatnonzero(model.parks.kind == 1)[0]
+        current = leavers.park.astype(np.int64)
+        pick = np.full(len(leavers), enclave)
+        rates[alpha] = retain_leavers(model, leavers, kg_index(leavers), current, pick,
+                                      np.zeros(len(leavers)))
+    # same units, same draws: Wuhan offers less to keep units that go to its own enclave
+    assert rates[0.5].sum() < rates[0.0].sum()
+    assert (rates[0.5] <= rates[0.0] + 1e-12).mean() > 0.95
 
 
 def test_a_land_full_park_rejects():
@@ -122,3 +132,27 @@ def test_every_bundled_scenario_runs_small(name):
     cfg = load_scenario(f"scenarios/{name}.yaml", overrides=["world.n_units=500"])
     r = run_scenario(cfg, seed=1, steps=2)
     assert len(r.circle) == 3 and r.circle.gdp_total.gt(0).all()
+
+
+def test_land_rationing_keeps_units_accepted_in_earlier_rounds(monkeypatch):
+    """Regression: units accepted in round one must not be rationed again in later rounds."""
+    import sim.decisions as d
+    cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + ["competition.active=false"])
+    model = CircleModel(cfg, seed=1)
+    model.t = 1
+    model.current_terms = model.terms()
+    n, target = 400, 3
+    u = np.full((n, model.parks.n), -5.0)
+    u[:, target] = 5.0                      # everyone wants park 3 first, park 4 second
+    u[:, 4] = 4.0
+    monkeypatch.setattr(d, "utilities", lambda *a, **k: (u.copy(), np.ones_like(u, dtype=bool)))
+    need_per_a = np.ones((n, model.parks.n))
+    need_per_a[:, 4] = 0.0                  # the second park never fills
+    free = model.parks.capacity[target] - model.land_used()[target]
+    prod = np.full(n, free / 150.5)          # 150 units fit
+    fits = 150
+    assert 0 < fits < n
+    pick = d.choose(model, np.zeros(n, int), np.zeros(n, int), np.zeros(n, int), np.full(n, -1),
+                    np.zeros(n), need_per_a, prod)
+    assert (pick == target).sum() == fits      # the park fills exactly, nobody accepted is dropped
+    assert (pick == 4).sum() > 0.9 * (n - fits)  # the rest choose again, mostly their second park

@@ -46,6 +46,7 @@ class EconomyConfig(Strict):
     own_cost_elasticity: float = Field(-1.0, lt=0.0, ge=-10.0)
     outside_share_arrivals: float = Field(0.3, gt=0.0, lt=1.0)
     leave_share_reviewers: float = Field(0.05, gt=0.0, lt=1.0)
+    stay_share_reviewers: float = Field(0.85, gt=0.0, lt=1.0)
     exit_rate_annual: float = Field(0.08, ge=0.0, lt=1.0)
     review_rate_annual: float = Field(0.10, ge=0.0, le=1.0)
     growth_rate_annual: float = Field(0.0, ge=-0.5, le=0.5)
