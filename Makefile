@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,distributed
 
-.PHONY: demo test bench clean-venv
+.PHONY: demo test bench system-deps clean-venv
 
 $(BIN)/sim: pyproject.toml
 	@PY=$$(command -v $(PYTHON) || command -v python3); \
@@ -15,10 +15,14 @@ $(BIN)/sim: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
 	@touch $(BIN)/sim
 
-demo: $(BIN)/sim
+# A CJK font for Chinese figures (--lang zh); Chromium for the explorer's browser test.
+system-deps:
+	@./.ci/system-deps.sh
+
+demo: $(BIN)/sim system-deps
 	$(BIN)/python -m sim.demo --out results/demo
 
-test: $(BIN)/sim
+test: $(BIN)/sim system-deps
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/sim

@@ -1,0 +1,118 @@
+"""The explorer page built and stepped without a browser, and the explore helpers by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import explore
+
+solara = pytest.importorskip("solara", reason="the explorer extra (solara) is not installed")
+
+
+def test_map_agreement_by_hand():
+    a = np.array([[1, 1, 0], [0, 1, 0]], dtype=bool)
+    b = np.array([[1, 0, 0], [0, 1, 1]], dtype=bool)
+    # shared: (0,0), (1,1) = 2; either: (0,0), (0,1), (1,1), (1,2) = 4
+    assert explore.map_agreement(a, b) == 0.5
+    assert explore.map_agreement(a, a) == 1.0
+    assert explore.map_agreement(np.zeros((2, 3)), np.zeros((2, 3))) == 1.0
+
+
+def test_targeting_counts_by_hand():
+    # 3 cities, 2 sectors x 4 segments; city 0 targets sector 0 (rnd), city 1 sector 0 (supply)
+    # and sector 1 (hq), city 2 nothing: sector 0 by 2 cities, sector 1 by 1.
+    targets = np.zeros((3, 8), dtype=bool)
+    targets[0, 0] = targets[1, 3] = targets[1, 5] = True
+    counts = explore.targeting_counts(targets, ["a", "b"])
+    assert counts.to_dict() == {"a": 2, "b": 1}
+
+
+def test_map_frame_layout():
+    mapped = np.zeros((2, 8), dtype=bool)
+    mapped[1, 6] = True  # city 1, sector 1 (6 // 4), segment core (6 % 4 = 2)
+    frame = explore.map_frame(mapped, ["X", "Y"], ["a", "b"])
+    assert len(frame) == 16
+    row = frame[frame["mapped"]].iloc[0]
+    assert (row["city"], row["sector"], row["segment"]) == ("Y", "b", "core")
+
+
+def test_agreement_band_by_hand():
+    # mean gains over two replicates; source S, hosts H1, H2
+    rows = []
+    for share, s, h1, h2 in [(0.0, -2, 4, 4), (0.25, 1, 3, 1), (0.5, 2, 1, 1), (0.75, 3, -1, 1)]:
+        for rep, noise in [(0, -1), (1, 1)]:
+            rows += [{"share": share, "replicate": rep, "city": "S", "objective": s + noise},
+                     {"share": share, "replicate": rep, "city": "H1", "objective": h1 - noise},
+                     {"share": share, "replicate": rep, "city": "H2", "objective": h2},
+                     {"share": share, "replicate": rep, "city": "Other", "objective": -9}]
+    gains = pd.DataFrame(rows)
+    assert explore.agreement_band(gains, "S", ["H1", "H2"]) == (0.25, 0.5)
+    table = explore.band_table(gains, "S", ["H1", "H2"])
+    assert table.loc[0.75, "H1"] == -1
+    assert explore.agreement_band(gains, "S", ["H1", "H2"], measure="objective") is not None
+    assert explore.agreement_band(gains.assign(objective=-1.0), "S", ["H1"]) is None
+
+
+def test_with_values_sets_and_checks_keys():
+    config = explore.scenario("coordinated", n_units=300, steps=1)
+    changed = explore.with_values(config, {"policies.enclave.gdp_share_source": 0.2})
+    assert changed.policies.enclave.gdp_share_source == 0.2
+    assert config.policies.enclave.gdp_share_source == 0.5
+    with pytest.raises(KeyError):
+        explore.with_values(config, {"policies.enclave.no_such_key": 1})
+
+
+def test_explorer_model_levers_reach_the_config():
+    from sim.explorer_views import ExplorerModel
+
+    model = ExplorerModel(regime="homogenised", enclave_gdp_share=0.3, park_within_park=False,
+                          subsidy_cap=0.07, homogenisation=0.9, n_units=300)
+    cfg = model.config
+    assert cfg.name == "homogenised"
+    assert cfg.policies.enclave.gdp_share_source == 0.3
+    assert not cfg.switches.park_within_park and cfg.switches.reverse_enclave
+    assert cfg.policies.subsidy_cap.cap == 0.07
+    assert cfg.competition.homogenisation == 0.9
+    with pytest.raises(ValueError, match="regime"):
+        ExplorerModel(regime="anarchy", n_units=300)
+
+
+def test_page_renders_controls_and_plots_and_steps():
+    import ipyvuetify as v
+    import ipywidgets as w
+
+    from sim.app import make_page
+    from sim.explorer_views import ExplorerModel
+
+    model = ExplorerModel(n_units=400)
+    box, rc = solara.render(solara.AppLayout(children=[make_page(model)]), handle_error=False)
+    assert [b.children for b in rc.find(v.Btn).widgets] == [["Reset"], ["▶"], ["Step"]]
+    labels = {s.label for s in rc.find(v.Slider).widgets}
+    assert {"Enclave: source's GDP share", "Subsidy cap (share of value added)",
+            "ω homogenisation"} <= labels
+    assert {c.label for c in rc.find(v.Checkbox).widgets} >= {"Park-within-park",
+                                                               "Reverse enclaves"}
+    assert rc.find(v.Select).widget.items == ["homogenised", "coordinated"]
+    images = rc.find(w.Image).widgets
+    assert len(images) == 3 and all(len(bytes(i.value)) > 1000 for i in images)
+    before = [bytes(i.value) for i in images]
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert model.t == 1
+    after = [bytes(i.value) for i in rc.find(w.Image).widgets]
+    assert all(a != b for a, b in zip(after, before))
+    rc.close()
+
+
+def test_views_draw_the_coordinator_map_after_a_step():
+    from sim.explorer_views import ExplorerModel, current_map, investment_map_figure
+
+    model = ExplorerModel(regime="coordinated", n_units=300)
+    assert current_map(model)[1].startswith("Cities' own targets")
+    model.step()
+    mapped, title = current_map(model)
+    assert title == "Coordinator's investment map"
+    assert mapped.shape == (9, model.kg) and mapped.any()
+    fig = investment_map_figure(model)
+    assert len(fig.axes[0].texts) == int(mapped.reshape(9, -1, 4).any(axis=2).sum())
+    tables = model.tables()
+    assert tables["circle"]["step"].tolist() == [0, 1]

@@ -1,0 +1,117 @@
+"""The explorer served by ``solara run`` and rendered in headless Chromium (selenium).
+
+Skipped only when Chromium or its driver is missing (``.ci/run`` installs Debian's ``chromium``
+and ``chromium-driver``).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("solara", reason="the explorer extra (solara) is not installed")
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+APP = Path(__file__).resolve().parents[1] / "sim" / "app.py"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                       reason="chromium and chromium-driver are not installed "
+                              "(apt-get install chromium chromium-driver)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    solara = Path(sys.executable).with_name("solara")
+    log = open(tmp_path / "solara.log", "w")
+    proc = subprocess.Popen([str(solara), "run", str(APP), "--host", "127.0.0.1", "--port",
+                             str(port), "--no-open"], stdout=log, stderr=subprocess.STDOUT,
+                            cwd=tmp_path, env={**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE":
+                                               "False"})
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"solara did not answer on {url}: {(tmp_path / 'solara.log').read_text()}")
+    yield url, tmp_path / "solara.log"
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1500,1100",
+                 f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER),
+                              options=options)
+    yield driver
+    driver.quit()
+
+
+def plot_sources(driver) -> list[str]:
+    """Sources of the loaded plot images (Solara serves matplotlib PNGs as blob URLs)."""
+    return [img.get_attribute("src") for img in driver.find_elements(By.CSS_SELECTOR, "img")
+            if (img.get_attribute("src") or "").startswith(("blob:", "data:image"))
+            and int(img.get_attribute("naturalWidth") or 0) > 100]
+
+
+def test_explorer_renders_controls_and_plots_and_steps(server, browser, tmp_path):
+    url, log = server
+    browser.get(url)
+    wait = WebDriverWait(browser, 90, poll_frequency=0.5)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".v-slider")) >= 6
+               and len(plot_sources(d)) >= 3)
+    shot = tmp_path / "explorer.png"
+    browser.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")
+    text = browser.find_element(By.TAG_NAME, "body").text
+    for label in ("Regime", "Enclave: source's GDP share", "Subsidy cap", "Park-within-park",
+                  "Reverse enclaves", "ω homogenisation"):
+        assert label in text, f"control {label!r} not on the page"
+    assert browser.find_elements(By.CSS_SELECTOR, ".v-select")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")) >= 2
+    assert "Could not load URL" not in log.read_text()
+    before = plot_sources(browser)
+    step = [b for b in browser.find_elements(By.CSS_SELECTOR, "button")
+            if b.text.strip().upper() == "STEP"]
+    assert step, "no STEP button"
+    step[0].click()
+    wait.until(lambda d: (now := plot_sources(d)) and len(now) >= 3
+               and all(a != b for a, b in zip(now, before)))
+    browser.save_screenshot(str(tmp_path / "explorer_step1.png"))
