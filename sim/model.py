@@ -21,7 +21,7 @@ from sim.results import Results
 from sim.seeds import spawn_streams
 from sim.strategy import target_sectors, unit_value_factors
 from sim.units import draw_base_units
-from sim import decisions
+from sim import city_strategy, coordination, decisions
 
 Q = 4  # steps per year
 
@@ -142,7 +142,7 @@ class CircleModel(mesa.Model):
         self.t += 1
         self.update_wages()
         self.current_terms = self.terms()
-        decisions.coordinate(self)
+        coordination.coordinate(self)
         for city in self.cities:
             city.set_strategy()
         exits = decisions.retire_units(self)
@@ -151,7 +151,7 @@ class CircleModel(mesa.Model):
         self.recorder.record(self, decisions.merge_step(exits, placed))
 
     def strategise(self, city: City) -> None:
-        decisions.strategise(self, city)
+        city_strategy.strategise(self, city)
 
     def update_wages(self) -> None:
         """w' = w (labour demand / supply)^ε per step (DESIGN.md section 3)."""

@@ -6,7 +6,8 @@ import pytest
 
 from sim.calibration import build_world
 from sim.config import load_scenario
-from sim.decisions import decider_groups, utilities
+from sim.city_strategy import decider_groups
+from sim.decisions import utilities
 from sim.choice import nested_probabilities
 from sim.model import CircleModel, run_scenario
 from sim.results import TABLES
