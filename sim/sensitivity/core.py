@@ -1,0 +1,380 @@
+"""Global sensitivity analysis: uncertain ranges -> SALib design -> runs -> indices.
+
+The same path serves the model and any test function: a *design* (SALib sample of the uncertain
+parameters) is evaluated point by point by a pluggable *evaluator* (a picklable callable mapping
+``{dotted key: value}`` to ``{output name: number}``) on any ``concurrent.futures.Executor``; each
+point's outputs are written to ``OUT/samples/<index>.json`` so an interrupted study resumes by
+running only the missing points. Morris screening (elementary effects, Morris 1991; Campolongo et
+al. 2007) ranks all parameters; Sobol first-order and total indices (Saltelli 2010 estimators,
+bootstrap intervals) quantify the few that matter.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.config.loader import ConfigError, set_dotted, show_path
+
+#: Headline metrics read at the last step of ``Results.circle``.
+HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_share", "theil",
+                    "gdp_total")
+#: Which way is better: -1 lower is better, +1 higher is better, 0 not ranked (descriptive only).
+#: Lower ring similarity = less homogenisation; lower Theil = less regional inequality; Wuhan's
+#: share of GDP is a distribution outcome, reported but not ranked.
+DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "subsidy_total": -1, "wuhan_share": 0,
+              "theil": -1, "gdp_total": +1}
+DISTRIBUTIONS = ("uniform", "normal", "triangular")
+METHODS = ("morris", "sobol")
+
+Evaluator = Callable[[dict[str, float]], dict[str, float]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """One uncertain parameter: a dotted scenario key, its range and distribution.
+
+    ``normal`` is truncated to [low, high] with mean the midpoint and sd a quarter of the range
+    (the range is +-2 sd); ``triangular`` peaks at ``mode`` (default the midpoint).
+    """
+
+    key: str
+    low: float
+    high: float
+    dist: str = "uniform"
+    mode: float | None = None
+
+    def salib_bounds(self) -> tuple[list[float], str]:
+        """SALib bounds and distribution code for this parameter."""
+        if self.dist == "normal":
+            mean, sd = (self.low + self.high) / 2, (self.high - self.low) / 4
+            return [self.low, self.high, mean, sd], "truncnorm"
+        if self.dist == "triangular":
+            mode = (self.low + self.high) / 2 if self.mode is None else self.mode
+            return [self.low, self.high, (mode - self.low) / (self.high - self.low)], "triang"
+        return [self.low, self.high], "unif"
+
+
+def parse_uncertain(block: dict | None, where: str) -> list[Parameter]:
+    """The ``uncertain:`` block as parameters; one-line :class:`ConfigError` on a bad entry.
+
+    Each entry is ``key: [low, high]`` or ``key: {low, high, dist, mode}``.
+    """
+    if not block:
+        raise ConfigError(f"{where}: uncertain: expected a mapping of dotted key to [low, high] "
+                          f"(the scenario declares no uncertain parameters)")
+    return [_parse_entry(str(key), spec, where) for key, spec in block.items()]
+
+
+def _parse_entry(key: str, spec: Any, where: str) -> Parameter:
+    at = f"{where}: uncertain.{key}"
+    if isinstance(spec, (list, tuple)) and len(spec) == 2:
+        spec = {"low": spec[0], "high": spec[1]}
+    if not isinstance(spec, dict) or set(spec) - {"low", "high", "dist", "mode"}:
+        raise ConfigError(f"{at}: expected [low, high] or {{low, high, dist, mode}} (got {spec!r})")
+    low, high = spec.get("low"), spec.get("high")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) \
+            or not low < high:
+        raise ConfigError(f"{at}: expected numbers low < high (got low={low!r}, high={high!r})")
+    dist = spec.get("dist", "uniform")
+    if dist not in DISTRIBUTIONS:
+        raise ConfigError(f"{at}.dist: expected one of {', '.join(DISTRIBUTIONS)} (got {dist!r})")
+    mode = spec.get("mode")
+    if mode is not None and (dist != "triangular" or not low <= mode <= high):
+        raise ConfigError(f"{at}.mode: expected a number in [low, high] for a triangular "
+                          f"distribution (got {mode!r}, dist {dist})")
+    return Parameter(key, float(low), float(high), dist, None if mode is None else float(mode))
+
+
+def select(params: Sequence[Parameter], keys: Iterable[str] | None, where: str) -> list[Parameter]:
+    """The parameters named in ``keys`` (all when None), in the order given."""
+    if not keys:
+        return list(params)
+    by_key = {p.key: p for p in params}
+    unknown = [k for k in keys if k not in by_key]
+    if unknown:
+        raise ConfigError(f"--params: {unknown[0]} is not an uncertain parameter of {where} "
+                          f"(expected keys of its uncertain: block)")
+    return [by_key[k] for k in keys]
+
+
+def salib_problem(params: Sequence[Parameter]) -> dict:
+    """The SALib problem dict (names, bounds, dists) for ``params``."""
+    bounds, dists = zip(*(p.salib_bounds() for p in params))
+    return {"num_vars": len(params), "names": [p.key for p in params], "bounds": list(bounds),
+            "dists": list(dists)}
+
+
+def sample(problem: dict, method: str, n: int, seed: int) -> np.ndarray:
+    """The design: Morris ``n`` trajectories of 4 levels, or Sobol' base sample ``n`` (Saltelli).
+
+    Returns (n (D + 1)) rows for Morris, (n (D + 2)) rows for Sobol (no second order).
+    """
+    import warnings
+
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    if method == "morris":
+        return morris_sample.sample(problem, n, num_levels=4, seed=seed)
+    with warnings.catch_warnings():  # SALib warns when n is not a power of 2
+        warnings.simplefilter("ignore")
+        return sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+
+
+def design_points(X: np.ndarray, params: Sequence[Parameter],
+                  integer_keys: Iterable[str] = ()) -> list[dict[str, float]]:
+    """Rows of the design as ``{key: value}``; integer-valued keys rounded to the nearest one."""
+    integers = set(integer_keys)
+    return [{p.key: (int(round(v)) if p.key in integers else float(v))
+             for p, v in zip(params, row)} for row in X]
+
+
+# --------------------------------------------------------------------------- evaluators
+
+
+def ishigami(point: dict[str, float], a: float = 7.0, b: float = 0.1) -> dict[str, float]:
+    """Ishigami-Homma test function of x1, x2, x3 on [-pi, pi] (S1 0.314, 0.442, 0; ST 0.558,
+    0.442, 0.244 for a = 7, b = 0.1)."""
+    x1, x2, x3 = point["x1"], point["x2"], point["x3"]
+    return {"y": math.sin(x1) + a * math.sin(x2) ** 2 + b * x3 ** 4 * math.sin(x1)}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelEvaluator:
+    """Runs the scenario (and the baseline) at one sample point; picklable for process pools.
+
+    The same sampled values are applied as dotted overrides to both configs and both run with the
+    same seed and replicate, so their random draws are common and the difference is paired.
+
+    Attributes:
+        scenario: the resolved scenario config as plain data.
+        baseline: the resolved baseline config, or None.
+        seed: root seed; replicate: replicate index; metrics: circle columns read at the last step.
+    """
+
+    scenario: dict
+    baseline: dict | None
+    seed: int
+    replicate: int = 0
+    metrics: tuple[str, ...] = HEADLINE_METRICS
+
+    def __call__(self, point: dict[str, float]) -> dict[str, float]:
+        values = self._last_step(self.scenario, point)
+        out = dict(values)
+        if self.baseline is not None:
+            base = self._last_step(self.baseline, point)
+            out.update({f"{m}.baseline": base[m] for m in self.metrics})
+            out.update({f"{m}.diff": values[m] - base[m] for m in self.metrics})
+        return out
+
+    def _last_step(self, config: dict, point: dict[str, float]) -> dict[str, float]:
+        from sim.config.schema import ScenarioConfig
+        from sim.model import run_scenario
+
+        data = json.loads(json.dumps(config))
+        for key, value in point.items():
+            set_dotted(data, key, value, f"sample {key}")
+        results = run_scenario(ScenarioConfig.model_validate(data), seed=self.seed,
+                               replicate=self.replicate)
+        last = results.circle.iloc[-1]
+        return {m: float(last[m]) for m in self.metrics}
+
+
+def evaluate_point(evaluator: Evaluator, index: int, point: dict[str, float]) -> dict[str, Any]:
+    """One sample point in a worker; never raises (a failure is returned as a record)."""
+    start = time.perf_counter()
+    try:
+        outputs, status, message = evaluator(point), "ok", ""
+    except Exception as exc:  # noqa: BLE001 (a failed point is data, not a crash)
+        outputs, status = {}, "failed"
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return {"index": index, "params": point, "outputs": outputs, "status": status,
+            "message": message, "duration_s": round(time.perf_counter() - start, 4)}
+
+
+# --------------------------------------------------------------------------- running a design
+
+
+def design_record(method: str, n: int, seed: int, params: Sequence[Parameter],
+                  label: dict) -> dict:
+    """What fixes a study's sample points: resuming requires the same record."""
+    record = {"method": method, "samples": n, "seed": seed,
+              "params": [dataclasses.asdict(p) for p in params], **label}
+    text = json.dumps(record, sort_keys=True, default=str)
+    record["design_hash"] = hashlib.sha256(text.encode()).hexdigest()
+    return record
+
+
+def open_study(out: Path, record: dict, resume: bool) -> None:
+    """Create ``out`` (must be new or empty) or, with ``resume``, check it holds the same design."""
+    path = out / "design.json"
+    if resume and path.is_file():
+        old = json.loads(path.read_text())
+        if old.get("design_hash") != record["design_hash"]:
+            raise ConfigError(f"{show_path(out)}: --resume: the folder holds a different design "
+                              f"(method, samples, seed, parameters or scenarios changed)")
+        return
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"{show_path(out)}: output folder exists and is not empty (pass "
+                          f"--resume to continue it or choose another --out)")
+    (out / "samples").mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, json.dumps(record, indent=1, default=str))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def finished_points(out: Path) -> dict[int, dict]:
+    """Records of points already evaluated successfully (failed ones are redone)."""
+    done = {}
+    for path in (out / "samples").glob("*.json"):
+        record = json.loads(path.read_text())
+        if record["status"] == "ok":
+            done[record["index"]] = record
+    return done
+
+
+def run_design(points: Sequence[dict[str, float]], evaluator: Evaluator, out: Path,
+               executor: cf.Executor, progress: bool = True) -> list[dict]:
+    """Evaluate every point not yet in ``out/samples``; return all records in index order."""
+    from sim.runner import Progress
+
+    done = finished_points(out)
+    todo = [i for i in range(len(points)) if i not in done]
+    bar = Progress(len(todo), progress)
+    dask = type(executor).__module__.startswith("distributed")
+    futures = {}
+    for i in todo:
+        kwargs = {"key": f"sample-{out.name}-{i}"} if dask else {}
+        futures[executor.submit(evaluate_point, evaluator, i, points[i], **kwargs)] = i
+    try:
+        for future in cf.as_completed(futures):
+            record = _result(future, futures.pop(future), points)
+            _write_atomic(out / "samples" / f"{record['index']:06d}.json", json.dumps(record))
+            done[record["index"]] = record
+            bar.update(f"sample {record['index']}", record["status"], record["duration_s"])
+    finally:
+        bar.close()
+    return [done[i] for i in range(len(points))]
+
+
+def _result(future: cf.Future, index: int, points: Sequence[dict]) -> dict:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 (a lost worker fails its point, not the study)
+        return {"index": index, "params": points[index], "outputs": {}, "status": "failed",
+                "message": " ".join(f"{type(exc).__name__}: {exc}".split()), "duration_s": 0.0}
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def analyse(method: str, problem: dict, X: np.ndarray, Y: pd.DataFrame,
+            seed: int = 1) -> pd.DataFrame:
+    """Indices of every output column of ``Y`` against the design ``X``, one row per
+    (output, parameter).
+
+    Morris columns: ``mu``, ``mu_star``, ``mu_star_conf``, ``sigma``, ``mu_star_norm`` (mu* over
+    the output's largest mu*). Sobol columns: ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (95%
+    bootstrap half-widths).
+    """
+    from SALib.analyze import morris, sobol
+
+    frames = []
+    for output in Y.columns:
+        y = Y[output].to_numpy(float)
+        if method == "morris":
+            res = morris.analyze(problem, X, y, num_levels=4, seed=seed)
+            names = ("mu", "mu_star", "mu_star_conf", "sigma")
+            cols = {k: np.asarray(res[k], float) for k in names}
+            top = cols["mu_star"].max()
+            cols["mu_star_norm"] = cols["mu_star"] / top if top > 0 else cols["mu_star"] * 0
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                res = sobol.analyze(problem, y, calc_second_order=False, seed=seed)
+            cols = {k: np.asarray(res[k], float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+        frames.append(pd.DataFrame({"output": output, "parameter": problem["names"], **cols}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def most_influential(indices: pd.DataFrame, output: str) -> str:
+    """The parameter with the largest mu* (Morris) or total index ST (Sobol) for ``output``."""
+    rows = indices[indices["output"] == output]
+    column = "mu_star" if "mu_star" in rows else "ST"
+    return str(rows.loc[rows[column].fillna(-np.inf).idxmax(), "parameter"])
+
+
+def beats(diff: np.ndarray, direction: int) -> np.ndarray:
+    """Where the scenario beats the baseline: diff < 0 when lower is better, > 0 when higher."""
+    if direction == 0:
+        raise ValueError("metric is not ranked (direction 0)")
+    return np.sign(np.asarray(diff, float)) == direction
+
+
+@dataclasses.dataclass
+class Study:
+    """A finished study: the design, each point's outputs and the indices of every output."""
+
+    method: str
+    problem: dict
+    X: np.ndarray
+    points: pd.DataFrame
+    outputs: pd.DataFrame
+    indices: pd.DataFrame
+    failed: list[tuple[int, str]]
+    wall_s: float
+
+
+def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n: int,
+              out_dir: str | os.PathLike, *, seed: int = 1, integer_keys: Iterable[str] = (),
+              label: dict | None = None, executor: cf.Executor | None = None,
+              workers: int | None = None, scheduler: str | None = None, resume: bool = False,
+              progress: bool = True) -> Study:
+    """Sample, evaluate (resumably, on any executor) and analyse one study.
+
+    Args:
+        params: the parameters to vary; others keep the evaluator's values.
+        evaluator: picklable ``{key: value} -> {output: number}``.
+        method: ``morris`` (n trajectories) or ``sobol`` (base sample n).
+        out_dir: study folder (new or empty, or the same design with ``resume``).
+        seed: sampler and bootstrap seed.
+        integer_keys: keys rounded to integers before evaluation (the analysis uses the design).
+        label: extra facts that fix the design (e.g. scenario hashes), checked on resume.
+        executor / workers / scheduler: as :func:`sim.runner.open_executor`.
+
+    Raises:
+        ConfigError: bad method or size, or an output folder that cannot be used.
+    """
+    from sim.runner import open_executor
+
+    if method not in METHODS:
+        raise ConfigError(f"--method: expected one of {', '.join(METHODS)} (got {method!r})")
+    if n < 2:
+        raise ConfigError(f"--samples: expected an integer >= 2 (got {n})")
+    start = time.perf_counter()
+    out = Path(out_dir)
+    problem = salib_problem(params)
+    X = sample(problem, method, n, seed)
+    points = design_points(X, params, integer_keys)
+    open_study(out, design_record(method, n, seed, params, label or {}), resume)
+    with open_executor(workers, scheduler, executor) as pool:
+        records = run_design(points, evaluator, out, pool, progress)
+    failed = [(r["index"], r["message"]) for r in records if r["status"] != "ok"]
+    outputs = pd.DataFrame([r["outputs"] for r in records])
+    indices = pd.DataFrame() if failed else analyse(method, problem, X, outputs, seed)
+    return Study(method, problem, X, pd.DataFrame(points), outputs, indices, failed,
+                 time.perf_counter() - start)

@@ -1,0 +1,135 @@
+"""Sensitivity analysis: Ishigami indices through the study path, the tree rule by hand,
+uncertain-block parsing, and a tiny Morris run of coordinated against homogenised."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config.loader import ConfigError
+from sim.sensitivity.core import (Parameter, beats, design_points, ishigami, parse_uncertain,
+                                  run_study, salib_problem, sample)
+from sim.sensitivity.rules import beats_table, best_split, gini, shallow_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+ISHIGAMI_S1 = (0.3139, 0.4424, 0.0)
+ISHIGAMI_ST = (0.5576, 0.4424, 0.2437)
+
+
+def test_ishigami_sobol_indices_within_their_intervals(tmp_path: Path) -> None:
+    params = [Parameter(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
+    with cf.ThreadPoolExecutor(1) as pool:
+        study = run_study(params, ishigami, "sobol", 1024, tmp_path / "out", seed=3,
+                          executor=pool, progress=False)
+    rows = study.indices.set_index("parameter")
+    assert len(study.points) == 1024 * 5
+    for key, s1, st in zip(["x1", "x2", "x3"], ISHIGAMI_S1, ISHIGAMI_ST):
+        assert abs(rows.loc[key, "S1"] - s1) <= rows.loc[key, "S1_conf"]
+        assert abs(rows.loc[key, "ST"] - st) <= rows.loc[key, "ST_conf"]
+        assert rows.loc[key, "ST_conf"] < 0.1
+
+
+def test_study_resumes_only_missing_points_and_refuses_other_designs(tmp_path: Path) -> None:
+    params = [Parameter(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
+    out = tmp_path / "out"
+    with cf.ThreadPoolExecutor(1) as pool:
+        first = run_study(params, ishigami, "morris", 4, out, executor=pool, progress=False)
+        (out / "samples" / "000003.json").unlink()
+        calls: list[dict] = []
+        again = run_study(params, lambda p: calls.append(p) or ishigami(p), "morris", 4, out,
+                          executor=pool, resume=True, progress=False)
+        assert calls == [first.points.iloc[3].to_dict()]
+        pd.testing.assert_frame_equal(first.indices, again.indices)
+        with pytest.raises(ConfigError, match="not empty"):
+            run_study(params, ishigami, "morris", 4, out, executor=pool, progress=False)
+        with pytest.raises(ConfigError, match="different design"):
+            run_study(params, ishigami, "morris", 6, out, executor=pool, resume=True,
+                      progress=False)
+
+
+def test_parse_uncertain_forms_and_errors() -> None:
+    params = parse_uncertain({"a.b": [1, 3], "c": {"low": 0, "high": 2, "dist": "triangular",
+                                                   "mode": 0.5},
+                              "d": {"low": 0, "high": 4, "dist": "normal"}}, "s.yaml")
+    assert params[0] == Parameter("a.b", 1.0, 3.0)
+    problem = salib_problem(params)
+    assert problem["bounds"] == [[1.0, 3.0], [0.0, 2.0, 0.25], [0.0, 4.0, 2.0, 1.0]]
+    assert problem["dists"] == ["unif", "triang", "truncnorm"]
+    X = sample(problem, "morris", 3, seed=1)
+    assert X.shape == (12, 3) and X[:, 2].min() >= 0 and X[:, 2].max() <= 4
+    with pytest.raises(ConfigError, match=r"s.yaml: uncertain.a: expected numbers low < high"):
+        parse_uncertain({"a": [2, 1]}, "s.yaml")
+    with pytest.raises(ConfigError, match=r"uncertain.a.dist: expected one of"):
+        parse_uncertain({"a": {"low": 0, "high": 1, "dist": "beta"}}, "s.yaml")
+
+
+def test_design_points_round_integer_keys() -> None:
+    params = [Parameter("n", 2, 5), Parameter("x", 0, 1)]
+    assert design_points(np.array([[3.4, 0.25]]), params, ["n"]) == [{"n": 3, "x": 0.25}]
+
+
+def test_beats_follows_the_metric_direction() -> None:
+    diff = np.array([-1.0, 0.0, 2.0])
+    assert beats(diff, -1).tolist() == [True, False, False]
+    assert beats(diff, +1).tolist() == [False, False, True]
+
+
+def test_tree_finds_the_losing_box_worked_by_hand() -> None:
+    # 8 points; the scenario loses exactly where a > 0.5 and b > 0.5 (points 6, 7).
+    X = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9],
+                      "b": [0.9, 0.1, 0.8, 0.2, 0.1, 0.2, 0.7, 0.9]})
+    won = np.array([1, 1, 1, 1, 1, 1, 0, 0], bool)
+    assert gini(won) == pytest.approx(2 * 0.75 * 0.25)
+    key, threshold, gain = best_split(X, won, min_leaf=2)
+    # split a <= 0.75: left 6 all win (gini 0), right 2 all lose (gini 0): gain 0.375
+    assert (key, threshold, gain) == ("a", pytest.approx(0.75), pytest.approx(0.375))
+    leaves = shallow_tree(X, won, depth=2, min_leaf=2)
+    assert [(leaf.conditions, leaf.n, leaf.share_beats) for leaf in leaves] == [
+        ([("a", "<=", pytest.approx(0.75))], 6, 1.0), ([("a", ">", pytest.approx(0.75))], 2, 0.0)]
+    table = beats_table(X, pd.DataFrame({"welfare.diff": np.where(won, 1.0, -1.0)}),
+                        min_leaf=2)
+    assert table.loc[0, "share_beats"] == 0.75
+    assert table.loc[0, "where_not"] == "a > 0.75: beats in 0% of 2 points"
+
+
+def test_tiny_morris_coordinated_against_homogenised(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "sensitivity", str(ROOT / "scenarios/coordinated.yaml"),
+         "--against", str(ROOT / "scenarios/homogenised.yaml"), "--method", "morris",
+         "--samples", "2", "--params",
+         "economy.tax_rate,competition.homogenisation,competition.subsidy_years",
+         "--set", "world.n_units=1000", "--set", "steps=2", "--workers", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    samples = pd.read_csv(out / "samples.csv")
+    assert len(samples) == 2 * (3 + 1)
+    diff = samples["welfare"] - samples["welfare.baseline"]
+    assert np.allclose(diff, samples["welfare.diff"])
+    assert set(samples["competition.subsidy_years"]) <= {2, 3, 4, 5}
+    morris = pd.read_csv(out / "morris.csv")
+    assert set(morris["output"]) >= {"welfare.diff", "similarity_ring_mean.diff"}
+    assert (morris["mu_star"] >= 0).all()
+    beats_csv = pd.read_csv(out / "beats.csv").set_index("metric")
+    share = (samples["welfare.diff"] > 0).mean()
+    assert beats_csv.loc["welfare", "share_beats"] == pytest.approx(share)
+    assert (out / "figures" / "difference_welfare.png").is_file()
+    assert "## Sensitivity: coordinated against homogenised" in (out / "report.md").read_text()
+
+
+def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "sim", "sensitivity", str(ROOT / "scenarios/coordinated.yaml"),
+            "--method", "morris", "--samples", "2", "--out", str(tmp_path / "o")]
+    done = subprocess.run(base + ["--params", "economy.nope"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert "--params: economy.nope is not an uncertain parameter of" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
