@@ -153,6 +153,14 @@ class Progress:
         self.tty = self.enabled and self.stream.isatty()
         self.done = self.failed = 0
         self.start = time.perf_counter()
+        if self.tty:
+            self._draw("ETA -")
+
+    def _draw(self, eta: str) -> None:
+        filled = int(30 * self.done / max(self.total, 1))
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
+                          f"runs, {self.failed} failed, {eta}   ")
+        self.stream.flush()
 
     def update(self, name: str, status: str, duration_s: float) -> None:
         self.done += 1
@@ -160,14 +168,13 @@ class Progress:
         if not self.enabled:
             return
         elapsed = time.perf_counter() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        counts = f"{self.done}/{self.total} runs, {self.failed} failed, ETA {_clock(eta)}"
+        eta = f"ETA {_clock(elapsed / self.done * (self.total - self.done))}"
         if self.tty:
-            filled = int(30 * self.done / max(self.total, 1))
-            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {counts}   ")
+            self._draw(eta)
         else:
-            self.stream.write(f"{name}: {status} ({duration_s:.1f} s); {counts}\n")
-        self.stream.flush()
+            self.stream.write(f"{name}: {status} ({duration_s:.1f} s); {self.done}/{self.total} "
+                              f"runs, {self.failed} failed, {eta}\n")
+            self.stream.flush()
 
     def close(self) -> None:
         if self.tty:
@@ -212,16 +219,15 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
     runs = expand_runs(scenario_files, overrides, replicates, seed)
     out = Path(out_dir)
     hashes = scenario_hashes(runs)
-    store.open_batch(out, store.batch_record(hashes), resume)
-    finished = set(store.clean_stale(out)) if resume else set()
     order = [spec.name for spec in runs]
-    if resume:
-        store.rebuild_manifest(out, order)
-    todo = [spec for spec in runs if spec.name not in finished]
-    bar = Progress(len(todo), progress)
     failed: list[tuple[str, str]] = []
-    try:
-        with open_executor(workers, scheduler, executor) as pool:
+    with open_executor(workers, scheduler, executor) as pool:
+        store.open_batch(out, store.batch_record(hashes), resume)
+        finished = set(store.clean_stale(out)) if resume else set()
+        store.rebuild_manifest(out, order)
+        todo = [spec for spec in runs if spec.name not in finished]
+        bar = Progress(len(todo), progress)
+        try:
             futures = {_submit(pool, spec): spec for spec in todo}
             for future in cf.as_completed(futures):
                 spec = futures.pop(future)
@@ -231,9 +237,9 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
                 if outcome["status"] != "ok":
                     failed.append((spec.name, outcome["message"]))
                 bar.update(spec.name, outcome["status"], outcome["duration_s"])
-    finally:
-        bar.close()
-        store.rebuild_manifest(out, order)
+        finally:
+            bar.close()
+            store.rebuild_manifest(out, order)
     return BatchSummary(out_dir=out, n_ok=len(todo) - len(failed), n_failed=len(failed),
                         failed=failed, wall_s=time.perf_counter() - start,
                         n_skipped=len(runs) - len(todo), n_total=len(runs))

@@ -30,8 +30,6 @@ from sim.config.schema import ScenarioConfig
 
 #: The data folder bundled with the package, used when a scenario sets no ``data_dir``.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-#: Keys that a sweep or uncertain block may not vary.
-UNSWEEPABLE = ("name", "sweep", "uncertain", "replicates", "extends")
 
 Origins = dict[tuple, tuple[str, int | None]]
 
@@ -343,7 +341,7 @@ def _csv_column(path: Path, column: str, where: str) -> list[dict]:
 
 
 def check_references(config: ScenarioConfig, origins: Origins, default: str) -> None:
-    """Agreements name cities and sector codes of the data folder; sweep/uncertain keys exist."""
+    """Agreements must name cities and sector codes of the scenario's data folder."""
     folder = data_folder(config)
     where = origin_of(("data_dir",), origins, default)
     cities = [row["city"] for row in _csv_column(folder / "cities.csv", "city", where)]
@@ -363,21 +361,6 @@ def check_references(config: ScenarioConfig, origins: Origins, default: str) -> 
                 raise ConfigError(f"{at}: agreements[{i}].sectors[{j}]: expected a sector code "
                                   f"of {show_path(folder / 'sectors.csv')} "
                                   f"({', '.join(sectors)}) (got {sector!r})")
-    for block in ("uncertain",):
-        for key in (getattr(config, block) or {}):
-            check_variable_key(str(key), (block, key), origins, default)
-
-
-def check_variable_key(key: str, loc: tuple, origins: Origins, default: str) -> None:
-    """A swept or uncertain key must be a dotted key of the schema other than the run's own."""
-    at = origin_of(loc, origins, default)
-    label = ".".join(str(p) for p in loc[:-1])
-    problem = schema_key_error(key)
-    if problem is None and key.split(".")[0] in UNSWEEPABLE:
-        problem = f"'{key.split('.')[0]}' cannot be varied"
-    if problem:
-        raise ConfigError(f"{at}: {label}.{key}: expected a dotted key of the scenario schema: "
-                          f"{problem}")
 
 
 # --------------------------------------------------------------------------- entry points
@@ -406,12 +389,13 @@ def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Sce
     Raises:
         ConfigError: with a one-line message naming the file, key path and what was expected.
     """
-    from sim.config.sweeps import sweep_points  # noqa: PLC0415 (sweeps imports this module)
+    from sim.config.sweeps import check_uncertain, sweep_points  # sweeps imports this module
 
     data, origins = load_raw(path, overrides)
     default = show_path(path)
     config = validate_mapping(data, origins, default)
     check_references(config, origins, default)
+    check_uncertain(config, origins, default)
     sweep_points(config, origins, default)
     return config
 

@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from sim.config.loader import (ConfigError, Origins, _path_tuple, _show_value, check_references,
-                               check_variable_key, load_raw, origin_of, resolved_dict, set_dotted,
+                               load_raw, origin_of, resolved_dict, schema_key_error, set_dotted,
                                show_path, validate_mapping)
 from sim.config.schema import ScenarioConfig
+
+#: Keys that a sweep or uncertain block may not vary.
+UNSWEEPABLE = ("name", "sweep", "uncertain", "replicates", "extends")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +44,24 @@ class RunSpec:
     seed: int
     config: dict
     file: str
+
+
+def check_variable_key(key: str, loc: tuple, origins: Origins, default: str) -> None:
+    """A swept or uncertain key must be a dotted key of the schema other than the run's own."""
+    at = origin_of(loc, origins, default)
+    label = ".".join(str(p) for p in loc[:-1])
+    problem = schema_key_error(key)
+    if problem is None and key.split(".")[0] in UNSWEEPABLE:
+        problem = f"'{key.split('.')[0]}' cannot be varied"
+    if problem:
+        raise ConfigError(f"{at}: {label}.{key}: expected a dotted key of the scenario schema: "
+                          f"{problem}")
+
+
+def check_uncertain(config: ScenarioConfig, origins: Origins, default: str) -> None:
+    """Every key of the ``uncertain:`` block (for the sensitivity analysis) is a schema key."""
+    for key in config.uncertain or {}:
+        check_variable_key(str(key), ("uncertain", key), origins, default)
 
 
 def sweep_points(config: ScenarioConfig, origins: Origins, default: str) -> list[dict[str, Any]]:
@@ -119,6 +140,7 @@ def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
     default = show_path(path)
     config = validate_mapping(data, origins, default)
     check_references(config, origins, default)
+    check_uncertain(config, origins, default)
     points = sweep_points(config, origins, default)
     n_replicates = config.replicates if replicates is None else replicates
     root_seed = config.seed if seed is None else seed
