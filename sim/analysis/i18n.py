@@ -40,11 +40,16 @@ TERMS: dict[str, tuple[str, str]] = {
     "ci": ("95% interval", "95%区间"),
     "baseline": ("baseline", "基准"),
     "difference": ("Difference from baseline", "相对基准的差值"),
+    "paired_note": ("last step, paired by replicate, 95% bootstrap interval",
+                    "末期,按重复实验配对,95% bootstrap区间"),
     "city": ("City", "城市"),
     "sector": ("Sector", "产业"),
     "lq": ("Location quotient", "区位商"),
     "share": ("Output share", "产值占比"),
     "investment_map": ("Investment map: city x sector", "产业招商地图:城市×产业"),
+    "arrivals_map": ("Where projects landed over the horizon: city x sector",
+                     "期内项目落地:城市×产业"),
+    "arrivals": ("Location quotient of placements", "落地产值区位商"),
     "flow_map": ("Output moved out of Wuhan by channel (100m yuan/yr)",
                  "按渠道迁出武汉的产值(亿元/年)"),
     "city_gains": ("Gain or loss against the baseline (100m yuan/yr, last step)",
@@ -94,7 +99,8 @@ SENTENCES: dict[str, tuple[str, str]] = {
               "武汉城市圈:协同共建与同质化竞争的比较"),
     "question": (
         "Does coordinated park co-construction (investment map, subsidy cap, shared platform, "
-        "enclave parks, park-within-park, reverse enclaves) beat homogenised competition, for whom, "
+        "enclave parks, park-within-park, reverse enclaves) beat homogenised competition, for "
+        "whom, "
         "and under which assumptions? All scenarios run on the same calibrated world with the same "
         "random draws (common random numbers), so differences are paired by replicate.",
         "协同共建(产业招商地图、补贴上限、共享平台、飞地园区、园外园、反向飞地)是否优于同质化竞争?"
@@ -102,7 +108,48 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "higher": ("higher", "更高"),
     "lower": ("lower", "更低"),
     "not_distinct": ("not distinguishable from zero", "与零无显著区别"),
+    "identical": ("identical to the baseline in every replicate", "每次重复均与基准完全相同"),
     "changes": ("changes", "使"),
+}
+
+#: Figure captions, keyed by the figure's file name (sweep figures share the ``sweep`` caption).
+CAPTIONS: dict[str, tuple[str, str]] = {
+    "time_series": ("Headline metrics over the horizon: mean across replicates and 95% t-band.",
+                    "主要指标随时间变化:各重复实验均值及95% t置信带。"),
+    "last_step": ("Last-step level of every metric: mean and 95% t-interval; the dashed line is "
+                  "the baseline's mean.", "末期各指标水平:均值与95% t区间;虚线为基准均值。"),
+    "differences": ("Paired difference from the baseline at the last step (same random draws per "
+                    "replicate): mean and 95% bootstrap interval; an interval crossing the dashed "
+                    "zero line is not distinguishable from zero.",
+                    "末期相对基准的配对差值(每次重复使用相同随机数):均值与95% bootstrap区间;"
+                    "区间跨过零线即与零无显著区别。"),
+    "investment_map": ("Investment map (产业招商地图): location quotient of each city's output by "
+                       "sector at the last step (red: specialised); rows that look alike mean "
+                       "duplicated targeting.",
+                       "产业招商地图:末期各城市分产业产值的区位商(红色为专业化);各行越相似,"
+                       "同质化招商越严重。"),
+    "arrivals_map": ("Location quotients of the output placed over the horizon (new investment, "
+                     "relocations, enclave and park-within-park placements) by city and sector: "
+                     "where projects landed; matching red cells across rows mean cities won the "
+                     "same sectors.",
+                     "期内落地产值(新增投资、搬迁、飞地与园外园落户)的城市×产业区位商:项目落在哪里;"
+                     "多行在同一产业同为红色,说明各城市争到了相同产业。"),
+    "flow_map": ("Output moved out of Wuhan to the ring cities over the horizon, per run, by "
+                 "channel; circles sized by physical GDP at the last step.",
+                 "整个时期按渠道从武汉迁往圈内城市的产值(每次运行平均);圆的大小为末期属地GDP。"),
+    "city_gains": ("Each city's gain or loss against the baseline at the last step: physical "
+                   "GDP, credited GDP and tax minus subsidies (mean and 95% t-interval).",
+                   "各城市末期相对基准的得失:属地GDP、核算认定GDP与税收减补贴(均值与95% t区间)。"),
+    "sweep": ("Response to a swept parameter: mean and 95% t-band at each sweep point.",
+              "参数扫描的响应:各扫描点的均值与95% t置信带。"),
+    "methods": (
+        "Intervals of levels are 95% Student-t intervals across replicates; differences from the "
+        "baseline are paired by replicate (common random numbers) with 95% bootstrap percentile "
+        "intervals, Cohen's d_z and a paired t-test p-value. Money in 100 million yuan per year; "
+        "present values discount quarterly flows at the stated annual rate.",
+        "水平值区间为各重复实验的95% t区间;相对基准的差值按重复实验配对(共同随机数),给出95% "
+        "bootstrap百分位区间、Cohen d_z效应量和配对t检验p值。金额单位为亿元/年;贴现值按年利率对"
+        "季度流量贴现。"),
 }
 
 HEADINGS: dict[str, tuple[str, str]] = {
@@ -153,6 +200,11 @@ def heading(key: str, lang: str = "en") -> str:
     return _pick(HEADINGS, key, lang)
 
 
+def caption(name: str, lang: str = "en") -> str:
+    """Caption of a figure file name (``sweep_*`` figures share one caption)."""
+    return _pick(CAPTIONS, "sweep" if name.startswith("sweep") else name, lang)
+
+
 @lru_cache(maxsize=4)
 def _names(file: str, key: str, zh: str, en: str | None) -> dict[str, tuple[str, str]]:
     frame = pd.read_csv(DATA_DIR / file)
@@ -171,6 +223,18 @@ def sector_label(code: str, lang: str = "en") -> str:
         return code
     name = _pick(_names("sectors.csv", "code", "name_zh", "name_en"), code, lang)
     return name.split("(")[0]
+
+
+def city_order(cities) -> list[str]:
+    """Cities in ``cities.csv`` order (the core city first), unknown ones after, sorted."""
+    known = list(pd.read_csv(DATA_DIR / "cities.csv")["city"])
+    return [c for c in known if c in set(cities)] + sorted(set(cities) - set(known))
+
+
+def sector_order(codes) -> list[str]:
+    """Sector codes in ``sectors.csv`` order, unknown ones after, sorted."""
+    known = list(pd.read_csv(DATA_DIR / "sectors.csv")["code"])
+    return [c for c in known if c in set(codes)] + sorted(set(codes) - set(known))
 
 
 # --- Fonts: Chinese labels need a CJK font; never draw boxes for missing glyphs. ---------------

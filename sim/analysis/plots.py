@@ -23,8 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Polygon
 from matplotlib.ticker import MaxNLocator
 
-from sim.analysis import i18n
-from sim.metrics import location_quotients
+from sim.analysis import i18n, stats
 from sim.results import CHANNELS
 
 TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
@@ -57,6 +56,16 @@ def sweep_keys(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in STAT_COLUMNS and c != "scenario"]
 
 
+def distinct_sweeps(frame: pd.DataFrame) -> list[str]:
+    """Swept keys, leaving out keys that move in lockstep with an earlier one (zipped sweeps)."""
+    keys: list[str] = []
+    for key in sweep_keys(frame):
+        codes = pd.factorize(frame[key].astype(str))[0]
+        if not any((pd.factorize(frame[k].astype(str))[0] == codes).all() for k in keys):
+            keys.append(key)
+    return keys
+
+
 def series_label(scenario: str, keys, values) -> str:
     """``scenario (key=value, ...)`` for a sweep point, the last part of each dotted key."""
     extra = [f"{k.split('.')[-1]}={v:g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
@@ -67,11 +76,12 @@ def series_label(scenario: str, keys, values) -> str:
 def _series(frame: pd.DataFrame):
     """Yield (label, scenario, sweep index, rows) for each scenario and sweep point."""
     sweep = sweep_keys(frame)
+    shown = distinct_sweeps(frame)
     counters: dict[str, int] = {}
     for key, rows in frame.groupby(["scenario", *sweep], dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        scenario, point = key[0], key[1:]
-        label = series_label(scenario, sweep, point)
+        scenario, point = key[0], dict(zip(sweep, key[1:]))
+        label = series_label(scenario, shown, [point[k] for k in shown])
         index = counters[scenario] = counters.get(scenario, -1) + 1
         yield label, scenario, index, rows
 
@@ -109,29 +119,66 @@ def plot_time_series(over_time: pd.DataFrame, metrics=TIME_SERIES_METRICS,
     return fig
 
 
+def scenario_rank(name: str, baseline: str) -> tuple:
+    """Sort key: the baseline, main scenarios, ``*_without_*`` then ``*_with_*`` ablations."""
+    kind = 0 if name == baseline else 3 if "_with_" in name else 2 if "_without_" in name else 1
+    return kind, name
+
+
+def _intervals(ax, data: pd.DataFrame, baseline: str, colours: dict, lang: str,
+               labels: bool = True) -> None:
+    """One point with its interval per scenario (and sweep point), top to bottom.
+
+    ``labels``: write the scenario names (only the first panel of each row does).
+    """
+    rows = sorted(_series(data), key=lambda r: (scenario_rank(r[1], baseline), r[2]))
+    for y, (_label, scenario, _index, row) in enumerate(rows):
+        row = row.iloc[0]
+        err = [[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]]
+        ax.errorbar(row["mean"], y, xerr=np.nan_to_num(err), fmt="D" if scenario == baseline
+                    else "o", color=colours[scenario], capsize=3)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([_baseline_mark(r[0], r[1], baseline, lang) if labels else ""
+                        for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+
+
 def plot_last_step(levels: pd.DataFrame, baseline: str, metrics, colours: dict | None = None,
                    lang: str = "en", measure: str = "last") -> Figure:
-    """Point and 95% interval per scenario and metric; the baseline's mean a dashed line."""
+    """Point and 95% t-interval per scenario and metric; the baseline's mean a dashed line."""
     data = levels[levels["measure"] == measure]
+    colours = colours or scenario_colours(data["scenario"].unique())
+    n_series = max(1, len(list(_series(data[data["metric"] == metrics[0]]))))
     with i18n.figure_style(lang):
-        colours = colours or scenario_colours(data["scenario"].unique())
-        n_series = max(1, len(list(_series(data[data["metric"] == metrics[0]]))))
         fig, axes = _grid(len(metrics), 3, width=5.2, height=0.9 + 0.28 * n_series)
-        for ax, metric in zip(axes, metrics):
-            rows = list(_series(data[data["metric"] == metric]))
-            for y, (label, scenario, _index, row) in enumerate(rows):
-                row = row.iloc[0]
-                err = [[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]]
-                ax.errorbar(row["mean"], y, xerr=np.nan_to_num(err), fmt="D" if
-                            scenario == baseline else "o", color=colours[scenario], capsize=3)
-                if scenario == baseline:
-                    ax.axvline(row["mean"], color="grey", linestyle="--", linewidth=1)
-            ax.set_yticks(range(len(rows)))
-            ax.set_yticklabels([_baseline_mark(r[0], r[1], baseline, lang) for r in rows],
-                               fontsize=8)
-            ax.invert_yaxis()
+        for i, (ax, metric) in enumerate(zip(axes, metrics)):
+            rows = data[data["metric"] == metric]
+            _intervals(ax, rows, baseline, colours, lang, labels=i % 3 == 0)
+            base = rows[rows["scenario"] == baseline]
+            if len(base):
+                ax.axvline(base["mean"].iloc[0], color="grey", linestyle="--", linewidth=1)
             ax.set_title(i18n.metric_label(metric, lang), fontsize=10)
         fig.suptitle(i18n.term("last_step", lang))
+    return fig
+
+
+def plot_differences(differences: pd.DataFrame, metrics, colours: dict | None = None,
+                     lang: str = "en", measure: str = "last") -> Figure:
+    """Paired difference from the baseline with its bootstrap interval; zero a dashed line."""
+    data = differences[differences["measure"] == measure]
+    baseline = str(data["baseline"].iloc[0]) if len(data) else ""
+    colours = colours or scenario_colours(data["scenario"].unique())
+    n_series = max(1, len(list(_series(data[data["metric"] == metrics[0]]))))
+    with i18n.figure_style(lang):
+        fig, axes = _grid(len(metrics), 3, width=5.2, height=0.9 + 0.28 * n_series)
+        for i, (ax, metric) in enumerate(zip(axes, metrics)):
+            _intervals(ax, data[data["metric"] == metric], baseline, colours, lang,
+                       labels=i % 3 == 0)
+            ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
+            ax.set_title(i18n.metric_label(metric, lang), fontsize=10)
+        fig.suptitle(f"{i18n.term('difference', lang)} ({baseline}), "
+                     f"{i18n.term('paired_note', lang)}")
     return fig
 
 
@@ -139,50 +186,26 @@ def _baseline_mark(label: str, scenario: str, baseline: str, lang: str) -> str:
     return f"{label} [{i18n.term('baseline', lang)}]" if scenario == baseline else label
 
 
-def investment_matrix(sectors: pd.DataFrame, scenario: str, measure: str = "lq") -> pd.DataFrame:
-    """City x sector matrix at the last step, mean over the scenario's runs, segments summed.
-
-    ``measure``: ``lq`` location quotients, or ``share`` each city's output share by sector.
-    """
-    rows = sectors[sectors["scenario"] == scenario]
-    if rows.empty:
-        raise ValueError(f"no sectors rows for scenario {scenario!r}")
-    rows = rows[rows["step"] == rows.groupby("run")["step"].transform("max")]
-    total = rows.pivot_table(index="city", columns="sector", values="output", aggfunc="sum",
-                             fill_value=0.0) / rows["run"].nunique()
-    total = total.reindex(index=city_order(total.index), columns=_sector_order(total.columns))
-    if measure == "lq":
-        values = location_quotients(total.to_numpy())
-    elif measure == "share":
-        values = total.div(total.sum(axis=1).replace(0, np.nan), axis=0).fillna(0).to_numpy()
-    else:
-        raise ValueError(f"measure must be 'lq' or 'share', got {measure!r}")
-    return pd.DataFrame(values, index=total.index, columns=total.columns)
-
-
-def city_order(cities) -> list[str]:
-    known = list(city_coordinates()["city"])
-    return [c for c in known if c in set(cities)] + sorted(set(cities) - set(known))
-
-
-def _sector_order(codes) -> list[str]:
-    known = list(pd.read_csv(i18n.DATA_DIR / "sectors.csv")["code"])
-    return [c for c in known if c in set(codes)] + sorted(set(codes) - set(known))
-
-
-def plot_investment_map(sectors: pd.DataFrame, scenarios, measure: str = "lq",
+def plot_investment_map(table: pd.DataFrame, scenarios, measure: str = "lq",
                         lang: str = "en") -> Figure:
     """产业招商地图: city x sector heatmaps, scenarios side by side, on one colour scale.
 
+    Args:
+        table: the ``sectors`` table (``measure`` ``lq`` or ``share`` of last-step output), or
+            the ``transfers`` table with ``measure="arrivals"`` (LQ of output placed over the
+            horizon, see :func:`stats.arrivals_matrix`).
     Location quotients are drawn on a log2 scale clipped to [1/8, 8] (red: specialised, LQ > 1).
     """
-    matrices = [investment_matrix(sectors, s, measure) for s in scenarios]
+    if measure == "arrivals":
+        matrices = [stats.arrivals_matrix(table, s) for s in scenarios]
+    else:
+        matrices = [stats.investment_matrix(table, s, measure) for s in scenarios]
     with i18n.figure_style(lang):
         fig = Figure(figsize=(5.2 * len(matrices) + 1.2, 4.8), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(matrices), squeeze=False).ravel())
         vmax = max(float(np.nanmax(m.to_numpy())) for m in matrices) or 1.0
         for ax, scenario, matrix in zip(axes, scenarios, matrices):
-            if measure == "lq":
+            if measure in ("lq", "arrivals"):
                 values = np.log2(np.clip(matrix.to_numpy(), LQ_CLIP[0], LQ_CLIP[1]))
                 image = ax.imshow(values, cmap="RdBu_r", vmin=-3, vmax=3, aspect="auto")
             else:
@@ -195,9 +218,10 @@ def plot_investment_map(sectors: pd.DataFrame, scenarios, measure: str = "lq",
             ax.set_yticklabels([i18n.city_label(c, lang) for c in matrix.index], fontsize=8)
             ax.set_title(scenario)
         bar = fig.colorbar(image, ax=list(axes), label=i18n.term(measure, lang), shrink=0.8)
-        if measure == "lq":
+        if measure in ("lq", "arrivals"):
             bar.set_ticks(range(-3, 4), labels=["1/8", "1/4", "1/2", "1", "2", "4", "8"])
-        fig.suptitle(i18n.term("investment_map", lang))
+        fig.suptitle(i18n.term("investment_map" if measure != "arrivals" else "arrivals_map",
+                               lang))
     return fig
 
 
@@ -230,22 +254,13 @@ def read_boundaries(path: str | os.PathLike) -> list[np.ndarray]:
     return rings
 
 
-def moved_out_of_wuhan(transfers: pd.DataFrame, scenario: str) -> pd.DataFrame:
-    """Output moved from Wuhan to each ring city by channel, summed over steps, mean per run."""
-    rows = transfers[(transfers["scenario"] == scenario) & (transfers["from_city"] == "Wuhan")
-                     & (transfers["to_city"] != "Wuhan") & (transfers["channel"] != "exit")]
-    rows = rows[rows["to_city"].notna()]
-    n_runs = max(1, transfers.loc[transfers["scenario"] == scenario, "run"].nunique())
-    moved = rows.groupby(["to_city", "channel"], as_index=False)["output"].sum()
-    return moved.assign(output=moved["output"] / n_runs)
-
-
 def plot_flow_map(cities: pd.DataFrame, transfers: pd.DataFrame, scenarios,
                   coordinates: pd.DataFrame | None = None, boundaries: list | None = None,
                   lang: str = "en") -> Figure:
     """Cities at their coordinates sized by GDP; arrows Wuhan → ring city, width = output moved."""
     coords = (coordinates if coordinates is not None else city_coordinates()).set_index("city")
-    flows = {s: moved_out_of_wuhan(transfers, s) for s in scenarios}
+    runs = cities.groupby("scenario")["run"].nunique()
+    flows = {s: stats.moved_out_of_wuhan(transfers, s, int(runs.get(s, 0))) for s in scenarios}
     largest = max([f["output"].max() for f in flows.values() if len(f)] + [1e-12])
     with i18n.figure_style(lang):
         fig = Figure(figsize=(5.5 * len(scenarios), 5.2), layout="constrained")
@@ -304,7 +319,7 @@ def plot_city_gains(city_gains: pd.DataFrame, scenarios, lang: str = "en") -> Fi
         width = 0.8 / len(MEASURE_COLOURS)
         for ax, scenario in zip(axes, scenarios):
             rows, point = _one_point(city_gains[city_gains["scenario"] == scenario])
-            order = city_order(rows["city"].unique())
+            order = i18n.city_order(rows["city"].unique())
             for i, (measure, colour) in enumerate(MEASURE_COLOURS.items()):
                 part = rows[rows["metric"] == measure].groupby("city").first().reindex(order)
                 err = np.nan_to_num([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
@@ -350,7 +365,7 @@ def plot_sweep(levels: pd.DataFrame, sweep: str, metrics, colours: dict | None =
     data = levels[levels[sweep].notna()]
     names = sorted(data[series].unique(), key=str)
     if series == "city":
-        names = city_order(names)
+        names = i18n.city_order(names)
         colours = dict(zip(names, colormaps["tab10"].colors * 3))
     colours = colours or scenario_colours(names)
     alpha = 0.2 if len(names) <= 4 else 0.08

@@ -37,7 +37,10 @@ def fmt_p(value: float) -> str:
 
 
 def verdict(low: float, high: float, lang: str = "en") -> str:
-    """'higher' / 'lower' when the interval excludes zero, else 'not distinguishable from zero'."""
+    """'higher' / 'lower' when the interval excludes zero, else 'not distinguishable from zero'
+    ('identical to the baseline' when every paired difference is zero)."""
+    if low == high == 0:
+        return i18n.sentence("identical", lang)
     if low > 0:
         return i18n.sentence("higher", lang)
     if high < 0:
@@ -94,15 +97,21 @@ def difference_sentence(row: pd.Series, lang: str) -> str:
 
 
 def summary_items(table: pd.DataFrame, baseline: str, lang: str) -> list[str]:
-    """Generated summary: key metrics per scenario and the cities' credited-GDP verdicts."""
+    """Generated summary: key metrics and cities' credited GDP for main scenarios, welfare for
+    ablations (every number from the summary table)."""
     diffs = unswept(table[table["section"] == "difference"])
     diffs = diffs.assign(key_measure=diffs["measure"], key_metric=diffs["metric"])
     items = []
-    for scenario in sorted(diffs["scenario"].unique()):
+    order = sorted(diffs["scenario"].unique(), key=lambda s: plots.scenario_rank(s, baseline))
+    main = main_scenarios(order, baseline)
+    for scenario in order:
         rows = diffs[diffs["scenario"] == scenario].set_index(["key_measure", "key_metric"])
         keys = [("last", m) for m in KEY_METRICS] + [("discounted", "welfare")]
+        if scenario not in main:  # ablations: the welfare verdicts; the rest is in the tables
+            keys = [("last", "welfare"), ("discounted", "welfare")]
         items += [difference_sentence(rows.loc[k].copy(), lang) for k in keys if k in rows.index]
-        items.append(city_sentence(table, scenario, lang))
+        if scenario in main:
+            items.append(city_sentence(table, scenario, lang))
     return items
 
 
@@ -111,7 +120,7 @@ def city_sentence(table: pd.DataFrame, scenario: str, lang: str) -> str:
     rows = unswept(table[(table["section"] == "city_gain") & (table["scenario"] == scenario)
                          & (table["metric"] == "gdp_credited")])
     parts = []
-    rows = rows.set_index("city").reindex(plots.city_order(rows["city"])).reset_index()
+    rows = rows.set_index("city").reindex(i18n.city_order(rows["city"])).reset_index()
     for _, row in rows.iterrows():
         word = verdict(row["ci_low"], row["ci_high"], lang)
         parts.append(f"{i18n.city_label(row['city'], lang)} {fmt(row['mean'])} "
@@ -126,7 +135,7 @@ def metric_table(table: pd.DataFrame, section: str, scenarios, lang: str,
     """Scenario (and sweep point) x metric table of ``mean [ci_low, ci_high]`` strings."""
     rows = table[(table["section"] == section) & (table["measure"] == measure)]
     rows = rows[rows["scenario"].isin(scenarios)]
-    keys = [k for k in plots.sweep_keys(rows) if rows[k].notna().any()]
+    keys = [k for k in plots.distinct_sweeps(rows) if rows[k].notna().any()]
     rank = {s: i for i, s in enumerate(scenarios)}
     rows = rows.assign(rank=rows["scenario"].map(rank)).sort_values(["rank", *keys])
     out: dict[str, dict[str, str]] = {}
@@ -149,18 +158,21 @@ def make_figures(batch, summary: stats.Summary, out_dir: Path, lang: str,
     colours = plots.scenario_colours(names)
     main = [s for s in main_scenarios(names, baseline) if s in names]
     shown = names if len(names) <= 6 else main
-    over_time = summary.over_time[summary.over_time["scenario"].isin(shown)]
+    over_time = unswept(summary.over_time[summary.over_time["scenario"].isin(shown)])
     figures = [
         ("time_series", plots.plot_time_series(over_time, colours=colours, lang=lang)),
         ("last_step", plots.plot_last_step(summary.levels, baseline, stats.HEADLINE_METRICS,
                                            colours=colours, lang=lang)),
+        ("differences", plots.plot_differences(summary.differences, stats.HEADLINE_METRICS,
+                                               colours=colours, lang=lang)),
         ("investment_map", plots.plot_investment_map(batch.sectors, main, lang=lang)),
+        ("arrivals_map", plots.plot_investment_map(batch.transfers, main, "arrivals", lang)),
         ("flow_map", plots.plot_flow_map(batch.cities, batch.transfers, main,
                                          boundaries=boundaries, lang=lang)),
     ]
     if len(main) > 1:
         figures.append(("city_gains", plots.plot_city_gains(summary.city_gains, main[1:], lang)))
-    for key in distinct_sweeps(summary.levels):
+    for key in plots.distinct_sweeps(summary.levels):
         name = f"sweep_{key.replace('.', '_')}"
         figures.append((name, plots.plot_sweep(summary.levels, key, KEY_METRICS[:6], colours,
                                                lang, baseline=baseline)))
@@ -176,27 +188,26 @@ def make_figures(batch, summary: stats.Summary, out_dir: Path, lang: str,
     return saved
 
 
-def distinct_sweeps(levels: pd.DataFrame) -> list[str]:
-    """Swept keys, leaving out keys that move in lockstep with an earlier one (zipped sweeps)."""
-    keys: list[str] = []
-    for key in plots.sweep_keys(levels):
-        codes = pd.factorize(levels[key].astype(str))[0]
-        if not any((pd.factorize(levels[k].astype(str))[0] == codes).all() for k in keys):
-            keys.append(key)
-    return keys
+def switch_changes(config: dict, base: dict) -> str:
+    """Switches a scenario turns on (+) or off (−) relative to the baseline's."""
+    on, before = config.get("switches") or {}, base.get("switches") or {}
+    return ", ".join([f"+{k}" for k, v in on.items() if v and not before.get(k)]
+                     + [f"−{k}" for k, v in on.items() if not v and before.get(k)])
 
 
-def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, lang: str) -> list:
-    """Bullets: each scenario, its replicates, description and the switches it turns on."""
+def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, baseline: str,
+                    lang: str) -> list:
+    """Bullets: each scenario, its replicates, description and its switches against the
+    baseline (from the stored configs), then what each switch does."""
     counts = manifest[manifest["status"] == "ok"].groupby("scenario")["replicate"].nunique()
     items = []
-    for scenario in sorted(configs):
+    for scenario in sorted(configs, key=lambda s: plots.scenario_rank(s, baseline)):
         config = configs[scenario]
-        switches = [k for k, on in (config.get("switches") or {}).items() if on]
         text = (f"**{scenario}** ({counts.get(scenario, 0)} {i18n.heading('replicates', lang)}): "
-                f"{config.get('description', '').strip()}")
-        if switches:
-            text += f" {i18n.heading('switches', lang)}: " + ", ".join(switches)
+                f"{str(config.get('description') or '').strip()}")
+        changes = switch_changes(config, configs.get(baseline, {}))
+        if changes:
+            text += f" [{i18n.heading('switches', lang)} vs {baseline}: {changes}]"
         items.append(text)
     switch_items = [f"**{k}**: {i18n.switch_description(k, lang)}" for k in i18n.SWITCHES]
     return [("ul", items), ("h3", i18n.heading("switches", lang)), ("ul", switch_items)]
@@ -205,18 +216,20 @@ def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, lang: str)
 def build_blocks(table: pd.DataFrame, configs: dict, manifest: pd.DataFrame, baseline: str,
                  figures: list[tuple[str, Path]], lang: str) -> list:
     """The report as a list of blocks rendered to both Markdown and HTML."""
-    scenarios = [baseline] + sorted(s for s in configs if s != baseline)
+    scenarios = sorted(configs, key=lambda s: plots.scenario_rank(s, baseline))
     return [
         ("h1", i18n.sentence("title", lang)),
         ("h2", i18n.heading("question", lang)), ("p", i18n.sentence("question", lang)),
-        ("h2", i18n.heading("scenarios", lang)), *scenario_blocks(configs, manifest, lang),
-        ("h2", i18n.heading("summary", lang)), ("ul", summary_items(table, baseline, lang)),
+        ("h2", i18n.heading("scenarios", lang)),
+        *scenario_blocks(configs, manifest, baseline, lang),
+        ("h2", i18n.heading("summary", lang)), ("p", i18n.caption("methods", lang)),
+        ("ul", summary_items(table, baseline, lang)),
         ("h2", i18n.heading("headline", lang)),
         ("table", metric_table(table, "level", scenarios, lang)),
         ("h2", i18n.heading("differences", lang)),
         ("table", metric_table(table, "difference", scenarios, lang)),
         ("h2", i18n.heading("figures", lang)),
-        *[("figure", name, path) for name, path in figures],
+        *[("figure", name, path, i18n.caption(name, lang)) for name, path in figures],
     ]
 
 
@@ -238,6 +251,7 @@ def to_markdown(blocks: list, out_dir: Path) -> str:
                          for i, r in zip(frame.index, frame.to_numpy()))
         elif kind == "figure":
             lines.append(f"![{block[1]}]({block[2].relative_to(out_dir).as_posix()})")
+            lines.append(f"*{block[3]}*")
         lines.append("")
     return "\n".join(lines)
 
@@ -245,7 +259,8 @@ def to_markdown(blocks: list, out_dir: Path) -> str:
 CSS = ("body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;max-width:1200px;"
        "margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;font-size:12px;"
        "display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 6px}"
-       "th{background:#f4f4f4}img{max-width:100%;border:1px solid #eee}li{margin:.3em 0}")
+       "th{background:#f4f4f4}img{max-width:100%;border:1px solid #eee}li{margin:.3em 0}"
+       "figcaption{font-size:13px;color:#555;margin:.3em 0 1.5em}")
 
 
 def _inline(text: str) -> str:
@@ -266,7 +281,8 @@ def to_html(blocks: list, lang: str) -> str:
         elif kind == "figure":
             data = base64.b64encode(block[2].read_bytes()).decode("ascii")
             body.append(f'<figure><img alt="{html.escape(block[1])}" '
-                        f'src="data:image/png;base64,{data}"></figure>')
+                        f'src="data:image/png;base64,{data}">'
+                        f"<figcaption>{html.escape(block[3])}</figcaption></figure>")
     return (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
             f'<meta charset="utf-8"><title>{html.escape(i18n.sentence("title", lang))}</title>'
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")

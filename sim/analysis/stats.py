@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from sim.metrics import discounted_total
+from sim.analysis import i18n
+from sim.metrics import discounted_total, location_quotients
 from sim.results import TABLES
 
 HEADLINE_METRICS: tuple[str, ...] = (
@@ -214,6 +215,61 @@ def city_gains(cities: pd.DataFrame, baseline: str) -> pd.DataFrame:
         rows.append({**dict(zip(by, key)), "baseline": baseline, "n": diff.size, "mean": mean,
                      "sd": sd, "ci_low": low, "ci_high": high, "p_ttest": p})
     return pd.DataFrame(rows)
+
+
+def investment_matrix(sectors: pd.DataFrame, scenario: str, measure: str = "lq") -> pd.DataFrame:
+    """City x sector matrix at the last step, mean over the scenario's runs, segments summed.
+
+    ``measure``: ``lq`` location quotients, or ``share`` each city's output share by sector.
+    """
+    rows = sectors[sectors["scenario"] == scenario]
+    if rows.empty:
+        raise ValueError(f"no sectors rows for scenario {scenario!r}")
+    rows = rows[rows["step"] == rows.groupby("run")["step"].transform("max")]
+    total = rows.pivot_table(index="city", columns="sector", values="output", aggfunc="sum",
+                             fill_value=0.0) / rows["run"].nunique()
+    total = total.reindex(index=i18n.city_order(total.index),
+                          columns=i18n.sector_order(total.columns))
+    if measure == "lq":
+        values = location_quotients(total.to_numpy())
+    elif measure == "share":
+        values = total.div(total.sum(axis=1).replace(0, np.nan), axis=0).fillna(0).to_numpy()
+    else:
+        raise ValueError(f"measure must be 'lq' or 'share', got {measure!r}")
+    return pd.DataFrame(values, index=total.index, columns=total.columns)
+
+
+def arrivals_matrix(transfers: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    """Location quotients of output placed over the horizon (every channel but ``exit``).
+
+    Rows cities (where units went), columns sectors; shows where new and moved projects land,
+    so duplicated targeting shows even while the base-year stock dominates output.
+    """
+    rows = transfers[(transfers["scenario"] == scenario) & (transfers["channel"] != "exit")]
+    rows = rows[rows["to_city"].notna()]
+    if rows.empty:
+        raise ValueError(f"no placements in transfers for scenario {scenario!r}")
+    total = rows.pivot_table(index="to_city", columns="sector", values="output", aggfunc="sum",
+                             fill_value=0.0)
+    total = total.reindex(index=i18n.city_order(total.index),
+                          columns=i18n.sector_order(total.columns), fill_value=0.0)
+    return pd.DataFrame(location_quotients(total.to_numpy()), index=total.index,
+                        columns=total.columns)
+
+
+def moved_out_of_wuhan(transfers: pd.DataFrame, scenario: str,
+                       n_runs: int | None = None) -> pd.DataFrame:
+    """Output moved from Wuhan to each ring city by channel, summed over steps, mean per run.
+
+    ``n_runs``: the scenario's number of runs (default: runs with any transfer row).
+    """
+    rows = transfers[(transfers["scenario"] == scenario) & (transfers["from_city"] == "Wuhan")
+                     & (transfers["to_city"] != "Wuhan") & (transfers["channel"] != "exit")]
+    rows = rows[rows["to_city"].notna()]
+    if n_runs is None:
+        n_runs = transfers.loc[transfers["scenario"] == scenario, "run"].nunique()
+    moved = rows.groupby(["to_city", "channel"], as_index=False)["output"].sum()
+    return moved.assign(output=moved["output"] / max(1, n_runs))
 
 
 @dataclasses.dataclass
