@@ -136,7 +136,11 @@ def spread_output(nonprimary: np.ndarray, secondary_share: np.ndarray, weights: 
 def _segment_tables(segments: pd.DataFrame, manufacturing: np.ndarray, core: int, n_cities: int):
     groups = np.where(manufacturing, "manufacturing", "services")
     table = segments.set_index(["group", "segment"])
-    pick = lambda col: np.array([[table.loc[(g, s), col] for s in SEGMENTS] for g in groups], float)
+
+    def pick(col: str) -> np.ndarray:
+        cell = table[col].to_dict()            # (group, segment) -> value
+        return np.array([[cell[(g, s)] for s in SEGMENTS] for g in groups], float)
+
     share_core, share_ring = pick("share_core_city"), pick("share_ring_city")
     shares = np.repeat(share_ring[None], n_cities, axis=0)
     shares[core] = share_core

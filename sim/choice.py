@@ -26,12 +26,13 @@ def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: flo
     """
     scaled = u / lam
     if available is not None:
-        scaled = np.where(available, scaled, -np.inf)
+        scaled[~available] = -np.inf
     top = np.max(scaled, axis=1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    e = np.exp(scaled - top)                                   # n x P
+    top[~np.isfinite(top)] = 0.0
+    e = np.exp(np.subtract(scaled, top, out=scaled), out=scaled)   # n x P
     nest_sum = np.zeros((u.shape[0], n_nests))
-    np.add.at(nest_sum.T, nest, e.T)                           # n x C
+    for j, c in enumerate(nest.tolist()):                      # park order, as np.add.at did
+        nest_sum[:, c] += e[:, j]                              # n x C
     with np.errstate(divide="ignore"):
         iv = np.log(nest_sum) + top                            # inclusive values
     nest_u = lam * iv                                          # n x C (-inf if empty)
@@ -39,9 +40,10 @@ def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: flo
     ne = np.exp(nest_u - m)
     denom = ne.sum(axis=1, keepdims=True) + np.exp(-m)
     p_nest = ne / denom                                        # n x C
-    within = e / np.where(nest_sum[:, nest] > 0, nest_sum[:, nest], 1.0)
+    park_sum = nest_sum[:, nest]
+    park_sum[~(park_sum > 0)] = 1.0
     probs = np.empty((u.shape[0], u.shape[1] + 1))
-    probs[:, :-1] = p_nest[:, nest] * within
+    np.multiply(p_nest[:, nest], np.divide(e, park_sum, out=e), out=probs[:, :-1])  # nest x within
     probs[:, -1] = np.exp(-m[:, 0]) / denom[:, 0]
     return probs
 

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from sim.model import CircleModel
 
 
+def productivity_mass(model: "CircleModel") -> np.ndarray:
+    """Productivity of the units at each park by sector-segment (KG x P)."""
+    u, p = model.units, model.parks
+    flat = kg_index(u) * p.n + u.park
+    return np.bincount(flat, weights=u.productivity, minlength=model.kg * p.n).reshape(model.kg, p.n)
+
+
 def decider_groups(model: "CircleModel", kgs: np.ndarray):
     """Representative deciders of the next step for the sector-segments ``kgs``.
 
@@ -28,10 +35,7 @@ def decider_groups(model: "CircleModel", kgs: np.ndarray):
     """
     w, econ, p = model.world, model.config.economy, model.parks
     c = w.n_cities
-    u = model.units
-    ukg = kg_index(u)
-    mass = np.zeros((model.kg, p.n))
-    np.add.at(mass, (ukg, u.park), u.productivity)
+    mass = productivity_mass(model)
     rows = []
     for kg in kgs:
         lam = model.arrival_rate[kg] * model.mean_productivity.ravel()[kg]
@@ -61,12 +65,22 @@ def city_values(model: "CircleModel", kgs: np.ndarray) -> np.ndarray:
     return (lam * shares.credited + tau * shares.tax)[:, None, :] + rent[:, None, :] * a[None, :, None]
 
 
-def best_offers(model: "CircleModel", city: int, kgs: np.ndarray, settings, ceiling: float):
-    """Best-response offers of one city for ``kgs`` (rivals fixed) and their expected values."""
-    comp = model.config.competition
+def offer_inputs(model: "CircleModel", city: int, kgs: np.ndarray, settings) -> tuple:
+    """What ``best_offers`` evaluates offers on: decider groups (kg, weight), their utilities and
+    availability, and the city's value per yuan at each park."""
     kg, origin, home, current, weight = decider_groups(model, kgs)
     u, available = utilities(model, kg, origin, home, current, np.zeros(len(kg)), settings)
-    values = city_values(model, kgs)[city]
+    return kg, weight, u, available, city_values(model, kgs)[city]
+
+
+def best_offers(model: "CircleModel", city: int, kgs: np.ndarray, settings, ceiling: float,
+                inputs: tuple | None = None):
+    """Best-response offers of one city for ``kgs`` (rivals fixed) and their expected values.
+
+    ``inputs`` (from ``offer_inputs`` with the same arguments) saves recomputing them.
+    """
+    comp = model.config.competition
+    kg, weight, u, available, values = inputs or offer_inputs(model, city, kgs, settings)
     pays = model.parks.registration == city
     grid = np.linspace(0.0, ceiling, comp.subsidy_grid_points)
     best = np.zeros(len(kgs))
@@ -89,10 +103,12 @@ def strategise(model: "CircleModel", city: "City") -> None:
     kgs = np.flatnonzero(city.targets)
     offers = np.zeros(model.kg)
     if len(kgs):
-        br, value_free = best_offers(model, city.index, kgs, s, comp.subsidy_max)
+        inputs = offer_inputs(model, city.index, kgs, s)
+        br, value_free = best_offers(model, city.index, kgs, s, comp.subsidy_max, inputs)
         if cfg.switches.subsidy_cap:
             cap = cfg.policies.subsidy_cap.cap
-            br_cap, value_cap = best_offers(model, city.index, kgs, s, min(cap, comp.subsidy_max))
+            br_cap, value_cap = best_offers(model, city.index, kgs, s, min(cap, comp.subsidy_max),
+                                            inputs)
             gain = Q * float((value_free - value_cap).sum())
             years_left = max(cfg.steps - model.t, 0) / Q
             city.cheating = not city.detected and _breaks(model, city, gain, years_left)
