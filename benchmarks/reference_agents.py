@@ -143,6 +143,7 @@ class ReferenceChoice(mesa.Model):
         p, cfg, econ, t = m.parks, m.config, m.config.economy, m.t
         self.q, self.cost = m.current_terms.q.tolist(), m.current_terms.cost.tolist()
         self.offers = park_offers(m.settings, p, t).tolist()
+        self.rent = [float(r) if t < e else 0.0 for r, e in zip(p.rent_subsidy, p.rent_end)]
         self.friction = (friction(m.settings, p, cfg.policies.investment_map.approval_friction)
                          if cfg.switches.investment_map else np.zeros((m.kg, p.n))).tolist()
         self.sigma, self.switching_cost = m.sigma.tolist(), m.switching_cost.tolist()
@@ -194,7 +195,7 @@ class ReferenceChoice(mesa.Model):
         for j in range(self.n_parks):
             q = self.q[kg][j]
             if reviewer and j == cur:
-                margin = 1 - self.cost[kg][j] + a.stay_subsidy
+                margin = 1 - self.cost[kg][j] + a.stay_subsidy + self.rent[j]
             else:
                 margin = 1 - self.cost[kg][j] + self.offers[kg][j] - self.friction[kg][j]
             delta = (self.delta_review if reviewer else self.delta_arrival)[kg][self.city[j]]

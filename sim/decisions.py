@@ -109,7 +109,8 @@ def utilities(model: "CircleModel", kg: np.ndarray, origin: np.ndarray, home: np
     q = terms.q[kg]
     margin = 1 - terms.cost[kg] + offers[kg] - fric[kg]
     cur = np.maximum(current, 0)
-    stay_margin = 1 - terms.cost[kg, cur] + stay_subsidy
+    rent = np.where(t < p.rent_end, p.rent_subsidy, 0.0)      # reverse enclaves' rent support
+    stay_margin = 1 - terms.cost[kg, cur] + stay_subsidy + rent[cur]
     margin[rows[reviewer], cur[reviewer]] = stay_margin[reviewer]
     sigma = m.sigma[kg][:, None]
     delta = np.where(reviewer[:, None], m.delta_review[kg][:, p.city], m.delta_arrival[kg][:, p.city])

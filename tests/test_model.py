@@ -157,3 +157,40 @@ def test_land_rationing_keeps_units_accepted_in_earlier_rounds(monkeypatch):
                     np.zeros(n), need_per_a, prod)
     assert (pick == target).sum() == fits      # the park fills exactly, nobody accepted is dropped
     assert (pick == 4).sum() > 0.9 * (n - fits)  # the rest choose again, mostly their second park
+
+
+def test_reverse_enclave_units_are_likelier_to_leave_once_the_rent_subsidy_ends():
+    cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
+        "switches.reverse_enclave=true", "policies.reverse_enclave.rent_subsidy_years=1"])
+    model = CircleModel(cfg, seed=1)
+    model.current_terms = model.terms()
+    park = np.flatnonzero(model.parks.kind == 3)[0]
+    source = model.parks.operator[park]
+    kg = np.arange(model.world.n_sectors) * 4        # every sector's rnd segment
+    n = len(kg)
+    stay = {}
+    for step in (3, 4):                               # the subsidy runs until step 4
+        model.t = step
+        u, avail = utilities(model, kg, np.zeros(n, int), np.full(n, source), np.full(n, park),
+                             np.zeros(n), model.settings)
+        p = nested_probabilities(u, model.parks.city, model.world.n_cities,
+                                 model.config.economy.nest_parameter, avail)
+        stay[step] = p[:, park]
+    assert (stay[4] < stay[3]).all()
+
+
+def test_shared_platform_draws_projects_in_from_outside():
+    outside = {}
+    for platform in (False, True):
+        cfg = load_scenario("scenarios/homogenised.yaml",
+                            overrides=SMALL + [f"switches.shared_platform={platform}"])
+        model = CircleModel(cfg, seed=1)
+        model.current_terms = model.terms()
+        kg, origin, home, current, weight = decider_groups(model, np.arange(model.kg))
+        arrivals = current < 0
+        u, avail = utilities(model, kg[arrivals], origin[arrivals], home[arrivals],
+                             current[arrivals], np.zeros(arrivals.sum()), model.settings)
+        p = nested_probabilities(u, model.parks.city, model.world.n_cities,
+                                 model.config.economy.nest_parameter, avail)
+        outside[platform] = float(weight[arrivals] @ p[:, -1] / weight[arrivals].sum())
+    assert outside[True] < outside[False]
