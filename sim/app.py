@@ -17,26 +17,36 @@ from __future__ import annotations
 
 from mesa.visualization import SolaraViz
 
+from sim.explore import scenario
 from sim.explorer_views import (REGIMES, ExplorerModel, FlowMapView, InvestmentMapView,
                                 TimeSeriesView)
 
+#: The sliders start at the bundled scenario's values (scenarios/base.yaml), not copies of them.
+_START = scenario("coordinated")
+
+
+def _slider(value: float, low: float, high: float, step: float, label: str,
+            kind: str = "SliderFloat") -> dict:
+    return {"type": kind, "value": value, "min": low, "max": high, "step": step, "label": label}
+
+
+enclave = _START.policies.enclave
 MODEL_PARAMS = {
     "regime": {"type": "Select", "value": "coordinated", "values": list(REGIMES),
                "label": "Regime"},
-    "enclave_gdp_share": {"type": "SliderFloat", "value": 0.5, "min": 0.0, "max": 1.0,
-                          "step": 0.05, "label": "Enclave: source's GDP share"},
-    "enclave_tax_share": {"type": "SliderFloat", "value": 0.5, "min": 0.0, "max": 1.0,
-                          "step": 0.05, "label": "Enclave: source's tax share"},
-    "enclave_term_years": {"type": "SliderInt", "value": 10, "min": 1, "max": 30, "step": 1,
-                           "label": "Enclave: sharing term (years)"},
+    "enclave_gdp_share": _slider(enclave.gdp_share_source, 0.0, 1.0, 0.05,
+                                 "Enclave: source's GDP share"),
+    "enclave_tax_share": _slider(enclave.tax_share_source, 0.0, 1.0, 0.05,
+                                 "Enclave: source's tax share"),
+    "enclave_term_years": _slider(int(enclave.term_years), 1, 30, 1,
+                                  "Enclave: sharing term (years)", "SliderInt"),
     "park_within_park": {"type": "Checkbox", "value": True, "label": "Park-within-park"},
     "reverse_enclave": {"type": "Checkbox", "value": True, "label": "Reverse enclaves"},
-    "subsidy_cap": {"type": "SliderFloat", "value": 0.03, "min": 0.0, "max": 0.15,
-                    "step": 0.01, "label": "Subsidy cap (share of value added)"},
-    "homogenisation": {"type": "SliderFloat", "value": 0.6, "min": 0.0, "max": 1.0,
-                       "step": 0.05, "label": "ω homogenisation"},
-    "n_units": {"type": "SliderInt", "value": 3000, "min": 500, "max": 20000, "step": 500,
-                "label": "Production units"},
+    "subsidy_cap": _slider(_START.policies.subsidy_cap.cap, 0.0, 0.15, 0.01,
+                           "Subsidy cap (share of value added)"),
+    "homogenisation": _slider(_START.competition.homogenisation, 0.0, 1.0, 0.05,
+                              "ω homogenisation"),
+    "n_units": _slider(3000, 500, 20000, 500, "Production units", "SliderInt"),
     "seed": 1,
 }
 

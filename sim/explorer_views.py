@@ -42,22 +42,25 @@ class ExplorerModel(CircleModel):
         seed: root seed.
     """
 
-    def __init__(self, regime: str = "coordinated", enclave_gdp_share: float = 0.5,
-                 enclave_tax_share: float = 0.5, enclave_term_years: float = 10.0,
-                 park_within_park: bool = True, reverse_enclave: bool = True,
-                 subsidy_cap: float = 0.03, homogenisation: float = 0.6, n_units: int = 3000,
-                 seed: int = 1, rng=None) -> None:
+    def __init__(self, regime: str = "coordinated", enclave_gdp_share: float | None = None,
+                 enclave_tax_share: float | None = None, enclave_term_years: float | None = None,
+                 park_within_park: bool | None = None, reverse_enclave: bool | None = None,
+                 subsidy_cap: float | None = None, homogenisation: float | None = None,
+                 n_units: int = 3000, seed: int = 1, rng=None) -> None:
         if regime not in REGIMES:
             raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
-        config = scenario(regime, n_units=n_units, steps=400, overrides=[
-            f"policies.enclave.gdp_share_source={enclave_gdp_share}",
-            f"policies.enclave.tax_share_source={enclave_tax_share}",
-            f"policies.enclave.term_years={enclave_term_years}",
-            f"switches.park_within_park={str(bool(park_within_park)).lower()}",
-            f"switches.reverse_enclave={str(bool(reverse_enclave)).lower()}",
-            f"policies.subsidy_cap.cap={subsidy_cap}",
-            f"competition.homogenisation={homogenisation}",
-        ])
+        levers = {  # None keeps the regime's own value from its scenario file
+            "policies.enclave.gdp_share_source": enclave_gdp_share,
+            "policies.enclave.tax_share_source": enclave_tax_share,
+            "policies.enclave.term_years": enclave_term_years,
+            "switches.park_within_park": None if park_within_park is None else bool(park_within_park),
+            "switches.reverse_enclave": None if reverse_enclave is None else bool(reverse_enclave),
+            "policies.subsidy_cap.cap": subsidy_cap,
+            "competition.homogenisation": homogenisation,
+        }
+        overrides = [f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+                     for key, value in levers.items() if value is not None]
+        config = scenario(regime, n_units=n_units, steps=400, overrides=overrides)
         super().__init__(config, seed=int(seed if rng is None else rng))
         self._tables: tuple[int, dict[str, pd.DataFrame]] | None = None
 

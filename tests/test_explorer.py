@@ -70,7 +70,10 @@ def test_explorer_model_levers_reach_the_config():
     cfg = model.config
     assert cfg.name == "homogenised"
     assert cfg.policies.enclave.gdp_share_source == 0.3
-    assert not cfg.switches.park_within_park and cfg.switches.reverse_enclave
+    assert not cfg.switches.park_within_park
+    assert not cfg.switches.reverse_enclave            # untouched levers keep the regime's values
+    assert ExplorerModel(regime="homogenised", reverse_enclave=True,
+                         n_units=300).config.switches.reverse_enclave
     assert cfg.policies.subsidy_cap.cap == 0.07
     assert cfg.competition.homogenisation == 0.9
     with pytest.raises(ValueError, match="regime"):
