@@ -68,8 +68,12 @@ class CircleModel(mesa.Model):
             w.output, per_a, cfg.world.n_units, cfg.world.productivity_sd, self.streams["world"])
         self.next_id = len(self.units)
         kg_of = self.units.sector.astype(np.int64) * len(SEGMENTS) + self.units.segment
+        # Calibrate on productivity mass, in units of the sector-segment's mean productivity:
+        # arrivals draw from that mean wherever they go, so keeping each city's mass (not its
+        # integer unit count, which rounding distorts in small cells) keeps its output.
         counts = np.zeros((self.kg, w.n_cities))
-        np.add.at(counts, (kg_of, self.units.park), 1)
+        np.add.at(counts, (kg_of, self.units.park), self.units.productivity)
+        counts /= self.mean_productivity.reshape(-1, 1)
         land = w.land_per_output.ravel()[kg_of] * self.units.output
         self.units.land = land
         used = np.bincount(self.units.park, weights=land, minlength=w.n_cities)
