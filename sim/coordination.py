@@ -108,3 +108,16 @@ def _bargain(model: "CircleModel") -> None:
     competing = projected_values(model, rival)
     model.compensation = Q * compensation(coordinated, competing,
                                           cfg.policies.investment_map.bargaining_premium)
+
+
+def compensation_in_force(model: "CircleModel") -> np.ndarray:
+    """This step's transfers (C, positive = receives): a city caught breaking the cap forfeits
+    what it would receive, and the payers' contributions shrink in proportion."""
+    comp = model.compensation.copy()
+    caught = np.array([city.detected for city in model.cities])
+    comp[caught & (comp > 0)] = 0.0
+    owed = comp[comp > 0].sum()
+    paying = comp < 0
+    if paying.any():
+        comp[paying] *= owed / -comp[paying].sum()
+    return comp

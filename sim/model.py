@@ -125,7 +125,7 @@ class CircleModel(mesa.Model):
     def _employment_by_city(self) -> np.ndarray:
         w = self.world
         kg_of = self.units.sector.astype(np.int64) * len(SEGMENTS) + self.units.segment
-        city = self.parks.city[self.units.park] if hasattr(self, "parks") else self.units.park
+        city = self.parks.city[self.units.park]
         persons = (w.labour_share.ravel()[kg_of] * self.units.output * 1e8
                    / (w.wage[city] * self.config.world.wage_core_yuan))
         return np.bincount(city, weights=persons, minlength=w.n_cities)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from sim import accounts, metrics
 from sim.calibration import SEGMENTS
+from sim.coordination import compensation_in_force
 from sim.parks import KINDS
 from sim.results import TABLES, Results
 
@@ -58,12 +59,7 @@ class Recorder:
         open_agreement = (p.kind != 0) & p.open_at(t)
         park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
                                 minlength=w.n_cities)
-        comp = getattr(model, "compensation", np.zeros(w.n_cities)).copy()
-        for city in model.cities:
-            if city.detected and comp[city.index] > 0:
-                comp[city.index] = 0.0
-        comp_paid = np.where(comp > 0, comp, 0.0).sum()
-        comp = np.where(comp < 0, comp * (comp_paid / max(-comp[comp < 0].sum(), 1e-12)), comp)
+        comp = compensation_in_force(model)
         fiscal = tax + land_rev + returns + comp - subsidies - park_cost
         lam = cfg.competition.promotion_weight_gdp
         growth = credited / model.gdp0

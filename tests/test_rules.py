@@ -82,3 +82,15 @@ def test_planner_scores_are_centred_per_segment_without_noise():
     rng = np.random.default_rng(0)
     s = planner_scores(np.array([[1.0], [3.0]]), np.array([[0.0], [-1.0]]), 1.0, 0.0, rng)
     np.testing.assert_allclose(s, [[-0.5], [0.5]])
+
+
+def test_a_caught_cap_breaker_forfeits_its_compensation():
+    from types import SimpleNamespace
+
+    from sim.coordination import compensation_in_force
+    cities = [SimpleNamespace(detected=d) for d in (False, True, False)]
+    # city 1 was to receive 2 of the 3 paid by city 2; caught, it gets nothing and city 2 pays 1
+    model = SimpleNamespace(compensation=np.array([1.0, 2.0, -3.0]), cities=cities)
+    np.testing.assert_allclose(compensation_in_force(model), [1.0, 0.0, -1.0])
+    model.cities = [SimpleNamespace(detected=False)] * 3
+    np.testing.assert_allclose(compensation_in_force(model), [1.0, 2.0, -3.0])
