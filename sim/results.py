@@ -42,8 +42,8 @@ FLOW_KINDS = ("gdp_credit", "tax", "tax_retained", "platform_return", "compensat
 
 
 @dataclasses.dataclass
-class Results:
-    """One run's tables, one DataFrame per name in :data:`TABLES`, plus the resolved config."""
+class TableSet:
+    """One DataFrame per name in :data:`TABLES` (a run's, or a batch's stacked)."""
 
     circle: pd.DataFrame
     cities: pd.DataFrame
@@ -51,10 +51,16 @@ class Results:
     parks: pd.DataFrame
     transfers: pd.DataFrame
     flows: pd.DataFrame
-    config: dict = dataclasses.field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
+
+
+@dataclasses.dataclass
+class Results(TableSet):
+    """One run's tables plus the resolved config."""
+
+    config: dict = dataclasses.field(default_factory=dict)
 
     def write(self, directory: str | os.PathLike) -> None:
         """Write each table as ``<name>.parquet`` into an existing directory."""

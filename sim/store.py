@@ -25,7 +25,7 @@ import yaml
 
 import sim
 from sim.config.loader import ConfigError, DEFAULT_DATA_DIR, show_path
-from sim.results import TABLES
+from sim.results import TABLES, TableSet
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
                     "message", "version", "config_hash", "data_hash")
@@ -204,21 +204,12 @@ def _fsync_dir(path: Path) -> None:
 
 
 @dataclasses.dataclass
-class BatchResults:
+class BatchResults(TableSet):
     """A batch's tables, each with ``run``, ``scenario``, ``replicate`` and one column per
     swept dotted key ahead of the table's own columns; ``manifest`` lists every run."""
 
-    circle: pd.DataFrame
-    cities: pd.DataFrame
-    sectors: pd.DataFrame
-    parks: pd.DataFrame
-    transfers: pd.DataFrame
-    flows: pd.DataFrame
-    manifest: pd.DataFrame
+    manifest: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     swept_keys: list[str] = dataclasses.field(default_factory=list)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {name: getattr(self, name) for name in TABLES}
 
 
 def load_results(directory: str | os.PathLike) -> BatchResults:
