@@ -74,7 +74,7 @@ def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
     if not resume:
         check_fresh_output(out_dir, "use --resume to continue that batch or choose another --out")
         (out_dir / "runs").mkdir(parents=True, exist_ok=True)
-        _write_atomic(out_dir / "batch.json", json.dumps(record, indent=2, sort_keys=True))
+        write_atomic(out_dir / "batch.json", json.dumps(record, indent=2, sort_keys=True))
         return
     batch_file = out_dir / "batch.json"
     if not batch_file.is_file():
@@ -160,7 +160,7 @@ def manifest_frame(out_dir: Path, order: Iterable[str] = ()) -> pd.DataFrame:
 def rebuild_manifest(out_dir: Path, order: Iterable[str] = ()) -> pd.DataFrame:
     """Rewrite ``manifest.csv`` from the status records, in ``order`` then by name."""
     frame = manifest_frame(out_dir, order)
-    _write_atomic(out_dir / "manifest.csv", frame.to_csv(index=False))
+    write_atomic(out_dir / "manifest.csv", frame.to_csv(index=False))
     return frame
 
 
@@ -186,7 +186,8 @@ def _write_file(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary sibling, flushed to disk, then rename it over ``path``."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     _write_file(tmp, text)
     os.replace(tmp, path)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.loader import ConfigError, set_dotted, show_path
+from sim.store import check_fresh_output, write_atomic
 
 #: Headline metrics read at the last step of ``Results.circle``.
 HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_share", "theil",
@@ -225,17 +226,9 @@ def open_study(out: Path, record: dict, resume: bool) -> None:
             raise ConfigError(f"{show_path(out)}: --resume: the folder holds a different design "
                               f"(method, samples, seed, parameters or scenarios changed)")
         return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigError(f"{show_path(out)}: output folder exists and is not empty (pass "
-                          f"--resume to continue it or choose another --out)")
+    check_fresh_output(out, "pass --resume to continue it or choose another --out")
     (out / "samples").mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, json.dumps(record, indent=1, default=str))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(record, indent=1, default=str))
 
 
 def finished_points(out: Path) -> dict[int, dict]:
@@ -264,7 +257,7 @@ def run_design(points: Sequence[dict[str, float]], evaluator: Evaluator, out: Pa
     try:
         for future in cf.as_completed(futures):
             record = _result(future, futures.pop(future), points)
-            _write_atomic(out / "samples" / f"{record['index']:06d}.json", json.dumps(record))
+            write_atomic(out / "samples" / f"{record['index']:06d}.json", json.dumps(record))
             done[record["index"]] = record
             bar.update(f"sample {record['index']}", record["status"], record["duration_s"])
     finally:
