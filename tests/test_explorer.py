@@ -49,7 +49,7 @@ def test_agreement_band_by_hand():
     assert explore.agreement_band(gains, "S", ["H1", "H2"]) == (0.25, 0.5)
     table = explore.band_table(gains, "S", ["H1", "H2"])
     assert table.loc[0.75, "H1"] == -1
-    assert explore.agreement_band(gains, "S", ["H1", "H2"], measure="objective") is not None
+    assert explore.agreement_band(gains, "S", ["H2"], measure="objective") == (0.25, 0.75)
     assert explore.agreement_band(gains.assign(objective=-1.0), "S", ["H1"]) is None
 
 
