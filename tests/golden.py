@@ -44,7 +44,7 @@ def scenario_hashes(file_name: str, worlds: dict | None = None) -> dict[str, dic
     from sim.config import ScenarioConfig
     from sim.config.sweeps import scenario_runs
     from sim.model import run_scenario
-    from sim.calibration import build_world
+    from sim.model.world import build_world
 
     first = scenario_runs(SCENARIOS / file_name, OVERRIDES, replicates=1)[0]
     config = ScenarioConfig(**first.config)
