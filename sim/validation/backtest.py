@@ -90,7 +90,7 @@ def model_shares(config: ScenarioConfig, gdp_first: pd.Series, replicates: int, 
 
 
 def backtest(replicates: int = 5, seed: int = 1, overrides: list[str] | None = None,
-             scenario: Path = SCENARIO) -> pd.DataFrame:
+             scenario: Path = SCENARIO, last_year: int = LAST_YEAR) -> pd.DataFrame:
     """Run the back-test and return one row per city and year: the data's share, the model's
     mean share over replicates, and its 5% and 95% quantiles across replicates.
 
@@ -99,13 +99,17 @@ def backtest(replicates: int = 5, seed: int = 1, overrides: list[str] | None = N
         seed: root seed.
         overrides: ``key=value`` overrides of the scenario (e.g. ``world.n_units=2000``).
         scenario: the pre-plan regime's scenario file (homogenised competition).
+        last_year: the year the run ends (2019; earlier for a short check). Growth is the
+            circle's growth over 2010-2019 whatever the last year.
     """
     base = load_scenario(scenario, overrides or [])
     folder = data_folder(base, Path(scenario).parent)
     series = read_series(folder)
-    config = pre_plan_config(base, circle_growth(series), folder)
+    if not FIRST_YEAR < last_year <= LAST_YEAR:
+        raise ValueError(f"last year: expected {FIRST_YEAR + 1}..{LAST_YEAR} (got {last_year})")
+    config = pre_plan_config(base, circle_growth(series), folder, last=last_year)
     runs = model_shares(config, series[FIRST_YEAR], replicates, seed)
-    observed = data_shares(series).stack()
+    observed = data_shares(series).loc[:, FIRST_YEAR:last_year].stack()
     observed.index.names = ["city", "year"]
     frame = pd.DataFrame({
         "share_data": observed,

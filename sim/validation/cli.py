@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--out", type=Path, default=Path("results/backtest"), help="output folder")
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help=f"override of the pre-plan scenario (default world.n_units={DEFAULT_UNITS})")
+    cmd.add_argument("--last-year", type=int, default=2019, help="year the run ends (default 2019)")
     cmd.add_argument("--force", action="store_true", help="replace an existing --out folder")
     cmd.set_defaults(handler=cmd_backtest)
 
@@ -29,16 +30,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run the back-test, write backtest.csv and backtest.png, print the 2019 share errors."""
     from sim.store import check_fresh_output
-    from sim.validation.backtest import backtest, mean_absolute_errors, plot_backtest
+    from sim.validation.backtest import (FIRST_YEAR, LAST_YEAR, backtest, mean_absolute_errors,
+                                         plot_backtest)
 
-    for flag in ("replicates", "seed"):
-        if getattr(args, flag) < (1 if flag == "replicates" else 0):
-            raise ConfigError(f"--{flag}: expected an integer >= {1 if flag == 'replicates' else 0} "
-                              f"(got {getattr(args, flag)})")
+    for flag, least in (("replicates", 1), ("seed", 0)):
+        if getattr(args, flag) < least:
+            raise ConfigError(f"--{flag}: expected an integer >= {least} (got {getattr(args, flag)})")
+    if not FIRST_YEAR < args.last_year <= LAST_YEAR:
+        raise ConfigError(f"--last-year: expected {FIRST_YEAR + 1}..{LAST_YEAR} (got {args.last_year})")
     if not args.force:
         check_fresh_output(args.out, "pass --force to replace it or choose another --out")
     overrides = [f"world.n_units={DEFAULT_UNITS}", *args.overrides]
-    frame = backtest(replicates=args.replicates, seed=args.seed, overrides=overrides)
+    frame = backtest(replicates=args.replicates, seed=args.seed, overrides=overrides,
+                     last_year=args.last_year)
     _write(args.out, frame, plot_backtest(frame))
     model, persistence = mean_absolute_errors(frame)
     last = int(frame["year"].max())
