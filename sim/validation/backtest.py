@@ -31,7 +31,14 @@ COLUMNS = ["city", "year", "share_data", "share_model", "share_lo", "share_hi"]
 
 def read_series(folder: Path) -> pd.DataFrame:
     """Each city's GDP by year (亿元, current prices) as a city x year table."""
-    series = pd.read_csv(folder / SERIES)
+    path = folder / SERIES
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing data file (the back-test needs each city's GDP "
+                                f"by year, columns city, year, gdp_100m_yuan)")
+    series = pd.read_csv(path)
+    missing = {"city", "year", "gdp_100m_yuan"} - set(series.columns)
+    if missing:
+        raise ValueError(f"{path}: expected the columns {sorted(missing)}")
     return series.pivot(index="city", columns="year", values="gdp_100m_yuan")
 
 
@@ -72,10 +79,10 @@ def pre_plan_config(base: ScenarioConfig, growth: float, folder: Path,
 
 
 def model_shares(config: ScenarioConfig, gdp_first: pd.Series, replicates: int, seed: int,
-                 first: int = FIRST_YEAR) -> pd.DataFrame:
+                 folder: Path | None = None, first: int = FIRST_YEAR) -> pd.DataFrame:
     """Statistical-GDP share of each city at the start of each year, one column per replicate
     (rows: city, year)."""
-    world = build_world_with_gdp(config, gdp_first.to_dict())
+    world = build_world_with_gdp(config, gdp_first.to_dict(), folder)
     runs = {}
     for r in range(replicates):
         cities = run_scenario(config, seed=seed, replicate=r, world=world).cities
@@ -108,7 +115,7 @@ def backtest(replicates: int = 5, seed: int = 1, overrides: list[str] | None = N
     if not FIRST_YEAR < last_year <= LAST_YEAR:
         raise ValueError(f"last year: expected {FIRST_YEAR + 1}..{LAST_YEAR} (got {last_year})")
     config = pre_plan_config(base, circle_growth(series), folder, last=last_year)
-    runs = model_shares(config, series[FIRST_YEAR], replicates, seed)
+    runs = model_shares(config, series[FIRST_YEAR], replicates, seed, folder)
     observed = data_shares(series).loc[:, FIRST_YEAR:last_year].stack()
     observed.index.names = ["city", "year"]
     frame = pd.DataFrame({

@@ -46,8 +46,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if not args.force:
         check_fresh_output(args.out, "pass --force to replace it or choose another --out")
     overrides = [f"world.n_units={DEFAULT_UNITS}", *args.overrides]
-    frame = backtest(replicates=args.replicates, seed=args.seed, overrides=overrides,
-                     last_year=args.last_year)
+    try:
+        frame = backtest(replicates=args.replicates, seed=args.seed, overrides=overrides,
+                         last_year=args.last_year)
+    except (FileNotFoundError, KeyError, ValueError) as exc:   # a data folder of the wrong form
+        raise ConfigError(str(exc).strip("'\"")) from None
     _write(args.out, frame, plot_backtest(frame))
     model, persistence = mean_absolute_errors(frame)
     last = int(frame["year"].max())
