@@ -92,6 +92,8 @@ class CircleModel(mesa.Model):
         self.base_counts = counts
         hazard = lambda annual: 1 - (1 - annual) ** (1 / Q)
         self.p_exit, self.p_review = hazard(econ.exit_rate_annual), hazard(econ.review_rate_annual)
+        # potential projects of step 1: they replace closures and leavers (quarterly outflow h)
+        # and add the trend's growth g_q; arrivals_now() grows them at g_q a quarter
         self.outflow = self.p_exit + self.p_review * econ.leave_share_reviewers
         self.growth_q = (1 + econ.growth_rate_annual) ** (1 / Q) - 1
         self.arrival_rate = (counts.sum(axis=1) * (self.outflow + self.growth_q)
