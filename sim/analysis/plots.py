@@ -33,8 +33,12 @@ CHANNEL_COLOURS = dict(zip(CHANNELS, colormaps["Dark2"].colors))
 MEASURE_COLOURS = {"gdp_physical": "#4c72b0", "gdp_credited": "#dd8452", "fiscal_net": "#55a868"}
 LINESTYLES = ("-", "--", ":", "-.")
 LQ_CLIP = (0.125, 8.0)
+#: Largest PNG (width, height) in pixels: a 16:9 slide.
+MAX_PIXELS = (1600, 900)
 STAT_COLUMNS = ("n", "mean", "sd", "ci_low", "ci_high", "metric", "measure", "step", "city",
-                "baseline", "effect_size_dz", "p_ttest", "p_wilcoxon", "section", "value")
+                "baseline", "effect_size_dz", "p_ttest", "p_wilcoxon", "section", "value",
+                "verdict", "parent", "switch", "kind", "baseline_mean", "pct_mean", "pct_ci_low",
+                "pct_ci_high")
 
 
 def scenario_colours(names) -> dict[str, str]:
@@ -66,14 +70,15 @@ def distinct_sweeps(frame: pd.DataFrame) -> list[str]:
     return keys
 
 
-def series_label(scenario: str, keys, values) -> str:
-    """``scenario (key=value, ...)`` for a sweep point, the last part of each dotted key."""
+def series_label(scenario: str, keys, values, lang: str = "en") -> str:
+    """``Display name (key=value, ...)`` for a sweep point, the last part of each dotted key."""
     extra = [f"{k.split('.')[-1]}={v:g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
              for k, v in zip(keys, values) if not pd.isna(v)]
-    return f"{scenario} ({', '.join(extra)})" if extra else scenario
+    name = i18n.scenario_label(scenario, lang)
+    return f"{name} ({', '.join(extra)})" if extra else name
 
 
-def _series(frame: pd.DataFrame):
+def _series(frame: pd.DataFrame, lang: str = "en"):
     """Yield (label, scenario, sweep index, rows) for each scenario and sweep point."""
     sweep = sweep_keys(frame)
     shown = distinct_sweeps(frame)
@@ -81,7 +86,7 @@ def _series(frame: pd.DataFrame):
     for key, rows in frame.groupby(["scenario", *sweep], dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         scenario, point = key[0], dict(zip(sweep, key[1:]))
-        label = series_label(scenario, shown, [point[k] for k in shown])
+        label = series_label(scenario, shown, [point[k] for k in shown], lang)
         index = counters[scenario] = counters.get(scenario, -1) + 1
         yield label, scenario, index, rows
 
@@ -104,7 +109,7 @@ def plot_time_series(over_time: pd.DataFrame, metrics=TIME_SERIES_METRICS,
         fig, axes = _grid(len(metrics), 3)
         for ax, metric in zip(axes, metrics):
             data = over_time[over_time["metric"] == metric]
-            for label, scenario, index, rows in _series(data):
+            for label, scenario, index, rows in _series(data, lang):
                 rows = rows.sort_values("step")
                 ax.plot(rows["step"], rows["mean"], color=colours[scenario], label=label,
                         linestyle=LINESTYLES[index % len(LINESTYLES)])
@@ -125,70 +130,11 @@ def scenario_rank(name: str, baseline: str) -> tuple:
     return kind, name
 
 
-def _intervals(ax, data: pd.DataFrame, baseline: str, colours: dict, lang: str,
-               labels: bool = True) -> None:
-    """One point with its interval per scenario (and sweep point), top to bottom.
-
-    ``labels``: write the scenario names (only the first panel of each row does).
-    """
-    rows = sorted(_series(data), key=lambda r: (scenario_rank(r[1], baseline), r[2]))
-    for y, (_label, scenario, _index, row) in enumerate(rows):
-        row = row.iloc[0]
-        err = [[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]]
-        ax.errorbar(row["mean"], y, xerr=np.nan_to_num(err), fmt="D" if scenario == baseline
-                    else "o", color=colours[scenario], capsize=3)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([_baseline_mark(r[0], r[1], baseline, lang) if labels else ""
-                        for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
-
-
-def plot_last_step(levels: pd.DataFrame, baseline: str, metrics, colours: dict | None = None,
-                   lang: str = "en", measure: str = "last") -> Figure:
-    """Point and 95% t-interval per scenario and metric; the baseline's mean a dashed line."""
-    data = levels[levels["measure"] == measure]
-    colours = colours or scenario_colours(data["scenario"].unique())
-    n_series = max(1, len(list(_series(data[data["metric"] == metrics[0]]))))
-    with i18n.figure_style(lang):
-        fig, axes = _grid(len(metrics), 3, width=5.2, height=0.9 + 0.28 * n_series)
-        for i, (ax, metric) in enumerate(zip(axes, metrics)):
-            rows = data[data["metric"] == metric]
-            _intervals(ax, rows, baseline, colours, lang, labels=i % 3 == 0)
-            base = rows[rows["scenario"] == baseline]
-            if len(base):
-                ax.axvline(base["mean"].iloc[0], color="grey", linestyle="--", linewidth=1)
-            ax.set_title(i18n.metric_label(metric, lang), fontsize=10)
-        fig.suptitle(i18n.term("last_step", lang))
-    return fig
-
-
-def plot_differences(differences: pd.DataFrame, metrics, colours: dict | None = None,
-                     lang: str = "en", measure: str = "last") -> Figure:
-    """Paired difference from the baseline with its bootstrap interval; zero a dashed line."""
-    data = differences[differences["measure"] == measure]
-    baseline = str(data["baseline"].iloc[0]) if len(data) else ""
-    colours = colours or scenario_colours(data["scenario"].unique())
-    n_series = max(1, len(list(_series(data[data["metric"] == metrics[0]]))))
-    with i18n.figure_style(lang):
-        fig, axes = _grid(len(metrics), 3, width=5.2, height=0.9 + 0.28 * n_series)
-        for i, (ax, metric) in enumerate(zip(axes, metrics)):
-            _intervals(ax, data[data["metric"] == metric], baseline, colours, lang,
-                       labels=i % 3 == 0)
-            ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
-            ax.set_title(i18n.metric_label(metric, lang), fontsize=10)
-        fig.suptitle(f"{i18n.term('difference', lang)} ({baseline}), "
-                     f"{i18n.term('paired_note', lang)}")
-    return fig
-
-
-def _baseline_mark(label: str, scenario: str, baseline: str, lang: str) -> str:
-    return f"{label} [{i18n.term('baseline', lang)}]" if scenario == baseline else label
-
-
-def plot_investment_map(table: pd.DataFrame, scenarios, measure: str = "lq",
+def plot_specialisation(table: pd.DataFrame, scenarios, measure: str = "lq",
                         lang: str = "en") -> Figure:
-    """产业招商地图: city x sector heatmaps, scenarios side by side, on one colour scale.
+    """Where each city's output sits by sector: city x sector heatmaps, scenarios side by side.
+
+    Not the coordinator's map (that is :func:`plot_coordinator_map`): this is the outcome.
 
     Args:
         table: the ``sectors`` table (``measure`` ``lq`` or ``share`` of last-step output), or
@@ -201,7 +147,8 @@ def plot_investment_map(table: pd.DataFrame, scenarios, measure: str = "lq",
     else:
         matrices = [stats.investment_matrix(table, s, measure) for s in scenarios]
     with i18n.figure_style(lang):
-        fig = Figure(figsize=(5.2 * len(matrices) + 1.2, 4.8), layout="constrained")
+        fig = Figure(figsize=(min(16.0, 5.2 * len(matrices) + 1.2), 5.6),
+                     layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(matrices), squeeze=False).ravel())
         vmax = max(float(np.nanmax(m.to_numpy())) for m in matrices) or 1.0
         for ax, scenario, matrix in zip(axes, scenarios, matrices):
@@ -216,11 +163,11 @@ def plot_investment_map(table: pd.DataFrame, scenarios, measure: str = "lq",
                                rotation=90, fontsize=7)
             ax.set_yticks(range(matrix.shape[0]))
             ax.set_yticklabels([i18n.city_label(c, lang) for c in matrix.index], fontsize=8)
-            ax.set_title(scenario)
+            ax.set_title(i18n.scenario_label(scenario, lang))
         bar = fig.colorbar(image, ax=list(axes), label=i18n.term(measure, lang), shrink=0.8)
         if measure in ("lq", "arrivals"):
             bar.set_ticks(range(-3, 4), labels=["1/8", "1/4", "1/2", "1", "2", "4", "8"])
-        fig.suptitle(i18n.term("investment_map" if measure != "arrivals" else "arrivals_map",
+        fig.suptitle(i18n.term("specialisation" if measure != "arrivals" else "arrivals_map",
                                lang))
     return fig
 
@@ -263,7 +210,7 @@ def plot_flow_map(cities: pd.DataFrame, transfers: pd.DataFrame, scenarios,
     flows = {s: stats.moved_out_of_wuhan(transfers, s, int(runs.get(s, 0))) for s in scenarios}
     largest = max([f["output"].max() for f in flows.values() if len(f)] + [1e-12])
     with i18n.figure_style(lang):
-        fig = Figure(figsize=(5.5 * len(scenarios), 5.2), layout="constrained")
+        fig = Figure(figsize=(min(16.0, 5.5 * len(scenarios) + 2.0), 5.6), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(scenarios), squeeze=False).ravel())
         for ax, scenario in zip(axes, scenarios):
             if boundaries:
@@ -272,16 +219,19 @@ def plot_flow_map(cities: pd.DataFrame, transfers: pd.DataFrame, scenarios,
                                                   linewidth=0.6))
             _draw_cities(ax, cities, scenario, coords, lang)
             _draw_arrows(ax, flows[scenario], coords, largest)
-            ax.set_title(scenario)
+            ax.set_title(i18n.scenario_label(scenario, lang))
             ax.set_aspect(1 / math.cos(math.radians(float(coords["lat"].mean()))))
-            ax.margins(0.08)
-            ax.set_xlabel("lon")
-            ax.set_ylabel("lat")
+            ax.margins(0.1)
+            ax.set_xlabel(i18n.term("lon", lang))
+            ax.set_ylabel(i18n.term("lat", lang))
         present = sorted({c for f in flows.values() for c in f["channel"]}, key=CHANNELS.index)
         handles = [Line2D([], [], color=CHANNEL_COLOURS[c], lw=3,
                           label=i18n.channel_label(c, lang)) for c in present]
         if handles:
-            fig.legend(handles=handles, loc="outside lower center", ncol=len(handles))
+            fig.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                       title=i18n.term("channel", lang))
+        fig.legend(handles=width_key(largest), loc="outside right center",
+                   title=i18n.term("width_key", lang), handlelength=3)
         fig.suptitle(f"{i18n.term('flow_map', lang)}; {i18n.term('gdp_size', lang)}")
     return fig
 
@@ -293,9 +243,32 @@ def _draw_cities(ax, cities: pd.DataFrame, scenario: str, coords: pd.DataFrame, 
     sizes = 20 + 900 * gdp / max(float(gdp.max()), 1e-12)
     ax.scatter(coords["lon"], coords["lat"], s=sizes, color="#8c8c8c", alpha=0.6,
                edgecolor="black", linewidth=0.5, zorder=3)
+    for city, (dx, dy, ha, va) in label_offsets(coords).items():
+        ax.annotate(i18n.city_label(city, lang), (coords.loc[city, "lon"], coords.loc[city, "lat"]),
+                    fontsize=9, xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                    zorder=4)
+
+
+def label_offsets(coords: pd.DataFrame, near: float = 0.25) -> dict[str, tuple]:
+    """Label placement per city: above-right, or below-left when a city within ``near`` degrees
+    lies north of it (so close neighbours such as Ezhou and Huanggang label apart)."""
+    out = {}
     for city, row in coords.iterrows():
-        ax.annotate(i18n.city_label(city, lang), (row["lon"], row["lat"]), fontsize=8,
-                    xytext=(4, 4), textcoords="offset points", zorder=4)
+        close = np.hypot(coords["lon"] - row["lon"], coords["lat"] - row["lat"]) < near
+        above = close & (coords["lat"] > row["lat"])
+        out[city] = (-6, -6, "right", "top") if above.any() else (6, 6, "left", "bottom")
+    return out
+
+
+def arrow_width(output: float, largest: float) -> float:
+    """Line width (points) of an arrow carrying ``output`` when the largest carries ``largest``."""
+    return 0.6 + 4.5 * output / largest
+
+
+def width_key(largest: float) -> list[Line2D]:
+    """Legend entries for arrow widths at the largest flow, half and a tenth of it."""
+    return [Line2D([], [], color="#555555", lw=arrow_width(v, largest), label=f"{v:,.3g}")
+            for v in (largest, largest / 2, largest / 10)]
 
 
 def _draw_arrows(ax, moved: pd.DataFrame, coords: pd.DataFrame, largest: float):
@@ -308,7 +281,7 @@ def _draw_arrows(ax, moved: pd.DataFrame, coords: pd.DataFrame, largest: float):
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12,
                                      connectionstyle=f"arc3,rad={rad}", zorder=2,
                                      shrinkA=6, shrinkB=8,
-                                     linewidth=0.6 + 4.5 * row.output / largest,
+                                     linewidth=arrow_width(row.output, largest),
                                      color=CHANNEL_COLOURS[row.channel], alpha=0.85))
 
 
@@ -330,7 +303,9 @@ def plot_city_gains(city_gains: pd.DataFrame, scenarios, lang: str = "en") -> Fi
             ax.set_yticklabels([i18n.city_label(c, lang) for c in order])
             ax.invert_yaxis()
             ax.axvline(0, color="black", linewidth=0.8)
-            ax.set_title(f"{scenario}{point} − {rows['baseline'].iloc[0] if len(rows) else ''}")
+            base = rows["baseline"].iloc[0] if len(rows) else ""
+            ax.set_title(f"{i18n.scenario_label(scenario, lang)}{point} − "
+                         f"{i18n.scenario_label(base, lang)}")
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=3)
         fig.suptitle(i18n.term("city_gains", lang))
@@ -400,11 +375,17 @@ def _reference_line(ax, levels: pd.DataFrame, baseline: str | None, metric: str,
                    label=f"{baseline} [{i18n.term('baseline', lang)}]")
 
 
+def png_dpi(fig: Figure, largest: tuple[int, int] = MAX_PIXELS) -> float:
+    """100 dpi, or less so that the PNG fits within ``largest`` (width, height) pixels."""
+    width, height = fig.get_size_inches()
+    return min(100.0, largest[0] / width, largest[1] / height)
+
+
 def save_figure(fig: Figure, out_dir: str | os.PathLike, name: str, lang: str = "en") -> Path:
-    """Save ``name.png`` (200 dpi) and ``name.svg``; returns the PNG path."""
+    """Save ``name.png`` (at most 1600 x 900 px, see :func:`png_dpi`) and ``name.svg``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with i18n.figure_style(lang):
-        fig.savefig(out / f"{name}.png", dpi=200)
+        fig.savefig(out / f"{name}.png", dpi=png_dpi(fig))
         fig.savefig(out / f"{name}.svg")
     return out / f"{name}.png"
