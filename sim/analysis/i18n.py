@@ -32,9 +32,6 @@ TERMS: dict[str, tuple[str, str]] = {
     "share": ("Output share", "产值占比"),
     "specialisation": ("Output specialisation at the last quarter (location quotients): "
                        "city x sector", "末期产出专业化(区位商):城市×产业"),
-    "coordinator_map": ("The coordinator's investment map: which city is assigned which "
-                        "sector-segment", "协调机构的产业招商地图:各城市分配到的产业环节"),
-    "map_share": ("Share of replicates in which the cell is on the map", "该格在地图上的重复实验占比"),
     "pct_of_baseline": ("Difference from the baseline, % of the baseline's level "
                         "(mean and 95% paired t-interval)",
                         "相对基准的差值,占基准水平的百分比(均值与95%配对t区间)"),
@@ -137,11 +134,6 @@ CAPTIONS: dict[str, tuple[str, str]] = {
                   "competition (orange), paired by replicate, with 95% t-intervals.",
                   "哪条规则起主要作用:各规则对主要指标的效应,蓝色为从协同共建中移除,橙色为在竞争情景中"
                   "单独加入,按重复实验配对,附95% t区间。"),
-    "coordinator_map": ("The coordinator's investment map (产业招商地图) at the last quarter: a "
-                        "filled cell means the city is assigned that sector-segment; the shade is "
-                        "the share of replicates that drew it (the planner's estimates are noisy).",
-                        "末期协调机构的产业招商地图:有色格表示该城市被分配到该产业环节;颜色深浅为"
-                        "抽到该分配的重复实验占比(规划者的估计带有噪声)。"),
     "specialisation": ("Output specialisation (the outcome, not the coordinator's map): location "
                        "quotient of each city's output by sector at the last quarter (red: "
                        "specialised); rows that look alike mean duplicated structures.",

@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Polygon
 from matplotlib.ticker import MaxNLocator
 
-from sim.analysis import i18n, stats
+from sim.analysis import i18n, registry, stats
 from sim.results import CHANNELS
 
 TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
@@ -297,7 +297,7 @@ def plot_city_gains(city_gains: pd.DataFrame, scenarios, lang: str = "en") -> Fi
                 part = rows[rows["metric"] == measure].groupby("city").first().reindex(order)
                 err = np.nan_to_num([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
                 ax.barh(np.arange(len(order)) + (i - 1) * width, part["mean"].fillna(0), width,
-                        xerr=err, color=colour, label=i18n.metric_label(measure, lang),
+                        xerr=err, color=colour, label=registry.get(measure).label(lang),
                         error_kw={"elinewidth": 0.7, "capsize": 2})
             ax.set_yticks(range(len(order)))
             ax.set_yticklabels([i18n.city_label(c, lang) for c in order])
@@ -351,13 +351,14 @@ def plot_sweep(levels: pd.DataFrame, sweep: str, metrics, colours: dict | None =
             rows = data[data["metric"] == metric]
             for name in names:
                 part = rows[rows[series] == name].sort_values(sweep)
-                label = i18n.city_label(name, lang) if series == "city" else name
+                label = (i18n.city_label(name, lang) if series == "city"
+                         else i18n.scenario_label(name, lang))
                 ax.plot(part[sweep], part["mean"], marker="o", color=colours[name], label=label)
                 ax.fill_between(part[sweep].astype(float), part["ci_low"], part["ci_high"],
                                 color=colours[name], alpha=alpha, linewidth=0)
             _reference_line(ax, levels, baseline, metric, lang)
             ax.set_title(i18n.metric_label(metric, lang), fontsize=10)
-            ax.set_xlabel(sweep)
+            ax.set_xlabel(sweep.split(".")[-1].replace("_", " "))
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=min(5, max(1, len(labels))),
                    fontsize=8)
@@ -372,7 +373,7 @@ def _reference_line(ax, levels: pd.DataFrame, baseline: str | None, metric: str,
     rows, _ = _one_point(levels[(levels["scenario"] == baseline) & (levels["metric"] == metric)])
     if len(rows):
         ax.axhline(float(rows["mean"].iloc[0]), color="grey", linestyle="--", linewidth=1,
-                   label=f"{baseline} [{i18n.term('baseline', lang)}]")
+                   label=f"{i18n.scenario_label(baseline, lang)} [{i18n.term('baseline', lang)}]")
 
 
 def png_dpi(fig: Figure, largest: tuple[int, int] = MAX_PIXELS) -> float:

@@ -164,12 +164,9 @@ def make_figures(batch, summary: stats.Summary, compared: list[str], out_dir: Pa
 
 
 def map_figures(batch, main: list[str], lang: str, boundaries: list | None) -> list:
-    """The coordinator's map (when stored), specialisation, arrivals and the flow map."""
-    figures = []
-    map_table = getattr(batch, "map", None)
-    if map_table is not None and len(map_table):
-        figures.append(("coordinator_map", plots.plot_coordinator_map(map_table, lang)))
-    figures += [
+    """Specialisation (location quotients: the outcome; the coordinator's map itself is not
+    in the stored tables), arrivals and the flow map."""
+    figures = [
         ("specialisation", plots.plot_specialisation(batch.sectors, main, lang=lang)),
         ("arrivals_map", plots.plot_specialisation(batch.transfers, main, "arrivals", lang)),
         ("flow_map", plots.plot_flow_map(batch.cities, batch.transfers, main[:2],
