@@ -306,15 +306,19 @@ def test_label_offsets_part_close_neighbours_by_hand():
     assert offsets["Huanggang"] == offsets["Far"] == (6, 6, "left", "bottom")
 
 
-def test_every_figure_fits_a_slide(tmp_path, batch, summary):
+def test_png_dpi_fits_a_slide_by_hand():
+    assert plots.png_dpi(Figure(figsize=(13.8, 7.2))) == 100.0
+    assert plots.png_dpi(Figure(figsize=(31.2, 44.64))) == pytest.approx(900 / 44.64)
+    assert plots.png_dpi(Figure(figsize=(32.0, 9.0))) == pytest.approx(50.0)
+
+
+def test_saved_figures_fit_a_slide(tmp_path, summary):
     from matplotlib.image import imread
 
-    big = Figure(figsize=(31.2, 44.64))  # the old 3120 x 4464 px grid at 100 dpi
-    sizes = []
-    for i, fig in enumerate(all_figures(batch, summary, "en") + [big]):
-        png = plots.save_figure(fig, tmp_path, f"f{i}")
-        height, width = imread(png).shape[:2]
-        sizes.append((width, height))
-        assert width <= 1600 and height <= 900
-    assert sizes[0] == (1380, 720)  # time series: 13.8 x 7.2 in at 100 dpi
-    assert (tmp_path / "f0.svg").read_text().lstrip().startswith("<?xml")
+    fig = plots.plot_time_series(summary.over_time)
+    png = plots.save_figure(fig, tmp_path, "ts")
+    assert imread(png).shape[:2] == (720, 1380)  # 13.8 x 7.2 in at 100 dpi
+    assert (tmp_path / "ts.svg").read_text().lstrip().startswith("<?xml")
+    png = plots.save_figure(Figure(figsize=(20.0, 20.0)), tmp_path, "big")
+    height, width = imread(png).shape[:2]
+    assert width <= 1600 and height <= 900

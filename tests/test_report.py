@@ -98,7 +98,7 @@ def test_report_leads_with_the_answer(built):
 def test_switch_changes_against_baseline():
     base = {"switches": {"enclave": True, "subsidy_cap": False}}
     assert report.switch_changes({"switches": {"enclave": False, "subsidy_cap": True}}, base) \
-        == "+subsidy_cap, −enclave"
+        == "+Subsidy cap, −Enclave parks"
     assert report.switch_changes(base, base) == ""
 
 
