@@ -130,6 +130,35 @@ def test_investment_matrix_by_hand():
     np.testing.assert_allclose(share.to_numpy(), [[0.25, 0.75], [0.75, 0.25]])
 
 
+def test_map_matrix_by_hand():
+    rows = [{"run": run, "scenario": "c", "step": step, "city": city, "sector": sector,
+             "segment": segment}
+            for run, step, city, sector, segment in [
+                ("a", 2, "Ezhou", "health", "core"), ("a", 2, "Wuhan", "automotive", "rnd"),
+                ("b", 2, "Ezhou", "health", "core"), ("b", 2, "Wuhan", "health", "core"),
+                ("a", 1, "Tianmen", "health", "rnd")]]  # an earlier map, not the last step
+    matrix = stats.map_matrix(pd.DataFrame(rows), "c", n_runs=2)
+    assert list(matrix.index) == ["Wuhan", "Ezhou"]
+    assert list(matrix.columns) == [("automotive", "rnd"), ("health", "core")]
+    np.testing.assert_allclose(matrix.to_numpy(), [[0.5, 0.5], [0.0, 1.0]])
+
+
+def test_coordinator_map_shows_the_recorded_map(batch):
+    fig = plots.plot_coordinator_map(batch.investment_map, "coordinated", 3)
+    ax = fig.axes[0]
+    image = ax.images[0].get_array()
+    matrix = stats.map_matrix(batch.investment_map, "coordinated", 3)
+    np.testing.assert_allclose(image, matrix.to_numpy())
+    assert fig._suptitle.get_text().startswith("The coordinator's investment map")
+    assert ax.get_yticklabels()[0].get_text() == "Wuhan"
+    last = batch.investment_map.query("scenario == 'coordinated'")
+    last = last[last["step"] == last["step"].max()]
+    per_segment = last.groupby(["run", "sector", "segment"]).size()
+    assert per_segment.between(1, 3).all()   # max_cities_per_segment (A) = 3
+    assert last.groupby(["run", "city"]).size().max() <= 3 * 4  # lead sectors x segments
+    assert batch.investment_map.query("scenario == 'homogenised'").empty
+
+
 def test_investment_map_heatmap_per_scenario(batch):
     fig = plots.plot_specialisation(batch.sectors, ["homogenised", "coordinated"])
     axes = [ax for ax in visible_axes(fig) if ax.images]

@@ -17,7 +17,7 @@ from sim.runner import run_batch
 from sim.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("headline", "ablations", "time_series", "specialisation", "arrivals_map", "flow_map",
+FIGURES = ("headline", "ablations", "time_series", "coordinator_map", "specialisation", "arrivals_map", "flow_map",
            "city_gains")
 NAMES = ("homogenised", "coordinated", "coordinated_without_subsidy_cap")
 
@@ -34,7 +34,7 @@ def batch_dir(tmp_path_factory):
 
 def sim(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,9 @@ TERMS: dict[str, tuple[str, str]] = {
     "share": ("Output share", "产值占比"),
     "specialisation": ("Output specialisation at the last quarter (location quotients): "
                        "city x sector", "末期产出专业化(区位商):城市×产业"),
+    "coordinator_map": ("The coordinator's investment map", "协调机构的产业招商地图"),
+    "map_share": ("Share of runs in which the city is assigned the sector-segment",
+                  "该城市被分配到该产业环节的运行占比"),
     "pct_of_baseline": ("Difference from the baseline, % of the baseline's level "
                         "(mean and 95% paired t-interval)",
                         "相对基准的差值,占基准水平的百分比(均值与95%配对t区间)"),
@@ -134,6 +137,12 @@ CAPTIONS: dict[str, tuple[str, str]] = {
                   "competition (orange), paired by replicate, with 95% t-intervals.",
                   "哪条规则起主要作用:各规则对主要指标的效应,蓝色为从协同共建中移除,橙色为在竞争情景中"
                   "单独加入,按重复实验配对,附95% t区间。"),
+    "coordinator_map": ("The coordinator's investment map (产业招商地图) at the last quarter: "
+                        "rows are cities, columns sector-segments grouped by sector; a filled "
+                        "cell means the coordinator assigns that sector-segment to the city, the "
+                        "shade the share of runs that drew it (the planner's estimates are noisy).",
+                        "末期协调机构的产业招商地图:行为城市,列为按产业分组的产业环节;有色格表示协调机构"
+                        "把该产业环节分配给该城市,颜色深浅为抽到该分配的运行占比(规划者的估计带有噪声)。"),
     "specialisation": ("Output specialisation (the outcome, not the coordinator's map): location "
                        "quotient of each city's output by sector at the last quarter (red: "
                        "specialised); rows that look alike mean duplicated structures.",
@@ -251,17 +260,17 @@ def city_label(city: str, lang: str = "en") -> str:
 
 
 @lru_cache(maxsize=1)
-def _display() -> pd.DataFrame:
-    return pd.read_csv(DATA_DIR / "display_names.csv", dtype=str, keep_default_na=False)
+def _display() -> dict[tuple[str, str], dict[str, str]]:
+    """``(kind, code) -> row`` of ``display_names.csv`` (read once)."""
+    table = pd.read_csv(DATA_DIR / "display_names.csv", dtype=str, keep_default_na=False)
+    return {(row["kind"], row["code"]): row for row in table.to_dict("records")}
 
 
 def _display_name(kind: str, code: str, lang: str, column: str = "") -> str | None:
     """The ``display_names.csv`` entry of ``kind``/``code`` (None when absent or empty)."""
     _check(lang)
-    table = _display()
-    rows = table[(table["kind"] == kind) & (table["code"] == str(code))]
-    name = f"{column}{'_' if column else ''}{lang}"
-    return (rows[name].iloc[0] or None) if len(rows) else None
+    row = _display().get((kind, str(code)))
+    return (row.get(f"{column}{'_' if column else ''}{lang}") or None) if row else None
 
 
 def readable(code: str) -> str:

@@ -172,6 +172,37 @@ def plot_specialisation(table: pd.DataFrame, scenarios, measure: str = "lq",
     return fig
 
 
+def plot_coordinator_map(investment_map: pd.DataFrame, scenario: str, n_runs: int,
+                         lang: str = "en") -> Figure:
+    """产业招商地图: which city the coordinator assigns each sector-segment (last step).
+
+    Rows cities, columns sector-segments grouped by sector; the shade is the share of runs in
+    which the cell is on the map (the planner's scores are noisy, so runs can differ).
+    """
+    matrix = stats.map_matrix(investment_map, scenario, n_runs)
+    with i18n.figure_style(lang):
+        fig = Figure(figsize=(16, 6.5), layout="constrained")
+        ax = fig.subplots()
+        image = ax.imshow(matrix.to_numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        sectors = list(dict.fromkeys(c[0] for c in matrix.columns))
+        spans = [[i for i, c in enumerate(matrix.columns) if c[0] == k] for k in sectors]
+        ax.set_xticks([np.mean(span) for span in spans],
+                      [i18n.sector_label(k, lang) for k in sectors], rotation=35, ha="right",
+                      fontsize=8)
+        for span in spans[1:]:
+            ax.axvline(span[0] - 0.5, color="#444444", linewidth=0.8)
+        top = ax.secondary_xaxis("top")
+        top.set_xticks(range(matrix.shape[1]),
+                       [i18n.segment_label(c[1], lang)[:1] for c in matrix.columns], fontsize=6)
+        ax.set_yticks(range(matrix.shape[0]), [i18n.city_label(c, lang) for c in matrix.index])
+        fig.colorbar(image, ax=ax, label=i18n.term("map_share", lang), shrink=0.8)
+        key = ", ".join(f"{i18n.segment_label(g, lang)[:1]} = {i18n.segment_label(g, lang)}"
+                        for g in dict.fromkeys(c[1] for c in matrix.columns))
+        fig.suptitle(f"{i18n.term('coordinator_map', lang)}: {i18n.scenario_label(scenario, lang)}"
+                     f" ({key})", fontsize=12)
+    return fig
+
+
 def city_coordinates(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """City, lon, lat from ``cities.csv`` in ``data_dir`` (default: the package data folder)."""
     path = Path(data_dir or i18n.DATA_DIR) / "cities.csv"

@@ -164,9 +164,16 @@ def make_figures(batch, summary: stats.Summary, compared: list[str], out_dir: Pa
 
 
 def map_figures(batch, main: list[str], lang: str, boundaries: list | None) -> list:
-    """Specialisation (location quotients: the outcome; the coordinator's map itself is not
-    in the stored tables), arrivals and the flow map."""
-    figures = [
+    """The coordinator's map (when the batch recorded one), specialisation (location
+    quotients: the outcome), arrivals and the flow map."""
+    figures = []
+    table = getattr(batch, "investment_map", None)
+    mapped = [] if table is None else [s for s in main if s in set(table["scenario"])]
+    if mapped:
+        runs = int(batch.circle.loc[batch.circle["scenario"] == mapped[0], "run"].nunique())
+        figures.append(("coordinator_map", plots.plot_coordinator_map(table, mapped[0], runs,
+                                                                      lang)))
+    figures += [
         ("specialisation", plots.plot_specialisation(batch.sectors, main, lang=lang)),
         ("arrivals_map", plots.plot_specialisation(batch.transfers, main, "arrivals", lang)),
         ("flow_map", plots.plot_flow_map(batch.cities, batch.transfers, main[:2],

@@ -273,6 +273,29 @@ def investment_matrix(sectors: pd.DataFrame, scenario: str, measure: str = "lq")
     return pd.DataFrame(values, index=total.index, columns=total.columns)
 
 
+def map_matrix(investment_map: pd.DataFrame, scenario: str, n_runs: int) -> pd.DataFrame:
+    """The coordinator's map at each run's last step: city x (sector, segment) share of the
+    scenario's ``n_runs`` runs in which the city is assigned that sector-segment.
+
+    Only sector-segments assigned somewhere are columns (sectors, then segments, in data order).
+    """
+    rows = investment_map[investment_map["scenario"] == scenario]
+    if rows.empty:
+        raise ValueError(f"no investment_map rows for scenario {scenario!r}")
+    rows = rows[rows["step"] == rows.groupby("run")["step"].transform("max")]
+    counts = rows.groupby(["city", "sector", "segment"]).size().rename("n").reset_index()
+    share = counts.pivot_table(index="city", columns=["sector", "segment"], values="n",
+                               fill_value=0.0) / max(1, n_runs)
+    segments = list(pd.unique(investment_map["segment"]))
+    from sim.calibration import SEGMENTS
+
+    order = {s: i for i, s in enumerate(SEGMENTS)}
+    sectors = i18n.sector_order(share.columns.get_level_values(0))
+    columns = sorted(share.columns, key=lambda c: (sectors.index(c[0]),
+                                                   order.get(c[1], len(order) + segments.index(c[1]))))
+    return share.reindex(index=i18n.city_order(share.index), columns=columns).fillna(0.0)
+
+
 def arrivals_matrix(transfers: pd.DataFrame, scenario: str) -> pd.DataFrame:
     """Location quotients of output placed over the horizon (every channel but ``exit``).
 
