@@ -225,7 +225,8 @@ def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, baseline: 
                 f"{i18n.heading('replicates', lang)}): {description}")
         changes = switch_changes(config, configs.get(baseline, {}), lang)
         if changes:
-            text += f" [{i18n.heading('switches', lang)} vs {base_label}: {changes}]"
+            versus = "相对" if lang == "zh" else "vs"
+            text += f" [{i18n.heading('switches', lang)} {versus} {base_label}: {changes}]"
         items.append(text)
     switch_items = [f"**{i18n.switch_label(k, lang)}**: {i18n.switch_description(k, lang)}"
                     for k in i18n.SWITCHES]
