@@ -213,6 +213,9 @@ def test_write_summary_csv_and_readable_xlsx(tmp_path):
     welfare = next(r for r in rows if r["Metric"] == "Welfare" and r["Measure"] == "last quarter")
     assert welfare["Unit"] == "100m yuan/yr" and welfare["Verdict"] == "better (higher)"
     assert welfare["Scenario"] == "Coordinated co-construction"
+    assert rows[0]["Metric"] == "Welfare" and rows[0]["Measure"] == "last quarter"  # registry order
+    present = next(r for r in rows if r["Metric"] == "Welfare" and r["Measure"] == "present value")
+    assert present["Unit"] == "100m yuan"  # a present value is a stock, not a rate
     mean_col = header.index("Mean") + 1
     formats = {sheet.cell(row=i + 2, column=mean_col).number_format: r["Metric"]
                for i, r in enumerate(rows)}

@@ -69,7 +69,9 @@ def readable_frame(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, list[s
             values = values.map(lambda c: i18n.city_label(c, lang))
         elif column == "metric":
             out[_pick(HEADERS["metric"], lang)] = values.map(lambda m: registry.get(m).label(lang))
-            out[_pick(HEADERS["unit"], lang)] = values.map(lambda m: registry.get(m).unit(lang))
+            out[_pick(HEADERS["unit"], lang)] = [
+                _unit(m, measure, lang) for m, measure in zip(values, frame.get(
+                    "measure", pd.Series("last", index=frame.index)))]
             out[_pick(HEADERS["better"], lang)] = values.map(
                 lambda m: _pick(BETTER[registry.get(m).better], lang))
             continue
@@ -78,6 +80,30 @@ def readable_frame(frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, list[s
         out[_pick(HEADERS[column], lang) if column in HEADERS else column] = values
     formats = [registry.get(m).number_format if m else "0.000" for m in metrics]
     return out.reset_index(drop=True), formats
+
+
+def _unit(metric: str, measure: str, lang: str) -> str:
+    """The metric's unit; a present value of an annual flow is a stock (no "/yr")."""
+    unit = registry.get(metric).unit(lang)
+    if measure == "discounted":
+        unit = unit.replace("/yr", "").replace("/年", "")
+    return unit
+
+
+def ordered(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Rows by scenario (baseline, main, ablations), measure, then the registry's metric order."""
+    from sim.analysis.plots import scenario_rank
+
+    if "metric" not in frame or "scenario" not in frame:
+        return frame
+    rank = {code: i for i, code in enumerate(registry.BY_CODE)}
+    keys = pd.DataFrame({
+        "s": frame["scenario"].map(lambda s: scenario_rank(s, baseline)),
+        "m": frame["measure"] if "measure" in frame else "",
+        "r": frame["metric"].map(lambda m: rank.get(m, len(rank)))}, index=frame.index)
+    order = sorted(frame.index, key=lambda i: (keys.at[i, "s"], str(keys.at[i, "m"]) != "last",
+                                               keys.at[i, "r"]))
+    return frame.loc[order]
 
 
 def metadata_rows(metadata: dict, summary, lang: str) -> pd.DataFrame:
@@ -119,7 +145,7 @@ def write_workbook(summary, path: str | os.PathLike, lang: str = "en",
         for key, frame in parts.items():
             if frame is None or not len(frame):
                 continue
-            table, formats = readable_frame(frame, lang)
+            table, formats = readable_frame(ordered(frame, summary.baseline), lang)
             name = _pick(SHEETS[key], lang)
             table.to_excel(writer, sheet_name=name, index=False)
             _style(writer.sheets[name], table, formats, _column_formats(frame, table))
