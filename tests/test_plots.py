@@ -351,3 +351,16 @@ def test_saved_figures_fit_a_slide(tmp_path, summary):
     png = plots.save_figure(Figure(figsize=(20.0, 20.0)), tmp_path, "big")
     height, width = imread(png).shape[:2]
     assert width <= 1600 and height <= 900
+
+
+def test_chinese_labels_on_scenarios_axes_and_metrics(batch, summary):
+    fig = forest.plot_headline(summary.differences, summary.levels, ["coordinated"],
+                               ("welfare", "theil"), lang="zh")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["社会福利(贴现值)",
+                                                                    "人均GDP泰尔指数"]
+    assert fig._suptitle.get_text().startswith("协同共建 − 同质化竞争")
+    fig = plots.plot_flow_map(batch.cities, batch.transfers, ["coordinated"], lang="zh")
+    ax = fig.axes[0]
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("协同共建", "经度(°E)", "纬度(°N)")
+    fig = plots.plot_specialisation(batch.sectors, ["homogenised"], lang="zh")
+    assert fig.axes[0].get_xticklabels()[1].get_text() == "汽车"
