@@ -255,3 +255,29 @@ def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, mo
                                       if p.name.startswith(("coordinated_without_",
                                                             "homogenised_with_"))}
     assert capsys.readouterr().out.strip() == str(out / "report.html")
+
+
+def test_wins_and_rule_sentences_by_hand():
+    def row(section, scenario, metric, measure, mean, low, high, verdict, **extra):
+        return {"section": section, "scenario": scenario, "metric": metric, "measure": measure,
+                "mean": mean, "ci_low": low, "ci_high": high, "verdict": verdict, **extra}
+
+    table = pd.DataFrame([
+        row("difference", "coordinated", "welfare", "discounted", 12.0, 2.0, 22.0, "higher"),
+        row("difference", "coordinated", "welfare", "last", 99.0, 98.0, 100.0, "higher"),
+        row("difference", "coordinated", "subsidy_total", "discounted", 3.0, 1.0, 5.0, "higher"),
+        row("difference", "coordinated", "theil", "last", -0.5, -1.0, 0.25, "not_distinct"),
+        row("ablation", "coordinated_without_enclave", "welfare", "discounted", 8.0, 1.0, 15.0,
+            "higher", kind="removed", switch="enclave"),
+        row("ablation", "coordinated_without_subsidy_cap", "welfare", "discounted", -2.0, -9.0,
+            5.0, "not_distinct", kind="removed", switch="subsidy_cap"),
+    ])
+    text = executive.wins_sentence(table, "coordinated", "homogenised",
+                                   ("welfare", "subsidy_total", "theil"), "en")
+    assert text == ("Coordinated co-construction against Homogenised competition: Better on: "
+                    "Welfare (present value) +12 [2, 22] 100m yuan. Worse on: Subsidies (present "
+                    "value) +3 [1, 5] 100m yuan. Not distinguishable on: Theil index of GDP per "
+                    "capita −0.5 [−1, 0.25].")
+    assert executive.rule_sentence(table, "welfare", "en") == (
+        "The rule that moves Welfare (present value) most: Enclave parks (contributes to the "
+        "coordinated regime +8 [1, 15]: better (higher)).")

@@ -71,6 +71,7 @@ def wins_sentence(table: pd.DataFrame, scenario: str, baseline: str, metrics,
              "higher": "更高" if zh else "higher on", "lower": "更低" if zh else "lower on",
              "not_distinct": "与基准无显著区别" if zh else "not distinguishable on"}
     parts = [f"{names[k]}: {'; '.join(groups[k])}" for k in names if k in groups]
+    parts = [p[:1].upper() + p[1:] for p in parts]
     head = (f"{i18n.scenario_label(scenario, lang)}相对{i18n.scenario_label(baseline, lang)}"
             if zh else f"{i18n.scenario_label(scenario, lang)} against "
             f"{i18n.scenario_label(baseline, lang)}")
