@@ -13,7 +13,7 @@ import base64
 import html
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -62,7 +62,7 @@ def batch_metadata(batch_dir: Path, manifest: pd.DataFrame) -> dict:
     manifest_file = batch_dir / "manifest.csv"
     date = ""
     if manifest_file.is_file():
-        stamp = datetime.fromtimestamp(manifest_file.stat().st_mtime, tz=timezone.utc)
+        stamp = datetime.fromtimestamp(manifest_file.stat().st_mtime, tz=UTC)
         date = stamp.strftime("%Y-%m-%d %H:%M UTC")
     versions = sorted({str(v) for v in ok.get("version", pd.Series(dtype=str)).dropna()})
     return {"version": record.get("version") or ", ".join(versions),
@@ -318,33 +318,6 @@ def to_html(blocks: list, lang: str) -> str:
     return (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
             f'<meta charset="utf-8"><title>{html.escape(i18n.sentence("title", lang))}</title>'
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")
-
-
-def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
-                 baseline: str = "homogenised", lang: str = "en",
-                 boundaries: str | os.PathLike | None = None, rate: float = 0.05,
-                 n_boot: int = 2000) -> Path:
-    """Compare a stored batch and write the summary, figures and report; returns report.html.
-
-    Raises:
-        FileExistsError: ``out_dir`` already holds a report.
-        ValueError: the baseline is not in the batch, or the boundaries file is unusable.
-        sim.config.ConfigError: ``batch_dir`` is not a batch folder.
-    """
-    batch_dir, out = Path(batch_dir), Path(out_dir)
-    check_fresh(out)
-    rings = plots.read_boundaries(boundaries) if boundaries else None
-    if lang == "zh":
-        i18n.cjk_font()
-    batch = load_results(batch_dir)
-    summary = stats.summarise(batch, baseline, rate, n_boot)
-    table = pd.read_csv(stats.write_summary(summary, out))
-    figures = make_figures(batch, summary, out / "figures", lang, rings)
-    blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
-                          baseline, figures, lang)
-    (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
-    (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
-    return out / "report.html"
 
 
 def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
