@@ -169,10 +169,13 @@ def test_a_failing_run_is_recorded_and_the_batch_goes_on(scenario_dir: Path) -> 
     results = load_results("out")
     assert list(results.manifest["status"]) == ["ok", "ok", "failed", "failed"]
     assert sorted(results.circle["run"].unique()) == ["tiny/r00", "tiny/r01"]
-    (scenario_dir / "out" / "runs" / "tiny__r00.tmp-99999").mkdir()
+    stale = scenario_dir / "out" / "runs" / ".tiny__r00.tmp-99999"  # a killed writer's folder
+    stale.mkdir()
+    (stale / ".sim-run").write_text("")
+    (scenario_dir / "out" / "runs" / "notes").mkdir()  # not the tool's: left alone
     again = run_batch(["tiny.yaml", "bad.yaml"], "out", replicates=2, workers=1,
                       overrides=SMALL, resume=True, progress=False)
     assert (again.n_skipped, again.n_failed) == (2, 2)  # failed runs are run again
     assert sorted(p.name for p in (scenario_dir / "out" / "runs").iterdir()) == [
-        "bad__r00", "bad__r01", "tiny__r00", "tiny__r01"]
+        "bad__r00", "bad__r01", "notes", "tiny__r00", "tiny__r01"]
     assert len(load_results("out").manifest) == 4
