@@ -103,7 +103,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             runs = scenario_runs(path, args.overrides)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            for line in str(exc).splitlines():
+                print(f"error: {line}", file=sys.stderr)
             status = 2
             continue
         points = len({tuple(sorted(map(str, r.sweep.items()))) for r in runs})

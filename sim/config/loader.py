@@ -14,10 +14,10 @@ Every problem raises :class:`ConfigError` whose message is one line:
 from __future__ import annotations
 
 import copy
-import csv
 import difflib
 import json
 import os
+import stat
 import types
 import typing
 from pathlib import Path
@@ -82,23 +82,90 @@ def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
     return lines
 
 
-def read_yaml(path: Path) -> tuple[dict, Origins]:
-    """One scenario file as a mapping, plus the (file, line) of every key path in it."""
+#: Limits on what a scenario file may make the reader do (each refused with one line).
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 40
+MAX_NODES = 100_000
+MAX_EXTENDS = 16
+
+
+def read_text_file(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """The text of a regular file of at most ``limit`` bytes (no FIFO, device or folder)."""
     shown = show_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except FileNotFoundError:
         raise ConfigError(f"{shown}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read the file ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, socket or device"
+        raise ConfigError(f"{shown}: expected a regular file (got {kind})")
+    if info.st_size > limit:
+        raise ConfigError(f"{shown}: expected a file of at most {limit:,} bytes "
+                          f"(got {info.st_size:,})")
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return handle.read(limit + 1)[:limit]
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{shown}: cannot read the file ({exc})") from None
+
+
+def check_node_size(node: yaml.Node | None) -> None:
+    """Refuse documents nested deeper than MAX_DEPTH or whose aliases expand past MAX_NODES."""
+    sizes: dict[int, int] = {}
+
+    def size(item: yaml.Node, depth: int, path: tuple) -> int:
+        if id(item) in path:
+            raise ValueError("an alias refers to a node that contains it (a recursive document)")
+        if depth > MAX_DEPTH:
+            raise ValueError(f"nesting deeper than {MAX_DEPTH} levels")
+        if id(item) not in sizes:
+            children = [n for pair in item.value for n in pair] \
+                if isinstance(item, yaml.MappingNode) else \
+                (item.value if isinstance(item, yaml.SequenceNode) else [])
+            total = 1 + sum(size(child, depth + 1, path + (id(item),)) for child in children)
+            sizes[id(item)] = total
+        if sizes[id(item)] > MAX_NODES:
+            raise ValueError(f"aliases expand to more than {MAX_NODES:,} values")
+        return sizes[id(item)]
+
+    if node is not None:
+        size(node, 0, ())
+
+
+def parse_yaml(text: str, shown: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse one YAML document with bounded nesting and alias expansion."""
+    depth = deepest = 0
+    for char in text:  # flow brackets, counted before the (slow on deep input) YAML scanner
+        depth += (char in "[{") - (char in "]}")
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise ConfigError(f"{shown}: invalid YAML: nesting deeper than {MAX_DEPTH} levels")
+    loader = UniqueKeyLoader(text)
     try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)
-        lines = _line_map(yaml.compose(text, Loader=UniqueKeyLoader))
+        node = loader.get_single_node()
+        check_node_size(node)
+        data = loader.construct_document(node) if node is not None else None
+        lines = _line_map(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{shown}{where}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{shown}: invalid YAML: nesting deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        raise ConfigError(f"{shown}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def read_yaml(path: Path) -> tuple[dict, Origins]:
+    """One scenario file as a mapping, plus the (file, line) of every key path in it."""
+    shown = show_path(path)
+    data, lines = parse_yaml(read_text_file(path), shown)
     if data is None:
         raise ConfigError(f"{shown}: the file is empty (expected a mapping of scenario keys)")
     if not isinstance(data, dict):
@@ -125,8 +192,14 @@ def deep_merge(base: dict, child: dict) -> dict:
 
 def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Origins]:
     """A file merged over its ``extends:`` ancestors, with the origin of every key path."""
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symbolic-link loop
+        raise ConfigError(f"{show_path(path)}: cannot read the file ({exc})") from None
     data, origins = read_yaml(path)
+    if len(seen) >= MAX_EXTENDS:
+        raise ConfigError(f"{show_path(path)}: extends: expected a chain of at most {MAX_EXTENDS} "
+                          f"files (got a longer one, from {show_path(seen[0])})")
     parent = data.pop("extends", None)
     if parent is None:
         return data, origins
@@ -139,7 +212,7 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Origins]:
     if target in chain:
         cycle = " -> ".join(p.name for p in chain[chain.index(target):] + (target,))
         raise ConfigError(f"{where}: extends cycle ({cycle})")
-    if not target.is_file():
+    if not target.exists():
         raise ConfigError(f"{where}: file not found (got {parent!r}, looked for {show_path(target)})")
     base, base_origins = load_chain(target, chain)
     return deep_merge(base, data), {**base_origins, **origins}
@@ -192,6 +265,8 @@ def schema_key_error(dotted: str, model: type[BaseModel] = ScenarioConfig) -> st
 
 def parse_override(text: str) -> tuple[str, Any]:
     """``"key.path=value"`` -> ``("key.path", value)``, the value read as a YAML scalar."""
+    if len(text) > 2000:
+        raise ConfigError(f"--set {text[:40]}...: expected at most 2,000 characters")
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -200,8 +275,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     if problem:
         raise ConfigError(f"--set {text}: {problem}")
     try:
-        value = yaml.load(raw, Loader=UniqueKeyLoader) if raw.strip() else raw
-    except yaml.YAMLError:
+        value = parse_yaml(raw, f"--set {text}")[0] if raw.strip() else raw
+    except ConfigError:
         value = raw
     return key, value
 
@@ -299,9 +374,11 @@ def _expectation(error: dict, loc: tuple) -> str:
 
 
 def describe_validation_error(exc: ValidationError, origins: Origins, default: str) -> str:
-    """The first pydantic error as ``<file>: <key.path>: <expected> (got <value>)``."""
-    errors = exc.errors()
-    error = errors[0]
+    """Every pydantic error, one per line: ``<file>: <key.path>: <expected> (got <value>)``."""
+    return "\n".join(_describe(error, origins, default) for error in exc.errors())
+
+
+def _describe(error: Any, origins: Origins, default: str) -> str:
     loc = tuple(error["loc"])
     where = origin_of(loc, origins, default)
     expected = _expectation(error, loc)
@@ -310,9 +387,8 @@ def describe_validation_error(exc: ValidationError, origins: Origins, default: s
         else f" (got {_show_value(got)})"
     if error["type"] == "extra_forbidden":
         shown_got = ""
-    more = f" [and {len(errors) - 1} more problem(s)]" if len(errors) > 1 else ""
     key = f" {_dotted(loc)}:" if loc else ""
-    return f"{where}:{key} {expected}{shown_got}{more}"
+    return f"{where}:{key} {expected}{shown_got}"
 
 
 def validate_mapping(data: dict, origins: Origins, default: str) -> ScenarioConfig:
@@ -328,39 +404,22 @@ def data_folder(config: ScenarioConfig) -> Path:
     return Path(config.data_dir) if config.data_dir else DEFAULT_DATA_DIR
 
 
-def _csv_column(path: Path, column: str, where: str) -> list[dict]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: data_dir: expected a folder holding {path.name} "
-                          f"(got {show_path(path.parent)})") from None
-    if not rows or column not in rows[0]:
-        raise ConfigError(f"{where}: data_dir: {show_path(path)} has no '{column}' column")
-    return rows
-
-
 def check_references(config: ScenarioConfig, origins: Origins, default: str) -> None:
-    """Agreements must name cities and sector codes of the scenario's data folder."""
+    """The data folder must pass its schema, and the scenario its cross-field constraints
+    (known core city and agreement cities and sectors, non-zero denominators, a feasible map)."""
+    from sim.config.constraints import config_problems
+    from sim.config.data_schema import check_data_folder
+
     folder = data_folder(config)
-    where = origin_of(("data_dir",), origins, default)
-    cities = [row["city"] for row in _csv_column(folder / "cities.csv", "city", where)]
-    rows = _csv_column(folder / "sectors.csv", "code", where)
-    sectors = [r["code"] for r in rows if r.get("default", "yes").strip().lower() in ("yes", "")]
-    for i, agreement in enumerate(config.agreements):
-        for role in ("source", "host"):
-            city = getattr(agreement, role)
-            if city not in cities:
-                at = origin_of(("agreements", i, role), origins, default)
-                raise ConfigError(f"{at}: agreements[{i}].{role}: expected a city of "
-                                  f"{show_path(folder / 'cities.csv')} ({', '.join(cities)}) "
-                                  f"(got {city!r})")
-        for j, sector in enumerate(agreement.sectors or []):
-            if sector not in sectors:
-                at = origin_of(("agreements", i, "sectors", j), origins, default)
-                raise ConfigError(f"{at}: agreements[{i}].sectors[{j}]: expected a sector code "
-                                  f"of {show_path(folder / 'sectors.csv')} "
-                                  f"({', '.join(sectors)}) (got {sector!r})")
+    data = check_data_folder(folder)
+    problems = data.problems
+    if problems:
+        where = origin_of(("data_dir",), origins, default)
+        problems = [f"{where}: data_dir: {problem}" for problem in problems]
+    else:
+        problems = config_problems(config, data, show_path(folder), origins, default)
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 # --------------------------------------------------------------------------- entry points

@@ -36,6 +36,8 @@ HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_s
 DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "subsidy_total": -1, "wuhan_share": 0,
               "theil": -1, "gdp_total": +1}
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
+#: Most Morris trajectories or Sobol base samples of one study.
+MAX_SAMPLES = 100_000
 METHODS = ("morris", "sobol")
 
 Evaluator = Callable[[dict[str, float]], dict[str, float]]
@@ -221,8 +223,12 @@ def open_study(out: Path, record: dict, resume: bool) -> None:
     """Create ``out`` (must be new or empty) or, with ``resume``, check it holds the same design."""
     path = out / "design.json"
     if resume and path.is_file():
-        old = json.loads(path.read_text())
-        if old.get("design_hash") != record["design_hash"]:
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{show_path(path)}: --resume: expected the JSON design record the "
+                              f"tool writes ({type(exc).__name__}); choose another --out") from None
+        if not isinstance(old, dict) or old.get("design_hash") != record["design_hash"]:
             raise ConfigError(f"{show_path(out)}: --resume: the folder holds a different design "
                               f"(method, samples, seed, parameters or scenarios changed)")
         return
@@ -235,8 +241,12 @@ def finished_points(out: Path) -> dict[int, dict]:
     """Records of points already evaluated successfully (failed ones are redone)."""
     done = {}
     for path in (out / "samples").glob("*.json"):
-        record = json.loads(path.read_text())
-        if record["status"] == "ok":
+        try:  # a damaged record is not trusted: the point is evaluated again
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("status") == "ok" \
+                and isinstance(record.get("index"), int) and isinstance(record.get("outputs"), dict):
             done[record["index"]] = record
     return done
 
@@ -356,8 +366,8 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
 
     if method not in METHODS:
         raise ConfigError(f"--method: expected one of {', '.join(METHODS)} (got {method!r})")
-    if n < 2:
-        raise ConfigError(f"--samples: expected an integer >= 2 (got {n})")
+    if not 2 <= n <= MAX_SAMPLES:
+        raise ConfigError(f"--samples: expected an integer >= 2 and <= {MAX_SAMPLES:,} (got {n})")
     start = time.perf_counter()
     out = Path(out_dir)
     problem = salib_problem(params)
@@ -365,7 +375,7 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     points = design_points(X, params, integer_keys)
     open_study(out, design_record(method, n, seed, params, label or {}), resume)
     with open_executor(workers, scheduler, executor) as pool:
-        records = run_design(points, evaluator, out, pool, progress)
+        records = run_design(points, evaluator, out, pool.executor, progress)
     failed = [(r["index"], r["message"]) for r in records if r["status"] != "ok"]
     outputs = pd.DataFrame([r["outputs"] for r in records])
     indices = pd.DataFrame() if failed else analyse(method, problem, X, outputs, seed)
