@@ -45,9 +45,14 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.bootstrap < 100 or not -1 < args.discount_rate < 1:
         return _fail("--bootstrap must be >= 100 and --discount-rate between -1 and 1")
     try:
+        from sim.store_audit import audit_batch
+
+        notes = audit_batch(args.dir, args.baseline)  # damaged or unpairable runs: exit 2
+        for note in notes:
+            print(f"sim compare: warning: {note}", file=sys.stderr)
         path = build_report(args.dir, out, baseline=args.baseline, lang=args.lang,
                             boundaries=args.boundaries, rate=args.discount_rate,
-                            n_boot=args.bootstrap)
+                            n_boot=args.bootstrap, notes=notes)
     except (ConfigError, ValueError, FileExistsError, i18n.FontMissingError) as error:
         return _fail(str(error))
     print(path)

@@ -291,8 +291,10 @@ def to_html(blocks: list, lang: str) -> str:
 def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  baseline: str = "homogenised", lang: str = "en",
                  boundaries: str | os.PathLike | None = None, rate: float = 0.05,
-                 n_boot: int = 2000) -> Path:
+                 n_boot: int = 2000, notes: list[str] = ()) -> Path:
     """Compare a stored batch and write the summary, figures and report; returns report.html.
+
+    ``notes`` (failed and missing runs) are stated at the top of the report.
 
     Raises:
         FileExistsError: ``out_dir`` already holds a report.
@@ -310,6 +312,8 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     figures = make_figures(batch, summary, out / "figures", lang, rings)
     blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
                           baseline, figures, lang)
+    if notes:
+        blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
     return out / "report.html"

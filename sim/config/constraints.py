@@ -17,7 +17,7 @@ def config_problems(config: ScenarioConfig, data: DataFolder, folder_shown: str,
     """Every cross-field problem of a validated scenario against its (valid) data folder."""
     def line(loc: tuple, expected: str, got: object) -> str:
         dotted = ".".join(str(p) for p in loc)
-        return f"{origin_of(loc, origins, default)}: {dotted}: {expected} (got {got!r})"
+        return f"{origin_of(loc, origins, default)}: {dotted}: expected {expected} (got {got!r})"
 
     econ, comp = config.economy, config.competition
     problems = []

@@ -161,7 +161,7 @@ def _cross_checks(folder: Path, tables: dict, cities: list[str],
     problems = [f"{at('sectors.csv')}: group row {i + 2}: expected one of {', '.join(GROUPS)} "
                 f"(got {g!r})" for i, g in enumerate(tables["sectors.csv"]["group"])
                 if g.strip() not in GROUPS]
-    groups = {g for _, g in sectors}
+    groups = {g for _, g in sectors if g in GROUPS}
     if groups != set(GROUPS):
         problems.append(f"{at('sectors.csv')}: default: expected default (yes) sectors in both "
                         f"groups {', '.join(GROUPS)} (got {', '.join(sorted(groups)) or 'none'})")
@@ -204,7 +204,7 @@ def _weight_problems(shown: str, weights: pd.DataFrame, sectors: list[tuple[str,
     if problems:
         return problems
     for _, row in weights.iterrows():
-        for group in GROUPS:
+        for group in {g for _, g in sectors}:  # a group without sectors is reported once above
             total = sum(float(row[c]) for c, g in sectors if g == group)
             if total <= 0:
                 problems.append(f"{shown}: city {row['city']}: expected a positive total weight "
