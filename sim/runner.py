@@ -310,10 +310,13 @@ def _drive(pool: Pool, todo: Sequence[RunSpec], record: Any) -> None:
     fails."""
     pending, suspects = list(reversed(todo)), []
     flight: dict[cf.Future, RunSpec] = {}
+    solo = False  # a suspect runs alone, so its death names it
     while pending or suspects or flight:
         if suspects and not flight:
-            flight[_submit(pool, suspects[-1])] = suspects.pop()
-        while pending and not suspects and len(flight) < pool.slots:
+            spec = suspects.pop()
+            flight[_submit(pool, spec)] = spec
+            solo = True
+        while pending and not solo and len(flight) < pool.slots:
             spec = pending.pop()
             flight[_submit(pool, spec)] = spec
         done, _ = cf.wait(flight, timeout=DASK_POLL_S if pool.dask else None,
@@ -340,6 +343,7 @@ def _drive(pool: Pool, todo: Sequence[RunSpec], record: Any) -> None:
                 suspects.extend(broken + list(flight.values()))
             flight.clear()
             pool.renew()
+        solo = solo and bool(flight)
 
 
 def _failure(message: str) -> dict[str, Any]:

@@ -34,7 +34,6 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Build the report; bad input gives one line on stderr and exit code 2."""
-    from sim.analysis.report import build_report
     from sim.config import ConfigError
 
     out = args.out if args.out is not None else args.dir / "report"
@@ -50,6 +49,8 @@ def run_compare(args: argparse.Namespace) -> int:
         notes = audit_batch(args.dir, args.baseline)  # damaged or unpairable runs: exit 2
         for note in notes:
             print(f"sim compare: warning: {note}", file=sys.stderr)
+        from sim.analysis.report import build_report  # after the audit: plotting loads slowly
+
         path = build_report(args.dir, out, baseline=args.baseline, lang=args.lang,
                             boundaries=args.boundaries, rate=args.discount_rate,
                             n_boot=args.bootstrap, notes=notes)
