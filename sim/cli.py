@@ -97,11 +97,13 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print ``OK`` per valid file (with its run count) or its error; 2 if any is bad."""
     from sim.config.sweeps import scenario_runs
+    from sim.store_guard import check_run_names
 
     status = 0
     for path in args.files:
         try:
             runs = scenario_runs(path, args.overrides)
+            check_run_names([run.name for run in runs])  # distinct, usable run folder names
         except ConfigError as exc:
             for line in str(exc).splitlines():
                 print(f"error: {line}", file=sys.stderr)

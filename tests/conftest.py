@@ -37,8 +37,9 @@ def tree_snapshot(root: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple]:
         rel = path.relative_to(root).as_posix()
         if any(rel == s or rel.startswith(s + "/") for s in skip):
             continue
-        info = path.lstat()
-        found[rel] = (info.st_mode, info.st_size, info.st_mtime_ns)
+        info = path.lstat()  # a folder's own mtime changes with its entries, compared anyway
+        found[rel] = (info.st_mode,) if path.is_dir() and not path.is_symlink() else (
+            info.st_mode, info.st_size, info.st_mtime_ns)
     return found
 
 

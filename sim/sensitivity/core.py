@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.config.loader import ConfigError, set_dotted, show_path
 from sim.store import check_fresh_output, write_atomic
+from sim.store_guard import LOCK_FILE, batch_lock
 
 #: Headline metrics read at the last step of ``Results.circle``.
 HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_share", "theil",
@@ -232,7 +233,8 @@ def open_study(out: Path, record: dict, resume: bool) -> None:
             raise ConfigError(f"{show_path(out)}: --resume: the folder holds a different design "
                               f"(method, samples, seed, parameters or scenarios changed)")
         return
-    check_fresh_output(out, "pass --resume to continue it or choose another --out")
+    check_fresh_output(out, "pass --resume to continue it or choose another --out",
+                       ignore=(LOCK_FILE,))
     (out / "samples").mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(record, indent=1, default=str))
 
@@ -373,8 +375,10 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     problem = salib_problem(params)
     X = sample(problem, method, n, seed)
     points = design_points(X, params, integer_keys)
-    open_study(out, design_record(method, n, seed, params, label or {}), resume)
-    with open_executor(workers, scheduler, executor) as pool:
+    if not resume:
+        check_fresh_output(out, "pass --resume to continue it or choose another --out")
+    with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
+        open_study(out, design_record(method, n, seed, params, label or {}), resume)
         records = run_design(points, evaluator, out, pool.executor, progress)
     failed = [(r["index"], r["message"]) for r in records if r["status"] != "ok"]
     outputs = pd.DataFrame([r["outputs"] for r in records])
