@@ -124,13 +124,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.replicate is not None and args.replicate > MAX_REPLICATE:
         raise UserError(f"--replicate: expected an integer <= {MAX_REPLICATE} "
                         f"(got {args.replicate})")
-    steps = [f"steps={args.steps}"] if args.steps is not None else []  # bounded like the file
-    config = load_scenario(args.scenario, [*args.overrides, *steps])
+    flags = [f"{flag}={getattr(args, flag)}" for flag in ("steps", "seed")
+             if getattr(args, flag) is not None]  # bounded like the file, and in config.yaml
+    config = load_scenario(args.scenario, [*args.overrides, *flags])
     if args.out is not None:
         _check_out(args.out, args.force)
     from sim.model import run_scenario
 
-    seed = config.seed if args.seed is None else args.seed
+    seed = config.seed
     results = run_scenario(config, seed=seed, replicate=args.replicate)
     if args.out is not None:
         _check_out(args.out, args.force)  # again: the folder may have changed during the run

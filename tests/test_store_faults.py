@@ -194,9 +194,10 @@ def test_force_replaces_its_own_run_folder(scenario_dir: Path, cli) -> None:
     assert sorted(p.name for p in scenario_dir.iterdir()) == ["one", "tiny.yaml"]
 
 
-def test_config_yaml_records_the_steps_that_ran(scenario_dir: Path, cli) -> None:
-    assert cli("run", "tiny.yaml", "--out", "one", "--steps", "1")[0] == 0
-    assert "steps: 1\n" in (scenario_dir / "one" / "config.yaml").read_text()
+def test_config_yaml_records_the_steps_and_seed_that_ran(scenario_dir: Path, cli) -> None:
+    assert cli("run", "tiny.yaml", "--out", "one", "--steps", "1", "--seed", "7")[0] == 0
+    written = (scenario_dir / "one" / "config.yaml").read_text()
+    assert "\nsteps: 1\n" in written and "\nseed: 7\n" in written
     assert pd.read_parquet(scenario_dir / "one" / "circle.parquet")["step"].max() == 1
 
 

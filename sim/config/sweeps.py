@@ -187,7 +187,7 @@ def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
     width = max(2, len(str(n_replicates - 1)))
     runs = []
     for point in points:
-        point_data = {**data, "sweep": None, "seed": root_seed}
+        point_data = {**data, "sweep": None, "seed": root_seed, "replicates": n_replicates}
         for key, value in point.items():
             set_dotted(point_data, key, value, default)
         for key in point:
