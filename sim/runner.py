@@ -12,7 +12,6 @@ process pins its thread counts before numpy is first imported.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from concurrent.futures.process import BrokenProcessPool
 import contextlib
 import dataclasses
 import hashlib
@@ -21,6 +20,7 @@ import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterator, Sequence, TextIO
 

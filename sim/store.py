@@ -27,7 +27,7 @@ import yaml
 
 import sim
 from sim import store_guard as guard
-from sim.config.loader import ConfigError, DEFAULT_DATA_DIR, show_path
+from sim.config.loader import DEFAULT_DATA_DIR, ConfigError, show_path
 from sim.results import TABLES, TableSet
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",

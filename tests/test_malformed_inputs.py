@@ -15,8 +15,8 @@ from typing import Callable
 
 import pandas as pd
 import pytest
-
 from conftest import tree_snapshot
+
 from sim.config.loader import DEFAULT_DATA_DIR
 
 EXT = "extends: tiny.yaml\n"

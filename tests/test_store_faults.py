@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import MINIMAL, tree_snapshot
+
 from sim.config import ConfigError
 from sim.results import TABLES
 from sim.runner import WORKER_DIED, BatchAborted, Pool, _drive, run_batch

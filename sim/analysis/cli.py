@@ -49,7 +49,8 @@ def run_compare(args: argparse.Namespace) -> int:
         notes = audit_batch(args.dir, args.baseline)  # damaged or unpairable runs: exit 2
         for note in notes:
             print(f"sim compare: warning: {note}", file=sys.stderr)
-        from sim.analysis.report import build_report  # after the audit: plotting loads slowly
+        # imported after the audit: the plotting libraries load slowly
+        from sim.analysis.report import build_report
 
         path = build_report(args.dir, out, baseline=args.baseline, lang=args.lang,
                             boundaries=args.boundaries, rate=args.discount_rate,

@@ -8,7 +8,7 @@ before any run starts (one line per problem).
 from __future__ import annotations
 
 from sim.config.data_schema import DataFolder
-from sim.config.loader import Origins, origin_of, show_path
+from sim.config.loader import Origins, origin_of
 from sim.config.schema import ScenarioConfig
 
 

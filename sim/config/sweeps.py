@@ -14,11 +14,11 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from pydantic import ValidationError
+
 from sim.config.loader import (ConfigError, Origins, _path_tuple, _show_value, check_references,
                                load_raw, origin_of, resolved_dict, schema_key_error, set_dotted,
                                show_path, validate_mapping)
-from pydantic import ValidationError
-
 from sim.config.schema import ScenarioConfig
 
 #: Keys that a sweep or uncertain block may not vary (``seed``: replicates are the seeds; a
