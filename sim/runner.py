@@ -116,7 +116,9 @@ class Pool:
         self.renewable = executor is None and client is None
         self.executor = executor or (client.get_executor() if client else self._local())
         self.dask = client is not None or type(self.executor).__module__.startswith("distributed")
-        self.slots = 2 * (workers or os.cpu_count() or 1)
+        # a local pool keeps few runs in flight, so a dead worker costs few retries; a cluster
+        # or a given executor gets every run at once (it schedules them itself)
+        self.slots = 2 * (workers or os.cpu_count() or 1) if self.renewable else sys.maxsize
         self._quiet_polls = 0
 
     def _local(self) -> cf.Executor:

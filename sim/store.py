@@ -151,13 +151,6 @@ def scan_runs(out_dir: Path, names: Iterable[str]) -> set[str]:
     return finished
 
 
-def clean_stale(out_dir: Path) -> list[str]:
-    """Former name of :func:`scan_runs` over every run found (kept for callers)."""
-    runs = [guard.decode_name(f.name) for f in (out_dir / "runs").iterdir()
-            if not f.name.startswith(".")]
-    return sorted(scan_runs(out_dir, runs))
-
-
 def _is_own_run(folder: Path, status: dict | None, run: str) -> bool:
     if folder.is_symlink() or not folder.is_dir():
         return False

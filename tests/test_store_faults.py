@@ -314,7 +314,7 @@ def test_a_worker_that_dies_fails_only_its_own_run() -> None:
 
     specs = [RunSpec(f"s/r{i}", "s", {}, i, 1, {}, "f") for i in range(6)]
     pool = Pool(workers=2, executor=_Broken("s/r2"))
-    pool.renewable, pool.renewals = True, 0
+    pool.renewable, pool.renewals, pool.slots = True, 0, 4
     pool.renew = lambda: setattr(pool, "renewals", pool.renewals + 1)
     outcomes = {}
     _drive(pool, specs, lambda spec, outcome: outcomes.__setitem__(spec.name, outcome))
