@@ -11,11 +11,13 @@ process pins its thread counts before numpy is first imported.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import sys
@@ -134,8 +136,9 @@ class Pool:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.executor = self._local()
 
-    def check_alive(self) -> None:
-        """On Dask, end the batch with one line when the scheduler or every worker is gone."""
+    def check_alive(self, now: bool = False) -> None:
+        """On Dask, end the batch with one line when the scheduler or every worker is gone
+        (at once when ``now``, else after two quiet polls: a slow cluster is not a dead one)."""
         if self.client is None:
             return
         try:
@@ -144,7 +147,7 @@ class Pool:
         except Exception:  # noqa: BLE001 (a lost connection raises many kinds of error)
             alive = False
         self._quiet_polls = 0 if alive else self._quiet_polls + 1
-        if self._quiet_polls >= 2:
+        if self._quiet_polls >= (1 if now else 2):
             raise BatchAborted(f"--scheduler {self.address}: the Dask scheduler or its last "
                                f"worker is gone; finished runs are kept: rerun with --resume")
 
@@ -182,11 +185,18 @@ def _dask_client(address: str) -> Iterator[Any]:
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise ConfigError(f"--scheduler {address}: cannot reach the Dask scheduler "
                           f"({' '.join(str(exc).split())})") from None
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name == "distributed" or name.startswith("distributed.")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:  # a lost cluster is reported in one line, not in client tracebacks
+        logger.setLevel(logging.CRITICAL)
     try:
         yield client
     finally:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception, asyncio.CancelledError):
             client.close(timeout=5)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _submit(pool: Pool, spec: RunSpec) -> cf.Future:
@@ -336,6 +346,7 @@ def _drive(pool: Pool, todo: Sequence[RunSpec], record: Any) -> None:
                 broken.append(spec)
                 continue
             except Exception as exc:  # noqa: BLE001 (a lost task fails its run, not the batch)
+                pool.check_alive(now=True)  # unless the whole cluster is gone
                 outcome = _failure(f"{type(exc).__name__}: {exc}")
             record(spec, outcome)
         if broken:
