@@ -97,10 +97,19 @@ def scenario_hashes(runs: Sequence[RunSpec]) -> dict[str, dict]:
 
 # --------------------------------------------------------------------------- executors
 
+#: Most local worker processes (each holds a model; more would only exhaust memory).
+MAX_WORKERS = 256
 #: Seconds between liveness checks of a Dask cluster while no run finishes.
 DASK_POLL_S = 10.0
 WORKER_DIED = ("worker process died while running it (killed by a signal, for example by the "
                "out-of-memory killer)")
+
+
+def check_workers(workers: int | None) -> None:
+    """The --workers flag: between 1 and MAX_WORKERS."""
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        bound = ">= 1" if workers < 1 else f"<= {MAX_WORKERS}"
+        raise ConfigError(f"--workers: expected an integer {bound} (got {workers})")
 
 
 class BatchAborted(ConfigError):
@@ -112,8 +121,7 @@ class Pool:
 
     def __init__(self, workers: int | None, executor: cf.Executor | None = None,
                  client: Any = None, address: str = "") -> None:
-        if workers is not None and workers < 1:
-            raise ConfigError(f"--workers: expected an integer >= 1 (got {workers})")
+        check_workers(workers)
         self.workers, self.client, self.address = workers, client, address
         self.renewable = executor is None and client is None
         self.executor = executor or (client.get_executor() if client else self._local())
@@ -282,6 +290,7 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
     from sim import store, store_guard
 
     start = time.perf_counter()
+    check_workers(workers)
     runs = expand_runs(scenario_files, overrides, replicates, seed)
     store_guard.check_run_names([spec.name for spec in runs])
     out = Path(out_dir)

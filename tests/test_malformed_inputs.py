@@ -194,6 +194,8 @@ CASES = [
      "--replicate: expected an integer <= 100000"),
     ("batch_replicates_huge", {}, None, ["batch", "tiny.yaml", "--replicates", "100000000",
                                          "--out", "b"], 1, "--replicates: expected an integer <="),
+    ("batch_workers_huge", {}, None, ["batch", "tiny.yaml", "--workers", "100000", "--out", "b"],
+     1, "--workers: expected an integer <= 256"),
     ("batch_seed_negative", {}, None, ["batch", "tiny.yaml", "--seed", "-1", "--out", "b"], 1,
      "--seed: expected an integer >= 0"),
     ("batch_same_run_names", {"bad.yaml": EXT + "sweep: {grid: {economy.tax_rate: [0.05, "

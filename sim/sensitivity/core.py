@@ -364,7 +364,7 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     Raises:
         ConfigError: bad method or size, or an output folder that cannot be used.
     """
-    from sim.runner import open_executor
+    from sim.runner import check_workers, open_executor
 
     if method not in METHODS:
         raise ConfigError(f"--method: expected one of {', '.join(METHODS)} (got {method!r})")
@@ -375,6 +375,7 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     problem = salib_problem(params)
     X = sample(problem, method, n, seed)
     points = design_points(X, params, integer_keys)
+    check_workers(workers)
     if not resume:
         check_fresh_output(out, "pass --resume to continue it or choose another --out")
     with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
