@@ -20,7 +20,7 @@ import pytest
 from conftest import MINIMAL, tree_snapshot
 
 from sim.config import ConfigError
-from sim.results import TABLES
+from sim.model.tables import TABLES
 from sim.experiments.runner import WORKER_DIED, BatchAborted, Pool, _drive, run_batch
 from sim.experiments.store import load_results
 from sim.experiments.store_audit import audit_batch

@@ -1,7 +1,7 @@
 """The schema of a data folder: every file a run reads, checked before any run starts.
 
 Each check yields one line ``<file>: <column> row <n>: <what was expected> (got <value>)``; all
-problems of a folder are reported at once. The checks cover what :mod:`sim.calibration` needs:
+problems of a folder are reported at once. The checks cover what :mod:`sim.model.world` needs:
 columns, numbers (finite, in range), unique keys, cities and sector codes that agree across files,
 and sums that the calibration divides by (a city needs some manufacturing and some service weight).
 """
