@@ -81,16 +81,16 @@ def test_batch_with_a_broken_data_folder_stops_before_any_run(scenario_dir: Path
 
 def test_batch_with_failed_runs_exits_1_and_lists_them(scenario_dir: Path, capsys,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import sim.runner
+    import sim.experiments.runner as runner
     from sim.cli import main
 
-    summary = sim.runner.BatchSummary(out_dir=Path("b"), n_ok=0, n_failed=1, wall_s=1.0,
-                                      failed=[("bad/r00", "FileNotFoundError: gone")], n_total=1)
-    monkeypatch.setattr(sim.runner, "run_batch", lambda *a, **k: summary)
+    summary = runner.BatchSummary(out_dir=Path("b"), n_ok=0, n_failed=1, wall_s=1.0,
+                                failed=[("bad/r00", "FileNotFoundError: gone")], n_total=1)
+    monkeypatch.setattr(runner, "run_batch", lambda *a, **k: summary)
     assert main(["batch", "tiny.yaml", "--out", "b"]) == 1
     out = capsys.readouterr().out
     assert "0 ok, 1 failed" in out
     assert "  FAILED bad/r00: FileNotFoundError: gone" in out
     lines = io.StringIO()
-    sim.runner.Progress(1, stream=lines).update("bad/r00", "failed", 0.1)
+    runner.Progress(1, stream=lines).update("bad/r00", "failed", 0.1)
     assert lines.getvalue().startswith("bad/r00: failed")  # plain progress lines off a terminal
