@@ -12,6 +12,7 @@ import importlib
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -204,12 +205,27 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Model warnings (e.g. an inert parameter) as one ``warning:`` line on stderr."""
+    from sim.config.inert import InertWarning
+
+    if issubclass(category, InertWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_SHOW_WARNING = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.handler(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -142,6 +142,8 @@ def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
     check_references(config, origins, default)
     check_uncertain(config, origins, default)
     points = sweep_points(config, origins, default)
+    from sim.config.inert import warn_inert
+    warn_inert(config, origins, default, points)  # a warning line, not an error
     n_replicates = config.replicates if replicates is None else replicates
     root_seed = config.seed if seed is None else seed
     width = max(2, len(str(n_replicates - 1)))
