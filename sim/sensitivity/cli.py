@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="print the model-run count and a time estimate from one pilot point; "
                           "write nothing")
     cmd.set_defaults(handler=cmd_sensitivity)
+    from sim.sensitivity.discover import register as register_discover
+    register_discover(subparsers)
 
 
 def integer_keys(config: dict, keys: list[str]) -> list[str]:
