@@ -77,7 +77,10 @@ def find_boxes(points: pd.DataFrame, cases: np.ndarray, min_density: float = 0.8
         box = finder.find_box()
         if box is None:
             break
-        boxes.append(_choose(box, full, min_density, len(x)))
+        chosen = _choose(box, full, min_density, len(x))
+        if chosen.density <= 0:   # every case is already inside an earlier box
+            break
+        boxes.append(chosen)
     return boxes
 
 
