@@ -21,6 +21,7 @@ import functools
 
 import solara
 from mesa.visualization.solara_viz import ModelController
+from mesa.visualization.utils import update_counter
 
 from sim.config.inert import inert_under
 from sim.explore import scenario
@@ -126,6 +127,13 @@ def LeverControls(params: solara.Reactive[dict]):
 
 
 @solara.component
+def StepText(model: ExplorerModel):
+    """The current step; redrawn after every step like the views."""
+    update_counter.get()
+    solara.Text(f"Step {model.t} (quarters)")
+
+
+@solara.component
 def ExplorerPage(model: ExplorerModel | None = None):
     """The page: title, Mesa's step/play/reset controller, the levers, and the three views."""
     solara.Title(TITLE)
@@ -140,7 +148,7 @@ def ExplorerPage(model: ExplorerModel | None = None):
         with solara.Card("Run"):
             ModelController(current, model_parameters=params, play_interval=play_ms,
                             render_interval=every, use_threads=threads)
-            solara.Markdown(f"Step {current.value.t} (quarters)")
+            StepText(current.value)
         with solara.Card("Levers (press RESET to apply)"):
             LeverControls(params)
     with solara.Column():
