@@ -99,6 +99,14 @@ class ExplorerModel(CircleModel):
             self._tables = (self.t, tagged_tables(self))
         return self._tables[1]
 
+    def twin_tables(self) -> dict[str, pd.DataFrame] | None:
+        """The twin's tables so far (None without a twin), cached per step."""
+        if self.twin is None:
+            return None
+        if getattr(self, "_twin_tables", (None,))[0] != self.twin.t:
+            self._twin_tables = (self.twin.t, tagged_tables(self.twin))
+        return self._twin_tables[1]
+
 
 @functools.lru_cache(maxsize=4)
 def cached_world(n_units: int) -> World:
@@ -127,7 +135,7 @@ def flow_map_figure(model: ExplorerModel) -> Figure:
     regime and its twin side by side."""
     runs = [model.tables()]
     if getattr(model, "twin", None) is not None:
-        runs.append(tagged_tables(model.twin))
+        runs.append(model.twin_tables())
     coords = pd.DataFrame({"city": model.world.cities, "lon": model.world.lon,
                            "lat": model.world.lat})
     cities = pd.concat([t["cities"] for t in runs], ignore_index=True)
@@ -143,7 +151,7 @@ def time_series_figure(model: ExplorerModel) -> Figure:
     """Four headline series against the step (quarter): this regime, its twin (the other
     regime, same draws) dashed, and the level at step 0 dotted across the horizon."""
     circle = model.tables()["circle"]
-    twin = tagged_tables(model.twin)["circle"] if getattr(model, "twin", None) else None
+    twin = model.twin_tables()["circle"] if getattr(model, "twin", None) else None
     fig = Figure(figsize=(7.0, 4.6), dpi=DPI)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.86, bottom=0.1, hspace=0.45, wspace=0.25)
     end = max(HORIZON, model.t)
@@ -192,7 +200,7 @@ def investment_map_figure(model: CircleModel) -> Figure:
     ax.set_yticks(range(w.n_cities), list(w.cities), fontsize=8)
     bar = fig.colorbar(image, ax=ax, shrink=0.8, ticks=range(len(SEGMENTS) + 1))
     bar.set_label("segments assigned (R&D, HQ, core, supply)", fontsize=8)
-    ax.set_title(f"{title}, step {model.t}", fontsize=10)
+    ax.set_title(title, fontsize=10)
     return fig
 
 
@@ -211,4 +219,7 @@ def TimeSeriesView(model: ExplorerModel):
 @solara.component
 def InvestmentMapView(model: ExplorerModel):
     update_counter.get()
-    solara.FigureMatplotlib(investment_map_figure(model), format="png", dpi=DPI)
+    mapped, title = current_map(model)   # redrawn only when the map itself changes
+    key = (id(model), mapped.tobytes(), title)
+    fig = solara.use_memo(lambda: investment_map_figure(model), dependencies=[key])
+    solara.FigureMatplotlib(fig, dependencies=[key], format="png", dpi=DPI)
