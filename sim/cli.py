@@ -224,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with warnings.catch_warnings():
+            from sim.config.inert import InertWarning
+
+            warnings.simplefilter("always", InertWarning)   # every one, as a line on stderr
             warnings.showwarning = _show_warning
             return args.handler(args)
     except ConfigError as exc:
