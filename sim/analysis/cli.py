@@ -35,6 +35,10 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Build the report; bad input gives one line on stderr and exit code 2."""
+    known = batch_scenarios(args.dir)
+    if known and args.baseline not in known:  # checked before any folder is looked at
+        return _fail(f"--baseline {args.baseline}: unknown scenario name (expected one of the "
+                     f"batch's scenarios: {', '.join(known)})")
     from sim.config import ConfigError
 
     out = args.out if args.out is not None else args.dir / "report"
@@ -63,6 +67,17 @@ def run_compare(args: argparse.Namespace) -> int:
         return _fail(str(error))
     print(path)
     return 0
+
+
+def batch_scenarios(batch_dir: Path) -> list[str]:
+    """Scenario names in a batch's ``manifest.csv`` (empty when there is none to read)."""
+    import csv
+
+    try:
+        with (batch_dir / "manifest.csv").open(newline="", encoding="utf-8") as handle:
+            return sorted({row["scenario"] for row in csv.DictReader(handle) if row.get("scenario")})
+    except (OSError, KeyError, csv.Error):
+        return []
 
 
 def _fail(message: str) -> int:

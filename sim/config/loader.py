@@ -331,7 +331,9 @@ def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Sce
     config = validate_mapping(data, origins, default)
     check_references(config, origins, default)
     check_uncertain(config, origins, default)
-    sweep_points(config, origins, default)
+    points = sweep_points(config, origins, default)
+    from sim.config.inert import warn_inert
+    warn_inert(config, origins, default, points)  # a warning line, not an error
     return config
 
 

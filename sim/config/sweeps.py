@@ -179,6 +179,8 @@ def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
     check_references(config, origins, default)
     check_uncertain(config, origins, default)
     points = sweep_points(config, origins, default)
+    from sim.config.inert import warn_inert
+    warn_inert(config, origins, default, points)  # a warning line, not an error
     n_replicates = config.replicates if replicates is None else replicates
     if len(points) * n_replicates > MAX_RUNS:
         raise ConfigError(f"{default}: expected at most {MAX_RUNS:,} runs per scenario file (got "

@@ -124,16 +124,25 @@ def sample(problem: dict, method: str, n: int, seed: int) -> np.ndarray:
 
     Returns (n (D + 1)) rows for Morris, (n (D + 2)) rows for Sobol (no second order).
     """
-    import warnings
-
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
     if method == "morris":
         return morris_sample.sample(problem, n, num_levels=4, seed=seed)
-    with warnings.catch_warnings():  # SALib warns when n is not a power of 2
-        warnings.simplefilter("ignore")
-        return sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+    check_samples(method, n)  # SALib only warns when n is not a power of 2
+    return sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+
+
+def check_samples(method: str, n: int) -> None:
+    """Refuse a design size SALib cannot use well, before any work: at least 2, and for Sobol'
+    a power of 2 (SALib: the convergence properties of the Sobol' sequence hold only then)."""
+    if n < 2:
+        raise ConfigError(f"--samples: expected an integer >= 2 (got {n})")
+    if method == "sobol" and n & (n - 1):
+        low = 1 << (n.bit_length() - 1)
+        raise ConfigError(f"--samples: expected a power of 2 for --method sobol (got {n}; try "
+                          f"{low} or {low * 2}): the convergence properties of the Sobol' "
+                          f"sequence hold only for N = 2^m (SALib)")
 
 
 def design_points(X: np.ndarray, params: Sequence[Parameter],
@@ -370,6 +379,7 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
         raise ConfigError(f"--method: expected one of {', '.join(METHODS)} (got {method!r})")
     if not 2 <= n <= MAX_SAMPLES:
         raise ConfigError(f"--samples: expected an integer >= 2 and <= {MAX_SAMPLES:,} (got {n})")
+    check_samples(method, n)
     start = time.perf_counter()
     out = Path(out_dir)
     problem = salib_problem(params)
