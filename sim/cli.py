@@ -30,6 +30,7 @@ SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
 
 #: Largest replicate index (the schema's cap on ``replicates``).
 MAX_REPLICATE = 100_000
+
 #: Help text of every ``--set`` option.
 SET_HELP = ("set a scenario key for this command, e.g. --set competition.homogenisation=0.9 "
             "(dotted key of the schema; repeatable; applied after the file's extends: chain)")
