@@ -11,7 +11,8 @@ import numpy as np
 import mesa
 
 from sim.model.city import City
-from sim.model.world import SEGMENTS, World, build_world
+from sim.model.world import World, build_world
+from sim.rules.constants import SEGMENTS, per_step
 from sim.rules.choice import arrival_constants, calibrate_reviewers, choice_scale
 from sim.config.schema import ScenarioConfig
 from sim.rules.economy import Settings, Terms, land_prices, location_terms
@@ -22,8 +23,6 @@ from sim.model.seeds import spawn_streams
 from sim.rules.offers import target_sectors, unit_value_factors
 from sim.model.units import draw_base_units
 from sim.model import city_offers, coordinator, firms
-
-Q = 4  # steps per year
 
 
 class CircleModel(mesa.Model):
@@ -90,8 +89,7 @@ class CircleModel(mesa.Model):
             counts, econ.leave_share_reviewers, move, econ.stay_share_reviewers)
         self.delta_review = v_review - z0 / self.sigma[:, None]
         self.base_counts = counts
-        hazard = lambda annual: 1 - (1 - annual) ** (1 / Q)
-        self.p_exit, self.p_review = hazard(econ.exit_rate_annual), hazard(econ.review_rate_annual)
+        self.p_exit, self.p_review = per_step(econ.exit_rate_annual), per_step(econ.review_rate_annual)
         self.arrival_rate = (counts.sum(axis=1) * (self.p_exit + self.p_review
                              * econ.leave_share_reviewers) / (1 - econ.outside_share_arrivals))
         self.gdp0 = w.gdp.copy()
@@ -158,7 +156,7 @@ class CircleModel(mesa.Model):
         city_offers.strategise(self, city)
 
     def update_wages(self) -> None:
-        """w' = w (labour demand / supply)^ε per step (DESIGN.md section 3)."""
+        """w' = w (labour demand / supply)^ε per step."""
         demand = self._employment_by_city()
         ratio = demand / np.maximum(self.labour_supply, 1e-12)
         self.wage = self.wage * ratio ** self.config.economy.wage_adjustment_elasticity

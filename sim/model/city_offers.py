@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.rules import accounts
-from sim.model.firms import LOCAL, OUTSIDE, Q, WUHAN, kg_index, utilities
+from sim.model.firms import LOCAL, OUTSIDE, WUHAN, kg_index, utilities
+from sim.rules.constants import STEPS_PER_YEAR, ParkKind
 from sim.rules.offers import best_response, breaks_cap, within_budget
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def city_values(model: "CircleModel", kgs: np.ndarray) -> np.ndarray:
     shares = accounts.share_matrices(p, t, model.world.n_cities,
                                      model.config.policies.enclave.credited_double_count)
     lam, tau = model.config.competition.promotion_weight_gdp, model.config.economy.tax_rate
-    landlord = np.where(p.kind == 3, p.operator, p.city)
+    landlord = np.where(p.kind == ParkKind.REVERSE_ENCLAVE, p.operator, p.city)
     rent = np.zeros((model.world.n_cities, p.n))
     rent[landlord, np.arange(p.n)] = model.current_terms.land_price
     a = model.world.land_per_output.ravel()[kgs]
@@ -109,8 +110,8 @@ def strategise(model: "CircleModel", city: "City") -> None:
             cap = cfg.policies.subsidy_cap.cap
             br_cap, value_cap = best_offers(model, city.index, kgs, s, min(cap, comp.subsidy_max),
                                             inputs)
-            gain = Q * float((value_free - value_cap).sum())
-            years_left = max(cfg.steps - model.t, 0) / Q
+            gain = STEPS_PER_YEAR * float((value_free - value_cap).sum())
+            years_left = max(cfg.steps - model.t, 0) / STEPS_PER_YEAR
             city.cheating = not city.detected and _breaks(model, city, gain, years_left)
             br = br if city.cheating or city.detected else br_cap
         offers[kgs] = np.clip(s.offers[city.index, kgs] + comp.damping * (br - s.offers[city.index, kgs]),
@@ -131,6 +132,6 @@ def _within_budget(model: "CircleModel", c: int, offers: np.ndarray) -> np.ndarr
     committed = float((u.subsidy_rate * u.output)[running].sum())
     kg = kg_index(u)
     here = model.parks.registration[u.park] == c
-    expected_new = float(Q * (model.p_review + model.p_exit) * (offers[kg] * u.output)[here].sum())
+    expected_new = float(STEPS_PER_YEAR * (model.p_review + model.p_exit) * (offers[kg] * u.output)[here].sum())
     budget = model.config.competition.budget_share * model.recorder.fiscal_revenue[c]
     return within_budget(offers, committed, expected_new, budget)

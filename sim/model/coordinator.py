@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.world import SEGMENTS
 from sim.rules.choice import nested_probabilities
 from sim.model.city_offers import best_offers, city_values, decider_groups
 from sim.rules.planning import compensation, draw_map, planner_scores
-from sim.model.firms import Q, utilities
+from sim.model.firms import utilities
+from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, per_step
 from sim.rules.economy import Settings, park_offers
 from sim.rules.offers import target_sectors
 
@@ -27,14 +27,14 @@ def coordinate(model: "CircleModel") -> None:
     are detected at random."""
     cfg = model.config
     detect = model.detection_rng.random(model.world.n_cities)
-    p_step = 1 - (1 - cfg.policies.subsidy_cap.detection_probability_annual) ** (1 / Q)
+    p_step = per_step(cfg.policies.subsidy_cap.detection_probability_annual)
     for city in model.cities:
         if city.cheating and detect[city.index] < p_step:
             city.detected = True
             model.settings.excluded[city.index] = True
     if not cfg.switches.investment_map:
         return
-    every = max(int(round(cfg.policies.investment_map.replan_years * Q)), 1)
+    every = max(int(round(cfg.policies.investment_map.replan_years * STEPS_PER_YEAR)), 1)
     if (model.t - 1) % every:
         return
     mapped = draw_map(_planner_scores(model), _land_need(model), _free_land(model),
@@ -62,7 +62,7 @@ def _planner_scores(model: "CircleModel") -> np.ndarray:
 def _land_need(model: "CircleModel") -> np.ndarray:
     """Expected km² of new land each sector-segment takes over one plan period."""
     econ, pol = model.config.economy, model.config.policies.investment_map
-    steps = pol.replan_years * Q
+    steps = pol.replan_years * STEPS_PER_YEAR
     q = model.current_terms.q[:, :model.world.n_cities].mean(axis=1)
     return (model.arrival_rate * (1 - econ.outside_share_arrivals) * steps
             * model.mean_productivity.ravel() * q * model.world.land_per_output.ravel())
@@ -106,7 +106,7 @@ def _bargain(model: "CircleModel") -> None:
                 rival.offers[c, kgs] += cfg.competition.damping * (br - rival.offers[c, kgs])
     coordinated = projected_values(model, model.settings)
     competing = projected_values(model, rival)
-    model.compensation = Q * compensation(coordinated, competing,
+    model.compensation = STEPS_PER_YEAR * compensation(coordinated, competing,
                                           cfg.policies.investment_map.bargaining_premium)
 
 

@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.rules import accounts
-from sim.model.world import SEGMENTS
+from sim.rules.constants import SEGMENTS
 from sim.rules.choice import nested_probabilities, ration_land, sample_choices
 from sim.rules.economy import friction, park_offers
-from sim.model.units import ORIGINS, Units, new_units
+from sim.model.units import Units, new_units
+from sim.rules.constants import ORIGINS, STEPS_PER_YEAR, Origin, ParkKind
 
 if TYPE_CHECKING:
     from sim.model import CircleModel
 
-LOCAL, WUHAN, OUTSIDE = range(3)
-Q = 4
+LOCAL, WUHAN, OUTSIDE = Origin.LOCAL, Origin.WUHAN, Origin.OUTSIDE
 
 
 @dataclasses.dataclass
@@ -80,10 +80,10 @@ def attention(model: "CircleModel", kg: np.ndarray, origin: np.ndarray, home: np
                        np.maximum(att, model.config.policies.shared_platform.attention), att)
     cur_reg = np.where(arrival, -1, p.registration[np.maximum(current, 0)])
     core = model.world.core
-    for j in np.flatnonzero(p.kind != 0):
+    for j in np.flatnonzero(p.kind != ParkKind.LOCAL):
         op = p.operator[j]
         own = ((origin == WUHAN) & (op == core)) | ((origin == LOCAL) & (home == op)) | (cur_reg == op)
-        if p.kind[j] == 2:   # park-within-park: the zone's attraction system
+        if p.kind[j] == ParkKind.PARK_WITHIN_PARK:   # park-within-park: the zone's attraction system
             own = (origin == WUHAN) | (origin == OUTSIDE) | (cur_reg == op)
             mult = 1 + p.referral_strength[j]
         else:
@@ -145,7 +145,7 @@ def retire_units(model: "CircleModel") -> "StepEvents":
 def draw_arrivals(model: "CircleModel") -> Units:
     """New projects: Poisson counts per sector-segment, origin, home city and productivity."""
     rng, econ, w = model.streams["arrivals"], model.config.economy, model.world
-    growth = (1 + econ.growth_rate_annual) ** (model.t / Q)
+    growth = (1 + econ.growth_rate_annual) ** (model.t / STEPS_PER_YEAR)
     counts = rng.poisson(model.arrival_rate * growth)
     kg = np.repeat(np.arange(model.kg), counts)
     n = len(kg)
@@ -207,7 +207,7 @@ def decide_locations(model: "CircleModel") -> StepEvents:
     """Arrivals and reviewing units choose a park (or the outside option) and are placed."""
     u, p, t = model.units, model.parks, model.t
     reviewing = model.streams["reviews"].random(len(u)) < model.p_review
-    reviewing |= (p.kind[u.park] == 3) & (p.rent_end[u.park] == t)   # rent subsidy ends: reconsider
+    reviewing |= (p.kind[u.park] == ParkKind.REVERSE_ENCLAVE) & (p.rent_end[u.park] == t)   # rent subsidy ends: reconsider
     arrivals = draw_arrivals(model)
     rev = u.select(reviewing)
     dec = rev.extend(arrivals)
@@ -283,7 +283,7 @@ def place(model: "CircleModel", dec: Units, kg, current, pick, reviewing, n_rev,
     contract = signs | retain
     rate = np.where(retain, retention, offer_here)
     dec.subsidy_rate = np.where(contract, rate, np.where(moved, 0.0, dec.subsidy_rate))
-    dec.subsidy_until = np.where(contract, t + int(round(years * Q)), dec.subsidy_until)
+    dec.subsidy_until = np.where(contract, t + int(round(years * STEPS_PER_YEAR)), dec.subsidy_until)
     dec.subsidy_payer = np.where(contract, p.registration[dest], dec.subsidy_payer)
     dec.subsidy_retention = np.where(contract, retain, dec.subsidy_retention)
     dec.park = np.where(moved, pick, dec.park).astype(np.int32)

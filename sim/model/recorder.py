@@ -8,17 +8,17 @@ import numpy as np
 import pandas as pd
 
 from sim.rules import accounts, metrics
-from sim.model.world import SEGMENTS
 from sim.model.coordinator import compensation_in_force
-from sim.model.parks import KINDS
+from sim.rules.constants import KINDS, ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind
 from sim.model.tables import TABLES, Results
 
 if TYPE_CHECKING:
     from sim.model.firms import StepEvents
     from sim.model import CircleModel
 
-CHANNEL_OF_KIND = {0: "relocation", 1: "enclave", 2: "park_within_park", 3: "reverse_enclave"}
-ORIGIN_NAMES = np.array(["local", "wuhan", "outside"])
+#: The transfers channel of a move into a park of each kind (a local park: relocation).
+CHANNEL_OF_KIND = np.array(["relocation", *KINDS[1:]])
+ORIGIN_NAMES = np.array(ORIGINS)
 
 
 class Recorder:
@@ -47,7 +47,7 @@ class Recorder:
         used = model.land_used()
         terms = model.terms()
         price = terms.land_price
-        landlord = np.where(p.kind == 3, p.operator, p.city)
+        landlord = np.where(p.kind == ParkKind.REVERSE_ENCLAVE, p.operator, p.city)
         land_rev = np.bincount(landlord, weights=used * price, minlength=w.n_cities)
         paying = u.subsidy_until > t
         sub_paid = np.where(paying, u.subsidy_rate * u.output, 0.0)
@@ -56,7 +56,7 @@ class Recorder:
                                 minlength=w.n_cities)
         rent_sub = np.where(t < p.rent_end, p.rent_subsidy, 0.0) * park_output
         subsidies += np.bincount(p.operator, weights=rent_sub, minlength=w.n_cities)
-        open_agreement = (p.kind != 0) & p.open_at(t)
+        open_agreement = (p.kind != ParkKind.LOCAL) & p.open_at(t)
         park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
                                 minlength=w.n_cities)
         comp = compensation_in_force(model)
@@ -101,10 +101,10 @@ class Recorder:
         manuf = cube.sum(axis=2)[:, w.manufacturing]
         kg = u.sector.astype(np.int64) * len(SEGMENTS) + u.segment
         dist_cost = econ.distance_cost_per_100km * (u.output * terms.link_km100[kg, city_of_unit]).sum()
-        outside_owned = float(sub_paid[u.origin == 2].sum())
+        outside_owned = float(sub_paid[u.origin == Origin.OUTSIDE].sum())
         moved = self._moved_out(model, events)
         self.moved_cum += moved
-        relocation = 4 * events.relocation_cost
+        relocation = STEPS_PER_YEAR * events.relocation_cost
         va = float(physical.sum() - w.primary.sum())
         welfare = metrics.welfare(va, dist_cost, relocation, float(subsidies.sum()), outside_owned,
                                   float(park_cost.sum()), econ.mcpf)
@@ -123,7 +123,7 @@ class Recorder:
             idle_land_share=metrics.idle_land_share(used[model.parks.open_at(t)],
                                                     model.parks.capacity[model.parks.open_at(t)]),
             moved_out_of_wuhan=moved, moved_out_of_wuhan_cum=self.moved_cum, n_units=len(u),
-            new_investment_total=float(4 * events.output[arrivals].sum()),
+            new_investment_total=float(STEPS_PER_YEAR * events.output[arrivals].sum()),
             compensation_total=float(np.maximum(comp, 0).sum())))
 
     def _moved_out(self, model, events) -> float:
@@ -143,9 +143,9 @@ class Recorder:
         city_of_unit = p.city[u.park]
         arrivals = events.is_arrival & (events.to_park >= 0)
         dest = p.city[np.maximum(events.to_park, 0)]
-        new_inv = np.bincount(dest[arrivals], weights=4 * events.output[arrivals], minlength=w.n_cities)
-        from_wuhan = arrivals & (events.origin == 1)
-        new_w = np.bincount(dest[from_wuhan], weights=4 * events.output[from_wuhan], minlength=w.n_cities)
+        new_inv = np.bincount(dest[arrivals], weights=STEPS_PER_YEAR * events.output[arrivals], minlength=w.n_cities)
+        from_wuhan = arrivals & (events.origin == Origin.WUHAN)
+        new_w = np.bincount(dest[from_wuhan], weights=STEPS_PER_YEAR * events.output[from_wuhan], minlength=w.n_cities)
         frame = pd.DataFrame(dict(
             step=t, city=list(w.cities), gdp_physical=physical, gdp_statistical=statistical,
             gdp_credited=credited, tax_revenue=tax, land_revenue=land_rev, subsidy_spent=subsidies,
@@ -189,8 +189,9 @@ class Recorder:
         dest = np.maximum(events.to_park, 0)
         kind = p.kind[dest]
         channel = np.where(~placed, "exit",
-                           np.where(kind == 0, np.where(events.is_arrival, "new_investment", "relocation"),
-                                    np.array([CHANNEL_OF_KIND[k] for k in range(4)])[kind]))
+                           np.where(kind == ParkKind.LOCAL,
+                                    np.where(events.is_arrival, "new_investment", "relocation"),
+                                    CHANNEL_OF_KIND[kind]))
         self.rows["transfers"].append(pd.DataFrame(dict(
             step=model.t, unit_id=events.unit_id, sector=np.array(w.sectors)[events.kg // len(SEGMENTS)],
             segment=np.array(SEGMENTS)[events.kg % len(SEGMENTS)], origin=ORIGIN_NAMES[events.origin],

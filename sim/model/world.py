@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from sim.config.schema import ScenarioConfig, WorldConfig
+from sim.rules.constants import SEGMENTS
 
 BUNDLED_DATA = Path(__file__).parent.parent / "data"
-SEGMENTS = ("rnd", "hq", "core", "supply")
 EARTH_RADIUS_KM = 6371.0
 DATA_FILES = ("cities.csv", "sectors.csv", "sector_weights.csv", "segments.csv",
               "segment_links.csv", "sector_hotness.csv", "structure.csv")
