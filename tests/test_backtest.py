@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration import BUNDLED_DATA, build_world_with_gdp
+from sim.model.world import BUNDLED_DATA, build_world_with_gdp
 from sim.cli import main
 from sim.config import load_scenario
 from sim.config.schema import ScenarioConfig

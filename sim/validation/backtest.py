@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.calibration import build_world_with_gdp, data_folder
+from sim.model.world import build_world_with_gdp, data_folder
 from sim.config import load_scenario
 from sim.config.schema import Agreement, ScenarioConfig
 from sim.model import run_scenario

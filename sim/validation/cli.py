@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run the back-test, write backtest.csv and backtest.png, print the 2019 share errors."""
-    from sim.store import check_fresh_output
+    from sim.experiments.store import check_fresh_output
     from sim.validation.backtest import (
         FIRST_YEAR,
         LAST_YEAR,
