@@ -2,7 +2,7 @@
 
 Every production unit is a ``mesa.Agent`` with its own ``step()``: it decides whether it reviews
 its location this quarter, scores every park one by one (the same utilities as
-``sim.model.firms.utilities``: calibrated constant, profit margin over the choice scale, relocation
+``sim.model.utility.utilities``: calibrated constant, profit margin over the choice scale, relocation
 and switching cost, attention), turns them into nested-logit probabilities (parks nested by city,
 the outside option apart) and draws its park by inverse CDF. The model then rations land park by
 park in random priority order and lets rejected units choose again (``sim.model.firms.choose``),
@@ -23,19 +23,21 @@ import numpy as np
 
 import mesa
 
+from sim.model import firms
+from sim.model.city import city_values
+from sim.model.utility import kg_index, value_shares
 from sim.rules import accounts
-from sim.model import firms as decisions
-from sim.model.world import SEGMENTS
+from sim.rules.constants import SEGMENTS, Origin
 from sim.rules.economy import friction, park_offers
 
-LOCAL, WUHAN, OUTSIDE = decisions.LOCAL, decisions.WUHAN, decisions.OUTSIDE
+LOCAL, WUHAN, OUTSIDE = Origin.LOCAL, Origin.WUHAN, Origin.OUTSIDE
 
 
 def _columns(units) -> dict[str, list]:
     """A units table as plain Python lists (what each agent copies into its attributes)."""
     names = ("unit_id", "origin", "home", "productivity", "subsidy_rate", "subsidy_until")
     columns = {name: getattr(units, name).tolist() for name in names}
-    columns["kg"] = decisions.kg_index(units).tolist()
+    columns["kg"] = kg_index(units).tolist()
     return columns
 
 
@@ -93,7 +95,7 @@ class UnitAgent(mesa.Agent):
         """The city's best retention rate on ``grid``; the unit stays if it accepts.
 
         P_stay is the binary logit of staying (raised by the rate) against the chosen move,
-        conditioned on the unit having preferred the move (``sim.model.firms.retain_leavers``).
+        conditioned on the unit having preferred the move (``sim.model.city.retention_offers``).
 
         Args:
             grid: candidate rates, share of value added.
@@ -105,7 +107,7 @@ class UnitAgent(mesa.Agent):
         q_stay, sigma = m.q[kg][cur], m.sigma[kg]
         v_here = values[kg][cur]
         v_there = values[kg][self.pick] if self.pick >= 0 else 0.0
-        life, sub_life = m.circle.life, m.circle.sub_life
+        life, sub_life = m.circle.calibration.life, m.circle.calibration.sub_life
         best, best_payoff, chance = 0, -math.inf, 0.0
         binary0 = 1 / (1 + math.exp(u_move - u_stay - grid[0] * q_stay / sigma))
         for i, rate in enumerate(grid):
@@ -131,7 +133,7 @@ class ReferenceChoice(mesa.Model):
         self.circle, self.t = circle, circle.t
         p, cfg = circle.parks, circle.config
         self.n_parks, self.n_cities = p.n, circle.world.n_cities
-        self.p_review = circle.p_review
+        self.p_review = circle.calibration.p_review
         self.kind, self.rent_end = p.kind.tolist(), p.rent_end.tolist()
         self.lam = cfg.economy.nest_parameter
         self._tables(circle)
@@ -147,11 +149,12 @@ class ReferenceChoice(mesa.Model):
         self.rent = [float(r) if t < e else 0.0 for r, e in zip(p.rent_subsidy, p.rent_end)]
         self.friction = (friction(m.settings, p, cfg.policies.investment_map.approval_friction)
                          if cfg.switches.investment_map else np.zeros((m.kg, p.n))).tolist()
-        self.sigma, self.switching_cost = m.sigma.tolist(), m.switching_cost.tolist()
-        self.delta_arrival, self.delta_review = m.delta_arrival.tolist(), m.delta_review.tolist()
+        cal = m.calibration
+        self.sigma, self.switching_cost = cal.sigma.tolist(), cal.switching_cost.tolist()
+        self.delta_arrival, self.delta_review = cal.delta_arrival.tolist(), cal.delta_review.tolist()
         shares = accounts.share_matrices(p, t, m.world.n_cities,
                                          cfg.policies.enclave.credited_double_count)
-        self.vshare = decisions.value_shares(m, shares).tolist()
+        self.vshare = value_shares(m, shares).tolist()
         self.promoted = m.settings.promoted.tolist()
         self.excluded = m.settings.excluded.tolist()
         self.open = p.open_at(t).tolist()
@@ -164,7 +167,7 @@ class ReferenceChoice(mesa.Model):
 
     # ------------------------------------------------------------------ one unit's rule
     def attention(self, a: UnitAgent, j: int) -> float:
-        """Consideration weight of park j for unit a (``sim.model.firms.attention``)."""
+        """Consideration weight of park j for unit a (``sim.model.utility.attention``)."""
         cfg, econ = self.circle.config, self.circle.config.economy
         arrival = a.current < 0
         att = econ.attention_base
@@ -186,7 +189,7 @@ class ReferenceChoice(mesa.Model):
         return att
 
     def score(self, a: UnitAgent) -> tuple[list[float], list[bool]]:
-        """Utility and availability of every park for unit a (``sim.model.firms.utilities``)."""
+        """Utility and availability of every park for unit a (``sim.model.utility.utilities``)."""
         econ, kg, cur = self.circle.config.economy, a.kg, a.current
         reviewer = cur >= 0
         k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
@@ -238,7 +241,7 @@ class ReferenceChoice(mesa.Model):
         draws = c.streams["reviews"].random(len(self.agents)).tolist()
         for a, draw in zip(list(self.agents), draws):
             a.review(draw)
-        arrivals = decisions.draw_arrivals(c)
+        arrivals = firms.draw_arrivals(c)
         self.columns = _columns(arrivals)
         for row in range(len(arrivals)):
             UnitAgent(self, row, -1)
@@ -286,7 +289,6 @@ class ReferenceChoice(mesa.Model):
         leavers = [a for a in deciders if a.current >= 0 and a.pick != a.current]
         if not (comp.active and comp.retention) or not leavers:
             return
-        from sim.model.city_offers import city_values
         values = city_values(c, np.arange(c.kg)).tolist()
         steps = np.linspace(0.0, 1.0, comp.subsidy_grid_points).tolist()
         uniforms = c.streams["choices"].random(len(leavers)).tolist()
@@ -331,17 +333,17 @@ def compare_step(circle, repeats: int = 1) -> list[dict]:
     that both versions start from the state it sees, then the model's choice goes on as usual.
     Returns one ``compare_choices`` record per repeat.
     """
-    original, seen = decisions.decide_locations, []
+    original, seen = firms.decide_locations, []
 
     def compare_then_decide(model):
         seen.extend(compare_choices(model, original) for _ in range(repeats))
         return original(model)
 
-    decisions.decide_locations = compare_then_decide
+    firms.decide_locations = compare_then_decide
     try:
         circle.step()
     finally:
-        decisions.decide_locations = original
+        firms.decide_locations = original
     return seen
 
 
@@ -357,7 +359,7 @@ def compare_choices(circle, decide=None) -> dict:
     states = {n: circle.streams[n].bit_generator.state for n in names}
     units, next_id = circle.units, circle.next_id
     start = time.perf_counter()
-    (decide or decisions.decide_locations)(circle)
+    (decide or firms.decide_locations)(circle)
     vector_s = time.perf_counter() - start
     vector = dict(zip(circle.units.unit_id.tolist(), circle.units.park.tolist()))
     circle.units, circle.next_id = units, next_id

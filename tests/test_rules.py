@@ -88,9 +88,10 @@ def test_a_caught_cap_breaker_forfeits_its_compensation():
     from types import SimpleNamespace
 
     from sim.model.coordinator import compensation_in_force
-    cities = [SimpleNamespace(detected=d) for d in (False, True, False)]
+    transfers = (1.0, 2.0, -3.0)
     # city 1 was to receive 2 of the 3 paid by city 2; caught, it gets nothing and city 2 pays 1
-    model = SimpleNamespace(compensation=np.array([1.0, 2.0, -3.0]), cities=cities)
-    np.testing.assert_allclose(compensation_in_force(model), [1.0, 0.0, -1.0])
-    model.cities = [SimpleNamespace(detected=False)] * 3
-    np.testing.assert_allclose(compensation_in_force(model), [1.0, 2.0, -3.0])
+    cities = [SimpleNamespace(compensation=c, detected=d)
+              for c, d in zip(transfers, (False, True, False))]
+    np.testing.assert_allclose(compensation_in_force(cities), [1.0, 0.0, -1.0])
+    cities = [SimpleNamespace(compensation=c, detected=False) for c in transfers]
+    np.testing.assert_allclose(compensation_in_force(cities), [1.0, 2.0, -3.0])

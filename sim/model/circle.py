@@ -6,23 +6,22 @@ and tests call. The model is pure: no files, no printing.
 
 from __future__ import annotations
 
+import mesa
 import numpy as np
 
-import mesa
-
-from sim.model.city import City
-from sim.model.world import World, build_world
-from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind, per_step
-from sim.rules.choice import arrival_constants, calibrate_reviewers, choice_scale
 from sim.config.schema import ScenarioConfig
-from sim.rules.economy import Settings, Terms, land_prices, location_terms
-from sim.model.parks import Parks, build_parks
+from sim.model import firms
+from sim.model.books import close_books
+from sim.model.calibration import calibrate, employment_by_city
+from sim.model.city import City
+from sim.model.coordinator import Coordinator
 from sim.model.recorder import Recorder
-from sim.model.tables import Results
 from sim.model.seeds import spawn_streams
-from sim.rules.offers import target_sectors, unit_value_factors
-from sim.model.units import draw_base_units
-from sim.model import city_offers, coordinator, firms
+from sim.model.tables import Results
+from sim.model.world import World, build_world
+from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
+from sim.rules.economy import Settings, Terms, land_prices, location_terms
+from sim.rules.offers import target_sectors
 
 
 class CircleModel(mesa.Model):
@@ -43,66 +42,19 @@ class CircleModel(mesa.Model):
         self.world = world or build_world(config)
         self.t = 0
         self.kg = self.world.n_sectors * len(SEGMENTS)
-        self._calibrate()
-        self.cities = [City(self, i, name, self.kg) for i, name in enumerate(self.world.cities)]
-        self.settings = self._initial_settings()
-        for city in self.cities:
-            city.offers = self.settings.offers[city.index]   # a view: the city owns its row
-        self.map_rng, self.detection_rng = self.streams["strategy"].spawn(2)
-        self.compensation = np.zeros(self.world.n_cities)
-        self.current_terms = self.terms()
-        self.recorder = Recorder(self)
-        self.recorder.record(self, firms.empty_step())
-
-    # ----------------------------------------------------------------- calibration
-    def _calibrate(self) -> None:
-        w, cfg = self.world, self.config
-        econ = cfg.economy
-        self.wage = w.wage.copy()
-        base_parks = build_parks(w, cfg.model_copy(update={"agreements": []}), np.ones(w.n_cities))
-        terms0 = location_terms(w, cfg, base_parks, w.output, self.wage, w.land_rent_base
-                                * (1 - w.utilisation) ** (-econ.land_price_utilisation_elasticity))
-        per_a = terms0.q.T.reshape(w.n_cities, w.n_sectors, len(SEGMENTS))
-        self.units, self.mean_productivity = draw_base_units(
-            w.output, per_a, cfg.world.n_units, cfg.world.productivity_sd, self.streams["world"])
+        self.calibration, self.units, self.parks = calibrate(self.world, config,
+                                                             self.streams["world"])
         self.next_id = len(self.units)
-        kg_of = self.units.sector.astype(np.int64) * len(SEGMENTS) + self.units.segment
-        # Calibrate on productivity mass, in units of the sector-segment's mean productivity:
-        # arrivals draw from that mean wherever they go, so keeping each city's mass (not its
-        # integer unit count, which rounding distorts in small cells) keeps its output.
-        counts = np.zeros((self.kg, w.n_cities))
-        np.add.at(counts, (kg_of, self.units.park), self.units.productivity)
-        counts /= self.mean_productivity.reshape(-1, 1)
-        land = w.land_per_output.ravel()[kg_of] * self.units.output
-        self.units.land = land
-        used = np.bincount(self.units.park, weights=land, minlength=w.n_cities)
-        self.parks: Parks = build_parks(w, cfg, used / w.utilisation)
-        self.labour_supply = self._employment_by_city()
-        shares = counts / counts.sum(axis=1, keepdims=True)
-        cost0 = terms0.q * terms0.cost
-        z0 = terms0.q * (1 - terms0.cost)
-        self.sigma = choice_scale(cost0, shares * (1 - econ.outside_share_arrivals),
-                                  econ.own_cost_elasticity)
-        self.delta_arrival = arrival_constants(shares, econ.outside_share_arrivals, z0, self.sigma)
-        move = econ.relocation_cost * terms0.q / self.sigma[:, None]
-        v_review, self.switching_cost = calibrate_reviewers(
-            counts, econ.leave_share_reviewers, move, econ.stay_share_reviewers)
-        self.delta_review = v_review - z0 / self.sigma[:, None]
-        self.base_counts = counts
-        self.p_exit, self.p_review = per_step(econ.exit_rate_annual), per_step(econ.review_rate_annual)
-        # potential projects of step 1: they replace closures and leavers (quarterly outflow h)
-        # and add the trend's growth g_q; arrivals_now() grows them at g_q a quarter
-        self.outflow = self.p_exit + self.p_review * econ.leave_share_reviewers
-        self.growth_q = (1 + econ.growth_rate_annual) ** (1 / STEPS_PER_YEAR) - 1
-        self.arrival_rate = (counts.sum(axis=1) * (self.outflow + self.growth_q)
-                             / (1 - econ.outside_share_arrivals))
-        self.local_capacity = self.parks.capacity[self.parks.kind == ParkKind.LOCAL].copy()
-        self.gdp0 = w.gdp.copy()
-        self.life, self.sub_life = unit_value_factors(econ.discount_rate_annual,
-                                                      econ.exit_rate_annual,
-                                                      cfg.competition.subsidy_years)
+        self.wage = self.world.wage.copy()
+        self.settings = self._initial_settings()
+        self.cities = [City(self, i, name) for i, name in enumerate(self.world.cities)]
+        self.coordinator = Coordinator(self, *self.streams["strategy"].spawn(2))
+        self.current_terms = self.terms()
+        self.recorder = Recorder()
+        self._close_step(firms.empty_step())
 
     def _initial_settings(self) -> Settings:
+        """No offers yet; under competition each city promotes its target sectors."""
         c = self.world.n_cities
         targets = np.zeros((c, self.kg), dtype=bool)
         if self.config.competition.active:
@@ -110,9 +62,7 @@ class CircleModel(mesa.Model):
                                      self.config.competition.homogenisation,
                                      self.config.competition.lead_sectors)
             targets = np.repeat(sectors, len(SEGMENTS), axis=1)
-        for city in self.cities:
-            city.targets = targets[city.index].copy()
-        return Settings(offers=np.zeros((c, self.kg)), promoted=targets.copy(), mapped=None,
+        return Settings(offers=np.zeros((c, self.kg)), promoted=targets, mapped=None,
                         platform=self.config.switches.shared_platform,
                         excluded=np.zeros(c, dtype=bool))
 
@@ -125,14 +75,6 @@ class CircleModel(mesa.Model):
                   self.units.output)
         return cube
 
-    def _employment_by_city(self) -> np.ndarray:
-        w = self.world
-        kg_of = self.units.sector.astype(np.int64) * len(SEGMENTS) + self.units.segment
-        city = self.parks.city[self.units.park]
-        persons = (w.labour_share.ravel()[kg_of] * self.units.output * 1e8
-                   / (w.wage[city] * self.config.world.wage_core_yuan))
-        return np.bincount(city, weights=persons, minlength=w.n_cities)
-
     def trend(self, step: int | None = None) -> float:
         """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, always 1 without growth."""
         t = self.t if step is None else step
@@ -141,7 +83,8 @@ class CircleModel(mesa.Model):
     def arrivals_now(self) -> np.ndarray:
         """Potential projects per sector-segment this step: they replace exits and leavers and add
         the trend's growth, ``n0 (h + g_q)(1 + g_q)^(t−1) / (1 − o)`` (docs/VALIDATION.md)."""
-        return self.arrival_rate * (1 + self.growth_q) ** (self.t - 1)
+        cal = self.calibration
+        return cal.arrival_rate * (1 + cal.growth_q) ** (self.t - 1)
 
     @property
     def primary(self) -> np.ndarray:
@@ -151,7 +94,8 @@ class CircleModel(mesa.Model):
     def grow_supplies(self) -> None:
         """Balanced growth: local park land and labour supply grow with the trend, so a city that
         grows with the circle faces its base land price and wage (A)."""
-        self.parks.capacity[self.parks.kind == ParkKind.LOCAL] = self.local_capacity * self.trend()
+        local = self.parks.kind == ParkKind.LOCAL
+        self.parks.capacity[local] = self.calibration.local_capacity * self.trend()
 
     def land_used(self) -> np.ndarray:
         return np.bincount(self.units.park, weights=self.units.land, minlength=self.parks.n)
@@ -170,21 +114,25 @@ class CircleModel(mesa.Model):
         self.grow_supplies()
         self.update_wages()
         self.current_terms = self.terms()
-        coordinator.coordinate(self)
+        self.coordinator.step()
         for city in self.cities:
-            city.set_strategy()
+            city.step()
         exits = firms.retire_units(self)
         placed = firms.decide_locations(self)
         self.update_output()
-        self.recorder.record(self, firms.merge_step(exits, placed))
+        self._close_step(firms.merge_step(exits, placed))
 
-    def strategise(self, city: City) -> None:
-        city_offers.strategise(self, city)
+    def _close_step(self, events: firms.StepEvents) -> None:
+        """Close the books: cities take note of their revenue and stakes; the recorder reads."""
+        books = close_books(self)
+        for city in self.cities:
+            city.close_books(books.fiscal_revenue[city.index], books.shared_inflow[city.index])
+        self.recorder.record(self, events, books)
 
     def update_wages(self) -> None:
         """w' = w (labour demand / supply)^ε per step."""
-        demand = self._employment_by_city()
-        ratio = demand / np.maximum(self.labour_supply * self.trend(), 1e-12)
+        demand = employment_by_city(self.world, self.config, self.units, self.parks)
+        ratio = demand / np.maximum(self.calibration.labour_supply * self.trend(), 1e-12)
         self.wage = self.wage * ratio ** self.config.economy.wage_adjustment_elasticity
 
     def update_output(self) -> None:
