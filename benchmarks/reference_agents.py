@@ -130,7 +130,7 @@ class ReferenceChoice(mesa.Model):
 
     def __init__(self, circle) -> None:
         super().__init__(rng=np.random.default_rng(0))
-        self.circle, self.t = circle, circle.t
+        self.circle, self.t = circle, circle.steps
         p, cfg = circle.parks, circle.config
         self.n_parks, self.n_cities = p.n, circle.world.n_cities
         self.p_review = circle.calibration.p_review
@@ -143,7 +143,7 @@ class ReferenceChoice(mesa.Model):
 
     def _tables(self, m) -> None:
         """Park-level tables each agent reads (what a Mesa model would keep as attributes)."""
-        p, cfg, econ, t = m.parks, m.config, m.config.economy, m.t
+        p, cfg, econ, t = m.parks, m.config, m.config.economy, m.steps
         self.q, self.cost = m.current_terms.q.tolist(), m.current_terms.cost.tolist()
         self.offers = park_offers(m.settings, p, t).tolist()
         self.rent = [float(r) if t < e else 0.0 for r, e in zip(p.rent_subsidy, p.rent_end)]

@@ -96,7 +96,7 @@ def measure_reference(n_units: int) -> dict:
     for _ in range(REFERENCE_STEPS):
         runs = compare_step(model, REPEATS)
         if any(r["vector"] != r["reference"] for r in runs):
-            raise SystemExit(f"reference placements differ from the model's at step {model.t}")
+            raise SystemExit(f"reference placements differ from the model's at step {model.steps}")
         vector_s += min(r["vector_s"] for r in runs)
         reference_s += min(r["reference_s"] for r in runs)
         deciders += runs[0]["deciders"]

@@ -85,10 +85,10 @@ def test_growth_parameter_maps_to_arrivals_as_derived():
     grow = CircleModel(ScenarioConfig(world={"n_units": 300},
                                       economy={**econ, "growth_rate_annual": 1.1**4 - 1}), seed=1)
     for step, factor in ((1, 2.0), (3, 2.42)):
-        still.t = grow.t = step
+        still.steps = grow.steps = step
         np.testing.assert_allclose(grow.arrivals_now(), factor * still.arrivals_now())
     assert grow.trend(8) == pytest.approx(1.1**8)     # land, labour and primary output
-    np.testing.assert_allclose(grow.primary, grow.world.primary * 1.1**3)   # (grow.t == 3)
+    np.testing.assert_allclose(grow.primary, grow.world.primary * 1.1**3)   # (grow.steps == 3)
 
 
 def test_cli_backtest_tiny_in_a_subprocess(tmp_path, capsys):

@@ -100,7 +100,7 @@ def test_page_renders_controls_and_plots_and_steps():
     assert len(images) == 3 and all(len(bytes(i.value)) > 1000 for i in images)
     before = [bytes(i.value) for i in images]
     rc.find(v.Btn, children=["Step"]).widget.click()
-    assert model.t == 1
+    assert model.steps == 1
     after = [bytes(i.value) for i in rc.find(w.Image).widgets]
     assert all(a != b for a, b in zip(after, before))
     rc.close()

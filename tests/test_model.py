@@ -94,7 +94,7 @@ def test_enclave_share_lowers_the_sources_retention_offers_to_units_heading_ther
             "switches.enclave=true", "switches.gdp_tax_sharing=true",
             f"policies.enclave.gdp_share_source={alpha}", f"policies.enclave.tax_share_source={alpha}"])
         model = CircleModel(cfg, seed=1)
-        model.t = 1
+        model.steps = 1
         model.current_terms = model.terms()
         leavers = model.units.select(model.units.park == model.world.core)
         enclave = np.flatnonzero(model.parks.kind == 1)[0]
@@ -142,7 +142,7 @@ def test_land_rationing_keeps_units_accepted_in_earlier_rounds(monkeypatch):
     import sim.model.firms as d
     cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + ["competition.active=false"])
     model = CircleModel(cfg, seed=1)
-    model.t = 1
+    model.steps = 1
     model.current_terms = model.terms()
     n, target = 400, 3
     u = np.full((n, model.parks.n), -5.0)
@@ -173,7 +173,7 @@ def test_reverse_enclave_units_are_likelier_to_leave_once_the_rent_subsidy_ends(
     n = len(kg)
     stay = {}
     for step in (3, 4):                               # the subsidy runs until step 4
-        model.t = step
+        model.steps = step
         who = Choosers(kg=kg, origin=np.zeros(n, int), home=np.full(n, source),
                        current=np.full(n, park), stay_subsidy=np.zeros(n))
         u, avail = utilities(model, who, model.settings)

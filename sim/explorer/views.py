@@ -66,10 +66,10 @@ class ExplorerModel(CircleModel):
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tables so far, tagged as one run, cached per step."""
-        if self._tables is None or self._tables[0] != self.t:
+        if self._tables is None or self._tables[0] != self.steps:
             results = self.recorder.results(self.config)
             ids = {"run": "explorer", "scenario": self.config.name, "replicate": 0}
-            self._tables = (self.t, {name: frame.assign(**ids)
+            self._tables = (self.steps, {name: frame.assign(**ids)
                                      for name, frame in results.tables().items()})
         return self._tables[1]
 
@@ -94,7 +94,7 @@ def time_series_figure(model: ExplorerModel) -> Figure:
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("step (quarter)", fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"{model.config.name}: step {model.t}", fontsize=10)
+    fig.suptitle(f"{model.config.name}: step {model.steps}", fontsize=10)
     return fig
 
 
@@ -121,7 +121,7 @@ def investment_map_figure(model: CircleModel) -> Figure:
     ax.set_xticks(range(w.n_sectors), list(w.sectors), rotation=90, fontsize=7)
     ax.set_yticks(range(w.n_cities), list(w.cities), fontsize=8)
     fig.colorbar(image, ax=ax, label="segments (R&D, HQ, core, supply)", shrink=0.8)
-    ax.set_title(f"{title}, step {model.t}", fontsize=10)
+    ax.set_title(f"{title}, step {model.steps}", fontsize=10)
     return fig
 
 

@@ -50,7 +50,7 @@ class Books:
 
 def close_books(model: CircleModel) -> Books:
     """The accounts of the model's current state."""
-    w, p, u, t = model.world, model.parks, model.units, model.t
+    w, p, u, t = model.world, model.parks, model.units, model.steps
     cfg, econ = model.config, model.config.economy
     park_output = np.bincount(u.park, weights=u.output, minlength=p.n)
     park_tax = econ.tax_rate * park_output

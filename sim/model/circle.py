@@ -1,16 +1,24 @@
 """The Wuhan city-circle model: cities (Mesa agents) and production units (columns).
 
 ``run_scenario(config, seed, replicate)`` is the one entry point the CLI, the runner, notebooks
-and tests call. The model is pure: no files, no printing.
+and tests call; the six tables of :mod:`sim.model.tables` are its output. The model is pure: no
+files, no printing. For Mesa's tools it also takes a bundled scenario's name and dotted keys
+(``CircleModel(scenario="coordinated", **{"world.n_units": 1000})``), stops (``running``) after
+the scenario's steps and collects headline circle metrics in a ``DataCollector``.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
 
 import mesa
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
 from sim.model import firms
+from sim.model.bundled import resolve_config
 from sim.model.books import close_books
 from sim.model.calibration import calibrate, employment_by_city
 from sim.model.city import City
@@ -24,33 +32,51 @@ from sim.rules.economy import Settings, Terms, land_prices, location_terms
 from sim.rules.offers import target_sectors
 
 
+#: Headline circle metrics collected by the model's DataCollector (columns of the circle table).
+HEADLINES = ("gdp_total", "wuhan_share", "similarity_ring_mean", "subsidy_total", "welfare",
+             "moved_out_of_wuhan_cum")
+
+
 class CircleModel(mesa.Model):
     """Agent-based model of park co-construction in the Wuhan city circle.
 
     Args:
-        config: the validated scenario.
-        seed: root seed of the batch.
+        config: the validated scenario, a scenario file, or a bundled scenario's name.
+        seed: root seed of the batch; None draws one (``self.seed`` keeps it).
         replicate: replicate index r; streams derive from (seed, r) only.
         world: a prebuilt world (to share calibration across runs); built from the data if None.
+        scenario: a bundled scenario's name or a scenario file, when ``config`` is not given
+            (the name Mesa's batch_run passes).
+        **values: dotted keys of the scenario to set, e.g. ``**{"world.n_units": 1000}``.
     """
 
-    def __init__(self, config: ScenarioConfig, seed: int = 1, replicate: int = 0,
-                 world: World | None = None) -> None:
-        self.streams = spawn_streams(seed, replicate)
-        super().__init__(rng=self.streams["world"])
+    def __init__(self, config: ScenarioConfig | str | os.PathLike | None = None,
+                 seed: int | None = 1, replicate: int = 0, world: World | None = None, *,
+                 scenario: str | os.PathLike | None = None, **values: Any) -> None:
+        if (config is None) == (scenario is None):
+            raise TypeError("CircleModel needs either config or scenario")
+        config = resolve_config(config if scenario is None else scenario, values)
+        self.seed = int(np.random.SeedSequence().entropy) if seed is None else seed
+        self.streams = spawn_streams(self.seed, replicate)
+        super().__init__(rng=self.streams["mesa"])   # Mesa's own stream, apart from the world's
+        # The world stream starts one draw in, where Mesa's seeding from it used to leave it,
+        # so that results stay those of earlier versions (tests/golden).
+        self.streams["world"].integers(np.iinfo(np.int32).max)
         self.config = config
         self.world = world or build_world(config)
-        self.t = 0
         self.kg = self.world.n_sectors * len(SEGMENTS)
         self.calibration, self.units, self.parks = calibrate(self.world, config,
                                                              self.streams["world"])
         self.next_id = len(self.units)
         self.wage = self.world.wage.copy()
         self.settings = self._initial_settings()
-        self.cities = [City(self, i, name) for i, name in enumerate(self.world.cities)]
+        n = self.world.n_cities
+        self.cities = City.create_agents(self, n, index=list(range(n)), name=list(self.world.cities))
         self.coordinator = Coordinator(self, *self.streams["strategy"].spawn(2))
         self.current_terms = self.terms()
         self.recorder = Recorder()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _headline(name) for name in HEADLINES})
         self._close_step(firms.empty_step())
 
     def _initial_settings(self) -> Settings:
@@ -77,14 +103,14 @@ class CircleModel(mesa.Model):
 
     def trend(self, step: int | None = None) -> float:
         """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, always 1 without growth."""
-        t = self.t if step is None else step
+        t = self.steps if step is None else step
         return (1 + self.config.economy.growth_rate_annual) ** (t / STEPS_PER_YEAR)
 
     def arrivals_now(self) -> np.ndarray:
         """Potential projects per sector-segment this step: they replace exits and leavers and add
         the trend's growth, ``n0 (h + g_q)(1 + g_q)^(t−1) / (1 − o)`` (docs/VALIDATION.md)."""
         cal = self.calibration
-        return cal.arrival_rate * (1 + cal.growth_q) ** (self.t - 1)
+        return cal.arrival_rate * (1 + cal.growth_q) ** (self.steps - 1)
 
     @property
     def primary(self) -> np.ndarray:
@@ -109,14 +135,17 @@ class CircleModel(mesa.Model):
 
     # ----------------------------------------------------------------- the schedule
     def step(self) -> None:
-        """One quarter: markets, the coordinator, cities' strategies, exits, choices, output."""
-        self.t += 1
+        """One quarter: markets, the coordinator, cities' strategies, exits, choices, output.
+
+        Mesa counts the step in ``self.steps`` before calling this method.
+        """
         self.grow_supplies()
         self.update_wages()
         self.current_terms = self.terms()
         self.coordinator.step()
-        for city in self.cities:
-            city.step()
+        # Each city best-responds to the offers in force when it moves, so the outcome depends
+        # on the order: cities move in the data file's order, never shuffled.
+        self.cities.do("step")
         exits = firms.retire_units(self)
         placed = firms.decide_locations(self)
         self.update_output()
@@ -128,6 +157,8 @@ class CircleModel(mesa.Model):
         for city in self.cities:
             city.close_books(books.fiscal_revenue[city.index], books.shared_inflow[city.index])
         self.recorder.record(self, events, books)
+        self.datacollector.collect(self)
+        self.running = self.steps < self.config.steps
 
     def update_wages(self) -> None:
         """w' = w (labour demand / supply)^ε per step."""
@@ -140,6 +171,11 @@ class CircleModel(mesa.Model):
         terms = self.terms()
         kg_of = self.units.sector.astype(np.int64) * len(SEGMENTS) + self.units.segment
         self.units.output = self.units.productivity * terms.q[kg_of, self.units.park]
+
+
+def _headline(column: str) -> Callable[[CircleModel], float]:
+    """A DataCollector reporter: the latest value of a column of the circle table."""
+    return lambda model: model.recorder.rows["circle"][-1][column]
 
 
 def run_scenario(config: ScenarioConfig, seed: int | None = None, replicate: int = 0,

@@ -77,7 +77,7 @@ class City(mesa.Agent):
                 br_cap, value_cap = best_offers(model, self.index, kgs, s,
                                                 min(cap, comp.subsidy_max), inputs)
                 gain = STEPS_PER_YEAR * float((value_free - value_cap).sum())
-                years_left = max(cfg.steps - model.t, 0) / STEPS_PER_YEAR
+                years_left = max(cfg.steps - model.steps, 0) / STEPS_PER_YEAR
                 self.cheating = not self.detected and self._breaks(gain, years_left)
                 br = br if self.cheating or self.detected else br_cap
             current = s.offers[self.index, kgs]
@@ -96,7 +96,7 @@ class City(mesa.Agent):
     def _within_budget(self, offers: np.ndarray) -> np.ndarray:
         """Scale offers so running contracts plus a year of expected new ones fit the budget."""
         model, c = self.model, self.index
-        u, t, cal = model.units, model.t, model.calibration
+        u, t, cal = model.units, model.steps, model.calibration
         running = (u.subsidy_payer == c) & (u.subsidy_until > t)
         committed = float((u.subsidy_rate * u.output)[running].sum())
         kg = kg_index(u)
@@ -154,7 +154,7 @@ def decider_groups(model: CircleModel, kgs: np.ndarray) -> tuple[Choosers, np.nd
 def city_values(model: CircleModel, kgs: np.ndarray) -> np.ndarray:
     """Value to each city of a yuan of value added at each park (C x len(kgs) x P):
     λ_Y · credited share + τ · tax share + land rent to the landlord city."""
-    p, t = model.parks, model.t
+    p, t = model.parks, model.steps
     shares = accounts.share_matrices(p, t, model.world.n_cities,
                                      model.config.policies.enclave.credited_double_count)
     lam, tau = model.config.competition.promotion_weight_gdp, model.config.economy.tax_rate

@@ -50,7 +50,7 @@ class Coordinator:
         if not cfg.switches.investment_map:
             return
         every = max(int(round(cfg.policies.investment_map.replan_years * STEPS_PER_YEAR)), 1)
-        if (model.t - 1) % every:
+        if (model.steps - 1) % every:
             return
         mapped = draw_map(self._planner_scores(), self._land_need(), self._free_land(),
                           cfg.competition.lead_sectors * len(SEGMENTS),
@@ -120,7 +120,7 @@ def projected_values(model: CircleModel, settings: Settings) -> np.ndarray:
     kg = groups.kg
     mass = weight[:, None] * probs * model.current_terms.q[kg]            # n x P
     values = city_values(model, np.arange(model.kg))                      # C x KG x P
-    offers = park_offers(settings, model.parks, model.t)[kg]              # n x P
+    offers = park_offers(settings, model.parks, model.steps)[kg]              # n x P
     pays = model.parks.registration[None, :] == np.arange(model.world.n_cities)[:, None]
     gross = np.einsum("np,cnp->c", mass, values[:, kg, :])
     paid = np.einsum("np,cp->c", mass * offers, pays)

@@ -130,7 +130,7 @@ def choose(model: CircleModel, who: Choosers, land_per_a: np.ndarray,
 
 def decide_locations(model: CircleModel) -> StepEvents:
     """Arrivals and reviewing units choose a park (or the outside option) and are placed."""
-    u, p, t = model.units, model.parks, model.t
+    u, p, t = model.units, model.parks, model.steps
     reviewing = model.streams["reviews"].random(len(u)) < model.calibration.p_review
     # a reverse enclave's rent subsidy ends: its units reconsider
     reviewing |= (p.kind[u.park] == ParkKind.REVERSE_ENCLAVE) & (p.rent_end[u.park] == t)
@@ -158,7 +158,7 @@ def place(model: CircleModel, dec: Units, who: Choosers, pick: np.ndarray,
             ``model.units``; ``retention``: the retention rate each decider accepted (0: none).
     """
     kg, current = who.kg, who.current
-    p, t, terms, econ = model.parks, model.t, model.current_terms, model.config.economy
+    p, t, terms, econ = model.parks, model.steps, model.current_terms, model.config.economy
     offers = park_offers(model.settings, p, t)
     years = model.config.competition.subsidy_years
     is_arrival = current < 0

@@ -31,7 +31,7 @@ class Recorder:
 
     def record(self, model: CircleModel, events: StepEvents, books: Books) -> None:
         """Append the step's rows: the model's state, the step's events and its books."""
-        w, p, t = model.world, model.parks, model.t
+        w, p, t = model.world, model.parks, model.steps
         cfg = model.config
         cube = model.output_cube()
         self._circle(model, events, books, cube)
@@ -53,7 +53,7 @@ class Recorder:
 
     def _circle(self, model: CircleModel, events: StepEvents, books: Books,
                 cube: np.ndarray) -> None:
-        w, econ, t, u = model.world, model.config.economy, model.t, model.units
+        w, econ, t, u = model.world, model.config.economy, model.steps, model.units
         physical, credited, subsidies = books.physical, books.credited, books.subsidies
         park_cost, comp, used = books.park_cost, books.compensation, books.used
         city_of_unit = model.parks.city[u.park]
@@ -96,7 +96,7 @@ class Recorder:
 
     def _cities(self, model: CircleModel, events: StepEvents, books: Books,
                 cube: np.ndarray) -> None:
-        w, p, u, t = model.world, model.parks, model.units, model.t
+        w, p, u, t = model.world, model.parks, model.units, model.steps
         kg = u.sector.astype(np.int64) * len(SEGMENTS) + u.segment
         persons = (w.labour_share.ravel()[kg] * u.output * 1e8
                    / (w.wage[p.city[u.park]] * model.config.world.wage_core_yuan))
@@ -131,16 +131,16 @@ class Recorder:
         c, k, g = np.meshgrid(np.arange(w.n_cities), np.arange(w.n_sectors), np.arange(len(SEGMENTS)),
                               indexing="ij")
         self.rows["sectors"].append(pd.DataFrame(dict(
-            step=model.t, city=np.array(w.cities)[c.ravel()], sector=np.array(w.sectors)[k.ravel()],
+            step=model.steps, city=np.array(w.cities)[c.ravel()], sector=np.array(w.sectors)[k.ravel()],
             segment=np.array(SEGMENTS)[g.ravel()], output=cube.ravel())))
 
     def _parks(self, model, used, park_output, price) -> None:
         p, w = model.parks, model.world
         n_units = np.bincount(model.units.park, minlength=p.n)
         self.rows["parks"].append(pd.DataFrame(dict(
-            step=model.t, park=p.name, city=np.array(w.cities)[p.city],
+            step=model.steps, park=p.name, city=np.array(w.cities)[p.city],
             kind=np.array(KINDS)[p.kind], operator=np.array(w.cities)[p.operator],
-            land_used=used, land_capacity=np.where(p.open_at(model.t), p.capacity, 0.0),
+            land_used=used, land_capacity=np.where(p.open_at(model.steps), p.capacity, 0.0),
             n_units=n_units, output=park_output, land_price=price)))
 
     def _transfers(self, model, events) -> None:
@@ -156,7 +156,7 @@ class Recorder:
                                     np.where(events.is_arrival, "new_investment", "relocation"),
                                     CHANNEL_OF_KIND[kind]))
         self.rows["transfers"].append(pd.DataFrame(dict(
-            step=model.t, unit_id=events.unit_id, sector=np.array(w.sectors)[events.kg // len(SEGMENTS)],
+            step=model.steps, unit_id=events.unit_id, sector=np.array(w.sectors)[events.kg // len(SEGMENTS)],
             segment=np.array(SEGMENTS)[events.kg % len(SEGMENTS)], origin=ORIGIN_NAMES[events.origin],
             from_city=names[np.where(events.from_city >= 0, events.from_city, len(w.cities))],
             to_city=np.where(placed, names[p.city[dest]], "outside"),

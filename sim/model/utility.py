@@ -88,7 +88,7 @@ def utilities(model: CircleModel, who: Choosers,
     """
     m, p, econ, cal = model, model.parks, model.config.economy, model.calibration
     kg, origin, home, current = who.kg, who.origin, who.home, who.current
-    terms, t = m.current_terms, m.t
+    terms, t = m.current_terms, m.steps
     offers = park_offers(settings, p, t)
     fric = (friction(settings, p, m.config.policies.investment_map.approval_friction)
             if m.config.switches.investment_map else np.zeros_like(offers))
