@@ -5,7 +5,7 @@ In a notebook cell::
     from sim.explorer.app import page
     page
 
-As a web page (offline: needs the pinned ``explorer`` extra, see NOTES)::
+As a web page (offline: needs the pinned ``explorer`` extra, see the README)::
 
     solara run sim/explorer/app.py
 

@@ -196,7 +196,7 @@ def welfare(
     park_cost: float,
     mcpf: float,
 ) -> float:
-    """Circle welfare per year (DESIGN.md §3), all in the same money unit per year.
+    """Circle welfare per year, all in the same money unit per year.
 
     ``W = VA − D − R − (MCPF − 1)·S − S_outside − park_cost``: subsidies paid to local units are
     a transfer inside the circle and cost only their excess burden (MCPF − 1); subsidies paid to
