@@ -86,15 +86,23 @@ def calibrate(world: World, config: ScenarioConfig,
     life, sub_life = unit_value_factors(econ.discount_rate_annual, econ.exit_rate_annual,
                                         config.competition.subsidy_years)
     calibration = Calibration(
-        sigma=sigma, delta_arrival=arrival_constants(shares, econ.outside_share_arrivals, z0, sigma),
-        delta_review=v_review - z0 / sigma[:, None], switching_cost=switching_cost,
-        base_counts=counts, mean_productivity=mean_productivity,
+        sigma=sigma,
+        delta_arrival=arrival_constants(shares, econ.outside_share_arrivals, z0, sigma),
+        delta_review=v_review - z0 / sigma[:, None],
+        switching_cost=switching_cost,
+        base_counts=counts,
+        mean_productivity=mean_productivity,
         labour_supply=employment_by_city(world, config, units, parks),
-        gdp0=world.gdp.copy(), p_exit=p_exit, p_review=p_review,
-        outflow=outflow, growth_q=growth_q,
+        gdp0=world.gdp.copy(),
+        p_exit=p_exit,
+        p_review=p_review,
+        outflow=outflow,
+        growth_q=growth_q,
         arrival_rate=counts.sum(axis=1) * (outflow + growth_q) / (1 - econ.outside_share_arrivals),
         local_capacity=parks.capacity[parks.kind == ParkKind.LOCAL].copy(),
-        life=life, sub_life=sub_life)
+        life=life,
+        sub_life=sub_life,
+    )
     return calibration, units, parks
 
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from sim.config.schema import ScenarioConfig
 from sim.model import firms
-from sim.model.bundled import resolve_config
 from sim.model.books import close_books
+from sim.model.bundled import resolve_config
 from sim.model.calibration import calibrate, employment_by_city
 from sim.model.city import City
 from sim.model.coordinator import Coordinator
@@ -30,7 +30,6 @@ from sim.model.world import World, build_world
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
 from sim.rules.economy import Settings, Terms, land_prices, location_terms
 from sim.rules.offers import target_sectors
-
 
 #: Headline circle metrics collected by the model's DataCollector (columns of the circle table).
 HEADLINES = ("gdp_total", "wuhan_share", "similarity_ring_mean", "subsidy_total", "welfare",
@@ -71,7 +70,9 @@ class CircleModel(mesa.Model):
         self.wage = self.world.wage.copy()
         self.settings = self._initial_settings()
         n = self.world.n_cities
-        self.cities = City.create_agents(self, n, index=list(range(n)), name=list(self.world.cities))
+        self.cities = City.create_agents(
+            self, n, index=list(range(n)), name=list(self.world.cities)
+        )
         self.coordinator = Coordinator(self, *self.streams["strategy"].spawn(2))
         self.current_terms = self.terms()
         self.recorder = Recorder()
@@ -102,7 +103,7 @@ class CircleModel(mesa.Model):
         return cube
 
     def trend(self, step: int | None = None) -> float:
-        """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, always 1 without growth."""
+        """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, 1 without growth."""
         t = self.steps if step is None else step
         return (1 + self.config.economy.growth_rate_annual) ** (t / STEPS_PER_YEAR)
 

@@ -91,9 +91,16 @@ class Coordinator:
     def _bargain(self) -> None:
         """Compensation so that no city expects to do worse than under competition."""
         model, cfg = self.model, self.model.config
-        comp_targets = np.repeat(target_sectors(model.world.hotness, model.world.advantage,
-                                                cfg.competition.homogenisation,
-                                                cfg.competition.lead_sectors), len(SEGMENTS), axis=1)
+        comp_targets = np.repeat(
+            target_sectors(
+                model.world.hotness,
+                model.world.advantage,
+                cfg.competition.homogenisation,
+                cfg.competition.lead_sectors,
+            ),
+            len(SEGMENTS),
+            axis=1,
+        )
         rival = Settings(offers=model.settings.offers.copy(), promoted=comp_targets, mapped=None,
                          platform=False, excluded=model.settings.excluded.copy())
         if cfg.competition.active:

@@ -62,7 +62,8 @@ def retire_units(model: CircleModel) -> StepEvents:
 
 def draw_arrivals(model: CircleModel) -> Units:
     """New projects: Poisson counts per sector-segment, origin, home city and productivity."""
-    rng, econ, w, cal = model.streams["arrivals"], model.config.economy, model.world, model.calibration
+    rng, econ, w = model.streams["arrivals"], model.config.economy, model.world
+    cal = model.calibration
     counts = rng.poisson(model.arrivals_now())
     kg = np.repeat(np.arange(model.kg), counts)
     n = len(kg)
@@ -174,7 +175,9 @@ def place(model: CircleModel, dec: Units, who: Choosers, pick: np.ndarray,
     contract = signs | retain
     rate = np.where(retain, retention, offer_here)
     dec.subsidy_rate = np.where(contract, rate, np.where(moved, 0.0, dec.subsidy_rate))
-    dec.subsidy_until = np.where(contract, t + int(round(years * STEPS_PER_YEAR)), dec.subsidy_until)
+    dec.subsidy_until = np.where(
+        contract, t + int(round(years * STEPS_PER_YEAR)), dec.subsidy_until
+    )
     dec.subsidy_payer = np.where(contract, p.registration[dest], dec.subsidy_payer)
     dec.subsidy_retention = np.where(contract, retain, dec.subsidy_retention)
     dec.park = np.where(moved, pick, dec.park).astype(np.int32)
@@ -185,10 +188,16 @@ def place(model: CircleModel, dec: Units, who: Choosers, pick: np.ndarray,
                                               np.where(dec.origin == Origin.LOCAL, dec.home, -1)),
                          p.city[np.maximum(current, 0)])
     event = moved | left
-    events = StepEvents(dec.unit_id[event], kg[event], dec.origin[event].astype(np.int64),
-                        from_city[event].astype(np.int64), np.where(left, -1, pick)[event],
-                        np.where(left, dec.output, new_output)[event], is_arrival[event],
-                        relocation_cost=float(econ.relocation_cost * new_output[moved & ~is_arrival].sum()))
+    events = StepEvents(
+        dec.unit_id[event],
+        kg[event],
+        dec.origin[event].astype(np.int64),
+        from_city[event].astype(np.int64),
+        np.where(left, -1, pick)[event],
+        np.where(left, dec.output, new_output)[event],
+        is_arrival[event],
+        relocation_cost=float(econ.relocation_cost * new_output[moved & ~is_arrival].sum()),
+    )
     staying_units = model.units.select(~reviewing)
     keep = (~is_arrival & ~left) | (is_arrival & moved)
     model.units = staying_units.extend(dec.select(keep))

@@ -12,10 +12,9 @@ import dataclasses
 
 import numpy as np
 
-from sim.model.world import World
-from sim.rules.constants import KINDS, SEGMENTS, STEPS_PER_YEAR, ParkKind
 from sim.config.schema import Agreement, ScenarioConfig
-
+from sim.model.world import World
+from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
 
 
 @dataclasses.dataclass
@@ -59,6 +58,11 @@ def _switch_on(config: ScenarioConfig, kind: str) -> bool:
     return getattr(config.switches, kind)
 
 
+def pick(own: object, default: object) -> object:
+    """An agreement's own value, or the policy default when it gives none."""
+    return default if own is None else own
+
+
 def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
     """One agreement's park attributes, policy defaults filled in."""
     pol = getattr(config.policies, a.kind)
@@ -74,7 +78,6 @@ def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
         rent_subsidy=0.0, rent_end=float(a.start_step), productivity_bonus=0.0,
         referral_strength=pol.referral_strength, build_cost=0.0, home_only=False,
         segment_ok=np.ones(len(SEGMENTS), bool))
-    pick = lambda own, default: default if own is None else own
     if a.kind == ParkKind.ENCLAVE.label:
         row["build_cost"] = pol.build_cost_per_km2 * a.land_km2
         if sharing:

@@ -39,8 +39,15 @@ class Recorder:
         self._sectors(model, cube)
         self._parks(model, books.used, books.park_output, books.terms.land_price)
         self._transfers(model, events)
-        flows = accounts.sharing_flows(p, books.shares, books.park_output, books.park_tax,
-                                       cfg.policies.park_within_park.platform_return_rate, w.cities, t)
+        flows = accounts.sharing_flows(
+            p,
+            books.shares,
+            books.park_output,
+            books.park_tax,
+            cfg.policies.park_within_park.platform_return_rate,
+            w.cities,
+            t,
+        )
         self.rows["flows"].append(flows)
         comp = books.compensation
         if np.any(comp != 0):
@@ -128,11 +135,20 @@ class Recorder:
 
     def _sectors(self, model, cube) -> None:
         w = model.world
-        c, k, g = np.meshgrid(np.arange(w.n_cities), np.arange(w.n_sectors), np.arange(len(SEGMENTS)),
-                              indexing="ij")
-        self.rows["sectors"].append(pd.DataFrame(dict(
-            step=model.steps, city=np.array(w.cities)[c.ravel()], sector=np.array(w.sectors)[k.ravel()],
-            segment=np.array(SEGMENTS)[g.ravel()], output=cube.ravel())))
+        c, k, g = np.meshgrid(
+            np.arange(w.n_cities), np.arange(w.n_sectors), np.arange(len(SEGMENTS)), indexing="ij"
+        )
+        self.rows["sectors"].append(
+            pd.DataFrame(
+                dict(
+                    step=model.steps,
+                    city=np.array(w.cities)[c.ravel()],
+                    sector=np.array(w.sectors)[k.ravel()],
+                    segment=np.array(SEGMENTS)[g.ravel()],
+                    output=cube.ravel(),
+                )
+            )
+        )
 
     def _parks(self, model, used, park_output, price) -> None:
         p, w = model.parks, model.world
@@ -155,13 +171,24 @@ class Recorder:
                            np.where(kind == ParkKind.LOCAL,
                                     np.where(events.is_arrival, "new_investment", "relocation"),
                                     CHANNEL_OF_KIND[kind]))
-        self.rows["transfers"].append(pd.DataFrame(dict(
-            step=model.steps, unit_id=events.unit_id, sector=np.array(w.sectors)[events.kg // len(SEGMENTS)],
-            segment=np.array(SEGMENTS)[events.kg % len(SEGMENTS)], origin=ORIGIN_NAMES[events.origin],
-            from_city=names[np.where(events.from_city >= 0, events.from_city, len(w.cities))],
-            to_city=np.where(placed, names[p.city[dest]], "outside"),
-            to_park=np.where(placed, np.array(p.name)[dest], ""), channel=channel,
-            output=events.output)))
+        self.rows["transfers"].append(
+            pd.DataFrame(
+                dict(
+                    step=model.steps,
+                    unit_id=events.unit_id,
+                    sector=np.array(w.sectors)[events.kg // len(SEGMENTS)],
+                    segment=np.array(SEGMENTS)[events.kg % len(SEGMENTS)],
+                    origin=ORIGIN_NAMES[events.origin],
+                    from_city=names[
+                        np.where(events.from_city >= 0, events.from_city, len(w.cities))
+                    ],
+                    to_city=np.where(placed, names[p.city[dest]], "outside"),
+                    to_park=np.where(placed, np.array(p.name)[dest], ""),
+                    channel=channel,
+                    output=events.output,
+                )
+            )
+        )
 
     def results(self, config) -> Results:
         frames = {}
@@ -171,6 +198,10 @@ class Recorder:
                 frame = pd.DataFrame(blocks)
             else:
                 blocks = [b for b in blocks if len(b)]
-                frame = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=columns)
+                frame = (
+                    pd.concat(blocks, ignore_index=True)
+                    if blocks
+                    else pd.DataFrame(columns=columns)
+                )
             frames[name] = frame.reindex(columns=list(columns))
         return Results(**frames, config=config.model_dump(mode="json"))

@@ -24,4 +24,6 @@ def spawn_streams(root_seed: int, replicate: int = 0) -> dict[str, np.random.Gen
         raise ValueError("seed and replicate must be >= 0")
     root = np.random.SeedSequence(entropy=root_seed, spawn_key=(replicate,))
     children = root.spawn(len(STREAMS))
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)}
+    return {
+        name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)
+    }

@@ -14,7 +14,6 @@ import pandas as pd
 from sim.rules.constants import ORIGINS
 
 
-
 @dataclasses.dataclass
 class Units:
     unit_id: np.ndarray       # int64, unique over the run
@@ -35,10 +34,10 @@ class Units:
     def __len__(self) -> int:
         return len(self.unit_id)
 
-    def select(self, mask: np.ndarray) -> "Units":
+    def select(self, mask: np.ndarray) -> Units:
         return Units(**{f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self)})
 
-    def extend(self, other: "Units") -> "Units":
+    def extend(self, other: Units) -> Units:
         return Units(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
                         for f in dataclasses.fields(self)})
 

@@ -110,7 +110,11 @@ def sharing_flows(parks: Parks, shares: Shares, park_output: np.ndarray, park_ta
         if shares.retained[j] > 0 and park_tax[j] > 0:
             rows.append((step, host, f"park:{parks.name[j]}", "tax_retained",
                          shares.retained[j] * park_tax[j]))
-        if parks.kind[j] == ParkKind.PARK_WITHIN_PARK and park_output[j] > 0 and parks.start[j] <= step:
+        if (
+            parks.kind[j] == ParkKind.PARK_WITHIN_PARK
+            and park_output[j] > 0
+            and parks.start[j] <= step
+        ):
             rows.append((step, host, op, "platform_return",
                          returns_rate * park_output[j] * parks.equity_operator[j]))
     return pd.DataFrame(rows, columns=["step", "from_city", "to_city", "kind", "amount"])

@@ -9,10 +9,9 @@ Output of a unit with productivity A at park j of city c:
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from sim.config.schema import ScenarioConfig
 from sim.rules.constants import SEGMENTS
@@ -50,8 +49,11 @@ def agglomeration(output_ck: np.ndarray, gamma: float) -> np.ndarray:
     return (np.maximum(output_ck, 0.01 * mean) / mean) ** gamma
 
 
-def link_distances(output_ckg: np.ndarray, distance_km: np.ndarray, links: np.ndarray) -> np.ndarray:
-    """Output-weighted distance (100 km) from each city to a segment's linked segments (K x G x C)."""
+def link_distances(
+    output_ckg: np.ndarray, distance_km: np.ndarray, links: np.ndarray
+) -> np.ndarray:
+    """Output-weighted distance (100 km) from each city to a segment's linked segments
+    (K x G x C)."""
     total = output_ckg.sum(axis=0, keepdims=True)
     where = output_ckg / np.where(total > 0, total, 1.0)          # C x K x G
     mean_dist = np.einsum("ckh,dc->khd", where, distance_km) / 100.0  # K x G' x C(from)

@@ -218,7 +218,9 @@ def welfare(
     )
 
 
-def discounted_total(values: np.ndarray, rate_annual: float, steps_per_year: int = STEPS_PER_YEAR) -> float:
+def discounted_total(
+    values: np.ndarray, rate_annual: float, steps_per_year: int = STEPS_PER_YEAR
+) -> float:
     """Present value of a series of annual rates observed once per step.
 
     ``Σ_t values[t] / steps_per_year · (1 + rate)^(−t / steps_per_year)``, t = 0, 1, ...: each
