@@ -2,11 +2,12 @@
 
 Every production unit is a ``mesa.Agent`` with its own ``step()``: it decides whether it reviews
 its location this quarter, scores every park one by one (the same utilities as
-``sim.model.utility.utilities``: calibrated constant, profit margin over the choice scale, relocation
-and switching cost, attention), turns them into nested-logit probabilities (parks nested by city,
-the outside option apart) and draws its park by inverse CDF. The model then rations land park by
-park in random priority order and lets rejected units choose again (``sim.model.firms.choose``),
-and each leaver's city may counter-offer a retention subsidy (``retain_leavers``).
+``sim.model.utility.utilities``: calibrated constant, profit margin over the choice scale,
+relocation and switching cost, attention), turns them into nested-logit probabilities (parks
+nested by city, the outside option apart) and draws its park by inverse CDF. The model then
+rations land park by park in random priority order and lets rejected units choose again
+(``sim.model.firms.choose``), and each leaver's city may counter-offer a retention subsidy
+(``sim.model.city.retention_offers``).
 
 It consumes the same draws in the same order as ``sim.model.firms.decide_locations`` (the
 ``reviews`` stream for reviews, ``draw_arrivals`` for new projects, the ``choices`` stream for
@@ -19,9 +20,8 @@ from __future__ import annotations
 import math
 import time
 
-import numpy as np
-
 import mesa
+import numpy as np
 
 from sim.model import firms
 from sim.model.city import city_values
@@ -51,7 +51,7 @@ class UnitAgent(mesa.Agent):
         park: park after the step (-1: left the circle or stayed outside).
     """
 
-    def __init__(self, model: "ReferenceChoice", row: int, current: int) -> None:
+    def __init__(self, model: ReferenceChoice, row: int, current: int) -> None:
         super().__init__(model)
         d = model.columns
         self.unit_id, self.kg = d["unit_id"][row], d["kg"][row]
@@ -143,7 +143,7 @@ class ReferenceChoice(mesa.Model):
 
     def _tables(self, m) -> None:
         """Park-level tables each agent reads (what a Mesa model would keep as attributes)."""
-        p, cfg, econ, t = m.parks, m.config, m.config.economy, m.steps
+        p, cfg, t = m.parks, m.config, m.steps
         self.q, self.cost = m.current_terms.q.tolist(), m.current_terms.cost.tolist()
         self.offers = park_offers(m.settings, p, t).tolist()
         self.rent = [float(r) if t < e else 0.0 for r, e in zip(p.rent_subsidy, p.rent_end)]
@@ -151,7 +151,10 @@ class ReferenceChoice(mesa.Model):
                          if cfg.switches.investment_map else np.zeros((m.kg, p.n))).tolist()
         cal = m.calibration
         self.sigma, self.switching_cost = cal.sigma.tolist(), cal.switching_cost.tolist()
-        self.delta_arrival, self.delta_review = cal.delta_arrival.tolist(), cal.delta_review.tolist()
+        self.delta_arrival, self.delta_review = (
+            cal.delta_arrival.tolist(),
+            cal.delta_review.tolist(),
+        )
         shares = accounts.share_matrices(p, t, m.world.n_cities,
                                          cfg.policies.enclave.credited_double_count)
         self.vshare = value_shares(m, shares).tolist()
@@ -182,8 +185,11 @@ class ReferenceChoice(mesa.Model):
                 own = a.origin in (WUHAN, OUTSIDE) or cur_reg == op
                 mult = 1 + self.referral[j]
             else:
-                own = ((a.origin == WUHAN and op == self.core) or (a.origin == LOCAL and a.home == op)
-                       or cur_reg == op)
+                own = (
+                    (a.origin == WUHAN and op == self.core)
+                    or (a.origin == LOCAL and a.home == op)
+                    or cur_reg == op
+                )
                 mult = 1 + self.referral[j] * self.vshare[op][j]
             att *= mult if own else 1.0
         return att
@@ -207,7 +213,9 @@ class ReferenceChoice(mesa.Model):
                       if reviewer and j != cur else 0.0)
             u = delta + q * margin / sigma - moving
             utility.append(u + math.log(self.attention(a, j) / econ.attention_base))
-            belongs = (a.origin == LOCAL and a.home == self.operator[j]) or cur_reg == self.operator[j]
+            belongs = (
+                a.origin == LOCAL and a.home == self.operator[j]
+            ) or cur_reg == self.operator[j]
             ok = (self.open[j] and self.sector_ok[j][k] and self.segment_ok[j][g]
                   and (not self.home_only[j] or belongs))
             available.append(ok or (reviewer and j == cur))
@@ -295,14 +303,16 @@ class ReferenceChoice(mesa.Model):
         for a, uniform in zip(leavers, uniforms):
             city = self.registration[a.current]
             ceiling = comp.subsidy_max
-            if c.config.switches.subsidy_cap and not c.cities[city].cheating:
+            if c.config.switches.subsidy_cap and not c.cities.to_list()[city].cheating:
                 ceiling = min(c.config.policies.subsidy_cap.cap, ceiling)
             a.consider_counter_offer([x * ceiling for x in steps], values[city], uniform)
 
     def _accept(self, deciders: list[UnitAgent], priority: list[float],
                 free: list[float]) -> list[UnitAgent]:
         """One rationing round of the pending placements; updates ``free``, returns the rejected."""
-        movers = [(a.pick, p, i, a) for i, (a, p) in enumerate(zip(deciders, priority)) if a.pending]
+        movers = [
+            (a.pick, p, i, a) for i, (a, p) in enumerate(zip(deciders, priority)) if a.pending
+        ]
         need = {}
         taken = [0.0] * self.n_parks
         rejected = set()

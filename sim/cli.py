@@ -12,8 +12,8 @@ import importlib
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
 

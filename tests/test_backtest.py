@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model.world import BUNDLED_DATA, build_world_with_gdp
 from sim.cli import main
 from sim.config import load_scenario
 from sim.config.schema import ScenarioConfig
 from sim.model import CircleModel
+from sim.model.world import BUNDLED_DATA, build_world_with_gdp
 from sim.validation.backtest import (
     COLUMNS,
     backtest,
@@ -70,7 +70,9 @@ def test_backtest_schema_and_determinism_on_a_tiny_run():
     pd.testing.assert_frame_equal(a, b)
     assert list(a.columns) == COLUMNS and len(a) == 9 * 2
     assert set(a.year) == {2010, 2011}
-    assert (a.share_lo <= a.share_model + 1e-12).all() and (a.share_model <= a.share_hi + 1e-12).all()
+    assert (a.share_lo <= a.share_model + 1e-12).all() and (
+        a.share_model <= a.share_hi + 1e-12
+    ).all()
     np.testing.assert_allclose(a.groupby("year")[["share_data", "share_model"]].sum(), 1.0)
     first = a[a.year == 2010]
     np.testing.assert_allclose(first.share_model, first.share_data)   # step 0 is the data

@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model.world import build_world
 from sim.config import load_scenario
-from sim.model.city import decider_groups
-from sim.model.utility import Choosers, utilities
-from sim.rules.choice import nested_probabilities
 from sim.model import CircleModel, run_scenario
+from sim.model.city import decider_groups
 from sim.model.tables import TABLES
+from sim.model.utility import Choosers, utilities
+from sim.model.world import build_world
+from sim.rules.choice import nested_probabilities
 
 SMALL = ["world.n_units=2000"]
 SWITCHES = ["investment_map", "subsidy_cap", "shared_platform", "enclave", "gdp_tax_sharing",
@@ -90,9 +90,16 @@ def test_enclave_share_lowers_the_sources_retention_offers_to_units_heading_ther
     from sim.model.utility import kg_index
     rates = {}
     for alpha in (0.0, 0.5):
-        cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
-            "switches.enclave=true", "switches.gdp_tax_sharing=true",
-            f"policies.enclave.gdp_share_source={alpha}", f"policies.enclave.tax_share_source={alpha}"])
+        cfg = load_scenario(
+            "scenarios/homogenised.yaml",
+            overrides=SMALL
+            + [
+                "switches.enclave=true",
+                "switches.gdp_tax_sharing=true",
+                f"policies.enclave.gdp_share_source={alpha}",
+                f"policies.enclave.tax_share_source={alpha}",
+            ],
+        )
         model = CircleModel(cfg, seed=1)
         model.steps = 1
         model.current_terms = model.terms()
@@ -130,7 +137,9 @@ def test_park_within_park_raises_output_per_unit_of_productivity():
     np.testing.assert_allclose(terms.q[:, pwp], terms.q[:, host] * 1.05)
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in __import__("pathlib").Path("scenarios").glob("*.yaml")))
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in __import__("pathlib").Path("scenarios").glob("*.yaml"))
+)
 def test_every_bundled_scenario_runs_small(name):
     cfg = load_scenario(f"scenarios/{name}.yaml", overrides=["world.n_units=500"])
     r = run_scenario(cfg, seed=1, steps=2)
@@ -140,7 +149,10 @@ def test_every_bundled_scenario_runs_small(name):
 def test_land_rationing_keeps_units_accepted_in_earlier_rounds(monkeypatch):
     """Regression: units accepted in round one must not be rationed again in later rounds."""
     import sim.model.firms as d
-    cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + ["competition.active=false"])
+
+    cfg = load_scenario(
+        "scenarios/homogenised.yaml", overrides=SMALL + ["competition.active=false"]
+    )
     model = CircleModel(cfg, seed=1)
     model.steps = 1
     model.current_terms = model.terms()

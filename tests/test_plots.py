@@ -69,7 +69,7 @@ def test_time_series_one_line_and_band_per_series(summary):
     assert {"homogenised", "coordinated"} <= set(labels) and len(labels) == n_series
     expected = summary.over_time.query("scenario == 'homogenised' and metric == "
                                        "'similarity_ring_mean'").sort_values("step")["mean"]
-    line = next(l for l in axes[0].lines if l.get_label() == "homogenised")
+    line = next(ln for ln in axes[0].lines if ln.get_label() == "homogenised")
     np.testing.assert_allclose(line.get_ydata(), expected)
 
 
@@ -86,7 +86,7 @@ def test_last_step_point_and_interval_per_scenario_baseline_marked(summary):
                                  "sweep_enclave_share (gdp_share_source=0)"]
         else:
             assert set(ticks) == {""}
-        dashed = [l for l in ax.lines if l.get_linestyle() == "--"]
+        dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
         assert len(dashed) == 1
         expected = baseline.loc[baseline["metric"] == metric, "mean"].iloc[0]
         assert dashed[0].get_xdata()[0] == pytest.approx(expected)
@@ -94,12 +94,12 @@ def test_last_step_point_and_interval_per_scenario_baseline_marked(summary):
 
 def test_differences_against_zero_in_rank_order(summary):
     fig = plots.plot_differences(summary.differences, ["welfare", "wuhan_share"])
-    for ax, metric in zip(visible_axes(fig), ["welfare", "wuhan_share"]):
+    for ax in visible_axes(fig):
         assert sum(isinstance(c, ErrorbarContainer) for c in ax.containers) == 1 + len(SHARES)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks[:2] == ["coordinated", "sweep_enclave_share (gdp_share_source=0)"]
-    for ax, metric in zip(visible_axes(fig), ["welfare", "wuhan_share"]):
-        zero = [l for l in ax.lines if l.get_linestyle() == "--"]
+    for ax, metric in zip(visible_axes(fig), ["welfare", "wuhan_share"]):  # noqa: B007 (@metric)
+        zero = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
         assert len(zero) == 1 and zero[0].get_xdata()[0] == 0.0
         expected = summary.differences.query(
             "scenario == 'coordinated' and measure == 'last' and metric == @metric")
@@ -221,7 +221,7 @@ def test_sweep_curves_with_bands_and_baseline(summary):
     metrics = ["wuhan_share", "welfare"]
     fig = plots.plot_sweep(summary.levels, SWEEP, metrics, baseline="homogenised")
     for ax in visible_axes(fig):
-        curve = next(l for l in ax.lines if l.get_label() == "sweep_enclave_share")
+        curve = next(ln for ln in ax.lines if ln.get_label() == "sweep_enclave_share")
         np.testing.assert_allclose(curve.get_xdata().astype(float), SHARES)
         assert len(ax.lines) == 2 and len(ax.collections) == 1
         assert ax.get_xlabel() == SWEEP

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiments import demo
 from sim.analysis import i18n, report
 from sim.cli import main
+from sim.experiments import demo
 from sim.experiments.runner import run_batch
 from sim.experiments.store import load_results
 
@@ -63,7 +63,7 @@ def test_every_scenario_and_switch_appears(built):
         assert f"\n| {scenario} |" in text  # a row of the headline table
     for switch in i18n.SWITCHES:
         assert i18n.switch_description(switch) in text
-    line = next(l for l in text.splitlines() if l.startswith("- **coordinated**"))
+    line = next(ln for ln in text.splitlines() if ln.startswith("- **coordinated**"))
     assert "[Switches vs homogenised: +" in line and "+investment_map" in line
 
 

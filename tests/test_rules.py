@@ -3,9 +3,15 @@
 import numpy as np
 import pytest
 
+from sim.rules.offers import (
+    best_response,
+    breaks_cap,
+    damped,
+    target_sectors,
+    unit_value_factors,
+    within_budget,
+)
 from sim.rules.planning import compensation, draw_map, planner_scores
-from sim.rules.offers import (best_response, breaks_cap, damped, target_sectors, unit_value_factors,
-                          within_budget)
 
 
 def test_targets_mix_hotness_and_own_advantage():
@@ -27,7 +33,9 @@ def test_unit_value_factors():
 
 
 def test_damped_and_budget():
-    np.testing.assert_allclose(damped(np.array([0.0, 0.1]), np.array([0.1, 0.0]), 0.5), [0.05, 0.05])
+    np.testing.assert_allclose(
+        damped(np.array([0.0, 0.1]), np.array([0.1, 0.0]), 0.5), [0.05, 0.05]
+    )
     # committed 8, expected new 4, budget 10: room 2 -> offers halved
     np.testing.assert_allclose(within_budget(np.array([0.1, 0.2]), 8.0, 4.0, 10.0), [0.05, 0.1])
     np.testing.assert_allclose(within_budget(np.array([0.1]), 1.0, 4.0, 10.0), [0.1])

@@ -11,12 +11,24 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from sim.config.loader import (ConfigError, Origins, _path_tuple, _show_value, check_references,
-                               load_raw, origin_of, resolved_dict, schema_key_error, set_dotted,
-                               show_path, validate_mapping)
+from sim.config.loader import (
+    ConfigError,
+    Origins,
+    _path_tuple,
+    _show_value,
+    check_references,
+    load_raw,
+    origin_of,
+    resolved_dict,
+    schema_key_error,
+    set_dotted,
+    show_path,
+    validate_mapping,
+)
 from sim.config.schema import ScenarioConfig
 
 #: Keys that a sweep or uncertain block may not vary.

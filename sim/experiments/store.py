@@ -17,14 +17,15 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 import yaml
 
 import sim
-from sim.config.loader import ConfigError, DEFAULT_DATA_DIR, show_path
+from sim.config.loader import DEFAULT_DATA_DIR, ConfigError, show_path
 from sim.model.tables import TABLES, TableSet
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
@@ -78,7 +79,9 @@ def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
         return
     batch_file = out_dir / "batch.json"
     if not batch_file.is_file():
-        raise ConfigError(f"{show_path(out_dir)}: cannot resume: no batch.json (not a batch folder)")
+        raise ConfigError(
+            f"{show_path(out_dir)}: cannot resume: no batch.json (not a batch folder)"
+        )
     old = json.loads(batch_file.read_text())
     where = f"{show_path(out_dir)}: cannot resume"
     if old.get("version") != record["version"]:
@@ -136,7 +139,9 @@ def write_run(out_dir: Path, status: dict, tables: dict[str, pd.DataFrame] | Non
     for name, frame in (tables or {}).items():
         frame.to_parquet(tmp / f"{name}.parquet", index=False)
     if config is not None:
-        (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+        (tmp / "config.yaml").write_text(
+            yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+        )
     _write_file(tmp / "status.json", json.dumps(status, indent=2, default=str))
     if final.exists():
         shutil.rmtree(final)

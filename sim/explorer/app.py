@@ -18,8 +18,13 @@ from __future__ import annotations
 from mesa.visualization import SolaraViz
 
 from sim.explorer.levers import scenario
-from sim.explorer.views import (REGIMES, ExplorerModel, FlowMapView, InvestmentMapView,
-                                TimeSeriesView)
+from sim.explorer.views import (
+    REGIMES,
+    ExplorerModel,
+    FlowMapView,
+    InvestmentMapView,
+    TimeSeriesView,
+)
 
 #: The sliders start at the bundled scenario's values (scenarios/base.yaml), not copies of them.
 _START = scenario("coordinated")

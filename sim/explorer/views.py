@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
 from sim.analysis.plots import plot_flow_map
-from sim.model.world import SEGMENTS
 from sim.explorer.levers import scenario
 from sim.model import CircleModel
+from sim.model.world import SEGMENTS
 
 REGIMES = ("homogenised", "coordinated")
 SERIES = (("wuhan_share", "Wuhan share of circle GDP"),
@@ -53,7 +53,9 @@ class ExplorerModel(CircleModel):
             "policies.enclave.gdp_share_source": enclave_gdp_share,
             "policies.enclave.tax_share_source": enclave_tax_share,
             "policies.enclave.term_years": enclave_term_years,
-            "switches.park_within_park": None if park_within_park is None else bool(park_within_park),
+            "switches.park_within_park": None
+            if park_within_park is None
+            else bool(park_within_park),
             "switches.reverse_enclave": None if reverse_enclave is None else bool(reverse_enclave),
             "policies.subsidy_cap.cap": subsidy_cap,
             "competition.homogenisation": homogenisation,
