@@ -23,7 +23,7 @@ ORIGIN_NAMES = np.array(ORIGINS)
 
 class Recorder:
     """Reads the model after each step into one row block per table; ``results()`` assembles the
-    six tables. It reads and never changes the model (its only state is what it recorded)."""
+    tables. It reads and never changes the model (its only state is what it recorded)."""
 
     def __init__(self) -> None:
         self.rows: dict[str, list] = {name: [] for name in TABLES}
@@ -39,6 +39,7 @@ class Recorder:
         self._sectors(model, cube)
         self._parks(model, books.used, books.park_output, books.terms.land_price)
         self._transfers(model, events)
+        self._investment_map(model)
         flows = accounts.sharing_flows(
             p,
             books.shares,
@@ -189,6 +190,17 @@ class Recorder:
                 )
             )
         )
+
+    def _investment_map(self, model) -> None:
+        """The coordinator's map in force: one row per city and sector-segment it assigns."""
+        if model.settings.mapped is None:
+            return
+        w = model.world
+        city, kg = np.nonzero(model.settings.mapped)
+        self.rows["investment_map"].append(pd.DataFrame(dict(
+            step=model.steps, city=np.array(w.cities)[city],
+            sector=np.array(w.sectors)[kg // len(SEGMENTS)],
+            segment=np.array(SEGMENTS)[kg % len(SEGMENTS)])))
 
     def results(self, config) -> Results:
         frames = {}

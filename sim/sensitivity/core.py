@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from sim.config.loader import ConfigError, set_dotted, show_path
+from sim.config.uncertain import Parameter
 from sim.experiments.store import check_fresh_output, write_atomic
+from sim.experiments.store_guard import LOCK_FILE, batch_lock
 
 #: Headline metrics read at the last step of ``Results.circle``.
 HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_share", "theil",
@@ -36,66 +38,11 @@ HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_s
 #: share of GDP is a distribution outcome, reported but not ranked.
 DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "subsidy_total": -1, "wuhan_share": 0,
               "theil": -1, "gdp_total": +1}
-DISTRIBUTIONS = ("uniform", "normal", "triangular")
+#: Most Morris trajectories or Sobol base samples of one study.
+MAX_SAMPLES = 100_000
 METHODS = ("morris", "sobol")
 
 Evaluator = Callable[[dict[str, float]], dict[str, float]]
-
-
-@dataclasses.dataclass(frozen=True)
-class Parameter:
-    """One uncertain parameter: a dotted scenario key, its range and distribution.
-
-    ``normal`` is truncated to [low, high] with mean the midpoint and sd a quarter of the range
-    (the range is +-2 sd); ``triangular`` peaks at ``mode`` (default the midpoint).
-    """
-
-    key: str
-    low: float
-    high: float
-    dist: str = "uniform"
-    mode: float | None = None
-
-    def salib_bounds(self) -> tuple[list[float], str]:
-        """SALib bounds and distribution code for this parameter."""
-        if self.dist == "normal":
-            mean, sd = (self.low + self.high) / 2, (self.high - self.low) / 4
-            return [self.low, self.high, mean, sd], "truncnorm"
-        if self.dist == "triangular":
-            mode = (self.low + self.high) / 2 if self.mode is None else self.mode
-            return [self.low, self.high, (mode - self.low) / (self.high - self.low)], "triang"
-        return [self.low, self.high], "unif"
-
-
-def parse_uncertain(block: dict | None, where: str) -> list[Parameter]:
-    """The ``uncertain:`` block as parameters; one-line :class:`ConfigError` on a bad entry.
-
-    Each entry is ``key: [low, high]`` or ``key: {low, high, dist, mode}``.
-    """
-    if not block:
-        raise ConfigError(f"{where}: uncertain: expected a mapping of dotted key to [low, high] "
-                          f"(the scenario declares no uncertain parameters)")
-    return [_parse_entry(str(key), spec, where) for key, spec in block.items()]
-
-
-def _parse_entry(key: str, spec: Any, where: str) -> Parameter:
-    at = f"{where}: uncertain.{key}"
-    if isinstance(spec, (list, tuple)) and len(spec) == 2:
-        spec = {"low": spec[0], "high": spec[1]}
-    if not isinstance(spec, dict) or set(spec) - {"low", "high", "dist", "mode"}:
-        raise ConfigError(f"{at}: expected [low, high] or {{low, high, dist, mode}} (got {spec!r})")
-    low, high = spec.get("low"), spec.get("high")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) \
-            or not low < high:
-        raise ConfigError(f"{at}: expected numbers low < high (got low={low!r}, high={high!r})")
-    dist = spec.get("dist", "uniform")
-    if dist not in DISTRIBUTIONS:
-        raise ConfigError(f"{at}.dist: expected one of {', '.join(DISTRIBUTIONS)} (got {dist!r})")
-    mode = spec.get("mode")
-    if mode is not None and (dist != "triangular" or not low <= mode <= high):
-        raise ConfigError(f"{at}.mode: expected a number in [low, high] for a triangular "
-                          f"distribution (got {mode!r}, dist {dist})")
-    return Parameter(key, float(low), float(high), dist, None if mode is None else float(mode))
 
 
 def select(params: Sequence[Parameter], keys: Iterable[str] | None, where: str) -> list[Parameter]:
@@ -222,12 +169,17 @@ def open_study(out: Path, record: dict, resume: bool) -> None:
     """Create ``out`` (must be new or empty) or, with ``resume``, check it holds the same design."""
     path = out / "design.json"
     if resume and path.is_file():
-        old = json.loads(path.read_text())
-        if old.get("design_hash") != record["design_hash"]:
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{show_path(path)}: --resume: expected the JSON design record the "
+                              f"tool writes ({type(exc).__name__}); choose another --out") from None
+        if not isinstance(old, dict) or old.get("design_hash") != record["design_hash"]:
             raise ConfigError(f"{show_path(out)}: --resume: the folder holds a different design "
                               f"(method, samples, seed, parameters or scenarios changed)")
         return
-    check_fresh_output(out, "pass --resume to continue it or choose another --out")
+    check_fresh_output(out, "pass --resume to continue it or choose another --out",
+                       ignore=(LOCK_FILE,))
     (out / "samples").mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(record, indent=1, default=str))
 
@@ -236,8 +188,16 @@ def finished_points(out: Path) -> dict[int, dict]:
     """Records of points already evaluated successfully (failed ones are redone)."""
     done = {}
     for path in (out / "samples").glob("*.json"):
-        record = json.loads(path.read_text())
-        if record["status"] == "ok":
+        try:  # a damaged record is not trusted: the point is evaluated again
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (
+            isinstance(record, dict)
+            and record.get("status") == "ok"
+            and isinstance(record.get("index"), int)
+            and isinstance(record.get("outputs"), dict)
+        ):
             done[record["index"]] = record
     return done
 
@@ -353,20 +313,23 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     Raises:
         ConfigError: bad method or size, or an output folder that cannot be used.
     """
-    from sim.experiments.runner import open_executor
+    from sim.experiments.runner import check_workers, open_executor
 
     if method not in METHODS:
         raise ConfigError(f"--method: expected one of {', '.join(METHODS)} (got {method!r})")
-    if n < 2:
-        raise ConfigError(f"--samples: expected an integer >= 2 (got {n})")
+    if not 2 <= n <= MAX_SAMPLES:
+        raise ConfigError(f"--samples: expected an integer >= 2 and <= {MAX_SAMPLES:,} (got {n})")
     start = time.perf_counter()
     out = Path(out_dir)
     problem = salib_problem(params)
     X = sample(problem, method, n, seed)
     points = design_points(X, params, integer_keys)
-    open_study(out, design_record(method, n, seed, params, label or {}), resume)
-    with open_executor(workers, scheduler, executor) as pool:
-        records = run_design(points, evaluator, out, pool, progress)
+    check_workers(workers)
+    if not resume:
+        check_fresh_output(out, "pass --resume to continue it or choose another --out")
+    with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
+        open_study(out, design_record(method, n, seed, params, label or {}), resume)
+        records = run_design(points, evaluator, out, pool.executor, progress)
     failed = [(r["index"], r["message"]) for r in records if r["status"] != "ok"]
     outputs = pd.DataFrame([r["outputs"] for r in records])
     indices = pd.DataFrame() if failed else analyse(method, problem, X, outputs, seed)
