@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.loader import ConfigError, set_dotted, show_path
-from sim.config.uncertain import Parameter
+from sim.config.uncertain import DISTRIBUTIONS, Parameter, parse_uncertain  # noqa: F401 (re-exported for the CLI and tests)
 from sim.experiments.store import check_fresh_output, write_atomic
 from sim.experiments.store_guard import LOCK_FILE, batch_lock
 
