@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,distributed
 
-.PHONY: demo test bench system-deps clean-venv
+.PHONY: demo test lint bench system-deps clean-venv
 
 $(BIN)/sim: pyproject.toml
 	@PY=$$(command -v $(PYTHON) || command -v python3); \
@@ -24,6 +24,11 @@ demo: $(BIN)/sim system-deps
 
 test: $(BIN)/sim system-deps
 	$(BIN)/python -m pytest
+
+# ruff (style, imports, bugbear) and the layering contracts of docs/ARCHITECTURE.md.
+lint: $(BIN)/sim
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 bench: $(BIN)/sim
 	$(BIN)/python benchmarks/run.py

@@ -2,11 +2,12 @@
 
 Every production unit is a ``mesa.Agent`` with its own ``step()``: it decides whether it reviews
 its location this quarter, scores every park one by one (the same utilities as
-``sim.model.firms.utilities``: calibrated constant, profit margin over the choice scale, relocation
-and switching cost, attention), turns them into nested-logit probabilities (parks nested by city,
-the outside option apart) and draws its park by inverse CDF. The model then rations land park by
-park in random priority order and lets rejected units choose again (``sim.model.firms.choose``),
-and each leaver's city may counter-offer a retention subsidy (``retain_leavers``).
+``sim.model.utility.utilities``: calibrated constant, profit margin over the choice scale,
+relocation and switching cost, attention), turns them into nested-logit probabilities (parks
+nested by city, the outside option apart) and draws its park by inverse CDF. The model then
+rations land park by park in random priority order and lets rejected units choose again
+(``sim.model.firms.choose``), and each leaver's city may counter-offer a retention subsidy
+(``sim.model.city.retention_offers``).
 
 It consumes the same draws in the same order as ``sim.model.firms.decide_locations`` (the
 ``reviews`` stream for reviews, ``draw_arrivals`` for new projects, the ``choices`` stream for
@@ -19,23 +20,24 @@ from __future__ import annotations
 import math
 import time
 
+import mesa
 import numpy as np
 
-import mesa
-
+from sim.model import firms
+from sim.model.city import city_values
+from sim.model.utility import kg_index, value_shares
 from sim.rules import accounts
-from sim.model import firms as decisions
-from sim.model.world import SEGMENTS
+from sim.rules.constants import SEGMENTS, Origin
 from sim.rules.economy import friction, park_offers
 
-LOCAL, WUHAN, OUTSIDE = decisions.LOCAL, decisions.WUHAN, decisions.OUTSIDE
+LOCAL, WUHAN, OUTSIDE = Origin.LOCAL, Origin.WUHAN, Origin.OUTSIDE
 
 
 def _columns(units) -> dict[str, list]:
     """A units table as plain Python lists (what each agent copies into its attributes)."""
     names = ("unit_id", "origin", "home", "productivity", "subsidy_rate", "subsidy_until")
     columns = {name: getattr(units, name).tolist() for name in names}
-    columns["kg"] = decisions.kg_index(units).tolist()
+    columns["kg"] = kg_index(units).tolist()
     return columns
 
 
@@ -49,7 +51,7 @@ class UnitAgent(mesa.Agent):
         park: park after the step (-1: left the circle or stayed outside).
     """
 
-    def __init__(self, model: "ReferenceChoice", row: int, current: int) -> None:
+    def __init__(self, model: ReferenceChoice, row: int, current: int) -> None:
         super().__init__(model)
         d = model.columns
         self.unit_id, self.kg = d["unit_id"][row], d["kg"][row]
@@ -93,7 +95,7 @@ class UnitAgent(mesa.Agent):
         """The city's best retention rate on ``grid``; the unit stays if it accepts.
 
         P_stay is the binary logit of staying (raised by the rate) against the chosen move,
-        conditioned on the unit having preferred the move (``sim.model.firms.retain_leavers``).
+        conditioned on the unit having preferred the move (``sim.model.city.retention_offers``).
 
         Args:
             grid: candidate rates, share of value added.
@@ -105,7 +107,7 @@ class UnitAgent(mesa.Agent):
         q_stay, sigma = m.q[kg][cur], m.sigma[kg]
         v_here = values[kg][cur]
         v_there = values[kg][self.pick] if self.pick >= 0 else 0.0
-        life, sub_life = m.circle.life, m.circle.sub_life
+        life, sub_life = m.circle.calibration.life, m.circle.calibration.sub_life
         best, best_payoff, chance = 0, -math.inf, 0.0
         binary0 = 1 / (1 + math.exp(u_move - u_stay - grid[0] * q_stay / sigma))
         for i, rate in enumerate(grid):
@@ -128,10 +130,10 @@ class ReferenceChoice(mesa.Model):
 
     def __init__(self, circle) -> None:
         super().__init__(rng=np.random.default_rng(0))
-        self.circle, self.t = circle, circle.t
+        self.circle, self.t = circle, circle.steps
         p, cfg = circle.parks, circle.config
         self.n_parks, self.n_cities = p.n, circle.world.n_cities
-        self.p_review = circle.p_review
+        self.p_review = circle.calibration.p_review
         self.kind, self.rent_end = p.kind.tolist(), p.rent_end.tolist()
         self.lam = cfg.economy.nest_parameter
         self._tables(circle)
@@ -141,17 +143,21 @@ class ReferenceChoice(mesa.Model):
 
     def _tables(self, m) -> None:
         """Park-level tables each agent reads (what a Mesa model would keep as attributes)."""
-        p, cfg, econ, t = m.parks, m.config, m.config.economy, m.t
+        p, cfg, t = m.parks, m.config, m.steps
         self.q, self.cost = m.current_terms.q.tolist(), m.current_terms.cost.tolist()
         self.offers = park_offers(m.settings, p, t).tolist()
         self.rent = [float(r) if t < e else 0.0 for r, e in zip(p.rent_subsidy, p.rent_end)]
         self.friction = (friction(m.settings, p, cfg.policies.investment_map.approval_friction)
                          if cfg.switches.investment_map else np.zeros((m.kg, p.n))).tolist()
-        self.sigma, self.switching_cost = m.sigma.tolist(), m.switching_cost.tolist()
-        self.delta_arrival, self.delta_review = m.delta_arrival.tolist(), m.delta_review.tolist()
+        cal = m.calibration
+        self.sigma, self.switching_cost = cal.sigma.tolist(), cal.switching_cost.tolist()
+        self.delta_arrival, self.delta_review = (
+            cal.delta_arrival.tolist(),
+            cal.delta_review.tolist(),
+        )
         shares = accounts.share_matrices(p, t, m.world.n_cities,
                                          cfg.policies.enclave.credited_double_count)
-        self.vshare = decisions.value_shares(m, shares).tolist()
+        self.vshare = value_shares(m, shares).tolist()
         self.promoted = m.settings.promoted.tolist()
         self.excluded = m.settings.excluded.tolist()
         self.open = p.open_at(t).tolist()
@@ -164,7 +170,7 @@ class ReferenceChoice(mesa.Model):
 
     # ------------------------------------------------------------------ one unit's rule
     def attention(self, a: UnitAgent, j: int) -> float:
-        """Consideration weight of park j for unit a (``sim.model.firms.attention``)."""
+        """Consideration weight of park j for unit a (``sim.model.utility.attention``)."""
         cfg, econ = self.circle.config, self.circle.config.economy
         arrival = a.current < 0
         att = econ.attention_base
@@ -179,14 +185,17 @@ class ReferenceChoice(mesa.Model):
                 own = a.origin in (WUHAN, OUTSIDE) or cur_reg == op
                 mult = 1 + self.referral[j]
             else:
-                own = ((a.origin == WUHAN and op == self.core) or (a.origin == LOCAL and a.home == op)
-                       or cur_reg == op)
+                own = (
+                    (a.origin == WUHAN and op == self.core)
+                    or (a.origin == LOCAL and a.home == op)
+                    or cur_reg == op
+                )
                 mult = 1 + self.referral[j] * self.vshare[op][j]
             att *= mult if own else 1.0
         return att
 
     def score(self, a: UnitAgent) -> tuple[list[float], list[bool]]:
-        """Utility and availability of every park for unit a (``sim.model.firms.utilities``)."""
+        """Utility and availability of every park for unit a (``sim.model.utility.utilities``)."""
         econ, kg, cur = self.circle.config.economy, a.kg, a.current
         reviewer = cur >= 0
         k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
@@ -204,7 +213,9 @@ class ReferenceChoice(mesa.Model):
                       if reviewer and j != cur else 0.0)
             u = delta + q * margin / sigma - moving
             utility.append(u + math.log(self.attention(a, j) / econ.attention_base))
-            belongs = (a.origin == LOCAL and a.home == self.operator[j]) or cur_reg == self.operator[j]
+            belongs = (
+                a.origin == LOCAL and a.home == self.operator[j]
+            ) or cur_reg == self.operator[j]
             ok = (self.open[j] and self.sector_ok[j][k] and self.segment_ok[j][g]
                   and (not self.home_only[j] or belongs))
             available.append(ok or (reviewer and j == cur))
@@ -238,7 +249,7 @@ class ReferenceChoice(mesa.Model):
         draws = c.streams["reviews"].random(len(self.agents)).tolist()
         for a, draw in zip(list(self.agents), draws):
             a.review(draw)
-        arrivals = decisions.draw_arrivals(c)
+        arrivals = firms.draw_arrivals(c)
         self.columns = _columns(arrivals)
         for row in range(len(arrivals)):
             UnitAgent(self, row, -1)
@@ -286,21 +297,22 @@ class ReferenceChoice(mesa.Model):
         leavers = [a for a in deciders if a.current >= 0 and a.pick != a.current]
         if not (comp.active and comp.retention) or not leavers:
             return
-        from sim.model.city_offers import city_values
         values = city_values(c, np.arange(c.kg)).tolist()
         steps = np.linspace(0.0, 1.0, comp.subsidy_grid_points).tolist()
         uniforms = c.streams["choices"].random(len(leavers)).tolist()
         for a, uniform in zip(leavers, uniforms):
             city = self.registration[a.current]
             ceiling = comp.subsidy_max
-            if c.config.switches.subsidy_cap and not c.cities[city].cheating:
+            if c.config.switches.subsidy_cap and not c.cities.to_list()[city].cheating:
                 ceiling = min(c.config.policies.subsidy_cap.cap, ceiling)
             a.consider_counter_offer([x * ceiling for x in steps], values[city], uniform)
 
     def _accept(self, deciders: list[UnitAgent], priority: list[float],
                 free: list[float]) -> list[UnitAgent]:
         """One rationing round of the pending placements; updates ``free``, returns the rejected."""
-        movers = [(a.pick, p, i, a) for i, (a, p) in enumerate(zip(deciders, priority)) if a.pending]
+        movers = [
+            (a.pick, p, i, a) for i, (a, p) in enumerate(zip(deciders, priority)) if a.pending
+        ]
         need = {}
         taken = [0.0] * self.n_parks
         rejected = set()
@@ -331,17 +343,17 @@ def compare_step(circle, repeats: int = 1) -> list[dict]:
     that both versions start from the state it sees, then the model's choice goes on as usual.
     Returns one ``compare_choices`` record per repeat.
     """
-    original, seen = decisions.decide_locations, []
+    original, seen = firms.decide_locations, []
 
     def compare_then_decide(model):
         seen.extend(compare_choices(model, original) for _ in range(repeats))
         return original(model)
 
-    decisions.decide_locations = compare_then_decide
+    firms.decide_locations = compare_then_decide
     try:
         circle.step()
     finally:
-        decisions.decide_locations = original
+        firms.decide_locations = original
     return seen
 
 
@@ -357,7 +369,7 @@ def compare_choices(circle, decide=None) -> dict:
     states = {n: circle.streams[n].bit_generator.state for n in names}
     units, next_id = circle.units, circle.next_id
     start = time.perf_counter()
-    (decide or decisions.decide_locations)(circle)
+    (decide or firms.decide_locations)(circle)
     vector_s = time.perf_counter() - start
     vector = dict(zip(circle.units.unit_id.tolist(), circle.units.park.tolist()))
     circle.units, circle.next_id = units, next_id

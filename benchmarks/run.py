@@ -13,6 +13,7 @@ Targets (issue 7, a 2-core machine): standard run < 1 s and < 300 MB; vectorised
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -38,9 +39,9 @@ def _peak_mb() -> float:
 
 def _warm_imports() -> None:
     """Import what a run imports lazily, so no timing includes an import."""
-    import sim.rules.planning  # noqa: F401  (pulls scipy.optimize)
     import sim.model  # noqa: F401
     import sim.rules.offers  # noqa: F401
+    import sim.rules.planning  # noqa: F401  (pulls scipy.optimize)
 
 
 def measure_standard() -> dict:
@@ -87,6 +88,7 @@ def measure_reference(n_units: int) -> dict:
     """
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from reference_agents import compare_step
+
     from sim.config import load_scenario
     from sim.model import CircleModel
     _warm_imports()
@@ -96,7 +98,7 @@ def measure_reference(n_units: int) -> dict:
     for _ in range(REFERENCE_STEPS):
         runs = compare_step(model, REPEATS)
         if any(r["vector"] != r["reference"] for r in runs):
-            raise SystemExit(f"reference placements differ from the model's at step {model.t}")
+            raise SystemExit(f"reference placements differ from the model's at step {model.steps}")
         vector_s += min(r["vector_s"] for r in runs)
         reference_s += min(r["reference_s"] for r in runs)
         deciders += runs[0]["deciders"]
@@ -107,7 +109,8 @@ def measure_reference(n_units: int) -> dict:
 
 
 def measure_batch(workers: int, runs: int) -> dict:
-    """Runs per second of ``sim.experiments.runner.run_batch`` on ``runs`` replicates of the standard run."""
+    """Runs per second of ``sim.experiments.runner.run_batch`` on ``runs`` replicates of the
+    standard run."""
     from sim.experiments.runner import run_batch
     with tempfile.TemporaryDirectory() as tmp:
         summary = run_batch([SCENARIO], Path(tmp) / "batch", replicates=runs, workers=workers,
@@ -126,7 +129,10 @@ MEASURES = {"standard": measure_standard, "scaling": measure_scaling,
 def in_child(name: str, *args: int) -> dict:
     """Run one measurement in a fresh interpreter and return its figures."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", name, *map(str, args)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -147,25 +153,30 @@ def collect(skip_1m: bool, batch_runs: int) -> dict:
     batch = {w: in_child("batch", w, batch_runs) for w in (1, 2)}
     big = scaling.get(1_000_000, {})
     return {
-        "standard_run_s": standard["run_s"], "standard_peak_mb": standard["peak_mb"],
+        "standard_run_s": standard["run_s"],
+        "standard_peak_mb": standard["peak_mb"],
         "reference_ratio_10k": reference["ratio"],
-        "step_time_10k_s": scaling[10_000]["step_s"], "step_time_100k_s": scaling[100_000]["step_s"],
-        "step_time_1m_s": big.get("step_s"), "peak_mb_1m": big.get("peak_mb"),
+        "step_time_10k_s": scaling[10_000]["step_s"],
+        "step_time_100k_s": scaling[100_000]["step_s"],
+        "step_time_1m_s": big.get("step_s"),
+        "peak_mb_1m": big.get("peak_mb"),
         "batch_speedup_2_workers": batch[2]["runs_per_s"] / batch[1]["runs_per_s"],
-        "details": {"standard": standard, "scaling": {str(n): s for n, s in scaling.items()},
-                    "reference": reference, "batch": {str(w): b for w, b in batch.items()},
-                    "machine": machine()},
+        "details": {
+            "standard": standard,
+            "scaling": {str(n): s for n, s in scaling.items()},
+            "reference": reference,
+            "batch": {str(w): b for w, b in batch.items()},
+            "machine": machine(),
+        },
     }
 
 
 def machine() -> dict:
     """Where the figures were measured."""
     cpu = "unknown"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as info:
+        cpu = next(line.split(":", 1)[1].strip() for line in info
                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "load_1min_at_end": load,
@@ -178,22 +189,45 @@ def table(r: dict) -> str:
     ratio_1m = (r["step_time_1m_s"] / r["step_time_100k_s"]) if r["step_time_1m_s"] else None
     step = lambda n: _step_cell(d["scaling"], n)  # noqa: E731
     rows = [
-        ("standard run (20k units, 12 steps)",
-         f"{r['standard_run_s']:.2f} s (cpu {d['standard']['cpu_s']:.2f})", "< 1 s",
-         r["standard_run_s"] < 1),
-        ("standard run peak memory", f"{r['standard_peak_mb']:.0f} MB", "< 300 MB",
-         r["standard_peak_mb"] < 300),
-        ("per-agent reference / vectorised, 10k", _fmt(r["reference_ratio_10k"], "{:.1f}x"),
-         ">= 20x", None if r["reference_ratio_10k"] is None else r["reference_ratio_10k"] >= 20),
+        (
+            "standard run (20k units, 12 steps)",
+            f"{r['standard_run_s']:.2f} s (cpu {d['standard']['cpu_s']:.2f})",
+            "< 1 s",
+            r["standard_run_s"] < 1,
+        ),
+        (
+            "standard run peak memory",
+            f"{r['standard_peak_mb']:.0f} MB",
+            "< 300 MB",
+            r["standard_peak_mb"] < 300,
+        ),
+        (
+            "per-agent reference / vectorised, 10k",
+            _fmt(r["reference_ratio_10k"], "{:.1f}x"),
+            ">= 20x",
+            None if r["reference_ratio_10k"] is None else r["reference_ratio_10k"] >= 20,
+        ),
         ("time per step, 10k units", step("10000"), "", None),
         ("time per step, 100k units", step("100000"), "", None),
-        ("time per step, 1M units", step("1000000"),
-         f"<= 12x 100k ({_fmt(ratio_1m, '{:.1f}x')})", None if ratio_1m is None else ratio_1m <= 12),
-        ("peak memory, 1M units", _fmt(r["peak_mb_1m"], "{:.0f} MB"), "< 2048 MB",
-         None if r["peak_mb_1m"] is None else r["peak_mb_1m"] < 2048),
+        (
+            "time per step, 1M units",
+            step("1000000"),
+            f"<= 12x 100k ({_fmt(ratio_1m, '{:.1f}x')})",
+            None if ratio_1m is None else ratio_1m <= 12,
+        ),
+        (
+            "peak memory, 1M units",
+            _fmt(r["peak_mb_1m"], "{:.0f} MB"),
+            "< 2048 MB",
+            None if r["peak_mb_1m"] is None else r["peak_mb_1m"] < 2048,
+        ),
         ("runs/s, 1 worker", f"{d['batch']['1']['runs_per_s']:.2f}", "", None),
-        ("runs/s, 2 workers", f"{d['batch']['2']['runs_per_s']:.2f}",
-         f">= 1.7x ({r['batch_speedup_2_workers']:.2f}x)", r["batch_speedup_2_workers"] >= 1.7),
+        (
+            "runs/s, 2 workers",
+            f"{d['batch']['2']['runs_per_s']:.2f}",
+            f">= 1.7x ({r['batch_speedup_2_workers']:.2f}x)",
+            r["batch_speedup_2_workers"] >= 1.7,
+        ),
     ]
     mark = {True: "met", False: "MISSED", None: ""}
     lines = [f"| {'measure':38} | {'value':>24} | {'target':20} | {'':6} |",

@@ -13,8 +13,8 @@ import os
 import shutil
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
 

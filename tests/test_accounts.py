@@ -9,8 +9,8 @@ Park outputs 100, 50, 20, 12, 30; primary 5 and 3; tax 10% of output: 10, 5, 2, 
 import numpy as np
 import pytest
 
-from sim.rules import accounts
 from sim.model.parks import Parks
+from sim.rules import accounts
 
 OUTPUT = np.array([100.0, 50.0, 20.0, 12.0, 30.0])
 TAX = 0.1 * OUTPUT
@@ -22,15 +22,27 @@ def parks() -> Parks:
     inf = np.inf
     return Parks(
         name=["local:A", "local:B", "enclave", "reverse", "pwp"],
-        kind=np.array([0, 0, 1, 3, 2]), city=np.array([0, 1, 1, 0, 1]),
-        operator=np.array([0, 1, 0, 1, 0]), registration=np.array([0, 1, 1, 1, 1]),
-        capacity=np.ones(5), start=np.zeros(5, int),
-        term_end=np.array([inf, inf, 8.0, inf, inf]), retention_end=np.array([0, 0, 4.0, 0, 0]),
-        gdp_share_source=np.array([0, 0, 0.5, 1.0, 0]), tax_share_source=np.array([0, 0, 0.4, 0, 0]),
-        retained_share=np.array([0, 0, 0.2, 0, 0]), equity_operator=np.array([0, 0, 0, 0, 0.8]),
-        rent_subsidy=np.zeros(5), rent_end=np.zeros(5), productivity_bonus=np.zeros(5),
-        referral_strength=np.zeros(5), build_cost=np.zeros(5), sector_ok=np.ones((5, 1), bool),
-        segment_ok=np.ones((5, 4), bool), home_only=np.array([0, 0, 0, 1, 0], bool))
+        kind=np.array([0, 0, 1, 3, 2]),
+        city=np.array([0, 1, 1, 0, 1]),
+        operator=np.array([0, 1, 0, 1, 0]),
+        registration=np.array([0, 1, 1, 1, 1]),
+        capacity=np.ones(5),
+        start=np.zeros(5, int),
+        term_end=np.array([inf, inf, 8.0, inf, inf]),
+        retention_end=np.array([0, 0, 4.0, 0, 0]),
+        gdp_share_source=np.array([0, 0, 0.5, 1.0, 0]),
+        tax_share_source=np.array([0, 0, 0.4, 0, 0]),
+        retained_share=np.array([0, 0, 0.2, 0, 0]),
+        equity_operator=np.array([0, 0, 0, 0, 0.8]),
+        rent_subsidy=np.zeros(5),
+        rent_end=np.zeros(5),
+        productivity_bonus=np.zeros(5),
+        referral_strength=np.zeros(5),
+        build_cost=np.zeros(5),
+        sector_ok=np.ones((5, 1), bool),
+        segment_ok=np.ones((5, 4), bool),
+        home_only=np.array([0, 0, 0, 1, 0], bool),
+    )
 
 
 def test_physical_gdp_is_where_production_stands(parks):

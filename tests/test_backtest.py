@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model.world import BUNDLED_DATA, build_world_with_gdp
 from sim.cli import main
 from sim.config import load_scenario
 from sim.config.schema import ScenarioConfig
 from sim.model import CircleModel
+from sim.model.world import BUNDLED_DATA, build_world_with_gdp
 from sim.validation.backtest import (
     COLUMNS,
     backtest,
@@ -70,7 +70,9 @@ def test_backtest_schema_and_determinism_on_a_tiny_run():
     pd.testing.assert_frame_equal(a, b)
     assert list(a.columns) == COLUMNS and len(a) == 9 * 2
     assert set(a.year) == {2010, 2011}
-    assert (a.share_lo <= a.share_model + 1e-12).all() and (a.share_model <= a.share_hi + 1e-12).all()
+    assert (a.share_lo <= a.share_model + 1e-12).all() and (
+        a.share_model <= a.share_hi + 1e-12
+    ).all()
     np.testing.assert_allclose(a.groupby("year")[["share_data", "share_model"]].sum(), 1.0)
     first = a[a.year == 2010]
     np.testing.assert_allclose(first.share_model, first.share_data)   # step 0 is the data
@@ -85,10 +87,10 @@ def test_growth_parameter_maps_to_arrivals_as_derived():
     grow = CircleModel(ScenarioConfig(world={"n_units": 300},
                                       economy={**econ, "growth_rate_annual": 1.1**4 - 1}), seed=1)
     for step, factor in ((1, 2.0), (3, 2.42)):
-        still.t = grow.t = step
+        still.steps = grow.steps = step
         np.testing.assert_allclose(grow.arrivals_now(), factor * still.arrivals_now())
     assert grow.trend(8) == pytest.approx(1.1**8)     # land, labour and primary output
-    np.testing.assert_allclose(grow.primary, grow.world.primary * 1.1**3)   # (grow.t == 3)
+    np.testing.assert_allclose(grow.primary, grow.world.primary * 1.1**3)   # (grow.steps == 3)
 
 
 def test_cli_backtest_tiny_in_a_subprocess(tmp_path, capsys):

@@ -16,9 +16,9 @@ import pytest
 
 from sim.config import ConfigError
 from sim.config.loader import DEFAULT_DATA_DIR
-from sim.model.tables import TABLES
 from sim.experiments.runner import run_batch
 from sim.experiments.store import load_results
+from sim.model.tables import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["steps=2", "world.n_units=2000"]
@@ -92,8 +92,10 @@ def test_replicate_r_draws_the_same_streams_in_differently_named_scenarios(
     tables = _tables_by_run(Path("out"))
     for name in TABLES:
         for r in ("r00", "r01"):
-            pd.testing.assert_frame_equal(tables[f"first/{r}"][name].drop(columns=["run", "scenario"]),
-                                          tables[f"second/{r}"][name].drop(columns=["run", "scenario"]))
+            pd.testing.assert_frame_equal(
+                tables[f"first/{r}"][name].drop(columns=["run", "scenario"]),
+                tables[f"second/{r}"][name].drop(columns=["run", "scenario"]),
+            )
     assert not tables["first/r00"]["cities"].equals(tables["first/r01"]["cities"])
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model.world import BUNDLED_DATA, build_world, great_circle_km, spread_output
 from sim.config.schema import ScenarioConfig
 from sim.model import CircleModel
+from sim.model.world import BUNDLED_DATA, build_world, great_circle_km, spread_output
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,13 @@ def test_step0_reproduces_2021_gdp_within_one_percent():
 
 def test_standard_world_has_at_least_20000_units_as_a_frame():
     model = CircleModel(ScenarioConfig(), seed=1)
-    frame = model.units.frame(model.world.sectors, ("rnd", "hq", "core", "supply"), model.parks.name)
+    frame = model.units.frame(
+        model.world.sectors, ("rnd", "hq", "core", "supply"), model.parks.name
+    )
     assert len(frame) >= 20_000
-    assert {"unit_id", "sector", "segment", "productivity", "park", "origin", "output"} <= set(frame.columns)
+    assert {"unit_id", "sector", "segment", "productivity", "park", "origin", "output"} <= set(
+        frame.columns
+    )
     assert frame.unit_id.is_unique
 
 

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from sim.rules.choice import (arrival_constants, calibrate_reviewers, stay_shares, nested_probabilities, ration_land, reviewer_constants,
-                        sample_choices)
+from sim.rules.choice import (
+    arrival_constants,
+    calibrate_reviewers,
+    nested_probabilities,
+    ration_land,
+    reviewer_constants,
+    sample_choices,
+    stay_shares,
+)
 
 
 def test_nested_logit_with_lambda_one_is_plain_logit():

@@ -42,7 +42,7 @@ def free_port() -> int:
 def server(tmp_path):
     port = free_port()
     solara = Path(sys.executable).with_name("solara")
-    log = open(tmp_path / "solara.log", "w")
+    log = open(tmp_path / "solara.log", "w")  # noqa: SIM115 (the server writes it until teardown)
     proc = subprocess.Popen([str(solara), "run", str(APP), "--host", "127.0.0.1", "--port",
                              str(port), "--no-open"], stdout=log, stderr=subprocess.STDOUT,
                             cwd=tmp_path, env={**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE":

@@ -11,7 +11,6 @@ regenerates them in a commit of its own, from the repository root::
 from __future__ import annotations
 
 import pytest
-
 from golden import SEEDS, load_golden, scenario_files, scenario_hashes
 
 WORLDS: dict = {}

@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model.world import build_world
 from sim.config import load_scenario
-from sim.model.city_offers import decider_groups
-from sim.model.firms import utilities
-from sim.rules.choice import nested_probabilities
 from sim.model import CircleModel, run_scenario
+from sim.model.city import decider_groups
 from sim.model.tables import TABLES
+from sim.model.utility import Choosers, utilities
+from sim.model.world import build_world
+from sim.rules.choice import nested_probabilities
 
 SMALL = ["world.n_units=2000"]
 SWITCHES = ["investment_map", "subsidy_cap", "shared_platform", "enclave", "gdp_tax_sharing",
@@ -66,11 +66,10 @@ def test_invariants_land_accounts_and_channels():
 
 def _choice_share(model, kg, host, offer):
     """Expected share of arriving units of ``kg`` choosing the host's parks under an offer."""
-    kgs, origin, home, current, weight = decider_groups(model, np.array([kg]))
-    arrivals = current < 0
+    groups, weight = decider_groups(model, np.array([kg]))
+    arrivals = groups.current < 0
     model.settings.offers[host, kg] = offer
-    u, avail = utilities(model, kgs[arrivals], origin[arrivals], home[arrivals], current[arrivals],
-                         np.zeros(arrivals.sum()), model.settings)
+    u, avail = utilities(model, groups.select(arrivals), model.settings)
     p = nested_probabilities(u, model.parks.city, model.world.n_cities,
                              model.config.economy.nest_parameter, avail)[:, :-1]
     host_parks = model.parks.city == host
@@ -87,21 +86,30 @@ def test_raising_a_hosts_subsidy_raises_the_probability_its_parks_are_chosen():
 
 
 def test_enclave_share_lowers_the_sources_retention_offers_to_units_heading_there():
-    from sim.model.firms import kg_index, retain_leavers
+    from sim.model.city import retention_offers
+    from sim.model.utility import kg_index
     rates = {}
     for alpha in (0.0, 0.5):
-        cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
-            "switches.enclave=true", "switches.gdp_tax_sharing=true",
-            f"policies.enclave.gdp_share_source={alpha}", f"policies.enclave.tax_share_source={alpha}"])
+        cfg = load_scenario(
+            "scenarios/homogenised.yaml",
+            overrides=SMALL
+            + [
+                "switches.enclave=true",
+                "switches.gdp_tax_sharing=true",
+                f"policies.enclave.gdp_share_source={alpha}",
+                f"policies.enclave.tax_share_source={alpha}",
+            ],
+        )
         model = CircleModel(cfg, seed=1)
-        model.t = 1
+        model.steps = 1
         model.current_terms = model.terms()
         leavers = model.units.select(model.units.park == model.world.core)
         enclave = np.flatnonzero(model.parks.kind == 1)[0]
         current = leavers.park.astype(np.int64)
         pick = np.full(len(leavers), enclave)
-        rates[alpha] = retain_leavers(model, leavers, kg_index(leavers), current, pick,
-                                      np.zeros(len(leavers)))
+        who = Choosers(kg=kg_index(leavers), origin=leavers.origin, home=leavers.home,
+                       current=current, stay_subsidy=np.zeros(len(leavers)))
+        rates[alpha] = retention_offers(model, who, pick)
     # same units, same draws: Wuhan offers less to keep units that go to its own enclave
     assert rates[0.5].sum() < rates[0.0].sum()
     assert (rates[0.5] <= rates[0.0] + 1e-12).mean() > 0.95
@@ -129,7 +137,9 @@ def test_park_within_park_raises_output_per_unit_of_productivity():
     np.testing.assert_allclose(terms.q[:, pwp], terms.q[:, host] * 1.05)
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in __import__("pathlib").Path("scenarios").glob("*.yaml")))
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in __import__("pathlib").Path("scenarios").glob("*.yaml"))
+)
 def test_every_bundled_scenario_runs_small(name):
     cfg = load_scenario(f"scenarios/{name}.yaml", overrides=["world.n_units=500"])
     r = run_scenario(cfg, seed=1, steps=2)
@@ -139,9 +149,12 @@ def test_every_bundled_scenario_runs_small(name):
 def test_land_rationing_keeps_units_accepted_in_earlier_rounds(monkeypatch):
     """Regression: units accepted in round one must not be rationed again in later rounds."""
     import sim.model.firms as d
-    cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + ["competition.active=false"])
+
+    cfg = load_scenario(
+        "scenarios/homogenised.yaml", overrides=SMALL + ["competition.active=false"]
+    )
     model = CircleModel(cfg, seed=1)
-    model.t = 1
+    model.steps = 1
     model.current_terms = model.terms()
     n, target = 400, 3
     u = np.full((n, model.parks.n), -5.0)
@@ -154,8 +167,9 @@ def test_land_rationing_keeps_units_accepted_in_earlier_rounds(monkeypatch):
     prod = np.full(n, free / 150.5)          # 150 units fit
     fits = 150
     assert 0 < fits < n
-    pick = d.choose(model, np.zeros(n, int), np.zeros(n, int), np.zeros(n, int), np.full(n, -1),
-                    np.zeros(n), need_per_a, prod)
+    who = Choosers(kg=np.zeros(n, int), origin=np.zeros(n, int), home=np.zeros(n, int),
+                   current=np.full(n, -1), stay_subsidy=np.zeros(n))
+    pick = d.choose(model, who, need_per_a, prod)
     assert (pick == target).sum() == fits      # the park fills exactly, nobody accepted is dropped
     assert (pick == 4).sum() > 0.9 * (n - fits)  # the rest choose again, mostly their second park
 
@@ -171,9 +185,10 @@ def test_reverse_enclave_units_are_likelier_to_leave_once_the_rent_subsidy_ends(
     n = len(kg)
     stay = {}
     for step in (3, 4):                               # the subsidy runs until step 4
-        model.t = step
-        u, avail = utilities(model, kg, np.zeros(n, int), np.full(n, source), np.full(n, park),
-                             np.zeros(n), model.settings)
+        model.steps = step
+        who = Choosers(kg=kg, origin=np.zeros(n, int), home=np.full(n, source),
+                       current=np.full(n, park), stay_subsidy=np.zeros(n))
+        u, avail = utilities(model, who, model.settings)
         p = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, avail)
         stay[step] = p[:, park]
@@ -187,10 +202,9 @@ def test_shared_platform_draws_projects_in_from_outside():
                             overrides=SMALL + [f"switches.shared_platform={platform}"])
         model = CircleModel(cfg, seed=1)
         model.current_terms = model.terms()
-        kg, origin, home, current, weight = decider_groups(model, np.arange(model.kg))
-        arrivals = current < 0
-        u, avail = utilities(model, kg[arrivals], origin[arrivals], home[arrivals],
-                             current[arrivals], np.zeros(arrivals.sum()), model.settings)
+        groups, weight = decider_groups(model, np.arange(model.kg))
+        arrivals = groups.current < 0
+        u, avail = utilities(model, groups.select(arrivals), model.settings)
         p = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, avail)
         outside[platform] = float(weight[arrivals] @ p[:, -1] / weight[arrivals].sum())

@@ -71,7 +71,7 @@ def test_time_series_one_line_and_band_per_series(summary):
     assert len(labels) == n_series
     expected = summary.over_time.query("scenario == 'homogenised' and metric == "
                                        "'similarity_ring_mean'").sort_values("step")["mean"]
-    line = next(l for l in axes[0].lines if l.get_label() == "Homogenised competition")
+    line = next(ln for ln in axes[0].lines if ln.get_label() == "Homogenised competition")
     np.testing.assert_allclose(line.get_ydata(), expected)
 
 
@@ -273,7 +273,7 @@ def test_sweep_curves_with_bands_and_baseline(summary):
     metrics = ["wuhan_share", "welfare"]
     fig = plots.plot_sweep(summary.levels, SWEEP, metrics, baseline="homogenised")
     for ax in visible_axes(fig):
-        curve = next(l for l in ax.lines if l.get_label() == "Enclave share sweep")
+        curve = next(ln for ln in ax.lines if ln.get_label() == "Enclave share sweep")
         np.testing.assert_allclose(curve.get_xdata().astype(float), SHARES)
         assert len(ax.lines) == 2 and len(ax.collections) == 1
         assert ax.get_xlabel() == "gdp share source"
@@ -361,6 +361,10 @@ def test_chinese_labels_on_scenarios_axes_and_metrics(batch, summary):
     assert fig._suptitle.get_text().startswith("协同共建 − 同质化竞争")
     fig = plots.plot_flow_map(batch.cities, batch.transfers, ["coordinated"], lang="zh")
     ax = fig.axes[0]
-    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("协同共建", "经度(°E)", "纬度(°N)")
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == (
+        "协同共建",
+        "经度(°E)",
+        "纬度(°N)",
+    )
     fig = plots.plot_specialisation(batch.sectors, ["homogenised"], lang="zh")
     assert fig.axes[0].get_xticklabels()[1].get_text() == "汽车"

@@ -10,15 +10,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiments import demo
 from sim.analysis import executive, i18n, report
 from sim.cli import main
+from sim.experiments import demo
 from sim.experiments.runner import run_batch
 from sim.experiments.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("headline", "ablations", "time_series", "coordinator_map", "specialisation", "arrivals_map", "flow_map",
-           "city_gains")
+FIGURES = (
+    "headline",
+    "ablations",
+    "time_series",
+    "coordinator_map",
+    "specialisation",
+    "arrivals_map",
+    "flow_map",
+    "city_gains",
+)
 NAMES = ("homogenised", "coordinated", "coordinated_without_subsidy_cap")
 
 
@@ -68,7 +76,8 @@ def test_every_scenario_and_switch_appears(built):
         assert f"\n| {label} |" in text  # a row of the headline table
     for switch in i18n.SWITCHES:
         assert i18n.switch_description(switch) in text
-    line = next(l for l in text.splitlines() if l.startswith("- **Coordinated co-construction**"))
+    line = next(ln for ln in text.splitlines()
+                if ln.startswith("- **Coordinated co-construction**"))
     assert "[Switches vs Homogenised competition: +" in line and "+Investment map" in line
     assert "_" not in line.split("**")[1]
 

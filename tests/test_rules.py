@@ -3,9 +3,15 @@
 import numpy as np
 import pytest
 
+from sim.rules.offers import (
+    best_response,
+    breaks_cap,
+    damped,
+    target_sectors,
+    unit_value_factors,
+    within_budget,
+)
 from sim.rules.planning import compensation, draw_map, planner_scores
-from sim.rules.offers import (best_response, breaks_cap, damped, target_sectors, unit_value_factors,
-                          within_budget)
 
 
 def test_targets_mix_hotness_and_own_advantage():
@@ -27,7 +33,9 @@ def test_unit_value_factors():
 
 
 def test_damped_and_budget():
-    np.testing.assert_allclose(damped(np.array([0.0, 0.1]), np.array([0.1, 0.0]), 0.5), [0.05, 0.05])
+    np.testing.assert_allclose(
+        damped(np.array([0.0, 0.1]), np.array([0.1, 0.0]), 0.5), [0.05, 0.05]
+    )
     # committed 8, expected new 4, budget 10: room 2 -> offers halved
     np.testing.assert_allclose(within_budget(np.array([0.1, 0.2]), 8.0, 4.0, 10.0), [0.05, 0.1])
     np.testing.assert_allclose(within_budget(np.array([0.1]), 1.0, 4.0, 10.0), [0.1])
@@ -88,9 +96,10 @@ def test_a_caught_cap_breaker_forfeits_its_compensation():
     from types import SimpleNamespace
 
     from sim.model.coordinator import compensation_in_force
-    cities = [SimpleNamespace(detected=d) for d in (False, True, False)]
+    transfers = (1.0, 2.0, -3.0)
     # city 1 was to receive 2 of the 3 paid by city 2; caught, it gets nothing and city 2 pays 1
-    model = SimpleNamespace(compensation=np.array([1.0, 2.0, -3.0]), cities=cities)
-    np.testing.assert_allclose(compensation_in_force(model), [1.0, 0.0, -1.0])
-    model.cities = [SimpleNamespace(detected=False)] * 3
-    np.testing.assert_allclose(compensation_in_force(model), [1.0, 2.0, -3.0])
+    cities = [SimpleNamespace(compensation=c, detected=d)
+              for c, d in zip(transfers, (False, True, False))]
+    np.testing.assert_allclose(compensation_in_force(cities), [1.0, 0.0, -1.0])
+    cities = [SimpleNamespace(compensation=c, detected=False) for c in transfers]
+    np.testing.assert_allclose(compensation_in_force(cities), [1.0, 2.0, -3.0])

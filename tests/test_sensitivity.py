@@ -14,8 +14,16 @@ import pandas as pd
 import pytest
 
 from sim.config.loader import ConfigError
-from sim.sensitivity.core import (Parameter, beats, design_points, ishigami, parse_uncertain,
-                                  run_study, salib_problem, sample)
+from sim.sensitivity.core import (
+    Parameter,
+    beats,
+    design_points,
+    ishigami,
+    parse_uncertain,
+    run_study,
+    salib_problem,
+    sample,
+)
 from sim.sensitivity.rules import beats_table, best_split, gini, shallow_tree
 
 ROOT = Path(__file__).resolve().parent.parent

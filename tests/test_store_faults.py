@@ -20,11 +20,11 @@ import pytest
 from conftest import MINIMAL, tree_snapshot
 
 from sim.config import ConfigError
-from sim.model.tables import TABLES
 from sim.experiments.runner import WORKER_DIED, BatchAborted, Pool, _drive, run_batch
 from sim.experiments.store import load_results
 from sim.experiments.store_audit import audit_batch
 from sim.experiments.store_guard import batch_lock, check_run_names, decode_name, encode_name
+from sim.model.tables import TABLES
 
 SMALL = ["steps=1", "world.n_units=2000"]
 #: The second scenario's name looks like one of the tool's temporary folders (it must not be

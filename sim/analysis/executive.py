@@ -84,9 +84,12 @@ def rule_sentence(table: pd.DataFrame, metric: str, lang: str) -> str:
     rows = table[(table["section"] == "ablation") & (table["metric"] == metric)
                  & (table["measure"] == headline_measure(metric))]
     if rows.empty:
-        return ("本批次没有逐一消融情景,无法判断哪条规则起主要作用(运行 make demo 可得)。" if zh else
-                "Which rule carries the result cannot be told: the batch has no one-at-a-time "
-                "ablations (make demo runs them).")
+        return (
+            "本批次没有逐一消融情景,无法判断哪条规则起主要作用(运行 make demo 可得)。"
+            if zh
+            else "Which rule carries the result cannot be told: the batch has no one-at-a-time "
+            "ablations (make demo runs them)."
+        )
     label = headline_label(metric, lang)
     parts = []
     for kind in ("removed", "added"):

@@ -30,35 +30,54 @@ TERMS: dict[str, tuple[str, str]] = {
     "sector": ("Sector", "产业"),
     "lq": ("Location quotient", "区位商"),
     "share": ("Output share", "产值占比"),
-    "specialisation": ("Output specialisation at the last quarter (location quotients): "
-                       "city x sector", "末期产出专业化(区位商):城市×产业"),
+    "specialisation": (
+        "Output specialisation at the last quarter (location quotients): city x sector",
+        "末期产出专业化(区位商):城市×产业",
+    ),
     "coordinator_map": ("The coordinator's investment map", "协调机构的产业招商地图"),
-    "map_share": ("Share of runs in which the city is assigned the sector-segment",
-                  "该城市被分配到该产业环节的运行占比"),
-    "pct_of_baseline": ("Difference from the baseline, % of the baseline's level "
-                        "(mean and 95% paired t-interval)",
-                        "相对基准的差值,占基准水平的百分比(均值与95%配对t区间)"),
+    "map_share": (
+        "Share of runs in which the city is assigned the sector-segment",
+        "该城市被分配到该产业环节的运行占比",
+    ),
+    "pct_of_baseline": (
+        "Difference from the baseline, % of the baseline's level (mean and 95% paired t-interval)",
+        "相对基准的差值,占基准水平的百分比(均值与95%配对t区间)",
+    ),
     "headline_title": ("who wins, on which measure, by how much", "谁更优、在哪些指标上、差多少"),
-    "verdict_better": ("better", "更优"), "verdict_worse": ("worse", "更差"),
+    "verdict_better": ("better", "更优"),
+    "verdict_worse": ("worse", "更差"),
     "verdict_neutral": ("higher or lower (not ranked)", "更高或更低(不排序)"),
     "verdict_not_distinct": ("not distinguishable from zero", "与零无显著区别"),
-    "ablation_removed": ("switch removed from the coordinated regime (full − without)",
-                         "从协同共建中移除该规则(完整 − 移除后)"),
-    "ablation_added": ("switch added alone to competition (with − without)",
-                       "在同质化竞争中单独加入该规则(加入后 − 原情景)"),
-    "ablations_title": ("Which rule carries the result? Effect of each rule, paired by replicate, "
-                        "95% t-interval", "哪条规则起主要作用?各规则的效应(按重复实验配对,95% t区间)"),
-    "lon": ("Longitude (°E)", "经度(°E)"), "lat": ("Latitude (°N)", "纬度(°N)"),
+    "ablation_removed": (
+        "switch removed from the coordinated regime (full − without)",
+        "从协同共建中移除该规则(完整 − 移除后)",
+    ),
+    "ablation_added": (
+        "switch added alone to competition (with − without)",
+        "在同质化竞争中单独加入该规则(加入后 − 原情景)",
+    ),
+    "ablations_title": (
+        "Which rule carries the result? Effect of each rule, paired by replicate, 95% t-interval",
+        "哪条规则起主要作用?各规则的效应(按重复实验配对,95% t区间)",
+    ),
+    "lon": ("Longitude (°E)", "经度(°E)"),
+    "lat": ("Latitude (°N)", "纬度(°N)"),
     "channel": ("Channel", "渠道"),
     "width_key": ("Arrow width:\noutput moved\n(100m yuan/yr)", "箭头宽度:\n迁出产值\n(亿元/年)"),
     "segment": ("Sector-segment", "产业环节"),
-    "arrivals_map": ("Where projects landed over the horizon: city x sector",
-                     "期内项目落地:城市×产业"),
+    "arrivals_map": (
+        "Where projects landed over the horizon: city x sector",
+        "期内项目落地:城市×产业",
+    ),
     "arrivals": ("Location quotient of placements", "落地产值区位商"),
-    "flow_map": ("Output moved out of Wuhan by channel (100m yuan/yr)",
-                 "按渠道迁出武汉的产值(亿元/年)"),
-    "city_gains": ("Gain or loss against the baseline (100m yuan/yr, last step)",
-                   "相对基准的得失(亿元/年,末期)"),
+    "flow_map": (
+        "Output moved out of Wuhan by channel (100m yuan/yr)",
+        "按渠道迁出武汉的产值(亿元/年)",
+    ),
+    "city_gains": (
+        "Gain or loss against the baseline (100m yuan/yr, last step)",
+        "相对基准的得失(亿元/年,末期)",
+    ),
     "sweep": ("Response to", "响应:"),
     "gdp_size": ("circle size: GDP", "圆大小:GDP"),
 }
@@ -99,8 +118,10 @@ SWITCHES: dict[str, tuple[str, str]] = {
 }
 
 SENTENCES: dict[str, tuple[str, str]] = {
-    "title": ("Wuhan city circle: coordination against competition",
-              "武汉城市圈:协同共建与同质化竞争的比较"),
+    "title": (
+        "Wuhan city circle: coordination against competition",
+        "武汉城市圈:协同共建与同质化竞争的比较",
+    ),
     "question": (
         "Does coordinated park co-construction (investment map, subsidy cap, shared platform, "
         "enclave parks, park-within-park, reverse enclaves) beat homogenised competition, for "
@@ -108,7 +129,8 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "and under which assumptions? All scenarios run on the same calibrated world with the same "
         "random draws (common random numbers), so differences are paired by replicate.",
         "协同共建(产业招商地图、补贴上限、共享平台、飞地园区、园外园、反向飞地)是否优于同质化竞争?"
-        "对谁有利?在什么假设下成立?所有情景在同一校准世界、同一组随机数下运行,差值按重复实验配对。"),
+        "对谁有利?在什么假设下成立?所有情景在同一校准世界、同一组随机数下运行,差值按重复实验配对。",
+    ),
     "higher": ("higher", "更高"),
     "lower": ("lower", "更低"),
     "not_distinct": ("not distinguishable from zero", "与零无显著区别"),
@@ -116,7 +138,8 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "few_replicates": (
         "Warning: fewer than 10 replicates. Intervals are wide and the verdicts fragile; rerun "
         "with --replicates 10 or more before quoting these numbers.",
-        "警告:重复实验少于10次,区间较宽、结论不稳健;引用这些数字前请以 --replicates 10 或更多重新运行。"),
+        "警告:重复实验少于10次,区间较宽、结论不稳健;引用这些数字前请以 --replicates 10 或更多重新运行。",
+    ),
     "changes": ("changes", "使"),
     "better": ("better", "更优"),
     "worse": ("worse", "更差"),
@@ -289,7 +312,9 @@ def scenario_label(name: str, lang: str = "en") -> str:
         words = switch_label(switch, lang)
         if lang == "zh":
             return f"{base}({'无' if '_without_' in name else '+'}{words})"
-        return f"{base} {'without' if '_without_' in name else 'with'} {words[:1].lower() + words[1:]}"
+        return (
+            f"{base} {'without' if '_without_' in name else 'with'} {words[:1].lower() + words[1:]}"
+        )
     return readable(name)
 
 

@@ -23,7 +23,7 @@ class Metric:
     unit_en: str
     unit_zh: str
     better: int = 0
-    flow: bool = False        # an annual money flow: a discounted total over the horizon means something
+    flow: bool = False  # an annual money flow: a discounted total over the horizon means something
     headline: bool = False    # shown in the executive summary and the headline figure
     number_format: str = "0.000"
 

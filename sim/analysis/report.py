@@ -109,7 +109,9 @@ def detail_items(table: pd.DataFrame, baseline: str, lang: str) -> list[str]:
     diffs = unswept(table[table["section"] == "difference"])
     items = []
     main = main_scenarios(diffs["scenario"].unique(), baseline)
-    for scenario in sorted(diffs["scenario"].unique(), key=lambda s: plots.scenario_rank(s, baseline)):
+    for scenario in sorted(
+        diffs["scenario"].unique(), key=lambda s: plots.scenario_rank(s, baseline)
+    ):
         rows = diffs[diffs["scenario"] == scenario]
         if scenario not in main:
             rows = rows[rows["metric"] == "welfare"]

@@ -1,10 +1,11 @@
 """Statistics on stored tables: levels with t-intervals, paired differences against a baseline.
 
-Pure functions on DataFrames shaped like ``sim.experiments.store.load_results(DIR)`` tables: each has
-``run``, ``scenario``, ``replicate``, one column per swept dotted key, and the columns declared in
-:data:`sim.model.tables.TABLES`. Replicate r of every scenario shares its random draws (common random
-numbers), so scenario differences are paired by replicate. A step is a quarter; money columns
-are annual rates in 100 million yuan, so a discounted total is ``Σ v_t/4 · (1+r)^(−t/4)``.
+Pure functions on DataFrames shaped like ``sim.experiments.store.load_results(DIR)`` tables:
+each has ``run``, ``scenario``, ``replicate``, one column per swept dotted key, and the columns
+declared in :data:`sim.model.tables.TABLES`. Replicate r of every scenario shares its random
+draws (common random numbers), so scenario differences are paired by replicate. A step is a
+quarter; money columns are annual rates in 100 million yuan, so a discounted total is
+``Σ v_t/4 · (1+r)^(−t/4)``.
 
 One interval and one test, which agree: a paired difference gets the Student-t interval
 ``mean ± t_(n−1, 0.975) · sd/√n`` and the two-sided one-sample t-test of the differences
@@ -24,8 +25,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from sim.analysis import i18n, registry
-from sim.rules.metrics import discounted_total, location_quotients
 from sim.model.tables import TABLES
+from sim.rules.metrics import discounted_total, location_quotients
 
 #: Circle metrics summarised when present (the registry's, in its order).
 HEADLINE_METRICS: tuple[str, ...] = tuple(m.code for m in registry.CIRCLE)
@@ -287,12 +288,14 @@ def map_matrix(investment_map: pd.DataFrame, scenario: str, n_runs: int) -> pd.D
     share = counts.pivot_table(index="city", columns=["sector", "segment"], values="n",
                                fill_value=0.0) / max(1, n_runs)
     segments = list(pd.unique(investment_map["segment"]))
-    from sim.model.world import SEGMENTS
+    from sim.rules.constants import SEGMENTS
 
     order = {s: i for i, s in enumerate(SEGMENTS)}
     sectors = i18n.sector_order(share.columns.get_level_values(0))
-    columns = sorted(share.columns, key=lambda c: (sectors.index(c[0]),
-                                                   order.get(c[1], len(order) + segments.index(c[1]))))
+    columns = sorted(
+        share.columns,
+        key=lambda c: (sectors.index(c[0]), order.get(c[1], len(order) + segments.index(c[1]))),
+    )
     return share.reindex(index=i18n.city_order(share.index), columns=columns).fillna(0.0)
 
 

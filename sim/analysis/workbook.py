@@ -18,16 +18,27 @@ from openpyxl.utils import get_column_letter
 from sim.analysis import i18n, registry
 
 HEADERS: dict[str, tuple[str, str]] = {
-    "scenario": ("Scenario", "情景"), "parent": ("Compared with", "对照情景"),
-    "switch": ("Rule", "规则"), "kind": ("Ablation", "消融方式"),
-    "measure": ("Measure", "口径"), "metric": ("Metric", "指标"), "unit": ("Unit", "单位"),
-    "better": ("Better is", "更优方向"), "city": ("City", "城市"),
-    "baseline": ("Baseline", "基准情景"), "n": ("Replicates", "重复次数"),
-    "mean": ("Mean", "均值"), "sd": ("Standard deviation", "标准差"),
-    "ci_low": ("95% interval, low", "95%区间下限"), "ci_high": ("95% interval, high", "95%区间上限"),
-    "effect_size_dz": ("Effect size d_z", "效应量d_z"), "p_ttest": ("p (paired t-test)", "p值(配对t检验)"),
-    "verdict": ("Verdict", "结论"), "step": ("Quarter", "季度"),
-    "key": ("Item", "项目"), "value": ("Value", "取值"),
+    "scenario": ("Scenario", "情景"),
+    "parent": ("Compared with", "对照情景"),
+    "switch": ("Rule", "规则"),
+    "kind": ("Ablation", "消融方式"),
+    "measure": ("Measure", "口径"),
+    "metric": ("Metric", "指标"),
+    "unit": ("Unit", "单位"),
+    "better": ("Better is", "更优方向"),
+    "city": ("City", "城市"),
+    "baseline": ("Baseline", "基准情景"),
+    "n": ("Replicates", "重复次数"),
+    "mean": ("Mean", "均值"),
+    "sd": ("Standard deviation", "标准差"),
+    "ci_low": ("95% interval, low", "95%区间下限"),
+    "ci_high": ("95% interval, high", "95%区间上限"),
+    "effect_size_dz": ("Effect size d_z", "效应量d_z"),
+    "p_ttest": ("p (paired t-test)", "p值(配对t检验)"),
+    "verdict": ("Verdict", "结论"),
+    "step": ("Quarter", "季度"),
+    "key": ("Item", "项目"),
+    "value": ("Value", "取值"),
 }
 SHEETS: dict[str, tuple[str, str]] = {
     "about": ("About", "说明"), "differences": ("Verdicts", "结论"),
@@ -99,7 +110,7 @@ def ordered(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
     rank = {code: i for i, code in enumerate(registry.BY_CODE)}
     keys = pd.DataFrame({
         "s": frame["scenario"].map(lambda s: scenario_rank(s, baseline)),
-        "m": frame["measure"] if "measure" in frame else "",
+        "m": frame.get("measure", ""),
         "r": frame["metric"].map(lambda m: rank.get(m, len(rank)))}, index=frame.index)
     order = sorted(frame.index, key=lambda i: (keys.at[i, "s"], str(keys.at[i, "m"]) != "last",
                                                keys.at[i, "r"]))
@@ -133,7 +144,8 @@ def metadata_rows(metadata: dict, summary, lang: str) -> pd.DataFrame:
 
 def write_workbook(summary, path: str | os.PathLike, lang: str = "en",
                    metadata: dict | None = None) -> Path:
-    """Write ``summary.xlsx``: About, Verdicts, Rules, Levels, City gains, City levels, Over time."""
+    """Write ``summary.xlsx``: About, Verdicts, Rules, Levels, City gains, City levels, Over
+    time."""
     path = Path(path)
     parts = {"differences": summary.differences, "ablations": summary.ablations,
              "levels": summary.levels, "city_gains": summary.city_gains,
@@ -171,8 +183,16 @@ def _style(sheet, table: pd.DataFrame, formats: list[str], columns: dict[int, st
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     for index, header in enumerate(table.columns, start=1):
-        width = widths[index - 1] if index <= len(widths) else min(
-            48, max(10, len(str(header)) + 2, *(len(str(v)) + 2 for v in table.iloc[:50, index - 1])))
+        width = (
+            widths[index - 1]
+            if index <= len(widths)
+            else min(
+                48,
+                max(
+                    10, len(str(header)) + 2, *(len(str(v)) + 2 for v in table.iloc[:50, index - 1])
+                ),
+            )
+        )
         sheet.column_dimensions[get_column_letter(index)].width = width
     for index, kind in columns.items():
         for row in range(2, len(table) + 2):

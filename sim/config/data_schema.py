@@ -89,7 +89,9 @@ def _read(path: Path, required: bool, problems: list[str]) -> pd.DataFrame | Non
         problems.append(f"{shown}: expected a regular file (got a folder, FIFO or device)")
         return None
     if info.st_size > MAX_DATA_BYTES:
-        problems.append(f"{shown}: expected at most {MAX_DATA_BYTES:,} bytes (got {info.st_size:,})")
+        problems.append(
+            f"{shown}: expected at most {MAX_DATA_BYTES:,} bytes (got {info.st_size:,})"
+        )
         return None
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -110,7 +112,9 @@ def _check_table(path: Path, frame: pd.DataFrame) -> list[str]:
     problems = []
     for column in TEXT.get(name, ()):
         for row in frame.index[frame[column].str.strip() == ""]:
-            problems.append(f"{shown}: {column} row {row + 2}: expected a value (got an empty cell)")
+            problems.append(
+                f"{shown}: {column} row {row + 2}: expected a value (got an empty cell)"
+            )
     for column, (low, high, open_low) in NUMBERS.get(name, {}).items():
         problems += _check_numbers(shown, frame, column, low, high, open_low)
     keys = list(KEYS[name])
@@ -197,7 +201,9 @@ def _same_keys(shown: str, column: str, got: list[str], wanted: list[str]) -> li
     return out + [f"{shown}: {column}: expected a city of cities.csv (got {e!r})" for e in extra]
 
 
-def _weight_problems(shown: str, weights: pd.DataFrame, sectors: list[tuple[str, str]]) -> list[str]:
+def _weight_problems(
+    shown: str, weights: pd.DataFrame, sectors: list[tuple[str, str]]
+) -> list[str]:
     problems = []
     for code, _ in sectors:
         problems += _check_numbers(shown, weights, code, 0, 1e6, False)
@@ -233,6 +239,9 @@ def _segment_problems(folder: Path, tables: dict, groups: set[str]) -> list[str]
     links = tables["segment_links.csv"]
     linked = show_path(folder / "segment_links.csv")
     for column in ("segment", "linked_segment"):
-        problems += [f"{linked}: {column} row {i + 2}: expected one of {', '.join(SEGMENTS)} "
-                     f"(got {s!r})" for i, s in enumerate(links[column]) if s.strip() not in SEGMENTS]
+        problems += [
+            f"{linked}: {column} row {i + 2}: expected one of {', '.join(SEGMENTS)} (got {s!r})"
+            for i, s in enumerate(links[column])
+            if s.strip() not in SEGMENTS
+        ]
     return problems

@@ -20,14 +20,14 @@ import json
 import os
 import types
 import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from sim.config.schema import ScenarioConfig
-from sim.config.yaml_reader import (MAX_EXTENDS, ConfigError, parse_yaml, read_text_file,
-                                    show_path)
+from sim.config.yaml_reader import MAX_EXTENDS, ConfigError, parse_yaml, read_text_file, show_path
 
 #: The data folder bundled with the package, used when a scenario sets no ``data_dir``.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -82,14 +82,18 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Origins]:
     shown, line = origins[("extends",)]
     where = f"{shown}:{line}: extends"
     if not isinstance(parent, str) or not parent:
-        raise ConfigError(f"{where}: expected the path of a scenario file (got {_show_value(parent)})")
+        raise ConfigError(
+            f"{where}: expected the path of a scenario file (got {_show_value(parent)})"
+        )
     target = (path.parent / parent).resolve()
     chain = seen + (path,)
     if target in chain:
         cycle = " -> ".join(p.name for p in chain[chain.index(target):] + (target,))
         raise ConfigError(f"{where}: extends cycle ({cycle})")
     if not target.exists():
-        raise ConfigError(f"{where}: file not found (got {parent!r}, looked for {show_path(target)})")
+        raise ConfigError(
+            f"{where}: file not found (got {parent!r}, looked for {show_path(target)})"
+        )
     base, base_origins = load_chain(target, chain)
     return deep_merge(base, data), {**base_origins, **origins}
 
@@ -115,12 +119,18 @@ def schema_key_error(dotted: str, model: type[BaseModel] = ScenarioConfig) -> st
             fields = list(node.model_fields)
             if segment not in fields:
                 close = difflib.get_close_matches(segment, fields, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(fields)}"
+                hint = (
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else f"expected one of: {', '.join(fields)}"
+                )
                 return f"unknown key '{segment}'{where} ({hint})"
             node = _unwrap(node.model_fields[segment].annotation)
         elif typing.get_origin(node) is dict:
             key_type = typing.get_args(node)[0] if typing.get_args(node) else str
-            allowed = typing.get_args(key_type) if typing.get_origin(key_type) is typing.Literal else ()
+            allowed = (
+                typing.get_args(key_type) if typing.get_origin(key_type) is typing.Literal else ()
+            )
             if allowed and segment not in allowed:
                 return f"unknown key '{segment}'{where} (expected one of: {', '.join(allowed)})"
             node = _unwrap(typing.get_args(node)[1]) if typing.get_args(node) else Any

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.rules.constants import STEPS_PER_YEAR
+
 Share = Field(ge=0.0, le=1.0)
 #: A number in [0, 1], for the values of a mapping.
 ShareValue = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -41,8 +43,9 @@ class EconomyConfig(Strict):
     """Technology, costs and the units' location choice."""
 
     tax_rate: float = Field(0.07, ge=0.0, le=0.5)
-    talent_elasticity: dict[Literal["rnd", "hq", "core", "supply"],
-                            Annotated[float, Field(ge=0.0, le=3.0)]] = {"rnd": 0.3, "hq": 0.3, "core": 0.05, "supply": 0.05}
+    talent_elasticity: dict[
+        Literal["rnd", "hq", "core", "supply"], Annotated[float, Field(ge=0.0, le=3.0)]
+    ] = {"rnd": 0.3, "hq": 0.3, "core": 0.05, "supply": 0.05}
     agglomeration_elasticity: float = Field(0.04, ge=0.0, le=0.2)
     distance_cost_per_100km: float = Field(0.02, ge=0.0, le=0.2)
     relocation_cost: float = Field(0.3, ge=0.0, le=5.0)
@@ -65,7 +68,7 @@ class EconomyConfig(Strict):
     discount_rate_annual: float = Field(0.05, ge=0.0, le=0.5)
 
     @model_validator(mode="after")
-    def _check(self) -> "EconomyConfig":
+    def _check(self) -> EconomyConfig:
         missing = {"rnd", "hq", "core", "supply"} - set(self.talent_elasticity)
         if missing:
             raise ValueError(f"talent_elasticity needs the segments {sorted(missing)}")
@@ -189,7 +192,7 @@ class Agreement(Strict):
     rent_subsidy_years: float | None = Field(None, ge=0.0, le=100.0)
 
     @model_validator(mode="after")
-    def _distinct(self) -> "Agreement":
+    def _distinct(self) -> Agreement:
         if self.source == self.host:
             raise ValueError(f"source and host are the same city ({self.source})")
         return self
@@ -215,16 +218,16 @@ class ScenarioConfig(Strict):
     uncertain: dict | None = None
 
     @model_validator(mode="after")
-    def _no_overlapping_terms(self) -> "ScenarioConfig":
+    def _no_overlapping_terms(self) -> ScenarioConfig:
         """Two agreements of one kind between the same pair of cities may not overlap in time."""
         spans: dict[tuple[str, str, str], list[tuple[float, float, int]]] = {}
         for i, a in enumerate(self.agreements):
             term = a.term_years if a.term_years is not None else _default_term(self, a.kind)
-            start = a.start_step / 4.0
+            start = a.start_step / STEPS_PER_YEAR
             spans.setdefault((a.kind, a.source, a.host), []).append((start, start + term, i))
         for (kind, src, host), items in spans.items():
             items.sort()
-            for (s0, e0, i0), (s1, _e1, i1) in zip(items, items[1:]):
+            for (_s0, e0, i0), (s1, _e1, i1) in zip(items, items[1:]):
                 if s1 < e0:
                     raise ValueError(
                         f"agreements[{i0}] and agreements[{i1}] ({kind} {src}->{host}) overlap in "

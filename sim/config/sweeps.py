@@ -11,15 +11,28 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
-from sim.config.loader import (ConfigError, Origins, _path_tuple, _show_value, check_references,
-                               load_raw, origin_of, resolved_dict, schema_key_error, set_dotted,
-                               show_path, validate_mapping)
+from sim.config.loader import (
+    ConfigError,
+    Origins,
+    _path_tuple,
+    _show_value,
+    check_references,
+    load_raw,
+    origin_of,
+    resolved_dict,
+    schema_key_error,
+    set_dotted,
+    show_path,
+    validate_mapping,
+)
 from sim.config.schema import ScenarioConfig
+from sim.config.uncertain import parse_entry
 
 #: Keys that a sweep or uncertain block may not vary (``seed``: replicates are the seeds; a
 #: swept seed would be overridden by the batch's root seed and give identical runs).
@@ -71,14 +84,12 @@ def check_variable_key(key: str, loc: tuple, origins: Origins, default: str) -> 
 def check_uncertain(config: ScenarioConfig, origins: Origins, default: str) -> None:
     """Every entry of the ``uncertain:`` block (for the sensitivity analysis) is a schema key
     with a valid range whose ends the schema accepts."""
-    from sim.sensitivity.core import _parse_entry
-
     problems = []
     for key, spec in (config.uncertain or {}).items():
         check_variable_key(str(key), ("uncertain", key), origins, default)
         at = origin_of(("uncertain", key), origins, default)
         try:
-            param = _parse_entry(str(key), spec, at)
+            param = parse_entry(str(key), spec, at)
         except ConfigError as exc:
             problems.append(str(exc))
             continue

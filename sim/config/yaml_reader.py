@@ -132,7 +132,9 @@ def parse_yaml(text: str, shown: str) -> tuple[Any, dict[tuple, int]]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{shown}{where}: invalid YAML: {problem}") from None
     except RecursionError:
-        raise ConfigError(f"{shown}: invalid YAML: nesting deeper than {MAX_DEPTH} levels") from None
+        raise ConfigError(
+            f"{shown}: invalid YAML: nesting deeper than {MAX_DEPTH} levels"
+        ) from None
     except ValueError as exc:
         raise ConfigError(f"{shown}: invalid YAML: {exc}") from None
     finally:

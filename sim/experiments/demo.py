@@ -1,7 +1,7 @@
 """The bundled comparison (``make demo``): every bundled scenario, then the report.
 
-``python -m sim.experiments.demo --out results/demo`` runs ``homogenised``, ``coordinated`` and every
-ablation (``coordinated_without_*``, ``homogenised_with_*``) with 20 replicates each into
+``python -m sim.experiments.demo --out results/demo`` runs ``homogenised``, ``coordinated`` and
+every ablation (``coordinated_without_*``, ``homogenised_with_*``) with 20 replicates each into
 ``OUT/store``, writes ``summary.csv``, the figures and ``report.html`` under ``OUT`` and prints
 the report's path. An existing non-empty ``OUT`` is refused unless ``--force`` (which removes it).
 """
@@ -28,7 +28,9 @@ def bundled_scenarios(folder: Path = SCENARIO_DIR) -> list[Path]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m sim.experiments.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.experiments.demo", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--out", type=Path, default=Path("results/demo"))
     parser.add_argument("--force", action="store_true", help="remove an existing OUT first")
     parser.add_argument("--replicates", type=int, default=20)
@@ -45,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not args.force:
-            print(f"sim.experiments.demo: {out}: exists and is not empty; use --force to replace it",
-                  file=sys.stderr)
+            print(
+                f"sim.experiments.demo: {out}: exists and is not empty; use --force to replace it",
+                file=sys.stderr,
+            )
             return 2
         if out.is_dir():
             shutil.rmtree(out)

@@ -22,9 +22,10 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Iterator, Sequence, TextIO
+from typing import Any, TextIO
 
 import sim
 from sim.config.loader import ConfigError, show_path
@@ -112,7 +113,7 @@ def check_workers(workers: int | None) -> None:
         raise ConfigError(f"--workers: expected an integer {bound} (got {workers})")
 
 
-class BatchAborted(ConfigError):
+class BatchAborted(ConfigError):  # noqa: N818 (a ConfigError named for what happened)
     """The executor itself is gone (a Dask scheduler or its last worker); finished runs are kept."""
 
 

@@ -9,7 +9,8 @@ Layout of a batch folder ``OUT``::
 A run's folder is written as ``runs/.<run>.tmp-<pid>/`` with ``status.json`` last, then renamed
 in one step, so a folder not starting with ``.`` is always complete. ``status.json`` records the
 size and SHA-256 of each file, so a damaged run is found and recomputed by ``--resume``. Run names
-use ``__`` for ``/`` (see :mod:`sim.experiments.store_guard` for the encoding, markers and the lock).
+use ``__`` for ``/`` (see :mod:`sim.experiments.store_guard` for the encoding, markers and the
+lock).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -110,7 +112,9 @@ def read_batch_record(out_dir: Path) -> dict:
     batch_file = out_dir / "batch.json"
     where = f"{show_path(batch_file)}: cannot resume"
     if not batch_file.is_file() or batch_file.is_symlink():
-        raise ConfigError(f"{show_path(out_dir)}: cannot resume: no batch.json (not a batch folder)")
+        raise ConfigError(
+            f"{show_path(out_dir)}: cannot resume: no batch.json (not a batch folder)"
+        )
     try:
         old = json.loads(batch_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -201,7 +205,9 @@ def write_run(out_dir: Path, status: dict, tables: dict[str, pd.DataFrame] | Non
     for name, frame in (tables or {}).items():
         frame.to_parquet(tmp / f"{name}.parquet", index=False)
     if config is not None:
-        (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+        (tmp / "config.yaml").write_text(
+            yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+        )
     names = sorted(p.name for p in tmp.iterdir() if not p.name.startswith("."))
     status = {**status, "files": guard.file_digests(tmp, names)}
     _write_file(tmp / "status.json", json.dumps(status, indent=2, default=str))

@@ -19,8 +19,8 @@ import hashlib
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from sim.config.loader import ConfigError, show_path
 
@@ -188,7 +188,9 @@ def damage(folder: Path, files: dict) -> str | None:
         if path.is_symlink() or not path.is_file():
             return f"{name} is missing"
         if path.stat().st_size != want.get("bytes"):
-            return f"{name} has {path.stat().st_size} bytes, status.json records {want.get('bytes')}"
+            return (
+                f"{name} has {path.stat().st_size} bytes, status.json records {want.get('bytes')}"
+            )
         if sha256_file(path) != want.get("sha256"):
             return f"{name} does not match its SHA-256 in status.json"
     return None

@@ -130,7 +130,7 @@ def LeverControls(params: solara.Reactive[dict]):
 def StepText(model: ExplorerModel):
     """The current step; redrawn after every step like the views."""
     update_counter.get()
-    solara.Text(f"Step {model.t} (quarters)")
+    solara.Text(f"Step {model.steps} (quarters)")
 
 
 @solara.component

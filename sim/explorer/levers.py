@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.model.world import SEGMENTS, build_world
 from sim.config import ScenarioConfig, load_scenario
+from sim.experiments.store import BatchResults
 from sim.model import CircleModel, run_scenario
 from sim.model.tables import TABLES
-from sim.experiments.store import BatchResults
+from sim.model.world import SEGMENTS, build_world
 
 #: The bundled scenario files (repository checkout; the package is installed editable).
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"

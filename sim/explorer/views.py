@@ -22,6 +22,7 @@ from sim.config.inert import InertWarning
 from sim.config.loader import data_folder
 from sim.explorer.levers import scenario
 from sim.model import CircleModel
+from sim.model.world import SEGMENTS
 
 REGIMES = ("homogenised", "coordinated")
 #: The explorer's default size: small enough for a first view and a step within about a second
@@ -66,7 +67,9 @@ class ExplorerModel(CircleModel):
             "policies.enclave.gdp_share_source": enclave_gdp_share,
             "policies.enclave.tax_share_source": enclave_tax_share,
             "policies.enclave.term_years": enclave_term_years,
-            "switches.park_within_park": None if park_within_park is None else bool(park_within_park),
+            "switches.park_within_park": None
+            if park_within_park is None
+            else bool(park_within_park),
             "switches.reverse_enclave": None if reverse_enclave is None else bool(reverse_enclave),
             "policies.subsidy_cap.cap": subsidy_cap,
             "competition.homogenisation": homogenisation,
@@ -95,16 +98,16 @@ class ExplorerModel(CircleModel):
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tables so far, tagged as one run, cached per step."""
-        if self._tables is None or self._tables[0] != self.t:
-            self._tables = (self.t, tagged_tables(self))
+        if self._tables is None or self._tables[0] != self.steps:
+            self._tables = (self.steps, tagged_tables(self))
         return self._tables[1]
 
     def twin_tables(self) -> dict[str, pd.DataFrame] | None:
         """The twin's tables so far (None without a twin), cached per step."""
         if self.twin is None:
             return None
-        if getattr(self, "_twin_tables", (None,))[0] != self.twin.t:
-            self._twin_tables = (self.twin.t, tagged_tables(self.twin))
+        if getattr(self, "_twin_tables", (None,))[0] != self.twin.steps:
+            self._twin_tables = (self.twin.steps, tagged_tables(self.twin))
         return self._twin_tables[1]
 
 
@@ -154,7 +157,7 @@ def time_series_figure(model: ExplorerModel) -> Figure:
     twin = model.twin_tables()["circle"] if getattr(model, "twin", None) else None
     fig = Figure(figsize=(7.0, 4.6), dpi=DPI)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.86, bottom=0.1, hspace=0.45, wspace=0.25)
-    end = max(HORIZON, model.t)
+    end = max(HORIZON, model.steps)
     for ax, (column, label) in zip(fig.subplots(2, 2).ravel(), SERIES):
         ax.axhline(circle[column].iloc[0], color="0.6", linestyle=":", linewidth=1,
                    label="step 0")
@@ -169,7 +172,7 @@ def time_series_figure(model: ExplorerModel) -> Figure:
         ax.tick_params(labelsize=7)
     fig.axes[0].legend(fontsize=7, loc="best")
     fig.suptitle(f"{model.config.name} (solid) and {getattr(model.twin, 'config', model.config).name}"
-                 f" (dashed) on the same random draws: step {model.t} (quarters)", fontsize=9)
+                 f" (dashed) on the same random draws: step {model.steps} (quarters)", fontsize=9)
     return fig
 
 

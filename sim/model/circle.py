@@ -1,110 +1,87 @@
 """The Wuhan city-circle model: cities (Mesa agents) and production units (columns).
 
 ``run_scenario(config, seed, replicate)`` is the one entry point the CLI, the runner, notebooks
-and tests call. The model is pure: no files, no printing.
+and tests call; the six tables of :mod:`sim.model.tables` are its output. The model is pure: no
+files, no printing. For Mesa's tools it also takes a bundled scenario's name and dotted keys
+(``CircleModel(scenario="coordinated", **{"world.n_units": 1000})``), stops (``running``) after
+the scenario's steps and collects headline circle metrics in a ``DataCollector``.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import os
+from collections.abc import Callable
+from typing import Any
 
 import mesa
+import numpy as np
 
-from sim.model.city import City
-from sim.model.world import SEGMENTS, World, build_world
-from sim.rules.choice import arrival_constants, calibrate_reviewers, choice_scale
 from sim.config.schema import ScenarioConfig
-from sim.rules.economy import Settings, Terms, land_prices, location_terms
-from sim.model.parks import Parks, build_parks
+from sim.model import firms
+from sim.model.books import close_books
+from sim.model.bundled import resolve_config
+from sim.model.calibration import calibrate, employment_by_city
+from sim.model.city import City
+from sim.model.coordinator import Coordinator
 from sim.model.recorder import Recorder
-from sim.model.tables import Results
 from sim.model.seeds import spawn_streams
-from sim.rules.offers import target_sectors, unit_value_factors
-from sim.model.units import draw_base_units
-from sim.model import city_offers, coordinator, firms
+from sim.model.tables import Results
+from sim.model.world import World, build_world
+from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
+from sim.rules.economy import Settings, Terms, land_prices, location_terms
+from sim.rules.offers import target_sectors
 
-Q = 4  # steps per year
+#: Headline circle metrics collected by the model's DataCollector (columns of the circle table).
+HEADLINES = ("gdp_total", "wuhan_share", "similarity_ring_mean", "subsidy_total", "welfare",
+             "moved_out_of_wuhan_cum")
 
 
 class CircleModel(mesa.Model):
     """Agent-based model of park co-construction in the Wuhan city circle.
 
     Args:
-        config: the validated scenario.
-        seed: root seed of the batch.
+        config: the validated scenario, a scenario file, or a bundled scenario's name.
+        seed: root seed of the batch; None draws one (``self.seed`` keeps it).
         replicate: replicate index r; streams derive from (seed, r) only.
         world: a prebuilt world (to share calibration across runs); built from the data if None.
+        scenario: a bundled scenario's name or a scenario file, when ``config`` is not given
+            (the name Mesa's batch_run passes).
+        **values: dotted keys of the scenario to set, e.g. ``**{"world.n_units": 1000}``.
     """
 
-    def __init__(self, config: ScenarioConfig, seed: int = 1, replicate: int = 0,
-                 world: World | None = None) -> None:
-        self.streams = spawn_streams(seed, replicate)
-        super().__init__(rng=self.streams["world"])
+    def __init__(self, config: ScenarioConfig | str | os.PathLike | None = None,
+                 seed: int | None = 1, replicate: int = 0, world: World | None = None, *,
+                 scenario: str | os.PathLike | None = None, **values: Any) -> None:
+        if (config is None) == (scenario is None):
+            raise TypeError("CircleModel needs either config or scenario")
+        config = resolve_config(config if scenario is None else scenario, values)
+        self.seed = int(np.random.SeedSequence().entropy) if seed is None else seed
+        self.streams = spawn_streams(self.seed, replicate)
+        super().__init__(rng=self.streams["mesa"])   # Mesa's own stream, apart from the world's
+        # The world stream starts one draw in, where Mesa's seeding from it used to leave it,
+        # so that results stay those of earlier versions (tests/golden).
+        self.streams["world"].integers(np.iinfo(np.int32).max)
         self.config = config
         self.world = world or build_world(config)
-        self.t = 0
         self.kg = self.world.n_sectors * len(SEGMENTS)
-        self._calibrate()
-        self.cities = [City(self, i, name, self.kg) for i, name in enumerate(self.world.cities)]
-        self.settings = self._initial_settings()
-        for city in self.cities:
-            city.offers = self.settings.offers[city.index]   # a view: the city owns its row
-        self.map_rng, self.detection_rng = self.streams["strategy"].spawn(2)
-        self.compensation = np.zeros(self.world.n_cities)
-        self.current_terms = self.terms()
-        self.recorder = Recorder(self)
-        self.recorder.record(self, firms.empty_step())
-
-    # ----------------------------------------------------------------- calibration
-    def _calibrate(self) -> None:
-        w, cfg = self.world, self.config
-        econ = cfg.economy
-        self.wage = w.wage.copy()
-        base_parks = build_parks(w, cfg.model_copy(update={"agreements": []}), np.ones(w.n_cities))
-        terms0 = location_terms(w, cfg, base_parks, w.output, self.wage, w.land_rent_base
-                                * (1 - w.utilisation) ** (-econ.land_price_utilisation_elasticity))
-        per_a = terms0.q.T.reshape(w.n_cities, w.n_sectors, len(SEGMENTS))
-        self.units, self.mean_productivity = draw_base_units(
-            w.output, per_a, cfg.world.n_units, cfg.world.productivity_sd, self.streams["world"])
+        self.calibration, self.units, self.parks = calibrate(self.world, config,
+                                                             self.streams["world"])
         self.next_id = len(self.units)
-        kg_of = self.units.sector.astype(np.int64) * len(SEGMENTS) + self.units.segment
-        # Calibrate on productivity mass, in units of the sector-segment's mean productivity:
-        # arrivals draw from that mean wherever they go, so keeping each city's mass (not its
-        # integer unit count, which rounding distorts in small cells) keeps its output.
-        counts = np.zeros((self.kg, w.n_cities))
-        np.add.at(counts, (kg_of, self.units.park), self.units.productivity)
-        counts /= self.mean_productivity.reshape(-1, 1)
-        land = w.land_per_output.ravel()[kg_of] * self.units.output
-        self.units.land = land
-        used = np.bincount(self.units.park, weights=land, minlength=w.n_cities)
-        self.parks: Parks = build_parks(w, cfg, used / w.utilisation)
-        self.labour_supply = self._employment_by_city()
-        shares = counts / counts.sum(axis=1, keepdims=True)
-        cost0 = terms0.q * terms0.cost
-        z0 = terms0.q * (1 - terms0.cost)
-        self.sigma = choice_scale(cost0, shares * (1 - econ.outside_share_arrivals),
-                                  econ.own_cost_elasticity)
-        self.delta_arrival = arrival_constants(shares, econ.outside_share_arrivals, z0, self.sigma)
-        move = econ.relocation_cost * terms0.q / self.sigma[:, None]
-        v_review, self.switching_cost = calibrate_reviewers(
-            counts, econ.leave_share_reviewers, move, econ.stay_share_reviewers)
-        self.delta_review = v_review - z0 / self.sigma[:, None]
-        self.base_counts = counts
-        hazard = lambda annual: 1 - (1 - annual) ** (1 / Q)
-        self.p_exit, self.p_review = hazard(econ.exit_rate_annual), hazard(econ.review_rate_annual)
-        # potential projects of step 1: they replace closures and leavers (quarterly outflow h)
-        # and add the trend's growth g_q; arrivals_now() grows them at g_q a quarter
-        self.outflow = self.p_exit + self.p_review * econ.leave_share_reviewers
-        self.growth_q = (1 + econ.growth_rate_annual) ** (1 / Q) - 1
-        self.arrival_rate = (counts.sum(axis=1) * (self.outflow + self.growth_q)
-                             / (1 - econ.outside_share_arrivals))
-        self.local_capacity = self.parks.capacity[self.parks.kind == 0].copy()
-        self.gdp0 = w.gdp.copy()
-        self.life, self.sub_life = unit_value_factors(econ.discount_rate_annual,
-                                                      econ.exit_rate_annual,
-                                                      cfg.competition.subsidy_years)
+        self.wage = self.world.wage.copy()
+        self.settings = self._initial_settings()
+        n = self.world.n_cities
+        self.cities = City.create_agents(
+            self, n, index=list(range(n)), name=list(self.world.cities)
+        )
+        self.coordinator = Coordinator(self, *self.streams["strategy"].spawn(2))
+        self.current_terms = self.terms()
+        self.recorder = Recorder()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _headline(name) for name in HEADLINES})
+        self._close_step(firms.empty_step())
 
     def _initial_settings(self) -> Settings:
+        """No offers yet; under competition each city promotes its target sectors."""
         c = self.world.n_cities
         targets = np.zeros((c, self.kg), dtype=bool)
         if self.config.competition.active:
@@ -112,9 +89,7 @@ class CircleModel(mesa.Model):
                                      self.config.competition.homogenisation,
                                      self.config.competition.lead_sectors)
             targets = np.repeat(sectors, len(SEGMENTS), axis=1)
-        for city in self.cities:
-            city.targets = targets[city.index].copy()
-        return Settings(offers=np.zeros((c, self.kg)), promoted=targets.copy(), mapped=None,
+        return Settings(offers=np.zeros((c, self.kg)), promoted=targets, mapped=None,
                         platform=self.config.switches.shared_platform,
                         excluded=np.zeros(c, dtype=bool))
 
@@ -127,23 +102,16 @@ class CircleModel(mesa.Model):
                   self.units.output)
         return cube
 
-    def _employment_by_city(self) -> np.ndarray:
-        w = self.world
-        kg_of = self.units.sector.astype(np.int64) * len(SEGMENTS) + self.units.segment
-        city = self.parks.city[self.units.park]
-        persons = (w.labour_share.ravel()[kg_of] * self.units.output * 1e8
-                   / (w.wage[city] * self.config.world.wage_core_yuan))
-        return np.bincount(city, weights=persons, minlength=w.n_cities)
-
     def trend(self, step: int | None = None) -> float:
-        """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, always 1 without growth."""
-        t = self.t if step is None else step
-        return (1 + self.config.economy.growth_rate_annual) ** (t / Q)
+        """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, 1 without growth."""
+        t = self.steps if step is None else step
+        return (1 + self.config.economy.growth_rate_annual) ** (t / STEPS_PER_YEAR)
 
     def arrivals_now(self) -> np.ndarray:
         """Potential projects per sector-segment this step: they replace exits and leavers and add
         the trend's growth, ``n0 (h + g_q)(1 + g_q)^(t−1) / (1 − o)`` (docs/VALIDATION.md)."""
-        return self.arrival_rate * (1 + self.growth_q) ** (self.t - 1)
+        cal = self.calibration
+        return cal.arrival_rate * (1 + cal.growth_q) ** (self.steps - 1)
 
     @property
     def primary(self) -> np.ndarray:
@@ -153,7 +121,8 @@ class CircleModel(mesa.Model):
     def grow_supplies(self) -> None:
         """Balanced growth: local park land and labour supply grow with the trend, so a city that
         grows with the circle faces its base land price and wage (A)."""
-        self.parks.capacity[self.parks.kind == 0] = self.local_capacity * self.trend()
+        local = self.parks.kind == ParkKind.LOCAL
+        self.parks.capacity[local] = self.calibration.local_capacity * self.trend()
 
     def land_used(self) -> np.ndarray:
         return np.bincount(self.units.park, weights=self.units.land, minlength=self.parks.n)
@@ -167,26 +136,35 @@ class CircleModel(mesa.Model):
 
     # ----------------------------------------------------------------- the schedule
     def step(self) -> None:
-        """One quarter: markets, the coordinator, cities' strategies, exits, choices, output."""
-        self.t += 1
+        """One quarter: markets, the coordinator, cities' strategies, exits, choices, output.
+
+        Mesa counts the step in ``self.steps`` before calling this method.
+        """
         self.grow_supplies()
         self.update_wages()
         self.current_terms = self.terms()
-        coordinator.coordinate(self)
-        for city in self.cities:
-            city.set_strategy()
+        self.coordinator.step()
+        # Each city best-responds to the offers in force when it moves, so the outcome depends
+        # on the order: cities move in the data file's order, never shuffled.
+        self.cities.do("step")
         exits = firms.retire_units(self)
         placed = firms.decide_locations(self)
         self.update_output()
-        self.recorder.record(self, firms.merge_step(exits, placed))
+        self._close_step(firms.merge_step(exits, placed))
 
-    def strategise(self, city: City) -> None:
-        city_offers.strategise(self, city)
+    def _close_step(self, events: firms.StepEvents) -> None:
+        """Close the books: cities take note of their revenue and stakes; the recorder reads."""
+        books = close_books(self)
+        for city in self.cities:
+            city.close_books(books.fiscal_revenue[city.index], books.shared_inflow[city.index])
+        self.recorder.record(self, events, books)
+        self.datacollector.collect(self)
+        self.running = self.steps < self.config.steps
 
     def update_wages(self) -> None:
-        """w' = w (labour demand / supply)^ε per step (DESIGN.md section 3)."""
-        demand = self._employment_by_city()
-        ratio = demand / np.maximum(self.labour_supply * self.trend(), 1e-12)
+        """w' = w (labour demand / supply)^ε per step."""
+        demand = employment_by_city(self.world, self.config, self.units, self.parks)
+        ratio = demand / np.maximum(self.calibration.labour_supply * self.trend(), 1e-12)
         self.wage = self.wage * ratio ** self.config.economy.wage_adjustment_elasticity
 
     def update_output(self) -> None:
@@ -194,6 +172,11 @@ class CircleModel(mesa.Model):
         terms = self.terms()
         kg_of = self.units.sector.astype(np.int64) * len(SEGMENTS) + self.units.segment
         self.units.output = self.units.productivity * terms.q[kg_of, self.units.park]
+
+
+def _headline(column: str) -> Callable[[CircleModel], float]:
+    """A DataCollector reporter: the latest value of a column of the circle table."""
+    return lambda model: model.recorder.rows["circle"][-1][column]
 
 
 def run_scenario(config: ScenarioConfig, seed: int | None = None, replicate: int = 0,

@@ -1,14 +1,29 @@
-"""City agents: the nine governments of the circle, each choosing its strategy."""
+"""City agents: the nine governments of the circle, their state and their strategy.
+
+A city's objective (the promotion tournament, Li & Zhou 2005) weighs credited GDP, λ_Y yuan of
+fiscal balance per yuan, plus the fiscal balance (tax + land revenue − subsidies). A unit placed
+at park j is worth ``λ_Y · credited share + τ · tax share + land rent`` per yuan of value added to
+a city, so an agreement that leaves Wuhan a share of a departing unit lowers what Wuhan pays to
+keep it: sharing changes behaviour, not only bookkeeping. The economics of one decision live in
+:mod:`sim.rules.offers`; this module builds their inputs from the model's state.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
+from sim.model.utility import Choosers, kg_index, utilities
+from sim.rules import accounts
+from sim.rules.constants import STEPS_PER_YEAR, Origin, ParkKind
+from sim.rules.economy import Settings
+from sim.rules.offers import best_response, breaks_cap, within_budget
+
 if TYPE_CHECKING:
-    from sim.model import CircleModel
+    from sim.model.circle import CircleModel
 
 
 class City(mesa.Agent):
@@ -17,22 +32,212 @@ class City(mesa.Agent):
     Attributes:
         index: position in the world's city arrays.
         name: city name (English; the data file gives the Chinese name).
-        offers: KG subsidy rates offered to placements and, as retention, to its own reviewers.
+        offers: KG subsidy rates offered to placements and, as retention, to its own reviewers
+            (its row of the model's ``settings.offers``).
         targets: KG bool, the sector-segments its promotion and subsidies reach.
         cheating: whether it currently breaks the subsidy cap.
         detected: whether a cap breach was detected (it then loses its shared inflows).
+        compensation: bargained transfer per year under the investment map (+ receives).
+        fiscal_revenue: last step's tax and land revenue per year (its subsidy budget's base).
+        shared_inflow: last step's value per year received through agreements and transfers
+            (what it risks by breaking the cap).
     """
 
-    def __init__(self, model: "CircleModel", index: int, name: str, n_kg: int) -> None:
+    model: CircleModel
+
+    def __init__(self, model: CircleModel, index: int, name: str) -> None:
         super().__init__(model)
         self.index = index
         self.name = name
-        self.offers = np.zeros(n_kg)
-        self.targets = np.zeros(n_kg, dtype=bool)
+        self.offers = model.settings.offers[index]      # a view: the city owns its row
+        self.targets = model.settings.promoted[index].copy()
         self.cheating = False
         self.detected = False
         self.compensation = 0.0
+        self.fiscal_revenue = 0.0
+        self.shared_inflow = 0.0
 
-    def set_strategy(self) -> None:
-        """Best-respond on subsidies for its targets, within budget, the cap and its temptation."""
-        self.model.strategise(self)
+    def step(self) -> None:
+        """Damped best response on subsidy offers, within the budget and (if on) the subsidy cap.
+
+        Rivals' offers are those in force when the city moves, so the outcome depends on the
+        order in which cities move (the model keeps the order of the data file).
+        """
+        model = self.model
+        cfg, comp, s = model.config, model.config.competition, model.settings
+        if not comp.active:
+            return
+        kgs = np.flatnonzero(self.targets)
+        offers = np.zeros(model.kg)
+        if len(kgs):
+            inputs = offer_inputs(model, self.index, kgs, s)
+            br, value_free = best_offers(model, self.index, kgs, s, comp.subsidy_max, inputs)
+            if cfg.switches.subsidy_cap:
+                cap = cfg.policies.subsidy_cap.cap
+                br_cap, value_cap = best_offers(model, self.index, kgs, s,
+                                                min(cap, comp.subsidy_max), inputs)
+                gain = STEPS_PER_YEAR * float((value_free - value_cap).sum())
+                years_left = max(cfg.steps - model.steps, 0) / STEPS_PER_YEAR
+                self.cheating = not self.detected and self._breaks(gain, years_left)
+                br = br if self.cheating or self.detected else br_cap
+            current = s.offers[self.index, kgs]
+            offers[kgs] = np.clip(current + comp.damping * (br - current), 0.0, comp.subsidy_max)
+        self.offers[:] = self._within_budget(offers)
+
+    def close_books(self, fiscal_revenue: float, shared_inflow: float) -> None:
+        """Take note of the step's revenue and shared inflows (next step's budget and stake)."""
+        self.fiscal_revenue = fiscal_revenue
+        self.shared_inflow = shared_inflow
+
+    def _breaks(self, gain_per_year: float, years_left: float) -> bool:
+        detection = self.model.config.policies.subsidy_cap.detection_probability_annual
+        return breaks_cap(gain_per_year, detection, self.shared_inflow, years_left)
+
+    def _within_budget(self, offers: np.ndarray) -> np.ndarray:
+        """Scale offers so running contracts plus a year of expected new ones fit the budget."""
+        model, c = self.model, self.index
+        u, t, cal = model.units, model.steps, model.calibration
+        running = (u.subsidy_payer == c) & (u.subsidy_until > t)
+        committed = float((u.subsidy_rate * u.output)[running].sum())
+        kg = kg_index(u)
+        here = model.parks.registration[u.park] == c
+        expected_new = float(STEPS_PER_YEAR * (cal.p_review + cal.p_exit)
+                             * (offers[kg] * u.output)[here].sum())
+        budget = model.config.competition.budget_share * self.fiscal_revenue
+        return within_budget(offers, committed, expected_new, budget)
+
+
+@dataclasses.dataclass(frozen=True)
+class OfferInputs:
+    """What a city's best response is evaluated on, for its target sector-segments."""
+
+    groups: Choosers        # representative deciders of the next step
+    weight: np.ndarray      # their expected productivity mass
+    u: np.ndarray           # their utilities (n x P) under the offers in force
+    available: np.ndarray   # n x P
+    values: np.ndarray      # len(kgs) x P the city's value per yuan at each park
+
+
+def productivity_mass(model: CircleModel) -> np.ndarray:
+    """Productivity of the units at each park by sector-segment (KG x P)."""
+    u, p = model.units, model.parks
+    flat = kg_index(u) * p.n + u.park
+    return np.bincount(flat, weights=u.productivity,
+                       minlength=model.kg * p.n).reshape(model.kg, p.n)
+
+
+def decider_groups(model: CircleModel, kgs: np.ndarray) -> tuple[Choosers, np.ndarray]:
+    """Representative deciders of the next step for the sector-segments ``kgs``, and the
+    expected productivity mass of each (the cities' forecast of the step's decisions).
+
+    Arrivals by origin (local projects by home city, Wuhan, outside) and reviewers by current park.
+    """
+    w, econ, p, cal = model.world, model.config.economy, model.parks, model.calibration
+    mass = productivity_mass(model)
+    rows = []
+    for kg in kgs:
+        lam = model.arrivals_now()[kg] * cal.mean_productivity.ravel()[kg]
+        home_p = cal.base_counts[kg] / cal.base_counts[kg].sum()
+        for h in range(w.n_cities):
+            rows.append((kg, Origin.LOCAL, h, -1, lam * econ.origin_shares["local"] * home_p[h]))
+        rows.append((kg, Origin.WUHAN, w.core, -1, lam * econ.origin_shares["wuhan"]))
+        rows.append((kg, Origin.OUTSIDE, -1, -1, lam * econ.origin_shares["outside"]))
+        for j in np.flatnonzero(mass[kg] > 0):
+            rows.append((kg, Origin.LOCAL, p.registration[j], j, cal.p_review * mass[kg, j]))
+    arr = np.array(rows, dtype=float)
+    kg_, origin, home, current = (arr[:, i].astype(np.int64) for i in range(4))
+    groups = Choosers(kg=kg_, origin=origin, home=home, current=current,
+                      stay_subsidy=np.zeros(len(arr)))
+    return groups, arr[:, 4]
+
+
+def city_values(model: CircleModel, kgs: np.ndarray) -> np.ndarray:
+    """Value to each city of a yuan of value added at each park (C x len(kgs) x P):
+    λ_Y · credited share + τ · tax share + land rent to the landlord city."""
+    p, t = model.parks, model.steps
+    shares = accounts.share_matrices(p, t, model.world.n_cities,
+                                     model.config.policies.enclave.credited_double_count)
+    lam, tau = model.config.competition.promotion_weight_gdp, model.config.economy.tax_rate
+    landlord = np.where(p.kind == ParkKind.REVERSE_ENCLAVE, p.operator, p.city)
+    rent = np.zeros((model.world.n_cities, p.n))
+    rent[landlord, np.arange(p.n)] = model.current_terms.land_price
+    a = model.world.land_per_output.ravel()[kgs]
+    return ((lam * shares.credited + tau * shares.tax)[:, None, :]
+            + rent[:, None, :] * a[None, :, None])
+
+
+def offer_inputs(model: CircleModel, city: int, kgs: np.ndarray,
+                 settings: Settings) -> OfferInputs:
+    """Decider groups, their utilities and availability, and the city's values per yuan."""
+    groups, weight = decider_groups(model, kgs)
+    u, available = utilities(model, groups, settings)
+    return OfferInputs(groups, weight, u, available, city_values(model, kgs)[city])
+
+
+def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settings,
+                ceiling: float, inputs: OfferInputs | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Best-response offers of one city for ``kgs`` (rivals fixed) and their expected values.
+
+    ``inputs`` (from ``offer_inputs`` with the same arguments) saves recomputing them.
+    """
+    comp, cal = model.config.competition, model.calibration
+    x = inputs or offer_inputs(model, city, kgs, settings)
+    pays = model.parks.registration == city
+    grid = np.linspace(0.0, ceiling, comp.subsidy_grid_points)
+    best = np.zeros(len(kgs))
+    gains = np.zeros(len(kgs))
+    for i, target in enumerate(kgs):
+        rows = x.groups.kg == target
+        s, v = best_response(x.u[rows], x.available[rows], x.weight[rows],
+                             model.current_terms.q[target], cal.sigma[target], x.values[i], pays,
+                             settings.offers[city, target], grid, model.parks.city,
+                             model.world.n_cities, model.config.economy.nest_parameter,
+                             cal.life, cal.sub_life)
+        best[i], gains[i] = s, v.max()
+    return best, gains
+
+
+def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.ndarray:
+    """Cities counter-offer units that announce they will leave (retention subsidies).
+
+    For a unit leaving park a of city c for park b, the city picks the rate s maximising
+    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``, with P_stay the probability that
+    staying, its utility raised by s q_a / σ, now beats the move the unit chose (a binary logit
+    conditioned on the unit having preferred the move). What the city keeps when the unit moves,
+    v_c(b), includes its agreed credit and tax shares, so sharing lowers retention spending.
+    Returns the retention rate accepted by each decider (0 if none).
+    """
+    comp, p, cal = model.config.competition, model.parks, model.calibration
+    kg, current = who.kg, who.current
+    leaving = (current >= 0) & (pick != current)
+    if not (comp.active and comp.retention) or not leaving.any():
+        return np.zeros(len(kg))
+    idx = np.flatnonzero(leaving)
+    c = p.registration[current[idx]]
+    ceiling = comp.subsidy_max
+    if model.config.switches.subsidy_cap:
+        cheats = np.array([city.cheating for city in model.cities])
+        ceiling = np.where(cheats[c], comp.subsidy_max,
+                           min(model.config.policies.subsidy_cap.cap, ceiling))
+    grid = (np.linspace(0.0, 1.0, comp.subsidy_grid_points)[None, :]
+            * np.broadcast_to(ceiling, len(idx))[:, None])
+    u, _ = utilities(model, who.select(idx), model.settings)
+    rows = np.arange(len(idx))
+    u_stay = u[rows, current[idx]]
+    u_move = np.where(pick[idx] >= 0, u[rows, np.maximum(pick[idx], 0)], 0.0)
+    q_stay = model.current_terms.q[kg[idx], current[idx]]
+    # the unit revealed that it prefers b: P(stay | offer s, chose b) = (P(s) − P(0)) / (1 − P(0))
+    binary = 1 / (1 + np.exp(u_move[:, None] - u_stay[:, None]
+                             - grid * q_stay[:, None] / cal.sigma[kg[idx]][:, None]))
+    p_stay = (binary - binary[:, :1]) / np.maximum(1 - binary[:, :1], 1e-12)
+    values = city_values(model, np.arange(model.kg))
+    v_here = values[c, kg[idx], current[idx]]
+    v_there = np.where(pick[idx] >= 0, values[c, kg[idx], np.maximum(pick[idx], 0)], 0.0)
+    payoff = (p_stay * (cal.life * v_here[:, None] - cal.sub_life * grid)
+              + (1 - p_stay) * cal.life * v_there[:, None])
+    best = np.argmax(payoff, axis=1)
+    rate, chance = grid[rows, best], p_stay[rows, best]
+    accepted = (rate > 0) & (model.streams["choices"].random(len(idx)) < chance)
+    out = np.zeros(len(kg))
+    out[idx] = np.where(accepted, rate, 0.0)
+    return out

@@ -12,11 +12,9 @@ import dataclasses
 
 import numpy as np
 
-from sim.model.world import SEGMENTS, World
 from sim.config.schema import Agreement, ScenarioConfig
-
-KINDS = ("local", "enclave", "park_within_park", "reverse_enclave")
-STEPS_PER_YEAR = 4
+from sim.model.world import World
+from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
 
 
 @dataclasses.dataclass
@@ -24,7 +22,7 @@ class Parks:
     """Park attributes as arrays over parks P. Steps are quarters; ``inf`` means no end."""
 
     name: list[str]
-    kind: np.ndarray               # P, index into KINDS
+    kind: np.ndarray               # P, ParkKind
     city: np.ndarray               # P, city where the park physically is
     operator: np.ndarray           # P, city running it (source/zone owner; own city if local)
     registration: np.ndarray       # P, city where its units are registered (tax)
@@ -50,7 +48,7 @@ class Parks:
         return len(self.name)
 
     def kind_is(self, kind: str) -> np.ndarray:
-        return self.kind == KINDS.index(kind)
+        return self.kind == ParkKind[kind.upper()]
 
     def open_at(self, step: int) -> np.ndarray:
         return self.start <= step
@@ -58,6 +56,11 @@ class Parks:
 
 def _switch_on(config: ScenarioConfig, kind: str) -> bool:
     return getattr(config.switches, kind)
+
+
+def pick(own: object, default: object) -> object:
+    """An agreement's own value, or the policy default when it gives none."""
+    return default if own is None else own
 
 
 def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
@@ -68,22 +71,21 @@ def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
     q = STEPS_PER_YEAR
     term = a.term_years if a.term_years is not None else getattr(pol, "term_years", np.inf)
     row = dict(
-        name=a.name or f"{a.kind}:{a.source}->{a.host}", kind=KINDS.index(a.kind),
+        name=a.name or f"{a.kind}:{a.source}->{a.host}", kind=ParkKind[a.kind.upper()],
         city=host, operator=src, registration=host, capacity=a.land_km2, start=a.start_step,
         term_end=a.start_step + term * q, retention_end=float(a.start_step),
         gdp_share_source=0.0, tax_share_source=0.0, retained_share=0.0, equity_operator=0.0,
         rent_subsidy=0.0, rent_end=float(a.start_step), productivity_bonus=0.0,
         referral_strength=pol.referral_strength, build_cost=0.0, home_only=False,
         segment_ok=np.ones(len(SEGMENTS), bool))
-    pick = lambda own, default: default if own is None else own
-    if a.kind == "enclave":
+    if a.kind == ParkKind.ENCLAVE.label:
         row["build_cost"] = pol.build_cost_per_km2 * a.land_km2
         if sharing:
             row["gdp_share_source"] = pick(a.gdp_share_source, pol.gdp_share_source)
             row["tax_share_source"] = pick(a.tax_share_source, pol.tax_share_source)
             row["retained_share"] = pick(a.park_retained_share, pol.park_retained_share)
             row["retention_end"] = a.start_step + pick(a.retention_years, pol.retention_years) * q
-    elif a.kind == "park_within_park":
+    elif a.kind == ParkKind.PARK_WITHIN_PARK.label:
         row["build_cost"] = pol.build_cost_per_km2 * a.land_km2
         row["productivity_bonus"] = pol.productivity_bonus
         row["equity_operator"] = pick(a.equity_share_operator, pol.equity_share_operator)
@@ -105,7 +107,7 @@ def build_parks(world: World, config: ScenarioConfig, local_capacity: np.ndarray
     rows = []
     for c, name in enumerate(world.cities):
         rows.append(dict(
-            name=f"local:{name}", kind=0, city=c, operator=c, registration=c,
+            name=f"local:{name}", kind=ParkKind.LOCAL, city=c, operator=c, registration=c,
             capacity=local_capacity[c], start=0, term_end=np.inf, retention_end=0.0,
             gdp_share_source=0.0, tax_share_source=0.0, retained_share=0.0, equity_operator=0.0,
             rent_subsidy=0.0, rent_end=0.0, productivity_bonus=0.0, referral_strength=0.0,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = ("world", "arrivals", "reviews", "choices", "strategy")
+#: The streams, in spawn order (a new stream goes last, so the others keep their draws).
+STREAMS = ("world", "arrivals", "reviews", "choices", "strategy", "mesa")
 
 
 def spawn_streams(root_seed: int, replicate: int = 0) -> dict[str, np.random.Generator]:
@@ -22,4 +23,7 @@ def spawn_streams(root_seed: int, replicate: int = 0) -> dict[str, np.random.Gen
     if root_seed < 0 or replicate < 0:
         raise ValueError("seed and replicate must be >= 0")
     root = np.random.SeedSequence(entropy=root_seed, spawn_key=(replicate,))
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, root.spawn(len(STREAMS)))}
+    children = root.spawn(len(STREAMS))
+    return {
+        name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)
+    }

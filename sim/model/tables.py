@@ -13,26 +13,75 @@ import pandas as pd
 #: (flows are annual rates), land in km², employment in persons, shares as fractions.
 TABLES: dict[str, tuple[str, ...]] = {
     "circle": (
-        "step", "gdp_total", "wuhan_share", "wuhan_share_credited", "similarity_ring_mean",
-        "specialisation_mean", "theil", "theil_credited", "subsidy_total", "tax_total",
-        "distance_cost_total", "relocation_cost_total", "park_cost_total", "welfare",
-        "idle_land_share", "moved_out_of_wuhan", "moved_out_of_wuhan_cum", "n_units",
-        "new_investment_total", "compensation_total",
+        "step",
+        "gdp_total",
+        "wuhan_share",
+        "wuhan_share_credited",
+        "similarity_ring_mean",
+        "specialisation_mean",
+        "theil",
+        "theil_credited",
+        "subsidy_total",
+        "tax_total",
+        "distance_cost_total",
+        "relocation_cost_total",
+        "park_cost_total",
+        "welfare",
+        "idle_land_share",
+        "moved_out_of_wuhan",
+        "moved_out_of_wuhan_cum",
+        "n_units",
+        "new_investment_total",
+        "compensation_total",
     ),
     "cities": (
-        "step", "city", "gdp_physical", "gdp_statistical", "gdp_credited", "tax_revenue",
-        "land_revenue", "subsidy_spent", "retention_spent", "transfers_net", "fiscal_balance", "objective",
-        "employment", "land_used", "land_capacity", "land_price", "wage", "n_units",
-        "new_investment", "new_investment_from_wuhan", "subsidy_rate_mean", "cheating",
+        "step",
+        "city",
+        "gdp_physical",
+        "gdp_statistical",
+        "gdp_credited",
+        "tax_revenue",
+        "land_revenue",
+        "subsidy_spent",
+        "retention_spent",
+        "transfers_net",
+        "fiscal_balance",
+        "objective",
+        "employment",
+        "land_used",
+        "land_capacity",
+        "land_price",
+        "wage",
+        "n_units",
+        "new_investment",
+        "new_investment_from_wuhan",
+        "subsidy_rate_mean",
+        "cheating",
     ),
     "sectors": ("step", "city", "sector", "segment", "output"),
     "parks": (
-        "step", "park", "city", "kind", "operator", "land_used", "land_capacity", "n_units",
-        "output", "land_price",
+        "step",
+        "park",
+        "city",
+        "kind",
+        "operator",
+        "land_used",
+        "land_capacity",
+        "n_units",
+        "output",
+        "land_price",
     ),
     "transfers": (
-        "step", "unit_id", "sector", "segment", "origin", "from_city", "to_city", "to_park",
-        "channel", "output",
+        "step",
+        "unit_id",
+        "sector",
+        "segment",
+        "origin",
+        "from_city",
+        "to_city",
+        "to_park",
+        "channel",
+        "output",
     ),
     "flows": ("step", "from_city", "to_city", "kind", "amount"),
     "investment_map": ("step", "city", "sector", "segment"),
@@ -40,7 +89,14 @@ TABLES: dict[str, tuple[str, ...]] = {
 #: Tables added after batches were first stored: a run folder without one reads as empty.
 OPTIONAL_TABLES = ("investment_map",)
 
-CHANNELS = ("relocation", "enclave", "park_within_park", "reverse_enclave", "new_investment", "exit")
+CHANNELS = (
+    "relocation",
+    "enclave",
+    "park_within_park",
+    "reverse_enclave",
+    "new_investment",
+    "exit",
+)
 FLOW_KINDS = ("gdp_credit", "tax", "tax_retained", "platform_return", "compensation")
 
 
@@ -73,7 +129,7 @@ class Results(TableSet):
             frame.to_parquet(directory / f"{name}.parquet", index=False)
 
     @classmethod
-    def read(cls, directory: str | os.PathLike) -> "Results":
+    def read(cls, directory: str | os.PathLike) -> Results:
         directory = Path(directory)
         frames = {name: (pd.read_parquet(directory / f"{name}.parquet")
                          if name not in OPTIONAL_TABLES or (directory / f"{name}.parquet").exists()

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-ORIGINS = ("local", "wuhan", "outside")
+from sim.rules.constants import ORIGINS
 
 
 @dataclasses.dataclass
@@ -21,7 +21,7 @@ class Units:
     segment: np.ndarray       # int8, index into SEGMENTS
     productivity: np.ndarray  # A_i: output per unit of the location's productivity factor
     park: np.ndarray          # int32, index into Parks
-    origin: np.ndarray        # int8, index into ORIGINS
+    origin: np.ndarray        # int8, Origin
     home: np.ndarray          # int16, city of a local project's investor (-1 for others)
     land: np.ndarray          # km² held
     output: np.ndarray        # value added, 亿元 per year
@@ -34,10 +34,10 @@ class Units:
     def __len__(self) -> int:
         return len(self.unit_id)
 
-    def select(self, mask: np.ndarray) -> "Units":
+    def select(self, mask: np.ndarray) -> Units:
         return Units(**{f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self)})
 
-    def extend(self, other: "Units") -> "Units":
+    def extend(self, other: Units) -> Units:
         return Units(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
                         for f in dataclasses.fields(self)})
 

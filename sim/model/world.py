@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from sim.config.schema import ScenarioConfig, WorldConfig
+from sim.rules.constants import SEGMENTS
 
 BUNDLED_DATA = Path(__file__).parent.parent / "data"
-SEGMENTS = ("rnd", "hq", "core", "supply")
 EARTH_RADIUS_KM = 6371.0
 DATA_FILES = ("cities.csv", "sectors.csv", "sector_weights.csv", "segments.csv",
               "segment_links.csv", "sector_hotness.csv", "structure.csv")
@@ -86,7 +86,10 @@ def great_circle_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     lon_r, lat_r = np.radians(lon), np.radians(lat)
     dlon = lon_r[:, None] - lon_r[None, :]
     dlat = lat_r[:, None] - lat_r[None, :]
-    h = np.sin(dlat / 2) ** 2 + np.cos(lat_r[:, None]) * np.cos(lat_r[None, :]) * np.sin(dlon / 2) ** 2
+    h = (
+        np.sin(dlat / 2) ** 2
+        + np.cos(lat_r[:, None]) * np.cos(lat_r[None, :]) * np.sin(dlon / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
@@ -108,7 +111,9 @@ def primary_shares(cities: pd.DataFrame, structure: pd.DataFrame | None) -> np.n
     return share
 
 
-def secondary_share_of_nonprimary(cities: pd.DataFrame, structure: pd.DataFrame | None) -> np.ndarray:
+def secondary_share_of_nonprimary(
+    cities: pd.DataFrame, structure: pd.DataFrame | None
+) -> np.ndarray:
     """Secondary output as a share of secondary plus tertiary output."""
     sec = cities["gdp_2019_secondary"].to_numpy(dtype=float)
     ter = cities["gdp_2019_tertiary"].to_numpy(dtype=float)
@@ -130,7 +135,9 @@ def spread_output(nonprimary: np.ndarray, secondary_share: np.ndarray, weights: 
     w_m = weights * manufacturing[None, :]
     w_s = weights * ~manufacturing[None, :]
     by_sector = (nonprimary * secondary_share)[:, None] * w_m / w_m.sum(axis=1, keepdims=True)
-    by_sector += (nonprimary * (1 - secondary_share))[:, None] * w_s / w_s.sum(axis=1, keepdims=True)
+    by_sector += (
+        (nonprimary * (1 - secondary_share))[:, None] * w_s / w_s.sum(axis=1, keepdims=True)
+    )
     return by_sector[:, :, None] * segment_shares
 
 
@@ -192,12 +199,16 @@ def build_world_with_gdp(config: ScenarioConfig, gdp_by_city: Mapping[str, float
     sectors = read_csv(folder, "sectors.csv")
     sectors = sectors[sectors["default"].astype(str).str.lower() == "yes"].reset_index(drop=True)
     codes = tuple(sectors["code"])
-    weights = read_csv(folder, "sector_weights.csv").set_index("city").loc[cities["city"], list(codes)]
+    weights = (
+        read_csv(folder, "sector_weights.csv").set_index("city").loc[cities["city"], list(codes)]
+    )
     hot = read_csv(folder, "sector_hotness.csv").set_index("code").loc[list(codes), "hotness"]
     structure = read_csv(folder, "structure.csv", required=False)
     names = tuple(cities["city"])
     if wc.core_city not in names:
-        raise ValueError(f"world.core_city {wc.core_city!r} is not a city in {folder / 'cities.csv'}")
+        raise ValueError(
+            f"world.core_city {wc.core_city!r} is not a city in {folder / 'cities.csv'}"
+        )
     core = names.index(wc.core_city)
     manufacturing = (sectors["group"] == "manufacturing").to_numpy()
 
@@ -218,7 +229,9 @@ def build_world_with_gdp(config: ScenarioConfig, gdp_by_city: Mapping[str, float
     utilisation = np.full(len(names), wc.utilisation_ring)
     utilisation[core] = wc.utilisation_core
     rent_at_base_core = wc.land_rent_core
-    rent_base = (rent_at_base_core * (1 - wc.utilisation_core) ** 0.5) * gdppc_rel ** wc.land_rent_gdppc_elasticity
+    rent_base = (
+        rent_at_base_core * (1 - wc.utilisation_core) ** 0.5
+    ) * gdppc_rel**wc.land_rent_gdppc_elasticity
     return World(
         cities=names, core=core,
         lon=cities["lon"].to_numpy(float), lat=cities["lat"].to_numpy(float),

@@ -1,6 +1,6 @@
 """The accounts: who counts which GDP and receives which tax, as pure functions.
 
-China's rules (DESIGN.md section 2): GDP is counted where the establishment is (physical GDP);
+China's rules: GDP is counted where the establishment is (physical GDP);
 tax goes where the unit is registered; sharing agreements move *credit* between cities.
 Statistical GDP moves the agreed credit and sums to physical GDP; credited GDP is what each city
 reports in its own reviews and may double-count (Guangxi's 2024 enclave rule lets both sides count
@@ -10,11 +10,15 @@ shared output in internal reviews).
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sim.model.parks import Parks
+from sim.rules.constants import ParkKind
+
+if TYPE_CHECKING:
+    from sim.model.parks import Parks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +50,7 @@ def share_matrices(parks: Parks, step: int, n_cities: int, double_count: bool = 
     np.add.at(stat, (parks.operator, cols), a_y)
     credited = stat.copy()
     if double_count:
-        enclave = parks.kind == 1
+        enclave = parks.kind == ParkKind.ENCLAVE
         shared = enclave & (a_y > 0)
         credited[:, shared] = 0.0
         credited[parks.city[shared], cols[shared]] = 1.0
@@ -83,7 +87,7 @@ def platform_returns(parks: Parks, park_output: np.ndarray, return_rate: float,
 
     The platform earns ``return_rate`` of its branch's value added; GDP and tax stay with the host.
     """
-    pwp = (parks.kind == 2) & parks.open_at(step)
+    pwp = (parks.kind == ParkKind.PARK_WITHIN_PARK) & parks.open_at(step)
     earned = np.where(pwp, return_rate * park_output, 0.0)
     out = np.bincount(parks.operator, weights=earned * parks.equity_operator, minlength=n_cities)
     out += np.bincount(parks.city, weights=earned * (1 - parks.equity_operator), minlength=n_cities)
@@ -94,7 +98,7 @@ def sharing_flows(parks: Parks, shares: Shares, park_output: np.ndarray, park_ta
                   returns_rate: float, cities: tuple[str, ...], step: int) -> pd.DataFrame:
     """The ``flows`` rows of one step: credit, tax and platform returns moved between cities."""
     rows = []
-    for j in np.flatnonzero(parks.kind != 0):
+    for j in np.flatnonzero(parks.kind != ParkKind.LOCAL):
         host, op = cities[parks.city[j]], cities[parks.operator[j]]
         credit = shares.statistical[parks.operator[j], j] * park_output[j]
         # enclave: the agreed share; reverse enclave: registration sends the tax to the source
@@ -106,7 +110,11 @@ def sharing_flows(parks: Parks, shares: Shares, park_output: np.ndarray, park_ta
         if shares.retained[j] > 0 and park_tax[j] > 0:
             rows.append((step, host, f"park:{parks.name[j]}", "tax_retained",
                          shares.retained[j] * park_tax[j]))
-        if parks.kind[j] == 2 and park_output[j] > 0 and parks.start[j] <= step:
+        if (
+            parks.kind[j] == ParkKind.PARK_WITHIN_PARK
+            and park_output[j] > 0
+            and parks.start[j] <= step
+        ):
             rows.append((step, host, op, "platform_return",
                          returns_rate * park_output[j] * parks.equity_operator[j]))
     return pd.DataFrame(rows, columns=["step", "from_city", "to_city", "kind", "amount"])

@@ -137,7 +137,9 @@ def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.n
     """
     n = counts.astype(float)
     target = n * (1 - leave_share)
-    v = np.log(np.maximum(n, 1e-300) / n.sum(axis=1, keepdims=True)) + np.log((1 - leave_share) / leave_share)
+    v = np.log(np.maximum(n, 1e-300) / n.sum(axis=1, keepdims=True)) + np.log(
+        (1 - leave_share) / leave_share
+    )
     kappa = np.ones(n.shape[0])
     eye = np.eye(n.shape[1], dtype=bool)
     goal = np.log(stay_share / (1 - stay_share))
@@ -148,7 +150,9 @@ def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.n
         e = np.exp(util - top)
         p = e / (e.sum(axis=2, keepdims=True) + np.exp(-top))
         inflow = np.einsum("ka,kab->kb", n, p)
-        step_v = np.where(n > 0, np.log(np.maximum(target, 1e-300) / np.maximum(inflow, 1e-300)), 0.0)
+        step_v = np.where(
+            n > 0, np.log(np.maximum(target, 1e-300) / np.maximum(inflow, 1e-300)), 0.0
+        )
         stay = np.einsum("ka,kaa->k", n, p) / n.sum(axis=1)
         step_k = np.log(stay / (1 - stay)) - goal
         v += step_v

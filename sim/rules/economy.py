@@ -1,6 +1,6 @@
 """Location terms of the economy at one step: output, costs and profit per unit of productivity.
 
-Output of a unit with productivity A at park j of city c (DESIGN.md section 3):
+Output of a unit with productivity A at park j of city c:
 ``y = A · T_c^θ_g · (1 + μ_j) · (X_kc / X̄_k)^γ``. Profit per unit of output:
 ``1 − τ + s − w_c λ_g − r_j a_g − d · link distance − friction``; the location choice compares
 ``z = profit per unit of productivity`` across parks.
@@ -9,12 +9,16 @@ Output of a unit with productivity A at park j of city c (DESIGN.md section 3):
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.world import World
 from sim.config.schema import ScenarioConfig
-from sim.model.parks import Parks
+from sim.rules.constants import SEGMENTS
+
+if TYPE_CHECKING:
+    from sim.model.parks import Parks
+    from sim.model.world import World
 
 
 @dataclasses.dataclass
@@ -45,8 +49,11 @@ def agglomeration(output_ck: np.ndarray, gamma: float) -> np.ndarray:
     return (np.maximum(output_ck, 0.01 * mean) / mean) ** gamma
 
 
-def link_distances(output_ckg: np.ndarray, distance_km: np.ndarray, links: np.ndarray) -> np.ndarray:
-    """Output-weighted distance (100 km) from each city to a segment's linked segments (K x G x C)."""
+def link_distances(
+    output_ckg: np.ndarray, distance_km: np.ndarray, links: np.ndarray
+) -> np.ndarray:
+    """Output-weighted distance (100 km) from each city to a segment's linked segments
+    (K x G x C)."""
     total = output_ckg.sum(axis=0, keepdims=True)
     where = output_ckg / np.where(total > 0, total, 1.0)          # C x K x G
     mean_dist = np.einsum("ckh,dc->khd", where, distance_km) / 100.0  # K x G' x C(from)
@@ -64,13 +71,13 @@ def location_terms(world: World, config: ScenarioConfig, parks: Parks, output_ck
                    wage: np.ndarray, land_price: np.ndarray) -> Terms:
     """Output and cost per unit of productivity of every sector-segment at every park."""
     econ = config.economy
-    theta = np.array([econ.talent_elasticity[s] for s in ("rnd", "hq", "core", "supply")])
+    theta = np.array([econ.talent_elasticity[s] for s in SEGMENTS])
     talent = world.talent[:, None] ** theta[None, :]                      # C x G
     agg = agglomeration(output_ckg.sum(axis=2), econ.agglomeration_elasticity)  # C x K
     c = parks.city
     q = (agg[c][:, :, None] * talent[c][:, None, :]) * (1 + parks.productivity_bonus)[:, None, None]
     link = link_distances(output_ckg, world.distance_km, world.links)     # K x G x C
-    kg = world.n_sectors * 4
+    kg = world.n_sectors * len(SEGMENTS)
     cost = (econ.tax_rate
             + wage[c][:, None, None] * world.labour_share[None]
             + land_price[:, None, None] * world.land_per_output[None]

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.rules.constants import STEPS_PER_YEAR
+
 __all__ = [
     "similarity", "similarity_matrix", "similarity_ring_mean", "krugman_index",
     "specialisation_mean", "location_quotients", "theil_index", "core_share", "idle_land_share",
@@ -194,7 +196,7 @@ def welfare(
     park_cost: float,
     mcpf: float,
 ) -> float:
-    """Circle welfare per year (DESIGN.md §3), all in the same money unit per year.
+    """Circle welfare per year, all in the same money unit per year.
 
     ``W = VA − D − R − (MCPF − 1)·S − S_outside − park_cost``: subsidies paid to local units are
     a transfer inside the circle and cost only their excess burden (MCPF − 1); subsidies paid to
@@ -216,7 +218,9 @@ def welfare(
     )
 
 
-def discounted_total(values: np.ndarray, rate_annual: float, steps_per_year: int = 4) -> float:
+def discounted_total(
+    values: np.ndarray, rate_annual: float, steps_per_year: int = STEPS_PER_YEAR
+) -> float:
     """Present value of a series of annual rates observed once per step.
 
     ``Σ_t values[t] / steps_per_year · (1 + rate)^(−t / steps_per_year)``, t = 0, 1, ...: each

@@ -27,7 +27,9 @@ def target_sectors(hotness: np.ndarray, advantage: np.ndarray, omega: float, m: 
     return chosen
 
 
-def unit_value_factors(discount: float, exit_rate: float, subsidy_years: float) -> tuple[float, float]:
+def unit_value_factors(
+    discount: float, exit_rate: float, subsidy_years: float
+) -> tuple[float, float]:
     """Present-value years of a unit's flows (L) and of its subsidy contract (L_s)."""
     rate = discount + exit_rate
     life = 1.0 / rate
@@ -77,7 +79,9 @@ def damped(current: np.ndarray, target: np.ndarray, damping: float) -> np.ndarra
     return current + damping * (target - current)
 
 
-def within_budget(offers: np.ndarray, committed: float, expected_new: float, budget: float) -> np.ndarray:
+def within_budget(
+    offers: np.ndarray, committed: float, expected_new: float, budget: float
+) -> np.ndarray:
     """Scale offers down so committed plus expected new subsidies stay within the budget."""
     need = committed + expected_new
     if need <= budget or expected_new <= 0:

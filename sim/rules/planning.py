@@ -42,14 +42,21 @@ def draw_map(score: np.ndarray, land_need: np.ndarray, free_land: np.ndarray,
     n = c * kg
     rows, lo, hi = [], [], []
     for j in range(kg):                       # each segment placed in 1..max_cities cities
-        row = np.zeros(n); row[j::kg] = 1
-        rows.append(row); lo.append(1); hi.append(max_cities)
+        row = np.zeros(n)
+        row[j::kg] = 1
+        rows.append(row)
+        lo.append(1)
+        hi.append(max_cities)
     for i in range(c):                        # lead segments per city
-        row = np.zeros(n); row[i * kg:(i + 1) * kg] = 1
-        rows.append(row); lo.append(0); hi.append(max_per_city)
+        row = np.zeros(n)
+        row[i * kg:(i + 1) * kg] = 1
+        rows.append(row)
+        lo.append(0)
+        hi.append(max_per_city)
     land_rows = []
     for i in range(c):
-        row = np.zeros(n); row[i * kg:(i + 1) * kg] = land_need / max_cities
+        row = np.zeros(n)
+        row[i * kg:(i + 1) * kg] = land_need / max_cities
         land_rows.append(row)
     base = LinearConstraint(np.array(rows), lo, hi)
     land = LinearConstraint(np.array(land_rows), -np.inf, np.maximum(free_land, 0.0))

@@ -18,13 +18,15 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.config.loader import ConfigError, set_dotted, show_path
+from sim.config.uncertain import DISTRIBUTIONS, Parameter, parse_uncertain  # noqa: F401 (re-exported for the CLI and tests)
 from sim.experiments.store import check_fresh_output, write_atomic
 from sim.experiments.store_guard import LOCK_FILE, batch_lock
 
@@ -36,68 +38,11 @@ HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_s
 #: share of GDP is a distribution outcome, reported but not ranked.
 DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "subsidy_total": -1, "wuhan_share": 0,
               "theil": -1, "gdp_total": +1}
-DISTRIBUTIONS = ("uniform", "normal", "triangular")
 #: Most Morris trajectories or Sobol base samples of one study.
 MAX_SAMPLES = 100_000
 METHODS = ("morris", "sobol")
 
 Evaluator = Callable[[dict[str, float]], dict[str, float]]
-
-
-@dataclasses.dataclass(frozen=True)
-class Parameter:
-    """One uncertain parameter: a dotted scenario key, its range and distribution.
-
-    ``normal`` is truncated to [low, high] with mean the midpoint and sd a quarter of the range
-    (the range is +-2 sd); ``triangular`` peaks at ``mode`` (default the midpoint).
-    """
-
-    key: str
-    low: float
-    high: float
-    dist: str = "uniform"
-    mode: float | None = None
-
-    def salib_bounds(self) -> tuple[list[float], str]:
-        """SALib bounds and distribution code for this parameter."""
-        if self.dist == "normal":
-            mean, sd = (self.low + self.high) / 2, (self.high - self.low) / 4
-            return [self.low, self.high, mean, sd], "truncnorm"
-        if self.dist == "triangular":
-            mode = (self.low + self.high) / 2 if self.mode is None else self.mode
-            return [self.low, self.high, (mode - self.low) / (self.high - self.low)], "triang"
-        return [self.low, self.high], "unif"
-
-
-def parse_uncertain(block: dict | None, where: str) -> list[Parameter]:
-    """The ``uncertain:`` block as parameters; one-line :class:`ConfigError` on a bad entry.
-
-    Each entry is ``key: [low, high]`` or ``key: {low, high, dist, mode}``.
-    """
-    if not block:
-        raise ConfigError(f"{where}: uncertain: expected a mapping of dotted key to [low, high] "
-                          f"(the scenario declares no uncertain parameters)")
-    return [_parse_entry(str(key), spec, where) for key, spec in block.items()]
-
-
-def _parse_entry(key: str, spec: Any, where: str) -> Parameter:
-    at = f"{where}: uncertain.{key}"
-    if isinstance(spec, (list, tuple)) and len(spec) == 2:
-        spec = {"low": spec[0], "high": spec[1]}
-    if not isinstance(spec, dict) or set(spec) - {"low", "high", "dist", "mode"}:
-        raise ConfigError(f"{at}: expected [low, high] or {{low, high, dist, mode}} (got {spec!r})")
-    low, high = spec.get("low"), spec.get("high")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) \
-            or not low < high:
-        raise ConfigError(f"{at}: expected numbers low < high (got low={low!r}, high={high!r})")
-    dist = spec.get("dist", "uniform")
-    if dist not in DISTRIBUTIONS:
-        raise ConfigError(f"{at}.dist: expected one of {', '.join(DISTRIBUTIONS)} (got {dist!r})")
-    mode = spec.get("mode")
-    if mode is not None and (dist != "triangular" or not low <= mode <= high):
-        raise ConfigError(f"{at}.mode: expected a number in [low, high] for a triangular "
-                          f"distribution (got {mode!r}, dist {dist})")
-    return Parameter(key, float(low), float(high), dist, None if mode is None else float(mode))
 
 
 def select(params: Sequence[Parameter], keys: Iterable[str] | None, where: str) -> list[Parameter]:
@@ -256,8 +201,12 @@ def finished_points(out: Path) -> dict[int, dict]:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(record, dict) and record.get("status") == "ok" \
-                and isinstance(record.get("index"), int) and isinstance(record.get("outputs"), dict):
+        if (
+            isinstance(record, dict)
+            and record.get("status") == "ok"
+            and isinstance(record.get("index"), int)
+            and isinstance(record.get("outputs"), dict)
+        ):
             done[record["index"]] = record
     return done
 

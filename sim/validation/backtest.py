@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.model.world import build_world_with_gdp, data_folder
 from sim.config import load_scenario
 from sim.config.schema import Agreement, ScenarioConfig
 from sim.model import run_scenario
+from sim.model.world import build_world_with_gdp, data_folder
+from sim.rules.constants import STEPS_PER_YEAR
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "homogenised.yaml"
 SERIES = "gdp_series_2010_2019.csv"
@@ -71,11 +72,13 @@ def pre_plan_config(base: ScenarioConfig, growth: float, folder: Path,
     for agreement in base.agreements:
         year = start_year(agreement, dates)
         if year is not None and year < last:
-            kept.append(agreement.model_copy(update={"start_step": max(year - first, 0) * 4}))
+            kept.append(
+                agreement.model_copy(update={"start_step": max(year - first, 0) * STEPS_PER_YEAR})
+            )
     switches = base.switches.model_copy(update={a.kind: True for a in kept})
     economy = base.economy.model_copy(update={"growth_rate_annual": growth})
     return base.model_copy(update={"agreements": kept, "switches": switches, "economy": economy,
-                                   "steps": (last - first) * 4})
+                                   "steps": (last - first) * STEPS_PER_YEAR})
 
 
 def model_shares(config: ScenarioConfig, gdp_first: pd.Series, replicates: int, seed: int,
@@ -86,10 +89,10 @@ def model_shares(config: ScenarioConfig, gdp_first: pd.Series, replicates: int, 
     runs = {}
     for r in range(replicates):
         cities = run_scenario(config, seed=seed, replicate=r, world=world).cities
-        yearly = cities[cities["step"] % 4 == 0]
+        yearly = cities[cities["step"] % STEPS_PER_YEAR == 0]
         gdp = yearly.pivot(index="step", columns="city", values="gdp_statistical")
         share = gdp.div(gdp.sum(axis=1), axis=0)
-        share.index = first + share.index // 4
+        share.index = first + share.index // STEPS_PER_YEAR
         runs[r] = share.stack()
     frame = pd.DataFrame(runs)
     frame.index.names = ["year", "city"]
@@ -124,8 +127,12 @@ def backtest(replicates: int = 5, seed: int = 1, overrides: list[str] | None = N
         "share_lo": runs.quantile(QUANTILES[0], axis=1),
         "share_hi": runs.quantile(QUANTILES[1], axis=1),
     }).dropna().reset_index()
-    order = {name: i for i, name in enumerate(series[FIRST_YEAR].sort_values(ascending=False).index)}
-    frame = frame.sort_values(["city", "year"], key=lambda col: col.map(order) if col.name == "city" else col)
+    order = {
+        name: i for i, name in enumerate(series[FIRST_YEAR].sort_values(ascending=False).index)
+    }
+    frame = frame.sort_values(
+        ["city", "year"], key=lambda col: col.map(order) if col.name == "city" else col
+    )
     return frame[COLUMNS].reset_index(drop=True)
 
 

@@ -16,12 +16,20 @@ DEFAULT_UNITS = 1000
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``backtest`` subcommand to the ``sim`` command."""
-    cmd = subparsers.add_parser("backtest", help="out-of-sample back-test of city shares, 2010-2019")
+    cmd = subparsers.add_parser(
+        "backtest", help="out-of-sample back-test of city shares, 2010-2019"
+    )
     cmd.add_argument("--replicates", type=int, default=5, help="runs of the 2010 world (default 5)")
     cmd.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
     cmd.add_argument("--out", type=Path, default=Path("results/backtest"), help="output folder")
-    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help=f"override of the pre-plan scenario (default world.n_units={DEFAULT_UNITS})")
+    cmd.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override of the pre-plan scenario (default world.n_units={DEFAULT_UNITS})",
+    )
     cmd.add_argument("--last-year", type=int, default=2019, help="year the run ends (default 2019)")
     cmd.add_argument("--force", action="store_true", help="replace an existing --out folder")
     cmd.set_defaults(handler=cmd_backtest)
@@ -40,9 +48,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     for flag, least in (("replicates", 1), ("seed", 0)):
         if getattr(args, flag) < least:
-            raise ConfigError(f"--{flag}: expected an integer >= {least} (got {getattr(args, flag)})")
+            raise ConfigError(
+                f"--{flag}: expected an integer >= {least} (got {getattr(args, flag)})"
+            )
     if not FIRST_YEAR < args.last_year <= LAST_YEAR:
-        raise ConfigError(f"--last-year: expected {FIRST_YEAR + 1}..{LAST_YEAR} (got {args.last_year})")
+        raise ConfigError(
+            f"--last-year: expected {FIRST_YEAR + 1}..{LAST_YEAR} (got {args.last_year})"
+        )
     if not args.force:
         check_fresh_output(args.out, "pass --force to replace it or choose another --out")
     overrides = [f"world.n_units={DEFAULT_UNITS}", *args.overrides]
@@ -54,9 +66,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     _write(args.out, frame, plot_backtest(frame))
     model, persistence = mean_absolute_errors(frame)
     last = int(frame["year"].max())
-    print(f"backtest {int(frame['year'].min())}-{last}, {args.replicates} replicates: mean absolute "
-          f"error of {last} city shares, model {model:.4f}, persistence {persistence:.4f}; "
-          f"written to {show_path(args.out)}")
+    print(
+        f"backtest {int(frame['year'].min())}-{last}, {args.replicates} replicates: mean absolute "
+        f"error of {last} city shares, model {model:.4f}, persistence {persistence:.4f}; "
+        f"written to {show_path(args.out)}"
+    )
     return 0
 
 

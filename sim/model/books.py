@@ -1,0 +1,101 @@
+"""The circle's books at the end of a step: GDP by each count, tax, land revenue, subsidies,
+transfers and each city's fiscal balance, computed once from the state for the cities (their
+next budget and what they risk by cheating) and for the recorder (the tables)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.coordinator import compensation_in_force
+from sim.rules import accounts
+from sim.rules.constants import ParkKind
+from sim.rules.economy import Terms
+
+if TYPE_CHECKING:
+    from sim.model.circle import CircleModel
+
+
+@dataclasses.dataclass(frozen=True)
+class Books:
+    """One step's accounts; arrays over cities (C) unless marked P (parks). Money per year."""
+
+    shares: accounts.Shares
+    park_output: np.ndarray    # P
+    park_tax: np.ndarray       # P
+    physical: np.ndarray       # GDP where production stands
+    statistical: np.ndarray    # GDP after agreed credit transfers
+    credited: np.ndarray       # GDP each city reports in its reviews
+    tax: np.ndarray
+    returns: np.ndarray        # platform companies' returns
+    used: np.ndarray           # P, km² in use
+    terms: Terms
+    land_revenue: np.ndarray
+    subsidy_paid: np.ndarray   # per unit, this step's subsidy payments
+    subsidies: np.ndarray      # contracts and reverse enclaves' rent support
+    retention: np.ndarray      # the part of subsidies paid to keep units
+    park_cost: np.ndarray      # running cost of co-built parks
+    compensation: np.ndarray   # bargained transfers in force (+ receives)
+    fiscal: np.ndarray         # fiscal balance
+    objective: np.ndarray      # the promotion tournament's objective
+    shared_inflow: np.ndarray  # value received through agreements and transfers
+
+    @property
+    def fiscal_revenue(self) -> np.ndarray:
+        """Tax and land revenue: the base of a city's subsidy budget."""
+        return self.tax + self.land_revenue
+
+
+def close_books(model: CircleModel) -> Books:
+    """The accounts of the model's current state."""
+    w, p, u, t = model.world, model.parks, model.units, model.steps
+    cfg, econ = model.config, model.config.economy
+    park_output = np.bincount(u.park, weights=u.output, minlength=p.n)
+    park_tax = econ.tax_rate * park_output
+    shares = accounts.share_matrices(p, t, w.n_cities, cfg.policies.enclave.credited_double_count)
+    primary = model.primary
+    credited = accounts.credited_gdp(shares, park_output, primary)
+    tax = accounts.tax_revenue(shares, park_tax)
+    returns = accounts.platform_returns(p, park_output,
+                                        cfg.policies.park_within_park.platform_return_rate,
+                                        w.n_cities, t)
+    used = model.land_used()
+    terms = model.terms()
+    landlord = np.where(p.kind == ParkKind.REVERSE_ENCLAVE, p.operator, p.city)
+    land_rev = np.bincount(landlord, weights=used * terms.land_price, minlength=w.n_cities)
+    sub_paid = np.where(u.subsidy_until > t, u.subsidy_rate * u.output, 0.0)
+    payer = np.maximum(u.subsidy_payer, 0)
+    subsidies = np.bincount(payer, weights=sub_paid, minlength=w.n_cities)
+    retention = np.bincount(payer, weights=sub_paid * u.subsidy_retention, minlength=w.n_cities)
+    rent_sub = np.where(t < p.rent_end, p.rent_subsidy, 0.0) * park_output
+    subsidies += np.bincount(p.operator, weights=rent_sub, minlength=w.n_cities)
+    open_agreement = (p.kind != ParkKind.LOCAL) & p.open_at(t)
+    park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
+                            minlength=w.n_cities)
+    comp = compensation_in_force(model.cities)
+    fiscal = tax + land_rev + returns + comp - subsidies - park_cost
+    lam = cfg.competition.promotion_weight_gdp
+    gdp0 = model.calibration.gdp0
+    growth = credited / gdp0
+    peers = (growth.sum() - growth) / (len(growth) - 1)
+    return Books(
+        shares=shares, park_output=park_output, park_tax=park_tax,
+        physical=accounts.physical_gdp(park_output, p.city, primary),
+        statistical=accounts.statistical_gdp(shares, park_output, primary), credited=credited,
+        tax=tax, returns=returns, used=used, terms=terms, land_revenue=land_rev,
+        subsidy_paid=sub_paid, subsidies=subsidies, retention=retention, park_cost=park_cost,
+        compensation=comp, fiscal=fiscal, objective=lam * (growth - peers) + fiscal / gdp0,
+        shared_inflow=_inflow(model, shares, park_output, park_tax, returns, comp))
+
+
+def _inflow(model: CircleModel, shares: accounts.Shares, park_output: np.ndarray,
+            park_tax: np.ndarray, returns: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Annual value each city receives through agreements (what a cap breaker risks)."""
+    p, lam = model.parks, model.config.competition.promotion_weight_gdp
+    cities = np.arange(model.world.n_cities)[:, None]
+    credit_in = (shares.statistical * (p.city[None, :] != cities)) @ park_output
+    tax_in = (shares.tax * (p.registration[None, :] != cities)) @ park_tax
+    own_returns = np.where(returns > 0, returns, 0.0)
+    return lam * credit_in + tax_in + own_returns + np.maximum(comp, 0.0)

@@ -1,0 +1,117 @@
+"""The calibration: the constants that make the base year (2021) a stationary state.
+
+Built once per run from the world, the scenario and the ``world`` random stream, then frozen:
+the choice scale and constants of the location logit, the switching cost, the hazards, the
+arrival rates and the present-value factors. The base-year units and the parks are built on
+the way and handed to the model as its initial state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from sim.config.schema import ScenarioConfig
+from sim.model.parks import Parks, build_parks
+from sim.model.units import Units, draw_base_units
+from sim.model.world import World
+from sim.rules.choice import arrival_constants, calibrate_reviewers, choice_scale
+from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind, per_step
+from sim.rules.economy import location_terms
+from sim.rules.offers import unit_value_factors
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """Constants of one run, by sector-segment (KG) and city (C). Read-only after the build."""
+
+    sigma: np.ndarray              # KG choice scale σ (profit per unit of productivity)
+    delta_arrival: np.ndarray      # KG x C arrivals' constants (Berry inversion)
+    delta_review: np.ndarray       # KG x C reviewers' constants
+    switching_cost: np.ndarray     # KG κ, utility units
+    base_counts: np.ndarray        # KG x C base productivity mass in mean-productivity units
+    mean_productivity: np.ndarray  # K x G mean productivity of the base units
+    labour_supply: np.ndarray      # C persons employed in the base year
+    gdp0: np.ndarray               # C base-year GDP
+    p_exit: float                  # per-step exit hazard
+    p_review: float                # per-step review hazard
+    outflow: float                 # h: per-step share of units that close or leave the circle
+    growth_q: float                # g_q: the trend's growth per step
+    arrival_rate: np.ndarray       # KG potential projects of step 1 (replace h, add g_q)
+    local_capacity: np.ndarray     # C base-year land of the local parks, km²
+    life: float                    # present-value years of a unit's flows, L
+    sub_life: float                # present-value years of a subsidy contract, L_s
+
+
+def calibrate(world: World, config: ScenarioConfig,
+              rng: np.random.Generator) -> tuple[Calibration, Units, Parks]:
+    """The calibration, the base-year units (at their local parks) and the parks.
+
+    Parks are built once: local capacities are set from the land the base units hold at the
+    base utilisation, after the base terms (which depend on local parks only) are known.
+    """
+    econ = config.economy
+    parks = build_parks(world, config, np.ones(world.n_cities))
+    local = slice(0, world.n_cities)
+    rent = (world.land_rent_base[parks.city]
+            * (1 - world.utilisation[parks.city]) ** (-econ.land_price_utilisation_elasticity))
+    terms0 = location_terms(world, config, parks, world.output, world.wage.copy(), rent)
+    q0, c0 = terms0.q[:, local], terms0.cost[:, local]
+    per_a = q0.T.reshape(world.n_cities, world.n_sectors, len(SEGMENTS))
+    units, mean_productivity = draw_base_units(world.output, per_a, config.world.n_units,
+                                               config.world.productivity_sd, rng)
+    kg_of = units.sector.astype(np.int64) * len(SEGMENTS) + units.segment
+    # Calibrate on productivity mass, in units of the sector-segment's mean productivity:
+    # arrivals draw from that mean wherever they go, so keeping each city's mass (not its
+    # integer unit count, which rounding distorts in small cells) keeps its output.
+    counts = np.zeros((world.n_sectors * len(SEGMENTS), world.n_cities))
+    np.add.at(counts, (kg_of, units.park), units.productivity)
+    counts /= mean_productivity.reshape(-1, 1)
+    units.land = world.land_per_output.ravel()[kg_of] * units.output
+    used = np.bincount(units.park, weights=units.land, minlength=world.n_cities)
+    parks.capacity[local] = used / world.utilisation
+    shares = counts / counts.sum(axis=1, keepdims=True)
+    z0 = q0 * (1 - c0)
+    sigma = choice_scale(q0 * c0, shares * (1 - econ.outside_share_arrivals),
+                         econ.own_cost_elasticity)
+    move = econ.relocation_cost * q0 / sigma[:, None]
+    v_review, switching_cost = calibrate_reviewers(counts, econ.leave_share_reviewers, move,
+                                                   econ.stay_share_reviewers)
+    p_exit, p_review = per_step(econ.exit_rate_annual), per_step(econ.review_rate_annual)
+    # potential projects of step 1: they replace closures and leavers (quarterly outflow h)
+    # and add the trend's growth g_q; CircleModel.arrivals_now() grows them at g_q a quarter
+    outflow = p_exit + p_review * econ.leave_share_reviewers
+    growth_q = (1 + econ.growth_rate_annual) ** (1 / STEPS_PER_YEAR) - 1
+    life, sub_life = unit_value_factors(econ.discount_rate_annual, econ.exit_rate_annual,
+                                        config.competition.subsidy_years)
+    calibration = Calibration(
+        sigma=sigma,
+        delta_arrival=arrival_constants(shares, econ.outside_share_arrivals, z0, sigma),
+        delta_review=v_review - z0 / sigma[:, None],
+        switching_cost=switching_cost,
+        base_counts=counts,
+        mean_productivity=mean_productivity,
+        labour_supply=employment_by_city(world, config, units, parks),
+        gdp0=world.gdp.copy(),
+        p_exit=p_exit,
+        p_review=p_review,
+        outflow=outflow,
+        growth_q=growth_q,
+        arrival_rate=counts.sum(axis=1) * (outflow + growth_q) / (1 - econ.outside_share_arrivals),
+        local_capacity=parks.capacity[parks.kind == ParkKind.LOCAL].copy(),
+        life=life,
+        sub_life=sub_life,
+    )
+    return calibration, units, parks
+
+
+def employment_by_city(world: World, config: ScenarioConfig, units: Units,
+                       parks: Parks) -> np.ndarray:
+    """Persons employed in each city: the labour cost share of value added over the base-year
+    wage (the labour demand that moves wages)."""
+    kg_of = units.sector.astype(np.int64) * len(SEGMENTS) + units.segment
+    city = parks.city[units.park]
+    persons = (world.labour_share.ravel()[kg_of] * units.output * 1e8
+               / (world.wage[city] * config.world.wage_core_yuan))
+    return np.bincount(city, weights=persons, minlength=world.n_cities)
