@@ -151,7 +151,7 @@ class ScenarioFunction:
 
 
 def uncertain_parameters(scenario: ScenarioLike,
-                         keys: Sequence[str] | None = None) -> list["Parameter"]:
+                         keys: Sequence[str] | None = None) -> list[Parameter]:
     """The scenario's ``uncertain:`` entries (all, or ``keys`` in that order)."""
     from sim.sensitivity.core import parse_uncertain, select
 
@@ -209,7 +209,7 @@ def ema_parameters(scenario: ScenarioLike, keys: Sequence[str] | None = None,
     return out
 
 
-def _scipy_dist(p: "Parameter"):
+def _scipy_dist(p: Parameter):
     from scipy import stats
 
     width = p.high - p.low

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 
 def parallel_slots(workers: int | None, scheduler: str | None, n_runs: int) -> int | None:
@@ -44,10 +44,9 @@ def timed(call: Callable[[], object]) -> float:
 def batch_dry_run(files: Sequence[str], overrides: Sequence[str], replicates: int | None,
                   seed: int | None, workers: int | None, scheduler: str | None) -> str:
     """The batch's run count and a time estimate from its first run (nothing is written)."""
+    import sim.model  # noqa: F401  (imported before timing: the pilot times the run alone)
     from sim.config.sweeps import expand_runs
     from sim.runner import execute_run
-
-    import sim.model  # noqa: F401  (imported before timing: the pilot times the run alone)
 
     runs = expand_runs(files, overrides, replicates, seed)
     outcome = {}

@@ -57,10 +57,12 @@ def test_ema_perform_experiments_through_the_api():
 
     config = load("coordinated", **TINY)   # an integer entry added to its uncertain block
     config = config.model_copy(update={"uncertain": {
-        "economy.tax_rate": [0.06, 0.09], "policies.investment_map.max_cities_per_segment": [2, 4]}})
+        "economy.tax_rate": [0.06, 0.09],
+        "policies.investment_map.max_cities_per_segment": [2, 4]}})
     model = sim.ema_model(config, categorical={"switches.enclave": [False, True]})
     kinds = {p.name: type(p).__name__ for p in model.uncertainties}
-    assert kinds == {"economy__tax_rate": "RealParameter", "switches__enclave": "CategoricalParameter",
+    assert kinds == {"economy__tax_rate": "RealParameter",
+                     "switches__enclave": "CategoricalParameter",
                      "policies__investment_map__max_cities_per_segment": "IntegerParameter"}
     with ema.SequentialEvaluator(model) as evaluator:
         experiments, outcomes = ema.perform_experiments(model, scenarios=3, evaluator=evaluator)

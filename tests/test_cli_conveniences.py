@@ -9,7 +9,8 @@ import pytest
 from sim.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
-COORD, HOMOG = str(ROOT / "scenarios" / "coordinated.yaml"), str(ROOT / "scenarios" / "homogenised.yaml")
+COORD = str(ROOT / "scenarios" / "coordinated.yaml")
+HOMOG = str(ROOT / "scenarios" / "homogenised.yaml")
 TINY = ("--set", "world.n_units=300")
 
 

@@ -103,7 +103,7 @@ def test_page_renders_controls_and_plots_and_steps():
     assert len(images) == 3 and all(len(bytes(i.value)) > 1000 for i in images)
     before = [bytes(i.value) for i in images]
     rc.find(v.Btn, children=["Step"]).widget.click()
-    assert model.steps == 1 and model.twin.steps == 1                 # both regimes stepped together
+    assert model.steps == 1 and model.twin.steps == 1  # both regimes stepped together
     after = [bytes(i.value) for i in rc.find(w.Image).widgets]
     assert all(a != b for a, b in zip(after, before))
     rc.find(v.Select).widget.v_model = "homogenised"        # its switches are off: greyed

@@ -75,7 +75,8 @@ def batch_scenarios(batch_dir: Path) -> list[str]:
 
     try:
         with (batch_dir / "manifest.csv").open(newline="", encoding="utf-8") as handle:
-            return sorted({row["scenario"] for row in csv.DictReader(handle) if row.get("scenario")})
+            rows = csv.DictReader(handle)
+            return sorted({row["scenario"] for row in rows if row.get("scenario")})
     except (OSError, KeyError, csv.Error):
         return []
 

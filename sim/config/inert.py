@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sim.config.schema import ScenarioConfig
 

@@ -25,8 +25,14 @@ from mesa.visualization.utils import update_counter
 
 from sim.config.inert import inert_under
 from sim.explorer.levers import scenario
-from sim.explorer.views import (EXPLORER_UNITS, REGIMES, ExplorerModel, FlowMapView,
-                                InvestmentMapView, TimeSeriesView)
+from sim.explorer.views import (
+    EXPLORER_UNITS,
+    REGIMES,
+    ExplorerModel,
+    FlowMapView,
+    InvestmentMapView,
+    TimeSeriesView,
+)
 
 TITLE = "Wuhan city circle: park co-construction explorer"
 #: The sliders start at the bundled scenario's values (scenarios/base.yaml), not copies of them.
@@ -45,9 +51,11 @@ MODEL_PARAMS = {
     "regime": {"type": "Select", "value": "coordinated", "values": list(REGIMES),
                "label": "Regime", "key": None},
     "enclave_gdp_share": _slider(_ENCLAVE.gdp_share_source, 0.0, 1.0, 0.05,
-                                 "Enclave: source's GDP share", "policies.enclave.gdp_share_source"),
+                                 "Enclave: source's GDP share",
+                                 "policies.enclave.gdp_share_source"),
     "enclave_tax_share": _slider(_ENCLAVE.tax_share_source, 0.0, 1.0, 0.05,
-                                 "Enclave: source's tax share", "policies.enclave.tax_share_source"),
+                                 "Enclave: source's tax share",
+                                 "policies.enclave.tax_share_source"),
     "enclave_term_years": _slider(int(_ENCLAVE.term_years), 1, 30, 1,
                                   "Enclave: sharing term (years)", "policies.enclave.term_years",
                                   "SliderInt"),

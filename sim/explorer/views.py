@@ -17,12 +17,11 @@ from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
 from sim.analysis.plots import plot_flow_map
-from sim.model.world import SEGMENTS, World, build_world
 from sim.config.inert import InertWarning
 from sim.config.loader import data_folder
 from sim.explorer.levers import scenario
 from sim.model import CircleModel
-from sim.model.world import SEGMENTS
+from sim.model.world import SEGMENTS, World, build_world
 
 REGIMES = ("homogenised", "coordinated")
 #: The explorer's default size: small enough for a first view and a step within about a second
@@ -171,7 +170,8 @@ def time_series_figure(model: ExplorerModel) -> Figure:
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
     fig.axes[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{model.config.name} (solid) and {getattr(model.twin, 'config', model.config).name}"
+    other = getattr(model.twin, "config", model.config).name
+    fig.suptitle(f"{model.config.name} (solid) and {other}"
                  f" (dashed) on the same random draws: step {model.steps} (quarters)", fontsize=9)
     return fig
 

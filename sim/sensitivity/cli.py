@@ -50,8 +50,13 @@ def integer_keys(config: dict, keys: list[str]) -> list[str]:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run the study, write tables, figures and report.md; 1 if some points failed."""
-    from sim.sensitivity.core import (ModelEvaluator, check_samples, parse_uncertain, run_study,
-                                      select)
+    from sim.sensitivity.core import (
+        ModelEvaluator,
+        check_samples,
+        parse_uncertain,
+        run_study,
+        select,
+    )
     from sim.sensitivity.report import write_report
 
     check_samples(args.method, args.samples)  # before loading or any folder check
@@ -91,7 +96,7 @@ def dry_run(params, evaluator, args: argparse.Namespace, seed: int, whole: list[
     """The design's size in model runs and a time estimate from its first point."""
     import sim.model  # noqa: F401  (imported before timing)
     from sim.dry_run import estimate_line, parallel_slots, timed
-    from sim.sensitivity.core import design_points, evaluate_point, sample, salib_problem
+    from sim.sensitivity.core import design_points, evaluate_point, salib_problem, sample
 
     points = design_points(sample(salib_problem(params), args.method, args.samples, seed),
                            params, whole)
