@@ -212,7 +212,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             raise UserError(f"--steps: expected an integer from {low} to {high} (got {args.steps})")
         args.overrides = [*args.overrides, f"steps={args.steps}"]
     if args.dry_run:
-        from sim.dry_run import batch_dry_run
+        from sim.experiments.dry_run import batch_dry_run
 
         print(batch_dry_run(args.files, args.overrides, args.replicates, args.seed,
                             args.workers, args.scheduler))

@@ -95,7 +95,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def dry_run(params, evaluator, args: argparse.Namespace, seed: int, whole: list[str]) -> str:
     """The design's size in model runs and a time estimate from its first point."""
     import sim.model  # noqa: F401  (imported before timing)
-    from sim.dry_run import estimate_line, parallel_slots, timed
+    from sim.experiments.dry_run import estimate_line, parallel_slots, timed
     from sim.sensitivity.core import design_points, evaluate_point, salib_problem, sample
 
     points = design_points(sample(salib_problem(params), args.method, args.samples, seed),

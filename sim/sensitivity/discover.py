@@ -150,7 +150,7 @@ def run_lhs(params, evaluator, n: int, out: Path, *, seed: int, integer_keys=(),
             label: dict | None = None, workers=None, scheduler=None, resume=False,
             progress=True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate a fresh (resumable) Latin-hypercube design; return (points, outputs)."""
-    from sim.runner import open_executor
+    from sim.experiments.runner import open_executor
     from sim.sensitivity.core import design_record, open_study, run_design
 
     points = lhs_points(params, n, seed, integer_keys)
@@ -220,7 +220,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """Find the boxes, write ``boxes.csv`` and ``discovery.md`` into ``--out``."""
-    from sim.store import check_fresh_output
+    from sim.experiments.store import check_fresh_output
 
     _check_args(args)
     start = time.perf_counter()

@@ -16,6 +16,8 @@ DEFAULT_UNITS = 1000
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``backtest`` subcommand to the ``sim`` command."""
+    from sim.cli import SET_HELP  # the CLI is loaded: it registers this subcommand
+
     cmd = subparsers.add_parser(
         "backtest", help="out-of-sample back-test of city shares, 2010-2019"
     )
@@ -28,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help=f"override of the pre-plan scenario (default world.n_units={DEFAULT_UNITS})",
+        help=f"{SET_HELP}; here on the pre-plan scenario (default world.n_units={DEFAULT_UNITS})",
     )
     cmd.add_argument("--last-year", type=int, default=2019, help="year the run ends (default 2019)")
     cmd.add_argument("--force", action="store_true", help="replace an existing --out folder")

@@ -46,7 +46,7 @@ def batch_dry_run(files: Sequence[str], overrides: Sequence[str], replicates: in
     """The batch's run count and a time estimate from its first run (nothing is written)."""
     import sim.model  # noqa: F401  (imported before timing: the pilot times the run alone)
     from sim.config.sweeps import expand_runs
-    from sim.runner import execute_run
+    from sim.experiments.runner import execute_run
 
     runs = expand_runs(files, overrides, replicates, seed)
     outcome = {}
