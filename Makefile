@@ -1,11 +1,14 @@
-# The two commands: `make demo` (the bundled policy comparison) and `make test` (the whole suite).
-# Both create .venv when it is missing or older than pyproject.toml.
+# The two commands: `make demo` (the bundled policy comparison, 3 replicates, about a minute) and
+# `make test` (the whole suite, on PYTEST_WORKERS processes). `make study` is the comparison with
+# 20 replicates; `make notebooks` executes the notebooks into docs/notebooks (rendered copies).
+# All create .venv when it is missing or older than pyproject.toml.
 PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,distributed
+PYTEST_WORKERS ?= auto
 
-.PHONY: demo test bench system-deps clean-venv
+.PHONY: demo study test notebooks bench system-deps clean-venv
 
 $(BIN)/sim: pyproject.toml
 	@PY=$$(command -v $(PYTHON) || command -v python3); \
@@ -22,8 +25,15 @@ system-deps:
 demo: $(BIN)/sim system-deps
 	$(BIN)/python -m sim.demo --out results/demo
 
+study: $(BIN)/sim system-deps
+	$(BIN)/python -m sim.demo --replicates 20 --out results/study
+
+# loadgroup keeps a test file that shares one batch fixture on one worker (tests/conftest.py).
 test: $(BIN)/sim system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+notebooks: $(BIN)/sim
+	$(BIN)/python notebooks/execute.py --out docs/notebooks
 
 bench: $(BIN)/sim
 	$(BIN)/python benchmarks/run.py

@@ -33,7 +33,7 @@ def batch_dir(tmp_path_factory):
 
 def sim(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="session")
@@ -179,10 +179,26 @@ def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, mo
     (out / "old.txt").write_text("x")
     assert demo.main(["--out", str(out), "--force"]) == 0
     assert not (out / "old.txt").exists()
-    assert calls["out_dir"] == out / "store" and calls["replicates"] == 20
+    assert calls["out_dir"] == out / "store" and calls["replicates"] == demo.DEMO_REPLICATES
     names = calls["files"]
     assert names[:2] == ["homogenised.yaml", "coordinated.yaml"]
     assert {n for n in names[2:]} == {p.name for p in (ROOT / "scenarios").glob("*.yaml")
                                       if p.name.startswith(("coordinated_without_",
                                                             "homogenised_with_"))}
-    assert capsys.readouterr().out.strip() == str(out / "report.html")
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == str(out / "report.html")
+    assert f"x {demo.DEMO_REPLICATES} paired replicates" in printed[0]
+    assert "make study" in printed[1]
+
+
+def test_demo_headline_marks_intervals_that_exclude_zero(tmp_path):
+    rows = [("difference", "coordinated", "last", "welfare", 12.5, 2.0, 20.0),
+            ("difference", "coordinated", "last", "theil", -0.01, -0.03, 0.01),
+            ("difference", "coordinated", "mean", "welfare", 99.0, 98.0, 100.0),
+            ("level", "coordinated", "last", "welfare", 1000.0, 900.0, 1100.0)]
+    pd.DataFrame(rows, columns=["section", "scenario", "measure", "metric", "mean", "ci_low",
+                                "ci_high"]).to_csv(tmp_path / "summary.csv", index=False)
+    text = demo.headline(tmp_path / "summary.csv", 16, 20).splitlines()
+    assert "16 scenarios x 20 paired replicates" in text[0] and "make study" not in "".join(text)
+    assert text[1].split() == ["welfare", "(higher", "better)", "theil", "(lower", "better)"]
+    assert text[-1].split() == ["coordinated", "+12.5*", "-0.01"]
