@@ -1,9 +1,11 @@
-"""The bundled comparison (``make demo``): every bundled scenario, then the report.
+"""The bundled comparison (``make demo``, ``make study``): every bundled scenario, then the report.
 
 ``python -m sim.demo --out results/demo`` runs ``homogenised``, ``coordinated`` and every
-ablation (``coordinated_without_*``, ``homogenised_with_*``) with 20 replicates each into
-``OUT/store``, writes ``summary.csv``, the figures and ``report.html`` under ``OUT`` and prints
-the report's path. An existing non-empty ``OUT`` is refused unless ``--force`` (which removes it).
+ablation (``coordinated_without_*``, ``homogenised_with_*``) at the full model size with
+``DEMO_REPLICATES`` (3) paired replicates each into ``OUT/store`` (about a minute on 2 cores),
+writes ``summary.csv``, the figures and ``report.html`` under ``OUT``, prints the headline
+differences against ``homogenised`` and the report's path. ``--replicates 20`` is the full study
+(``make study``). An existing non-empty ``OUT`` is refused unless ``--force`` (which removes it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ import sys
 from pathlib import Path
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+#: Replicates of the quick demo: the fewest that give each paired difference an interval.
+DEMO_REPLICATES = 3
+#: Replicates of the full study (``make study``).
+STUDY_REPLICATES = 20
+#: Headline metrics printed after the run, with the direction that counts as better.
+HEADLINE = {"welfare": "higher", "gdp_total": "higher", "similarity_ring_mean": "lower",
+            "subsidy_total": "lower", "theil": "lower"}
 
 
 def bundled_scenarios(folder: Path = SCENARIO_DIR) -> list[Path]:
@@ -31,7 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sim.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("results/demo"))
     parser.add_argument("--force", action="store_true", help="remove an existing OUT first")
-    parser.add_argument("--replicates", type=int, default=20)
+    parser.add_argument("--replicates", type=int, default=DEMO_REPLICATES,
+                        help=f"per scenario (default {DEMO_REPLICATES}; the full study: "
+                             f"{STUDY_REPLICATES})")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     parser.add_argument("--lang", choices=("en", "zh"), default="en")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
@@ -68,8 +79,37 @@ def main(argv: list[str] | None = None) -> int:
     if batch.n_ok == 0:
         return 1
     print(f"{batch.n_ok} runs in {batch.wall_s:.1f} s", file=sys.stderr)
-    print(build_report(out / "store", out, baseline="homogenised", lang=args.lang))
+    report = build_report(out / "store", out, baseline="homogenised", lang=args.lang)
+    print(headline(out / "summary.csv", len(files), args.replicates))
+    print(report)
     return 0 if batch.n_failed == 0 else 1
+
+
+def headline(summary_csv: Path, n_scenarios: int, replicates: int) -> str:
+    """The paired differences against ``homogenised`` at the last step, one row per scenario,
+    with how many replicates they rest on and how to run the full study."""
+    import pandas as pd
+
+    lines = [f"{n_scenarios} scenarios x {replicates} paired replicates; each cell: mean "
+             f"difference from homogenised at the last step, * = its 95% interval excludes 0"]
+    if replicates < STUDY_REPLICATES:
+        lines.append(f"a quick look: the full study is `make study` ({STUDY_REPLICATES} "
+                     f"replicates: python -m sim.demo --replicates {STUDY_REPLICATES} "
+                     f"--out results/study)")
+    if not summary_csv.is_file():
+        return "\n".join(lines)
+    table = pd.read_csv(summary_csv)
+    rows = table[(table["section"] == "difference") & (table["measure"] == "last")
+                 & table["metric"].isin(list(HEADLINE))]
+    if rows.empty:
+        return "\n".join(lines)
+    cells = rows.assign(text=[f"{m:+.4g}{'*' if lo > 0 or hi < 0 else ' '}" for m, lo, hi in
+                              zip(rows["mean"], rows["ci_low"], rows["ci_high"])])
+    wide = cells.pivot_table(index="scenario", columns="metric", values="text", aggfunc="first",
+                             sort=False)
+    wide = wide[[m for m in HEADLINE if m in wide.columns]]
+    wide.columns = [f"{m} ({HEADLINE[m]} better)" for m in wide.columns]
+    return "\n".join([*lines, wide.to_string()])
 
 
 if __name__ == "__main__":
