@@ -6,7 +6,7 @@ PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,distributed
-PYTEST_WORKERS ?= auto
+PYTEST_WORKERS ?= logical
 
 .PHONY: demo study test notebooks bench system-deps clean-venv
 
