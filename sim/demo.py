@@ -2,9 +2,9 @@
 
 ``python -m sim.demo --out results/demo`` runs ``homogenised``, ``coordinated`` and every
 ablation (``coordinated_without_*``, ``homogenised_with_*``) at the full model size with
-``DEMO_REPLICATES`` (3) paired replicates each into ``OUT/store`` (about a minute on 2 cores),
-writes ``summary.csv``, the figures and ``report.html`` under ``OUT``, prints the headline
-differences against ``homogenised`` and the report's path. ``--replicates 20`` is the full study
+``DEMO_REPLICATES`` (3) paired replicates each into ``OUT/store``, prints the headline
+differences against ``homogenised`` as soon as the runs end (about a minute on 2 cores), then
+writes ``summary.csv``, the figures and ``report.html`` under ``OUT`` and prints its path. ``--replicates 20`` is the full study
 (``make study``). An existing non-empty ``OUT`` is refused unless ``--force`` (which removes it).
 """
 
@@ -14,6 +14,10 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 #: Replicates of the quick demo: the fewest that give each paired difference an interval.
@@ -79,28 +83,35 @@ def main(argv: list[str] | None = None) -> int:
     if batch.n_ok == 0:
         return 1
     print(f"{batch.n_ok} runs in {batch.wall_s:.1f} s", file=sys.stderr)
-    report = build_report(out / "store", out, baseline="homogenised", lang=args.lang)
-    print(headline(out / "summary.csv", len(files), args.replicates))
-    print(report)
+    print(headline(store_differences(out / "store"), len(files), args.replicates), flush=True)
+    print("writing the report (figures, summary tables) ...", file=sys.stderr, flush=True)
+    print(build_report(out / "store", out, baseline="homogenised", lang=args.lang))
     return 0 if batch.n_failed == 0 else 1
 
 
-def headline(summary_csv: Path, n_scenarios: int, replicates: int) -> str:
-    """The paired differences against ``homogenised`` at the last step, one row per scenario,
-    with how many replicates they rest on and how to run the full study."""
-    import pandas as pd
+def store_differences(store: Path) -> pd.DataFrame:
+    """Paired differences against ``homogenised``, computed as the report computes them."""
+    from sim.analysis import stats
+    from sim.store import load_results
 
+    return stats.summarise(load_results(store), baseline="homogenised").differences
+
+
+def headline(differences: pd.DataFrame, n_scenarios: int, replicates: int) -> str:
+    """The paired differences against ``homogenised`` at the last step, one row per scenario,
+    with how many replicates they rest on and how to run the full study.
+
+    Args:
+        differences: rows scenario, measure, metric, mean, ci_low, ci_high (as in summary.csv).
+    """
     lines = [f"{n_scenarios} scenarios x {replicates} paired replicates; each cell: mean "
              f"difference from homogenised at the last step, * = its 95% interval excludes 0"]
     if replicates < STUDY_REPLICATES:
         lines.append(f"a quick look: the full study is `make study` ({STUDY_REPLICATES} "
                      f"replicates: python -m sim.demo --replicates {STUDY_REPLICATES} "
                      f"--out results/study)")
-    if not summary_csv.is_file():
-        return "\n".join(lines)
-    table = pd.read_csv(summary_csv)
-    rows = table[(table["section"] == "difference") & (table["measure"] == "last")
-                 & table["metric"].isin(list(HEADLINE))]
+    rows = differences[(differences["measure"] == "last")
+                       & differences["metric"].isin(list(HEADLINE))]
     if rows.empty:
         return "\n".join(lines)
     cells = rows.assign(text=[f"{m:+.4g}{'*' if lo > 0 or hi < 0 else ' '}" for m, lo, hi in

@@ -174,6 +174,8 @@ def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, mo
 
     monkeypatch.setattr(sim.runner, "run_batch", fake_batch)
     monkeypatch.setattr(report_module, "build_report", lambda store, out, **k: out / "report.html")
+    monkeypatch.setattr(demo, "store_differences", lambda store: pd.DataFrame(
+        columns=["scenario", "measure", "metric", "mean", "ci_low", "ci_high"]))
     out = tmp_path / "demo"
     out.mkdir()
     (out / "old.txt").write_text("x")
@@ -191,14 +193,14 @@ def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, mo
     assert "make study" in printed[1]
 
 
-def test_demo_headline_marks_intervals_that_exclude_zero(tmp_path):
-    rows = [("difference", "coordinated", "last", "welfare", 12.5, 2.0, 20.0),
-            ("difference", "coordinated", "last", "theil", -0.01, -0.03, 0.01),
-            ("difference", "coordinated", "mean", "welfare", 99.0, 98.0, 100.0),
-            ("level", "coordinated", "last", "welfare", 1000.0, 900.0, 1100.0)]
-    pd.DataFrame(rows, columns=["section", "scenario", "measure", "metric", "mean", "ci_low",
-                                "ci_high"]).to_csv(tmp_path / "summary.csv", index=False)
-    text = demo.headline(tmp_path / "summary.csv", 16, 20).splitlines()
+def test_demo_headline_marks_intervals_that_exclude_zero():
+    rows = [("coordinated", "last", "welfare", 12.5, 2.0, 20.0),
+            ("coordinated", "last", "theil", -0.01, -0.03, 0.01),
+            ("coordinated", "mean", "welfare", 99.0, 98.0, 100.0),
+            ("coordinated", "last", "tax_total", 7.0, 6.0, 8.0)]
+    differences = pd.DataFrame(rows, columns=["scenario", "measure", "metric", "mean", "ci_low",
+                                              "ci_high"])
+    text = demo.headline(differences, 16, 20).splitlines()
     assert "16 scenarios x 20 paired replicates" in text[0] and "make study" not in "".join(text)
     assert text[1].split() == ["welfare", "(higher", "better)", "theil", "(lower", "better)"]
     assert text[-1].split() == ["coordinated", "+12.5*", "-0.01"]
