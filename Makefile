@@ -28,9 +28,8 @@ demo: $(BIN)/sim system-deps
 study: $(BIN)/sim system-deps
 	$(BIN)/python -m sim.demo --replicates 20 --out results/study
 
-# loadgroup keeps a test file that shares one batch fixture on one worker (tests/conftest.py).
 test: $(BIN)/sim system-deps
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 notebooks: $(BIN)/sim
 	$(BIN)/python notebooks/execute.py --out docs/notebooks

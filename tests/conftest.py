@@ -28,15 +28,3 @@ def scenario_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "tiny.yaml").write_text(MINIMAL)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-#: Test files whose session fixture runs a batch: under pytest-xdist (``make test`` runs
-#: ``--dist loadgroup``) each stays on one worker, so its batch is run once, not once per worker.
-ONE_WORKER_FILES = ("test_plots.py", "test_report.py")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.name in ONE_WORKER_FILES:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
