@@ -1,11 +1,14 @@
-# The two commands: `make demo` (the bundled policy comparison) and `make test` (the whole suite).
-# Both create .venv when it is missing or older than pyproject.toml.
+# The two commands: `make demo` (the bundled policy comparison, 3 replicates, about a minute) and
+# `make test` (the whole suite, on PYTEST_WORKERS processes). `make study` is the comparison with
+# 20 replicates; `make notebooks` executes the notebooks into docs/notebooks (rendered copies).
+# All create .venv when it is missing or older than pyproject.toml.
 PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,distributed
+PYTEST_WORKERS ?= logical
 
-.PHONY: demo test lint bench system-deps clean-venv
+.PHONY: demo study test lint notebooks bench system-deps clean-venv
 
 $(BIN)/sim: pyproject.toml
 	@PY=$$(command -v $(PYTHON) || command -v python3); \
@@ -20,10 +23,16 @@ system-deps:
 	@./.ci/system-deps.sh
 
 demo: $(BIN)/sim system-deps
-	$(BIN)/python -m sim.experiments.demo --out results/demo
+	$(BIN)/python -m sim.experiments.demo --out results/demo --force
+
+study: $(BIN)/sim system-deps
+	$(BIN)/python -m sim.experiments.demo --replicates 20 --out results/study --force
 
 test: $(BIN)/sim system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+notebooks: $(BIN)/sim
+	$(BIN)/python notebooks/execute.py --out docs/notebooks
 
 # ruff (style, imports, bugbear) and the layering contracts of docs/ARCHITECTURE.md.
 lint: $(BIN)/sim

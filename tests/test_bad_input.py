@@ -144,7 +144,7 @@ def test_two_scenarios_with_one_name_are_refused(scenario_dir: Path) -> None:
 
 def _sim(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=600)
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -109,7 +109,7 @@ def test_killed_batch_resumes_to_the_uninterrupted_result(scenario_dir: Path) ->
             "--set", "steps=3", "--set", "world.n_units=2000"]
     proc = _sim("batch", *args, "--out", "killed", start_new_session=True)
     runs = scenario_dir / "killed" / "runs"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     done: list[Path] = []
     while time.monotonic() < deadline and len(done) < 2:
         time.sleep(0.02)
@@ -118,7 +118,7 @@ def test_killed_batch_resumes_to_the_uninterrupted_result(scenario_dir: Path) ->
     proc.wait()
     assert 2 <= len(done) < 8, "the batch was not killed part-way"
     resumed = _sim("batch", *args, "--out", "killed", "--resume")
-    out, err = resumed.communicate(timeout=300)
+    out, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err
     assert " already done" in out
     assert not [p for p in runs.iterdir() if ".tmp-" in p.name]

@@ -16,7 +16,7 @@ from sim.model.tables import TABLES
 
 def sim(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=600)
 
 
 def test_validate_reports_ok_per_file(scenario_dir: Path) -> None:

@@ -42,7 +42,7 @@ def batch_dir(tmp_path_factory):
 
 def sim(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="session")
@@ -252,12 +252,14 @@ def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, mo
 
     monkeypatch.setattr(sim.experiments.runner, "run_batch", fake_batch)
     monkeypatch.setattr(report_module, "build_report", lambda store, out, **k: out / "report.html")
+    monkeypatch.setattr(demo, "store_differences", lambda store: pd.DataFrame(
+        columns=["scenario", "measure", "metric", "mean", "ci_low", "ci_high"]))
     out = tmp_path / "demo"
     out.mkdir()
     (out / "old.txt").write_text("x")
     assert demo.main(["--out", str(out), "--force"]) == 0
     assert not (out / "old.txt").exists()
-    assert calls["out_dir"] == out / "store" and calls["replicates"] == 20
+    assert calls["out_dir"] == out / "store" and calls["replicates"] == demo.DEMO_REPLICATES
     names = calls["files"]
     assert names[:2] == ["homogenised.yaml", "coordinated.yaml"]
     assert {n for n in names[2:]} == {p.name for p in (ROOT / "scenarios").glob("*.yaml")
@@ -290,3 +292,22 @@ def test_wins_and_rule_sentences_by_hand():
     assert executive.rule_sentence(table, "welfare", "en") == (
         "The rule that moves Welfare (present value) most: Enclave parks (contributes to the "
         "coordinated regime +8 [1, 15]: better (higher)).")
+
+
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == str(out / "report.html")
+    assert f"x {demo.DEMO_REPLICATES} paired replicates" in printed[0]
+    assert "make study" in printed[1]
+
+
+def test_demo_headline_marks_intervals_that_exclude_zero():
+    rows = [("coordinated", "last", "welfare", 12.5, 2.0, 20.0),
+            ("coordinated", "last", "theil", -0.01, -0.03, 0.01),
+            ("coordinated", "mean", "welfare", 99.0, 98.0, 100.0),
+            ("coordinated", "last", "tax_total", 7.0, 6.0, 8.0)]
+    differences = pd.DataFrame(rows, columns=["scenario", "measure", "metric", "mean", "ci_low",
+                                              "ci_high"])
+    text = demo.headline(differences, 16, 20).splitlines()
+    assert "16 scenarios x 20 paired replicates" in text[0] and "make study" not in "".join(text)
+    assert text[1].split() == ["welfare", "(higher", "better)", "theil", "(lower", "better)"]
+    assert text[-1].split() == ["coordinated", "+12.5*", "-0.01"]

@@ -115,7 +115,7 @@ def test_tiny_morris_coordinated_against_homogenised(tmp_path: Path) -> None:
          "--samples", "2", "--params",
          "economy.tax_rate,competition.homogenisation,competition.subsidy_years",
          "--set", "world.n_units=1000", "--set", "steps=2", "--workers", "2", "--out", str(out)],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     samples = pd.read_csv(out / "samples.csv")
     assert len(samples) == 2 * (3 + 1)
@@ -136,7 +136,7 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     base = [sys.executable, "-m", "sim", "sensitivity", str(ROOT / "scenarios/coordinated.yaml"),
             "--method", "morris", "--samples", "2", "--out", str(tmp_path / "o")]
     done = subprocess.run(base + ["--params", "economy.nope"], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=600)
     assert done.returncode == 2
     assert "--params: economy.nope is not an uncertain parameter of" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

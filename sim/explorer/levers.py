@@ -8,6 +8,7 @@ The tidy tables have the shape of :func:`sim.experiments.store.load_results` (``
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -16,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ScenarioConfig, load_scenario
+from sim.config.sweeps import RunSpec
+from sim.experiments.runner import execute_run, open_executor
 from sim.experiments.store import BatchResults
 from sim.model import CircleModel, run_scenario
 from sim.model.tables import TABLES
@@ -63,7 +66,8 @@ def with_values(config: ScenarioConfig, values: Mapping[str, object],
 
 
 def run_replicates(configs: Sequence[ScenarioConfig] | Mapping[str, ScenarioConfig],
-                   replicates: int, seed: int = 1, steps: int | None = None) -> BatchResults:
+                   replicates: int, seed: int = 1, steps: int | None = None,
+                   workers: int | None = 1, executor: cf.Executor | None = None) -> BatchResults:
     """Run each scenario for replicates 0..R-1 (common random numbers) into tidy tables.
 
     Args:
@@ -71,19 +75,46 @@ def run_replicates(configs: Sequence[ScenarioConfig] | Mapping[str, ScenarioConf
         replicates: number of replicates R per scenario.
         seed: root seed shared by every scenario.
         steps: quarters per run; each scenario's ``steps`` if None.
+        workers: processes of the batch runner's pool (:func:`sim.runner.open_executor`);
+            1 runs in this process, None uses every core.
+        executor: an open ``concurrent.futures`` executor to run on (overrides ``workers``),
+            e.g. one pool kept for several calls.
+
+    Raises:
+        RuntimeError: when a run fails (naming the run and the error).
     """
     named = dict(configs) if isinstance(configs, Mapping) else {c.name: c for c in configs}
+    if steps is not None:
+        named = {label: with_values(c, {"steps": steps}) for label, c in named.items()}
+    specs = [RunSpec(name=f"{label}/r{r}", scenario=label, sweep={}, replicate=r, seed=seed,
+                     config=config.model_dump(), file="")
+             for label, config in named.items() for r in range(replicates)]
+    if executor is None and workers == 1:
+        worlds = {label: build_world(config) for label, config in named.items()}
+        tables = [run_scenario(named[s.scenario], seed=seed, replicate=s.replicate,
+                               world=worlds[s.scenario]).tables() for s in specs]
+    else:
+        with open_executor(workers, None, executor) as pool:
+            tables = [_tables(spec, outcome)
+                      for spec, outcome in zip(specs, pool.map(execute_run, specs))]
+    return _tidy(specs, tables)
+
+
+def _tables(spec: RunSpec, outcome: dict) -> dict[str, pd.DataFrame]:
+    if outcome["status"] != "ok":
+        raise RuntimeError(f"run {spec.name} failed: {outcome['message']}")
+    return outcome["tables"]
+
+
+def _tidy(specs: Sequence[RunSpec], tables: Sequence[dict[str, pd.DataFrame]]) -> BatchResults:
+    """Each run's tables with ``run``, ``scenario`` and ``replicate`` ahead, one frame per table."""
     parts: dict[str, list[pd.DataFrame]] = {table: [] for table in TABLES}
     rows = []
-    for label, config in named.items():
-        world = build_world(config)
-        for r in range(replicates):
-            run = f"{label}/r{r}"
-            results = run_scenario(config, seed=seed, replicate=r, steps=steps, world=world)
-            ids = {"run": run, "scenario": label, "replicate": r}
-            for table, frame in results.tables().items():
-                parts[table].append(frame.assign(**ids)[[*ids, *frame.columns]])
-            rows.append({**ids, "status": "ok", "sweep": ""})
+    for spec, run_tables in zip(specs, tables):
+        ids = {"run": spec.name, "scenario": spec.scenario, "replicate": spec.replicate}
+        for table, frame in run_tables.items():
+            parts[table].append(frame.assign(**ids)[[*ids, *frame.columns]])
+        rows.append({**ids, "status": "ok", "sweep": ""})
     frames = {t: pd.concat(p, ignore_index=True) for t, p in parts.items()}
     return BatchResults(**frames, manifest=pd.DataFrame(rows))
 
@@ -105,28 +136,30 @@ def mean_objective(cities: pd.DataFrame) -> pd.DataFrame:
 
 
 def enclave_share_gains(config: ScenarioConfig, shares: Sequence[float], replicates: int,
-                        seed: int = 1, steps: int | None = None) -> pd.DataFrame:
+                        seed: int = 1, steps: int | None = None, workers: int | None = 1,
+                        executor: cf.Executor | None = None) -> pd.DataFrame:
     """Each city's gain from the enclave agreements at each source share, against no agreement.
 
     The source's GDP-credit and tax shares are set together to each value in ``shares``; the
     baseline is the same scenario with ``switches.enclave`` off, same seed and replicate (same
-    draws), so the difference is paired.
+    draws), so the difference is paired. All runs go to :func:`run_replicates` at once (one pool).
 
     Returns:
         Columns share, replicate, city, objective, gdp_credited, fiscal_balance: each the
         mean over steps of the agreement run minus that of the no-agreement run.
     """
-    off = with_values(config, {"switches.enclave": False}, name="no_enclave")
-    base = mean_objective(run_replicates([off], replicates, seed, steps).cities)
-    base = base.set_index(["replicate", "city"])
-    out = []
+    runs = {"no_enclave": with_values(config, {"switches.enclave": False}, name="no_enclave")}
+    labels = {}
     for share in shares:
-        on = with_values(config, {"policies.enclave.gdp_share_source": float(share),
-                                  "policies.enclave.tax_share_source": float(share),
-                                  "switches.enclave": True}, name=f"share_{share:g}")
-        runs = mean_objective(run_replicates([on], replicates, seed, steps).cities)
-        gain = runs.set_index(["replicate", "city"]) - base
-        out.append(gain.reset_index().assign(share=float(share)))
+        labels[float(share)] = label = f"share_{share:g}"
+        runs[label] = with_values(config, {"policies.enclave.gdp_share_source": float(share),
+                                           "policies.enclave.tax_share_source": float(share),
+                                           "switches.enclave": True}, name=label)
+    cities = run_replicates(runs, replicates, seed, steps, workers, executor).cities
+    means = {label: mean_objective(cities[cities["scenario"] == label]).set_index(
+        ["replicate", "city"]) for label in runs}
+    out = [(means[label] - means["no_enclave"]).reset_index().assign(share=share)
+           for share, label in labels.items()]
     frame = pd.concat(out, ignore_index=True)
     return frame[["share", "replicate", "city", "objective", "gdp_credited", "fiscal_balance"]]
 
@@ -198,23 +231,37 @@ def first_map(config: ScenarioConfig, seed: int = 1, replicate: int = 0) -> Circ
     return model
 
 
+def first_mapped(config: dict, seed: int, replicate: int) -> np.ndarray:
+    """The coordinator's first map (city x sector-segment bools) of a config given as plain data
+    (a module-level function, so a process pool can run it)."""
+    model = first_map(ScenarioConfig.model_validate(config), seed, replicate)
+    return np.asarray(model.settings.mapped, dtype=bool)
+
+
 def map_noise(config: ScenarioConfig, noise_levels: Sequence[float], replicates: int,
-              seed: int = 1) -> pd.DataFrame:
+              seed: int = 1, workers: int | None = 1,
+              executor: cf.Executor | None = None) -> pd.DataFrame:
     """Agreement of the coordinator's first map with the map from noise-free inputs.
 
     For each replicate the noise-free map (``noise_sd`` = 0) and the noisy maps share the
     world's draws, so a difference is due to the noise in the coordinator's inputs alone.
+    ``workers`` and ``executor`` as in :func:`run_replicates`.
 
     Returns:
         Columns noise_sd, replicate, agreement (Jaccard, 1 = the same map).
     """
+    levels = [0.0, *(float(sd) for sd in noise_levels)]
+    data = [with_values(config, {"policies.investment_map.noise_sd": sd}).model_dump()
+            for sd in levels]
+    jobs = [(data[i], seed, r) for r in range(replicates) for i in range(len(levels))]
+    if (executor is None and workers == 1) or not jobs:
+        maps = [first_mapped(*job) for job in jobs]
+    else:
+        with open_executor(workers, None, executor) as pool:
+            maps = list(pool.map(first_mapped, *zip(*jobs)))
     rows = []
     for r in range(replicates):
-        exact = first_map(with_values(config, {"policies.investment_map.noise_sd": 0.0}),
-                          seed, r).settings.mapped
-        for sd in noise_levels:
-            noisy = first_map(with_values(config, {"policies.investment_map.noise_sd": float(sd)}),
-                              seed, r).settings.mapped
-            rows.append({"noise_sd": float(sd), "replicate": r,
-                         "agreement": map_agreement(exact, noisy)})
+        exact, *noisy = maps[r * len(levels):(r + 1) * len(levels)]
+        rows += [{"noise_sd": sd, "replicate": r, "agreement": map_agreement(exact, m)}
+                 for sd, m in zip(levels[1:], noisy)]
     return pd.DataFrame(rows)

@@ -1,0 +1,119 @@
+"""Execute the notebooks headless at a named size, e.g. the rendered copies in docs/notebooks.
+
+``python notebooks/execute.py --out docs/notebooks`` (``make notebooks``) runs each notebook at
+its own default size (the values in its ``parameters`` cell) in a scratch folder, so nothing is
+written into the repository but the rendered copy, ``OUT/NAME.ipynb`` with its outputs.
+``--size tiny`` replaces the ``parameters`` cell by the tiny values the test suite uses. No cell has a time limit unless
+``--timeout`` is given: a slow machine makes a notebook slow, not wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent
+NAMES = ("01-quickstart", "02-policy-comparison", "03-enclave-sharing", "04-investment-map",
+         "05-robustness")
+#: A rendered copy larger than this is refused (it is kept in the repository).
+MAX_BYTES = 1_000_000
+_SCREEN = "economy.tax_rate,competition.homogenisation,policies.investment_map.noise_sd"
+#: Values replacing each notebook's `parameters` cell; every name the cell defines needs one.
+SIZES: dict[str, dict[str, dict[str, object]]] = {
+    # seconds per notebook, for the test suite: a tiny world, two quarters, two replicates
+    "tiny": {
+        "01-quickstart": {"N_UNITS": 300, "STEPS": 2, "SEED": 1, "WORKERS": 1},
+        "02-policy-comparison": {"N_UNITS": 300, "REPLICATES": 2, "STEPS": 2, "SEED": 1,
+                                 "WORKERS": 2},
+        "03-enclave-sharing": {"N_UNITS": 300, "REPLICATES": 2, "STEPS": 2,
+                               "SHARES": [0.0, 0.5, 1.0], "SEED": 1, "WORKERS": 1},
+        "04-investment-map": {"N_UNITS": 300, "REPLICATES": 2, "NOISE_LEVELS": [0.3],
+                              "SEED": 1, "WORKERS": 2},
+        "05-robustness": {"n_units": 300, "steps": 1, "trajectories": 2, "screen": _SCREEN,
+                          "sobol_samples": 0, "sobol_top": 2, "workers": 1,
+                          "out": "robustness"},
+    },
+}
+
+
+def parameters_index(notebook: nbformat.NotebookNode) -> int:
+    """The index of the one cell tagged ``parameters``."""
+    tagged = [i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"a notebook needs exactly one cell tagged 'parameters' (found {len(tagged)})")
+    return tagged[0]
+
+
+def parameter_names(source: str) -> list[str]:
+    """Names assigned at the start of a line of a parameters cell (comments ignored)."""
+    lines = [line.split("#")[0] for line in source.splitlines()]
+    return [line.split("=")[0].strip() for line in lines if "=" in line and line[:1].strip()]
+
+
+def set_parameters(notebook: nbformat.NotebookNode, values: dict[str, object]) -> None:
+    """Replace the parameters cell by ``values``, which must name exactly the cell's names."""
+    cell = notebook.cells[parameters_index(notebook)]
+    names = parameter_names(cell.source)
+    if sorted(names) != sorted(values):
+        raise ValueError(f"parameters {sorted(names)} but size values for {sorted(values)}")
+    cell.source = "\n".join(f"{name} = {values[name]!r}" for name in names)
+
+
+def execute(name: str, size: str, workdir: str | os.PathLike,
+            timeout: int | None = None) -> nbformat.NotebookNode:
+    """Run notebook ``name`` at ``size`` (``"default"``: its own values) in ``workdir``; return it.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: naming the cell, when a cell raises.
+    """
+    import nbclient
+
+    notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    if size != "default":
+        set_parameters(notebook, SIZES[size][name])
+    client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                     record_timing=False,
+                                     resources={"metadata": {"path": str(workdir)}})
+    client.execute()
+    return notebook
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python notebooks/execute.py",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", default=list(NAMES), metavar="NAME")
+    parser.add_argument("--size", choices=["default", *SIZES], default="default")
+    parser.add_argument("--out", type=Path, default=Path("docs/notebooks"))
+    parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default none)")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in NAMES]
+    if unknown:
+        print(f"execute.py: unknown notebook {unknown[0]!r} (expected one of {', '.join(NAMES)})",
+              file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.names:
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
+            notebook = execute(name, args.size, workdir, args.timeout)
+        text = nbformat.writes(notebook)
+        if len(text.encode()) > MAX_BYTES:
+            print(f"execute.py: {name}: rendered copy is {len(text.encode()):,} bytes "
+                  f"(limit {MAX_BYTES:,})", file=sys.stderr)
+            return 1
+        target = args.out / f"{name}.ipynb"
+        partial = target.with_suffix(".ipynb.tmp")
+        partial.write_text(text)
+        partial.replace(target)
+        print(f"{target}: {time.perf_counter() - start:.0f} s at size {args.size}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
