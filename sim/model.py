@@ -21,7 +21,7 @@ from sim.results import Results
 from sim.seeds import spawn_streams
 from sim.strategy import target_sectors, unit_value_factors
 from sim.units import draw_base_units
-from sim import city_strategy, coordination, decisions
+from sim import city_strategy, coordination, decisions, negotiation
 
 Q = 4  # steps per year
 
@@ -52,6 +52,7 @@ class CircleModel(mesa.Model):
         self.map_rng, self.detection_rng = self.streams["strategy"].spawn(2)
         self.compensation = np.zeros(self.world.n_cities)
         self.current_terms = self.terms()
+        self._negotiate()
         self.recorder = Recorder(self)
         self.recorder.record(self, decisions.empty_step())
 
@@ -78,6 +79,7 @@ class CircleModel(mesa.Model):
         self.units.land = land
         used = np.bincount(self.units.park, weights=land, minlength=w.n_cities)
         self.parks: Parks = build_parks(w, cfg, used / w.utilisation)
+        self.agreements = negotiation.prepare(self.parks)
         self.labour_supply = self._employment_by_city()
         shares = counts / counts.sum(axis=1, keepdims=True)
         cost0 = terms0.q * terms0.cost
@@ -146,6 +148,7 @@ class CircleModel(mesa.Model):
         self.t += 1
         self.update_wages()
         self.current_terms = self.terms()
+        self._negotiate()
         coordination.coordinate(self)
         for city in self.cities:
             city.set_strategy()
@@ -153,6 +156,11 @@ class CircleModel(mesa.Model):
         placed = decisions.decide_locations(self)
         self.update_output()
         self.recorder.record(self, decisions.merge_step(exits, placed))
+
+    def _negotiate(self) -> None:
+        """Agreements due now are offered; signed ones change the parks and so the terms."""
+        if negotiation.negotiate(self):
+            self.current_terms = self.terms()
 
     def strategise(self, city: City) -> None:
         city_strategy.strategise(self, city)

@@ -22,7 +22,7 @@ ORIGIN_NAMES = np.array(["local", "wuhan", "outside"])
 
 
 class Recorder:
-    """Collects one row block per step; ``results()`` assembles the six tables."""
+    """Collects one row block per step; ``results()`` assembles the tables."""
 
     def __init__(self, model: "CircleModel") -> None:
         self.rows: dict[str, list] = {name: [] for name in TABLES}
@@ -78,6 +78,8 @@ class Recorder:
         flows = accounts.sharing_flows(p, shares, park_output, park_tax,
                                        cfg.policies.park_within_park.platform_return_rate, w.cities, t)
         self.rows["flows"].append(flows)
+        self.rows["agreements"].append(pd.DataFrame(model.agreements.flush(),
+                                                     columns=TABLES["agreements"]))
         if np.any(comp != 0):
             payers = np.flatnonzero(comp < 0)
             takers = np.flatnonzero(comp > 0)

@@ -35,6 +35,10 @@ TABLES: dict[str, tuple[str, ...]] = {
         "channel", "output",
     ),
     "flows": ("step", "from_city", "to_city", "kind", "amount"),
+    "agreements": (
+        "step", "source", "host", "kind", "status", "gdp_share", "tax_share", "term_years",
+        "land_km2",
+    ),
 }
 
 CHANNELS = ("relocation", "enclave", "park_within_park", "reverse_enclave", "new_investment", "exit")
@@ -51,6 +55,7 @@ class TableSet:
     parks: pd.DataFrame
     transfers: pd.DataFrame
     flows: pd.DataFrame
+    agreements: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}

@@ -99,6 +99,16 @@ class EnclavePolicy(Strict):
     build_cost_per_km2: float = Field(0.5, ge=0.0)
     referral_strength: float = Field(1.0, ge=0.0)
     credited_double_count: bool = False
+    bargain: bool = True
+    share_range: tuple[float, float] = (0.2, 0.8)
+    share_grid_points: int = Field(7, ge=1, le=101)
+
+    @model_validator(mode="after")
+    def _range(self) -> "EnclavePolicy":
+        lo, hi = self.share_range
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError(f"share_range must satisfy 0 <= low <= high <= 1, got {lo:g}, {hi:g}")
+        return self
 
 
 class ParkWithinParkPolicy(Strict):
@@ -153,6 +163,7 @@ class Policies(Strict):
     subsidy_cap: SubsidyCapPolicy = SubsidyCapPolicy()
     investment_map: InvestmentMapPolicy = InvestmentMapPolicy()
     shared_platform: SharedPlatformPolicy = SharedPlatformPolicy()
+    agreements_voluntary: bool = True
 
 
 class Switches(Strict):
