@@ -81,7 +81,7 @@ def best_offers(model: "CircleModel", city: int, kgs: np.ndarray, settings, ceil
     """
     comp = model.config.competition
     kg, weight, u, available, values = inputs or offer_inputs(model, city, kgs, settings)
-    pays = model.parks.registration == city
+    pays = model.parks.attractor(model.t) == city
     grid = np.linspace(0.0, ceiling, comp.subsidy_grid_points)
     best = np.zeros(len(kgs))
     gains = np.zeros(len(kgs))
@@ -130,7 +130,7 @@ def _within_budget(model: "CircleModel", c: int, offers: np.ndarray) -> np.ndarr
     running = (u.subsidy_payer == c) & (u.subsidy_until > t)
     committed = float((u.subsidy_rate * u.output)[running].sum())
     kg = kg_index(u)
-    here = model.parks.registration[u.park] == c
+    here = model.parks.attractor(t)[u.park] == c
     expected_new = float(Q * (model.p_review + model.p_exit) * (offers[kg] * u.output)[here].sum())
     budget = model.config.competition.budget_share * model.recorder.fiscal_revenue[c]
     return within_budget(offers, committed, expected_new, budget)

@@ -84,7 +84,7 @@ def projected_values(model: "CircleModel", settings) -> np.ndarray:
     mass = weight[:, None] * probs * model.current_terms.q[kg]            # n x P
     values = city_values(model, kgs)                                      # C x KG x P
     offers = park_offers(settings, model.parks, model.t)[kg]              # n x P
-    pays = model.parks.registration[None, :] == np.arange(model.world.n_cities)[:, None]
+    pays = model.parks.attractor(model.t)[None, :] == np.arange(model.world.n_cities)[:, None]
     gross = np.einsum("np,cnp->c", mass, values[:, kg, :])
     paid = np.einsum("np,cp->c", mass * offers, pays)
     return model.life * gross - model.sub_life * paid

@@ -72,7 +72,7 @@ def attention(model: "CircleModel", kg: np.ndarray, origin: np.ndarray, home: np
     arrival = current < 0
     att = np.full((len(kg), p.n), econ.attention_base)
     if model.config.competition.active:
-        promoted = settings.promoted[p.registration][:, kg].T
+        promoted = settings.promoted[p.attractor(model.t)][:, kg].T
         att = np.where(promoted & arrival[:, None], comp.attention_promoted, att)
     if settings.platform:
         shown = ~settings.excluded[p.registration]
@@ -237,7 +237,7 @@ def retain_leavers(model: "CircleModel", dec: Units, kg, current, pick, stay_sub
     if not (comp.active and comp.retention) or not leaving.any():
         return np.zeros(len(kg))
     idx = np.flatnonzero(leaving)
-    c = p.registration[current[idx]]
+    c = p.attractor(model.t)[current[idx]]
     ceiling = comp.subsidy_max
     if model.config.switches.subsidy_cap:
         cheats = np.array([city.cheating for city in model.cities])
@@ -284,7 +284,7 @@ def place(model: "CircleModel", dec: Units, kg, current, pick, reviewing, n_rev,
     rate = np.where(retain, retention, offer_here)
     dec.subsidy_rate = np.where(contract, rate, np.where(moved, 0.0, dec.subsidy_rate))
     dec.subsidy_until = np.where(contract, t + int(round(years * Q)), dec.subsidy_until)
-    dec.subsidy_payer = np.where(contract, p.registration[dest], dec.subsidy_payer)
+    dec.subsidy_payer = np.where(contract, p.attractor(t)[dest], dec.subsidy_payer)
     dec.subsidy_retention = np.where(contract, retain, dec.subsidy_retention)
     dec.park = np.where(moved, pick, dec.park).astype(np.int32)
     dec.land = np.where(moved, model.world.land_per_output.ravel()[kg] * new_output, dec.land)

@@ -64,12 +64,17 @@ def negotiate(model: "CircleModel") -> bool:
 
     A declined offer is made again a year later (conditions, land above all, change)."""
     book, p, t = model.agreements, model.parks, model.t
-    changed = False
-    for i, j in enumerate(book.park):
-        starting = not book.active[i] and book.start[i] == t
-        renewing = book.active[i] and p.term_end[j] == t
-        if starting or renewing:
-            changed |= _offer(model, i, renewing)
+    due = [(i, book.active[i]) for i, j in enumerate(book.park)
+           if (not book.active[i] and book.start[i] == t) or (book.active[i] and p.term_end[j] == t)]
+    if not due:
+        return False
+    from sim.city_strategy import decider_groups
+    groups = decider_groups(model, np.arange(model.kg))   # the same deciders in every variant
+    changed, base = False, None
+    for i, renewing in due:
+        base = _values(model, model.parks, groups) if base is None else base
+        if _offer(model, i, renewing, groups, base):
+            changed, base = True, None
     return changed
 
 
@@ -84,18 +89,17 @@ def _grid(model: "CircleModel", i: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array([book.gdp_share[i]]), np.array([book.tax_share[i]])
 
 
-def _offer(model: "CircleModel", i: int, renewing: bool) -> bool:
+def _offer(model: "CircleModel", i: int, renewing: bool, groups: tuple, base: np.ndarray) -> bool:
     book, p, t = model.agreements, model.parks, model.t
     j = book.park[i]
     src, host = p.operator[j], p.city[j]
     land = float(p.capacity[j]) if renewing else allotted_land(
         book.land[i], p.capacity[host], float(model.land_used()[host]))
     gdp, tax = _grid(model, i)
-    base = _values(model, p)
     gains = []
     for a_y, a_t in zip(gdp, tax):
         variant = _with_agreement(p, book, i, t, land, a_y, a_t, renewing)
-        gains.append(Q * (_values(model, variant) - base) - _yearly_terms(model, variant, j, land))
+        gains.append(Q * (_values(model, variant, groups) - base) - _yearly_terms(model, variant, j, land))
     gains = np.array(gains)
     if model.config.policies.agreements_voluntary:
         pick = nash_bargain(gdp, gains[:, src], gains[:, host]) if land > 0 else None
@@ -148,7 +152,7 @@ def _with_agreement(p: Parks, book: AgreementBook, i: int, t: int, land: float, 
     return v
 
 
-def _values(model: "CircleModel", parks: Parks) -> np.ndarray:
+def _values(model: "CircleModel", parks: Parks, groups: tuple) -> np.ndarray:
     """Each city's projected value of one step of decisions (C) if the parks were ``parks``:
     credited GDP, tax and land rent of the placements, platform returns of park-within-park
     branches (split by equity), minus the subsidies the city pays."""
@@ -156,24 +160,24 @@ def _values(model: "CircleModel", parks: Parks) -> np.ndarray:
     model.parks = parks
     try:
         model.current_terms = model.terms()
-        return _projection(model)
+        return _projection(model, groups)
     finally:
         model.parks, model.current_terms = saved
 
 
-def _projection(model: "CircleModel") -> np.ndarray:
-    from sim.city_strategy import city_values, decider_groups
+def _projection(model: "CircleModel", groups: tuple) -> np.ndarray:
+    from sim.city_strategy import city_values
     from sim.choice import nested_probabilities
     from sim.decisions import utilities
     from sim.economy import park_offers
     p, c = model.parks, model.world.n_cities
     kgs = np.arange(model.kg)
-    kg, origin, home, current, weight = decider_groups(model, kgs)
+    kg, origin, home, current, weight = groups
     u, available = utilities(model, kg, origin, home, current, np.zeros(len(kg)), model.settings)
     probs = nested_probabilities(u, p.city, c, model.config.economy.nest_parameter, available)
     mass = weight[:, None] * probs[:, :-1] * model.current_terms.q[kg]      # n x P output
     gross = np.einsum("np,cnp->c", mass, city_values(model, kgs)[:, kg, :])
-    pays = p.registration[None, :] == np.arange(c)[:, None]
+    pays = p.attractor(model.t)[None, :] == np.arange(c)[:, None]
     paid = np.einsum("np,cp->c", mass * park_offers(model.settings, p, model.t)[kg], pays)
     pwp = np.where((p.kind == KINDS.index("park_within_park")) & p.open_at(model.t),
                    model.config.policies.park_within_park.platform_return_rate * mass.sum(axis=0), 0.0)

@@ -76,3 +76,27 @@ def test_an_expiring_enclave_is_renewed_or_expires():
     at_end = rows[rows.step == 2]
     assert len(at_end[at_end.status == "offered"]) == (rows[rows.step == 0].status == "signed").sum()
     assert set(at_end.status) <= {"offered", "renewed", "expired"}
+
+
+def test_the_source_promotes_and_subsidises_in_its_enclave_during_the_term():
+    from sim.economy import park_offers
+    cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
+        "policies.agreements_voluntary=false", "switches.enclave=true",
+        "switches.gdp_tax_sharing=true", "policies.enclave.term_years=1",
+        "agreements=[{kind: enclave, source: Wuhan, host: Xiaogan, land_km2: 5}]"])
+    model = CircleModel(cfg, seed=1)
+    p, s = model.parks, model.settings
+    j, core, host = p.n - 1, model.world.core, model.parks.city[p.n - 1]
+    s.offers[:, 10] = 0.0
+    s.offers[core, 10], s.offers[host, 10] = 0.08, 0.02
+    s.promoted[:, 10] = False
+    s.promoted[core, 10] = True
+    assert p.attractor(0)[j] == core and p.attractor(4)[j] == host   # term of 4 steps
+    assert park_offers(s, p, 0)[10, j] == 0.08 and park_offers(s, p, 4)[10, j] == 0.02
+    assert park_offers(s, p, 0)[10, host] == 0.02                      # the host's own park
+    from sim import accounts
+    from sim.decisions import OUTSIDE, attention, value_shares
+    vshare = value_shares(model, accounts.share_matrices(p, 0, 9))
+    att = attention(model, np.array([10]), np.array([OUTSIDE]), np.array([-1]), np.array([-1]),
+                    s, vshare)
+    assert att[0, j] == 1.0 and att[0, host] == 0.5     # Wuhan's promotion reaches its enclave
