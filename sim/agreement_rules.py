@@ -57,3 +57,28 @@ def gravity_utility(distance_from_core_km: np.ndarray, core: int, tie: np.ndarra
     d = np.asarray(distance_from_core_km, float)
     rel = np.log(d / d[core])
     return -decay * np.asarray(tie, float)[:, None] * rel[None, :]
+
+
+def mixture_arrival_constants(unit_shares: np.ndarray, outside_share: float, z0: np.ndarray,
+                              sigma: np.ndarray, shift: np.ndarray, shifted_weight: float,
+                              tol: float = 1e-10, max_iter: int = 500) -> np.ndarray:
+    """Arrival constants δ (KG x C) that reproduce the base-year shares when a share
+    ``shifted_weight`` of arrivals (core-city investors) has the extra utility ``shift`` (KG x C).
+
+    The contraction ``δ ← δ + ln s − ln ŝ(δ)`` of Berry, Levinsohn & Pakes (1995) on the mixture of
+    two plain logits (one park per city in the base year); with ``shift = 0`` it returns Berry's
+    (1994) closed form ``ln s_j − ln s_0 − z_j/σ``.
+    """
+    s = unit_shares * (1 - outside_share)
+    v0 = z0 / sigma[:, None]
+    delta = np.log(s) - np.log(outside_share) - v0
+    for _ in range(max_iter):
+        plain = np.exp(delta + v0)
+        moved = plain * np.exp(shift)
+        pred = ((1 - shifted_weight) * plain / (1 + plain.sum(axis=1, keepdims=True))
+                + shifted_weight * moved / (1 + moved.sum(axis=1, keepdims=True)))
+        step = np.log(s) - np.log(pred)
+        delta = delta + step
+        if np.abs(step).max() < tol:
+            break
+    return delta

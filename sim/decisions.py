@@ -121,6 +121,8 @@ def utilities(model: "CircleModel", kg: np.ndarray, origin: np.ndarray, home: np
                                      m.config.policies.enclave.credited_double_count)
     att = attention(m, kg, origin, home, current, settings, value_shares(m, shares))
     u += np.log(att / econ.attention_base)
+    core_investor = (origin == WUHAN) & ~reviewer      # gravity of the core city's projects
+    u += np.where(core_investor[:, None], m.gravity[kg][:, p.city], 0.0)
     k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
     available = p.open_at(t)[None, :] & p.sector_ok[:, k].T & p.segment_ok[:, g].T
     cur_reg = np.where(reviewer, p.registration[cur], -1)

@@ -12,7 +12,8 @@ import mesa
 
 from sim.agents import City
 from sim.calibration import SEGMENTS, World, build_world
-from sim.choice import arrival_constants, calibrate_reviewers, choice_scale
+from sim.agreement_rules import gravity_utility, linkage_to_core, mixture_arrival_constants
+from sim.choice import calibrate_reviewers, choice_scale
 from sim.config.schema import ScenarioConfig
 from sim.economy import Settings, Terms, land_prices, location_terms
 from sim.parks import Parks, build_parks
@@ -86,7 +87,10 @@ class CircleModel(mesa.Model):
         z0 = terms0.q * (1 - terms0.cost)
         self.sigma = choice_scale(cost0, shares * (1 - econ.outside_share_arrivals),
                                   econ.own_cost_elasticity)
-        self.delta_arrival = arrival_constants(shares, econ.outside_share_arrivals, z0, self.sigma)
+        self.gravity = self._gravity(w.output)
+        self.delta_arrival = mixture_arrival_constants(shares, econ.outside_share_arrivals, z0,
+                                                       self.sigma, self.gravity,
+                                                       econ.origin_shares["wuhan"])
         move = econ.relocation_cost * terms0.q / self.sigma[:, None]
         v_review, self.switching_cost = calibrate_reviewers(
             counts, econ.leave_share_reviewers, move, econ.stay_share_reviewers)
@@ -148,6 +152,7 @@ class CircleModel(mesa.Model):
         self.t += 1
         self.update_wages()
         self.current_terms = self.terms()
+        self.gravity = self._gravity(self.output_cube())
         self._negotiate()
         coordination.coordinate(self)
         for city in self.cities:
@@ -156,6 +161,14 @@ class CircleModel(mesa.Model):
         placed = decisions.decide_locations(self)
         self.update_output()
         self.recorder.record(self, decisions.merge_step(exits, placed))
+
+    def _gravity(self, cube: np.ndarray) -> np.ndarray:
+        """KG x C utility shift of core-city investors' projects: distance decay from the core,
+        scaled by how much of each sector-segment's linked chain stands there."""
+        w = self.world
+        tie = linkage_to_core(cube, w.links, w.core).ravel()
+        return gravity_utility(w.distance_km[w.core], w.core, tie,
+                               self.config.economy.core_investor_distance_decay)
 
     def _negotiate(self) -> None:
         """Agreements due now are offered; signed ones change the parks and so the terms."""

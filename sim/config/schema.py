@@ -56,6 +56,7 @@ class EconomyConfig(Strict):
     rejection_rounds: int = Field(3, ge=0, le=20)
     nest_parameter: float = Field(0.3, gt=0.0, le=1.0)
     attention_base: float = Field(0.5, gt=0.0, le=1.0)
+    core_investor_distance_decay: float = Field(1.0, ge=0.0, le=5.0)
     origin_shares: dict[Literal["wuhan", "outside", "local"], float] = {
         "wuhan": 0.25, "outside": 0.35, "local": 0.40}
     mcpf: float = Field(1.25, ge=1.0, le=3.0)
