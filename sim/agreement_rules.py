@@ -82,3 +82,17 @@ def mixture_arrival_constants(unit_shares: np.ndarray, outside_share: float, z0:
         if np.abs(step).max() < tol:
             break
     return delta
+
+
+def rd_link_attention(rd_units_kc: np.ndarray, link_from_rnd: np.ndarray,
+                      strength: float) -> np.ndarray:
+    """Attention multiplier (K x G x C) of a ring city's parks for new projects linked to R&D its
+    firms run in its reverse enclaves ("R&D in Wuhan, manufacturing in the circle").
+
+    ``1 + strength · link_g · n / (n + 1)``: n the R&D units of the sector in the city's reverse
+    enclaves (the referral saturates with their number), ``link_g`` how much R&D serves segment g
+    (row ``rnd`` of the segment links).
+    """
+    n = np.asarray(rd_units_kc, float)
+    presence = n / (n + 1.0)                                          # K x C
+    return 1.0 + strength * np.asarray(link_from_rnd, float)[None, :, None] * presence[:, None, :]

@@ -89,6 +89,8 @@ def attention(model: "CircleModel", kg: np.ndarray, origin: np.ndarray, home: np
         else:
             mult = 1 + p.referral_strength[j] * vshare[op, j]
         att[:, j] *= np.where(own, mult, 1.0)
+    # R&D a ring city's firms run in its reverse enclaves draws linked production to its parks
+    att *= np.where(arrival[:, None], model.rd_attention[kg][:, p.city], 1.0)
     return att
 
 

@@ -12,7 +12,8 @@ import mesa
 
 from sim.agents import City
 from sim.calibration import SEGMENTS, World, build_world
-from sim.agreement_rules import gravity_utility, linkage_to_core, mixture_arrival_constants
+from sim.agreement_rules import (gravity_utility, linkage_to_core, mixture_arrival_constants,
+                                 rd_link_attention)
 from sim.choice import calibrate_reviewers, choice_scale
 from sim.config.schema import ScenarioConfig
 from sim.economy import Settings, Terms, land_prices, location_terms
@@ -53,6 +54,7 @@ class CircleModel(mesa.Model):
         self.map_rng, self.detection_rng = self.streams["strategy"].spawn(2)
         self.compensation = np.zeros(self.world.n_cities)
         self.current_terms = self.terms()
+        self.rd_attention = self._rd_attention()
         self._negotiate()
         self.recorder = Recorder(self)
         self.recorder.record(self, decisions.empty_step())
@@ -153,6 +155,7 @@ class CircleModel(mesa.Model):
         self.update_wages()
         self.current_terms = self.terms()
         self.gravity = self._gravity(self.output_cube())
+        self.rd_attention = self._rd_attention()
         self._negotiate()
         coordination.coordinate(self)
         for city in self.cities:
@@ -169,6 +172,16 @@ class CircleModel(mesa.Model):
         tie = linkage_to_core(cube, w.links, w.core).ravel()
         return gravity_utility(w.distance_km[w.core], w.core, tie,
                                self.config.economy.core_investor_distance_decay)
+
+    def _rd_attention(self) -> np.ndarray:
+        """KG x C attention multiplier from R&D units in each ring city's reverse enclaves."""
+        w, p, u = self.world, self.parks, self.units
+        rd = (p.kind[u.park] == 3) & (u.segment == SEGMENTS.index("rnd"))
+        n = np.zeros((w.n_sectors, w.n_cities))
+        np.add.at(n, (u.sector[rd], p.operator[u.park[rd]]), 1.0)
+        link = w.links[SEGMENTS.index("rnd")] / max(w.links[SEGMENTS.index("rnd")].max(), 1e-12)
+        return rd_link_attention(n, link, self.config.policies.reverse_enclave.manufacturing_referral
+                                 ).reshape(self.kg, w.n_cities)
 
     def _negotiate(self) -> None:
         """Agreements due now are offered; signed ones change the parks and so the terms."""

@@ -42,3 +42,36 @@ def test_mixture_constants_reproduce_base_shares_and_reduce_to_berry_without_shi
     np.testing.assert_allclose(pred, shares * 0.7, rtol=1e-8)
     # the core investors (shift) now go to city 0 more than the others do
     assert w[0, 0] / (1 + w[0].sum()) > v[0, 0] / (1 + v[0].sum())
+
+
+def test_rd_in_a_reverse_enclave_raises_attention_for_linked_segments_of_its_city():
+    from sim.agreement_rules import rd_link_attention
+    n = np.array([[0.0, 3.0]])              # one sector, two cities: 3 R&D units for city 1
+    link = np.array([0.0, 0.0, 1.0, 0.0])   # R&D serves the core segment only
+    m = rd_link_attention(n, link, strength=2.0)
+    assert m.shape == (1, 4, 2)
+    assert m[0, 2, 1] == pytest.approx(1 + 2 * 0.75) and m[0, 2, 0] == 1.0
+    assert (m[0, [0, 1, 3]] == 1.0).all()
+
+
+def test_reverse_enclave_rd_draws_linked_core_projects_to_the_source_city():
+    from sim.config import load_scenario
+    from sim.model import CircleModel
+    from sim.decisions import LOCAL, utilities
+    cfg = load_scenario("scenarios/homogenised.yaml", overrides=[
+        "world.n_units=2000", "switches.reverse_enclave=true", "policies.agreements_voluntary=false"])
+    model = CircleModel(cfg, seed=1)
+    p, u = model.parks, model.units
+    rev = int(np.flatnonzero(p.kind == 3)[0])
+    src = int(p.operator[rev])
+    kg_core = 0 * 4 + 2
+    args = (np.array([kg_core]), np.array([LOCAL]), np.array([0]), np.array([-1]), np.zeros(1),
+            model.settings)
+    before, _ = utilities(model, *args)
+    rd = np.flatnonzero((u.segment == 0) & (u.sector == 0))[:3]
+    u.park[rd] = rev                        # three R&D units of sector 0 move into the enclave
+    model.rd_attention = model._rd_attention()
+    after, _ = utilities(model, *args)
+    gain = after - before
+    assert gain[0, src] == pytest.approx(np.log(1 + 0.75))       # ρ = 1, link 1, n = 3
+    assert np.allclose(np.delete(gain[0], np.flatnonzero(p.city == src)), 0.0)

@@ -130,6 +130,7 @@ class ReverseEnclavePolicy(Strict):
     rent_subsidy_years: float = Field(2.0, ge=0.0)
     segments: list[Literal["rnd", "hq", "core", "supply"]] = ["rnd"]
     referral_strength: float = Field(1.0, ge=0.0)
+    manufacturing_referral: float = Field(1.0, ge=0.0)
 
 
 class SubsidyCapPolicy(Strict):
