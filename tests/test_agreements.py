@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from sim.agreement_rules import allotted_land, nash_bargain
+from sim.rules.agreements import allotted_land, nash_bargain
 from sim.config import load_scenario
 from sim.model import CircleModel, run_scenario
-from sim.negotiation import STATUSES
+from sim.model.negotiation import STATUSES
 
 SMALL = ["world.n_units=2000"]
 
@@ -79,7 +79,7 @@ def test_an_expiring_enclave_is_renewed_or_expires():
 
 
 def test_the_source_promotes_and_subsidises_in_its_enclave_during_the_term():
-    from sim.economy import park_offers
+    from sim.rules.economy import park_offers
     cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
         "policies.agreements_voluntary=false", "switches.enclave=true",
         "switches.gdp_tax_sharing=true", "policies.enclave.term_years=1",
@@ -94,8 +94,8 @@ def test_the_source_promotes_and_subsidises_in_its_enclave_during_the_term():
     assert p.attractor(0)[j] == core and p.attractor(4)[j] == host   # term of 4 steps
     assert park_offers(s, p, 0)[10, j] == 0.08 and park_offers(s, p, 4)[10, j] == 0.02
     assert park_offers(s, p, 0)[10, host] == 0.02                      # the host's own park
-    from sim import accounts
-    from sim.decisions import OUTSIDE, attention, value_shares
+    from sim.rules import accounts
+    from sim.model.firms import OUTSIDE, attention, value_shares
     vshare = value_shares(model, accounts.share_matrices(p, 0, 9))
     att = attention(model, np.array([10]), np.array([OUTSIDE]), np.array([-1]), np.array([-1]),
                     s, vshare)

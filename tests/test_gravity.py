@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.agreement_rules import gravity_utility, linkage_to_core, mixture_arrival_constants
-from sim.choice import arrival_constants
+from sim.rules.agreements import gravity_utility, linkage_to_core, mixture_arrival_constants
+from sim.rules.choice import arrival_constants
 
 
 def test_linkage_to_core_is_the_core_share_of_the_linked_segments():
@@ -45,7 +45,7 @@ def test_mixture_constants_reproduce_base_shares_and_reduce_to_berry_without_shi
 
 
 def test_rd_in_a_reverse_enclave_raises_attention_for_linked_segments_of_its_city():
-    from sim.agreement_rules import rd_link_attention
+    from sim.rules.agreements import rd_link_attention
     n = np.array([[0.0, 3.0]])              # one sector, two cities: 3 R&D units for city 1
     link = np.array([0.0, 0.0, 1.0, 0.0])   # R&D serves the core segment only
     m = rd_link_attention(n, link, strength=2.0)
@@ -57,7 +57,7 @@ def test_rd_in_a_reverse_enclave_raises_attention_for_linked_segments_of_its_cit
 def test_reverse_enclave_rd_draws_linked_core_projects_to_the_source_city():
     from sim.config import load_scenario
     from sim.model import CircleModel
-    from sim.decisions import LOCAL, utilities
+    from sim.model.firms import LOCAL, utilities
     cfg = load_scenario("scenarios/homogenised.yaml", overrides=[
         "world.n_units=2000", "switches.reverse_enclave=true", "policies.agreements_voluntary=false"])
     model = CircleModel(cfg, seed=1)

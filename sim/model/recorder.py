@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim import accounts, metrics
-from sim.calibration import SEGMENTS
-from sim.coordination import compensation_in_force
-from sim.parks import KINDS
-from sim.results import TABLES, Results
+from sim.rules import accounts, metrics
+from sim.model.world import SEGMENTS
+from sim.model.coordinator import compensation_in_force
+from sim.model.parks import KINDS
+from sim.model.tables import TABLES, Results
 
 if TYPE_CHECKING:
-    from sim.decisions import StepEvents
+    from sim.model.firms import StepEvents
     from sim.model import CircleModel
 
 CHANNEL_OF_KIND = {0: "relocation", 1: "enclave", 2: "park_within_park", 3: "reverse_enclave"}

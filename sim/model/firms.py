@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import accounts
-from sim.calibration import SEGMENTS
-from sim.choice import nested_probabilities, ration_land, sample_choices
-from sim.economy import friction, park_offers
-from sim.units import ORIGINS, Units, new_units
+from sim.rules import accounts
+from sim.model.world import SEGMENTS
+from sim.rules.choice import nested_probabilities, ration_land, sample_choices
+from sim.rules.economy import friction, park_offers
+from sim.model.units import ORIGINS, Units, new_units
 
 if TYPE_CHECKING:
     from sim.model import CircleModel
@@ -255,7 +255,7 @@ def retain_leavers(model: "CircleModel", dec: Units, kg, current, pick, stay_sub
     # the unit revealed that it prefers b: P(stay | offer s, chose b) = (P(s) − P(0)) / (1 − P(0))
     binary = 1 / (1 + np.exp(u_move[:, None] - u_stay[:, None] - grid * q_stay[:, None] / model.sigma[kg[idx]][:, None]))
     p_stay = (binary - binary[:, :1]) / np.maximum(1 - binary[:, :1], 1e-12)
-    from sim.city_strategy import city_values
+    from sim.model.city_offers import city_values
     values = city_values(model, np.arange(model.kg))
     v_here = values[c, kg[idx], current[idx]]
     v_there = np.where(pick[idx] >= 0, values[c, kg[idx], np.maximum(pick[idx], 0)], 0.0)

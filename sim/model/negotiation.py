@@ -2,7 +2,7 @@
 and host both expect to gain in their own objective, shares bargained, renewed or expired at the
 end of the term; the host allots the park's land out of its own idle park land.
 
-The bargaining rule is pure (:func:`sim.agreement_rules.nash_bargain`); this module computes each
+The bargaining rule is pure (:func:`sim.rules.agreements.nash_bargain`); this module computes each
 side's expected value with and without the agreement from the model's state.
 """
 
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.agreement_rules import allotted_land, nash_bargain
-from sim.parks import KINDS, Parks
+from sim.rules.agreements import allotted_land, nash_bargain
+from sim.model.parks import KINDS, Parks
 
 if TYPE_CHECKING:
     from sim.model import CircleModel
@@ -68,7 +68,7 @@ def negotiate(model: "CircleModel") -> bool:
            if (not book.active[i] and book.start[i] == t) or (book.active[i] and p.term_end[j] == t)]
     if not due:
         return False
-    from sim.city_strategy import decider_groups
+    from sim.model.city_offers import decider_groups
     groups = decider_groups(model, np.arange(model.kg))   # the same deciders in every variant
     changed, base = False, None
     for i, renewing in due:
@@ -166,10 +166,10 @@ def _values(model: "CircleModel", parks: Parks, groups: tuple) -> np.ndarray:
 
 
 def _projection(model: "CircleModel", groups: tuple) -> np.ndarray:
-    from sim.city_strategy import city_values
-    from sim.choice import nested_probabilities
-    from sim.decisions import utilities
-    from sim.economy import park_offers
+    from sim.model.city_offers import city_values
+    from sim.rules.choice import nested_probabilities
+    from sim.model.firms import utilities
+    from sim.rules.economy import park_offers
     p, c = model.parks, model.world.n_cities
     kgs = np.arange(model.kg)
     kg, origin, home, current, weight = groups

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim.config.schema import ScenarioConfig, WorldConfig
 
-BUNDLED_DATA = Path(__file__).parent / "data"
+BUNDLED_DATA = Path(__file__).parent.parent / "data"
 SEGMENTS = ("rnd", "hq", "core", "supply")
 EARTH_RADIUS_KM = 6371.0
 DATA_FILES = ("cities.csv", "sectors.csv", "sector_weights.csv", "segments.csv",

@@ -10,20 +10,20 @@ import numpy as np
 
 import mesa
 
-from sim.agents import City
-from sim.calibration import SEGMENTS, World, build_world
-from sim.agreement_rules import (gravity_utility, linkage_to_core, mixture_arrival_constants,
-                                 rd_link_attention)
-from sim.choice import calibrate_reviewers, choice_scale
+from sim.model.city import City
+from sim.model.world import SEGMENTS, World, build_world
+from sim.rules.agreements import (gravity_utility, linkage_to_core, mixture_arrival_constants,
+                                  rd_link_attention)
+from sim.rules.choice import calibrate_reviewers, choice_scale
 from sim.config.schema import ScenarioConfig
-from sim.economy import Settings, Terms, land_prices, location_terms
-from sim.parks import Parks, build_parks
-from sim.recording import Recorder
-from sim.results import Results
-from sim.seeds import spawn_streams
-from sim.strategy import target_sectors, unit_value_factors
-from sim.units import draw_base_units
-from sim import city_strategy, coordination, decisions, negotiation
+from sim.rules.economy import Settings, Terms, land_prices, location_terms
+from sim.model.parks import Parks, build_parks
+from sim.model.recorder import Recorder
+from sim.model.tables import Results
+from sim.model.seeds import spawn_streams
+from sim.rules.offers import target_sectors, unit_value_factors
+from sim.model.units import draw_base_units
+from sim.model import city_offers, coordinator, firms, negotiation
 
 Q = 4  # steps per year
 
@@ -57,7 +57,7 @@ class CircleModel(mesa.Model):
         self.rd_attention = self._rd_attention()
         self._negotiate()
         self.recorder = Recorder(self)
-        self.recorder.record(self, decisions.empty_step())
+        self.recorder.record(self, firms.empty_step())
 
     # ----------------------------------------------------------------- calibration
     def _calibrate(self) -> None:
@@ -157,13 +157,13 @@ class CircleModel(mesa.Model):
         self.gravity = self._gravity(self.output_cube())
         self.rd_attention = self._rd_attention()
         self._negotiate()
-        coordination.coordinate(self)
+        coordinator.coordinate(self)
         for city in self.cities:
             city.set_strategy()
-        exits = decisions.retire_units(self)
-        placed = decisions.decide_locations(self)
+        exits = firms.retire_units(self)
+        placed = firms.decide_locations(self)
         self.update_output()
-        self.recorder.record(self, decisions.merge_step(exits, placed))
+        self.recorder.record(self, firms.merge_step(exits, placed))
 
     def _gravity(self, cube: np.ndarray) -> np.ndarray:
         """KG x C utility shift of core-city investors' projects: distance decay from the core,
@@ -189,7 +189,7 @@ class CircleModel(mesa.Model):
             self.current_terms = self.terms()
 
     def strategise(self, city: City) -> None:
-        city_strategy.strategise(self, city)
+        city_offers.strategise(self, city)
 
     def update_wages(self) -> None:
         """w' = w (labour demand / supply)^ε per step (DESIGN.md section 3)."""
