@@ -123,6 +123,8 @@ def enclave_share_gains(config: ScenarioConfig, shares: Sequence[float], replica
     for share in shares:
         on = with_values(config, {"policies.enclave.gdp_share_source": float(share),
                                   "policies.enclave.tax_share_source": float(share),
+                                  "policies.enclave.bargain": False,   # the share, imposed
+                                  "policies.agreements_voluntary": False,
                                   "switches.enclave": True}, name=f"share_{share:g}")
         runs = mean_objective(run_replicates([on], replicates, seed, steps).cities)
         gain = runs.set_index(["replicate", "city"]) - base
