@@ -31,7 +31,8 @@ def test_same_seed_same_tables_different_seed_different_units():
 
 
 def test_base_world_is_stationary_over_12_steps_mean_of_10_seeds():
-    cfg = load_scenario("scenarios/base.yaml", overrides=["competition.active=false"])
+    cfg = load_scenario("scenarios/base.yaml", overrides=["competition.active=false", "steps=12",
+                                                          "economy.growth_rate_annual=0"])
     world = build_world(cfg)
     change = []
     for seed in range(10):

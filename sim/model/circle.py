@@ -100,8 +100,13 @@ class CircleModel(mesa.Model):
         self.base_counts = counts
         hazard = lambda annual: 1 - (1 - annual) ** (1 / Q)
         self.p_exit, self.p_review = hazard(econ.exit_rate_annual), hazard(econ.review_rate_annual)
-        self.arrival_rate = (counts.sum(axis=1) * (self.p_exit + self.p_review
-                             * econ.leave_share_reviewers) / (1 - econ.outside_share_arrivals))
+        # potential projects of step 1: they replace closures and leavers (quarterly outflow h)
+        # and add the trend's growth g_q; arrivals_now() grows them at g_q a quarter
+        self.outflow = self.p_exit + self.p_review * econ.leave_share_reviewers
+        self.growth_q = (1 + econ.growth_rate_annual) ** (1 / Q) - 1
+        self.arrival_rate = (counts.sum(axis=1) * (self.outflow + self.growth_q)
+                             / (1 - econ.outside_share_arrivals))
+        self.local_capacity = self.parks.capacity[self.parks.kind == 0].copy()
         self.gdp0 = w.gdp.copy()
         self.life, self.sub_life = unit_value_factors(econ.discount_rate_annual,
                                                       econ.exit_rate_annual,
@@ -138,6 +143,28 @@ class CircleModel(mesa.Model):
                    / (w.wage[city] * self.config.world.wage_core_yuan))
         return np.bincount(city, weights=persons, minlength=w.n_cities)
 
+    def trend(self, step: int | None = None) -> float:
+        """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, always 1 without growth."""
+        t = self.t if step is None else step
+        return (1 + self.config.economy.growth_rate_annual) ** (t / Q)
+
+    def arrivals_now(self) -> np.ndarray:
+        """Potential projects per sector-segment this step: they replace exits and leavers and add
+        the trend's growth, ``n0 (h + g_q)(1 + g_q)^(t−1) / (1 − o)`` (docs/VALIDATION.md)."""
+        return self.arrival_rate * (1 + self.growth_q) ** (self.t - 1)
+
+    @property
+    def primary(self) -> np.ndarray:
+        """Primary output (not modelled, never moves) grows with the circle's trend."""
+        return self.world.primary * self.trend()
+
+    def grow_supplies(self) -> None:
+        """Balanced growth: local park land and labour supply grow with the trend, so a city that
+        grows with the circle faces its base land price and wage (A); land a host allotted to
+        agreement parks stays theirs."""
+        self.parks.capacity[self.parks.kind == 0] = (self.local_capacity * self.trend()
+                                                     - self.agreements.allotted)
+
     def land_used(self) -> np.ndarray:
         return np.bincount(self.units.park, weights=self.units.land, minlength=self.parks.n)
 
@@ -152,6 +179,7 @@ class CircleModel(mesa.Model):
     def step(self) -> None:
         """One quarter: markets, the coordinator, cities' strategies, exits, choices, output."""
         self.t += 1
+        self.grow_supplies()
         self.update_wages()
         self.current_terms = self.terms()
         self.gravity = self._gravity(self.output_cube())
@@ -194,7 +222,7 @@ class CircleModel(mesa.Model):
     def update_wages(self) -> None:
         """w' = w (labour demand / supply)^ε per step (DESIGN.md section 3)."""
         demand = self._employment_by_city()
-        ratio = demand / np.maximum(self.labour_supply, 1e-12)
+        ratio = demand / np.maximum(self.labour_supply * self.trend(), 1e-12)
         self.wage = self.wage * ratio ** self.config.economy.wage_adjustment_elasticity
 
     def update_output(self) -> None:

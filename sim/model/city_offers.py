@@ -38,7 +38,7 @@ def decider_groups(model: "CircleModel", kgs: np.ndarray):
     mass = productivity_mass(model)
     rows = []
     for kg in kgs:
-        lam = model.arrival_rate[kg] * model.mean_productivity.ravel()[kg]
+        lam = model.arrivals_now()[kg] * model.mean_productivity.ravel()[kg]
         home_p = model.base_counts[kg] / model.base_counts[kg].sum()
         for h in range(c):
             rows.append((kg, LOCAL, h, -1, lam * econ.origin_shares["local"] * home_p[h]))

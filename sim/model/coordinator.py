@@ -64,7 +64,7 @@ def _land_need(model: "CircleModel") -> np.ndarray:
     econ, pol = model.config.economy, model.config.policies.investment_map
     steps = pol.replan_years * Q
     q = model.current_terms.q[:, :model.world.n_cities].mean(axis=1)
-    return (model.arrival_rate * (1 - econ.outside_share_arrivals) * steps
+    return (model.arrivals_now() * (1 - econ.outside_share_arrivals) * steps
             * model.mean_productivity.ravel() * q * model.world.land_per_output.ravel())
 
 

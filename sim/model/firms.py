@@ -149,8 +149,7 @@ def retire_units(model: "CircleModel") -> "StepEvents":
 def draw_arrivals(model: "CircleModel") -> Units:
     """New projects: Poisson counts per sector-segment, origin, home city and productivity."""
     rng, econ, w = model.streams["arrivals"], model.config.economy, model.world
-    growth = (1 + econ.growth_rate_annual) ** (model.t / Q)
-    counts = rng.poisson(model.arrival_rate * growth)
+    counts = rng.poisson(model.arrivals_now())
     kg = np.repeat(np.arange(model.kg), counts)
     n = len(kg)
     shares = np.array([econ.origin_shares[o] for o in ORIGINS])

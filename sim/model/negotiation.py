@@ -36,6 +36,7 @@ class AgreementBook:
     tax_share: np.ndarray
     retention_steps: np.ndarray  # declared retention and rent-support spans, from the start
     rent_steps: np.ndarray
+    allotted: np.ndarray      # C, land each host has allotted to agreement parks, km²
     active: np.ndarray        # bool: signed and in force
     rows: list = dataclasses.field(default_factory=list)
 
@@ -53,7 +54,8 @@ def prepare(parks: Parks) -> AgreementBook:
                          gdp_share=parks.gdp_share_source[j].copy(),
                          tax_share=parks.tax_share_source[j].copy(),
                          retention_steps=parks.retention_end[j] - parks.start[j],
-                         rent_steps=parks.rent_end[j] - parks.start[j], active=np.zeros(len(j), bool))
+                         rent_steps=parks.rent_end[j] - parks.start[j],
+                         allotted=np.zeros(int((parks.kind == 0).sum())), active=np.zeros(len(j), bool))
     parks.start[j] = CLOSED
     parks.capacity[j] = 0.0
     return book
@@ -116,6 +118,8 @@ def _offer(model: "CircleModel", i: int, renewing: bool, groups: tuple, base: np
     for f in dataclasses.fields(Parks):
         setattr(p, f.name, getattr(signed, f.name))
     book.active[i] = True
+    if not renewing:
+        book.allotted[p.city[j]] += land
     _row(model, i, "renewed" if renewing else "signed", gdp[pick], tax[pick], land)
     return True
 

@@ -38,9 +38,10 @@ class Recorder:
         park_output = np.bincount(u.park, weights=u.output, minlength=p.n)
         park_tax = econ.tax_rate * park_output
         shares = accounts.share_matrices(p, t, w.n_cities, cfg.policies.enclave.credited_double_count)
-        physical = accounts.physical_gdp(park_output, p.city, w.primary)
-        statistical = accounts.statistical_gdp(shares, park_output, w.primary)
-        credited = accounts.credited_gdp(shares, park_output, w.primary)
+        primary = model.primary
+        physical = accounts.physical_gdp(park_output, p.city, primary)
+        statistical = accounts.statistical_gdp(shares, park_output, primary)
+        credited = accounts.credited_gdp(shares, park_output, primary)
         tax = accounts.tax_revenue(shares, park_tax)
         returns = accounts.platform_returns(p, park_output, cfg.policies.park_within_park.platform_return_rate,
                                             w.n_cities, t)
@@ -107,7 +108,7 @@ class Recorder:
         moved = self._moved_out(model, events)
         self.moved_cum += moved
         relocation = 4 * events.relocation_cost
-        va = float(physical.sum() - w.primary.sum())
+        va = float(physical.sum() - model.primary.sum())
         welfare = metrics.welfare(va, dist_cost, relocation, float(subsidies.sum()), outside_owned,
                                   float(park_cost.sum()), econ.mcpf)
         arrivals = events.is_arrival & (events.to_park >= 0)
