@@ -85,9 +85,13 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "flows": ("step", "from_city", "to_city", "kind", "amount"),
     "investment_map": ("step", "city", "sector", "segment"),
+    "agreements": (
+        "step", "source", "host", "kind", "status", "gdp_share", "tax_share", "term_years",
+        "land_km2",
+    ),
 }
 #: Tables added after batches were first stored: a run folder without one reads as empty.
-OPTIONAL_TABLES = ("investment_map",)
+OPTIONAL_TABLES = ("investment_map", "agreements")
 
 CHANNELS = (
     "relocation",
@@ -111,6 +115,7 @@ class TableSet:
     transfers: pd.DataFrame
     flows: pd.DataFrame
     investment_map: pd.DataFrame  # the coordinator's map in force: one row per assigned cell
+    agreements: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
