@@ -13,10 +13,12 @@ SMALL = ["world.n_units=2000"]
 
 def test_nash_bargain_picks_the_largest_product_of_strict_gains():
     grid = np.array([0.2, 0.4, 0.6])
-    # products where both gain: 0.4 -> 3*4 = 12, 0.6 -> 5*1 = 5; 0.2 has a host gain but no source gain
+    # products where both gain: 0.4 -> 3*4 = 12, 0.6 -> 5*1 = 5;
+    # 0.2 has a host gain but no source gain
     assert nash_bargain(grid, [-1.0, 3.0, 5.0], [9.0, 4.0, 1.0]) == 1
     assert nash_bargain(grid, [1.0, 2.0, 3.0], [0.0, -1.0, -2.0]) is None   # the host never gains
-    assert nash_bargain(grid, [2.0, 3.0, 6.0], [3.0, 2.0, 1.0]) == 0         # tie 6 = 6 -> lower share
+    # tie 6 = 6 -> lower share
+    assert nash_bargain(grid, [2.0, 3.0, 6.0], [3.0, 2.0, 1.0]) == 0
     with pytest.raises(ValueError):
         nash_bargain(grid, [1.0], [1.0, 2.0, 3.0])
 
@@ -37,7 +39,6 @@ def test_signed_enclaves_take_their_land_from_the_host_and_every_offer_is_answer
     assert (rows.status == "offered").sum() == sum(a.start_step == 0 for a in cfg.agreements)
     base = CircleModel(load_scenario("scenarios/homogenised.yaml", overrides=SMALL), seed=1)
     for i, j in enumerate(book.park):
-        host = p.city[j]
         if book.active[i]:
             assert p.start[j] == 0 and p.capacity[j] == pytest.approx(book.land[i])
         else:
@@ -74,7 +75,8 @@ def test_an_expiring_enclave_is_renewed_or_expires():
         "policies.enclave.term_years=0.5"])
     rows = run_scenario(cfg, seed=1, steps=3).agreements
     at_end = rows[rows.step == 2]
-    assert len(at_end[at_end.status == "offered"]) == (rows[rows.step == 0].status == "signed").sum()
+    signed = (rows[rows.step == 0].status == "signed").sum()
+    assert len(at_end[at_end.status == "offered"]) == signed
     assert set(at_end.status) <= {"offered", "renewed", "expired"}
 
 

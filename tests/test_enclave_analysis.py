@@ -26,7 +26,8 @@ def _batch():
 
 def test_enclave_share_table_means_and_intervals():
     table = enclave_share_table(*_batch(), share_key=KEY)
-    row = lambda share, m: table[(table[KEY] == share) & (table.metric == m)].iloc[0]
+    def row(share, m):
+        return table[(table[KEY] == share) & (table.metric == m)].iloc[0]
     assert row(0.5, "moved_out_of_wuhan_cum")["mean"] == pytest.approx(5.5)   # (5 + 6) / 2
     # t(0.975, 1) = 12.706; sd of (5, 6) = 0.7071; half = 12.706 * 0.7071 / sqrt 2 = 6.353
     assert row(0.5, "moved_out_of_wuhan_cum")["ci_high"] == pytest.approx(5.5 + 6.353, abs=1e-3)

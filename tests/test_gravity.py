@@ -60,7 +60,8 @@ def test_reverse_enclave_rd_draws_linked_core_projects_to_the_source_city():
     from sim.model.utility import Choosers, utilities
     from sim.rules.constants import Origin, ParkKind
     cfg = load_scenario("scenarios/homogenised.yaml", overrides=[
-        "world.n_units=2000", "switches.reverse_enclave=true", "policies.agreements_voluntary=false"])
+        "world.n_units=2000", "switches.reverse_enclave=true",
+        "policies.agreements_voluntary=false"])
     model = CircleModel(cfg, seed=1)
     p, u = model.parks, model.units
     rev = int(np.flatnonzero(p.kind == ParkKind.REVERSE_ENCLAVE)[0])

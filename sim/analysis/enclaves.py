@@ -20,7 +20,8 @@ def _ids(frame: pd.DataFrame, extra=()) -> list[str]:
 
 def core_origin_shares(cities: pd.DataFrame, keys=()) -> pd.DataFrame:
     """Share of each city's new investment (output of arrivals, over the whole run) that comes
-    from Wuhan-origin investors; one row per (scenario, swept keys, city), pooled over replicates."""
+    from Wuhan-origin investors; one row per (scenario, swept keys, city), pooled over
+    replicates."""
     by = _ids(cities, keys)
     by = [c for c in by if c != "replicate"] + ["city"]
     sums = cities.groupby(by, dropna=False)[["new_investment", "new_investment_from_wuhan"]].sum()
@@ -47,7 +48,8 @@ def host_land_carved(parks: pd.DataFrame, without: pd.DataFrame) -> pd.DataFrame
     """Per host city and replicate (last step): land used in enclaves, and the share of it that
     the host's local park lost relative to a paired run without the enclaves (``without``):
     ``(local used without − local used with) / enclave land used``."""
-    last = lambda f: f[f.step == f.step.max()]
+    def last(f: pd.DataFrame) -> pd.DataFrame:
+        return f[f.step == f.step.max()]
     w, wo = last(parks), last(without)
     enclave = w[w.kind == "enclave"].groupby(["replicate", "city"]).land_used.sum()
     local = w[w.kind == "local"].set_index(["replicate", "city"]).land_used
@@ -68,7 +70,8 @@ def enclave_share_table(circle: pd.DataFrame, cities: pd.DataFrame, parks: pd.Da
     """
     hosts = sorted(set(agreements[(agreements.kind == "enclave")
                                   & (agreements.source == source)].host))
-    last = lambda f: f[f.step == f.groupby("run").step.transform("max")]
+    def last(f: pd.DataFrame) -> pd.DataFrame:
+        return f[f.step == f.groupby("run").step.transform("max")]
     c, ci, pk = last(circle), last(cities), last(parks)
     per_run = c.set_index("run")[[share_key, "moved_out_of_wuhan_cum"]]
     per_run["enclave_output"] = pk[pk.kind == "enclave"].groupby("run").output.sum()

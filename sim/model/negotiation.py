@@ -59,7 +59,8 @@ def prepare(parks: Parks) -> AgreementBook:
                          tax_share=parks.tax_share_source[j].copy(),
                          retention_steps=parks.retention_end[j] - parks.start[j],
                          rent_steps=parks.rent_end[j] - parks.start[j],
-                         allotted=np.zeros(int((parks.kind == ParkKind.LOCAL).sum())), active=np.zeros(len(j), bool))
+                         allotted=np.zeros(int((parks.kind == ParkKind.LOCAL).sum())),
+                         active=np.zeros(len(j), bool))
     parks.start[j] = CLOSED
     parks.capacity[j] = 0.0
     return book
@@ -71,7 +72,8 @@ def negotiate(model: CircleModel) -> bool:
     A declined offer is made again a year later (conditions, land above all, change)."""
     book, p, t = model.agreements, model.parks, model.steps
     due = [(i, book.active[i]) for i, j in enumerate(book.park)
-           if (not book.active[i] and book.start[i] == t) or (book.active[i] and p.term_end[j] == t)]
+           if (not book.active[i] and book.start[i] == t)
+           or (book.active[i] and p.term_end[j] == t)]
     if not due:
         return False
     groups = decider_groups(model, np.arange(model.kg))   # the same deciders in every variant
@@ -104,7 +106,8 @@ def _offer(model: CircleModel, i: int, renewing: bool, groups: tuple, base: np.n
     gains = []
     for a_y, a_t in zip(gdp, tax):
         variant = _with_agreement(p, book, i, t, land, a_y, a_t, renewing)
-        gains.append(STEPS_PER_YEAR * (_values(model, variant, groups) - base) - _yearly_terms(model, variant, j, land))
+        gains.append(STEPS_PER_YEAR * (_values(model, variant, groups) - base)
+                     - _yearly_terms(model, variant, j, land))
     gains = np.array(gains)
     if model.config.policies.agreements_voluntary:
         pick = nash_bargain(gdp, gains[:, src], gains[:, host]) if land > 0 else None
@@ -184,7 +187,8 @@ def _projection(model: CircleModel, groups: tuple[Choosers, np.ndarray]) -> np.n
     pays = p.attractor(t)[None, :] == np.arange(c)[:, None]
     paid = np.einsum("np,cp->c", mass * park_offers(model.settings, p, t)[kg], pays)
     pwp = np.where((p.kind == ParkKind.PARK_WITHIN_PARK) & p.open_at(t),
-                   model.config.policies.park_within_park.platform_return_rate * mass.sum(axis=0), 0.0)
+                   model.config.policies.park_within_park.platform_return_rate
+                   * mass.sum(axis=0), 0.0)
     returns = (np.bincount(p.operator, weights=pwp * p.equity_operator, minlength=c)
                + np.bincount(p.city, weights=pwp * (1 - p.equity_operator), minlength=c))
     return cal.life * (gross + returns) - cal.sub_life * paid
