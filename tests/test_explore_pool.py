@@ -6,7 +6,7 @@ import concurrent.futures as cf
 import pandas as pd
 import pytest
 
-from sim import explore
+from sim.explorer import levers as explore
 
 
 @pytest.fixture(scope="module")
