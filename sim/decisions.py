@@ -14,6 +14,7 @@ import numpy as np
 from sim import accounts
 from sim.calibration import SEGMENTS
 from sim.choice import nested_probabilities, ration_land, sample_choices
+from sim.consideration import consideration_terms
 from sim.economy import friction, park_offers
 from sim.units import ORIGINS, Units, new_units
 
@@ -117,17 +118,33 @@ def utilities(model: "CircleModel", kg: np.ndarray, origin: np.ndarray, home: np
     moving = reviewer[:, None] & (np.arange(p.n)[None, :] != current[:, None])
     u = delta + q * margin / sigma - moving * (econ.relocation_cost * q / sigma
                                                + m.switching_cost[kg][:, None])
-    shares = accounts.share_matrices(p, t, m.world.n_cities,
-                                     m.config.policies.enclave.credited_double_count)
-    att = attention(m, kg, origin, home, current, settings, value_shares(m, shares))
-    u += np.log(att / econ.attention_base)
     k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
     available = p.open_at(t)[None, :] & p.sector_ok[:, k].T & p.segment_ok[:, g].T
     cur_reg = np.where(reviewer, p.registration[cur], -1)
     belongs = ((origin == LOCAL) & (home == p.operator[:, None])).T | (cur_reg[:, None] == p.operator[None, :])
     available &= ~p.home_only[None, :] | belongs
     available[rows[reviewer], cur[reviewer]] = True
+    shares = accounts.share_matrices(p, t, m.world.n_cities,
+                                     m.config.policies.enclave.credited_double_count)
+    att = attention(m, kg, origin, home, current, settings, value_shares(m, shares))
+    ref = reference_attention(m, kg, current)
+    entry = np.zeros(len(kg))
+    if settings.platform:   # the platform alone may change whether projects look at the circle
+        shown = (~settings.excluded[p.registration])[None, :] & available
+        entry = np.where(~reviewer & shown.any(axis=1),
+                         m.config.policies.shared_platform.entry_effect, 0.0)
+    u += consideration_terms(u, np.log(att / econ.attention_base), np.log(ref / econ.attention_base),
+                             entry, p.city, m.world.n_cities, econ.nest_parameter, available)
     return u, available
+
+
+def reference_attention(model: "CircleModel", kg: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Consideration weights of the base year (n x P): the base year's promotion reaches arriving
+    projects of the promoted sector-segments; no platform, no referral. The arrival constants are
+    calibrated with it in place."""
+    p, econ = model.parks, model.config.economy
+    promoted = model.base_promoted[p.registration][:, kg].T & (current < 0)[:, None]
+    return np.where(promoted, model.config.competition.attention_promoted, econ.attention_base)
 
 
 # ----------------------------------------------------------------------------- units
@@ -293,6 +310,8 @@ def place(model: "CircleModel", dec: Units, kg, current, pick, reviewing, n_rev,
     from_city = np.where(is_arrival, np.where(dec.origin == WUHAN, model.world.core,
                                               np.where(dec.origin == LOCAL, dec.home, -1)),
                          p.city[np.maximum(current, 0)])
+    out = pick < 0                                   # arrivals that stay out and leavers
+    np.add.at(model.outside_mass, kg[out], dec.productivity[out])
     event = moved | left
     events = StepEvents(dec.unit_id[event], kg[event], dec.origin[event].astype(np.int64),
                         from_city[event].astype(np.int64), np.where(left, -1, pick)[event],

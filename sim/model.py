@@ -20,8 +20,8 @@ from sim.recording import Recorder
 from sim.results import Results
 from sim.seeds import spawn_streams
 from sim.strategy import target_sectors, unit_value_factors
-from sim.units import draw_base_units
-from sim import city_strategy, coordination, decisions
+from sim.units import ORIGINS, draw_base_units
+from sim import city_strategy, coordination, decisions, welfare_accounts
 
 Q = 4  # steps per year
 
@@ -67,6 +67,7 @@ class CircleModel(mesa.Model):
         self.units, self.mean_productivity = draw_base_units(
             w.output, per_a, cfg.world.n_units, cfg.world.productivity_sd, self.streams["world"])
         self.next_id = len(self.units)
+        self._draw_base_origins()
         kg_of = self.units.sector.astype(np.int64) * len(SEGMENTS) + self.units.segment
         # Calibrate on productivity mass, in units of the sector-segment's mean productivity:
         # arrivals draw from that mean wherever they go, so keeping each city's mass (not its
@@ -85,6 +86,10 @@ class CircleModel(mesa.Model):
         self.sigma = choice_scale(cost0, shares * (1 - econ.outside_share_arrivals),
                                   econ.own_cost_elasticity)
         self.delta_arrival = arrival_constants(shares, econ.outside_share_arrivals, z0, self.sigma)
+        # base-year promotion is part of the observed shares: the constants absorb its attention
+        self.base_promoted = self._base_targets()
+        self.delta_arrival -= self.base_promoted.T * np.log(cfg.competition.attention_promoted
+                                                            / econ.attention_base)
         move = econ.relocation_cost * terms0.q / self.sigma[:, None]
         v_review, self.switching_cost = calibrate_reviewers(
             counts, econ.leave_share_reviewers, move, econ.stay_share_reviewers)
@@ -95,18 +100,35 @@ class CircleModel(mesa.Model):
         self.arrival_rate = (counts.sum(axis=1) * (self.p_exit + self.p_review
                              * econ.leave_share_reviewers) / (1 - econ.outside_share_arrivals))
         self.gdp0 = w.gdp.copy()
+        self.outside_q, self.outside_rate = welfare_accounts.outside_terms(self, terms0.q,
+                                                                           terms0.link_km100)
+        self.outside_mass = welfare_accounts.stationary_outside_mass(self, counts)
         self.life, self.sub_life = unit_value_factors(econ.discount_rate_annual,
                                                       econ.exit_rate_annual,
                                                       cfg.competition.subsidy_years)
 
-    def _initial_settings(self) -> Settings:
-        c = self.world.n_cities
-        targets = np.zeros((c, self.kg), dtype=bool)
+    def _draw_base_origins(self) -> None:
+        """Base-year owners in the steady-state mix of arrivals' origins (every origin has the same
+        hazards), so ownership, and with it residents' profits, does not drift by construction."""
+        econ, u = self.config.economy, self.units
+        shares = np.array([econ.origin_shares[o] for o in ORIGINS])
+        origin = self.streams["world"].choice(len(ORIGINS), size=len(u), p=shares / shares.sum())
+        u.origin = origin.astype(np.int8)
+        u.home = np.where(origin == 0, u.park, np.where(origin == 1, self.world.core, -1)).astype(np.int16)
+
+    def _base_targets(self) -> np.ndarray:
+        """Sector-segments each city targets and promotes in the base year (C x KG)."""
+        targets = np.zeros((self.world.n_cities, self.kg), dtype=bool)
         if self.config.competition.active:
             sectors = target_sectors(self.world.hotness, self.world.advantage,
                                      self.config.competition.homogenisation,
                                      self.config.competition.lead_sectors)
             targets = np.repeat(sectors, len(SEGMENTS), axis=1)
+        return targets
+
+    def _initial_settings(self) -> Settings:
+        c = self.world.n_cities
+        targets = self.base_promoted.copy()
         for city in self.cities:
             city.targets = targets[city.index].copy()
         return Settings(offers=np.zeros((c, self.kg)), promoted=targets.copy(), mapped=None,
@@ -150,6 +172,7 @@ class CircleModel(mesa.Model):
         for city in self.cities:
             city.set_strategy()
         exits = decisions.retire_units(self)
+        self.outside_mass *= 1 - self.p_exit        # projects producing outside close too
         placed = decisions.decide_locations(self)
         self.update_output()
         self.recorder.record(self, decisions.merge_step(exits, placed))

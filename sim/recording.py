@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim import accounts, metrics
+from sim import accounts, metrics, welfare_accounts
 from sim.calibration import SEGMENTS
 from sim.coordination import compensation_in_force
 from sim.parks import KINDS
@@ -60,7 +60,8 @@ class Recorder:
         park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
                                 minlength=w.n_cities)
         comp = compensation_in_force(model)
-        fiscal = tax + land_rev + returns + comp - subsidies - park_cost
+        platform_cost = self._platform_cost(model)
+        fiscal = tax + land_rev + returns + comp - subsidies - park_cost - platform_cost
         lam = cfg.competition.promotion_weight_gdp
         growth = credited / model.gdp0
         peers = (growth.sum() - growth) / (len(growth) - 1)
@@ -68,6 +69,12 @@ class Recorder:
         self.fiscal_revenue = tax + land_rev
         self.shared_inflow = self._inflow(model, shares, park_output, park_tax, returns, comp)
         cube = model.output_cube()
+        retained = np.bincount(p.city, weights=shares.retained * park_tax, minlength=w.n_cities)
+        unit_flows = welfare_accounts.unit_flows(model, events, terms,
+                                                 cfg.policies.park_within_park.platform_return_rate)
+        public = welfare_accounts.public_accounts(model, tax, retained, land_rev, returns, comp,
+                                                  subsidies, park_cost, platform_cost)
+        self.welfare = welfare_accounts.measures(model, unit_flows, public)
         self._circle(model, events, physical, credited, tax, subsidies, park_cost, comp, used, cube, u,
                      sub_paid, city_of_unit, terms)
         self._cities(model, events, physical, statistical, credited, tax, land_rev, subsidies, retention,
@@ -86,6 +93,14 @@ class Recorder:
                      for a in payers for b in takers]
             self.rows["flows"].append(pd.DataFrame(extra, columns=TABLES["flows"]))
 
+    @staticmethod
+    def _platform_cost(model) -> np.ndarray:
+        """The shared platform's running cost, paid by each member city (C)."""
+        s = model.settings
+        if not s.platform:
+            return np.zeros(model.world.n_cities)
+        return np.where(s.excluded, 0.0, model.config.policies.shared_platform.operating_cost_per_city)
+
     def _inflow(self, model, shares, park_output, park_tax, returns, comp) -> np.ndarray:
         """Annual value each city receives through agreements (what a cap breaker risks)."""
         p, lam = model.parks, model.config.competition.promotion_weight_gdp
@@ -101,13 +116,9 @@ class Recorder:
         manuf = cube.sum(axis=2)[:, w.manufacturing]
         kg = u.sector.astype(np.int64) * len(SEGMENTS) + u.segment
         dist_cost = econ.distance_cost_per_100km * (u.output * terms.link_km100[kg, city_of_unit]).sum()
-        outside_owned = float(sub_paid[u.origin == 2].sum())
         moved = self._moved_out(model, events)
         self.moved_cum += moved
         relocation = 4 * events.relocation_cost
-        va = float(physical.sum() - w.primary.sum())
-        welfare = metrics.welfare(va, dist_cost, relocation, float(subsidies.sum()), outside_owned,
-                                  float(park_cost.sum()), econ.mcpf)
         arrivals = events.is_arrival & (events.to_park >= 0)
         self.rows["circle"].append(dict(
             step=t, gdp_total=float(physical.sum()),
@@ -119,7 +130,8 @@ class Recorder:
             theil_credited=metrics.theil_index(credited, w.population),
             subsidy_total=float(subsidies.sum()), tax_total=float(tax.sum()),
             distance_cost_total=float(dist_cost), relocation_cost_total=float(relocation),
-            park_cost_total=float(park_cost.sum()), welfare=welfare,
+            park_cost_total=float(park_cost.sum()), welfare=self.welfare[0],
+            welfare_national=self.welfare[1],
             idle_land_share=metrics.idle_land_share(used[model.parks.open_at(t)],
                                                     model.parks.capacity[model.parks.open_at(t)]),
             moved_out_of_wuhan=moved, moved_out_of_wuhan_cum=self.moved_cum, n_units=len(u),
