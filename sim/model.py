@@ -15,6 +15,7 @@ from sim.calibration import SEGMENTS, World, build_world
 from sim.choice import arrival_constants, calibrate_reviewers, choice_scale
 from sim.config.schema import ScenarioConfig
 from sim.economy import Settings, Terms, land_prices, location_terms
+from sim.equilibrium import contract_ages, status_quo_offers
 from sim.parks import Parks, build_parks
 from sim.recording import Recorder
 from sim.results import Results
@@ -54,6 +55,10 @@ class CircleModel(mesa.Model):
         self.current_terms = self.terms()
         self.recorder = Recorder(self)
         self.recorder.record(self, decisions.empty_step())
+        if config.competition.active:          # the base year is the status quo's equilibrium
+            self._settle_status_quo()
+            self.recorder = Recorder(self)
+            self.recorder.record(self, decisions.empty_step())
 
     # ----------------------------------------------------------------- calibration
     def _calibrate(self) -> None:
@@ -106,6 +111,22 @@ class CircleModel(mesa.Model):
         self.life, self.sub_life = unit_value_factors(econ.discount_rate_annual,
                                                       econ.exit_rate_annual,
                                                       cfg.competition.subsidy_years)
+
+    def _settle_status_quo(self) -> None:
+        """Start from the status quo's offers, with the arrival constants calibrated on them."""
+        w, econ = self.world, self.config.economy
+        c = w.n_cities
+        local = build_parks(w, self.config.model_copy(update={"agreements": []}),
+                            self.parks.capacity[:c])
+        prices = land_prices(w, local, self.land_used()[:c], econ.land_price_utilisation_elasticity,
+                             econ.max_utilisation)
+        terms = location_terms(w, self.config, local, self.output_cube(), self.wage, prices)
+        term = int(round(self.config.competition.subsidy_years * Q))
+        turnover = self.p_exit + self.p_review * (1 - econ.stay_share_reviewers)
+        has, age = contract_ages(len(self.units), turnover, term, self.streams["world"])
+        offers, self.delta_arrival, self.settle_rounds = status_quo_offers(
+            self, local, terms, self.delta_arrival.copy(), (has, age, term))
+        self.settings.offers[:] = offers
 
     def _draw_base_origins(self) -> None:
         """Base-year owners in the steady-state mix of arrivals' origins (every origin has the same
