@@ -20,7 +20,7 @@ system-deps:
 	@./.ci/system-deps.sh
 
 demo: $(BIN)/sim system-deps
-	$(BIN)/python -m sim.demo --out results/demo
+	$(BIN)/python -m sim.experiments.demo --out results/demo
 
 test: $(BIN)/sim system-deps
 	$(BIN)/python -m pytest

@@ -2,13 +2,13 @@
 
 Every production unit is a ``mesa.Agent`` with its own ``step()``: it decides whether it reviews
 its location this quarter, scores every park one by one (the same utilities as
-``sim.decisions.utilities``: calibrated constant, profit margin over the choice scale, relocation
+``sim.model.firms.utilities``: calibrated constant, profit margin over the choice scale, relocation
 and switching cost, attention), turns them into nested-logit probabilities (parks nested by city,
 the outside option apart) and draws its park by inverse CDF. The model then rations land park by
-park in random priority order and lets rejected units choose again (``sim.decisions.choose``),
+park in random priority order and lets rejected units choose again (``sim.model.firms.choose``),
 and each leaver's city may counter-offer a retention subsidy (``retain_leavers``).
 
-It consumes the same draws in the same order as ``sim.decisions.decide_locations`` (the
+It consumes the same draws in the same order as ``sim.model.firms.decide_locations`` (the
 ``reviews`` stream for reviews, ``draw_arrivals`` for new projects, the ``choices`` stream for
 picks, priorities and counter-offers), so from one model state both give the same placements.
 It mirrors those rules by hand: when they change, this file must follow, and
@@ -23,9 +23,10 @@ import numpy as np
 
 import mesa
 
-from sim import accounts, decisions
-from sim.calibration import SEGMENTS
-from sim.economy import friction, park_offers
+from sim.rules import accounts
+from sim.model import firms as decisions
+from sim.model.world import SEGMENTS
+from sim.rules.economy import friction, park_offers
 
 LOCAL, WUHAN, OUTSIDE = decisions.LOCAL, decisions.WUHAN, decisions.OUTSIDE
 
@@ -43,7 +44,7 @@ class UnitAgent(mesa.Agent):
 
     Attributes:
         unit_id: the unit's id in the vectorised model.
-        kg: sector-segment index; origin, home: as in ``sim.units.Units``.
+        kg: sector-segment index; origin, home: as in ``sim.model.units.Units``.
         current: park it stands on (-1 for a new project).
         park: park after the step (-1: left the circle or stayed outside).
     """
@@ -92,7 +93,7 @@ class UnitAgent(mesa.Agent):
         """The city's best retention rate on ``grid``; the unit stays if it accepts.
 
         P_stay is the binary logit of staying (raised by the rate) against the chosen move,
-        conditioned on the unit having preferred the move (``sim.decisions.retain_leavers``).
+        conditioned on the unit having preferred the move (``sim.model.firms.retain_leavers``).
 
         Args:
             grid: candidate rates, share of value added.
@@ -163,7 +164,7 @@ class ReferenceChoice(mesa.Model):
 
     # ------------------------------------------------------------------ one unit's rule
     def attention(self, a: UnitAgent, j: int) -> float:
-        """Consideration weight of park j for unit a (``sim.decisions.attention``)."""
+        """Consideration weight of park j for unit a (``sim.model.firms.attention``)."""
         cfg, econ = self.circle.config, self.circle.config.economy
         arrival = a.current < 0
         att = econ.attention_base
@@ -185,7 +186,7 @@ class ReferenceChoice(mesa.Model):
         return att
 
     def score(self, a: UnitAgent) -> tuple[list[float], list[bool]]:
-        """Utility and availability of every park for unit a (``sim.decisions.utilities``)."""
+        """Utility and availability of every park for unit a (``sim.model.firms.utilities``)."""
         econ, kg, cur = self.circle.config.economy, a.kg, a.current
         reviewer = cur >= 0
         k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
@@ -285,7 +286,7 @@ class ReferenceChoice(mesa.Model):
         leavers = [a for a in deciders if a.current >= 0 and a.pick != a.current]
         if not (comp.active and comp.retention) or not leavers:
             return
-        from sim.city_strategy import city_values
+        from sim.model.city_offers import city_values
         values = city_values(c, np.arange(c.kg)).tolist()
         steps = np.linspace(0.0, 1.0, comp.subsidy_grid_points).tolist()
         uniforms = c.streams["choices"].random(len(leavers)).tolist()
@@ -348,7 +349,7 @@ def compare_choices(circle, decide=None) -> dict:
     """Location choices of one quarter, vectorised and per agent, from the same state and draws.
 
     ``circle`` must stand at the choice point (see ``compare_step``); it is left there.
-    ``decide`` is the vectorised choice (default ``sim.decisions.decide_locations``).
+    ``decide`` is the vectorised choice (default ``sim.model.firms.decide_locations``).
     Returns both placements (unit id -> park) and the wall seconds of each step (building the
     reference's agents is not timed: in a Mesa model they persist from step to step).
     """

@@ -38,9 +38,9 @@ def _peak_mb() -> float:
 
 def _warm_imports() -> None:
     """Import what a run imports lazily, so no timing includes an import."""
-    import sim.coordinator  # noqa: F401  (pulls scipy.optimize)
+    import sim.rules.planning  # noqa: F401  (pulls scipy.optimize)
     import sim.model  # noqa: F401
-    import sim.strategy  # noqa: F401
+    import sim.rules.offers  # noqa: F401
 
 
 def measure_standard() -> dict:
@@ -107,8 +107,8 @@ def measure_reference(n_units: int) -> dict:
 
 
 def measure_batch(workers: int, runs: int) -> dict:
-    """Runs per second of ``sim.runner.run_batch`` on ``runs`` replicates of the standard run."""
-    from sim.runner import run_batch
+    """Runs per second of ``sim.experiments.runner.run_batch`` on ``runs`` replicates of the standard run."""
+    from sim.experiments.runner import run_batch
     with tempfile.TemporaryDirectory() as tmp:
         summary = run_batch([SCENARIO], Path(tmp) / "batch", replicates=runs, workers=workers,
                             progress=False)

@@ -18,7 +18,7 @@ from typing import Sequence
 from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
 
 #: Modules that add subcommands through ``register(subparsers)`` when they are installed.
-PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli")
+PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.validation.cli")
 
 SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
                    ("wuhan_share", "Wuhan share of GDP", "{:.4f}"),
@@ -116,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UserError(f"--{flag}: expected an integer >= 0 (got {value})")
     config = load_scenario(args.scenario, args.overrides)
     if args.out is not None and not args.force:
-        from sim.store import check_fresh_output
+        from sim.experiments.store import check_fresh_output
         check_fresh_output(args.out, "pass --force to replace it or choose another --out")
     from sim.model import run_scenario
 
@@ -155,7 +155,7 @@ def _write_run_folder(out: Path, results, config: dict) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run a batch; print a summary and list failed runs (exit 1 if any failed)."""
-    from sim.runner import run_batch
+    from sim.experiments.runner import run_batch
 
     summary = run_batch(args.files, args.out, replicates=args.replicates, seed=args.seed,
                         workers=args.workers, scheduler=args.scheduler,

@@ -16,9 +16,9 @@ import pytest
 
 from sim.config import ConfigError
 from sim.config.loader import DEFAULT_DATA_DIR
-from sim.results import TABLES
-from sim.runner import run_batch
-from sim.store import load_results
+from sim.model.tables import TABLES
+from sim.experiments.runner import run_batch
+from sim.experiments.store import load_results
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["steps=2", "world.n_units=2000"]

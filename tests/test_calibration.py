@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration import BUNDLED_DATA, build_world, great_circle_km, spread_output
+from sim.model.world import BUNDLED_DATA, build_world, great_circle_km, spread_output
 from sim.config.schema import ScenarioConfig
 from sim.model import CircleModel
 

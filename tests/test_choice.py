@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.choice import (arrival_constants, calibrate_reviewers, stay_shares, nested_probabilities, ration_land, reviewer_constants,
+from sim.rules.choice import (arrival_constants, calibrate_reviewers, stay_shares, nested_probabilities, ration_land, reviewer_constants,
                         sample_choices)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.results import TABLES
+from sim.model.tables import TABLES
 
 
 def sim(*args: str, cwd: Path) -> subprocess.CompletedProcess:

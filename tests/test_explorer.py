@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import explore
+from sim.explorer import levers as explore
 
 solara = pytest.importorskip("solara", reason="the explorer extra (solara) is not installed")
 
@@ -63,7 +63,7 @@ def test_with_values_sets_and_checks_keys():
 
 
 def test_explorer_model_levers_reach_the_config():
-    from sim.explorer_views import ExplorerModel
+    from sim.explorer.views import ExplorerModel
 
     model = ExplorerModel(regime="homogenised", enclave_gdp_share=0.3, park_within_park=False,
                           subsidy_cap=0.07, homogenisation=0.9, n_units=300)
@@ -84,8 +84,8 @@ def test_page_renders_controls_and_plots_and_steps():
     import ipyvuetify as v
     import ipywidgets as w
 
-    from sim.app import make_page
-    from sim.explorer_views import ExplorerModel
+    from sim.explorer.app import make_page
+    from sim.explorer.views import ExplorerModel
 
     model = ExplorerModel(n_units=400)
     box, rc = solara.render(solara.AppLayout(children=[make_page(model)]), handle_error=False)
@@ -107,7 +107,7 @@ def test_page_renders_controls_and_plots_and_steps():
 
 
 def test_views_draw_the_coordinator_map_after_a_step():
-    from sim.explorer_views import ExplorerModel, current_map, investment_map_figure
+    from sim.explorer.views import ExplorerModel, current_map, investment_map_figure
 
     model = ExplorerModel(regime="coordinated", n_units=300)
     assert current_map(model)[1].startswith("Cities' own targets")

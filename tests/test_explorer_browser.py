@@ -23,7 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-APP = Path(__file__).resolve().parents[1] / "sim" / "app.py"
+APP = Path(__file__).resolve().parents[1] / "sim" / "explorer" / "app.py"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not (CHROMIUM and DRIVER),

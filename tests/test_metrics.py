@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from sim import metrics
+from sim.rules import metrics
 
 RNG_SEED = 20240601
 

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from sim.analysis import i18n, plots, stats
-from sim.runner import run_batch
-from sim.store import load_results
+from sim.experiments.runner import run_batch
+from sim.experiments.store import load_results
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SWEEP = "policies.enclave.gdp_share_source"

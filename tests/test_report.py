@@ -1,5 +1,5 @@
 """The report from one small real batch: every scenario, numbers equal to summary.csv, HTML
-self-contained; ``sim compare`` and ``sim.demo`` in a subprocess."""
+self-contained; ``sim compare`` and ``sim.experiments.demo`` in a subprocess."""
 
 import base64
 import re
@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import demo
+from sim.experiments import demo
 from sim.analysis import i18n, report
 from sim.cli import main
-from sim.runner import run_batch
-from sim.store import load_results
+from sim.experiments.runner import run_batch
+from sim.experiments.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("time_series", "last_step", "differences", "investment_map", "arrivals_map",
@@ -164,7 +164,7 @@ def test_demo_refuses_existing_folder(tmp_path):
 def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, monkeypatch,
                                                                     capsys):
     import sim.analysis.report as report_module
-    import sim.runner
+    import sim.experiments.runner
 
     calls = {}
 
@@ -172,7 +172,7 @@ def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, mo
         calls.update(files=[Path(f).name for f in files], out_dir=out_dir, replicates=replicates)
         return type("Done", (), {"n_ok": 1, "n_failed": 0, "failed": [], "wall_s": 0.0})()
 
-    monkeypatch.setattr(sim.runner, "run_batch", fake_batch)
+    monkeypatch.setattr(sim.experiments.runner, "run_batch", fake_batch)
     monkeypatch.setattr(report_module, "build_report", lambda store, out, **k: out / "report.html")
     out = tmp_path / "demo"
     out.mkdir()

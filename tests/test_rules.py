@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.coordinator import compensation, draw_map, planner_scores
-from sim.strategy import (best_response, breaks_cap, damped, target_sectors, unit_value_factors,
+from sim.rules.planning import compensation, draw_map, planner_scores
+from sim.rules.offers import (best_response, breaks_cap, damped, target_sectors, unit_value_factors,
                           within_budget)
 
 
@@ -87,7 +87,7 @@ def test_planner_scores_are_centred_per_segment_without_noise():
 def test_a_caught_cap_breaker_forfeits_its_compensation():
     from types import SimpleNamespace
 
-    from sim.coordination import compensation_in_force
+    from sim.model.coordinator import compensation_in_force
     cities = [SimpleNamespace(detected=d) for d in (False, True, False)]
     # city 1 was to receive 2 of the 3 paid by city 2; caught, it gets nothing and city 2 pays 1
     model = SimpleNamespace(compensation=np.array([1.0, 2.0, -3.0]), cities=cities)

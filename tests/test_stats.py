@@ -8,7 +8,7 @@ import pytest
 from scipy import stats as sps
 
 from sim.analysis import stats
-from sim.results import TABLES
+from sim.model.tables import TABLES
 
 BASE = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
 DIFF = np.array([0.5, 0.1, 0.9, 0.2, 0.8, 0.3])  # mean 0.4667, sd 0.3266, t = 3.5 exactly

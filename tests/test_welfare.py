@@ -1,9 +1,9 @@
-"""Welfare rules worked by hand: residents' welfare and the country's (sim/welfare.py)."""
+"""Welfare rules worked by hand: residents' welfare and the country's (sim/rules/welfare.py)."""
 
 import numpy as np
 import pytest
 
-from sim.welfare import (PublicAccounts, UnitFlows, surplus_per_output, unit_profits,
+from sim.rules.welfare import (PublicAccounts, UnitFlows, surplus_per_output, unit_profits,
                          welfare_circle, welfare_national)
 
 TAU, RHO, MCPF, FORGONE = 0.1, 0.8, 1.25, 0.5

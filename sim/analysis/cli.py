@@ -14,7 +14,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "compare", help="compare the scenarios of a stored batch and write the report",
         description="Statistics (summary.csv/.xlsx), figures and report.md/report.html of a "
-                    "batch folder written by `sim batch` (or sim.runner.run_batch).")
+                    "batch folder written by `sim batch` (or sim.experiments.runner.run_batch).")
     parser.add_argument("dir", type=Path, help="batch folder (holds runs/ and manifest.csv)")
     parser.add_argument("--baseline", default="homogenised",
                         help="scenario every other is compared against (default: homogenised)")

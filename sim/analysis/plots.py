@@ -24,7 +24,7 @@ from matplotlib.patches import FancyArrowPatch, Polygon
 from matplotlib.ticker import MaxNLocator
 
 from sim.analysis import i18n, stats
-from sim.results import CHANNELS
+from sim.model.tables import CHANNELS
 
 TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
                        "moved_out_of_wuhan_cum", "theil")

@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from sim.analysis import i18n, plots, stats
-from sim.store import load_results, run_folder_name
+from sim.experiments.store import load_results, run_folder_name
 
 OUTPUTS = ("report.md", "report.html", "summary.csv", "summary.xlsx", "figures")
 KEY_METRICS = ("similarity_ring_mean", "wuhan_share", "theil", "subsidy_total", "welfare",

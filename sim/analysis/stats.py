@@ -1,8 +1,8 @@
 """Statistics on stored tables: levels with t-intervals, paired differences against a baseline.
 
-Pure functions on DataFrames shaped like ``sim.store.load_results(DIR)`` tables: each has
+Pure functions on DataFrames shaped like ``sim.experiments.store.load_results(DIR)`` tables: each has
 ``run``, ``scenario``, ``replicate``, one column per swept dotted key, and the columns declared in
-:data:`sim.results.TABLES`. Replicate r of every scenario shares its random draws (common random
+:data:`sim.model.tables.TABLES`. Replicate r of every scenario shares its random draws (common random
 numbers), so scenario differences are paired by replicate. A step is a quarter; money columns
 are annual rates in 100 million yuan, so a discounted total is ``Σ v_t/4 · (1+r)^(−t/4)``.
 """
@@ -19,8 +19,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from sim.analysis import i18n
-from sim.metrics import discounted_total, location_quotients
-from sim.results import TABLES
+from sim.rules.metrics import discounted_total, location_quotients
+from sim.model.tables import TABLES
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "similarity_ring_mean", "specialisation_mean", "wuhan_share", "theil", "subsidy_total",

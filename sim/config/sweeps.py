@@ -3,7 +3,7 @@
 A ``sweep:`` block varies dotted keys of the schema. ``grid:`` takes the cartesian product of its
 lists; ``zip:`` pairs its lists element by element (equal lengths); with both, every zip pair is
 combined with every grid point. Replicate r of every scenario and sweep point runs with the same
-root seed and r, so its random streams are the same (common random numbers, ``sim/seeds.py``).
+root seed and r, so its random streams are the same (common random numbers, ``sim/model/seeds.py``).
 """
 
 from __future__ import annotations

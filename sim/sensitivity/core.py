@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.loader import ConfigError, set_dotted, show_path
-from sim.store import check_fresh_output, write_atomic
+from sim.experiments.store import check_fresh_output, write_atomic
 
 #: Headline metrics read at the last step of ``Results.circle``.
 HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_share", "theil",
@@ -244,7 +244,7 @@ def finished_points(out: Path) -> dict[int, dict]:
 def run_design(points: Sequence[dict[str, float]], evaluator: Evaluator, out: Path,
                executor: cf.Executor, progress: bool = True) -> list[dict]:
     """Evaluate every point not yet in ``out/samples``; return all records in index order."""
-    from sim.runner import Progress
+    from sim.experiments.runner import Progress
 
     done = finished_points(out)
     todo = [i for i in range(len(points)) if i not in done]
@@ -347,12 +347,12 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
         seed: sampler and bootstrap seed.
         integer_keys: keys rounded to integers before evaluation (the analysis uses the design).
         label: extra facts that fix the design (e.g. scenario hashes), checked on resume.
-        executor / workers / scheduler: as :func:`sim.runner.open_executor`.
+        executor / workers / scheduler: as :func:`sim.experiments.runner.open_executor`.
 
     Raises:
         ConfigError: bad method or size, or an output folder that cannot be used.
     """
-    from sim.runner import open_executor
+    from sim.experiments.runner import open_executor
 
     if method not in METHODS:
         raise ConfigError(f"--method: expected one of {', '.join(METHODS)} (got {method!r})")

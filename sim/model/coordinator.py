@@ -1,7 +1,7 @@
 """The coordinator as functions of the model: detection of cap breakers, the investment map
 drawn from the model's state, and the bargained transfers.
 
-The optimisation and the transfer rule live in :mod:`sim.coordinator` (pure functions).
+The optimisation and the transfer rule live in :mod:`sim.rules.planning` (pure functions).
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.calibration import SEGMENTS
-from sim.choice import nested_probabilities
-from sim.city_strategy import best_offers, city_values, decider_groups
-from sim.coordinator import compensation, draw_map, planner_scores
-from sim.decisions import Q, utilities
-from sim.economy import Settings, park_offers
-from sim.strategy import target_sectors
+from sim.model.world import SEGMENTS
+from sim.rules.choice import nested_probabilities
+from sim.model.city_offers import best_offers, city_values, decider_groups
+from sim.rules.planning import compensation, draw_map, planner_scores
+from sim.model.firms import Q, utilities
+from sim.rules.economy import Settings, park_offers
+from sim.rules.offers import target_sectors
 
 if TYPE_CHECKING:
     from sim.model import CircleModel
@@ -64,7 +64,7 @@ def _land_need(model: "CircleModel") -> np.ndarray:
     econ, pol = model.config.economy, model.config.policies.investment_map
     steps = pol.replan_years * Q
     q = model.current_terms.q[:, :model.world.n_cities].mean(axis=1)
-    return (model.arrival_rate * (1 - econ.outside_share_arrivals) * steps
+    return (model.arrivals_now() * (1 - econ.outside_share_arrivals) * steps
             * model.mean_productivity.ravel() * q * model.world.land_per_output.ravel())
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from sim.parks import Parks
+from sim.model.parks import Parks
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,9 +12,9 @@ import dataclasses
 
 import numpy as np
 
-from sim.calibration import World
+from sim.model.world import World
 from sim.config.schema import ScenarioConfig
-from sim.parks import Parks
+from sim.model.parks import Parks
 
 
 @dataclasses.dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 
 from sim.config.schema import ScenarioConfig, WorldConfig
 
-BUNDLED_DATA = Path(__file__).parent / "data"
+BUNDLED_DATA = Path(__file__).parent.parent / "data"
 SEGMENTS = ("rnd", "hq", "core", "supply")
 EARTH_RADIUS_KM = 6371.0
 DATA_FILES = ("cities.csv", "sectors.csv", "sector_weights.csv", "segments.csv",
@@ -174,6 +175,17 @@ def read_csv(folder: Path, name: str, required: bool = True) -> pd.DataFrame | N
 
 def build_world(config: ScenarioConfig, folder: Path | None = None) -> World:
     """Build the base-year world from the data folder and the ``world`` parameters."""
+    return build_world_with_gdp(config, None, folder)
+
+
+def build_world_with_gdp(config: ScenarioConfig, gdp_by_city: Mapping[str, float] | None,
+                         folder: Path | None = None) -> World:
+    """The world of another year: its GDP by city (亿元), everything else as in the base year.
+
+    Structure (primary share, secondary/tertiary split, sector weights), population, coordinates
+    and the ``world`` parameters are the base year's; wages, talent and land rents follow the
+    given GDP per capita. ``None`` gives the base-year world (``gdp_2021``).
+    """
     folder = folder or data_folder(config)
     wc: WorldConfig = config.world
     cities = read_csv(folder, "cities.csv")
@@ -190,6 +202,11 @@ def build_world(config: ScenarioConfig, folder: Path | None = None) -> World:
     manufacturing = (sectors["group"] == "manufacturing").to_numpy()
 
     gdp = cities["gdp_2021"].to_numpy(dtype=float)
+    if gdp_by_city is not None:
+        missing = sorted(set(names) - set(gdp_by_city))
+        if missing:
+            raise ValueError(f"GDP by city lacks {missing} (cities of {folder / 'cities.csv'})")
+        gdp = np.array([float(gdp_by_city[name]) for name in names])
     primary = gdp * primary_shares(cities, structure)
     seg_shares, labour, land = _segment_tables(read_csv(folder, "segments.csv"), manufacturing,
                                                core, len(names))

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.economy import Settings, Terms
+from sim.rules.economy import Settings, Terms
 
 if TYPE_CHECKING:
     from sim.model import CircleModel
-    from sim.parks import Parks
+    from sim.model.parks import Parks
 
 
 def contract_ages(n: int, exit_hazard: float, term_steps: int,
@@ -40,7 +40,7 @@ def contract_ages(n: int, exit_hazard: float, term_steps: int,
 def sign_base_contracts(model: "CircleModel", offers: np.ndarray, has: np.ndarray,
                         age: np.ndarray, term_steps: int) -> None:
     """Base-year units under contract hold their city's offer for the rest of the term."""
-    from sim.decisions import kg_index
+    from sim.model.firms import kg_index
 
     u = model.units
     rate = offers[u.park, kg_index(u)]
@@ -70,7 +70,7 @@ def status_quo_offers(model: "CircleModel", parks: "Parks", terms: Terms, delta_
     Returns:
         offers, arrival constants, rounds used.
     """
-    from sim.city_strategy import best_offers, _within_budget   # city_strategy imports decisions
+    from sim.model.city_offers import best_offers, _within_budget   # it imports firms
 
     c, comp = model.world.n_cities, model.config.competition
     saved = model.parks, model.current_terms, model.settings

@@ -2,12 +2,12 @@
 
 In a notebook cell::
 
-    from sim.app import page
+    from sim.explorer.app import page
     page
 
 As a web page (offline: needs the pinned ``explorer`` extra, see NOTES)::
 
-    solara run sim/app.py
+    solara run sim/explorer/app.py
 
 Pick the regime and the policy levers, press RESET to rebuild the model, then STEP or PLAY to
 watch the flow map, the time series and the investment map change quarter by quarter.
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from mesa.visualization import SolaraViz
 
-from sim.explore import scenario
-from sim.explorer_views import (REGIMES, ExplorerModel, FlowMapView, InvestmentMapView,
+from sim.explorer.levers import scenario
+from sim.explorer.views import (REGIMES, ExplorerModel, FlowMapView, InvestmentMapView,
                                 TimeSeriesView)
 
 #: The sliders start at the bundled scenario's values (scenarios/base.yaml), not copies of them.

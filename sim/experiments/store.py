@@ -25,7 +25,7 @@ import yaml
 
 import sim
 from sim.config.loader import ConfigError, DEFAULT_DATA_DIR, show_path
-from sim.results import TABLES, TableSet
+from sim.model.tables import TABLES, TableSet
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
                     "message", "version", "config_hash", "data_hash")

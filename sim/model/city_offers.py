@@ -1,7 +1,7 @@
 """City governments' strategy rules as functions of the model: expected decisions, the value of
 a placement to each city, best-response offers within budget and the subsidy cap.
 
-The economics of a single decision live in :mod:`sim.strategy` (pure functions); this module
+The economics of a single decision live in :mod:`sim.rules.offers` (pure functions); this module
 builds their inputs from the model's state.
 """
 
@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import accounts
-from sim.decisions import LOCAL, OUTSIDE, Q, WUHAN, kg_index, utilities
-from sim.strategy import best_response, breaks_cap, within_budget
+from sim.rules import accounts
+from sim.model.firms import LOCAL, OUTSIDE, Q, WUHAN, kg_index, utilities
+from sim.rules.offers import best_response, breaks_cap, within_budget
 
 if TYPE_CHECKING:
-    from sim.agents import City
+    from sim.model.city import City
     from sim.model import CircleModel
 
 
@@ -38,7 +38,7 @@ def decider_groups(model: "CircleModel", kgs: np.ndarray):
     mass = productivity_mass(model)
     rows = []
     for kg in kgs:
-        lam = model.arrival_rate[kg] * model.mean_productivity.ravel()[kg]
+        lam = model.arrivals_now()[kg] * model.mean_productivity.ravel()[kg]
         home_p = model.base_counts[kg] / model.base_counts[kg].sum()
         for h in range(c):
             rows.append((kg, LOCAL, h, -1, lam * econ.origin_shares["local"] * home_p[h]))

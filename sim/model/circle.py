@@ -10,19 +10,19 @@ import numpy as np
 
 import mesa
 
-from sim.agents import City
-from sim.calibration import SEGMENTS, World, build_world
-from sim.choice import arrival_constants, calibrate_reviewers, choice_scale
+from sim.model.city import City
+from sim.model.world import SEGMENTS, World, build_world
+from sim.rules.choice import arrival_constants, calibrate_reviewers, choice_scale
 from sim.config.schema import ScenarioConfig
-from sim.economy import Settings, Terms, land_prices, location_terms
-from sim.equilibrium import contract_ages, status_quo_offers
-from sim.parks import Parks, build_parks
-from sim.recording import Recorder
-from sim.results import Results
-from sim.seeds import spawn_streams
-from sim.strategy import target_sectors, unit_value_factors
-from sim.units import ORIGINS, draw_base_units
-from sim import city_strategy, coordination, decisions, welfare_accounts
+from sim.rules.economy import Settings, Terms, land_prices, location_terms
+from sim.model.equilibrium import contract_ages, status_quo_offers
+from sim.model.parks import Parks, build_parks
+from sim.model.recorder import Recorder
+from sim.model.tables import Results
+from sim.model.seeds import spawn_streams
+from sim.rules.offers import target_sectors, unit_value_factors
+from sim.model.units import ORIGINS, draw_base_units
+from sim.model import city_offers, coordinator, firms, welfare_accounts
 
 Q = 4  # steps per year
 
@@ -54,11 +54,11 @@ class CircleModel(mesa.Model):
         self.compensation = np.zeros(self.world.n_cities)
         self.current_terms = self.terms()
         self.recorder = Recorder(self)
-        self.recorder.record(self, decisions.empty_step())
+        self.recorder.record(self, firms.empty_step())
         if config.competition.active:          # the base year is the status quo's equilibrium
             self._settle_status_quo()
             self.recorder = Recorder(self)
-            self.recorder.record(self, decisions.empty_step())
+            self.recorder.record(self, firms.empty_step())
 
     # ----------------------------------------------------------------- calibration
     def _calibrate(self) -> None:
@@ -102,8 +102,13 @@ class CircleModel(mesa.Model):
         self.base_counts = counts
         hazard = lambda annual: 1 - (1 - annual) ** (1 / Q)
         self.p_exit, self.p_review = hazard(econ.exit_rate_annual), hazard(econ.review_rate_annual)
-        self.arrival_rate = (counts.sum(axis=1) * (self.p_exit + self.p_review
-                             * econ.leave_share_reviewers) / (1 - econ.outside_share_arrivals))
+        # potential projects of step 1: they replace closures and leavers (quarterly outflow h)
+        # and add the trend's growth g_q; arrivals_now() grows them at g_q a quarter
+        self.outflow = self.p_exit + self.p_review * econ.leave_share_reviewers
+        self.growth_q = (1 + econ.growth_rate_annual) ** (1 / Q) - 1
+        self.arrival_rate = (counts.sum(axis=1) * (self.outflow + self.growth_q)
+                             / (1 - econ.outside_share_arrivals))
+        self.local_capacity = self.parks.capacity[self.parks.kind == 0].copy()
         self.gdp0 = w.gdp.copy()
         self.outside_q, self.outside_rate = welfare_accounts.outside_terms(self, terms0.q,
                                                                            terms0.link_km100)
@@ -173,6 +178,26 @@ class CircleModel(mesa.Model):
                    / (w.wage[city] * self.config.world.wage_core_yuan))
         return np.bincount(city, weights=persons, minlength=w.n_cities)
 
+    def trend(self, step: int | None = None) -> float:
+        """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, always 1 without growth."""
+        t = self.t if step is None else step
+        return (1 + self.config.economy.growth_rate_annual) ** (t / Q)
+
+    def arrivals_now(self) -> np.ndarray:
+        """Potential projects per sector-segment this step: they replace exits and leavers and add
+        the trend's growth, ``n0 (h + g_q)(1 + g_q)^(t−1) / (1 − o)`` (docs/VALIDATION.md)."""
+        return self.arrival_rate * (1 + self.growth_q) ** (self.t - 1)
+
+    @property
+    def primary(self) -> np.ndarray:
+        """Primary output (not modelled, never moves) grows with the circle's trend."""
+        return self.world.primary * self.trend()
+
+    def grow_supplies(self) -> None:
+        """Balanced growth: local park land and labour supply grow with the trend, so a city that
+        grows with the circle faces its base land price and wage (A)."""
+        self.parks.capacity[self.parks.kind == 0] = self.local_capacity * self.trend()
+
     def land_used(self) -> np.ndarray:
         return np.bincount(self.units.park, weights=self.units.land, minlength=self.parks.n)
 
@@ -187,24 +212,25 @@ class CircleModel(mesa.Model):
     def step(self) -> None:
         """One quarter: markets, the coordinator, cities' strategies, exits, choices, output."""
         self.t += 1
+        self.grow_supplies()
         self.update_wages()
         self.current_terms = self.terms()
-        coordination.coordinate(self)
+        coordinator.coordinate(self)
         for city in self.cities:
             city.set_strategy()
-        exits = decisions.retire_units(self)
+        exits = firms.retire_units(self)
         self.outside_mass *= 1 - self.p_exit        # projects producing outside close too
-        placed = decisions.decide_locations(self)
+        placed = firms.decide_locations(self)
         self.update_output()
-        self.recorder.record(self, decisions.merge_step(exits, placed))
+        self.recorder.record(self, firms.merge_step(exits, placed))
 
     def strategise(self, city: City) -> None:
-        city_strategy.strategise(self, city)
+        city_offers.strategise(self, city)
 
     def update_wages(self) -> None:
         """w' = w (labour demand / supply)^ε per step (DESIGN.md section 3)."""
         demand = self._employment_by_city()
-        ratio = demand / np.maximum(self.labour_supply, 1e-12)
+        ratio = demand / np.maximum(self.labour_supply * self.trend(), 1e-12)
         self.wage = self.wage * ratio ** self.config.economy.wage_adjustment_elasticity
 
     def update_output(self) -> None:

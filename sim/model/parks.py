@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from sim.calibration import SEGMENTS, World
+from sim.model.world import SEGMENTS, World
 from sim.config.schema import Agreement, ScenarioConfig
 
 KINDS = ("local", "enclave", "park_within_park", "reverse_enclave")

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
 from sim.analysis.plots import plot_flow_map
-from sim.calibration import SEGMENTS
-from sim.explore import scenario
+from sim.model.world import SEGMENTS
+from sim.explorer.levers import scenario
 from sim.model import CircleModel
 
 REGIMES = ("homogenised", "coordinated")

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import accounts
-from sim.calibration import SEGMENTS
-from sim.choice import nested_probabilities, ration_land, sample_choices
-from sim.consideration import consideration_terms
-from sim.economy import friction, park_offers
-from sim.units import ORIGINS, Units, new_units
+from sim.rules import accounts
+from sim.model.world import SEGMENTS
+from sim.rules.choice import nested_probabilities, ration_land, sample_choices
+from sim.rules.consideration import consideration_terms
+from sim.rules.economy import friction, park_offers
+from sim.model.units import ORIGINS, Units, new_units
 
 if TYPE_CHECKING:
     from sim.model import CircleModel
@@ -162,8 +162,7 @@ def retire_units(model: "CircleModel") -> "StepEvents":
 def draw_arrivals(model: "CircleModel") -> Units:
     """New projects: Poisson counts per sector-segment, origin, home city and productivity."""
     rng, econ, w = model.streams["arrivals"], model.config.economy, model.world
-    growth = (1 + econ.growth_rate_annual) ** (model.t / Q)
-    counts = rng.poisson(model.arrival_rate * growth)
+    counts = rng.poisson(model.arrivals_now())
     kg = np.repeat(np.arange(model.kg), counts)
     n = len(kg)
     shares = np.array([econ.origin_shares[o] for o in ORIGINS])
@@ -268,7 +267,7 @@ def retain_leavers(model: "CircleModel", dec: Units, kg, current, pick, stay_sub
     # the unit revealed that it prefers b: P(stay | offer s, chose b) = (P(s) − P(0)) / (1 − P(0))
     binary = 1 / (1 + np.exp(u_move[:, None] - u_stay[:, None] - grid * q_stay[:, None] / model.sigma[kg[idx]][:, None]))
     p_stay = (binary - binary[:, :1]) / np.maximum(1 - binary[:, :1], 1e-12)
-    from sim.city_strategy import city_values
+    from sim.model.city_offers import city_values
     values = city_values(model, np.arange(model.kg))
     v_here = values[c, kg[idx], current[idx]]
     v_there = np.where(pick[idx] >= 0, values[c, kg[idx], np.maximum(pick[idx], 0)], 0.0)

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim import accounts, metrics, welfare_accounts
-from sim.calibration import SEGMENTS
-from sim.coordination import compensation_in_force
-from sim.parks import KINDS
-from sim.results import TABLES, Results
+from sim.rules import accounts, metrics
+from sim.model import welfare_accounts
+from sim.model.world import SEGMENTS
+from sim.model.coordinator import compensation_in_force
+from sim.model.parks import KINDS
+from sim.model.tables import TABLES, Results
 
 if TYPE_CHECKING:
-    from sim.decisions import StepEvents
+    from sim.model.firms import StepEvents
     from sim.model import CircleModel
 
 CHANNEL_OF_KIND = {0: "relocation", 1: "enclave", 2: "park_within_park", 3: "reverse_enclave"}
@@ -38,9 +39,10 @@ class Recorder:
         park_output = np.bincount(u.park, weights=u.output, minlength=p.n)
         park_tax = econ.tax_rate * park_output
         shares = accounts.share_matrices(p, t, w.n_cities, cfg.policies.enclave.credited_double_count)
-        physical = accounts.physical_gdp(park_output, p.city, w.primary)
-        statistical = accounts.statistical_gdp(shares, park_output, w.primary)
-        credited = accounts.credited_gdp(shares, park_output, w.primary)
+        primary = model.primary
+        physical = accounts.physical_gdp(park_output, p.city, primary)
+        statistical = accounts.statistical_gdp(shares, park_output, primary)
+        credited = accounts.credited_gdp(shares, park_output, primary)
         tax = accounts.tax_revenue(shares, park_tax)
         returns = accounts.platform_returns(p, park_output, cfg.policies.park_within_park.platform_return_rate,
                                             w.n_cities, t)

@@ -1,6 +1,6 @@
 """The bundled comparison (``make demo``): every bundled scenario, then the report.
 
-``python -m sim.demo --out results/demo`` runs ``homogenised``, ``coordinated`` and every
+``python -m sim.experiments.demo --out results/demo`` runs ``homogenised``, ``coordinated`` and every
 ablation (``coordinated_without_*``, ``homogenised_with_*``) with 20 replicates each into
 ``OUT/store``, writes ``summary.csv``, the figures and ``report.html`` under ``OUT`` and prints
 the report's path. An existing non-empty ``OUT`` is refused unless ``--force`` (which removes it).
@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def bundled_scenarios(folder: Path = SCENARIO_DIR) -> list[Path]:
@@ -28,7 +28,7 @@ def bundled_scenarios(folder: Path = SCENARIO_DIR) -> list[Path]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m sim.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sim.experiments.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("results/demo"))
     parser.add_argument("--force", action="store_true", help="remove an existing OUT first")
     parser.add_argument("--replicates", type=int, default=20)
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not args.force:
-            print(f"sim.demo: {out}: exists and is not empty; use --force to replace it",
+            print(f"sim.experiments.demo: {out}: exists and is not empty; use --force to replace it",
                   file=sys.stderr)
             return 2
         if out.is_dir():
@@ -54,17 +54,17 @@ def main(argv: list[str] | None = None) -> int:
             out.unlink()
     from sim.analysis.report import build_report
     from sim.config import ConfigError
-    from sim.runner import run_batch
+    from sim.experiments.runner import run_batch
 
     try:
         files = bundled_scenarios()
         batch = run_batch(files, out_dir=out / "store", replicates=args.replicates,
                           workers=args.workers, overrides=args.overrides)
     except (ConfigError, FileNotFoundError) as error:
-        print(f"sim.demo: {error}", file=sys.stderr)
+        print(f"sim.experiments.demo: {error}", file=sys.stderr)
         return 2
     for run, message in batch.failed:
-        print(f"sim.demo: run {run} failed: {message}", file=sys.stderr)
+        print(f"sim.experiments.demo: run {run} failed: {message}", file=sys.stderr)
     if batch.n_ok == 0:
         return 1
     print(f"{batch.n_ok} runs in {batch.wall_s:.1f} s", file=sys.stderr)

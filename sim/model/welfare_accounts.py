@@ -1,4 +1,4 @@
-"""The two welfare measures of one step, built from the model's state (rules in sim/welfare.py).
+"""The two welfare measures of one step, built from the model's state (rules in sim/rules/welfare.py).
 
 Also the outside option's production, which the country's welfare counts: a project that takes the
 outside option produces its productivity times the base-year output-weighted mean output per unit
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import welfare
-from sim.calibration import SEGMENTS
+from sim.rules import welfare
+from sim.model.world import SEGMENTS
 
 if TYPE_CHECKING:
-    from sim.decisions import StepEvents
+    from sim.model.firms import StepEvents
     from sim.model import CircleModel
 
 OUTSIDE_ORIGIN = 2

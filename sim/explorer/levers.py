@@ -2,7 +2,7 @@
 run it over a few replicates into tidy tables, find the enclave-sharing band in which both the
 source and the host gain, and read the coordinator's investment map.
 
-The tidy tables have the shape of :func:`sim.store.load_results` (``run``, ``scenario``,
+The tidy tables have the shape of :func:`sim.experiments.store.load_results` (``run``, ``scenario``,
 ``replicate`` ahead of each table's own columns), so :mod:`sim.analysis` works on them unchanged.
 """
 
@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.calibration import SEGMENTS, build_world
+from sim.model.world import SEGMENTS, build_world
 from sim.config import ScenarioConfig, load_scenario
 from sim.model import CircleModel, run_scenario
-from sim.results import TABLES
-from sim.store import BatchResults
+from sim.model.tables import TABLES
+from sim.experiments.store import BatchResults
 
 #: The bundled scenario files (repository checkout; the package is installed editable).
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 #: The Xi'an study's acceptable compensation, share of the benefit passed on (Kou & Wang 2019).
 XIAN_COMPENSATION = (0.10, 0.25)
 #: The sharing rule of the real agreements in ``sim/data/agreements.csv``: 50:50.

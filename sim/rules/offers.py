@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.choice import nested_probabilities
+from sim.rules.choice import nested_probabilities
 
 
 def target_sectors(hotness: np.ndarray, advantage: np.ndarray, omega: float, m: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 By default a local process pool (one process per core, numeric libraries pinned to one thread per
 worker); with ``scheduler="tcp://host:8786"`` a ``dask.distributed`` cluster, each run a keyed
 task. Runs that raise are recorded as failed and the batch goes on. The parent process writes
-every result through :mod:`sim.store`, so workers need no shared file system.
+every result through :mod:`sim.experiments.store`, so workers need no shared file system.
 
 This module imports only the standard library and ``sim.config`` at the top, so that a worker
 process pins its thread counts before numpy is first imported.
@@ -75,7 +75,7 @@ def run_hash(spec: RunSpec) -> str:
 
 def scenario_hashes(runs: Sequence[RunSpec]) -> dict[str, dict]:
     """Per scenario: a hash over its sweep points' configs and the hash of its data folder."""
-    from sim.store import data_hash
+    from sim.experiments.store import data_hash
 
     points: dict[str, set[str]] = {}
     info: dict[str, dict] = {}
@@ -213,7 +213,7 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
         ConfigError: bad input, an existing output folder, or a resume whose config, data or
             package version changed.
     """
-    from sim import store
+    from sim.experiments import store
 
     start = time.perf_counter()
     runs = expand_runs(scenario_files, overrides, replicates, seed)

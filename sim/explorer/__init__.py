@@ -1,0 +1,1 @@
+"""The interactive explorer (Mesa SolaraViz): the page, its views and the policy levers."""

@@ -1,0 +1,1 @@
+"""Checks of the model against data it was not calibrated on (``sim backtest``)."""
