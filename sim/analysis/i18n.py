@@ -24,8 +24,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "distance_cost_total": ("Distance costs (100m yuan/yr)", "距离成本(亿元/年)"),
     "welfare": ("Welfare (100m yuan/yr)", "社会福利(亿元/年)"),
     "idle_land_share": ("Idle park land share", "园区闲置土地比例"),
-    "moved_out_of_wuhan_cum": ("Output moved out of Wuhan, cumulative (100m yuan/yr)",
-                               "累计迁出武汉产值(亿元/年)"),
+    "welfare_national": ("National welfare (100m yuan/yr)", "全国社会福利(亿元/年)"),
+    "relocated_out_of_wuhan_cum": ("Output relocated out of Wuhan, cumulative (100m yuan/yr)",
+                                   "累计迁出武汉产值(亿元/年)"),
+    "wuhan_investment_in_ring_cum": ("Wuhan investors' new projects in ring cities, cumulative "
+                                     "(100m yuan/yr)", "累计武汉资本在圈内城市新投资产值(亿元/年)"),
     "gdp_total": ("Circle GDP (100m yuan/yr)", "城市圈GDP(亿元/年)"),
     "gdp_physical": ("Physical GDP", "属地GDP"),
     "gdp_credited": ("Credited GDP", "核算认定GDP"),

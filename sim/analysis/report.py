@@ -19,7 +19,8 @@ from sim.experiments.store import load_results, run_folder_name
 
 OUTPUTS = ("report.md", "report.html", "summary.csv", "summary.xlsx", "figures")
 KEY_METRICS = ("similarity_ring_mean", "wuhan_share", "theil", "subsidy_total", "welfare",
-               "moved_out_of_wuhan_cum", "gdp_total")
+               "welfare_national", "relocated_out_of_wuhan_cum", "wuhan_investment_in_ring_cum",
+               "gdp_total")
 
 
 def fmt(value: float) -> str:

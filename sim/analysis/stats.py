@@ -24,13 +24,14 @@ from sim.model.tables import TABLES
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "similarity_ring_mean", "specialisation_mean", "wuhan_share", "theil", "subsidy_total",
-    "tax_total", "distance_cost_total", "welfare", "idle_land_share", "moved_out_of_wuhan_cum",
+    "tax_total", "distance_cost_total", "welfare", "welfare_national", "idle_land_share",
+    "relocated_out_of_wuhan_cum", "wuhan_investment_in_ring_cum",
     "gdp_total",
 )
 #: Headline metrics that are annual money flows, so a discounted total over the horizon means
 #: something (shares and indices are not summed over time).
 FLOW_METRICS: tuple[str, ...] = (
-    "subsidy_total", "tax_total", "distance_cost_total", "welfare", "gdp_total")
+    "subsidy_total", "tax_total", "distance_cost_total", "welfare", "welfare_national", "gdp_total")
 #: City measures compared against the baseline: physical and credited GDP, tax minus subsidies.
 CITY_MEASURES: tuple[str, ...] = ("gdp_physical", "gdp_credited", "fiscal_net")
 ID_COLUMNS: tuple[str, ...] = ("run", "scenario", "replicate")

@@ -59,8 +59,8 @@ def status_quo_offers(model: "CircleModel", parks: "Parks", terms: Terms, delta_
     Each round recalibrates the arrival constants so that base-year shares hold at the current
     offers (``δ = δ_free − q s / σ``) and sets every city's offers to its best response within
     its budget. Stops when no offer changes by more than ``tol`` (the best responses are on the
-    offer grid; budgets, which see the contracts signed at the offers, are reached by half steps)
-    or after ``max_rounds``.
+    offer grid and are recomputed until they repeat; budgets, which see the contracts signed at
+    the offers, are reached by half steps) or after ``max_rounds``.
 
     Args:
         parks: the base year's parks (local parks only).
@@ -79,17 +79,16 @@ def status_quo_offers(model: "CircleModel", parks: "Parks", terms: Terms, delta_
     q = terms.q[:, :c]
     model.parks, model.current_terms, model.settings = parks, terms, settings
     model.t = 1          # budgets as step 1 sees them: contracts ending at step 1 have run out
+    br, stable = None, False
     try:
         for rounds in range(1, max_rounds + 1):
             model.delta_arrival = delta_free - q * settings.offers.T / model.sigma[:, None]
             if contracts is not None:     # the budget sees the steady state's running contracts
                 sign_base_contracts(model, settings.offers, *contracts)
-            new = np.zeros_like(settings.offers)
-            for city in range(c):
-                kgs = np.flatnonzero(model.base_promoted[city])
-                if len(kgs):
-                    new[city, kgs], _ = best_offers(model, city, kgs, settings, comp.subsidy_max)
-                new[city] = _within_budget(model, city, new[city])
+            if not stable:    # best responses stay on their grid point once rivals settle
+                fresh = _best_responses(model, settings, comp.subsidy_max, best_offers)
+                stable, br = br is not None and np.array_equal(fresh, br), fresh
+            new = np.array([_within_budget(model, city, br[city]) for city in range(c)])
             change = float(np.max(np.abs(new - settings.offers)))
             # half steps: budgets see the contracts signed at the offers, which can overshoot
             settings.offers[:] += 0.5 * (new - settings.offers)
@@ -102,3 +101,13 @@ def status_quo_offers(model: "CircleModel", parks: "Parks", terms: Terms, delta_
         model.parks, model.current_terms, model.settings = saved
         model.t = 0
     return settings.offers.copy(), model.delta_arrival, rounds
+
+
+def _best_responses(model: "CircleModel", settings: Settings, ceiling: float, best_offers) -> np.ndarray:
+    """Every city's best response (C x KG) in its base-year targets, rivals' offers fixed."""
+    out = np.zeros_like(settings.offers)
+    for city in range(model.world.n_cities):
+        kgs = np.flatnonzero(model.base_promoted[city])
+        if len(kgs):
+            out[city, kgs], _ = best_offers(model, city, kgs, settings, ceiling)
+    return out

@@ -27,7 +27,8 @@ class Recorder:
 
     def __init__(self, model: "CircleModel") -> None:
         self.rows: dict[str, list] = {name: [] for name in TABLES}
-        self.moved_cum = 0.0
+        self.relocated_cum = 0.0
+        self.invested_cum = 0.0
         n = model.world.n_cities
         self.shared_inflow = np.zeros(n)
         self.fiscal_revenue = np.zeros(n)
@@ -118,8 +119,9 @@ class Recorder:
         manuf = cube.sum(axis=2)[:, w.manufacturing]
         kg = u.sector.astype(np.int64) * len(SEGMENTS) + u.segment
         dist_cost = econ.distance_cost_per_100km * (u.output * terms.link_km100[kg, city_of_unit]).sum()
-        moved = self._moved_out(model, events)
-        self.moved_cum += moved
+        relocated, invested = self._out_of_wuhan(model, events)
+        self.relocated_cum += relocated
+        self.invested_cum += invested
         relocation = 4 * events.relocation_cost
         arrivals = events.is_arrival & (events.to_park >= 0)
         self.rows["circle"].append(dict(
@@ -136,17 +138,22 @@ class Recorder:
             welfare_national=self.welfare[1],
             idle_land_share=metrics.idle_land_share(used[model.parks.open_at(t)],
                                                     model.parks.capacity[model.parks.open_at(t)]),
-            moved_out_of_wuhan=moved, moved_out_of_wuhan_cum=self.moved_cum, n_units=len(u),
+            relocated_out_of_wuhan=relocated, relocated_out_of_wuhan_cum=self.relocated_cum,
+            wuhan_investment_in_ring=invested, wuhan_investment_in_ring_cum=self.invested_cum,
+            n_units=len(u),
             new_investment_total=float(4 * events.output[arrivals].sum()),
             compensation_total=float(np.maximum(comp, 0).sum())))
 
-    def _moved_out(self, model, events) -> float:
-        """Output (annual rate) moved from Wuhan to ring cities this step, any channel."""
+    @staticmethod
+    def _out_of_wuhan(model, events) -> tuple[float, float]:
+        """Output (annual rate) placed in ring cities this step from Wuhan: existing units that
+        relocated out of Wuhan, and new projects of Wuhan-origin investors (any channel)."""
         core = model.world.core
         placed = events.to_park >= 0
         to_city = np.where(placed, model.parks.city[np.maximum(events.to_park, 0)], -1)
         out = placed & (events.from_city == core) & (to_city != core)
-        return float(events.output[out].sum())
+        return (float(events.output[out & ~events.is_arrival].sum()),
+                float(events.output[out & events.is_arrival].sum()))
 
     def _cities(self, model, events, physical, statistical, credited, tax, land_rev, subsidies, retention,
                 transfers_net, fiscal, objective, used, price, cube) -> None:

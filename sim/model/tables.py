@@ -16,7 +16,8 @@ TABLES: dict[str, tuple[str, ...]] = {
         "step", "gdp_total", "wuhan_share", "wuhan_share_credited", "similarity_ring_mean",
         "specialisation_mean", "theil", "theil_credited", "subsidy_total", "tax_total",
         "distance_cost_total", "relocation_cost_total", "park_cost_total", "welfare",
-        "welfare_national", "idle_land_share", "moved_out_of_wuhan", "moved_out_of_wuhan_cum", "n_units",
+        "welfare_national", "idle_land_share", "relocated_out_of_wuhan",
+        "relocated_out_of_wuhan_cum", "wuhan_investment_in_ring", "wuhan_investment_in_ring_cum", "n_units",
         "new_investment_total", "compensation_total",
     ),
     "cities": (
