@@ -27,7 +27,7 @@ from sim.analysis import i18n, stats
 from sim.model.tables import CHANNELS
 
 TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
-                       "relocated_out_of_wuhan_cum", "wuhan_investment_in_ring_cum", "theil")
+                       "relocated_out_of_wuhan_cum", "theil")
 FIXED_COLOURS = {"homogenised": "#d62728", "coordinated": "#1f77b4"}
 CHANNEL_COLOURS = dict(zip(CHANNELS, colormaps["Dark2"].colors))
 MEASURE_COLOURS = {"gdp_physical": "#4c72b0", "gdp_credited": "#dd8452", "fiscal_net": "#55a868"}
