@@ -25,7 +25,7 @@ import yaml
 
 import sim
 from sim.config.loader import ConfigError, DEFAULT_DATA_DIR, show_path
-from sim.model.tables import TABLES, TableSet
+from sim.model.tables import OPTIONAL_TABLES, TABLES, TableSet
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
                     "message", "version", "config_hash", "data_hash")
@@ -232,6 +232,8 @@ def load_results(directory: str | os.PathLike) -> BatchResults:
         ids = {"run": row["run"], "scenario": row["scenario"], "replicate": int(row["replicate"])}
         ids.update({key: point.get(key) for key in swept})
         for name in TABLES:
+            if name in OPTIONAL_TABLES and not (folder / f"{name}.parquet").exists():
+                continue
             frame = pd.read_parquet(folder / f"{name}.parquet")
             parts[name].append(frame.assign(**ids)[list(ids) + list(frame.columns)])
     id_columns = ["run", "scenario", "replicate", *swept]
