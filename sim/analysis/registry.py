@@ -47,8 +47,7 @@ YUAN = "#,##0.0"
 
 #: Circle-wide metrics (columns of the ``circle`` table), in report order.
 CIRCLE: tuple[Metric, ...] = (
-    Metric("welfare", "Welfare of the circle's residents", "城市圈居民福利", *MONEY, +1, True, True,
-           YUAN),
+    Metric("welfare", "Welfare", "社会福利", *MONEY, +1, True, True, YUAN),   # circle residents
     Metric("welfare_national", "National welfare", "全国社会福利", *MONEY, +1, True, True, YUAN),
     Metric("gdp_total", "Circle GDP", "城市圈GDP", *MONEY, +1, True, True, YUAN),
     Metric("similarity_ring_mean", "Ring-city structure similarity", "圈内城市产业结构相似系数",
