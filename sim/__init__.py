@@ -1,3 +1,20 @@
-"""Agent-based model of park co-construction in the Wuhan city circle (武汉城市圈)."""
+"""Agent-based model of park co-construction in the Wuhan city circle (武汉城市圈).
+
+The public API for outside drivers is re-exported lazily from :mod:`sim.api`, so ``import sim``
+stays cheap: ``sim.evaluate``, ``sim.salib_problem``, ``sim.ema_parameters``, ``sim.ema_model``,
+``sim.bundled_scenarios``.
+"""
 
 __version__ = "0.1.0"
+
+_API = ("evaluate", "salib_problem", "ema_parameters", "ema_model", "bundled_scenarios",
+        "uncertain_parameters", "ScenarioFunction", "OUTCOMES")
+__all__ = [*_API, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from sim import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -12,6 +12,7 @@ import importlib
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -25,6 +26,24 @@ SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
                    ("similarity_ring_mean", "structure similarity, ring mean", "{:.4f}"),
                    ("subsidy_total", "subsidies (100m yuan/yr)", "{:,.2f}"),
                    ("welfare", "welfare (100m yuan/yr)", "{:,.1f}"))
+
+
+#: Largest replicate index (the schema's cap on ``replicates``).
+MAX_REPLICATE = 100_000
+
+#: Help text of every ``--set`` option.
+SET_HELP = ("set a scenario key for this command, e.g. --set competition.homogenisation=0.9 "
+            "(dotted key of the schema; repeatable; applied after the file's extends: chain)")
+
+
+def steps_bounds() -> tuple[int, int]:
+    """The range the schema allows for ``steps`` (quarters)."""
+    from sim.config.schema import ScenarioConfig
+
+    meta = ScenarioConfig.model_fields["steps"].metadata
+    low = next(m.ge for m in meta if hasattr(m, "ge"))
+    high = next(m.le for m in meta if hasattr(m, "le"))
+    return int(low), int(high)
 
 
 class UserError(ConfigError):
@@ -42,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     check = sub.add_parser("validate", help="check scenario files (and every sweep point)")
     check.add_argument("files", nargs="+", metavar="FILE")
-    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help=SET_HELP)
     check.set_defaults(handler=cmd_validate)
     _add_batch(sub)
     for module in PLUGINS:
@@ -67,7 +87,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--seed", type=int, help="root seed (default: the file's seed)")
     run.add_argument("--replicate", type=int, default=0, help="replicate index r (default 0)")
     run.add_argument("--steps", type=int, help="quarters to simulate (default: the file's steps)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help=SET_HELP)
     run.add_argument("--out", type=Path, help="folder for the Parquet tables and config.yaml")
     run.add_argument("--force", action="store_true", help="replace an existing --out folder")
     run.set_defaults(handler=cmd_run)
@@ -82,7 +103,13 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     batch.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, tcp://host:8786")
     batch.add_argument("--out", type=Path, default=Path("results/batch"), help="batch folder")
     batch.add_argument("--resume", action="store_true", help="continue an interrupted batch")
-    batch.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    batch.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help=SET_HELP)
+    batch.add_argument("--steps", type=int,
+                       help="quarters per run (default: each file's steps; the schema's range)")
+    batch.add_argument("--dry-run", action="store_true",
+                       help="print the run count and a time estimate from one pilot run; "
+                            "write nothing")
     batch.add_argument("--quiet", action="store_true", help="no progress output")
     batch.set_defaults(handler=cmd_batch)
 
@@ -93,13 +120,16 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print ``OK`` per valid file (with its run count) or its error; 2 if any is bad."""
     from sim.config.sweeps import scenario_runs
+    from sim.experiments.store_guard import check_run_names
 
     status = 0
     for path in args.files:
         try:
             runs = scenario_runs(path, args.overrides)
+            check_run_names([run.name for run in runs])  # distinct, usable run folder names
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            for line in str(exc).splitlines():
+                print(f"error: {line}", file=sys.stderr)
             status = 2
             continue
         points = len({tuple(sorted(map(str, r.sweep.items()))) for r in runs})
@@ -114,15 +144,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None and value < 0:
             raise UserError(f"--{flag}: expected an integer >= 0 (got {value})")
-    config = load_scenario(args.scenario, args.overrides)
-    if args.out is not None and not args.force:
-        from sim.experiments.store import check_fresh_output
-        check_fresh_output(args.out, "pass --force to replace it or choose another --out")
+    if args.replicate is not None and args.replicate > MAX_REPLICATE:
+        raise UserError(f"--replicate: expected an integer <= {MAX_REPLICATE} "
+                        f"(got {args.replicate})")
+    flags = [f"{flag}={getattr(args, flag)}" for flag in ("steps", "seed")
+             if getattr(args, flag) is not None]  # bounded like the file, and in config.yaml
+    config = load_scenario(args.scenario, [*args.overrides, *flags])
+    if args.out is not None:
+        _check_out(args.out, args.force)
     from sim.model import run_scenario
 
-    seed = config.seed if args.seed is None else args.seed
-    results = run_scenario(config, seed=seed, replicate=args.replicate, steps=args.steps)
+    seed = config.seed
+    results = run_scenario(config, seed=seed, replicate=args.replicate)
     if args.out is not None:
+        _check_out(args.out, args.force)  # again: the folder may have changed during the run
         _write_run_folder(args.out, results, resolved_dict(config))
     last = results.circle.iloc[-1]
     print(f"{config.name}: seed {seed}, replicate {args.replicate}, step {int(last['step'])}")
@@ -135,17 +170,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_out(out: Path, force: bool) -> None:
+    """An --out folder must be new or empty; with --force, a run folder this tool wrote."""
+    from sim.experiments.store import check_fresh_output
+    from sim.experiments.store_guard import check_replaceable
+
+    if force:
+        check_replaceable(out)
+    else:
+        check_fresh_output(out, "pass --force to replace it or choose another --out")
+
+
 def _write_run_folder(out: Path, results, config: dict) -> None:
-    """Write tables + config.yaml into a fresh sibling folder, then swap it into place."""
+    """Write tables + config.yaml into a fresh hidden sibling folder, then swap it into place."""
     import yaml
 
-    out = out.resolve()
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    from sim.experiments.store_guard import RUN_MARKER, TMP_TAG, write_marker
+
+    out = Path(os.path.abspath(out))
+    tmp = out.with_name(f".{out.name}{TMP_TAG}{os.getpid()}")
     tmp.mkdir(parents=True)
+    write_marker(tmp, RUN_MARKER)
     results.write(tmp)
     (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     if out.exists():
-        old = out.with_name(f"{out.name}.old-{os.getpid()}")
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
         os.rename(out, old)
         os.rename(tmp, out)
         shutil.rmtree(old)
@@ -157,6 +206,17 @@ def cmd_batch(args: argparse.Namespace) -> int:
     """Run a batch; print a summary and list failed runs (exit 1 if any failed)."""
     from sim.experiments.runner import run_batch
 
+    if args.steps is not None:
+        low, high = steps_bounds()
+        if not low <= args.steps <= high:
+            raise UserError(f"--steps: expected an integer from {low} to {high} (got {args.steps})")
+        args.overrides = [*args.overrides, f"steps={args.steps}"]
+    if args.dry_run:
+        from sim.dry_run import batch_dry_run
+
+        print(batch_dry_run(args.files, args.overrides, args.replicates, args.seed,
+                            args.workers, args.scheduler))
+        return 0
     summary = run_batch(args.files, args.out, replicates=args.replicates, seed=args.seed,
                         workers=args.workers, scheduler=args.scheduler,
                         overrides=args.overrides, resume=args.resume, progress=not args.quiet)
@@ -170,14 +230,33 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Model warnings (e.g. an inert parameter) as one ``warning:`` line on stderr."""
+    from sim.config.inert import InertWarning
+
+    if issubclass(category, InertWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_SHOW_WARNING = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            from sim.config.inert import InertWarning
+
+            warnings.simplefilter("always", InertWarning)   # every one, as a line on stderr
+            warnings.showwarning = _show_warning
+            return args.handler(args)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

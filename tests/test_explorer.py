@@ -66,18 +66,18 @@ def test_explorer_model_levers_reach_the_config():
     from sim.explorer.views import ExplorerModel
 
     model = ExplorerModel(regime="homogenised", enclave_gdp_share=0.3, park_within_park=False,
-                          subsidy_cap=0.07, homogenisation=0.9, n_units=300)
+                          subsidy_cap=0.07, homogenisation=0.9, n_units=300, twin=False)
     cfg = model.config
     assert cfg.name == "homogenised"
     assert cfg.policies.enclave.gdp_share_source == 0.3
     assert not cfg.switches.park_within_park
     assert not cfg.switches.reverse_enclave            # untouched levers keep the regime's values
     assert ExplorerModel(regime="homogenised", reverse_enclave=True,
-                         n_units=300).config.switches.reverse_enclave
+                         n_units=300, twin=False).config.switches.reverse_enclave
     assert cfg.policies.subsidy_cap.cap == 0.07
     assert cfg.competition.homogenisation == 0.9
     with pytest.raises(ValueError, match="regime"):
-        ExplorerModel(regime="anarchy", n_units=300)
+        ExplorerModel(regime="anarchy", n_units=300, twin=False)
 
 
 def test_page_renders_controls_and_plots_and_steps():
@@ -90,9 +90,12 @@ def test_page_renders_controls_and_plots_and_steps():
     model = ExplorerModel(n_units=400)
     box, rc = solara.render(solara.AppLayout(children=[make_page(model)]), handle_error=False)
     assert [b.children for b in rc.find(v.Btn).widgets] == [["Reset"], ["▶"], ["Step"]]
-    labels = {s.label for s in rc.find(v.Slider).widgets}
-    assert {"Enclave: source's GDP share", "Subsidy cap (share of value added)",
-            "ω homogenisation"} <= labels
+    sliders = {s.label: s for s in rc.find(v.Slider).widgets}
+    # each slider shows its value in its label and on its thumb
+    assert {"Enclave: source's GDP share: 0.5", "Subsidy cap (share of value added): 0.03",
+            "ω homogenisation: 0.6"} <= set(sliders)
+    assert all(s.thumb_label == "always" for s in sliders.values())
+    assert not any(s.disabled for s in sliders.values())       # all act under coordinated
     assert {c.label for c in rc.find(v.Checkbox).widgets} >= {"Park-within-park",
                                                                "Reverse enclaves"}
     assert rc.find(v.Select).widget.items == ["homogenised", "coordinated"]
@@ -100,16 +103,37 @@ def test_page_renders_controls_and_plots_and_steps():
     assert len(images) == 3 and all(len(bytes(i.value)) > 1000 for i in images)
     before = [bytes(i.value) for i in images]
     rc.find(v.Btn, children=["Step"]).widget.click()
-    assert model.t == 1
+    assert model.t == 1 and model.twin.t == 1                 # both regimes stepped together
     after = [bytes(i.value) for i in rc.find(w.Image).widgets]
     assert all(a != b for a, b in zip(after, before))
+    rc.find(v.Select).widget.v_model = "homogenised"        # its switches are off: greyed
+    greyed = {s.label.split(":")[0] for s in rc.find(v.Slider).widgets if s.disabled}
+    assert greyed == {"Enclave", "Subsidy cap (share of value added)"}
     rc.close()
+
+
+def test_both_regimes_share_the_world_and_the_draws():
+    from sim.explorer.views import ExplorerModel, time_series_figure
+
+    model = ExplorerModel(regime="homogenised", n_units=300)
+    assert model.twin.config.name == "coordinated" and model.twin.world is model.world
+    # the twin is the other regime's file on the same seed: a fresh coordinated model matches
+    lone = ExplorerModel(regime="coordinated", n_units=300, twin=False)
+    model.step()
+    lone.step()
+    assert model.twin.recorder.results(model.twin.config).circle.equals(
+        lone.recorder.results(lone.config).circle)
+    fig = time_series_figure(model)
+    first = fig.axes[0]
+    assert [line.get_label() for line in first.get_lines()] == [
+        "step 0", "coordinated (file values)", "homogenised"]
+    assert first.get_xlim() == (0.0, 12.0)       # the horizon is drawn from step 0 on
 
 
 def test_views_draw_the_coordinator_map_after_a_step():
     from sim.explorer.views import ExplorerModel, current_map, investment_map_figure
 
-    model = ExplorerModel(regime="coordinated", n_units=300)
+    model = ExplorerModel(regime="coordinated", n_units=300, twin=False)
     assert current_map(model)[1].startswith("Cities' own targets")
     model.step()
     mapped, title = current_map(model)
@@ -117,5 +141,7 @@ def test_views_draw_the_coordinator_map_after_a_step():
     assert mapped.shape == (9, model.kg) and mapped.any()
     fig = investment_map_figure(model)
     assert len(fig.axes[0].texts) == int(mapped.reshape(9, -1, 4).any(axis=2).sum())
+    assert list(fig.axes[1].get_yticks()) == [0, 1, 2, 3, 4]   # a count: integer ticks
+    assert fig.axes[0].get_xticklabels()[1].get_text() == "Automobile manufacturing"
     tables = model.tables()
     assert tables["circle"]["step"].tolist() == [0, 1]

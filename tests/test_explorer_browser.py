@@ -92,18 +92,27 @@ def plot_sources(driver) -> list[str]:
 
 
 def test_explorer_renders_controls_and_plots_and_steps(server, browser, tmp_path):
+    from sim.explorer.app import TITLE
+
     url, log = server
+    urllib.request.urlopen(url, timeout=60).read()   # warm the server: the app is imported
+    start = time.perf_counter()
     browser.get(url)
-    wait = WebDriverWait(browser, 90, poll_frequency=0.5)
+    wait = WebDriverWait(browser, 90, poll_frequency=0.2)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".v-slider")) >= 6
                and len(plot_sources(d)) >= 3)
+    first_view = time.perf_counter() - start
     shot = tmp_path / "explorer.png"
     browser.save_screenshot(str(shot))
     print(f"screenshot: {shot}")
+    assert browser.title == TITLE
     text = browser.find_element(By.TAG_NAME, "body").text
-    for label in ("Regime", "Enclave: source's GDP share", "Subsidy cap", "Park-within-park",
-                  "Reverse enclaves", "ω homogenisation"):
-        assert label in text, f"control {label!r} not on the page"
+    assert TITLE in text and "PAGE 0" not in text.upper()
+    for label in ("Regime", "Enclave: source's GDP share: 0.5", "Subsidy cap (share of value "
+                  "added): 0.03", "Park-within-park", "Reverse enclaves", "ω homogenisation: 0.6",
+                  "Production units: 1000"):
+        assert label in text, f"control {label!r} (with its value) not on the page"
+    assert "This explorer runs 1,000 production units" in text and "20,000" in text
     assert browser.find_elements(By.CSS_SELECTOR, ".v-select")
     assert len(browser.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")) >= 2
     assert "Could not load URL" not in log.read_text()
@@ -111,7 +120,12 @@ def test_explorer_renders_controls_and_plots_and_steps(server, browser, tmp_path
     step = [b for b in browser.find_elements(By.CSS_SELECTOR, "button")
             if b.text.strip().upper() == "STEP"]
     assert step, "no STEP button"
+    start = time.perf_counter()
     step[0].click()
     wait.until(lambda d: (now := plot_sources(d)) and len(now) >= 3
                and all(a != b for a, b in zip(now, before)))
+    one_step = time.perf_counter() - start
+    # measured, reported, never asserted (wall-clock time depends on the machine)
+    print(f"first view {first_view:.1f} s, one step {one_step:.1f} s")
+    wait.until(lambda d: "Step 1 (quarters)" in d.find_element(By.TAG_NAME, "body").text)
     browser.save_screenshot(str(tmp_path / "explorer_step1.png"))

@@ -35,7 +35,10 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Build the report; bad input gives one line on stderr and exit code 2."""
-    from sim.analysis.report import build_report
+    known = batch_scenarios(args.dir)
+    if known and args.baseline not in known:  # checked before any folder is looked at
+        return _fail(f"--baseline {args.baseline}: unknown scenario name (expected one of the "
+                     f"batch's scenarios: {', '.join(known)})")
     from sim.config import ConfigError
 
     out = args.out if args.out is not None else args.dir / "report"
@@ -49,13 +52,32 @@ def run_compare(args: argparse.Namespace) -> int:
     if not -1 < args.discount_rate < 1:
         return _fail("--discount-rate must be between -1 and 1")
     try:
+        from sim.experiments.store_audit import audit_batch
+
+        notes = audit_batch(args.dir, args.baseline)  # damaged or unpairable runs: exit 2
+        for note in notes:
+            print(f"sim compare: warning: {note}", file=sys.stderr)
+        # imported after the audit: the plotting libraries load slowly
+        from sim.analysis.report import build_report
+
         path = build_report(args.dir, out, baseline=args.baseline, lang=args.lang,
                             boundaries=args.boundaries, rate=args.discount_rate,
-                            sensitivity=args.sensitivity)
+                            sensitivity=args.sensitivity, notes=notes)
     except (ConfigError, ValueError, FileExistsError, i18n.FontMissingError) as error:
         return _fail(str(error))
     print(path)
     return 0
+
+
+def batch_scenarios(batch_dir: Path) -> list[str]:
+    """Scenario names in a batch's ``manifest.csv`` (empty when there is none to read)."""
+    import csv
+
+    try:
+        with (batch_dir / "manifest.csv").open(newline="", encoding="utf-8") as handle:
+            return sorted({row["scenario"] for row in csv.DictReader(handle) if row.get("scenario")})
+    except (OSError, KeyError, csv.Error):
+        return []
 
 
 def _fail(message: str) -> int:

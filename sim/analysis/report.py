@@ -324,11 +324,13 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  baseline: str = "homogenised", lang: str = "en",
                  boundaries: str | os.PathLike | None = None, rate: float = 0.05,
                  n_boot: int | None = None,
-                 sensitivity: str | os.PathLike | None = None) -> Path:
+                 sensitivity: str | os.PathLike | None = None,
+                 notes: list[str] = ()) -> Path:
     """Compare a stored batch and write the summary, figures and report; returns report.html.
 
     ``sensitivity``: a ``sim sensitivity`` output folder (its ``beats.csv``) whose result the
-    executive summary reports; ``n_boot`` is ignored (kept for old callers).
+    executive summary reports; ``notes`` (failed and missing runs) are stated at the top of
+    the report; ``n_boot`` is ignored (kept for old callers).
 
     Raises:
         FileExistsError: ``out_dir`` already holds a report.
@@ -351,6 +353,8 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     figures = make_figures(batch, summary, compared, out / "figures", lang, rings)
     blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
                           baseline, figures, lang, lead, summary.replicates)
+    if notes:
+        blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
     return out / "report.html"

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.cli import SET_HELP
 from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
 
 
@@ -21,12 +22,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--params", help="comma-separated uncertain keys (default: all)")
     cmd.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     cmd.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, tcp://host:8786")
-    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help=SET_HELP)
     cmd.add_argument("--seed", type=int, help="sampler seed (default: the scenario's seed)")
     cmd.add_argument("--out", type=Path, required=True, help="study folder")
     cmd.add_argument("--resume", action="store_true", help="continue an interrupted study")
     cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    cmd.add_argument("--dry-run", action="store_true",
+                     help="print the model-run count and a time estimate from one pilot point; "
+                          "write nothing")
     cmd.set_defaults(handler=cmd_sensitivity)
+    from sim.sensitivity.discover import register as register_discover
+    register_discover(subparsers)
 
 
 def integer_keys(config: dict, keys: list[str]) -> list[str]:
@@ -43,9 +50,11 @@ def integer_keys(config: dict, keys: list[str]) -> list[str]:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run the study, write tables, figures and report.md; 1 if some points failed."""
-    from sim.sensitivity.core import ModelEvaluator, parse_uncertain, run_study, select
+    from sim.sensitivity.core import (ModelEvaluator, check_samples, parse_uncertain, run_study,
+                                      select)
     from sim.sensitivity.report import write_report
 
+    check_samples(args.method, args.samples)  # before loading or any folder check
     if args.workers is not None and args.scheduler:
         raise ConfigError("--workers and --scheduler: expected at most one of them")
     scenario = load_scenario(args.scenario, args.overrides)
@@ -58,6 +67,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     evaluator = ModelEvaluator(config, base_config, seed=scenario.seed)
     label = {"scenario": config, "baseline": base_config}
+    if args.dry_run:
+        print(dry_run(params, evaluator, args, seed, integer_keys(config, [p.key for p in params])))
+        return 0
     study = run_study(params, evaluator, args.method, args.samples, args.out, seed=seed,
                       integer_keys=integer_keys(config, [p.key for p in params]), label=label,
                       workers=args.workers, scheduler=args.scheduler, resume=args.resume,
@@ -73,3 +85,22 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     print(f"{args.method}: {len(study.points)} points over {len(params)} parameters in "
           f"{study.wall_s:.1f} s; report in {show_path(report)}")
     return 0
+
+
+def dry_run(params, evaluator, args: argparse.Namespace, seed: int, whole: list[str]) -> str:
+    """The design's size in model runs and a time estimate from its first point."""
+    import sim.model  # noqa: F401  (imported before timing)
+    from sim.dry_run import estimate_line, parallel_slots, timed
+    from sim.sensitivity.core import design_points, evaluate_point, sample, salib_problem
+
+    points = design_points(sample(salib_problem(params), args.method, args.samples, seed),
+                           params, whole)
+    record: dict = {}
+    pilot_s = timed(lambda: record.update(evaluate_point(evaluator, 0, points[0])))
+    if record["status"] != "ok":
+        return f"the pilot point failed: {record['message']}"
+    per_point = 2 if evaluator.baseline is not None else 1
+    line = estimate_line(len(points), pilot_s, parallel_slots(args.workers, args.scheduler,
+                                                              len(points)), "point")
+    return (f"dry run (nothing written): {args.method} over {len(params)} parameters, "
+            f"{len(points) * per_point} model runs as {line}")

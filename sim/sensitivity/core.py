@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.config.loader import ConfigError, set_dotted, show_path
 from sim.experiments.store import check_fresh_output, write_atomic
+from sim.experiments.store_guard import LOCK_FILE, batch_lock
 
 #: Headline metrics read at the last step of ``Results.circle``.
 HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "welfare_national", "subsidy_total",
@@ -37,6 +38,8 @@ DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "welfare_national": +1,
               "subsidy_total": -1, "wuhan_share": 0,
               "theil": -1, "gdp_total": +1}
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
+#: Most Morris trajectories or Sobol base samples of one study.
+MAX_SAMPLES = 100_000
 METHODS = ("morris", "sobol")
 
 Evaluator = Callable[[dict[str, float]], dict[str, float]]
@@ -122,16 +125,25 @@ def sample(problem: dict, method: str, n: int, seed: int) -> np.ndarray:
 
     Returns (n (D + 1)) rows for Morris, (n (D + 2)) rows for Sobol (no second order).
     """
-    import warnings
-
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
     if method == "morris":
         return morris_sample.sample(problem, n, num_levels=4, seed=seed)
-    with warnings.catch_warnings():  # SALib warns when n is not a power of 2
-        warnings.simplefilter("ignore")
-        return sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+    check_samples(method, n)  # SALib only warns when n is not a power of 2
+    return sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+
+
+def check_samples(method: str, n: int) -> None:
+    """Refuse a design size SALib cannot use well, before any work: at least 2, and for Sobol'
+    a power of 2 (SALib: the convergence properties of the Sobol' sequence hold only then)."""
+    if n < 2:
+        raise ConfigError(f"--samples: expected an integer >= 2 (got {n})")
+    if method == "sobol" and n & (n - 1):
+        low = 1 << (n.bit_length() - 1)
+        raise ConfigError(f"--samples: expected a power of 2 for --method sobol (got {n}; try "
+                          f"{low} or {low * 2}): the convergence properties of the Sobol' "
+                          f"sequence hold only for N = 2^m (SALib)")
 
 
 def design_points(X: np.ndarray, params: Sequence[Parameter],
@@ -222,12 +234,17 @@ def open_study(out: Path, record: dict, resume: bool) -> None:
     """Create ``out`` (must be new or empty) or, with ``resume``, check it holds the same design."""
     path = out / "design.json"
     if resume and path.is_file():
-        old = json.loads(path.read_text())
-        if old.get("design_hash") != record["design_hash"]:
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{show_path(path)}: --resume: expected the JSON design record the "
+                              f"tool writes ({type(exc).__name__}); choose another --out") from None
+        if not isinstance(old, dict) or old.get("design_hash") != record["design_hash"]:
             raise ConfigError(f"{show_path(out)}: --resume: the folder holds a different design "
                               f"(method, samples, seed, parameters or scenarios changed)")
         return
-    check_fresh_output(out, "pass --resume to continue it or choose another --out")
+    check_fresh_output(out, "pass --resume to continue it or choose another --out",
+                       ignore=(LOCK_FILE,))
     (out / "samples").mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(record, indent=1, default=str))
 
@@ -236,8 +253,12 @@ def finished_points(out: Path) -> dict[int, dict]:
     """Records of points already evaluated successfully (failed ones are redone)."""
     done = {}
     for path in (out / "samples").glob("*.json"):
-        record = json.loads(path.read_text())
-        if record["status"] == "ok":
+        try:  # a damaged record is not trusted: the point is evaluated again
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("status") == "ok" \
+                and isinstance(record.get("index"), int) and isinstance(record.get("outputs"), dict):
             done[record["index"]] = record
     return done
 
@@ -353,20 +374,24 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     Raises:
         ConfigError: bad method or size, or an output folder that cannot be used.
     """
-    from sim.experiments.runner import open_executor
+    from sim.experiments.runner import check_workers, open_executor
 
     if method not in METHODS:
         raise ConfigError(f"--method: expected one of {', '.join(METHODS)} (got {method!r})")
-    if n < 2:
-        raise ConfigError(f"--samples: expected an integer >= 2 (got {n})")
+    if not 2 <= n <= MAX_SAMPLES:
+        raise ConfigError(f"--samples: expected an integer >= 2 and <= {MAX_SAMPLES:,} (got {n})")
+    check_samples(method, n)
     start = time.perf_counter()
     out = Path(out_dir)
     problem = salib_problem(params)
     X = sample(problem, method, n, seed)
     points = design_points(X, params, integer_keys)
-    open_study(out, design_record(method, n, seed, params, label or {}), resume)
-    with open_executor(workers, scheduler, executor) as pool:
-        records = run_design(points, evaluator, out, pool, progress)
+    check_workers(workers)
+    if not resume:
+        check_fresh_output(out, "pass --resume to continue it or choose another --out")
+    with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
+        open_study(out, design_record(method, n, seed, params, label or {}), resume)
+        records = run_design(points, evaluator, out, pool.executor, progress)
     failed = [(r["index"], r["message"]) for r in records if r["status"] != "ok"]
     outputs = pd.DataFrame([r["outputs"] for r in records])
     indices = pd.DataFrame() if failed else analyse(method, problem, X, outputs, seed)

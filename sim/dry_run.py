@@ -1,0 +1,58 @@
+"""``--dry-run``: how many model runs a command would make and roughly how long they would take,
+from the count of its design and one pilot run timed in this process. Nothing is written."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Sequence
+
+
+def parallel_slots(workers: int | None, scheduler: str | None, n_runs: int) -> int | None:
+    """Runs that execute at once: the local workers (default all cores), None on a cluster."""
+    if scheduler:
+        return None
+    return max(1, min(workers or os.cpu_count() or 1, n_runs))
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def estimate_line(n_runs: int, pilot_s: float, slots: int | None, unit: str = "run") -> str:
+    """One line: the count, the pilot's time and the expected wall time on ``slots`` workers."""
+    serial = n_runs * pilot_s
+    head = f"{n_runs} {unit}(s); one pilot {unit} took {pilot_s:.1f} s"
+    if slots is None:
+        return f"{head}; {_clock(serial)} of compute in all (wall time depends on the cluster)"
+    return (f"{head}; about {_clock(serial / slots)} on {slots} worker(s) "
+            f"({_clock(serial)} of compute; the first run of each worker also imports the model)")
+
+
+def timed(call: Callable[[], object]) -> float:
+    """Seconds one call takes (the pilot run)."""
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def batch_dry_run(files: Sequence[str], overrides: Sequence[str], replicates: int | None,
+                  seed: int | None, workers: int | None, scheduler: str | None) -> str:
+    """The batch's run count and a time estimate from its first run (nothing is written)."""
+    from sim.config.sweeps import expand_runs
+    from sim.runner import execute_run
+
+    import sim.model  # noqa: F401  (imported before timing: the pilot times the run alone)
+
+    runs = expand_runs(files, overrides, replicates, seed)
+    outcome = {}
+    pilot_s = timed(lambda: outcome.update(execute_run(runs[0])))
+    if outcome.get("status") != "ok":
+        return f"the pilot run {runs[0].name} failed: {outcome.get('message')}"
+    line = estimate_line(len(runs), pilot_s, parallel_slots(workers, scheduler, len(runs)))
+    return f"dry run (nothing written): {line}; pilot {runs[0].name}"
