@@ -34,7 +34,7 @@ from sim.analysis.maps import (  # noqa: F401  (the map figures, re-exported)
 )
 
 TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
-                       "moved_out_of_wuhan_cum", "theil")
+                       "relocated_out_of_wuhan_cum", "theil")
 FIXED_COLOURS = {"homogenised": "#d62728", "coordinated": "#1f77b4"}
 MEASURE_COLOURS = {"gdp_physical": "#4c72b0", "gdp_credited": "#dd8452", "fiscal_net": "#55a868"}
 LINESTYLES = ("-", "--", ":", "-.")

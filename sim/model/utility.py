@@ -10,6 +10,7 @@ import numpy as np
 
 from sim.model.units import Units
 from sim.rules import accounts
+from sim.rules.consideration import consideration_terms
 from sim.rules.constants import SEGMENTS, Origin, ParkKind
 from sim.rules.economy import Settings, friction, park_offers
 
@@ -106,10 +107,6 @@ def utilities(model: CircleModel, who: Choosers,
     moving = reviewer[:, None] & (np.arange(p.n)[None, :] != current[:, None])
     u = delta + q * margin / sigma - moving * (econ.relocation_cost * q / sigma
                                                + cal.switching_cost[kg][:, None])
-    shares = accounts.share_matrices(p, t, m.world.n_cities,
-                                     m.config.policies.enclave.credited_double_count)
-    att = attention(m, who, settings, value_shares(m, shares))
-    u += np.log(att / econ.attention_base)
     k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
     available = p.open_at(t)[None, :] & p.sector_ok[:, k].T & p.segment_ok[:, g].T
     cur_reg = np.where(reviewer, p.registration[cur], -1)
@@ -117,4 +114,26 @@ def utilities(model: CircleModel, who: Choosers,
                | (cur_reg[:, None] == p.operator[None, :]))
     available &= ~p.home_only[None, :] | belongs
     available[rows[reviewer], cur[reviewer]] = True
+    shares = accounts.share_matrices(p, t, m.world.n_cities,
+                                     m.config.policies.enclave.credited_double_count)
+    att = attention(m, who, settings, value_shares(m, shares))
+    ref = reference_attention(m, kg, current)
+    entry = np.zeros(len(kg))
+    if settings.platform:   # the platform alone may change whether projects look at the circle
+        shown = (~settings.excluded[p.registration])[None, :] & available
+        entry = np.where(~reviewer & shown.any(axis=1),
+                         m.config.policies.shared_platform.entry_effect, 0.0)
+    u += consideration_terms(u, np.log(att / econ.attention_base),
+                             np.log(ref / econ.attention_base), entry, p.city,
+                             m.world.n_cities, econ.nest_parameter, available)
     return u, available
+
+
+def reference_attention(model: CircleModel, kg: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Consideration weights of the base year (n x P): the base year's promotion reaches arriving
+    projects of the promoted sector-segments; no platform, no referral. The arrival constants are
+    calibrated with it in place."""
+    p, econ = model.parks, model.config.economy
+    promoted = (model.calibration.base_promoted[p.registration][:, kg].T
+                & (current < 0)[:, None])
+    return np.where(promoted, model.config.competition.attention_promoted, econ.attention_base)
