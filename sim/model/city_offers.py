@@ -51,13 +51,14 @@ def decider_groups(model: "CircleModel", kgs: np.ndarray):
             arr[:, 3].astype(np.int64), arr[:, 4])
 
 
-def city_values(model: "CircleModel", kgs: np.ndarray) -> np.ndarray:
+def city_values(model: "CircleModel", kgs: np.ndarray, lam: float | None = None) -> np.ndarray:
     """Value to each city of a yuan of value added at each park (C x len(kgs) x P):
-    λ_Y · credited share + τ · tax share + land rent to the landlord city."""
+    λ_Y · credited share + τ · tax share + land rent to the landlord city (``lam`` = 0: money only)."""
     p, t = model.parks, model.t
     shares = accounts.share_matrices(p, t, model.world.n_cities,
                                      model.config.policies.enclave.credited_double_count)
-    lam, tau = model.config.competition.promotion_weight_gdp, model.config.economy.tax_rate
+    lam = model.config.competition.promotion_weight_gdp if lam is None else lam
+    tau = model.config.economy.tax_rate
     landlord = np.where(p.kind == 3, p.operator, p.city)
     rent = np.zeros((model.world.n_cities, p.n))
     rent[landlord, np.arange(p.n)] = model.current_terms.land_price
@@ -112,16 +113,24 @@ def strategise(model: "CircleModel", city: "City") -> None:
             gain = Q * float((value_free - value_cap).sum())
             years_left = max(cfg.steps - model.t, 0) / Q
             city.cheating = not city.detected and _breaks(model, city, gain, years_left)
-            br = br if city.cheating or city.detected else br_cap
+            br = br if out_of_scheme(city) else br_cap
         offers[kgs] = np.clip(s.offers[city.index, kgs] + comp.damping * (br - s.offers[city.index, kgs]),
                               0.0, comp.subsidy_max)
     s.offers[city.index] = _within_budget(model, city.index, offers)
 
 
+def out_of_scheme(city: "City") -> bool:
+    """A city that breaks the cap, or was caught breaking it, is bound by it for no offer at all
+    (placement and retention alike)."""
+    return bool(city.cheating or city.detected)
+
+
 def _breaks(model: "CircleModel", city: "City", gain_per_year: float, years_left: float) -> bool:
-    inflow = model.recorder.shared_inflow[city.index]
+    """Break the cap iff a year's gain beats the chance of being caught times the present value
+    of what staying in the scheme is projected to bring (``model.scheme_stake``)."""
     return breaks_cap(gain_per_year, model.config.policies.subsidy_cap.detection_probability_annual,
-                      inflow, years_left)
+                      float(model.scheme_stake[city.index]), years_left,
+                      model.config.economy.discount_rate_annual)
 
 
 def _within_budget(model: "CircleModel", c: int, offers: np.ndarray) -> np.ndarray:

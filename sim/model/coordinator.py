@@ -13,7 +13,10 @@ import numpy as np
 from sim.model.world import SEGMENTS
 from sim.rules.choice import nested_probabilities
 from sim.model.city_offers import best_offers, city_values, decider_groups
-from sim.rules.planning import compensation, draw_map, planner_scores
+from sim.rules import accounts
+from sim.rules.economy import agglomeration
+from sim.rules.planning import (bounded_by_revenue, compensation, congestion_external, draw_map,
+                                map_slots, planner_scores, spillover_external)
 from sim.model.firms import Q, utilities
 from sim.rules.economy import Settings, park_offers
 from sim.rules.offers import target_sectors
@@ -32,13 +35,23 @@ def coordinate(model: "CircleModel") -> None:
         if city.cheating and detect[city.index] < p_step:
             city.detected = True
             model.settings.excluded[city.index] = True
-    if not cfg.switches.investment_map:
-        return
-    every = max(int(round(cfg.policies.investment_map.replan_years * Q)), 1)
-    if (model.t - 1) % every:
-        return
-    mapped = draw_map(_planner_scores(model), _land_need(model), _free_land(model),
-                      cfg.competition.lead_sectors * len(SEGMENTS),
+    if cfg.switches.investment_map and not (model.t - 1) % _replan_every(model):
+        draw_investment_map(model)
+    if cfg.switches.subsidy_cap:
+        model.scheme_stake = scheme_stakes(model)
+
+
+def _replan_every(model: "CircleModel") -> int:
+    return max(int(round(model.config.policies.investment_map.replan_years * Q)), 1)
+
+
+def draw_investment_map(model: "CircleModel") -> None:
+    """Draw the map (slots by size and land) and bargain the compensation that goes with it."""
+    cfg, w = model.config, model.world
+    free = _free_land(model)
+    industrial = model.output_cube().sum(axis=(1, 2))
+    slots = map_slots(industrial, free, cfg.competition.lead_sectors * len(SEGMENTS) * w.n_cities)
+    mapped = draw_map(_planner_scores(model), _land_need(model), free, slots,
                       cfg.policies.investment_map.max_cities_per_segment)
     model.settings.mapped = mapped
     if cfg.competition.active:
@@ -49,14 +62,25 @@ def coordinate(model: "CircleModel") -> None:
 
 
 def _planner_scores(model: "CircleModel") -> np.ndarray:
-    """Firms' attractiveness of each city's own park plus the linkage costs firms ignore."""
-    terms, c = model.current_terms, model.world.n_cities
+    """Firms' attractiveness of each city's own park plus what a placement does to other firms
+    that they do not price: agglomeration spillovers less land and labour congestion."""
+    terms, c, w, econ = model.current_terms, model.world.n_cities, model.world, model.config.economy
     q, cost = terms.q[:, :c], terms.cost[:, :c]
     attract = model.delta_arrival + q * (1 - cost) / model.sigma[:, None]
-    linkage = -(model.config.economy.distance_cost_per_100km * q * terms.link_km100
-                / model.sigma[:, None])
+    mass = model.output_cube().sum(axis=2)                                # C x K
+    agg = agglomeration(mass, econ.agglomeration_elasticity)
+    spill = np.repeat(spillover_external(agg, mass, econ.agglomeration_elasticity), len(SEGMENTS),
+                      axis=1)                                             # C x KG, per productivity
+    local = model.parks.kind == 0
+    used = np.bincount(model.parks.city[local], weights=model.land_used()[local], minlength=c)
+    cap = np.bincount(model.parks.city[local], weights=model.parks.capacity[local], minlength=c)
+    congest = congestion_external(w.land_per_output.ravel(), w.labour_share.ravel(),
+                                  terms.land_price[:c], used / np.maximum(cap, 1e-12),
+                                  econ.land_price_utilisation_elasticity, model.wage,
+                                  econ.wage_adjustment_elasticity)        # C x KG, per output
+    external = (spill - congest * q.T) / model.sigma[None, :]
     pol = model.config.policies.investment_map
-    return planner_scores(attract.T, linkage.T, pol.spillover_weight, pol.noise_sd, model.map_rng)
+    return planner_scores(attract.T, external, pol.spillover_weight, pol.noise_sd, model.map_rng)
 
 
 def _land_need(model: "CircleModel") -> np.ndarray:
@@ -74,24 +98,30 @@ def _free_land(model: "CircleModel") -> np.ndarray:
     return np.bincount(p.city, weights=free, minlength=model.world.n_cities)
 
 
-def projected_values(model: "CircleModel", settings) -> np.ndarray:
-    """Each city's expected value of one step of decisions in every sector-segment (C)."""
+def projected_values(model: "CircleModel", settings, money_only: bool = False) -> np.ndarray:
+    """Each city's expected value of one step of decisions in every sector-segment (C): the
+    present value in its objective or, ``money_only``, the first year's fiscal flow (tax, land
+    rent, less subsidies) as a quarterly amount."""
     kgs = np.arange(model.kg)
     kg, origin, home, current, weight = decider_groups(model, kgs)
     u, available = utilities(model, kg, origin, home, current, np.zeros(len(kg)), settings)
     probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, available)[:, :-1]
     mass = weight[:, None] * probs * model.current_terms.q[kg]            # n x P
-    values = city_values(model, kgs)                                      # C x KG x P
+    values = city_values(model, kgs, 0.0 if money_only else None)        # C x KG x P
     offers = park_offers(settings, model.parks, model.t)[kg]              # n x P
     pays = model.parks.registration[None, :] == np.arange(model.world.n_cities)[:, None]
     gross = np.einsum("np,cnp->c", mass, values[:, kg, :])
     paid = np.einsum("np,cp->c", mass * offers, pays)
+    if money_only:
+        return gross - paid
     return model.life * gross - model.sub_life * paid
 
 
 def _bargain(model: "CircleModel") -> None:
-    """Compensation so that no city expects to do worse than under competition."""
+    """Compensation in money: the annual fiscal loss a year of coordinated decisions is projected to
+    cost a city against competition, times (1 + premium), paid by the gainers, each payer bounded
+    by a share of its tax revenue."""
     cfg = model.config
     comp_targets = np.repeat(target_sectors(model.world.hotness, model.world.advantage,
                                             cfg.competition.homogenisation,
@@ -104,10 +134,11 @@ def _bargain(model: "CircleModel") -> None:
                 kgs = np.flatnonzero(comp_targets[c])
                 br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max)
                 rival.offers[c, kgs] += cfg.competition.damping * (br - rival.offers[c, kgs])
-    coordinated = projected_values(model, model.settings)
-    competing = projected_values(model, rival)
-    model.compensation = Q * compensation(coordinated, competing,
-                                          cfg.policies.investment_map.bargaining_premium)
+    coordinated = Q * projected_values(model, model.settings, money_only=True)
+    competing = Q * projected_values(model, rival, money_only=True)
+    pol = cfg.policies.investment_map
+    model.compensation = bounded_by_revenue(compensation(coordinated, competing, pol.bargaining_premium),
+                                            model.recorder.fiscal_revenue, pol.compensation_cap_share)
 
 
 def compensation_in_force(model: "CircleModel") -> np.ndarray:
@@ -121,3 +152,39 @@ def compensation_in_force(model: "CircleModel") -> np.ndarray:
     if paying.any():
         comp[paying] *= owed / -comp[paying].sum()
     return comp
+
+
+def scheme_stakes(model: "CircleModel") -> np.ndarray:
+    """What each city expects a year in the scheme to bring (C): inflows from the agreements in
+    force (credit valued at λ_Y, tax, platform returns) at today's output, the compensation it is
+    owed, and a year of placements it would lose if excluded (platform and map slots)."""
+    p, w, t = model.parks, model.world, model.t
+    cfg = model.config
+    park_output = np.bincount(model.units.park, weights=model.units.output, minlength=p.n)
+    shares = accounts.share_matrices(p, t, w.n_cities, cfg.policies.enclave.credited_double_count)
+    foreign = p.city[None, :] != np.arange(w.n_cities)[:, None]
+    registered_elsewhere = p.registration[None, :] != np.arange(w.n_cities)[:, None]
+    inflow = (cfg.competition.promotion_weight_gdp * (shares.statistical * foreign) @ park_output
+              + (shares.tax * registered_elsewhere) @ (cfg.economy.tax_rate * park_output)
+              + accounts.platform_returns(p, park_output,
+                                          cfg.policies.park_within_park.platform_return_rate,
+                                          w.n_cities, t))
+    owed = np.maximum(model.compensation, 0.0)
+    return inflow + owed + Q * np.maximum(_placement_stakes(model), 0.0)
+
+
+def _placement_stakes(model: "CircleModel") -> np.ndarray:
+    """Per city, the present value of a step's placements it keeps by staying in the scheme
+    (shown on the platform, its map slots free of approval friction) against being excluded."""
+    s = model.settings
+    if not (s.platform or s.mapped is not None):
+        return np.zeros(model.world.n_cities)
+    inside = projected_values(model, s)
+    out = np.zeros(model.world.n_cities)
+    for c in np.flatnonzero(~s.excluded):
+        excluded = s.excluded.copy()
+        excluded[c] = True
+        alone = Settings(offers=s.offers, promoted=s.promoted, mapped=s.mapped, platform=s.platform,
+                         excluded=excluded)
+        out[c] = inside[c] - projected_values(model, alone)[c]
+    return out

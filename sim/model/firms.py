@@ -104,10 +104,11 @@ def utilities(model: "CircleModel", kg: np.ndarray, origin: np.ndarray, home: np
     offers = park_offers(settings, p, t)
     fric = (friction(settings, p, m.config.policies.investment_map.approval_friction)
             if m.config.switches.investment_map else np.zeros_like(offers))
+    fric = np.where((current >= 0)[:, None], 0.0, fric[kg])   # only new projects need approval
     reviewer = current >= 0
     rows = np.arange(len(kg))
     q = terms.q[kg]
-    margin = 1 - terms.cost[kg] + offers[kg] - fric[kg]
+    margin = 1 - terms.cost[kg] + offers[kg] - fric
     cur = np.maximum(current, 0)
     rent = np.where(t < p.rent_end, p.rent_subsidy, 0.0)      # reverse enclaves' rent support
     stay_margin = 1 - terms.cost[kg, cur] + stay_subsidy + rent[cur]
@@ -239,8 +240,9 @@ def retain_leavers(model: "CircleModel", dec: Units, kg, current, pick, stay_sub
     c = p.registration[current[idx]]
     ceiling = comp.subsidy_max
     if model.config.switches.subsidy_cap:
-        cheats = np.array([city.cheating for city in model.cities])
-        ceiling = np.where(cheats[c], comp.subsidy_max, min(model.config.policies.subsidy_cap.cap, ceiling))
+        from sim.model.city_offers import out_of_scheme
+        free = np.array([out_of_scheme(city) for city in model.cities])
+        ceiling = np.where(free[c], comp.subsidy_max, min(model.config.policies.subsidy_cap.cap, ceiling))
     grid = np.linspace(0.0, 1.0, comp.subsidy_grid_points)[None, :] * np.broadcast_to(ceiling, len(idx))[:, None]
     u, _ = utilities(model, kg[idx], dec.origin[idx], dec.home[idx], current[idx], stay_sub[idx],
                      model.settings)

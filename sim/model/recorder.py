@@ -73,6 +73,8 @@ class Recorder:
                      sub_paid, city_of_unit, terms)
         self._cities(model, events, physical, statistical, credited, tax, land_rev, subsidies, retention,
                      returns + comp, fiscal, objective, used, price, cube)
+        self._fiscal(model, shares, park_tax, land_rev, returns, comp, subsidies, retention,
+                     park_cost, fiscal)
         self._sectors(model, cube)
         self._parks(model, used, park_output, price)
         self._transfers(model, events)
@@ -163,6 +165,20 @@ class Recorder:
                                for c in model.cities],
             cheating=[bool(c.cheating) for c in model.cities]))
         self.rows["cities"].append(frame)
+
+    def _fiscal(self, model, shares, park_tax, land_rev, returns, comp, subsidies, retention,
+                park_cost, balance) -> None:
+        """The ``fiscal`` rows: every public inflow and outlay of each city; they add up to its
+        fiscal balance."""
+        w = model.world
+        collected, shared_in, shared_out = accounts.tax_split(model.parks, shares, park_tax, w.n_cities)
+        self.rows["fiscal"].append(pd.DataFrame(dict(
+            step=model.t, city=list(w.cities), tax_collected=collected, tax_shared_in=shared_in,
+            tax_shared_out=shared_out, land_revenue=land_rev, platform_return=returns,
+            compensation_received=np.maximum(comp, 0.0), subsidies=subsidies - retention,
+            retention=retention, compensation_paid=np.maximum(-comp, 0.0),
+            park_operating_cost=park_cost, balance=balance,
+            in_scheme=[not c.detected for c in model.cities])))
 
     def _sectors(self, model, cube) -> None:
         w = model.world

@@ -35,6 +35,12 @@ TABLES: dict[str, tuple[str, ...]] = {
         "channel", "output",
     ),
     "flows": ("step", "from_city", "to_city", "kind", "amount"),
+    # every public inflow and outlay of a city (annual rates); inflows less outlays = balance
+    "fiscal": (
+        "step", "city", "tax_collected", "tax_shared_in", "tax_shared_out", "land_revenue",
+        "platform_return", "compensation_received", "subsidies", "retention", "compensation_paid",
+        "park_operating_cost", "balance", "in_scheme",
+    ),
 }
 
 CHANNELS = ("relocation", "enclave", "park_within_park", "reverse_enclave", "new_investment", "exit")
@@ -51,6 +57,7 @@ class TableSet:
     parks: pd.DataFrame
     transfers: pd.DataFrame
     flows: pd.DataFrame
+    fiscal: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
