@@ -32,6 +32,7 @@ class City(mesa.Agent):
         self.cheating = False
         self.detected = False
         self.compensation = 0.0
+        self.cap_gain = 0.0      # a year's gain from breaking the cap, as last weighed
 
     def set_strategy(self) -> None:
         """Best-respond on subsidies for its targets, within budget, the cap and its temptation."""

@@ -111,8 +111,8 @@ def strategise(model: "CircleModel", city: "City") -> None:
             br_cap, value_cap = best_offers(model, city.index, kgs, s, min(cap, comp.subsidy_max),
                                             inputs)
             gain = Q * float((value_free - value_cap).sum())
-            years_left = max(cfg.steps - model.t, 0) / Q
-            city.cheating = not city.detected and _breaks(model, city, gain, years_left)
+            city.cap_gain = gain
+            city.cheating = not city.detected and _breaks(model, city, gain)
             br = br if out_of_scheme(city) else br_cap
         offers[kgs] = np.clip(s.offers[city.index, kgs] + comp.damping * (br - s.offers[city.index, kgs]),
                               0.0, comp.subsidy_max)
@@ -125,11 +125,12 @@ def out_of_scheme(city: "City") -> bool:
     return bool(city.cheating or city.detected)
 
 
-def _breaks(model: "CircleModel", city: "City", gain_per_year: float, years_left: float) -> bool:
+def _breaks(model: "CircleModel", city: "City", gain_per_year: float) -> bool:
     """Break the cap iff a year's gain beats the chance of being caught times the present value
-    of what staying in the scheme is projected to bring (``model.scheme_stake``)."""
+    of what staying in the open-ended scheme is projected to bring (``model.scheme_stake``); the
+    scheme has no end date, so the city does not know when the model's run stops."""
     return breaks_cap(gain_per_year, model.config.policies.subsidy_cap.detection_probability_annual,
-                      float(model.scheme_stake[city.index]), years_left,
+                      float(model.scheme_stake[city.index]), np.inf,
                       model.config.economy.discount_rate_annual)
 
 

@@ -98,30 +98,27 @@ def _free_land(model: "CircleModel") -> np.ndarray:
     return np.bincount(p.city, weights=free, minlength=model.world.n_cities)
 
 
-def projected_values(model: "CircleModel", settings, money_only: bool = False) -> np.ndarray:
-    """Each city's expected value of one step of decisions in every sector-segment (C): the
-    present value in its objective or, ``money_only``, the first year's fiscal flow (tax, land
-    rent, less subsidies) as a quarterly amount."""
+def projected_values(model: "CircleModel", settings) -> np.ndarray:
+    """Each city's expected value of one step of decisions in every sector-segment (C)."""
     kgs = np.arange(model.kg)
     kg, origin, home, current, weight = decider_groups(model, kgs)
     u, available = utilities(model, kg, origin, home, current, np.zeros(len(kg)), settings)
     probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, available)[:, :-1]
     mass = weight[:, None] * probs * model.current_terms.q[kg]            # n x P
-    values = city_values(model, kgs, 0.0 if money_only else None)        # C x KG x P
+    values = city_values(model, kgs)                                      # C x KG x P
     offers = park_offers(settings, model.parks, model.t)[kg]              # n x P
     pays = model.parks.registration[None, :] == np.arange(model.world.n_cities)[:, None]
     gross = np.einsum("np,cnp->c", mass, values[:, kg, :])
     paid = np.einsum("np,cp->c", mass * offers, pays)
-    if money_only:
-        return gross - paid
     return model.life * gross - model.sub_life * paid
 
 
 def _bargain(model: "CircleModel") -> None:
-    """Compensation in money: the annual fiscal loss a year of coordinated decisions is projected to
-    cost a city against competition, times (1 + premium), paid by the gainers, each payer bounded
-    by a share of its tax revenue."""
+    """Compensation in money: a city is paid, as an annual fiscal flow, what a year of coordinated
+    decisions is projected to cost its objective against competition (the present value spread
+    over a unit's life), times (1 + premium); the gainers pay, each at most a share of its tax
+    revenue."""
     cfg = model.config
     comp_targets = np.repeat(target_sectors(model.world.hotness, model.world.advantage,
                                             cfg.competition.homogenisation,
@@ -134,11 +131,11 @@ def _bargain(model: "CircleModel") -> None:
                 kgs = np.flatnonzero(comp_targets[c])
                 br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max)
                 rival.offers[c, kgs] += cfg.competition.damping * (br - rival.offers[c, kgs])
-    coordinated = Q * projected_values(model, model.settings, money_only=True)
-    competing = Q * projected_values(model, rival, money_only=True)
+    coordinated = Q * projected_values(model, model.settings) / model.life
+    competing = Q * projected_values(model, rival) / model.life
     pol = cfg.policies.investment_map
     model.compensation = bounded_by_revenue(compensation(coordinated, competing, pol.bargaining_premium),
-                                            model.recorder.fiscal_revenue, pol.compensation_cap_share)
+                                            model.recorder.tax_revenue, pol.compensation_cap_share)
 
 
 def compensation_in_force(model: "CircleModel") -> np.ndarray:

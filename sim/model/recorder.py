@@ -30,6 +30,7 @@ class Recorder:
         n = model.world.n_cities
         self.shared_inflow = np.zeros(n)
         self.fiscal_revenue = np.zeros(n)
+        self.tax_revenue = np.zeros(n)
 
     def record(self, model: "CircleModel", events: "StepEvents") -> None:
         w, p, u, t = model.world, model.parks, model.units, model.t
@@ -67,6 +68,7 @@ class Recorder:
         peers = (growth.sum() - growth) / (len(growth) - 1)
         objective = lam * (growth - peers) + fiscal / model.gdp0
         self.fiscal_revenue = tax + land_rev
+        self.tax_revenue = tax
         self.shared_inflow = self._inflow(model, shares, park_output, park_tax, returns, comp)
         cube = model.output_cube()
         self._circle(model, events, physical, credited, tax, subsidies, park_cost, comp, used, cube, u,

@@ -90,7 +90,7 @@ def present_value(annual: float | np.ndarray, years: float, discount: float):
     """Present value of ``annual`` a year for ``years`` years, discounted continuously."""
     if discount <= 0:
         return annual * years
-    return annual * (1 - np.exp(-discount * years)) / discount
+    return annual * -np.expm1(-discount * years) / discount
 
 
 def breaks_cap(gain_per_year: float, detection_annual: float, stake_per_year: float,
@@ -102,4 +102,6 @@ def breaks_cap(gain_per_year: float, detection_annual: float, stake_per_year: fl
     and the map's placements) for the years left: it breaks iff
     ``gain > p · PV(stake, years left)``.
     """
+    if stake_per_year <= 0 or detection_annual <= 0:
+        return gain_per_year > 0
     return gain_per_year > detection_annual * present_value(stake_per_year, years_left, discount)

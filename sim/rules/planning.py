@@ -18,7 +18,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 def map_slots(output_share: np.ndarray, land_share: np.ndarray, total: int) -> np.ndarray:
     """Lead sector-segments per city: ``total`` split in proportion to the mean of a city's share
     of circle industrial output and of its free land (largest remainders), at least 1 each."""
-    weight = 0.5 * (output_share / output_share.sum()) + 0.5 * (land_share / max(land_share.sum(), 1e-12))
+    parts = [x / x.sum() for x in (output_share, land_share) if x.sum() > 0]
+    weight = sum(parts) / len(parts) if parts else np.full(len(output_share), 1 / len(output_share))
     ideal = weight * max(total - len(weight), 0)
     slots = np.floor(ideal).astype(np.int64)
     order = np.argsort(-(ideal - slots), kind="stable")
