@@ -52,6 +52,7 @@ class CircleModel(mesa.Model):
         self.map_rng, self.detection_rng = self.streams["strategy"].spawn(2)
         self.compensation = np.zeros(self.world.n_cities)
         self.scheme_stake = np.zeros(self.world.n_cities)   # what staying in the cap scheme is worth
+        self.placement_stake = np.zeros(self.world.n_cities)
         self.current_terms = self.terms()
         self.recorder = Recorder(self)
         self.recorder.record(self, firms.empty_step())

@@ -98,10 +98,13 @@ def _free_land(model: "CircleModel") -> np.ndarray:
     return np.bincount(p.city, weights=free, minlength=model.world.n_cities)
 
 
-def projected_values(model: "CircleModel", settings) -> np.ndarray:
-    """Each city's expected value of one step of decisions in every sector-segment (C)."""
+def projected_values(model: "CircleModel", settings, groups: tuple | None = None) -> np.ndarray:
+    """Each city's expected value of one step of decisions in every sector-segment (C).
+
+    ``groups`` (``decider_groups`` of all sector-segments at this step) saves recomputing them.
+    """
     kgs = np.arange(model.kg)
-    kg, origin, home, current, weight = decider_groups(model, kgs)
+    kg, origin, home, current, weight = groups or decider_groups(model, kgs)
     u, available = utilities(model, kg, origin, home, current, np.zeros(len(kg)), settings)
     probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, available)[:, :-1]
@@ -154,7 +157,8 @@ def compensation_in_force(model: "CircleModel") -> np.ndarray:
 def scheme_stakes(model: "CircleModel") -> np.ndarray:
     """What each city expects a year in the scheme to bring (C): inflows from the agreements in
     force (credit valued at λ_Y, tax, platform returns) at today's output, the compensation it is
-    owed, and a year of placements it would lose if excluded (platform and map slots)."""
+    owed, and a year of placements it would lose if excluded (platform and map slots; projected
+    once a plan period)."""
     p, w, t = model.parks, model.world, model.t
     cfg = model.config
     park_output = np.bincount(model.units.park, weights=model.units.output, minlength=p.n)
@@ -167,7 +171,9 @@ def scheme_stakes(model: "CircleModel") -> np.ndarray:
                                           cfg.policies.park_within_park.platform_return_rate,
                                           w.n_cities, t))
     owed = np.maximum(model.compensation, 0.0)
-    return inflow + owed + Q * np.maximum(_placement_stakes(model), 0.0)
+    if not (t - 1) % _replan_every(model):     # re-projected once a plan period
+        model.placement_stake = Q * np.maximum(_placement_stakes(model), 0.0)
+    return inflow + owed + model.placement_stake
 
 
 def _placement_stakes(model: "CircleModel") -> np.ndarray:
@@ -176,12 +182,13 @@ def _placement_stakes(model: "CircleModel") -> np.ndarray:
     s = model.settings
     if not (s.platform or s.mapped is not None):
         return np.zeros(model.world.n_cities)
-    inside = projected_values(model, s)
+    groups = decider_groups(model, np.arange(model.kg))
+    inside = projected_values(model, s, groups)
     out = np.zeros(model.world.n_cities)
     for c in np.flatnonzero(~s.excluded):
         excluded = s.excluded.copy()
         excluded[c] = True
         alone = Settings(offers=s.offers, promoted=s.promoted, mapped=s.mapped, platform=s.platform,
                          excluded=excluded)
-        out[c] = inside[c] - projected_values(model, alone)[c]
+        out[c] = inside[c] - projected_values(model, alone, groups)[c]
     return out
