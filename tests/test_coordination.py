@@ -164,3 +164,36 @@ def test_fiscal_table_adds_up_to_the_balance():
     assert by_step.compensation_paid.sum().to_numpy() == pytest.approx(
         by_step.compensation_received.sum().to_numpy())
     assert by_step.tax_shared_in.sum().to_numpy() == pytest.approx(by_step.tax_shared_out.sum().to_numpy())
+
+
+# ----------------------------------------------------------------------------- the report
+def _batch(values):
+    """A stored-batch look-alike: last step 1 of two cities, two replicates per scenario."""
+    from types import SimpleNamespace
+    import pandas as pd
+    rows = []
+    for (scenario, replicate, city), (gdp, balance, paid) in values.items():
+        rows.append(dict(run=f"{scenario}-{replicate}", scenario=scenario, replicate=replicate,
+                         step=1, city=city, gdp_credited=gdp, tax_revenue=100.0, balance=balance,
+                         compensation_received=0.0, compensation_paid=paid))
+    frame = pd.DataFrame(rows)
+    return SimpleNamespace(cities=frame, fiscal=frame, swept_keys=[])
+
+
+def test_who_pays_flags_a_city_losing_credited_gdp_and_budget():
+    from sim.analysis.fiscal import display_table, who_pays
+    values = {("homogenised", r, c): (1000.0, 50.0, 0.0) for r in (0, 1) for c in ("Wuhan", "Ezhou")}
+    # Ezhou: credited GDP −10 and −20, balance −4 and −6, paying 5 and 15 of 100 tax
+    values.update({("coordinated", 0, "Ezhou"): (990.0, 46.0, 5.0),
+                   ("coordinated", 1, "Ezhou"): (980.0, 44.0, 15.0),
+                   ("coordinated", 0, "Wuhan"): (1010.0, 40.0, 0.0),
+                   ("coordinated", 1, "Wuhan"): (1030.0, 40.0, 0.0)})
+    table = who_pays(_batch(values), "homogenised")
+    ezhou = table[table.city == "Ezhou"].set_index("metric")
+    assert ezhou.loc["gdp_credited", "mean"] == pytest.approx(-15.0)
+    assert ezhou.loc["balance", "mean"] == pytest.approx(-5.0)
+    assert ezhou["compensation_share"].iloc[0] == pytest.approx(-0.10)
+    assert ezhou["defector"].all()
+    assert not table[table.city == "Wuhan"]["defector"].any()    # gains GDP, loses budget
+    shown = display_table(table, "coordinated", "zh")
+    assert "可能退出" in shown.to_string() and "鄂州" in shown.to_string()

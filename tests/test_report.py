@@ -18,7 +18,7 @@ from sim.experiments.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("time_series", "last_step", "differences", "investment_map", "arrivals_map",
-           "flow_map", "city_gains")
+           "flow_map", "city_gains", "who_pays")
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +136,9 @@ def test_chinese_report_text(built, batch_dir):
     text = report.to_markdown(blocks, out)
     assert "## 研究问题" in text and "武汉" in text and "coordinated相对homogenised" in text
     assert "(4 次重复)" in text
+    section = report.to_markdown(report.who_pays_blocks(load_results(batch_dir), "homogenised",
+                                                         out / "figures", "zh"), out)
+    assert "## 谁受益，谁付钱" in section and "核算GDP" in section
 
 
 def test_cli_bad_input_is_one_line_exit_2(batch_dir, tmp_path, capsys):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.analysis import i18n, plots, stats
+from sim.analysis import fiscal, i18n, plots, stats
 from sim.experiments.store import load_results, run_folder_name
 
 OUTPUTS = ("report.md", "report.html", "summary.csv", "summary.xlsx", "figures")
@@ -233,6 +233,17 @@ def build_blocks(table: pd.DataFrame, configs: dict, manifest: pd.DataFrame, bas
     ]
 
 
+def who_pays_blocks(batch, baseline: str, fig_dir: Path, lang: str) -> list:
+    """The "who gains, who pays" section (sim.analysis.fiscal); none without fiscal rows."""
+    if batch.fiscal.empty:
+        return []
+    table = fiscal.who_pays(batch, baseline)
+    scenarios = [s for s in main_scenarios(table["scenario"].unique(), baseline)
+                 if s in set(table["scenario"])] or sorted(table["scenario"].unique())
+    path = plots.save_figure(fiscal.plot_who_pays(table, scenarios, lang), fig_dir, "who_pays", lang)
+    return fiscal.report_blocks(table, scenarios, path, lang)
+
+
 def to_markdown(blocks: list, out_dir: Path) -> str:
     lines = []
     for block in blocks:
@@ -310,6 +321,7 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     figures = make_figures(batch, summary, out / "figures", lang, rings)
     blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
                           baseline, figures, lang)
+    blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
     return out / "report.html"

@@ -232,6 +232,8 @@ def load_results(directory: str | os.PathLike) -> BatchResults:
         ids = {"run": row["run"], "scenario": row["scenario"], "replicate": int(row["replicate"])}
         ids.update({key: point.get(key) for key in swept})
         for name in TABLES:
+            if not (folder / f"{name}.parquet").exists():   # a table newer than the batch
+                continue
             frame = pd.read_parquet(folder / f"{name}.parquet")
             parts[name].append(frame.assign(**ids)[list(ids) + list(frame.columns)])
     id_columns = ["run", "scenario", "replicate", *swept]
