@@ -22,7 +22,7 @@ ORIGIN_NAMES = np.array(["local", "wuhan", "outside"])
 
 
 class Recorder:
-    """Collects one row block per step; ``results()`` assembles the six tables."""
+    """Collects one row block per step; ``results()`` assembles the seven tables."""
 
     def __init__(self, model: "CircleModel") -> None:
         self.rows: dict[str, list] = {name: [] for name in TABLES}
