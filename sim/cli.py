@@ -27,6 +27,10 @@ SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
                    ("welfare", "welfare (100m yuan/yr)", "{:,.1f}"))
 
 
+#: Largest replicate index (the schema's cap on ``replicates``).
+MAX_REPLICATE = 100_000
+
+
 class UserError(ConfigError):
     """A bad command-line option (reported like a bad scenario file)."""
 
@@ -93,13 +97,16 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print ``OK`` per valid file (with its run count) or its error; 2 if any is bad."""
     from sim.config.sweeps import scenario_runs
+    from sim.experiments.store_guard import check_run_names
 
     status = 0
     for path in args.files:
         try:
             runs = scenario_runs(path, args.overrides)
+            check_run_names([run.name for run in runs])  # distinct, usable run folder names
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            for line in str(exc).splitlines():
+                print(f"error: {line}", file=sys.stderr)
             status = 2
             continue
         points = len({tuple(sorted(map(str, r.sweep.items()))) for r in runs})
@@ -114,15 +121,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None and value < 0:
             raise UserError(f"--{flag}: expected an integer >= 0 (got {value})")
-    config = load_scenario(args.scenario, args.overrides)
-    if args.out is not None and not args.force:
-        from sim.experiments.store import check_fresh_output
-        check_fresh_output(args.out, "pass --force to replace it or choose another --out")
+    if args.replicate is not None and args.replicate > MAX_REPLICATE:
+        raise UserError(f"--replicate: expected an integer <= {MAX_REPLICATE} "
+                        f"(got {args.replicate})")
+    flags = [f"{flag}={getattr(args, flag)}" for flag in ("steps", "seed")
+             if getattr(args, flag) is not None]  # bounded like the file, and in config.yaml
+    config = load_scenario(args.scenario, [*args.overrides, *flags])
+    if args.out is not None:
+        _check_out(args.out, args.force)
     from sim.model import run_scenario
 
-    seed = config.seed if args.seed is None else args.seed
-    results = run_scenario(config, seed=seed, replicate=args.replicate, steps=args.steps)
+    seed = config.seed
+    results = run_scenario(config, seed=seed, replicate=args.replicate)
     if args.out is not None:
+        _check_out(args.out, args.force)  # again: the folder may have changed during the run
         _write_run_folder(args.out, results, resolved_dict(config))
     last = results.circle.iloc[-1]
     print(f"{config.name}: seed {seed}, replicate {args.replicate}, step {int(last['step'])}")
@@ -135,17 +147,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_out(out: Path, force: bool) -> None:
+    """An --out folder must be new or empty; with --force, a run folder this tool wrote."""
+    from sim.experiments.store import check_fresh_output
+    from sim.experiments.store_guard import check_replaceable
+
+    if force:
+        check_replaceable(out)
+    else:
+        check_fresh_output(out, "pass --force to replace it or choose another --out")
+
+
 def _write_run_folder(out: Path, results, config: dict) -> None:
-    """Write tables + config.yaml into a fresh sibling folder, then swap it into place."""
+    """Write tables + config.yaml into a fresh hidden sibling folder, then swap it into place."""
     import yaml
 
-    out = out.resolve()
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    from sim.experiments.store_guard import RUN_MARKER, TMP_TAG, write_marker
+
+    out = Path(os.path.abspath(out))
+    tmp = out.with_name(f".{out.name}{TMP_TAG}{os.getpid()}")
     tmp.mkdir(parents=True)
+    write_marker(tmp, RUN_MARKER)
     results.write(tmp)
     (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     if out.exists():
-        old = out.with_name(f"{out.name}.old-{os.getpid()}")
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
         os.rename(out, old)
         os.rename(tmp, out)
         shutil.rmtree(old)
@@ -177,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -28,3 +28,32 @@ def scenario_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "tiny.yaml").write_text(MINIMAL)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def tree_snapshot(root: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple]:
+    """Every path under ``root`` (not under a ``skip`` folder) with its kind, size and mtime."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if any(rel == s or rel.startswith(s + "/") for s in skip):
+            continue
+        info = path.lstat()  # a folder's own mtime changes with its entries, compared anyway
+        found[rel] = (info.st_mode,) if path.is_dir() and not path.is_symlink() else (
+            info.st_mode, info.st_size, info.st_mtime_ns)
+    return found
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture):
+    """Run ``sim`` in-process: returns (exit code, stdout, stderr lines)."""
+    from sim.cli import main
+
+    def run(*args: str) -> tuple[int, str, list[str]]:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse errors
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err.splitlines()
+
+    return run

@@ -157,22 +157,38 @@ def test_existing_output_is_never_overwritten(scenario_dir: Path) -> None:
     assert [p.name for p in (scenario_dir / "out").iterdir()] == ["notes.txt"]
 
 
-def test_a_failing_run_is_recorded_and_the_batch_goes_on(scenario_dir: Path) -> None:
-    shutil.copytree(DEFAULT_DATA_DIR, scenario_dir / "broken")
-    (scenario_dir / "broken" / "sector_hotness.csv").unlink()
-    (scenario_dir / "bad.yaml").write_text("extends: tiny.yaml\nname: bad\ndata_dir: broken\n")
-    summary = run_batch(["tiny.yaml", "bad.yaml"], "out", replicates=2, workers=2,
-                        overrides=SMALL, progress=False)
+def test_a_failing_run_is_recorded_and_the_batch_goes_on(scenario_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures as cf
+
+    import sim.model
+
+    real = sim.model.run_scenario
+
+    def fails_for_bad(config, **kwargs):
+        if config.name == "bad":
+            raise FileNotFoundError("broken/sector_hotness.csv: missing data file")
+        return real(config, **kwargs)
+
+    monkeypatch.setattr(sim.model, "run_scenario", fails_for_bad)
+    (scenario_dir / "bad.yaml").write_text("extends: tiny.yaml\nname: bad\n")
+    with cf.ThreadPoolExecutor(2) as threads:
+        summary = run_batch(["tiny.yaml", "bad.yaml"], "out", replicates=2, executor=threads,
+                            overrides=SMALL, progress=False)
     assert (summary.n_ok, summary.n_failed) == (2, 2)
     assert sorted(name for name, _ in summary.failed) == ["bad/r00", "bad/r01"]
     assert all("sector_hotness.csv" in message for _, message in summary.failed)
     results = load_results("out")
     assert list(results.manifest["status"]) == ["ok", "ok", "failed", "failed"]
     assert sorted(results.circle["run"].unique()) == ["tiny/r00", "tiny/r01"]
-    (scenario_dir / "out" / "runs" / "tiny__r00.tmp-99999").mkdir()
-    again = run_batch(["tiny.yaml", "bad.yaml"], "out", replicates=2, workers=1,
-                      overrides=SMALL, resume=True, progress=False)
+    stale = scenario_dir / "out" / "runs" / ".tiny__r00.tmp-99999"  # a killed writer's folder
+    stale.mkdir()
+    (stale / ".sim-run").write_text("")
+    (scenario_dir / "out" / "runs" / "notes").mkdir()  # not the tool's: left alone
+    with cf.ThreadPoolExecutor(1) as threads:
+        again = run_batch(["tiny.yaml", "bad.yaml"], "out", replicates=2, executor=threads,
+                          overrides=SMALL, resume=True, progress=False)
     assert (again.n_skipped, again.n_failed) == (2, 2)  # failed runs are run again
     assert sorted(p.name for p in (scenario_dir / "out" / "runs").iterdir()) == [
-        "bad__r00", "bad__r01", "tiny__r00", "tiny__r01"]
+        "bad__r00", "bad__r01", "notes", "tiny__r00", "tiny__r01"]
     assert len(load_results("out").manifest) == 4

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from sim.model.tables import TABLES
@@ -63,14 +65,32 @@ def test_sim_run_reproduces_a_batch_run(scenario_dir: Path) -> None:
                                       pd.read_parquet(scenario_dir / "single" / f"{name}.parquet"))
 
 
-def test_batch_with_failed_runs_exits_1_and_lists_them(scenario_dir: Path) -> None:
+def test_batch_with_a_broken_data_folder_stops_before_any_run(scenario_dir: Path) -> None:
     (scenario_dir / "nodata").mkdir()
     for name in ("cities.csv", "sectors.csv"):
         source = Path(__file__).resolve().parent.parent / "sim" / "data" / name
         (scenario_dir / "nodata" / name).write_bytes(source.read_bytes())
     (scenario_dir / "bad.yaml").write_text("extends: tiny.yaml\nname: bad\ndata_dir: nodata\n")
     done = sim("batch", "bad.yaml", "--workers", "1", "--out", "b", cwd=scenario_dir)
-    assert done.returncode == 1
-    assert "0 ok, 1 failed" in done.stdout
-    assert "  FAILED bad/r00: FileNotFoundError: " in done.stdout
-    assert "bad/r00: failed" in done.stderr  # plain progress lines off a terminal
+    assert done.returncode == 2
+    missing = ["sector_weights.csv", "segments.csv", "segment_links.csv", "sector_hotness.csv"]
+    assert done.stderr.splitlines() == [f"error: bad.yaml:3: data_dir: nodata/{name}: expected "
+                                        f"this data file (missing)" for name in missing]
+    assert not (scenario_dir / "b").exists()
+
+
+def test_batch_with_failed_runs_exits_1_and_lists_them(scenario_dir: Path, capsys,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.runner
+    from sim.cli import main
+
+    summary = sim.runner.BatchSummary(out_dir=Path("b"), n_ok=0, n_failed=1, wall_s=1.0,
+                                      failed=[("bad/r00", "FileNotFoundError: gone")], n_total=1)
+    monkeypatch.setattr(sim.runner, "run_batch", lambda *a, **k: summary)
+    assert main(["batch", "tiny.yaml", "--out", "b"]) == 1
+    out = capsys.readouterr().out
+    assert "0 ok, 1 failed" in out
+    assert "  FAILED bad/r00: FileNotFoundError: gone" in out
+    lines = io.StringIO()
+    sim.runner.Progress(1, stream=lines).update("bad/r00", "failed", 0.1)
+    assert lines.getvalue().startswith("bad/r00: failed")  # plain progress lines off a terminal

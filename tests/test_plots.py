@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PatchCollection, PolyCollection
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from sim.analysis import i18n, plots, stats
+from sim.analysis import forest, i18n, plots, stats
 from sim.experiments.runner import run_batch
 from sim.experiments.store import load_results
 
@@ -36,7 +37,7 @@ def batch(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def summary(batch):
-    return stats.summarise(batch, "homogenised", n_boot=200)
+    return stats.summarise(batch, "homogenised")
 
 
 def visible_axes(fig: Figure):
@@ -66,45 +67,49 @@ def test_time_series_one_line_and_band_per_series(summary):
         assert ax.get_title() == i18n.metric_label(metric)
         assert ax.get_xlabel() == "Quarter"
     labels = legend_labels(fig)
-    assert {"homogenised", "coordinated"} <= set(labels) and len(labels) == n_series
+    assert {"Homogenised competition", "Coordinated co-construction"} <= set(labels)
+    assert len(labels) == n_series
     expected = summary.over_time.query("scenario == 'homogenised' and metric == "
                                        "'similarity_ring_mean'").sort_values("step")["mean"]
-    line = next(l for l in axes[0].lines if l.get_label() == "homogenised")
+    line = next(l for l in axes[0].lines if l.get_label() == "Homogenised competition")
     np.testing.assert_allclose(line.get_ydata(), expected)
 
 
-def test_last_step_point_and_interval_per_scenario_baseline_marked(summary):
-    fig = plots.plot_last_step(summary.levels, "homogenised", stats.HEADLINE_METRICS)
-    axes = visible_axes(fig)
-    assert len(axes) == len(stats.HEADLINE_METRICS)
-    baseline = summary.levels.query("scenario == 'homogenised' and measure == 'last'")
-    for i, (ax, metric) in enumerate(zip(axes, stats.HEADLINE_METRICS)):
-        assert sum(isinstance(c, ErrorbarContainer) for c in ax.containers) == 2 + len(SHARES)
-        ticks = [t.get_text() for t in ax.get_yticklabels()]
-        if i % 3 == 0:  # names on the first panel of each row, top to bottom in rank order
-            assert ticks[:3] == ["homogenised [baseline]", "coordinated",
-                                 "sweep_enclave_share (gdp_share_source=0)"]
-        else:
-            assert set(ticks) == {""}
-        dashed = [l for l in ax.lines if l.get_linestyle() == "--"]
-        assert len(dashed) == 1
-        expected = baseline.loc[baseline["metric"] == metric, "mean"].iloc[0]
-        assert dashed[0].get_xdata()[0] == pytest.approx(expected)
+def test_headline_forest_in_percent_of_baseline_coloured_by_verdict(summary):
+    metrics = ("welfare", "similarity_ring_mean", "wuhan_share")
+    fig = forest.plot_headline(summary.differences, summary.levels, ["coordinated"], metrics)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Welfare (present value)", "Ring-city structure similarity", "Wuhan share of circle GDP"]
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 3
+    diff = summary.differences.query("scenario == 'coordinated' and measure == 'discounted' "
+                                     "and metric == 'welfare'").iloc[0]
+    base = summary.levels.query("scenario == 'homogenised' and measure == 'discounted' "
+                                "and metric == 'welfare'")["mean"].iloc[0]
+    assert bars[0].lines[0].get_xdata()[0] == pytest.approx(100 * diff["mean"] / abs(base))
+    assert bars[0].lines[0].get_color() == forest.verdict_colour(diff["verdict"], "welfare")
+    assert "Coordinated co-construction − Homogenised competition" in fig._suptitle.get_text()
 
 
-def test_differences_against_zero_in_rank_order(summary):
-    fig = plots.plot_differences(summary.differences, ["welfare", "wuhan_share"])
-    for ax, metric in zip(visible_axes(fig), ["welfare", "wuhan_share"]):
-        assert sum(isinstance(c, ErrorbarContainer) for c in ax.containers) == 1 + len(SHARES)
-    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert ticks[:2] == ["coordinated", "sweep_enclave_share (gdp_share_source=0)"]
-    for ax, metric in zip(visible_axes(fig), ["welfare", "wuhan_share"]):
-        zero = [l for l in ax.lines if l.get_linestyle() == "--"]
-        assert len(zero) == 1 and zero[0].get_xdata()[0] == 0.0
-        expected = summary.differences.query(
-            "scenario == 'coordinated' and measure == 'last' and metric == @metric")
-        point = ax.containers[0].lines[0].get_xdata()[0]
-        assert point == pytest.approx(expected["mean"].iloc[0])
+def test_verdict_colours_follow_the_registry_direction():
+    assert forest.verdict_colour("higher", "welfare") == forest.VERDICT_COLOURS["better"]
+    assert forest.verdict_colour("higher", "subsidy_total") == forest.VERDICT_COLOURS["worse"]
+    assert forest.verdict_colour("lower", "wuhan_share") == forest.VERDICT_COLOURS["neutral"]
+    assert forest.verdict_colour("not_distinct", "welfare") == \
+        forest.VERDICT_COLOURS["not_distinct"]
+
+
+def test_ablation_forest_one_row_per_switch():
+    rows = [{"scenario": f"x_{k}", "parent": "p", "switch": sw, "kind": k, "measure": "discounted",
+             "metric": "welfare", "mean": m, "ci_low": m - 1, "ci_high": m + 1, "n": 3}
+            for sw, k, m in [("enclave", "removed", 5.0), ("enclave", "added", 2.0),
+                             ("subsidy_cap", "removed", -1.0), ("subsidy_cap", "added", 0.5)]]
+    fig = forest.plot_ablations(pd.DataFrame(rows), ["welfare"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Subsidy cap", "Enclave parks"]
+    removed = np.asarray(ax.containers[0].lines[0].get_xdata(), dtype=float)
+    np.testing.assert_allclose(removed, [-1.0, 5.0])  # switches in the order of i18n.SWITCHES
 
 
 def test_investment_matrix_by_hand():
@@ -125,10 +130,43 @@ def test_investment_matrix_by_hand():
     np.testing.assert_allclose(share.to_numpy(), [[0.25, 0.75], [0.75, 0.25]])
 
 
+def test_map_matrix_by_hand():
+    rows = [{"run": run, "scenario": "c", "step": step, "city": city, "sector": sector,
+             "segment": segment}
+            for run, step, city, sector, segment in [
+                ("a", 2, "Ezhou", "health", "core"), ("a", 2, "Wuhan", "automotive", "rnd"),
+                ("b", 2, "Ezhou", "health", "core"), ("b", 2, "Wuhan", "health", "core"),
+                ("a", 1, "Tianmen", "health", "rnd")]]  # an earlier map, not the last step
+    matrix = stats.map_matrix(pd.DataFrame(rows), "c", n_runs=2)
+    assert list(matrix.index) == ["Wuhan", "Ezhou"]
+    assert list(matrix.columns) == [("automotive", "rnd"), ("health", "core")]
+    np.testing.assert_allclose(matrix.to_numpy(), [[0.5, 0.5], [0.0, 1.0]])
+
+
+def test_coordinator_map_shows_the_recorded_map(batch):
+    fig = plots.plot_coordinator_map(batch.investment_map, "coordinated", 3)
+    ax = fig.axes[0]
+    image = ax.images[0].get_array()
+    matrix = stats.map_matrix(batch.investment_map, "coordinated", 3)
+    np.testing.assert_allclose(image, matrix.to_numpy())
+    assert fig._suptitle.get_text().startswith("The coordinator's investment map")
+    assert ax.get_yticklabels()[0].get_text() == "Wuhan"
+    last = batch.investment_map.query("scenario == 'coordinated'")
+    last = last[last["step"] == last["step"].max()]
+    per_segment = last.groupby(["run", "sector", "segment"]).size()
+    assert per_segment.between(1, 3).all()   # max_cities_per_segment (A) = 3
+    assert last.groupby(["run", "city"]).size().max() <= 3 * 4  # lead sectors x segments
+    assert batch.investment_map.query("scenario == 'homogenised'").empty
+
+
 def test_investment_map_heatmap_per_scenario(batch):
-    fig = plots.plot_investment_map(batch.sectors, ["homogenised", "coordinated"])
+    fig = plots.plot_specialisation(batch.sectors, ["homogenised", "coordinated"])
     axes = [ax for ax in visible_axes(fig) if ax.images]
-    assert [ax.get_title() for ax in axes] == ["homogenised", "coordinated"]
+    assert [ax.get_title() for ax in axes] == ["Homogenised competition",
+                                               "Coordinated co-construction"]
+    assert "not the coordinator" not in fig._suptitle.get_text()
+    assert fig._suptitle.get_text().startswith("Output specialisation")
+    assert axes[0].get_xticklabels()[1].get_text() == "Automobiles"
     n_sectors = batch.sectors["sector"].nunique()
     for ax, scenario in zip(axes, ["homogenised", "coordinated"]):
         image = ax.images[0].get_array()
@@ -148,7 +186,7 @@ def test_arrivals_map_by_hand_and_drawn(batch):
                           for c, k, ch, o in rows])
     np.testing.assert_allclose(stats.arrivals_matrix(frame, "s").to_numpy(),
                                [[0.5, 1.5], [1.5, 0.5]])  # exits are not placements
-    fig = plots.plot_investment_map(batch.transfers, ["coordinated"], "arrivals")
+    fig = plots.plot_specialisation(batch.transfers, ["coordinated"], "arrivals")
     image = fig.axes[0].images[0].get_array()
     lq = stats.arrivals_matrix(batch.transfers, "coordinated").to_numpy()
     np.testing.assert_allclose(image, np.log2(np.clip(lq, 0.125, 8)))
@@ -171,7 +209,7 @@ def test_flow_map_arrows_sizes_and_channels(batch, tmp_path):
     scenarios = ["homogenised", "coordinated"]
     fig = plots.plot_flow_map(batch.cities, batch.transfers, scenarios)
     axes = visible_axes(fig)
-    present = set()
+    present, widths_all = set(), []
     for ax, scenario in zip(axes, scenarios):
         moved = stats.moved_out_of_wuhan(batch.transfers, scenario, 3)
         moved = moved[moved["output"] > 0]
@@ -179,10 +217,23 @@ def test_flow_map_arrows_sizes_and_channels(batch, tmp_path):
         assert len(arrows) == len(moved) > 0
         widths = sorted(a.get_linewidth() for a in arrows)
         assert widths[0] < widths[-1]
+        widths_all += widths
         sizes = ax.collections[0].get_sizes()
         assert sizes[0] == sizes.max()  # Wuhan (first row of cities.csv) has the largest GDP
         present |= set(moved["channel"])
-    assert set(legend_labels(fig)) == {i18n.channel_label(c) for c in present}
+    channels, key = fig.legends
+    assert {t.get_text() for t in channels.get_texts()} == {i18n.channel_label(c) for c in present}
+    assert key.get_title().get_text().startswith("Arrow width")
+    key_widths = [h.get_linewidth() for h in key.legend_handles]
+    assert key_widths[0] == pytest.approx(max(widths_all)) and key_widths == sorted(key_widths,
+                                                                                     reverse=True)
+    assert axes[0].get_xlabel() == "Longitude (°E)" and axes[0].get_ylabel() == "Latitude (°N)"
+    FigureCanvasAgg(fig).draw()
+    texts = axes[0].texts
+    assert len(texts) == 9
+    overlapping = [(a.get_text(), b.get_text()) for i, a in enumerate(texts) for b in texts[i + 1:]
+                   if a.get_window_extent().overlaps(b.get_window_extent())]
+    assert overlapping == []
 
     geo = tmp_path / "cities.geojson"
     square = [[[114, 30], [115, 30], [115, 31], [114, 31], [114, 30]]]
@@ -210,6 +261,7 @@ def test_city_gains_three_bars_per_city(summary):
     for ax in axes:
         assert sum(isinstance(p, Rectangle) for p in ax.patches) == 9 * 3
     assert "(gdp_share_source=0" in axes[1].get_title()
+    assert axes[0].get_title() == "Coordinated co-construction − Homogenised competition"
     assert legend_labels(fig) == ["Physical GDP", "Credited GDP", "Tax minus subsidies"]
     wuhan = summary.city_gains.query("scenario == 'coordinated' and city == 'Wuhan' and "
                                      "metric == 'gdp_credited'")["mean"].iloc[0]
@@ -221,11 +273,11 @@ def test_sweep_curves_with_bands_and_baseline(summary):
     metrics = ["wuhan_share", "welfare"]
     fig = plots.plot_sweep(summary.levels, SWEEP, metrics, baseline="homogenised")
     for ax in visible_axes(fig):
-        curve = next(l for l in ax.lines if l.get_label() == "sweep_enclave_share")
+        curve = next(l for l in ax.lines if l.get_label() == "Enclave share sweep")
         np.testing.assert_allclose(curve.get_xdata().astype(float), SHARES)
         assert len(ax.lines) == 2 and len(ax.collections) == 1
-        assert ax.get_xlabel() == SWEEP
-    assert legend_labels(fig) == ["sweep_enclave_share", "homogenised [baseline]"]
+        assert ax.get_xlabel() == "gdp share source"
+    assert legend_labels(fig) == ["Enclave share sweep", "Homogenised competition [baseline]"]
     gains = summary.city_gains.query("scenario == 'sweep_enclave_share' and "
                                      "metric == 'gdp_credited'")
     fig = plots.plot_sweep(gains, SWEEP, ["gdp_credited"], series="city")
@@ -235,8 +287,9 @@ def test_sweep_curves_with_bands_and_baseline(summary):
 def all_figures(batch, summary, lang):
     return [
         plots.plot_time_series(summary.over_time, lang=lang),
-        plots.plot_last_step(summary.levels, "homogenised", stats.HEADLINE_METRICS, lang=lang),
-        plots.plot_investment_map(batch.sectors, ["homogenised", "coordinated"], lang=lang),
+        forest.plot_headline(summary.differences, summary.levels, ["coordinated"],
+                             ("welfare", "theil"), lang=lang),
+        plots.plot_specialisation(batch.sectors, ["homogenised", "coordinated"], lang=lang),
         plots.plot_flow_map(batch.cities, batch.transfers, ["coordinated"], lang=lang),
         plots.plot_city_gains(summary.city_gains, ["coordinated"], lang=lang),
         plots.plot_sweep(summary.levels, SWEEP, ["welfare"], lang=lang, baseline="homogenised"),
@@ -274,12 +327,40 @@ def test_missing_cjk_font_is_a_clear_error(monkeypatch):
         plots.plot_time_series(pd.DataFrame(), lang="zh")
 
 
-def test_save_png_at_200_dpi_and_svg(tmp_path, summary):
-    fig = plots.plot_time_series(summary.over_time)
-    png = plots.save_figure(fig, tmp_path, "ts")
-    assert (tmp_path / "ts.svg").read_text().lstrip().startswith("<?xml")
+def test_label_offsets_part_close_neighbours_by_hand():
+    coords = pd.DataFrame({"lon": [114.8906, 114.8794, 113.0], "lat": [30.3965, 30.4477, 30.0]},
+                          index=["Ezhou", "Huanggang", "Far"])
+    offsets = plots.label_offsets(coords)
+    assert offsets["Ezhou"] == (-6, -6, "right", "top")       # Huanggang lies just north
+    assert offsets["Huanggang"] == offsets["Far"] == (6, 6, "left", "bottom")
+
+
+def test_png_dpi_fits_a_slide_by_hand():
+    assert plots.png_dpi(Figure(figsize=(13.8, 7.2))) == 100.0
+    assert plots.png_dpi(Figure(figsize=(31.2, 44.64))) == pytest.approx(900 / 44.64)
+    assert plots.png_dpi(Figure(figsize=(32.0, 9.0))) == pytest.approx(50.0)
+
+
+def test_saved_figures_fit_a_slide(tmp_path, summary):
     from matplotlib.image import imread
 
+    fig = plots.plot_time_series(summary.over_time)
+    png = plots.save_figure(fig, tmp_path, "ts")
+    assert imread(png).shape[:2] == (720, 1380)  # 13.8 x 7.2 in at 100 dpi
+    assert (tmp_path / "ts.svg").read_text().lstrip().startswith("<?xml")
+    png = plots.save_figure(Figure(figsize=(20.0, 20.0)), tmp_path, "big")
     height, width = imread(png).shape[:2]
-    w_in, h_in = fig.get_size_inches()
-    assert (width, height) == (round(w_in * 200), round(h_in * 200))
+    assert width <= 1600 and height <= 900
+
+
+def test_chinese_labels_on_scenarios_axes_and_metrics(batch, summary):
+    fig = forest.plot_headline(summary.differences, summary.levels, ["coordinated"],
+                               ("welfare", "theil"), lang="zh")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["社会福利(贴现值)",
+                                                                    "人均GDP泰尔指数"]
+    assert fig._suptitle.get_text().startswith("协同共建 − 同质化竞争")
+    fig = plots.plot_flow_map(batch.cities, batch.transfers, ["coordinated"], lang="zh")
+    ax = fig.axes[0]
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("协同共建", "经度(°E)", "纬度(°N)")
+    fig = plots.plot_specialisation(batch.sectors, ["homogenised"], lang="zh")
+    assert fig.axes[0].get_xticklabels()[1].get_text() == "汽车"

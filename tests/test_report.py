@@ -11,21 +11,22 @@ import pandas as pd
 import pytest
 
 from sim.experiments import demo
-from sim.analysis import i18n, report
+from sim.analysis import executive, i18n, report
 from sim.cli import main
 from sim.experiments.runner import run_batch
 from sim.experiments.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("time_series", "last_step", "differences", "investment_map", "arrivals_map",
-           "flow_map", "city_gains", "who_pays")
+FIGURES = ("headline", "ablations", "time_series", "coordinator_map", "specialisation", "arrivals_map", "flow_map",
+           "city_gains", "who_pays")
+NAMES = ("homogenised", "coordinated", "coordinated_without_subsidy_cap")
 
 
 @pytest.fixture(scope="session")
 def batch_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "store"
-    files = [ROOT / "scenarios" / f"{name}.yaml" for name in ("homogenised", "coordinated")]
-    done = run_batch(files, out_dir=out, replicates=4, workers=1, progress=False,
+    files = [ROOT / "scenarios" / f"{name}.yaml" for name in NAMES]
+    done = run_batch(files, out_dir=out, replicates=3, workers=1, progress=False,
                      overrides=["steps=3", "world.n_units=2000"])
     assert done.n_failed == 0, done.failed
     return out
@@ -33,14 +34,14 @@ def batch_dir(tmp_path_factory):
 
 def sim(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="session")
 def built(batch_dir, tmp_path_factory):
     """The report written by ``sim compare`` in a subprocess (the CLI's happy path)."""
     out = tmp_path_factory.mktemp("report") / "en"
-    done = sim("compare", batch_dir, "--out", out, "--bootstrap", "300")
+    done = sim("compare", batch_dir, "--out", out)
     assert done.returncode == 0, done.stderr
     return out, Path(done.stdout.strip())
 
@@ -50,27 +51,54 @@ def test_outputs_written(built):
     assert path == out / "report.html"
     for name in ("report.md", "report.html", "summary.csv", "summary.xlsx"):
         assert (out / name).stat().st_size > 0
+    from matplotlib.image import imread
+
     for name in FIGURES:
-        assert (out / "figures" / f"{name}.png").is_file()
         assert (out / "figures" / f"{name}.svg").is_file()
+        height, width = imread(out / "figures" / f"{name}.png").shape[:2]
+        assert width <= 1600 and height <= 900, name
 
 
 def test_every_scenario_and_switch_appears(built):
     out, _ = built
     text = (out / "report.md").read_text()
-    for scenario in ("homogenised", "coordinated"):
-        assert f"**{scenario}** (4 replicates)" in text
-        assert f"\n| {scenario} |" in text  # a row of the headline table
+    for scenario in NAMES:
+        label = i18n.scenario_label(scenario)
+        assert f"**{label}** (3 replicates)" in text
+        assert f"\n| {label} |" in text  # a row of the headline table
     for switch in i18n.SWITCHES:
         assert i18n.switch_description(switch) in text
-    line = next(l for l in text.splitlines() if l.startswith("- **coordinated**"))
-    assert "[Switches vs homogenised: +" in line and "+investment_map" in line
+    line = next(l for l in text.splitlines() if l.startswith("- **Coordinated co-construction**"))
+    assert "[Switches vs Homogenised competition: +" in line and "+Investment map" in line
+    assert "_" not in line.split("**")[1]
+
+
+def test_report_leads_with_the_answer(built):
+    out, _ = built
+    text = (out / "report.md").read_text()
+    table = pd.read_csv(out / "summary.csv")
+    lines = text.splitlines()
+    assert lines[0].startswith("# ") and lines[2].startswith("> **Warning: fewer than 10")
+    order = [text.index(s) for s in ("## Executive summary", "figures/headline.png",
+                                     "## The question", "## Scenarios")]
+    assert order == sorted(order)
+    lead = text[order[0]:order[1]]
+    welfare = table.query("section == 'difference' and scenario == 'coordinated' and "
+                          "metric == 'welfare' and measure == 'discounted'").iloc[0]
+    assert f"Welfare (present value) {executive.interval(welfare)}" in lead
+    rule = table.query("section == 'ablation' and metric == 'welfare' and "
+                       "measure == 'discounted'").iloc[0]
+    assert rule["switch"] == "subsidy_cap" and rule["kind"] == "removed"
+    assert f"Subsidy cap (contributes to the coordinated regime {executive.interval(rule)}" \
+        in lead
+    assert "by city under Coordinated co-construction" in lead
+    assert "3 paired replicates per scenario" in lead and "No sensitivity study" in lead
 
 
 def test_switch_changes_against_baseline():
     base = {"switches": {"enclave": True, "subsidy_cap": False}}
     assert report.switch_changes({"switches": {"enclave": False, "subsidy_cap": True}}, base) \
-        == "+subsidy_cap, −enclave"
+        == "+Subsidy cap, −Enclave parks"
     assert report.switch_changes(base, base) == ""
 
 
@@ -79,34 +107,68 @@ def test_summary_numbers_equal_summary_csv(built):
     text = (out / "report.md").read_text()
     table = pd.read_csv(out / "summary.csv")
     diffs = table[(table["section"] == "difference") & (table["measure"] == "last")
-                  & table["metric"].isin(report.KEY_METRICS)]
-    assert len(diffs) == len(report.KEY_METRICS)
+                  & (table["scenario"] == "coordinated")]
+    assert len(diffs) >= 10
     for _, row in diffs.iterrows():
         label = i18n.metric_label(row["metric"])
-        numbers = f"{report.fmt(row['mean'])} [{report.fmt(row['ci_low'])}, " \
-                  f"{report.fmt(row['ci_high'])}]"
-        word = ("higher" if row["ci_low"] > 0 else "lower" if row["ci_high"] < 0
-                else "not distinguishable from zero")
-        sentence = (f"coordinated changes {label} by {numbers} against homogenised: {word} "
-                    f"(p {report.fmt_p(row['p_ttest'])}")
+        word = i18n.verdict_word(row["verdict"], row["metric"])
+        sentence = (f"Coordinated co-construction changes {label} by {executive.interval(row)} "
+                    f"against Homogenised competition: {word} (p {report.fmt_p(row['p_ttest'])}")
         assert sentence in text
+        assert (row["verdict"] in ("higher", "lower")) == (row["p_ttest"] < 0.05)
     level = table[(table["section"] == "level") & (table["scenario"] == "homogenised")
                   & (table["metric"] == "welfare") & (table["measure"] == "last")].iloc[0]
     assert f"{report.fmt(level['mean'])} [{report.fmt(level['ci_low'])}, " \
            f"{report.fmt(level['ci_high'])}]" in text
     wuhan = table[(table["section"] == "city_gain") & (table["city"] == "Wuhan")
+                  & (table["scenario"] == "coordinated")
                   & (table["metric"] == "gdp_credited")].iloc[0]
-    assert f"Wuhan {report.fmt(wuhan['mean'])} [{report.fmt(wuhan['ci_low'])}," in text
+    assert f"Wuhan {executive.interval(wuhan)}" in text
 
 
-def test_format_and_verdict():
+def test_format_and_verdict_words():
     assert report.fmt(-0.012345) == "−0.0123"
     assert report.fmt(27290.4) == "27,290"
+    assert executive.signed(2.5) == "+2.5" and executive.signed(-2.5) == "−2.5"
     assert report.fmt_p(0.0004) == "< 0.001" and report.fmt_p(0.0123) == "= 0.012"
-    assert report.verdict(0.1, 0.3) == "higher"
-    assert report.verdict(-0.3, -0.1) == "lower"
-    assert report.verdict(-0.1, 0.3) == "not distinguishable from zero"
-    assert report.verdict(0.0, 0.0) == "identical to the baseline in every replicate"
+    assert i18n.verdict_word("higher", "welfare") == "better (higher)"
+    assert i18n.verdict_word("higher", "subsidy_total") == "worse (higher)"
+    assert i18n.verdict_word("lower", "wuhan_share") == "lower"
+    assert i18n.verdict_word("not_distinct", "welfare") == "not distinguishable from zero"
+    assert i18n.verdict_word("identical", "welfare") == \
+        "identical to the baseline in every replicate"
+    assert i18n.verdict_word("lower", "similarity_ring_mean", "zh") == "更优(更低)"
+
+
+def test_display_names_and_readable_fallback():
+    assert i18n.scenario_label("coordinated_without_enclave") == \
+        "Coordinated without enclave parks"
+    assert i18n.scenario_label("coordinated_without_enclave", "zh") == "协同共建(无飞地园区)"
+    assert i18n.scenario_label("my_new_case") == "My new case"
+    assert i18n.scenario_label("coordinated_with_new_rule") == \
+        "Coordinated co-construction with new rule"
+    assert i18n.sector_label("automotive") == "Automobiles"
+    assert i18n.sector_label("automotive", "zh") == "汽车"
+    assert i18n.sector_label("ai") == "Artificial intelligence"  # sectors.csv name, no table row
+    assert i18n.scenario_description("coordinated", "x", "zh").startswith("产业招商地图")
+    assert i18n.scenario_description("unknown", " text ", "zh") == "text"
+    assert i18n.term("lat", "zh") == "纬度(°N)"
+
+
+def test_robustness_sentence_with_and_without_a_sensitivity_study(tmp_path):
+    text = executive.robustness_sentence(12, None, "en")
+    assert text.startswith("12 paired replicates") and "Warning" not in text
+    assert "No sensitivity study was run" in text
+    (tmp_path / "beats.csv").write_text(
+        "metric,better,n,share_beats,mean_diff,where_not,tree\n"
+        "welfare,higher,40,0.75,3.2,economy.mcpf > 1.3: beats in 10% of 8 points,x\n")
+    beats = executive.read_sensitivity(tmp_path)
+    text = executive.robustness_sentence(3, beats, "en")
+    assert "Warning: fewer than 10" in text
+    assert "Welfare: 75% (does not beat where economy.mcpf > 1.3" in text
+    (tmp_path / "beats.csv").write_text("metric\nwelfare\n")
+    with pytest.raises(ValueError, match="beats.csv: expected columns"):
+        executive.read_sensitivity(tmp_path)
 
 
 def test_html_is_self_contained(built):
@@ -116,7 +178,10 @@ def test_html_is_self_contained(built):
     assert len(images) == len(FIGURES)
     assert all(base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n" for data in images)
     assert not re.search(r'(src|href)="(https?:|//|figures/)', page)
-    assert "<table" in page and "coordinated" in page
+    assert "<table" in page and "Coordinated co-construction" in page
+    assert '<p class="warning">' in page
+    assert page.index("Executive summary") < page.index('alt="headline"') \
+        < page.index("The question")
 
 
 def test_existing_report_is_not_overwritten(built, batch_dir):
@@ -131,14 +196,17 @@ def test_chinese_report_text(built, batch_dir):
     out, _ = built
     table = pd.read_csv(out / "summary.csv")
     manifest = load_results(batch_dir).manifest
+    lead = executive.executive_items(table, "homogenised", ["coordinated"], 3, None, "zh")
     blocks = report.build_blocks(table, report.scenario_configs(batch_dir, manifest), manifest,
-                                 "homogenised", [], "zh")
+                                 "homogenised", [], "zh", lead, 3)
     text = report.to_markdown(blocks, out)
-    assert "## 研究问题" in text and "武汉" in text and "coordinated相对homogenised" in text
-    assert "(4 次重复)" in text
+    assert "## 研究问题" in text and "武汉" in text and "协同共建相对同质化竞争" in text
+    assert "**协同共建(无补贴上限)** (3 次重复): 关闭补贴上限的协同共建。" in text
+    assert "## 要点摘要" in text and "警告" in text and "未对假设参数做敏感性分析" in text
+    assert "homogenised" not in text and "coordinated" not in text
     section = report.to_markdown(report.who_pays_blocks(load_results(batch_dir), "homogenised",
                                                          out / "figures", "zh"), out)
-    assert "## 谁受益，谁付钱" in section and "核算GDP" in section
+    assert "## 谁受益，谁付钱" in section and "核算GDP" in section and "协同共建" in section
 
 
 def test_cli_bad_input_is_one_line_exit_2(batch_dir, tmp_path, capsys):
@@ -146,10 +214,11 @@ def test_cli_bad_input_is_one_line_exit_2(batch_dir, tmp_path, capsys):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines() == [
         "sim compare: baseline scenario 'nope' is not in the batch; it has "
-        "['coordinated', 'homogenised']"]
+        "['coordinated', 'coordinated_without_subsidy_cap', 'homogenised']"]
     assert not (tmp_path / "bad" / "report.html").exists()
     for args, message in (
             (["--boundaries", tmp_path / "none.geojson"], "none.geojson: --boundaries file"),
+            (["--sensitivity", tmp_path], "--sensitivity folder has no beats.csv"),
             ([], "not a batch folder")):
         where = batch_dir if args else tmp_path / "no_batch"
         assert main(["compare", str(where), "--out", str(tmp_path / "x"), *map(str, args)]) == 2
@@ -189,3 +258,29 @@ def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, mo
                                       if p.name.startswith(("coordinated_without_",
                                                             "homogenised_with_"))}
     assert capsys.readouterr().out.strip() == str(out / "report.html")
+
+
+def test_wins_and_rule_sentences_by_hand():
+    def row(section, scenario, metric, measure, mean, low, high, verdict, **extra):
+        return {"section": section, "scenario": scenario, "metric": metric, "measure": measure,
+                "mean": mean, "ci_low": low, "ci_high": high, "verdict": verdict, **extra}
+
+    table = pd.DataFrame([
+        row("difference", "coordinated", "welfare", "discounted", 12.0, 2.0, 22.0, "higher"),
+        row("difference", "coordinated", "welfare", "last", 99.0, 98.0, 100.0, "higher"),
+        row("difference", "coordinated", "subsidy_total", "discounted", 3.0, 1.0, 5.0, "higher"),
+        row("difference", "coordinated", "theil", "last", -0.5, -1.0, 0.25, "not_distinct"),
+        row("ablation", "coordinated_without_enclave", "welfare", "discounted", 8.0, 1.0, 15.0,
+            "higher", kind="removed", switch="enclave"),
+        row("ablation", "coordinated_without_subsidy_cap", "welfare", "discounted", -2.0, -9.0,
+            5.0, "not_distinct", kind="removed", switch="subsidy_cap"),
+    ])
+    text = executive.wins_sentence(table, "coordinated", "homogenised",
+                                   ("welfare", "subsidy_total", "theil"), "en")
+    assert text == ("Coordinated co-construction against Homogenised competition: Better on: "
+                    "Welfare (present value) +12 [2, 22] 100m yuan. Worse on: Subsidies (present "
+                    "value) +3 [1, 5] 100m yuan. Not distinguishable on: Theil index of GDP per "
+                    "capita −0.5 [−1, 0.25].")
+    assert executive.rule_sentence(table, "welfare", "en") == (
+        "The rule that moves Welfare (present value) most: Enclave parks (contributes to the "
+        "coordinated regime +8 [1, 15]: better (higher)).")

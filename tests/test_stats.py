@@ -64,39 +64,84 @@ def test_last_step_and_discounted_total():
     assert ("discounted", "wuhan_share") not in values.index  # shares are not summed over time
 
 
-def test_paired_difference_t_test_wilcoxon_and_effect_size():
+def test_paired_difference_t_interval_test_and_effect_size():
     frame = pd.concat([circle_rows("homogenised", BASE), circle_rows("coordinated", BASE + DIFF)])
-    row = stats.differences(per_run(frame), "homogenised", n_boot=2000, seed=1).iloc[0]
+    row = stats.differences(per_run(frame), "homogenised").iloc[0]
     assert row["scenario"] == "coordinated" and row["n"] == 6
     assert row["mean"] == pytest.approx(2.8 / 6)
     assert row["sd"] == pytest.approx(math.sqrt(0.5333333 / 5), rel=1e-6)
     assert row["effect_size_dz"] == pytest.approx((2.8 / 6) / math.sqrt(0.5333333 / 5), rel=1e-6)
     assert row["p_ttest"] == pytest.approx(2 * sps.t.sf(3.5, 5), rel=1e-9)  # t = 3.5 by hand
     assert row["p_ttest"] == pytest.approx(sps.ttest_rel(BASE + DIFF, BASE).pvalue)
-    assert row["p_wilcoxon"] == pytest.approx(2 / 64)  # all six signs positive: exact 2/2^6
-    assert 0.1 <= row["ci_low"] < row["mean"] < row["ci_high"] <= 0.9
+    # se = sd/√6 = 0.13333; t_(5, 0.975) = 2.5705818: half-width 0.342744
+    assert row["ci_low"] == pytest.approx(2.8 / 6 - 0.342744, abs=1e-6)
+    assert row["ci_high"] == pytest.approx(2.8 / 6 + 0.342744, abs=1e-6)
+    assert row["verdict"] == "higher"
+
+
+def test_interval_and_test_agree_by_hand():
+    # [1, 2, 3]: mean 2, sd 1, t = 2·√3 = 3.464 on 2 df, t_crit 4.3027: interval holds 0
+    near = stats.paired_t(np.array([1.0, 2.0, 3.0]))
+    assert near["ci_low"] == pytest.approx(2 - 4.302653 / math.sqrt(3), abs=1e-6)
+    assert near["ci_low"] < 0 and near["p_ttest"] > 0.05
+    assert near["p_ttest"] == pytest.approx(2 * sps.t.sf(2 * math.sqrt(3), 2))
+    assert near["verdict"] == "not_distinct"
+    # [2, 3, 4]: mean 3, t = 3·√3 = 5.196: interval above 0 and p < 0.05
+    far = stats.paired_t(np.array([2.0, 3.0, 4.0]))
+    assert far["ci_low"] == pytest.approx(3 - 4.302653 / math.sqrt(3), abs=1e-6)
+    assert far["ci_low"] > 0 and far["p_ttest"] < 0.05
+    assert far["p_ttest"] == pytest.approx(2 * sps.t.sf(3 * math.sqrt(3), 2))
+    assert far["verdict"] == "higher"
+
+
+def test_interval_excludes_zero_exactly_when_p_below_alpha():
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 5, 10):
+        for shift in np.linspace(-2, 2, 25):
+            out = stats.paired_t(rng.normal(shift, 1.0, n))
+            excludes = out["ci_low"] > 0 or out["ci_high"] < 0
+            assert excludes == (out["p_ttest"] < stats.ALPHA)
+            assert (out["verdict"] in ("higher", "lower")) == excludes
 
 
 def test_pairing_is_by_replicate_not_row_order():
     scenario = circle_rows("coordinated", BASE + DIFF).sample(frac=1.0, random_state=3)
     frame = pd.concat([circle_rows("homogenised", BASE), scenario])
-    row = stats.differences(per_run(frame), "homogenised", n_boot=200).iloc[0]
+    row = stats.differences(per_run(frame), "homogenised").iloc[0]
     assert row["sd"] == pytest.approx(math.sqrt(0.5333333 / 5), rel=1e-6)
 
 
-def test_bootstrap_is_seeded_and_collapses_for_constant_differences():
-    rng = np.random.default_rng(7)
-    first = stats.bootstrap_interval(DIFF, rng, 500)
-    again = stats.bootstrap_interval(DIFF, np.random.default_rng(7), 500)
-    assert first == again
-    assert stats.bootstrap_interval(np.full(5, 0.25), rng) == (0.25, 0.25)
+def test_constant_differences_have_a_zero_width_interval_and_agree():
+    out = stats.paired_t(np.full(4, 0.25))
+    assert out["ci_low"] == out["ci_high"] == 0.25
+    assert out["p_ttest"] == 0.0 and out["verdict"] == "higher"
 
 
-def test_identical_scenario_has_zero_difference_and_no_p_value():
+def test_identical_scenario_has_zero_difference_and_p_one():
     frame = pd.concat([circle_rows("homogenised", BASE), circle_rows("copy", BASE)])
-    row = stats.differences(per_run(frame), "homogenised", n_boot=200).iloc[0]
+    row = stats.differences(per_run(frame), "homogenised").iloc[0]
     assert row["mean"] == row["ci_low"] == row["ci_high"] == 0.0
-    assert np.isnan(row["p_ttest"]) and np.isnan(row["p_wilcoxon"])
+    assert row["p_ttest"] == 1.0 and row["verdict"] == "identical"
+
+
+def test_ablation_effects_by_hand():
+    frame = pd.concat([circle_rows("homogenised", BASE), circle_rows("coordinated", BASE + DIFF),
+                       circle_rows("coordinated_without_enclave", BASE + DIFF - 1.0),
+                       circle_rows("homogenised_with_enclave", BASE + 2.0),
+                       circle_rows("other_without_enclave", BASE)])  # parent absent: ignored
+    table = stats.ablation_effects(per_run(frame)).set_index("kind")
+    assert set(table["scenario"]) == {"coordinated_without_enclave", "homogenised_with_enclave"}
+    assert table.loc["removed", "parent"] == "coordinated"
+    assert table.loc["removed", "mean"] == pytest.approx(1.0)   # full − without
+    assert table.loc["added", "mean"] == pytest.approx(2.0)     # with − competition
+    assert (table["switch"] == "enclave").all() and (table["n"] == 6).all()
+
+
+def test_metric_absent_from_tables_is_skipped():
+    frame = circle_rows("homogenised", BASE).drop(columns=["tax_total", "theil"])
+    values = stats.run_values(frame)
+    assert "welfare" in set(values["metric"])
+    assert not {"tax_total", "theil"} & set(values["metric"])
 
 
 def test_sweep_points_pair_with_the_unswept_baseline():
@@ -104,7 +149,7 @@ def test_sweep_points_pair_with_the_unswept_baseline():
                        circle_rows("coordinated", BASE + 1.0, sweep=0.2),
                        circle_rows("coordinated", BASE + 3.0, sweep=0.8)])
     frame.loc[frame["scenario"] == "homogenised", "policies.enclave.gdp_share_source"] = np.nan
-    table = stats.differences(per_run(frame), "homogenised", n_boot=200)
+    table = stats.differences(per_run(frame), "homogenised")
     by_point = table.set_index("policies.enclave.gdp_share_source")["mean"]
     assert by_point[0.2] == pytest.approx(1.0) and by_point[0.8] == pytest.approx(3.0)
     assert (table["n"] == 6).all()
@@ -136,17 +181,58 @@ def test_city_gains_tax_minus_subsidies_paired():
     assert gains.loc["gdp_physical", "mean"] == 0.0
 
 
-def test_write_summary_csv_and_xlsx(tmp_path):
+def test_write_summary_csv_and_readable_xlsx(tmp_path):
+    from openpyxl import load_workbook
+
     circle = pd.concat([circle_rows("homogenised", BASE), circle_rows("coordinated", BASE + DIFF)])
     cities = pd.concat([cities_rows("homogenised", [1, 2, 3], [0, 0, 0], [1, 2, 3]),
                         cities_rows("coordinated", [2, 2, 4], [0, 1, 0], [1, 3, 3])])
     batch = type("Batch", (), {"circle": circle, "cities": cities})()
-    summary = stats.summarise(batch, "homogenised", n_boot=200)
-    path = stats.write_summary(summary, tmp_path)
+    summary = stats.summarise(batch, "homogenised")
+    meta = {"version": "9.9", "seed": "42", "date": "2026-01-02 03:04 UTC",
+            "scenarios": {"coordinated": {"config_hash": "abc", "data_hash": "def"}}}
+    path = stats.write_summary(summary, tmp_path, "en", meta)
     table = pd.read_csv(path)
     assert set(table["section"]) == {"level", "difference", "city_gain", "city_level"}
     row = table[(table["section"] == "difference") & (table["metric"] == "welfare")
                 & (table["measure"] == "last")].iloc[0]
-    assert row["mean"] == pytest.approx(2.8 / 6)
-    sheets = pd.read_excel(tmp_path / "summary.xlsx", sheet_name=None)
-    assert {"levels", "differences", "city_gains", "over_time"} <= set(sheets)
+    assert row["mean"] == pytest.approx(2.8 / 6) and row["verdict"] == "higher"
+    book = load_workbook(tmp_path / "summary.xlsx")
+    assert book.sheetnames == ["About", "Verdicts", "Levels", "City gains", "City levels",
+                               "Over time"]
+    about = {r[0]: r[1] for r in book["About"].iter_rows(min_row=2, values_only=True)}
+    assert about["Package version"] == "9.9" and about["Root seed"] == "42"
+    assert about["Batch written (manifest.csv)"] == "2026-01-02 03:04 UTC"
+    assert about["Config hash: Coordinated co-construction"] == "abc"
+    assert about["Replicates per scenario (smallest)"] == 6 and "Warning" in about
+    sheet = book["Verdicts"]
+    header = [c.value for c in sheet[1]]
+    assert header[:4] == ["Scenario", "Measure", "Metric", "Unit"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
+    rows = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    welfare = next(r for r in rows if r["Metric"] == "Welfare" and r["Measure"] == "last quarter")
+    assert welfare["Unit"] == "100m yuan/yr" and welfare["Verdict"] == "better (higher)"
+    assert welfare["Scenario"] == "Coordinated co-construction"
+    assert rows[0]["Metric"] == "Welfare" and rows[0]["Measure"] == "last quarter"  # registry order
+    present = next(r for r in rows if r["Metric"] == "Welfare" and r["Measure"] == "present value")
+    assert present["Unit"] == "100m yuan"  # a present value is a stock, not a rate
+    mean_col = header.index("Mean") + 1
+    formats = {sheet.cell(row=i + 2, column=mean_col).number_format: r["Metric"]
+               for i, r in enumerate(rows)}
+    assert "#,##0.0" in formats and "0.000" in formats  # money vs index formats
+
+
+def test_xlsx_in_chinese(tmp_path):
+    from openpyxl import load_workbook
+
+    circle = pd.concat([circle_rows("homogenised", BASE), circle_rows("coordinated", BASE + DIFF)])
+    cities = pd.concat([cities_rows("homogenised", [1, 2, 3], [0, 0, 0], [1, 2, 3]),
+                        cities_rows("coordinated", [2, 2, 4], [0, 1, 0], [1, 3, 3])])
+    summary = stats.summarise(type("B", (), {"circle": circle, "cities": cities})(), "homogenised")
+    stats.write_summary(summary, tmp_path, "zh")
+    book = load_workbook(tmp_path / "summary.xlsx")
+    assert book.sheetnames[:2] == ["说明", "结论"]
+    header = [c.value for c in book["结论"][1]]
+    assert header[:4] == ["情景", "口径", "指标", "单位"]
+    values = {r[2] for r in book["结论"].iter_rows(min_row=2, values_only=True)}
+    assert "社会福利" in values and "welfare" not in values

@@ -26,15 +26,15 @@ def register(subparsers) -> argparse.ArgumentParser:
                         help="GeoJSON file of city boundaries for the flow map")
     parser.add_argument("--discount-rate", type=float, default=0.05,
                         help="annual discount rate for totals over the horizon (default 0.05)")
-    parser.add_argument("--bootstrap", type=int, default=2000,
-                        help="bootstrap resamples for the paired intervals (default 2000)")
+    parser.add_argument("--sensitivity", type=Path, default=None,
+                        help="a `sim sensitivity` output folder (holds beats.csv) whose result "
+                             "the executive summary reports")
     parser.set_defaults(handler=run_compare, func=run_compare)
     return parser
 
 
 def run_compare(args: argparse.Namespace) -> int:
     """Build the report; bad input gives one line on stderr and exit code 2."""
-    from sim.analysis.report import build_report
     from sim.config import ConfigError
 
     out = args.out if args.out is not None else args.dir / "report"
@@ -42,12 +42,23 @@ def run_compare(args: argparse.Namespace) -> int:
         return _fail(f"{args.dir}: not a batch folder (expected runs/ inside)")
     if args.boundaries is not None and not args.boundaries.is_file():
         return _fail(f"{args.boundaries}: --boundaries file not found (expected GeoJSON)")
-    if args.bootstrap < 100 or not -1 < args.discount_rate < 1:
-        return _fail("--bootstrap must be >= 100 and --discount-rate between -1 and 1")
+    if args.sensitivity is not None and not (args.sensitivity / "beats.csv").is_file():
+        return _fail(f"{args.sensitivity}: --sensitivity folder has no beats.csv (expected the "
+                     "output folder of `sim sensitivity`)")
+    if not -1 < args.discount_rate < 1:
+        return _fail("--discount-rate must be between -1 and 1")
     try:
+        from sim.experiments.store_audit import audit_batch
+
+        notes = audit_batch(args.dir, args.baseline)  # damaged or unpairable runs: exit 2
+        for note in notes:
+            print(f"sim compare: warning: {note}", file=sys.stderr)
+        # imported after the audit: the plotting libraries load slowly
+        from sim.analysis.report import build_report
+
         path = build_report(args.dir, out, baseline=args.baseline, lang=args.lang,
                             boundaries=args.boundaries, rate=args.discount_rate,
-                            n_boot=args.bootstrap)
+                            sensitivity=args.sensitivity, notes=notes)
     except (ConfigError, ValueError, FileExistsError, i18n.FontMissingError) as error:
         return _fail(str(error))
     print(path)

@@ -114,7 +114,7 @@ def plot_who_pays(table: pd.DataFrame, scenarios, lang: str = "en") -> Figure:
             ax.set_yticklabels([i18n.city_label(c, lang) for c in order])
             ax.invert_yaxis()
             ax.axvline(0, color="black", linewidth=0.8)
-            ax.set_title(scenario)
+            ax.set_title(i18n.scenario_label(scenario, lang))
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=2)
         fig.suptitle(text("heading", lang))
@@ -125,9 +125,11 @@ def report_blocks(table: pd.DataFrame, scenarios, figure_path, lang: str = "en")
     """The report's section: heading, method, one table per scenario, flagged cities, figure."""
     blocks: list = [("h2", text("heading", lang)), ("p", text("intro", lang))]
     for scenario in scenarios:
-        blocks += [("h3", scenario), ("table", display_table(table, scenario, lang))]
+        blocks += [("h3", i18n.scenario_label(scenario, lang)),
+                   ("table", display_table(table, scenario, lang))]
     flagged = table[table["defector"].fillna(False).astype(bool)].drop_duplicates(["scenario", "city"])
-    items = [f"**{i18n.city_label(r.city, lang)}** ({r.scenario}): {text('defector', lang)}"
+    items = [f"**{i18n.city_label(r.city, lang)}** ({i18n.scenario_label(r.scenario, lang)}): "
+             f"{text('defector', lang)}"
              for r in flagged.itertuples()]
     blocks.append(("ul", items) if items else ("p", text("none", lang)))
     if figure_path is not None:

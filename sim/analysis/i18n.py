@@ -1,7 +1,9 @@
 """Labels for figures and the report, in English (en) and Chinese (zh).
 
-City and sector names come from the data folder (``cities.csv`` column ``city_zh``,
-``sectors.csv`` column ``name_zh``); everything else is declared here once.
+City names come from ``cities.csv`` (column ``city_zh``); display names of scenarios, switches,
+sectors and segments, with scenario descriptions, from ``display_names.csv`` (code, English,
+Chinese); metric labels and units from :mod:`sim.analysis.registry`. Everything else is declared
+here once.
 """
 
 from __future__ import annotations
@@ -11,26 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.analysis import registry
+
 LANGUAGES = ("en", "zh")
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-
-METRICS: dict[str, tuple[str, str]] = {
-    "similarity_ring_mean": ("Ring-city structure similarity", "圈内城市产业结构相似系数"),
-    "specialisation_mean": ("Krugman specialisation (mean)", "克鲁格曼专业化指数(均值)"),
-    "wuhan_share": ("Wuhan share of circle GDP", "武汉占城市圈GDP比重"),
-    "theil": ("Theil index of GDP per capita", "人均GDP泰尔指数"),
-    "subsidy_total": ("Subsidies (100m yuan/yr)", "补贴(亿元/年)"),
-    "tax_total": ("Tax (100m yuan/yr)", "税收(亿元/年)"),
-    "distance_cost_total": ("Distance costs (100m yuan/yr)", "距离成本(亿元/年)"),
-    "welfare": ("Welfare (100m yuan/yr)", "社会福利(亿元/年)"),
-    "idle_land_share": ("Idle park land share", "园区闲置土地比例"),
-    "moved_out_of_wuhan_cum": ("Output moved out of Wuhan, cumulative (100m yuan/yr)",
-                               "累计迁出武汉产值(亿元/年)"),
-    "gdp_total": ("Circle GDP (100m yuan/yr)", "城市圈GDP(亿元/年)"),
-    "gdp_physical": ("Physical GDP", "属地GDP"),
-    "gdp_credited": ("Credited GDP", "核算认定GDP"),
-    "fiscal_net": ("Tax minus subsidies", "税收减补贴"),
-}
 
 TERMS: dict[str, tuple[str, str]] = {
     "step": ("Quarter", "季度"),
@@ -40,13 +26,32 @@ TERMS: dict[str, tuple[str, str]] = {
     "ci": ("95% interval", "95%区间"),
     "baseline": ("baseline", "基准"),
     "difference": ("Difference from baseline", "相对基准的差值"),
-    "paired_note": ("last step, paired by replicate, 95% bootstrap interval",
-                    "末期,按重复实验配对,95% bootstrap区间"),
     "city": ("City", "城市"),
     "sector": ("Sector", "产业"),
     "lq": ("Location quotient", "区位商"),
     "share": ("Output share", "产值占比"),
-    "investment_map": ("Investment map: city x sector", "产业招商地图:城市×产业"),
+    "specialisation": ("Output specialisation at the last quarter (location quotients): "
+                       "city x sector", "末期产出专业化(区位商):城市×产业"),
+    "coordinator_map": ("The coordinator's investment map", "协调机构的产业招商地图"),
+    "map_share": ("Share of runs in which the city is assigned the sector-segment",
+                  "该城市被分配到该产业环节的运行占比"),
+    "pct_of_baseline": ("Difference from the baseline, % of the baseline's level "
+                        "(mean and 95% paired t-interval)",
+                        "相对基准的差值,占基准水平的百分比(均值与95%配对t区间)"),
+    "headline_title": ("who wins, on which measure, by how much", "谁更优、在哪些指标上、差多少"),
+    "verdict_better": ("better", "更优"), "verdict_worse": ("worse", "更差"),
+    "verdict_neutral": ("higher or lower (not ranked)", "更高或更低(不排序)"),
+    "verdict_not_distinct": ("not distinguishable from zero", "与零无显著区别"),
+    "ablation_removed": ("switch removed from the coordinated regime (full − without)",
+                         "从协同共建中移除该规则(完整 − 移除后)"),
+    "ablation_added": ("switch added alone to competition (with − without)",
+                       "在同质化竞争中单独加入该规则(加入后 − 原情景)"),
+    "ablations_title": ("Which rule carries the result? Effect of each rule, paired by replicate, "
+                        "95% t-interval", "哪条规则起主要作用?各规则的效应(按重复实验配对,95% t区间)"),
+    "lon": ("Longitude (°E)", "经度(°E)"), "lat": ("Latitude (°N)", "纬度(°N)"),
+    "channel": ("Channel", "渠道"),
+    "width_key": ("Arrow width:\noutput moved\n(100m yuan/yr)", "箭头宽度:\n迁出产值\n(亿元/年)"),
+    "segment": ("Sector-segment", "产业环节"),
     "arrivals_map": ("Where projects landed over the horizon: city x sector",
                      "期内项目落地:城市×产业"),
     "arrivals": ("Location quotient of placements", "落地产值区位商"),
@@ -54,7 +59,6 @@ TERMS: dict[str, tuple[str, str]] = {
                  "按渠道迁出武汉的产值(亿元/年)"),
     "city_gains": ("Gain or loss against the baseline (100m yuan/yr, last step)",
                    "相对基准的得失(亿元/年,末期)"),
-    "last_step": ("Last step: mean and 95% interval", "末期:均值与95%置信区间"),
     "sweep": ("Response to", "响应:"),
     "gdp_size": ("circle size: GDP", "圆大小:GDP"),
 }
@@ -109,25 +113,41 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "lower": ("lower", "更低"),
     "not_distinct": ("not distinguishable from zero", "与零无显著区别"),
     "identical": ("identical to the baseline in every replicate", "每次重复均与基准完全相同"),
+    "few_replicates": (
+        "Warning: fewer than 10 replicates. Intervals are wide and the verdicts fragile; rerun "
+        "with --replicates 10 or more before quoting these numbers.",
+        "警告:重复实验少于10次,区间较宽、结论不稳健;引用这些数字前请以 --replicates 10 或更多重新运行。"),
     "changes": ("changes", "使"),
+    "better": ("better", "更优"),
+    "worse": ("worse", "更差"),
 }
 
 #: Figure captions, keyed by the figure's file name (sweep figures share the ``sweep`` caption).
 CAPTIONS: dict[str, tuple[str, str]] = {
     "time_series": ("Headline metrics over the horizon: mean across replicates and 95% t-band.",
                     "主要指标随时间变化:各重复实验均值及95% t置信带。"),
-    "last_step": ("Last-step level of every metric: mean and 95% t-interval; the dashed line is "
-                  "the baseline's mean.", "末期各指标水平:均值与95% t区间;虚线为基准均值。"),
-    "differences": ("Paired difference from the baseline at the last step (same random draws per "
-                    "replicate): mean and 95% bootstrap interval; an interval crossing the dashed "
-                    "zero line is not distinguishable from zero.",
-                    "末期相对基准的配对差值(每次重复使用相同随机数):均值与95% bootstrap区间;"
-                    "区间跨过零线即与零无显著区别。"),
-    "investment_map": ("Investment map (产业招商地图): location quotient of each city's output by "
-                       "sector at the last step (red: specialised); rows that look alike mean "
-                       "duplicated targeting.",
-                       "产业招商地图:末期各城市分产业产值的区位商(红色为专业化);各行越相似,"
-                       "同质化招商越严重。"),
+    "headline": ("The headline: each regime's paired difference from the baseline on the "
+                 "headline measures, as % of the baseline's level, with 95% t-intervals. Money "
+                 "flows are present values over the horizon, the rest last-quarter levels. Green "
+                 "is better, red worse, grey not distinguishable from zero.",
+                 "要点:各情景相对基准在主要指标上的配对差值,以基准水平的百分比表示,附95% t区间。"
+                 "金额为整个时期的贴现值,其余为末期水平。绿色更优,红色更差,灰色与零无显著区别。"),
+    "ablations": ("Which rule carries the result: the effect of each rule on the headline "
+                  "measures, removed from the coordinated regime (blue) and added alone to "
+                  "competition (orange), paired by replicate, with 95% t-intervals.",
+                  "哪条规则起主要作用:各规则对主要指标的效应,蓝色为从协同共建中移除,橙色为在竞争情景中"
+                  "单独加入,按重复实验配对,附95% t区间。"),
+    "coordinator_map": ("The coordinator's investment map (产业招商地图) at the last quarter: "
+                        "rows are cities, columns sector-segments grouped by sector; a filled "
+                        "cell means the coordinator assigns that sector-segment to the city, the "
+                        "shade the share of runs that drew it (the planner's estimates are noisy).",
+                        "末期协调机构的产业招商地图:行为城市,列为按产业分组的产业环节;有色格表示协调机构"
+                        "把该产业环节分配给该城市,颜色深浅为抽到该分配的运行占比(规划者的估计带有噪声)。"),
+    "specialisation": ("Output specialisation (the outcome, not the coordinator's map): location "
+                       "quotient of each city's output by sector at the last quarter (red: "
+                       "specialised); rows that look alike mean duplicated structures.",
+                       "产出专业化(结果,而非协调机构的地图):末期各城市分产业产值的区位商(红色为专业化);"
+                       "各行越相似,产业结构越同质。"),
     "arrivals_map": ("Location quotients of the output placed over the horizon (new investment, "
                      "relocations, enclave and park-within-park placements) by city and sector: "
                      "where projects landed; matching red cells across rows mean cities won the "
@@ -143,19 +163,22 @@ CAPTIONS: dict[str, tuple[str, str]] = {
     "sweep": ("Response to a swept parameter: mean and 95% t-band at each sweep point.",
               "参数扫描的响应:各扫描点的均值与95% t置信带。"),
     "methods": (
-        "Intervals of levels are 95% Student-t intervals across replicates; differences from the "
-        "baseline are paired by replicate (common random numbers) with 95% bootstrap percentile "
-        "intervals, Cohen's d_z and a paired t-test p-value. Money in 100 million yuan per year; "
-        "present values discount quarterly flows at the stated annual rate.",
-        "水平值区间为各重复实验的95% t区间;相对基准的差值按重复实验配对(共同随机数),给出95% "
-        "bootstrap百分位区间、Cohen d_z效应量和配对t检验p值。金额单位为亿元/年;贴现值按年利率对"
-        "季度流量贴现。"),
+        "Levels: mean across replicates with a 95% Student-t interval. Differences from the "
+        "baseline are paired by replicate (common random numbers): mean difference, its 95% "
+        "paired t-interval and the paired t-test on the same n − 1 degrees of freedom, so an "
+        "interval excludes 0 exactly when p < 0.05; d_z is the mean difference over its "
+        "standard deviation. Money in 100 million yuan per year; present values discount "
+        "quarterly flows at the stated annual rate.",
+        "水平值:各重复实验均值及95% t区间。相对基准的差值按重复实验配对(共同随机数):给出平均差值、"
+        "95%配对t区间和同自由度(n − 1)的配对t检验,因此区间不含0当且仅当p < 0.05;d_z为平均差值除以"
+        "其标准差。金额单位为亿元/年;贴现值按所给年利率对季度流量贴现。"),
 }
 
 HEADINGS: dict[str, tuple[str, str]] = {
     "question": ("The question", "研究问题"),
     "scenarios": ("Scenarios", "情景"),
-    "summary": ("Summary", "结论摘要"),
+    "executive": ("Executive summary", "要点摘要"),
+    "summary": ("Every difference from the baseline", "相对基准的全部差值"),
     "headline": ("Headline table (last step)", "主要指标(末期)"),
     "differences": ("Differences from the baseline (paired by replicate)",
                     "相对基准的差值(按重复实验配对)"),
@@ -165,9 +188,13 @@ HEADINGS: dict[str, tuple[str, str]] = {
 }
 
 
-def _pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+def _check(lang: str) -> None:
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {lang!r}")
+
+
+def _pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    _check(lang)
     pair = table.get(key)
     if pair is None:
         return key
@@ -175,8 +202,9 @@ def _pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
 
 
 def metric_label(key: str, lang: str = "en") -> str:
-    """Axis label of a metric or city measure (the key itself when unknown)."""
-    return _pick(METRICS, key, lang)
+    """Axis label of a metric or city measure with its unit (the key itself when unknown)."""
+    _check(lang)
+    return registry.get(key).label_with_unit(lang)
 
 
 def term(key: str, lang: str = "en") -> str:
@@ -194,6 +222,20 @@ def switch_description(key: str, lang: str = "en") -> str:
 
 def sentence(key: str, lang: str = "en") -> str:
     return _pick(SENTENCES, key, lang)
+
+
+def verdict_word(verdict: str, metric: str, lang: str = "en") -> str:
+    """A verdict code of :func:`stats.paired_t` in words, saying better or worse where the
+    registry ranks the metric: ``better (higher)``, ``worse (lower)``, ``higher``, ..."""
+    if verdict not in ("higher", "lower"):
+        return sentence(verdict if verdict == "identical" else "not_distinct", lang)
+    direction = registry.get(metric).better
+    word = sentence(verdict, lang)
+    if direction == 0:
+        return word
+    good = (verdict == "higher") == (direction > 0)
+    judged = sentence("better" if good else "worse", lang)
+    return f"{judged}({word})" if lang == "zh" else f"{judged} ({word})"
 
 
 def heading(key: str, lang: str = "en") -> str:
@@ -217,12 +259,69 @@ def city_label(city: str, lang: str = "en") -> str:
     return _pick(_names("cities.csv", "city", "city_zh", None), city, lang)
 
 
+@lru_cache(maxsize=1)
+def _display() -> dict[tuple[str, str], dict[str, str]]:
+    """``(kind, code) -> row`` of ``display_names.csv`` (read once)."""
+    table = pd.read_csv(DATA_DIR / "display_names.csv", dtype=str, keep_default_na=False)
+    return {(row["kind"], row["code"]): row for row in table.to_dict("records")}
+
+
+def _display_name(kind: str, code: str, lang: str, column: str = "") -> str | None:
+    """The ``display_names.csv`` entry of ``kind``/``code`` (None when absent or empty)."""
+    _check(lang)
+    row = _display().get((kind, str(code)))
+    return (row.get(f"{column}{'_' if column else ''}{lang}") or None) if row else None
+
+
+def readable(code: str) -> str:
+    """A code as words: ``coordinated_without_enclave`` -> ``Coordinated without enclave``."""
+    text = str(code).replace("__", " / ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def scenario_label(name: str, lang: str = "en") -> str:
+    """A scenario's display name; names not in the table become readable words."""
+    found = _display_name("scenario", name, lang)
+    if found:
+        return found
+    for prefix, switch in _ablation_parts(name):
+        base = scenario_label(prefix, lang)
+        words = switch_label(switch, lang)
+        if lang == "zh":
+            return f"{base}({'无' if '_without_' in name else '+'}{words})"
+        return f"{base} {'without' if '_without_' in name else 'with'} {words[:1].lower() + words[1:]}"
+    return readable(name)
+
+
+def _ablation_parts(name: str) -> list[tuple[str, str]]:
+    """``[(parent, switch)]`` for ``parent_without_switch`` / ``parent_with_switch`` names."""
+    for joiner in ("_without_", "_with_"):
+        if joiner in name:
+            parent, switch = name.split(joiner, 1)
+            return [(parent, switch)]
+    return []
+
+
+def scenario_description(name: str, fallback: str, lang: str = "en") -> str:
+    """The scenario's description from the table in the language, else its config's text."""
+    return _display_name("scenario", name, lang, "description") or fallback.strip()
+
+
+def switch_label(code: str, lang: str = "en") -> str:
+    return _display_name("switch", code, lang) or readable(code)
+
+
+def segment_label(code: str, lang: str = "en") -> str:
+    return _display_name("segment", code, lang) or readable(code)
+
+
 def sector_label(code: str, lang: str = "en") -> str:
-    """Sector name: the code in English (short, fits a heatmap), the Chinese name in zh."""
-    if lang == "en":
-        return code
+    """A sector's short display name (table), else its name in ``sectors.csv``, else the code."""
+    found = _display_name("sector", code, lang)
+    if found:
+        return found
     name = _pick(_names("sectors.csv", "code", "name_zh", "name_en"), code, lang)
-    return name.split("(")[0]
+    return name.split("(")[0].strip() if name != code else readable(code)
 
 
 def city_order(cities) -> list[str]:

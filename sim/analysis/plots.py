@@ -9,7 +9,6 @@ creating and saving figures for Chinese labels.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -17,24 +16,34 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch, Polygon
 from matplotlib.ticker import MaxNLocator
 
-from sim.analysis import i18n, stats
-from sim.model.tables import CHANNELS
+from sim.analysis import i18n, registry
+from sim.analysis.maps import (  # noqa: F401  (the map figures, re-exported)
+    CHANNEL_COLOURS,
+    LQ_CLIP,
+    arrow_width,
+    city_coordinates,
+    label_offsets,
+    plot_coordinator_map,
+    plot_flow_map,
+    plot_specialisation,
+    read_boundaries,
+    width_key,
+)
 
 TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
                        "moved_out_of_wuhan_cum", "theil")
 FIXED_COLOURS = {"homogenised": "#d62728", "coordinated": "#1f77b4"}
-CHANNEL_COLOURS = dict(zip(CHANNELS, colormaps["Dark2"].colors))
 MEASURE_COLOURS = {"gdp_physical": "#4c72b0", "gdp_credited": "#dd8452", "fiscal_net": "#55a868"}
 LINESTYLES = ("-", "--", ":", "-.")
-LQ_CLIP = (0.125, 8.0)
+#: Largest PNG (width, height) in pixels: a 16:9 slide.
+MAX_PIXELS = (1600, 900)
 STAT_COLUMNS = ("n", "mean", "sd", "ci_low", "ci_high", "metric", "measure", "step", "city",
-                "baseline", "effect_size_dz", "p_ttest", "p_wilcoxon", "section", "value")
+                "baseline", "effect_size_dz", "p_ttest", "p_wilcoxon", "section", "value",
+                "verdict", "parent", "switch", "kind", "baseline_mean", "pct_mean", "pct_ci_low",
+                "pct_ci_high")
 
 
 def scenario_colours(names) -> dict[str, str]:
@@ -66,14 +75,15 @@ def distinct_sweeps(frame: pd.DataFrame) -> list[str]:
     return keys
 
 
-def series_label(scenario: str, keys, values) -> str:
-    """``scenario (key=value, ...)`` for a sweep point, the last part of each dotted key."""
+def series_label(scenario: str, keys, values, lang: str = "en") -> str:
+    """``Display name (key=value, ...)`` for a sweep point, the last part of each dotted key."""
     extra = [f"{k.split('.')[-1]}={v:g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
              for k, v in zip(keys, values) if not pd.isna(v)]
-    return f"{scenario} ({', '.join(extra)})" if extra else scenario
+    name = i18n.scenario_label(scenario, lang)
+    return f"{name} ({', '.join(extra)})" if extra else name
 
 
-def _series(frame: pd.DataFrame):
+def _series(frame: pd.DataFrame, lang: str = "en"):
     """Yield (label, scenario, sweep index, rows) for each scenario and sweep point."""
     sweep = sweep_keys(frame)
     shown = distinct_sweeps(frame)
@@ -81,7 +91,7 @@ def _series(frame: pd.DataFrame):
     for key, rows in frame.groupby(["scenario", *sweep], dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         scenario, point = key[0], dict(zip(sweep, key[1:]))
-        label = series_label(scenario, shown, [point[k] for k in shown])
+        label = series_label(scenario, shown, [point[k] for k in shown], lang)
         index = counters[scenario] = counters.get(scenario, -1) + 1
         yield label, scenario, index, rows
 
@@ -104,7 +114,7 @@ def plot_time_series(over_time: pd.DataFrame, metrics=TIME_SERIES_METRICS,
         fig, axes = _grid(len(metrics), 3)
         for ax, metric in zip(axes, metrics):
             data = over_time[over_time["metric"] == metric]
-            for label, scenario, index, rows in _series(data):
+            for label, scenario, index, rows in _series(data, lang):
                 rows = rows.sort_values("step")
                 ax.plot(rows["step"], rows["mean"], color=colours[scenario], label=label,
                         linestyle=LINESTYLES[index % len(LINESTYLES)])
@@ -125,193 +135,6 @@ def scenario_rank(name: str, baseline: str) -> tuple:
     return kind, name
 
 
-def _intervals(ax, data: pd.DataFrame, baseline: str, colours: dict, lang: str,
-               labels: bool = True) -> None:
-    """One point with its interval per scenario (and sweep point), top to bottom.
-
-    ``labels``: write the scenario names (only the first panel of each row does).
-    """
-    rows = sorted(_series(data), key=lambda r: (scenario_rank(r[1], baseline), r[2]))
-    for y, (_label, scenario, _index, row) in enumerate(rows):
-        row = row.iloc[0]
-        err = [[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]]
-        ax.errorbar(row["mean"], y, xerr=np.nan_to_num(err), fmt="D" if scenario == baseline
-                    else "o", color=colours[scenario], capsize=3)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([_baseline_mark(r[0], r[1], baseline, lang) if labels else ""
-                        for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
-
-
-def plot_last_step(levels: pd.DataFrame, baseline: str, metrics, colours: dict | None = None,
-                   lang: str = "en", measure: str = "last") -> Figure:
-    """Point and 95% t-interval per scenario and metric; the baseline's mean a dashed line."""
-    data = levels[levels["measure"] == measure]
-    colours = colours or scenario_colours(data["scenario"].unique())
-    n_series = max(1, len(list(_series(data[data["metric"] == metrics[0]]))))
-    with i18n.figure_style(lang):
-        fig, axes = _grid(len(metrics), 3, width=5.2, height=0.9 + 0.28 * n_series)
-        for i, (ax, metric) in enumerate(zip(axes, metrics)):
-            rows = data[data["metric"] == metric]
-            _intervals(ax, rows, baseline, colours, lang, labels=i % 3 == 0)
-            base = rows[rows["scenario"] == baseline]
-            if len(base):
-                ax.axvline(base["mean"].iloc[0], color="grey", linestyle="--", linewidth=1)
-            ax.set_title(i18n.metric_label(metric, lang), fontsize=10)
-        fig.suptitle(i18n.term("last_step", lang))
-    return fig
-
-
-def plot_differences(differences: pd.DataFrame, metrics, colours: dict | None = None,
-                     lang: str = "en", measure: str = "last") -> Figure:
-    """Paired difference from the baseline with its bootstrap interval; zero a dashed line."""
-    data = differences[differences["measure"] == measure]
-    baseline = str(data["baseline"].iloc[0]) if len(data) else ""
-    colours = colours or scenario_colours(data["scenario"].unique())
-    n_series = max(1, len(list(_series(data[data["metric"] == metrics[0]]))))
-    with i18n.figure_style(lang):
-        fig, axes = _grid(len(metrics), 3, width=5.2, height=0.9 + 0.28 * n_series)
-        for i, (ax, metric) in enumerate(zip(axes, metrics)):
-            _intervals(ax, data[data["metric"] == metric], baseline, colours, lang,
-                       labels=i % 3 == 0)
-            ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
-            ax.set_title(i18n.metric_label(metric, lang), fontsize=10)
-        fig.suptitle(f"{i18n.term('difference', lang)} ({baseline}), "
-                     f"{i18n.term('paired_note', lang)}")
-    return fig
-
-
-def _baseline_mark(label: str, scenario: str, baseline: str, lang: str) -> str:
-    return f"{label} [{i18n.term('baseline', lang)}]" if scenario == baseline else label
-
-
-def plot_investment_map(table: pd.DataFrame, scenarios, measure: str = "lq",
-                        lang: str = "en") -> Figure:
-    """产业招商地图: city x sector heatmaps, scenarios side by side, on one colour scale.
-
-    Args:
-        table: the ``sectors`` table (``measure`` ``lq`` or ``share`` of last-step output), or
-            the ``transfers`` table with ``measure="arrivals"`` (LQ of output placed over the
-            horizon, see :func:`stats.arrivals_matrix`).
-    Location quotients are drawn on a log2 scale clipped to [1/8, 8] (red: specialised, LQ > 1).
-    """
-    if measure == "arrivals":
-        matrices = [stats.arrivals_matrix(table, s) for s in scenarios]
-    else:
-        matrices = [stats.investment_matrix(table, s, measure) for s in scenarios]
-    with i18n.figure_style(lang):
-        fig = Figure(figsize=(5.2 * len(matrices) + 1.2, 4.8), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(1, len(matrices), squeeze=False).ravel())
-        vmax = max(float(np.nanmax(m.to_numpy())) for m in matrices) or 1.0
-        for ax, scenario, matrix in zip(axes, scenarios, matrices):
-            if measure in ("lq", "arrivals"):
-                values = np.log2(np.clip(matrix.to_numpy(), LQ_CLIP[0], LQ_CLIP[1]))
-                image = ax.imshow(values, cmap="RdBu_r", vmin=-3, vmax=3, aspect="auto")
-            else:
-                image = ax.imshow(matrix.to_numpy(), cmap="viridis", vmin=0, vmax=vmax,
-                                  aspect="auto")
-            ax.set_xticks(range(matrix.shape[1]))
-            ax.set_xticklabels([i18n.sector_label(c, lang) for c in matrix.columns],
-                               rotation=90, fontsize=7)
-            ax.set_yticks(range(matrix.shape[0]))
-            ax.set_yticklabels([i18n.city_label(c, lang) for c in matrix.index], fontsize=8)
-            ax.set_title(scenario)
-        bar = fig.colorbar(image, ax=list(axes), label=i18n.term(measure, lang), shrink=0.8)
-        if measure in ("lq", "arrivals"):
-            bar.set_ticks(range(-3, 4), labels=["1/8", "1/4", "1/2", "1", "2", "4", "8"])
-        fig.suptitle(i18n.term("investment_map" if measure != "arrivals" else "arrivals_map",
-                               lang))
-    return fig
-
-
-def city_coordinates(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """City, lon, lat from ``cities.csv`` in ``data_dir`` (default: the package data folder)."""
-    path = Path(data_dir or i18n.DATA_DIR) / "cities.csv"
-    return pd.read_csv(path, usecols=["city", "lon", "lat"])
-
-
-def read_boundaries(path: str | os.PathLike) -> list[np.ndarray]:
-    """Outer rings (lon, lat arrays) of the Polygon/MultiPolygon features of a GeoJSON file.
-
-    Raises:
-        ValueError: the file is not JSON or holds no polygon geometry (message names the file).
-    """
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path}: cannot read GeoJSON boundaries ({error})") from None
-    features = data.get("features", [data]) if isinstance(data, dict) else []
-    rings = []
-    for feature in features:
-        geometry = feature.get("geometry", feature) if isinstance(feature, dict) else {}
-        kind, coords = geometry.get("type"), geometry.get("coordinates", [])
-        polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
-        rings += [np.asarray(polygon[0], dtype=float)[:, :2] for polygon in polygons if polygon]
-    if not rings:
-        raise ValueError(f"{path}: expected a GeoJSON FeatureCollection with Polygon or "
-                         "MultiPolygon features, found none")
-    return rings
-
-
-def plot_flow_map(cities: pd.DataFrame, transfers: pd.DataFrame, scenarios,
-                  coordinates: pd.DataFrame | None = None, boundaries: list | None = None,
-                  lang: str = "en") -> Figure:
-    """Cities at their coordinates sized by GDP; arrows Wuhan → ring city, width = output moved."""
-    coords = (coordinates if coordinates is not None else city_coordinates()).set_index("city")
-    runs = cities.groupby("scenario")["run"].nunique()
-    flows = {s: stats.moved_out_of_wuhan(transfers, s, int(runs.get(s, 0))) for s in scenarios}
-    largest = max([f["output"].max() for f in flows.values() if len(f)] + [1e-12])
-    with i18n.figure_style(lang):
-        fig = Figure(figsize=(5.5 * len(scenarios), 5.2), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(1, len(scenarios), squeeze=False).ravel())
-        for ax, scenario in zip(axes, scenarios):
-            if boundaries:
-                ax.add_collection(PatchCollection([Polygon(r) for r in boundaries],
-                                                  facecolor="#f2f2f2", edgecolor="#999999",
-                                                  linewidth=0.6))
-            _draw_cities(ax, cities, scenario, coords, lang)
-            _draw_arrows(ax, flows[scenario], coords, largest)
-            ax.set_title(scenario)
-            ax.set_aspect(1 / math.cos(math.radians(float(coords["lat"].mean()))))
-            ax.margins(0.08)
-            ax.set_xlabel("lon")
-            ax.set_ylabel("lat")
-        present = sorted({c for f in flows.values() for c in f["channel"]}, key=CHANNELS.index)
-        handles = [Line2D([], [], color=CHANNEL_COLOURS[c], lw=3,
-                          label=i18n.channel_label(c, lang)) for c in present]
-        if handles:
-            fig.legend(handles=handles, loc="outside lower center", ncol=len(handles))
-        fig.suptitle(f"{i18n.term('flow_map', lang)}; {i18n.term('gdp_size', lang)}")
-    return fig
-
-
-def _draw_cities(ax, cities: pd.DataFrame, scenario: str, coords: pd.DataFrame, lang: str):
-    rows = cities[cities["scenario"] == scenario]
-    rows = rows[rows["step"] == rows.groupby("run")["step"].transform("max")]
-    gdp = rows.groupby("city")["gdp_physical"].mean().reindex(coords.index).fillna(0.0)
-    sizes = 20 + 900 * gdp / max(float(gdp.max()), 1e-12)
-    ax.scatter(coords["lon"], coords["lat"], s=sizes, color="#8c8c8c", alpha=0.6,
-               edgecolor="black", linewidth=0.5, zorder=3)
-    for city, row in coords.iterrows():
-        ax.annotate(i18n.city_label(city, lang), (row["lon"], row["lat"]), fontsize=8,
-                    xytext=(4, 4), textcoords="offset points", zorder=4)
-
-
-def _draw_arrows(ax, moved: pd.DataFrame, coords: pd.DataFrame, largest: float):
-    start = (coords.loc["Wuhan", "lon"], coords.loc["Wuhan", "lat"])
-    for row in moved.itertuples():
-        if row.output <= 0 or row.to_city not in coords.index:
-            continue
-        rad = 0.15 * (CHANNELS.index(row.channel) - 2)
-        end = (coords.loc[row.to_city, "lon"], coords.loc[row.to_city, "lat"])
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12,
-                                     connectionstyle=f"arc3,rad={rad}", zorder=2,
-                                     shrinkA=6, shrinkB=8,
-                                     linewidth=0.6 + 4.5 * row.output / largest,
-                                     color=CHANNEL_COLOURS[row.channel], alpha=0.85))
-
-
 def plot_city_gains(city_gains: pd.DataFrame, scenarios, lang: str = "en") -> Figure:
     """Each city's gain or loss against the baseline: physical vs credited GDP, tax − subsidies."""
     with i18n.figure_style(lang):
@@ -324,13 +147,15 @@ def plot_city_gains(city_gains: pd.DataFrame, scenarios, lang: str = "en") -> Fi
                 part = rows[rows["metric"] == measure].groupby("city").first().reindex(order)
                 err = np.nan_to_num([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
                 ax.barh(np.arange(len(order)) + (i - 1) * width, part["mean"].fillna(0), width,
-                        xerr=err, color=colour, label=i18n.metric_label(measure, lang),
+                        xerr=err, color=colour, label=registry.get(measure).label(lang),
                         error_kw={"elinewidth": 0.7, "capsize": 2})
             ax.set_yticks(range(len(order)))
             ax.set_yticklabels([i18n.city_label(c, lang) for c in order])
             ax.invert_yaxis()
             ax.axvline(0, color="black", linewidth=0.8)
-            ax.set_title(f"{scenario}{point} − {rows['baseline'].iloc[0] if len(rows) else ''}")
+            base = rows["baseline"].iloc[0] if len(rows) else ""
+            ax.set_title(f"{i18n.scenario_label(scenario, lang)}{point} − "
+                         f"{i18n.scenario_label(base, lang)}")
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=3)
         fig.suptitle(i18n.term("city_gains", lang))
@@ -376,13 +201,14 @@ def plot_sweep(levels: pd.DataFrame, sweep: str, metrics, colours: dict | None =
             rows = data[data["metric"] == metric]
             for name in names:
                 part = rows[rows[series] == name].sort_values(sweep)
-                label = i18n.city_label(name, lang) if series == "city" else name
+                label = (i18n.city_label(name, lang) if series == "city"
+                         else i18n.scenario_label(name, lang))
                 ax.plot(part[sweep], part["mean"], marker="o", color=colours[name], label=label)
                 ax.fill_between(part[sweep].astype(float), part["ci_low"], part["ci_high"],
                                 color=colours[name], alpha=alpha, linewidth=0)
             _reference_line(ax, levels, baseline, metric, lang)
             ax.set_title(i18n.metric_label(metric, lang), fontsize=10)
-            ax.set_xlabel(sweep)
+            ax.set_xlabel(sweep.split(".")[-1].replace("_", " "))
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=min(5, max(1, len(labels))),
                    fontsize=8)
@@ -397,14 +223,20 @@ def _reference_line(ax, levels: pd.DataFrame, baseline: str | None, metric: str,
     rows, _ = _one_point(levels[(levels["scenario"] == baseline) & (levels["metric"] == metric)])
     if len(rows):
         ax.axhline(float(rows["mean"].iloc[0]), color="grey", linestyle="--", linewidth=1,
-                   label=f"{baseline} [{i18n.term('baseline', lang)}]")
+                   label=f"{i18n.scenario_label(baseline, lang)} [{i18n.term('baseline', lang)}]")
+
+
+def png_dpi(fig: Figure, largest: tuple[int, int] = MAX_PIXELS) -> float:
+    """100 dpi, or less so that the PNG fits within ``largest`` (width, height) pixels."""
+    width, height = fig.get_size_inches()
+    return min(100.0, largest[0] / width, largest[1] / height)
 
 
 def save_figure(fig: Figure, out_dir: str | os.PathLike, name: str, lang: str = "en") -> Path:
-    """Save ``name.png`` (200 dpi) and ``name.svg``; returns the PNG path."""
+    """Save ``name.png`` (at most 1600 x 900 px, see :func:`png_dpi`) and ``name.svg``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with i18n.figure_style(lang):
-        fig.savefig(out / f"{name}.png", dpi=200)
+        fig.savefig(out / f"{name}.png", dpi=png_dpi(fig))
         fig.savefig(out / f"{name}.svg")
     return out / f"{name}.png"

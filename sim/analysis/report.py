@@ -1,51 +1,37 @@
 """The comparison report: ``summary.csv``/``.xlsx``, figures, ``report.md`` and ``report.html``.
 
-Every number in the text is read back from ``summary.csv`` after it is written, so the report
-and the table cannot disagree. Wording follows the sign of the interval, never an assumption.
+The report leads with the answer: an executive summary computed from the results
+(:mod:`sim.analysis.executive`), a warning when replicates are few, then one slide-sized headline
+figure, then the detail. Every number in the text is read back from ``summary.csv`` after it is
+written, so the report and the table cannot disagree. Wording follows the sign of the interval,
+never an assumption.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from sim.analysis import fiscal, i18n, plots, stats
+from sim.analysis import executive, fiscal, forest, i18n, plots, registry, stats
+from sim.analysis.executive import fmt, interval
 from sim.experiments.store import load_results, run_folder_name
 
 OUTPUTS = ("report.md", "report.html", "summary.csv", "summary.xlsx", "figures")
-KEY_METRICS = ("similarity_ring_mean", "wuhan_share", "theil", "subsidy_total", "welfare",
-               "moved_out_of_wuhan_cum", "gdp_total")
-
-
-def fmt(value: float) -> str:
-    """A number as printed in the report (3 significant digits, thousands separators)."""
-    if pd.isna(value):
-        return "n/a"
-    text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
-    return text.replace("-", "−")
+#: At most this many regimes are compared in the headline figure and the executive summary.
+MAX_COMPARED = 3
 
 
 def fmt_p(value: float) -> str:
     if pd.isna(value):
         return "n/a"
     return "< 0.001" if value < 0.001 else f"= {value:.3f}"
-
-
-def verdict(low: float, high: float, lang: str = "en") -> str:
-    """'higher' / 'lower' when the interval excludes zero, else 'not distinguishable from zero'
-    ('identical to the baseline' when every paired difference is zero)."""
-    if low == high == 0:
-        return i18n.sentence("identical", lang)
-    if low > 0:
-        return i18n.sentence("higher", lang)
-    if high < 0:
-        return i18n.sentence("lower", lang)
-    return i18n.sentence("not_distinct", lang)
 
 
 def check_fresh(out_dir: Path) -> None:
@@ -66,6 +52,24 @@ def scenario_configs(batch_dir: Path, manifest: pd.DataFrame) -> dict[str, dict]
     return configs
 
 
+def batch_metadata(batch_dir: Path, manifest: pd.DataFrame) -> dict:
+    """Version, root seed(s), config and data hashes, and when ``manifest.csv`` was written
+    (its modification time: a fact of the batch, not of the clock when the report is made)."""
+    record_file = batch_dir / "batch.json"
+    record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+    ok = manifest[manifest["status"] == "ok"]
+    seeds = sorted({int(s) for s in ok["seed"].dropna()}) if "seed" in ok else []
+    manifest_file = batch_dir / "manifest.csv"
+    date = ""
+    if manifest_file.is_file():
+        stamp = datetime.fromtimestamp(manifest_file.stat().st_mtime, tz=UTC)
+        date = stamp.strftime("%Y-%m-%d %H:%M UTC")
+    versions = sorted({str(v) for v in ok.get("version", pd.Series(dtype=str)).dropna()})
+    return {"version": record.get("version") or ", ".join(versions),
+            "seed": ", ".join(map(str, seeds)), "date": date,
+            "scenarios": record.get("scenarios", {})}
+
+
 def main_scenarios(names, baseline: str) -> list[str]:
     """The baseline first, then scenarios that are not ablations (``_with_``/``_without_``)."""
     others = sorted(n for n in names if n != baseline and "_with_" not in n
@@ -81,53 +85,38 @@ def unswept(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame[keys].isna().all(axis=1)] if keys else frame
 
 
+def compared_scenarios(table: pd.DataFrame, baseline: str) -> list[str]:
+    """The regimes the summary leads with: main scenarios with unswept differences."""
+    diffs = unswept(table[table["section"] == "difference"])
+    names = main_scenarios(sorted(table["scenario"].dropna().unique()), baseline)[1:]
+    return [n for n in names if n in set(diffs["scenario"])][:MAX_COMPARED]
+
+
 def difference_sentence(row: pd.Series, lang: str) -> str:
     """One sentence on a paired difference; every number comes from the summary row."""
-    metric = i18n.metric_label(row["metric"], lang)
-    if row["measure"] == "discounted":
-        metric = (metric.replace("(100m yuan/yr)", "(present value, 100m yuan)")
-                  .replace("(亿元/年)", "(贴现值,亿元)"))
-    numbers = f"{fmt(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+    metric = forest.headline_label(row["metric"], lang, unit=True) \
+        if row["measure"] == "discounted" else i18n.metric_label(row["metric"], lang)
     tail = f"p {fmt_p(row['p_ttest'])}, d_z = {fmt(row['effect_size_dz'])}"
-    word = verdict(row["ci_low"], row["ci_high"], lang)
+    word = i18n.verdict_word(row["verdict"], row["metric"], lang)
+    scenario, base = (i18n.scenario_label(row[k], lang) for k in ("scenario", "baseline"))
     if lang == "zh":
-        return f"{row['scenario']}相对{row['baseline']}使{metric}变化 {numbers}:{word}({tail})。"
-    return (f"{row['scenario']} changes {metric} by {numbers} against {row['baseline']}: "
-            f"{word} ({tail}).")
+        return f"{scenario}相对{base}使{metric}变化 {interval(row)}:{word}({tail})。"
+    return f"{scenario} changes {metric} by {interval(row)} against {base}: {word} ({tail})."
 
 
-def summary_items(table: pd.DataFrame, baseline: str, lang: str) -> list[str]:
-    """Generated summary: key metrics and cities' credited GDP for main scenarios, welfare for
-    ablations (every number from the summary table)."""
+def detail_items(table: pd.DataFrame, baseline: str, lang: str) -> list[str]:
+    """Every unswept difference of the main scenarios, and the welfare verdicts of ablations."""
     diffs = unswept(table[table["section"] == "difference"])
-    diffs = diffs.assign(key_measure=diffs["measure"], key_metric=diffs["metric"])
     items = []
-    order = sorted(diffs["scenario"].unique(), key=lambda s: plots.scenario_rank(s, baseline))
-    main = main_scenarios(order, baseline)
-    for scenario in order:
-        rows = diffs[diffs["scenario"] == scenario].set_index(["key_measure", "key_metric"])
-        keys = [("last", m) for m in KEY_METRICS] + [("discounted", "welfare")]
-        if scenario not in main:  # ablations: the welfare verdicts; the rest is in the tables
-            keys = [("last", "welfare"), ("discounted", "welfare")]
-        items += [difference_sentence(rows.loc[k].copy(), lang) for k in keys if k in rows.index]
-        if scenario in main:
-            items.append(city_sentence(table, scenario, lang))
+    main = main_scenarios(diffs["scenario"].unique(), baseline)
+    for scenario in sorted(diffs["scenario"].unique(), key=lambda s: plots.scenario_rank(s, baseline)):
+        rows = diffs[diffs["scenario"] == scenario]
+        if scenario not in main:
+            rows = rows[rows["metric"] == "welfare"]
+        for metric in registry.present(rows["metric"]):
+            part = rows[rows["metric"] == metric].sort_values("measure", ascending=False)
+            items += [difference_sentence(row, lang) for _, row in part.iterrows()]
     return items
-
-
-def city_sentence(table: pd.DataFrame, scenario: str, lang: str) -> str:
-    """Which cities' credited GDP is higher, lower, or not distinguishable from the baseline."""
-    rows = unswept(table[(table["section"] == "city_gain") & (table["scenario"] == scenario)
-                         & (table["metric"] == "gdp_credited")])
-    parts = []
-    rows = rows.set_index("city").reindex(i18n.city_order(rows["city"])).reset_index()
-    for _, row in rows.iterrows():
-        word = verdict(row["ci_low"], row["ci_high"], lang)
-        parts.append(f"{i18n.city_label(row['city'], lang)} {fmt(row['mean'])} "
-                     f"[{fmt(row['ci_low'])}, {fmt(row['ci_high'])}] ({word})")
-    label = i18n.metric_label("gdp_credited", lang)
-    joiner = ";" if lang == "zh" else "; "
-    return f"{scenario} — {label}: " + joiner.join(parts)
 
 
 def metric_table(table: pd.DataFrame, section: str, scenarios, lang: str,
@@ -140,59 +129,85 @@ def metric_table(table: pd.DataFrame, section: str, scenarios, lang: str,
     rows = rows.assign(rank=rows["scenario"].map(rank)).sort_values(["rank", *keys])
     out: dict[str, dict[str, str]] = {}
     for _, row in rows.iterrows():
-        if row["metric"] not in stats.HEADLINE_METRICS:
-            continue
-        label = plots.series_label(row["scenario"], keys, [row[k] for k in keys])
+        label = plots.series_label(row["scenario"], keys, [row[k] for k in keys], lang)
         out.setdefault(label, {})[row["metric"]] = (
             f"{fmt(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]")
     frame = pd.DataFrame.from_dict(out, orient="index")
-    columns = [m for m in stats.HEADLINE_METRICS if m in frame.columns]
+    columns = list(registry.present(frame.columns))
     return frame[columns].rename(columns=lambda m: i18n.metric_label(m, lang))
 
 
-def make_figures(batch, summary: stats.Summary, out_dir: Path, lang: str,
+def make_figures(batch, summary: stats.Summary, compared: list[str], out_dir: Path, lang: str,
                  boundaries: list | None) -> list[tuple[str, Path]]:
-    """Draw and save every figure; returns (caption, PNG path) in report order."""
+    """Draw and save every figure; returns (name, PNG path), the headline first."""
     baseline = summary.baseline
     names = sorted(batch.circle["scenario"].unique())
     colours = plots.scenario_colours(names)
     main = [s for s in main_scenarios(names, baseline) if s in names]
     shown = names if len(names) <= 6 else main
+    headline = registry.headline(batch.circle.columns)
     over_time = unswept(summary.over_time[summary.over_time["scenario"].isin(shown)])
-    figures = [
-        ("time_series", plots.plot_time_series(over_time, colours=colours, lang=lang)),
-        ("last_step", plots.plot_last_step(summary.levels, baseline, stats.HEADLINE_METRICS,
-                                           colours=colours, lang=lang)),
-        ("differences", plots.plot_differences(summary.differences, stats.HEADLINE_METRICS,
-                                               colours=colours, lang=lang)),
-        ("investment_map", plots.plot_investment_map(batch.sectors, main, lang=lang)),
-        ("arrivals_map", plots.plot_investment_map(batch.transfers, main, "arrivals", lang)),
-        ("flow_map", plots.plot_flow_map(batch.cities, batch.transfers, main,
+    figures = []
+    if compared:
+        figures.append(("headline", forest.plot_headline(summary.differences, summary.levels,
+                                                         compared, headline, lang)))
+    if len(summary.ablations):
+        figures.append(("ablations", forest.plot_ablations(
+            summary.ablations, forest.ablation_metrics(headline), lang)))
+    series = [m for m in plots.TIME_SERIES_METRICS if m in batch.circle.columns]
+    figures.append(("time_series", plots.plot_time_series(over_time, series, colours, lang)))
+    figures += map_figures(batch, main[:3], lang, boundaries)
+    if len(main) > 1:
+        figures.append(("city_gains", plots.plot_city_gains(summary.city_gains, main[1:3], lang)))
+    figures += sweep_figures(summary, colours, lang)
+    return [(name, plots.save_figure(fig, out_dir, name, lang)) for name, fig in figures]
+
+
+def map_figures(batch, main: list[str], lang: str, boundaries: list | None) -> list:
+    """The coordinator's map (when the batch recorded one), specialisation (location
+    quotients: the outcome), arrivals and the flow map."""
+    figures = []
+    table = getattr(batch, "investment_map", None)
+    mapped = [] if table is None else [s for s in main if s in set(table["scenario"])]
+    if mapped:
+        runs = int(batch.circle.loc[batch.circle["scenario"] == mapped[0], "run"].nunique())
+        figures.append(("coordinator_map", plots.plot_coordinator_map(table, mapped[0], runs,
+                                                                      lang)))
+    figures += [
+        ("specialisation", plots.plot_specialisation(batch.sectors, main, lang=lang)),
+        ("arrivals_map", plots.plot_specialisation(batch.transfers, main, "arrivals", lang)),
+        ("flow_map", plots.plot_flow_map(batch.cities, batch.transfers, main[:2],
                                          boundaries=boundaries, lang=lang)),
     ]
-    if len(main) > 1:
-        figures.append(("city_gains", plots.plot_city_gains(summary.city_gains, main[1:], lang)))
+    return figures
+
+
+def sweep_figures(summary: stats.Summary, colours: dict, lang: str) -> list:
+    """Response curves of every swept key, and each city's credited-GDP gain along it."""
+    figures = []
+    metrics = [m for m in plots.TIME_SERIES_METRICS if m in set(summary.levels["metric"])]
     for key in plots.distinct_sweeps(summary.levels):
         name = f"sweep_{key.replace('.', '_')}"
-        figures.append((name, plots.plot_sweep(summary.levels, key, KEY_METRICS[:6], colours,
-                                               lang, baseline=baseline)))
+        figures.append((name, plots.plot_sweep(summary.levels, key, metrics, colours, lang,
+                                               baseline=summary.baseline)))
         gains = summary.city_gains[summary.city_gains["metric"] == "gdp_credited"]
         for scenario in sorted(gains.dropna(subset=[key])["scenario"].unique()):
-            title = f"{scenario}: {i18n.metric_label('gdp_credited', lang)} − {baseline}"
+            title = (f"{i18n.scenario_label(scenario, lang)}: "
+                     f"{i18n.metric_label('gdp_credited', lang)} − "
+                     f"{i18n.scenario_label(summary.baseline, lang)}")
             figures.append((f"{name}_{scenario}_cities", plots.plot_sweep(
                 gains[gains["scenario"] == scenario], key, ["gdp_credited"], lang=lang,
                 series="city", title=title)))
-    saved = []
-    for name, fig in figures:
-        saved.append((name, plots.save_figure(fig, out_dir, name, lang)))
-    return saved
+    return figures
 
 
-def switch_changes(config: dict, base: dict) -> str:
+def switch_changes(config: dict, base: dict, lang: str = "en") -> str:
     """Switches a scenario turns on (+) or off (−) relative to the baseline's."""
     on, before = config.get("switches") or {}, base.get("switches") or {}
-    return ", ".join([f"+{k}" for k, v in on.items() if v and not before.get(k)]
-                     + [f"−{k}" for k, v in on.items() if not v and before.get(k)])
+    return ", ".join([f"+{i18n.switch_label(k, lang)}" for k, v in on.items()
+                      if v and not before.get(k)]
+                     + [f"−{i18n.switch_label(k, lang)}" for k, v in on.items()
+                        if not v and before.get(k)])
 
 
 def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, baseline: str,
@@ -201,35 +216,47 @@ def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, baseline: 
     baseline (from the stored configs), then what each switch does."""
     counts = manifest[manifest["status"] == "ok"].groupby("scenario")["replicate"].nunique()
     items = []
+    base_label = i18n.scenario_label(baseline, lang)
     for scenario in sorted(configs, key=lambda s: plots.scenario_rank(s, baseline)):
         config = configs[scenario]
-        text = (f"**{scenario}** ({counts.get(scenario, 0)} {i18n.heading('replicates', lang)}): "
-                f"{str(config.get('description') or '').strip()}")
-        changes = switch_changes(config, configs.get(baseline, {}))
+        description = i18n.scenario_description(scenario, str(config.get("description") or ""),
+                                                 lang)
+        text = (f"**{i18n.scenario_label(scenario, lang)}** ({counts.get(scenario, 0)} "
+                f"{i18n.heading('replicates', lang)}): {description}")
+        changes = switch_changes(config, configs.get(baseline, {}), lang)
         if changes:
-            text += f" [{i18n.heading('switches', lang)} vs {baseline}: {changes}]"
+            versus = "相对" if lang == "zh" else "vs"
+            text += f" [{i18n.heading('switches', lang)} {versus} {base_label}: {changes}]"
         items.append(text)
-    switch_items = [f"**{k}**: {i18n.switch_description(k, lang)}" for k in i18n.SWITCHES]
+    switch_items = [f"**{i18n.switch_label(k, lang)}**: {i18n.switch_description(k, lang)}"
+                    for k in i18n.SWITCHES]
     return [("ul", items), ("h3", i18n.heading("switches", lang)), ("ul", switch_items)]
 
 
 def build_blocks(table: pd.DataFrame, configs: dict, manifest: pd.DataFrame, baseline: str,
-                 figures: list[tuple[str, Path]], lang: str) -> list:
-    """The report as a list of blocks rendered to both Markdown and HTML."""
+                 figures: list[tuple[str, Path]], lang: str, lead: list[str],
+                 replicates: int) -> list:
+    """The report as blocks rendered to Markdown and HTML: the answer first, then the detail."""
     scenarios = sorted(configs, key=lambda s: plots.scenario_rank(s, baseline))
+    first = [f for f in figures if f[0] == "headline"]
+    rest = [f for f in figures if f[0] != "headline"]
+    warning = ([("warning", i18n.sentence("few_replicates", lang))]
+               if replicates < stats.MIN_REPLICATES else [])
     return [
-        ("h1", i18n.sentence("title", lang)),
+        ("h1", i18n.sentence("title", lang)), *warning,
+        ("h2", i18n.heading("executive", lang)), ("ul", lead),
+        *[("figure", name, path, i18n.caption(name, lang)) for name, path in first],
         ("h2", i18n.heading("question", lang)), ("p", i18n.sentence("question", lang)),
         ("h2", i18n.heading("scenarios", lang)),
         *scenario_blocks(configs, manifest, baseline, lang),
         ("h2", i18n.heading("summary", lang)), ("p", i18n.caption("methods", lang)),
-        ("ul", summary_items(table, baseline, lang)),
+        ("ul", detail_items(table, baseline, lang)),
         ("h2", i18n.heading("headline", lang)),
         ("table", metric_table(table, "level", scenarios, lang)),
         ("h2", i18n.heading("differences", lang)),
         ("table", metric_table(table, "difference", scenarios, lang)),
         ("h2", i18n.heading("figures", lang)),
-        *[("figure", name, path, i18n.caption(name, lang)) for name, path in figures],
+        *[("figure", name, path, i18n.caption(name, lang)) for name, path in rest],
     ]
 
 
@@ -250,6 +277,8 @@ def to_markdown(blocks: list, out_dir: Path) -> str:
         kind = block[0]
         if kind in ("h1", "h2", "h3"):
             lines.append("#" * int(kind[1]) + " " + block[1])
+        elif kind == "warning":
+            lines.append(f"> **{block[1]}**")
         elif kind == "p":
             lines.append(block[1])
         elif kind == "ul":
@@ -271,7 +300,8 @@ CSS = ("body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;max
        "margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;font-size:12px;"
        "display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 6px}"
        "th{background:#f4f4f4}img{max-width:100%;border:1px solid #eee}li{margin:.3em 0}"
-       "figcaption{font-size:13px;color:#555;margin:.3em 0 1.5em}")
+       "figcaption{font-size:13px;color:#555;margin:.3em 0 1.5em}"
+       ".warning{background:#fff3cd;border:2px solid #d39e00;padding:.6em 1em;font-weight:bold}")
 
 
 def _inline(text: str) -> str:
@@ -285,6 +315,8 @@ def to_html(blocks: list, lang: str) -> str:
         kind = block[0]
         if kind in ("h1", "h2", "h3", "p"):
             body.append(f"<{kind}>{_inline(block[1])}</{kind}>")
+        elif kind == "warning":
+            body.append(f'<p class="warning">{_inline(block[1])}</p>')
         elif kind == "ul":
             body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block[1]) + "</ul>")
         elif kind == "table":
@@ -302,25 +334,38 @@ def to_html(blocks: list, lang: str) -> str:
 def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  baseline: str = "homogenised", lang: str = "en",
                  boundaries: str | os.PathLike | None = None, rate: float = 0.05,
-                 n_boot: int = 2000) -> Path:
+                 n_boot: int | None = None,
+                 sensitivity: str | os.PathLike | None = None,
+                 notes: list[str] = ()) -> Path:
     """Compare a stored batch and write the summary, figures and report; returns report.html.
+
+    ``sensitivity``: a ``sim sensitivity`` output folder (its ``beats.csv``) whose result the
+    executive summary reports; ``notes`` (failed and missing runs) are stated at the top of
+    the report; ``n_boot`` is ignored (kept for old callers).
 
     Raises:
         FileExistsError: ``out_dir`` already holds a report.
-        ValueError: the baseline is not in the batch, or the boundaries file is unusable.
+        ValueError: the baseline is not in the batch, or the boundaries or sensitivity files
+            are unusable.
         sim.config.ConfigError: ``batch_dir`` is not a batch folder.
     """
     batch_dir, out = Path(batch_dir), Path(out_dir)
     check_fresh(out)
     rings = plots.read_boundaries(boundaries) if boundaries else None
+    beats = executive.read_sensitivity(sensitivity)
     if lang == "zh":
         i18n.cjk_font()
     batch = load_results(batch_dir)
-    summary = stats.summarise(batch, baseline, rate, n_boot)
-    table = pd.read_csv(stats.write_summary(summary, out))
-    figures = make_figures(batch, summary, out / "figures", lang, rings)
+    summary = stats.summarise(batch, baseline, rate)
+    meta = batch_metadata(batch_dir, batch.manifest)
+    table = pd.read_csv(stats.write_summary(summary, out, lang, meta))
+    compared = compared_scenarios(table, baseline)
+    lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang)
+    figures = make_figures(batch, summary, compared, out / "figures", lang, rings)
     blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
-                          baseline, figures, lang)
+                          baseline, figures, lang, lead, summary.replicates)
+    if notes:
+        blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")

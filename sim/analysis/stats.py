@@ -5,6 +5,11 @@ Pure functions on DataFrames shaped like ``sim.experiments.store.load_results(DI
 :data:`sim.model.tables.TABLES`. Replicate r of every scenario shares its random draws (common random
 numbers), so scenario differences are paired by replicate. A step is a quarter; money columns
 are annual rates in 100 million yuan, so a discounted total is ``Σ v_t/4 · (1+r)^(−t/4)``.
+
+One interval and one test, which agree: a paired difference gets the Student-t interval
+``mean ± t_(n−1, 0.975) · sd/√n`` and the two-sided one-sample t-test of the differences
+(``scipy.stats.ttest_1samp``, the same as the paired ``ttest_rel``) on the same n − 1 degrees of
+freedom, so the 95% interval excludes 0 exactly when p < 0.05.
 """
 
 from __future__ import annotations
@@ -18,23 +23,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from sim.analysis import i18n
+from sim.analysis import i18n, registry
 from sim.rules.metrics import discounted_total, location_quotients
 from sim.model.tables import TABLES
 
-HEADLINE_METRICS: tuple[str, ...] = (
-    "similarity_ring_mean", "specialisation_mean", "wuhan_share", "theil", "subsidy_total",
-    "tax_total", "distance_cost_total", "welfare", "idle_land_share", "moved_out_of_wuhan_cum",
-    "gdp_total",
-)
-#: Headline metrics that are annual money flows, so a discounted total over the horizon means
-#: something (shares and indices are not summed over time).
-FLOW_METRICS: tuple[str, ...] = (
-    "subsidy_total", "tax_total", "distance_cost_total", "welfare", "gdp_total")
+#: Circle metrics summarised when present (the registry's, in its order).
+HEADLINE_METRICS: tuple[str, ...] = tuple(m.code for m in registry.CIRCLE)
 #: City measures compared against the baseline: physical and credited GDP, tax minus subsidies.
-CITY_MEASURES: tuple[str, ...] = ("gdp_physical", "gdp_credited", "fiscal_net")
+CITY_MEASURES: tuple[str, ...] = tuple(m.code for m in registry.CITY)
 ID_COLUMNS: tuple[str, ...] = ("run", "scenario", "replicate")
 LEVEL = 0.95
+ALPHA = 1 - LEVEL
+#: Fewer replicates than this and the report warns that intervals are wide and fragile.
+MIN_REPLICATES = 10
+VERDICTS = ("higher", "lower", "not_distinct", "identical")
 
 
 def sweep_columns(frame: pd.DataFrame, table: str = "circle") -> list[str]:
@@ -56,17 +58,32 @@ def t_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float, 
     return mean, float(mean - half), float(mean + half)
 
 
-def bootstrap_interval(
-    values: np.ndarray, rng: np.random.Generator, n_boot: int = 2000, level: float = LEVEL
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean (resampling the values with replacement)."""
-    x = np.asarray(values, dtype=float)
+def paired_t(diff: np.ndarray, level: float = LEVEL) -> dict:
+    """The paired t interval and t-test of differences, and the verdict they share.
+
+    Returns ``n``, ``mean``, ``sd``, ``ci_low``, ``ci_high``, ``effect_size_dz`` (mean / sd),
+    ``p_ttest`` and ``verdict``: ``higher`` / ``lower`` when the interval lies above / below 0
+    (equivalently p < 1 − level), ``not_distinct`` otherwise, ``identical`` when every difference
+    is 0. Degenerate case: differences all equal and non-zero have a zero-width interval and p = 0.
+    """
+    x = np.asarray(diff, dtype=float)
     x = x[~np.isnan(x)]
-    if x.size < 2:
-        return np.nan, np.nan
-    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
-    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(low), float(high)
+    mean, low, high = t_interval(x, level)
+    sd = float(x.std(ddof=1)) if x.size > 1 else np.nan
+    p = np.nan
+    if x.size > 1 and sd > 0:
+        p = float(sps.ttest_1samp(x, 0.0).pvalue)
+    elif x.size > 1:
+        p = 1.0 if mean == 0 else 0.0
+    if x.size and np.all(x == 0):
+        verdict = "identical"
+    elif x.size > 1 and p < 1 - level:
+        verdict = "higher" if mean > 0 else "lower"
+    else:
+        verdict = "not_distinct"
+    return {"n": int(x.size), "mean": mean, "sd": sd, "ci_low": low, "ci_high": high,
+            "effect_size_dz": mean / sd if x.size > 1 and sd > 0 else np.nan, "p_ttest": p,
+            "verdict": verdict}
 
 
 def last_step(frame: pd.DataFrame) -> pd.DataFrame:
@@ -76,17 +93,18 @@ def last_step(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_values(
-    circle: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE_METRICS, rate: float = 0.05
+    circle: pd.DataFrame, metrics: tuple[str, ...] | None = None, rate: float = 0.05
 ) -> pd.DataFrame:
     """One value per run, measure and metric, in long form.
 
     Measures: ``last`` (the metric at the run's last step) for every metric, and ``discounted``
     (present value at the annual rate ``rate`` of the quarterly series) for money flows.
     """
+    metrics = registry.present(circle.columns) if metrics is None else metrics
     keys = list(ID_COLUMNS) + sweep_columns(circle)
     last = last_step(circle).melt(id_vars=keys, value_vars=list(metrics), var_name="metric")
     last["measure"] = "last"
-    flows = [m for m in metrics if m in FLOW_METRICS]
+    flows = [m for m in metrics if registry.get(m).flow]
     ordered = circle.sort_values(["run", "step"])
     pieces = []
     for metric in flows:
@@ -115,8 +133,9 @@ def levels(per_run: pd.DataFrame) -> pd.DataFrame:
     return describe_levels(per_run, ["scenario", *sweep, "measure", "metric"])
 
 
-def over_time(circle: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE_METRICS) -> pd.DataFrame:
+def over_time(circle: pd.DataFrame, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Mean and 95% t-interval of each metric per scenario, sweep point and step."""
+    metrics = registry.present(circle.columns) if metrics is None else metrics
     keys = list(ID_COLUMNS) + sweep_columns(circle)
     long = circle.melt(id_vars=keys + ["step"], value_vars=list(metrics), var_name="metric")
     by = ["scenario", *sweep_columns(circle), "metric", "step"]
@@ -146,75 +165,90 @@ def paired(values: pd.DataFrame, baseline: str, keys: list[str]) -> pd.DataFrame
     return merged.assign(diff=merged["value"] - merged["baseline_value"])
 
 
-def _difference_stats(diff: np.ndarray, rng: np.random.Generator, n_boot: int) -> dict:
-    """Mean difference, bootstrap interval, d_z, paired t-test and Wilcoxon p-values."""
-    diff = diff[~np.isnan(diff)]
-    sd = float(diff.std(ddof=1)) if diff.size > 1 else np.nan
-    low, high = bootstrap_interval(diff, rng, n_boot)
-    out = {"n": diff.size, "mean": float(diff.mean()) if diff.size else np.nan, "sd": sd,
-           "ci_low": low, "ci_high": high, "effect_size_dz": np.nan, "p_ttest": np.nan,
-           "p_wilcoxon": np.nan}
-    if diff.size > 1 and sd > 0:
-        out["effect_size_dz"] = out["mean"] / sd
-        out["p_ttest"] = float(sps.ttest_1samp(diff, 0.0).pvalue)
-    if np.count_nonzero(diff) >= 6:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out["p_wilcoxon"] = float(sps.wilcoxon(diff).pvalue)
-    return out
-
-
-def differences(
-    per_run: pd.DataFrame, baseline: str, n_boot: int = 2000, seed: int = 12345
-) -> pd.DataFrame:
+def differences(per_run: pd.DataFrame, baseline: str, n_boot: int | None = None) -> pd.DataFrame:
     """Paired differences of every scenario against ``baseline`` per sweep point and metric.
 
-    ``mean`` is the mean paired difference (scenario − baseline), ``ci_low``/``ci_high`` its
-    bootstrap percentile interval (seeded), ``effect_size_dz`` Cohen's d_z = mean / sd of the
-    differences, ``p_ttest`` the paired t-test (equal to ``scipy.stats.ttest_rel``) and
-    ``p_wilcoxon`` the signed-rank test when at least six differences are non-zero.
+    Columns of :func:`paired_t` (``mean`` is the mean of scenario − baseline by replicate).
+    ``n_boot`` is accepted for old callers and ignored (intervals are t-intervals).
     """
     pairs = paired(per_run, baseline, ["measure", "metric"])
     sweep = [c for c in per_run.columns if c not in (*ID_COLUMNS, "metric", "measure", "value")]
-    by = ["scenario", *sweep, "measure", "metric"]
-    rng = np.random.default_rng(seed)
-    rows = []
-    for key, group in pairs.groupby(by, dropna=False, sort=True):
-        row = dict(zip(by, key))
-        row.update(_difference_stats(group["diff"].to_numpy(dtype=float), rng, n_boot))
-        row["baseline"] = baseline
-        rows.append(row)
+    return _paired_rows(pairs, ["scenario", *sweep, "measure", "metric"], baseline)
+
+
+def _paired_rows(pairs: pd.DataFrame, by: list[str], baseline: str) -> pd.DataFrame:
+    """:func:`paired_t` of ``diff`` within each group of ``by``."""
+    rows = [{**dict(zip(by, key if isinstance(key, tuple) else (key,))), "baseline": baseline,
+             **paired_t(group["diff"].to_numpy(dtype=float))}
+            for key, group in pairs.groupby(by, dropna=False, sort=True)]
     return pd.DataFrame(rows, columns=[*by, "baseline", "n", "mean", "sd", "ci_low", "ci_high",
-                                       "effect_size_dz", "p_ttest", "p_wilcoxon"])
+                                       "effect_size_dz", "p_ttest", "verdict"])
+
+
+def ablation_pairs(names) -> list[tuple[str, str, str, str]]:
+    """One-at-a-time ablations in a batch: ``(scenario, parent, switch, kind)``.
+
+    ``parent_without_switch`` is a ``removed`` ablation, ``parent_with_switch`` an ``added``
+    one; either counts only when its parent scenario is in the batch too.
+    """
+    names = set(names)
+    found = []
+    for name in sorted(names):
+        for joiner, kind in (("_without_", "removed"), ("_with_", "added")):
+            parent, _, switch = name.partition(joiner)
+            if switch and parent in names:
+                found.append((name, parent, switch, kind))
+                break
+    return found
+
+
+def ablation_effects(per_run: pd.DataFrame) -> pd.DataFrame:
+    """What each switch does on its own, paired by replicate, at unswept points.
+
+    For a ``removed`` ablation the effect of the switch is parent − ablation (what the switch
+    adds to the full regime); for an ``added`` one it is ablation − parent (what the switch adds
+    alone). Columns: ``scenario``, ``parent``, ``switch``, ``kind``, ``measure``, ``metric`` and
+    those of :func:`paired_t`.
+    """
+    sweep = [c for c in per_run.columns if c not in (*ID_COLUMNS, "metric", "measure", "value")]
+    values = per_run[per_run[sweep].isna().all(axis=1)] if sweep else per_run
+    values = values.drop(columns=sweep)
+    frames = []
+    for scenario, parent, switch, kind in ablation_pairs(values["scenario"].unique()):
+        pair = values[values["scenario"].isin([scenario, parent])]
+        rows = paired(pair, parent, ["measure", "metric"])
+        sign = -1.0 if kind == "removed" else 1.0
+        rows = rows.assign(diff=sign * rows["diff"])
+        table = _paired_rows(rows, ["scenario", "measure", "metric"], parent)
+        frames.append(table.rename(columns={"baseline": "parent"}).assign(switch=switch, kind=kind))
+    if not frames:
+        return pd.DataFrame(columns=["scenario", "parent", "switch", "kind", "measure", "metric",
+                                     "n", "mean", "sd", "ci_low", "ci_high", "effect_size_dz",
+                                     "p_ttest", "verdict"])
+    table = pd.concat(frames, ignore_index=True)
+    first = ["scenario", "parent", "switch", "kind", "measure", "metric"]
+    return table[first + [c for c in table.columns if c not in first]]
 
 
 def city_values(cities: pd.DataFrame) -> pd.DataFrame:
     """Each city's last-step physical GDP, credited GDP and tax minus subsidies, long form."""
     keys = list(ID_COLUMNS) + sweep_columns(cities, "cities") + ["city"]
-    last = last_step(cities).assign(
-        fiscal_net=lambda f: f["tax_revenue"] - f["subsidy_spent"])
-    return last.melt(id_vars=keys, value_vars=list(CITY_MEASURES), var_name="metric")
+    last = last_step(cities)
+    if {"tax_revenue", "subsidy_spent"} <= set(last.columns):
+        last = last.assign(fiscal_net=last["tax_revenue"] - last["subsidy_spent"])
+    measures = registry.present(last.columns, registry.CITY)
+    return last.melt(id_vars=keys, value_vars=list(measures), var_name="metric")
 
 
 def city_gains(cities: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """Each city's gain (+) or loss (−) against the baseline, paired by replicate.
 
-    Returns per scenario, sweep point, city and measure the mean difference with its 95%
-    t-interval and paired t-test p-value.
+    Per scenario, sweep point, city and measure: the columns of :func:`paired_t`.
     """
     values = city_values(cities)
     pairs = paired(values, baseline, ["city", "metric"])
     sweep = sweep_columns(cities, "cities")
-    by = ["scenario", *sweep, "city", "metric"]
-    rows = []
-    for key, group in pairs.groupby(by, dropna=False, sort=True):
-        diff = group["diff"].to_numpy(dtype=float)
-        mean, low, high = t_interval(diff)
-        sd = float(diff.std(ddof=1)) if diff.size > 1 else np.nan
-        p = float(sps.ttest_1samp(diff, 0.0).pvalue) if diff.size > 1 and sd > 0 else np.nan
-        rows.append({**dict(zip(by, key)), "baseline": baseline, "n": diff.size, "mean": mean,
-                     "sd": sd, "ci_low": low, "ci_high": high, "p_ttest": p})
-    return pd.DataFrame(rows)
+    return _paired_rows(pairs, ["scenario", *sweep, "city", "metric"], baseline)
 
 
 def investment_matrix(sectors: pd.DataFrame, scenario: str, measure: str = "lq") -> pd.DataFrame:
@@ -237,6 +271,29 @@ def investment_matrix(sectors: pd.DataFrame, scenario: str, measure: str = "lq")
     else:
         raise ValueError(f"measure must be 'lq' or 'share', got {measure!r}")
     return pd.DataFrame(values, index=total.index, columns=total.columns)
+
+
+def map_matrix(investment_map: pd.DataFrame, scenario: str, n_runs: int) -> pd.DataFrame:
+    """The coordinator's map at each run's last step: city x (sector, segment) share of the
+    scenario's ``n_runs`` runs in which the city is assigned that sector-segment.
+
+    Only sector-segments assigned somewhere are columns (sectors, then segments, in data order).
+    """
+    rows = investment_map[investment_map["scenario"] == scenario]
+    if rows.empty:
+        raise ValueError(f"no investment_map rows for scenario {scenario!r}")
+    rows = rows[rows["step"] == rows.groupby("run")["step"].transform("max")]
+    counts = rows.groupby(["city", "sector", "segment"]).size().rename("n").reset_index()
+    share = counts.pivot_table(index="city", columns=["sector", "segment"], values="n",
+                               fill_value=0.0) / max(1, n_runs)
+    segments = list(pd.unique(investment_map["segment"]))
+    from sim.model.world import SEGMENTS
+
+    order = {s: i for i, s in enumerate(SEGMENTS)}
+    sectors = i18n.sector_order(share.columns.get_level_values(0))
+    columns = sorted(share.columns, key=lambda c: (sectors.index(c[0]),
+                                                   order.get(c[1], len(order) + segments.index(c[1]))))
+    return share.reindex(index=i18n.city_order(share.index), columns=columns).fillna(0.0)
 
 
 def arrivals_matrix(transfers: pd.DataFrame, scenario: str) -> pd.DataFrame:
@@ -282,11 +339,19 @@ class Summary:
     city_gains: pd.DataFrame
     city_levels: pd.DataFrame
     over_time: pd.DataFrame
+    ablations: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+
+    @property
+    def replicates(self) -> int:
+        """The smallest number of paired replicates behind any difference (0 if none)."""
+        counts = self.differences["n"] if len(self.differences) else self.levels["n"]
+        return int(counts.min()) if len(counts) else 0
 
     def table(self) -> pd.DataFrame:
         """One long table (``summary.csv``): a ``section`` column names the part."""
         parts = {"level": self.levels, "difference": self.differences,
-                 "city_gain": self.city_gains, "city_level": self.city_levels}
+                 "city_gain": self.city_gains, "city_level": self.city_levels,
+                 "ablation": self.ablations}
         frames = [frame.assign(section=name) for name, frame in parts.items() if len(frame)]
         table = pd.concat(frames, ignore_index=True)
         first = ["section", "scenario", "measure", "metric", "city", "baseline"]
@@ -294,32 +359,38 @@ class Summary:
         return table[first + [c for c in table.columns if c not in first]]
 
 
-def summarise(batch, baseline: str = "homogenised", rate: float = 0.05, n_boot: int = 2000,
-              seed: int = 12345) -> Summary:
-    """All statistics of a batch (an object with ``.circle`` and ``.cities`` DataFrames)."""
-    per_run = run_values(batch.circle, HEADLINE_METRICS, rate)
+def summarise(batch, baseline: str = "homogenised", rate: float = 0.05,
+              n_boot: int | None = None, seed: int | None = None) -> Summary:
+    """All statistics of a batch (an object with ``.circle`` and ``.cities`` DataFrames).
+
+    ``n_boot`` and ``seed`` are accepted for old callers and ignored: every interval is a
+    t-interval, which needs no resampling.
+    """
+    if n_boot is not None or seed is not None:
+        warnings.warn("summarise(): n_boot and seed are ignored; intervals are paired "
+                      "t-intervals", DeprecationWarning, stacklevel=2)
+    per_run = run_values(batch.circle, None, rate)
     city = city_values(batch.cities)
     sweep = sweep_columns(batch.cities, "cities")
     return Summary(
         baseline=baseline,
         levels=levels(per_run),
-        differences=differences(per_run, baseline, n_boot, seed),
+        differences=differences(per_run, baseline),
         city_gains=city_gains(batch.cities, baseline),
         city_levels=describe_levels(city, ["scenario", *sweep, "city", "metric"]),
         over_time=over_time(batch.circle),
+        ablations=ablation_effects(per_run),
     )
 
 
-def write_summary(summary: Summary, out_dir: str | os.PathLike) -> Path:
-    """Write ``summary.csv`` (one long table) and ``summary.xlsx`` (one sheet per part)."""
+def write_summary(summary: Summary, out_dir: str | os.PathLike, lang: str = "en",
+                  metadata: dict | None = None) -> Path:
+    """Write ``summary.csv`` (one long table) and the readable ``summary.xlsx``."""
+    from sim.analysis.workbook import write_workbook
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "summary.csv"
     summary.table().to_csv(path, index=False)
-    with pd.ExcelWriter(out / "summary.xlsx", engine="openpyxl") as writer:
-        summary.levels.to_excel(writer, sheet_name="levels", index=False)
-        summary.differences.to_excel(writer, sheet_name="differences", index=False)
-        summary.city_gains.to_excel(writer, sheet_name="city_gains", index=False)
-        summary.city_levels.to_excel(writer, sheet_name="city_levels", index=False)
-        summary.over_time.to_excel(writer, sheet_name="over_time", index=False)
+    write_workbook(summary, out / "summary.xlsx", lang, metadata or {})
     return path

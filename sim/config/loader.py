@@ -1,6 +1,7 @@
 """Reading scenario files: safe YAML, ``extends:`` chains, ``--set`` overrides, one-line errors.
 
-A scenario file is YAML read with a safe loader that refuses duplicate keys. ``extends: base.yaml``
+A scenario file is YAML read by :mod:`sim.config.yaml_reader` (a safe loader that refuses
+duplicate keys, with bounded size, nesting and alias expansion). ``extends: base.yaml``
 (relative to the file) names a parent whose mappings the child deep-merges over (lists replace).
 Dotted overrides ``key.path=value`` (the value read as a YAML scalar) are applied last. The merged
 mapping is validated by :class:`~sim.config.schema.ScenarioConfig`; then agreements are checked
@@ -14,7 +15,6 @@ Every problem raises :class:`ConfigError` whose message is one line:
 from __future__ import annotations
 
 import copy
-import csv
 import difflib
 import json
 import os
@@ -23,10 +23,11 @@ import typing
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.config.schema import ScenarioConfig
+from sim.config.yaml_reader import (MAX_EXTENDS, ConfigError, parse_yaml, read_text_file,
+                                    show_path)
 
 #: The data folder bundled with the package, used when a scenario sets no ``data_dir``.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -34,71 +35,13 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 Origins = dict[tuple, tuple[str, int | None]]
 
 
-class ConfigError(Exception):
-    """A user error in a scenario file, an override or an option; ``str()`` is the one line."""
-
-
 # --------------------------------------------------------------------------- YAML
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects a key given twice in one mapping."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first given on line {seen[key]})",
-                    key_node.start_mark)
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-def show_path(path: str | os.PathLike) -> str:
-    """A path as the user would write it: relative to the working folder when inside it."""
-    path = Path(path)
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
-
-
-def _line_map(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
-    """The 1-based line of every key path in a composed YAML document."""
-    lines: dict[tuple, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            path = prefix + (key_node.value,)
-            lines[path] = key_node.start_mark.line + 1
-            lines.update(_line_map(value_node, path))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines[prefix + (i,)] = item.start_mark.line + 1
-            lines.update(_line_map(item, prefix + (i,)))
-    return lines
 
 
 def read_yaml(path: Path) -> tuple[dict, Origins]:
     """One scenario file as a mapping, plus the (file, line) of every key path in it."""
     shown = show_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{shown}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{shown}: cannot read the file ({exc})") from None
-    try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)
-        lines = _line_map(yaml.compose(text, Loader=UniqueKeyLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{shown}{where}: invalid YAML: {problem}") from None
+    data, lines = parse_yaml(read_text_file(path), shown)
     if data is None:
         raise ConfigError(f"{shown}: the file is empty (expected a mapping of scenario keys)")
     if not isinstance(data, dict):
@@ -125,8 +68,14 @@ def deep_merge(base: dict, child: dict) -> dict:
 
 def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Origins]:
     """A file merged over its ``extends:`` ancestors, with the origin of every key path."""
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symbolic-link loop
+        raise ConfigError(f"{show_path(path)}: cannot read the file ({exc})") from None
     data, origins = read_yaml(path)
+    if len(seen) >= MAX_EXTENDS:
+        raise ConfigError(f"{show_path(path)}: extends: expected a chain of at most {MAX_EXTENDS} "
+                          f"files (got a longer one, from {show_path(seen[0])})")
     parent = data.pop("extends", None)
     if parent is None:
         return data, origins
@@ -139,7 +88,7 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Origins]:
     if target in chain:
         cycle = " -> ".join(p.name for p in chain[chain.index(target):] + (target,))
         raise ConfigError(f"{where}: extends cycle ({cycle})")
-    if not target.is_file():
+    if not target.exists():
         raise ConfigError(f"{where}: file not found (got {parent!r}, looked for {show_path(target)})")
     base, base_origins = load_chain(target, chain)
     return deep_merge(base, data), {**base_origins, **origins}
@@ -192,6 +141,8 @@ def schema_key_error(dotted: str, model: type[BaseModel] = ScenarioConfig) -> st
 
 def parse_override(text: str) -> tuple[str, Any]:
     """``"key.path=value"`` -> ``("key.path", value)``, the value read as a YAML scalar."""
+    if len(text) > 2000:
+        raise ConfigError(f"--set {text[:40]}...: expected at most 2,000 characters")
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -200,8 +151,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     if problem:
         raise ConfigError(f"--set {text}: {problem}")
     try:
-        value = yaml.load(raw, Loader=UniqueKeyLoader) if raw.strip() else raw
-    except yaml.YAMLError:
+        value = parse_yaml(raw, f"--set {text}")[0] if raw.strip() else raw
+    except ConfigError:
         value = raw
     return key, value
 
@@ -299,9 +250,11 @@ def _expectation(error: dict, loc: tuple) -> str:
 
 
 def describe_validation_error(exc: ValidationError, origins: Origins, default: str) -> str:
-    """The first pydantic error as ``<file>: <key.path>: <expected> (got <value>)``."""
-    errors = exc.errors()
-    error = errors[0]
+    """Every pydantic error, one per line: ``<file>: <key.path>: <expected> (got <value>)``."""
+    return "\n".join(_describe(error, origins, default) for error in exc.errors())
+
+
+def _describe(error: Any, origins: Origins, default: str) -> str:
     loc = tuple(error["loc"])
     where = origin_of(loc, origins, default)
     expected = _expectation(error, loc)
@@ -310,9 +263,8 @@ def describe_validation_error(exc: ValidationError, origins: Origins, default: s
         else f" (got {_show_value(got)})"
     if error["type"] == "extra_forbidden":
         shown_got = ""
-    more = f" [and {len(errors) - 1} more problem(s)]" if len(errors) > 1 else ""
     key = f" {_dotted(loc)}:" if loc else ""
-    return f"{where}:{key} {expected}{shown_got}{more}"
+    return f"{where}:{key} {expected}{shown_got}"
 
 
 def validate_mapping(data: dict, origins: Origins, default: str) -> ScenarioConfig:
@@ -328,39 +280,22 @@ def data_folder(config: ScenarioConfig) -> Path:
     return Path(config.data_dir) if config.data_dir else DEFAULT_DATA_DIR
 
 
-def _csv_column(path: Path, column: str, where: str) -> list[dict]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: data_dir: expected a folder holding {path.name} "
-                          f"(got {show_path(path.parent)})") from None
-    if not rows or column not in rows[0]:
-        raise ConfigError(f"{where}: data_dir: {show_path(path)} has no '{column}' column")
-    return rows
-
-
 def check_references(config: ScenarioConfig, origins: Origins, default: str) -> None:
-    """Agreements must name cities and sector codes of the scenario's data folder."""
+    """The data folder must pass its schema, and the scenario its cross-field constraints
+    (known core city and agreement cities and sectors, non-zero denominators, a feasible map)."""
+    from sim.config.constraints import config_problems
+    from sim.config.data_schema import check_data_folder
+
     folder = data_folder(config)
-    where = origin_of(("data_dir",), origins, default)
-    cities = [row["city"] for row in _csv_column(folder / "cities.csv", "city", where)]
-    rows = _csv_column(folder / "sectors.csv", "code", where)
-    sectors = [r["code"] for r in rows if r.get("default", "yes").strip().lower() in ("yes", "")]
-    for i, agreement in enumerate(config.agreements):
-        for role in ("source", "host"):
-            city = getattr(agreement, role)
-            if city not in cities:
-                at = origin_of(("agreements", i, role), origins, default)
-                raise ConfigError(f"{at}: agreements[{i}].{role}: expected a city of "
-                                  f"{show_path(folder / 'cities.csv')} ({', '.join(cities)}) "
-                                  f"(got {city!r})")
-        for j, sector in enumerate(agreement.sectors or []):
-            if sector not in sectors:
-                at = origin_of(("agreements", i, "sectors", j), origins, default)
-                raise ConfigError(f"{at}: agreements[{i}].sectors[{j}]: expected a sector code "
-                                  f"of {show_path(folder / 'sectors.csv')} "
-                                  f"({', '.join(sectors)}) (got {sector!r})")
+    data = check_data_folder(folder)
+    problems = data.problems
+    if problems:
+        where = origin_of(("data_dir",), origins, default)
+        problems = [f"{where}: data_dir: {problem}" for problem in problems]
+    else:
+        problems = config_problems(config, data, show_path(folder), origins, default)
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 # --------------------------------------------------------------------------- entry points

@@ -7,15 +7,17 @@ live in ``scenarios/base.yaml``, which every bundled scenario extends.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Share = Field(ge=0.0, le=1.0)
+#: A number in [0, 1], for the values of a mapping.
+ShareValue = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class WorldConfig(Strict):
@@ -24,12 +26,12 @@ class WorldConfig(Strict):
     core_city: str = "Wuhan"
     n_units: int = Field(20_000, ge=100, le=5_000_000)
     detour_factor: float = Field(1.3, ge=1.0, le=3.0)
-    intra_city_km: float = Field(25.0, ge=0.0)
+    intra_city_km: float = Field(25.0, ge=0.0, le=500.0)
     productivity_sd: float = Field(0.6, ge=0.0, le=3.0)
-    wage_core_yuan: float = Field(110_000.0, gt=0.0)
+    wage_core_yuan: float = Field(110_000.0, gt=0.0, le=1e8)
     wage_gdppc_elasticity: float = Field(0.35, ge=0.0, le=2.0)
     talent_gdppc_elasticity: float = Field(1.5, ge=0.0, le=5.0)
-    land_rent_core: float = Field(0.4, gt=0.0)
+    land_rent_core: float = Field(0.4, gt=0.0, le=1e4)
     land_rent_gdppc_elasticity: float = Field(0.8, ge=0.0, le=3.0)
     utilisation_core: float = Field(0.9, gt=0.0, lt=1.0)
     utilisation_ring: float = Field(0.7, gt=0.0, lt=1.0)
@@ -39,12 +41,13 @@ class EconomyConfig(Strict):
     """Technology, costs and the units' location choice."""
 
     tax_rate: float = Field(0.07, ge=0.0, le=0.5)
-    talent_elasticity: dict[str, float] = {"rnd": 0.3, "hq": 0.3, "core": 0.05, "supply": 0.05}
+    talent_elasticity: dict[Literal["rnd", "hq", "core", "supply"],
+                            Annotated[float, Field(ge=0.0, le=3.0)]] = {"rnd": 0.3, "hq": 0.3, "core": 0.05, "supply": 0.05}
     agglomeration_elasticity: float = Field(0.04, ge=0.0, le=0.2)
     distance_cost_per_100km: float = Field(0.02, ge=0.0, le=0.2)
     relocation_cost: float = Field(0.3, ge=0.0, le=5.0)
     own_cost_elasticity: float = Field(-1.0, lt=0.0, ge=-10.0)
-    outside_share_arrivals: float = Field(0.3, gt=0.0, lt=1.0)
+    outside_share_arrivals: float = Field(0.3, gt=0.0, le=0.9)  # arrivals scale by 1/(1-x)
     leave_share_reviewers: float = Field(0.05, gt=0.0, lt=1.0)
     stay_share_reviewers: float = Field(0.85, gt=0.0, lt=1.0)
     exit_rate_annual: float = Field(0.08, ge=0.0, lt=1.0)
@@ -56,7 +59,7 @@ class EconomyConfig(Strict):
     rejection_rounds: int = Field(3, ge=0, le=20)
     nest_parameter: float = Field(0.3, gt=0.0, le=1.0)
     attention_base: float = Field(0.5, gt=0.0, le=1.0)
-    origin_shares: dict[Literal["wuhan", "outside", "local"], float] = {
+    origin_shares: dict[Literal["wuhan", "outside", "local"], ShareValue] = {
         "wuhan": 0.25, "outside": 0.35, "local": 0.40}
     mcpf: float = Field(1.25, ge=1.0, le=3.0)
     discount_rate_annual: float = Field(0.05, ge=0.0, le=0.5)
@@ -94,10 +97,10 @@ class EnclavePolicy(Strict):
     gdp_share_source: float = Share
     tax_share_source: float = Share
     park_retained_share: float = Share
-    retention_years: float = Field(0.0, ge=0.0)
-    term_years: float = Field(10.0, gt=0.0)
-    build_cost_per_km2: float = Field(0.5, ge=0.0)
-    referral_strength: float = Field(1.0, ge=0.0)
+    retention_years: float = Field(0.0, ge=0.0, le=100.0)
+    term_years: float = Field(10.0, gt=0.0, le=100.0)
+    build_cost_per_km2: float = Field(0.5, ge=0.0, le=1e4)
+    referral_strength: float = Field(1.0, ge=0.0, le=100.0)
     credited_double_count: bool = False
 
 
@@ -107,8 +110,8 @@ class ParkWithinParkPolicy(Strict):
     productivity_bonus: float = Field(0.05, ge=0.0, le=0.5)
     equity_share_operator: float = Share
     platform_return_rate: float = Field(0.02, ge=0.0, le=0.5)
-    referral_strength: float = Field(1.0, ge=0.0)
-    build_cost_per_km2: float = Field(0.5, ge=0.0)
+    referral_strength: float = Field(1.0, ge=0.0, le=100.0)
+    build_cost_per_km2: float = Field(0.5, ge=0.0, le=1e4)
 
 
 class ReverseEnclavePolicy(Strict):
@@ -116,9 +119,9 @@ class ReverseEnclavePolicy(Strict):
 
     gdp_share_source: float = Share
     rent_subsidy: float = Field(0.05, ge=0.0, le=1.0)
-    rent_subsidy_years: float = Field(2.0, ge=0.0)
+    rent_subsidy_years: float = Field(2.0, ge=0.0, le=100.0)
     segments: list[Literal["rnd", "hq", "core", "supply"]] = ["rnd"]
-    referral_strength: float = Field(1.0, ge=0.0)
+    referral_strength: float = Field(1.0, ge=0.0, le=100.0)
 
 
 class SubsidyCapPolicy(Strict):
@@ -137,7 +140,7 @@ class InvestmentMapPolicy(Strict):
     spillover_weight: float = Field(1.0, ge=0.0, le=10.0)
     bargaining_premium: float = Field(0.15, ge=0.0, le=1.0)
     compensation_cap_share: float = Field(0.2, ge=0.0, le=1.0)
-    replan_years: float = Field(1.0, gt=0.0)
+    replan_years: float = Field(1.0, gt=0.0, le=100.0)
 
 
 class SharedPlatformPolicy(Strict):
@@ -175,16 +178,16 @@ class Agreement(Strict):
     name: str | None = None
     source: str
     host: str
-    start_step: int = Field(0, ge=0)
-    term_years: float | None = Field(None, gt=0.0)
-    land_km2: float = Field(gt=0.0)
+    start_step: int = Field(0, ge=0, le=400)
+    term_years: float | None = Field(None, gt=0.0, le=100.0)
+    land_km2: float = Field(gt=0.0, le=10_000.0)
     sectors: list[str] | None = None
     gdp_share_source: float | None = Field(None, ge=0.0, le=1.0)
     tax_share_source: float | None = Field(None, ge=0.0, le=1.0)
     park_retained_share: float | None = Field(None, ge=0.0, le=1.0)
-    retention_years: float | None = Field(None, ge=0.0)
+    retention_years: float | None = Field(None, ge=0.0, le=100.0)
     equity_share_operator: float | None = Field(None, ge=0.0, le=1.0)
-    rent_subsidy_years: float | None = Field(None, ge=0.0)
+    rent_subsidy_years: float | None = Field(None, ge=0.0, le=100.0)
 
     @model_validator(mode="after")
     def _distinct(self) -> "Agreement":
@@ -201,7 +204,7 @@ class ScenarioConfig(Strict):
     regime: str = "homogenised"
     data_dir: str | None = None
     steps: int = Field(12, ge=0, le=400)
-    seed: int = Field(1, ge=0)
+    seed: int = Field(1, ge=0, le=2**63 - 1)
     replicates: int = Field(1, ge=1, le=100_000)
     world: WorldConfig = WorldConfig()
     economy: EconomyConfig = EconomyConfig()

@@ -14,13 +14,22 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from pydantic import ValidationError
+
 from sim.config.loader import (ConfigError, Origins, _path_tuple, _show_value, check_references,
                                load_raw, origin_of, resolved_dict, schema_key_error, set_dotted,
                                show_path, validate_mapping)
 from sim.config.schema import ScenarioConfig
 
-#: Keys that a sweep or uncertain block may not vary.
-UNSWEEPABLE = ("name", "sweep", "uncertain", "replicates", "extends")
+#: Keys that a sweep or uncertain block may not vary (``seed``: replicates are the seeds; a
+#: swept seed would be overridden by the batch's root seed and give identical runs).
+UNSWEEPABLE = ("name", "sweep", "uncertain", "replicates", "extends", "seed")
+#: Most sweep points of one scenario file, and most runs (points x replicates) of one file.
+MAX_POINTS = 10_000
+MAX_RUNS = 1_000_000
+#: The schema's caps on ``replicates`` and ``seed``, applied to the --replicates and --seed flags.
+MAX_REPLICATES = ScenarioConfig.model_fields["replicates"].metadata[-1].le
+MAX_SEED = ScenarioConfig.model_fields["seed"].metadata[-1].le
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,16 +61,38 @@ def check_variable_key(key: str, loc: tuple, origins: Origins, default: str) -> 
     label = ".".join(str(p) for p in loc[:-1])
     problem = schema_key_error(key)
     if problem is None and key.split(".")[0] in UNSWEEPABLE:
-        problem = f"'{key.split('.')[0]}' cannot be varied"
+        problem = f"'{key.split('.')[0]}' cannot be varied" + (
+            " (replicates give each run its own random streams)" if key == "seed" else "")
     if problem:
         raise ConfigError(f"{at}: {label}.{key}: expected a dotted key of the scenario schema: "
                           f"{problem}")
 
 
 def check_uncertain(config: ScenarioConfig, origins: Origins, default: str) -> None:
-    """Every key of the ``uncertain:`` block (for the sensitivity analysis) is a schema key."""
-    for key in config.uncertain or {}:
+    """Every entry of the ``uncertain:`` block (for the sensitivity analysis) is a schema key
+    with a valid range whose ends the schema accepts."""
+    from sim.sensitivity.core import _parse_entry
+
+    problems = []
+    for key, spec in (config.uncertain or {}).items():
         check_variable_key(str(key), ("uncertain", key), origins, default)
+        at = origin_of(("uncertain", key), origins, default)
+        try:
+            param = _parse_entry(str(key), spec, at)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        for end, value in (("low", param.low), ("high", param.high)):
+            data = resolved_dict(config)
+            set_dotted(data, str(key), value, at)
+            try:
+                ScenarioConfig.model_validate(data)
+            except ValidationError as exc:
+                why = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                problems.append(f"{at}: uncertain.{key}: expected a range the schema accepts "
+                                f"({end} = {value:g}: {why})")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def sweep_points(config: ScenarioConfig, origins: Origins, default: str) -> list[dict[str, Any]]:
@@ -89,6 +120,12 @@ def sweep_points(config: ScenarioConfig, origins: Origins, default: str) -> list
         where = origin_of(("sweep", "zip"), origins, default)
         shown = ", ".join(f"{k} has {n}" for k, n in lengths.items())
         raise ConfigError(f"{where}: sweep.zip: expected lists of equal length ({shown})")
+    n_points = max(len(next(iter(axes["zip"].values()), [None])), 1)
+    for values in axes["grid"].values():
+        n_points *= len(values)
+    if n_points > MAX_POINTS:
+        raise ConfigError(f"{at}: sweep: expected at most {MAX_POINTS:,} sweep points (got "
+                          f"{n_points:,})")
     grid = [dict(zip(axes["grid"], combo)) for combo in itertools.product(*axes["grid"].values())]
     zipped = [dict(zip(axes["zip"], combo)) for combo in zip(*axes["zip"].values())] or [{}]
     return [{**g, **z} for g in grid for z in zipped]
@@ -130,7 +167,7 @@ def point_label(point: dict[str, Any]) -> str:
 def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value).replace("/", "_").replace(os.sep, "_")
+    return str(value).replace("%", "%25").replace("/", "%2F")  # "/" separates a run's name
 
 
 def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
@@ -143,11 +180,14 @@ def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
     check_uncertain(config, origins, default)
     points = sweep_points(config, origins, default)
     n_replicates = config.replicates if replicates is None else replicates
+    if len(points) * n_replicates > MAX_RUNS:
+        raise ConfigError(f"{default}: expected at most {MAX_RUNS:,} runs per scenario file (got "
+                          f"{len(points):,} sweep point(s) x {n_replicates:,} replicates)")
     root_seed = config.seed if seed is None else seed
     width = max(2, len(str(n_replicates - 1)))
     runs = []
     for point in points:
-        point_data = {**data, "sweep": None, "seed": root_seed}
+        point_data = {**data, "sweep": None, "seed": root_seed, "replicates": n_replicates}
         for key, value in point.items():
             set_dotted(point_data, key, value, default)
         for key in point:
@@ -175,10 +215,11 @@ def expand_runs(config_files: Iterable[str | os.PathLike], overrides: Iterable[s
     Raises:
         ConfigError: on any bad file, override or option, or two scenarios sharing a name.
     """
-    if replicates is not None and replicates < 1:
-        raise ConfigError(f"--replicates: expected an integer >= 1 (got {replicates})")
-    if seed is not None and seed < 0:
-        raise ConfigError(f"--seed: expected an integer >= 0 (got {seed})")
+    for flag, value, low, high in (("replicates", replicates, 1, MAX_REPLICATES),
+                                   ("seed", seed, 0, MAX_SEED)):
+        if value is not None and not low <= value <= high:
+            bound = f">= {low}" if value < low else f"<= {high:,}"
+            raise ConfigError(f"--{flag}: expected an integer {bound} (got {value})")
     overrides = list(overrides)
     runs: list[RunSpec] = []
     owner: dict[str, str] = {}

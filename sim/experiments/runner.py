@@ -11,20 +11,23 @@ process pins its thread counts before numpy is first imported.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterator, Sequence, TextIO
 
 import sim
-from sim.config.loader import ConfigError
+from sim.config.loader import ConfigError, show_path
 from sim.config.sweeps import RunSpec, expand_runs
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -94,30 +97,92 @@ def scenario_hashes(runs: Sequence[RunSpec]) -> dict[str, dict]:
 
 # --------------------------------------------------------------------------- executors
 
+#: Most local worker processes (each holds a model; more would only exhaust memory).
+MAX_WORKERS = 256
+#: Seconds between liveness checks of a Dask cluster while no run finishes.
+DASK_POLL_S = 10.0
+WORKER_DIED = ("worker process died while running it (killed by a signal, for example by the "
+               "out-of-memory killer)")
+
+
+def check_workers(workers: int | None) -> None:
+    """The --workers flag: between 1 and MAX_WORKERS."""
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        bound = ">= 1" if workers < 1 else f"<= {MAX_WORKERS}"
+        raise ConfigError(f"--workers: expected an integer {bound} (got {workers})")
+
+
+class BatchAborted(ConfigError):
+    """The executor itself is gone (a Dask scheduler or its last worker); finished runs are kept."""
+
+
+class Pool:
+    """The executor of a batch: the one given, a Dask cluster's, or a renewable process pool."""
+
+    def __init__(self, workers: int | None, executor: cf.Executor | None = None,
+                 client: Any = None, address: str = "") -> None:
+        check_workers(workers)
+        self.workers, self.client, self.address = workers, client, address
+        self.renewable = executor is None and client is None
+        self.executor = executor or (client.get_executor() if client else self._local())
+        self.dask = client is not None or type(self.executor).__module__.startswith("distributed")
+        # a local pool keeps few runs in flight, so a dead worker costs few retries; a cluster
+        # or a given executor gets every run at once (it schedules them itself)
+        self.slots = 2 * (workers or os.cpu_count() or 1) if self.renewable else sys.maxsize
+        self._quiet_polls = 0
+
+    def _local(self) -> cf.Executor:
+        return cf.ProcessPoolExecutor(max_workers=self.workers or os.cpu_count() or 1,
+                                      mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=pin_threads)
+
+    def renew(self) -> None:
+        """Replace a broken local pool by a fresh one (the batch goes on)."""
+        if not self.renewable:
+            raise BatchAborted("the executor lost a worker and cannot be restarted; finished "
+                               "runs are kept: rerun with --resume")
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self._local()
+
+    def check_alive(self, now: bool = False) -> None:
+        """On Dask, end the batch with one line when the scheduler or every worker is gone
+        (at once when ``now``, else after two quiet polls: a slow cluster is not a dead one)."""
+        if self.client is None:
+            return
+        try:
+            alive = self.client.status == "running" and bool(
+                self.client.scheduler_info().get("workers"))
+        except Exception:  # noqa: BLE001 (a lost connection raises many kinds of error)
+            alive = False
+        self._quiet_polls = 0 if alive else self._quiet_polls + 1
+        if self._quiet_polls >= (1 if now else 2):
+            raise BatchAborted(f"--scheduler {self.address}: the Dask scheduler or its last "
+                               f"worker is gone; finished runs are kept: rerun with --resume")
+
+    def shutdown(self) -> None:
+        if self.renewable:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
 
 @contextlib.contextmanager
 def open_executor(workers: int | None, scheduler: str | None,
-                  executor: cf.Executor | None) -> Iterator[cf.Executor]:
-    """The executor to use: the one given, a Dask cluster's, or a local process pool."""
+                  executor: cf.Executor | None) -> Iterator[Pool]:
+    """The batch's :class:`Pool`: the executor given, a Dask cluster's, or a process pool."""
     if executor is not None:
-        yield executor
+        yield Pool(workers, executor=executor)
     elif scheduler:
-        with _dask_executor(scheduler) as dask_executor:
-            yield dask_executor
+        with _dask_client(scheduler) as client:
+            yield Pool(workers, client=client, address=scheduler)
     else:
-        if workers is not None and workers < 1:
-            raise ConfigError(f"--workers: expected an integer >= 1 (got {workers})")
-        pool = cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                                      mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=pin_threads)
+        pool = Pool(workers)
         try:
             yield pool
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
 
 
 @contextlib.contextmanager
-def _dask_executor(address: str) -> Iterator[cf.Executor]:
+def _dask_client(address: str) -> Iterator[Any]:
     try:
         from distributed import Client
     except ImportError:
@@ -128,17 +193,25 @@ def _dask_executor(address: str) -> Iterator[cf.Executor]:
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise ConfigError(f"--scheduler {address}: cannot reach the Dask scheduler "
                           f"({' '.join(str(exc).split())})") from None
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name == "distributed" or name.startswith("distributed.")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:  # a lost cluster is reported in one line, not in client tracebacks
+        logger.setLevel(logging.CRITICAL)
     try:
-        yield client.get_executor()
+        yield client
     finally:
-        client.close()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            client.close(timeout=5)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
-def _submit(executor: cf.Executor, spec: RunSpec) -> cf.Future:
+def _submit(pool: Pool, spec: RunSpec) -> cf.Future:
     """Submit one run; on Dask the task key is the run name (plus its config hash)."""
-    if type(executor).__module__.startswith("distributed"):
-        return executor.submit(execute_run, spec, key=f"{spec.name}@{run_hash(spec)[:12]}")
-    return executor.submit(execute_run, spec)
+    if pool.dask:
+        return pool.executor.submit(execute_run, spec, key=f"{spec.name}@{run_hash(spec)[:12]}")
+    return pool.executor.submit(execute_run, spec)
 
 
 # --------------------------------------------------------------------------- progress
@@ -206,37 +279,44 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
         scheduler: a Dask scheduler address, e.g. ``tcp://host:8786``.
         executor: any ``concurrent.futures.Executor`` (overrides workers and scheduler).
         overrides: ``key.path=value`` strings applied to every file.
-        resume: continue ``out_dir``: skip finished runs, redo missing or failed ones.
+        resume: continue ``out_dir``: skip finished runs, redo missing, failed or damaged ones.
         progress: report progress on stderr.
 
     Raises:
-        ConfigError: bad input, an existing output folder, or a resume whose config, data or
-            package version changed.
+        ConfigError: bad input, an existing output folder, a folder locked by another process,
+            or a resume whose config, data or package version changed.
+        BatchAborted: a Dask scheduler or its last worker died (finished runs are kept).
     """
-    from sim.experiments import store
+    from sim.experiments import store, store_guard
 
     start = time.perf_counter()
+    check_workers(workers)
     runs = expand_runs(scenario_files, overrides, replicates, seed)
+    store_guard.check_run_names([spec.name for spec in runs])
     out = Path(out_dir)
+    if resume and not (out / "batch.json").is_file():
+        raise ConfigError(f"{show_path(out)}: cannot resume: no batch.json (not a batch folder)")
+    if not resume:
+        store.check_fresh_output(out, "use --resume to continue that batch or choose another --out")
     hashes = scenario_hashes(runs)
     order = [spec.name for spec in runs]
-    failed: list[tuple[str, str]] = []
-    with open_executor(workers, scheduler, executor) as pool:
+    with store_guard.batch_lock(out), open_executor(workers, scheduler, executor) as pool:
         store.open_batch(out, store.batch_record(hashes), resume)
-        finished = set(store.clean_stale(out)) if resume else set()
+        finished = store.scan_runs(out, order) if resume else set()
         store.rebuild_manifest(out, order)
         todo = [spec for spec in runs if spec.name not in finished]
         bar = Progress(len(todo), progress)
+
+        def record(spec: RunSpec, outcome: dict) -> None:
+            status = _status_record(spec, outcome, hashes[spec.scenario])
+            store.write_run(out, status, outcome["tables"], spec.config)
+            if outcome["status"] != "ok":
+                failed.append((spec.name, outcome["message"]))
+            bar.update(spec.name, outcome["status"], outcome["duration_s"])
+
+        failed: list[tuple[str, str]] = []
         try:
-            futures = {_submit(pool, spec): spec for spec in todo}
-            for future in cf.as_completed(futures):
-                spec = futures.pop(future)
-                outcome = _outcome(future)
-                status = _status_record(spec, outcome, hashes[spec.scenario])
-                store.write_run(out, status, outcome["tables"], spec.config)
-                if outcome["status"] != "ok":
-                    failed.append((spec.name, outcome["message"]))
-                bar.update(spec.name, outcome["status"], outcome["duration_s"])
+            _drive(pool, todo, record)
         finally:
             bar.close()
             store.rebuild_manifest(out, order)
@@ -245,13 +325,52 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
                         n_skipped=len(runs) - len(todo), n_total=len(runs))
 
 
-def _outcome(future: cf.Future) -> dict[str, Any]:
-    """A worker's record, or a failure record when the executor itself lost the task."""
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 (a lost worker fails its run, not the batch)
-        message = " ".join(f"{type(exc).__name__}: {exc}".split())
-        return {"status": "failed", "message": message, "tables": None, "duration_s": 0.0}
+def _drive(pool: Pool, todo: Sequence[RunSpec], record: Any) -> None:
+    """Keep at most ``pool.slots`` runs in flight; when a worker dies (BrokenProcessPool), renew
+    the pool and retry each run that was in flight alone, so only the run that kills its worker
+    fails."""
+    pending, suspects = list(reversed(todo)), []
+    flight: dict[cf.Future, RunSpec] = {}
+    solo = False  # a suspect runs alone, so its death names it
+    while pending or suspects or flight:
+        if suspects and not flight:
+            spec = suspects.pop()
+            flight[_submit(pool, spec)] = spec
+            solo = True
+        while pending and not solo and len(flight) < pool.slots:
+            spec = pending.pop()
+            flight[_submit(pool, spec)] = spec
+        done, _ = cf.wait(flight, timeout=DASK_POLL_S if pool.dask else None,
+                          return_when=cf.FIRST_COMPLETED)
+        if not done:
+            pool.check_alive()
+            continue
+        alone = len(flight) == 1
+        broken = []
+        for future in done:
+            spec = flight.pop(future)
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                broken.append(spec)
+                continue
+            except Exception as exc:  # noqa: BLE001 (a lost task fails its run, not the batch)
+                pool.check_alive(now=True)  # unless the whole cluster is gone
+                outcome = _failure(f"{type(exc).__name__}: {exc}")
+            record(spec, outcome)
+        if broken:
+            if alone:
+                record(broken[0], _failure(WORKER_DIED))
+            else:
+                suspects.extend(broken + list(flight.values()))
+            flight.clear()
+            pool.renew()
+        solo = solo and bool(flight)
+
+
+def _failure(message: str) -> dict[str, Any]:
+    return {"status": "failed", "message": " ".join(message.split()), "tables": None,
+            "duration_s": 0.0}
 
 
 def _status_record(spec: RunSpec, outcome: dict, scenario: dict) -> dict[str, Any]:

@@ -6,8 +6,10 @@ Layout of a batch folder ``OUT``::
     OUT/manifest.csv          one row per finished run (rebuilt from the status records)
     OUT/runs/<run>/           <table>.parquet, config.yaml, status.json (the status record)
 
-A run's folder is written as ``runs/<run>.tmp-<pid>/`` with ``status.json`` last, then renamed in
-one step, so a folder without ``.tmp-`` is always complete. Run names use ``__`` for ``/``.
+A run's folder is written as ``runs/.<run>.tmp-<pid>/`` with ``status.json`` last, then renamed
+in one step, so a folder not starting with ``.`` is always complete. ``status.json`` records the
+size and SHA-256 of each file, so a damaged run is found and recomputed by ``--resume``. Run names
+use ``__`` for ``/`` (see :mod:`sim.experiments.store_guard` for the encoding, markers and the lock).
 """
 
 from __future__ import annotations
@@ -24,16 +26,18 @@ import pandas as pd
 import yaml
 
 import sim
-from sim.config.loader import ConfigError, DEFAULT_DATA_DIR, show_path
-from sim.model.tables import TABLES, TableSet
+from sim.config.loader import DEFAULT_DATA_DIR, ConfigError, show_path
+from sim.experiments import store_guard as guard
+from sim.model.tables import OPTIONAL_TABLES, TABLES, TableSet
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
                     "message", "version", "config_hash", "data_hash")
 
 
 def run_folder_name(run: str) -> str:
-    """A run name as a folder name: ``coordinated/x=1/r07`` -> ``coordinated__x=1__r07``."""
-    return run.replace("/", "__")
+    """A run name as a folder name: ``coordinated/x=1/r07`` -> ``coordinated__x=1__r07``
+    (reversible and collision-free, see :func:`sim.experiments.store_guard.encode_name`)."""
+    return guard.encode_name(run)
 
 
 def data_hash(data_dir: str | os.PathLike | None) -> str:
@@ -45,15 +49,17 @@ def data_hash(data_dir: str | os.PathLike | None) -> str:
     return digest.hexdigest()
 
 
-def is_nonempty_dir(path: Path) -> bool:
-    return path.is_dir() and any(path.iterdir())
+def is_nonempty_dir(path: Path, ignore: tuple[str, ...] = ()) -> bool:
+    return path.is_dir() and any(p.name not in ignore for p in path.iterdir())
 
 
-def check_fresh_output(path: Path, hint: str) -> None:
+def check_fresh_output(path: Path, hint: str, ignore: tuple[str, ...] = ()) -> None:
     """Refuse to write into an existing non-empty folder (outputs are never overwritten)."""
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(f"{show_path(path)}: output path is a broken symbolic link")
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{show_path(path)}: output path exists and is not a folder")
-    if is_nonempty_dir(path):
+    if is_nonempty_dir(path, ignore):
         raise ConfigError(f"{show_path(path)}: output folder exists and is not empty ({hint})")
 
 
@@ -70,50 +76,108 @@ def batch_record(scenarios: dict[str, dict]) -> dict:
 
 
 def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
-    """Create a batch folder, or check that a folder to resume was made by the same batch."""
+    """Create a batch folder, or check that a folder to resume was made by the same batch.
+
+    Call it while holding :func:`sim.experiments.store_guard.batch_lock` on ``out_dir``.
+    """
     if not resume:
-        check_fresh_output(out_dir, "use --resume to continue that batch or choose another --out")
-        (out_dir / "runs").mkdir(parents=True, exist_ok=True)
+        check_fresh_output(out_dir, "use --resume to continue that batch or choose another --out",
+                           ignore=(guard.LOCK_FILE,))
+        guard.write_marker(out_dir, guard.BATCH_MARKER)
+        (out_dir / "runs").mkdir(exist_ok=True)
         write_atomic(out_dir / "batch.json", json.dumps(record, indent=2, sort_keys=True))
         return
-    batch_file = out_dir / "batch.json"
-    if not batch_file.is_file():
-        raise ConfigError(f"{show_path(out_dir)}: cannot resume: no batch.json (not a batch folder)")
-    old = json.loads(batch_file.read_text())
+    old = read_batch_record(out_dir)
     where = f"{show_path(out_dir)}: cannot resume"
     if old.get("version") != record["version"]:
         raise ConfigError(f"{where}: package version changed ({old.get('version')} -> "
                           f"{record['version']}); start a new --out folder")
-    before, now = old.get("scenarios", {}), record["scenarios"]
+    before, now = old["scenarios"], record["scenarios"]
     if set(before) != set(now):
         raise ConfigError(f"{where}: the scenarios differ (batch has {sorted(before)}, "
                           f"got {sorted(now)}); start a new --out folder")
     for name in sorted(now):
         for field, label in (("config_hash", "config"), ("data_hash", "data")):
-            if before[name].get(field) != now[name][field]:
+            if not isinstance(before[name], dict) or before[name].get(field) != now[name][field]:
                 raise ConfigError(f"{where}: the {label} of scenario '{name}' changed since the "
                                   f"batch began; start a new --out folder")
+    guard.check_real_folder(out_dir / "runs", "runs/")
     (out_dir / "runs").mkdir(exist_ok=True)
 
 
-def clean_stale(out_dir: Path) -> list[str]:
-    """Remove half-written ``.tmp-*`` run folders and failed runs; return the finished names."""
-    finished = []
+def read_batch_record(out_dir: Path) -> dict:
+    """``batch.json`` of a batch folder, checked to be the mapping the tool writes."""
+    batch_file = out_dir / "batch.json"
+    where = f"{show_path(batch_file)}: cannot resume"
+    if not batch_file.is_file() or batch_file.is_symlink():
+        raise ConfigError(f"{show_path(out_dir)}: cannot resume: no batch.json (not a batch folder)")
+    try:
+        old = json.loads(batch_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{where}: expected the JSON the tool writes ({type(exc).__name__}); "
+                          f"start a new --out folder") from None
+    if not isinstance(old, dict) or not isinstance(old.get("scenarios"), dict):
+        raise ConfigError(f"{where}: expected a mapping with 'version' and 'scenarios'; start a "
+                          f"new --out folder")
+    return old
+
+
+def scan_runs(out_dir: Path, names: Iterable[str]) -> set[str]:
+    """Check ``runs/`` before a resume and return the runs finished ok and undamaged.
+
+    Removes only the tool's own half-written ``.*.tmp-*`` folders (those holding its marker).
+    Refuses links and foreign folders that carry a run's name; leaves anything else alone.
+    """
+    wanted = set(names)
+    finished: set[str] = set()
     for folder in sorted((out_dir / "runs").iterdir()):
+        shown = show_path(folder)
+        if folder.is_symlink():
+            raise ConfigError(f"{shown}: a run folder is a symbolic link; the store neither "
+                              f"follows nor removes links (move it away, then --resume)")
+        if folder.name.startswith("."):
+            if guard.TMP_TAG in folder.name:
+                guard.remove_tool_folder(folder, guard.RUN_MARKER)
+            continue
+        run = guard.decode_name(folder.name)
+        if run not in wanted:
+            continue
         status = read_status(folder)
-        if ".tmp-" in folder.name or status is None or status["status"] != "ok":
-            shutil.rmtree(folder, ignore_errors=True)
-        else:
-            finished.append(status["run"])
+        if not _is_own_run(folder, status, run):
+            raise ConfigError(f"{shown}: holds a run's name but was not written by the tool (no "
+                              f"{guard.RUN_MARKER} or status.json); move it away, then --resume")
+        if status is not None and status["status"] == "ok" and run_damage(folder, status) is None:
+            finished.add(run)
     return finished
+
+
+def _is_own_run(folder: Path, status: dict | None, run: str) -> bool:
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    return (folder / guard.RUN_MARKER).is_file() or (status is not None and status["run"] == run)
+
+
+def run_damage(folder: Path, status: dict) -> str | None:
+    """Why a finished run's files do not match its status record (None when they do)."""
+    if "files" in status:
+        return guard.damage(folder, status["files"])
+    missing = [f"{name}.parquet" for name in TABLES if not (folder / f"{name}.parquet").is_file()]
+    return f"{missing[0]} is missing" if missing else None
 
 
 def read_status(folder: Path) -> dict | None:
     """A run folder's status record, or None when it has none (or an unreadable one)."""
+    path = folder / "status.json"
+    if path.is_symlink():
+        return None
     try:
-        return json.loads((folder / "status.json").read_text())
+        status = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(status, dict) or not isinstance(status.get("run"), str) \
+            or status.get("status") not in ("ok", "failed"):
+        return None
+    return status
 
 
 # --------------------------------------------------------------------------- runs
@@ -130,28 +194,43 @@ def write_run(out_dir: Path, status: dict, tables: dict[str, pd.DataFrame] | Non
         config: the run's resolved config, written as ``config.yaml``.
     """
     final = out_dir / "runs" / run_folder_name(status["run"])
-    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = final.with_name(f".{final.name}{guard.TMP_TAG}{os.getpid()}")
+    guard.remove_tool_folder(tmp, guard.RUN_MARKER)
     tmp.mkdir(parents=True)
+    guard.write_marker(tmp, guard.RUN_MARKER)
     for name, frame in (tables or {}).items():
         frame.to_parquet(tmp / f"{name}.parquet", index=False)
     if config is not None:
         (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    names = sorted(p.name for p in tmp.iterdir() if not p.name.startswith("."))
+    status = {**status, "files": guard.file_digests(tmp, names)}
     _write_file(tmp / "status.json", json.dumps(status, indent=2, default=str))
-    if final.exists():
-        shutil.rmtree(final)
-    os.rename(tmp, final)
-    _fsync_dir(final.parent)
+    replace_folder(tmp, final)
     with (out_dir / "manifest.csv").open("a", encoding="utf-8", newline="") as handle:
         if handle.tell() == 0:
             pd.DataFrame(columns=MANIFEST_COLUMNS).to_csv(handle, index=False)
         pd.DataFrame([_manifest_row(status)]).to_csv(handle, header=False, index=False)
 
 
+def replace_folder(tmp: Path, final: Path) -> None:
+    """Rename ``tmp`` to ``final``; an existing ``final`` must be the tool's own run folder."""
+    if final.exists() or final.is_symlink():
+        if not _is_own_run(final, read_status(final), guard.decode_name(final.name)):
+            raise ConfigError(f"{show_path(final)}: exists and was not written by the tool (or "
+                              f"is a link); refusing to replace it")
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.rename(final, old)
+        os.rename(tmp, final)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp, final)
+    _fsync_dir(final.parent)
+
+
 def manifest_frame(out_dir: Path, order: Iterable[str] = ()) -> pd.DataFrame:
     """The manifest built from the status records (the truth), in ``order`` then by name."""
     rows = [s for s in (read_status(f) for f in (out_dir / "runs").iterdir()
-                        if ".tmp-" not in f.name) if s is not None]
+                        if not f.name.startswith(".") and not f.is_symlink()) if s is not None]
     rank = {name: i for i, name in enumerate(order)}
     rows.sort(key=lambda s: (rank.get(s["run"], len(rank)), s["run"]))
     return pd.DataFrame([_manifest_row(s) for s in rows], columns=list(MANIFEST_COLUMNS))
@@ -213,31 +292,64 @@ class BatchResults(TableSet):
     swept_keys: list[str] = dataclasses.field(default_factory=list)
 
 
+def damaged_runs(out_dir: Path) -> list[str]:
+    """``run (why)`` for every run folder whose files or status record are damaged."""
+    found = []
+    for folder in sorted((out_dir / "runs").iterdir()):
+        if folder.name.startswith("."):
+            continue
+        run = guard.decode_name(folder.name)
+        if folder.is_symlink():
+            found.append(f"{run} (the run folder is a symbolic link)")
+            continue
+        status = read_status(folder)
+        if status is None:
+            if (folder / guard.RUN_MARKER).is_file():
+                found.append(f"{run} (status.json missing or malformed)")
+        elif status["status"] == "ok":
+            why = run_damage(folder, status)
+            if why:
+                found.append(f"{run} ({why})")
+    return found
+
+
 def load_results(directory: str | os.PathLike) -> BatchResults:
     """Read a batch folder's finished (status ok) runs into one DataFrame per table.
 
     Raises:
-        ConfigError: when ``directory`` is not a batch folder.
+        ConfigError: when ``directory`` is not a batch folder, or names every damaged run
+            (a table missing or not matching its checksum) in one line.
     """
     out_dir = Path(directory)
     if not (out_dir / "runs").is_dir():
         raise ConfigError(f"{show_path(out_dir)}: not a batch folder (no runs/ inside)")
+    damaged = damaged_runs(out_dir)
+    if damaged:
+        raise ConfigError(f"{show_path(out_dir)}: {len(damaged)} damaged run(s): "
+                          f"{'; '.join(damaged)}; rerun the batch with --resume to recompute them")
     manifest = manifest_frame(out_dir, _listed_order(out_dir))
     ok = manifest[manifest["status"] == "ok"]
     sweeps = [json.loads(s) if isinstance(s, str) and s else {} for s in ok["sweep"]]
     swept = list(dict.fromkeys(k for point in sweeps for k in point))
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     for (_, row), point in zip(ok.iterrows(), sweeps):
-        folder = out_dir / "runs" / run_folder_name(row["run"])
         ids = {"run": row["run"], "scenario": row["scenario"], "replicate": int(row["replicate"])}
         ids.update({key: point.get(key) for key in swept})
-        for name in TABLES:
-            if not (folder / f"{name}.parquet").exists():   # a table newer than the batch
-                continue
-            frame = pd.read_parquet(folder / f"{name}.parquet")
+        for name, frame in _read_tables(out_dir, row["run"]).items():
             parts[name].append(frame.assign(**ids)[list(ids) + list(frame.columns)])
     id_columns = ["run", "scenario", "replicate", *swept]
     frames = {name: (pd.concat(parts[name], ignore_index=True) if parts[name]
                      else pd.DataFrame(columns=id_columns + list(TABLES[name])))
               for name in TABLES}
     return BatchResults(**frames, manifest=manifest, swept_keys=swept)
+
+
+def _read_tables(out_dir: Path, run: str) -> dict[str, pd.DataFrame]:
+    folder = out_dir / "runs" / run_folder_name(run)
+    try:
+        return {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES
+                if name not in OPTIONAL_TABLES or (folder / f"{name}.parquet").exists()}
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise ConfigError(f"{show_path(out_dir)}: damaged run {run}: {type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:200]}; rerun the batch with --resume "
+                          f"to recompute it") from None

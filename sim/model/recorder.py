@@ -22,7 +22,7 @@ ORIGIN_NAMES = np.array(["local", "wuhan", "outside"])
 
 
 class Recorder:
-    """Collects one row block per step; ``results()`` assembles the seven tables."""
+    """Collects one row block per step; ``results()`` assembles the tables."""
 
     def __init__(self, model: "CircleModel") -> None:
         self.rows: dict[str, list] = {name: [] for name in TABLES}
@@ -80,6 +80,7 @@ class Recorder:
         self._sectors(model, cube)
         self._parks(model, used, park_output, price)
         self._transfers(model, events)
+        self._investment_map(model)
         flows = accounts.sharing_flows(p, shares, park_output, park_tax,
                                        cfg.policies.park_within_park.platform_return_rate, w.cities, t)
         self.rows["flows"].append(flows)
@@ -217,6 +218,16 @@ class Recorder:
             to_city=np.where(placed, names[p.city[dest]], "outside"),
             to_park=np.where(placed, np.array(p.name)[dest], ""), channel=channel,
             output=events.output)))
+
+    def _investment_map(self, model) -> None:
+        """The coordinator's map in force: one row per city and sector-segment it assigns."""
+        if model.settings.mapped is None:
+            return
+        w = model.world
+        city, kg = np.nonzero(model.settings.mapped)
+        self.rows["investment_map"].append(pd.DataFrame(dict(
+            step=model.t, city=np.array(w.cities)[city], sector=np.array(w.sectors)[kg // len(SEGMENTS)],
+            segment=np.array(SEGMENTS)[kg % len(SEGMENTS)])))
 
     def results(self, config) -> Results:
         frames = {}

@@ -41,7 +41,10 @@ TABLES: dict[str, tuple[str, ...]] = {
         "platform_return", "compensation_received", "subsidies", "retention", "compensation_paid",
         "park_operating_cost", "balance", "in_scheme",
     ),
+    "investment_map": ("step", "city", "sector", "segment"),
 }
+#: Tables added after batches were first stored: a run folder without one reads as empty.
+OPTIONAL_TABLES = ("investment_map", "fiscal")
 
 CHANNELS = ("relocation", "enclave", "park_within_park", "reverse_enclave", "new_investment", "exit")
 FLOW_KINDS = ("gdp_credit", "tax", "tax_retained", "platform_return", "compensation")
@@ -58,6 +61,7 @@ class TableSet:
     transfers: pd.DataFrame
     flows: pd.DataFrame
     fiscal: pd.DataFrame
+    investment_map: pd.DataFrame  # the coordinator's map in force: one row per assigned cell
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
@@ -78,7 +82,9 @@ class Results(TableSet):
     @classmethod
     def read(cls, directory: str | os.PathLike) -> "Results":
         directory = Path(directory)
-        frames = {name: pd.read_parquet(directory / f"{name}.parquet") for name in TABLES}
+        frames = {name: (pd.read_parquet(directory / f"{name}.parquet")
+                         if name not in OPTIONAL_TABLES or (directory / f"{name}.parquet").exists()
+                         else empty_table(name)) for name in TABLES}
         config_file = directory / "config.json"
         config = json.loads(config_file.read_text()) if config_file.exists() else {}
         return cls(**frames, config=config)

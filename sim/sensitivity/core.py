@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.config.loader import ConfigError, set_dotted, show_path
 from sim.experiments.store import check_fresh_output, write_atomic
+from sim.experiments.store_guard import LOCK_FILE, batch_lock
 
 #: Headline metrics read at the last step of ``Results.circle``.
 HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_share", "theil",
@@ -36,6 +37,8 @@ HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_s
 DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "subsidy_total": -1, "wuhan_share": 0,
               "theil": -1, "gdp_total": +1}
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
+#: Most Morris trajectories or Sobol base samples of one study.
+MAX_SAMPLES = 100_000
 METHODS = ("morris", "sobol")
 
 Evaluator = Callable[[dict[str, float]], dict[str, float]]
@@ -221,12 +224,17 @@ def open_study(out: Path, record: dict, resume: bool) -> None:
     """Create ``out`` (must be new or empty) or, with ``resume``, check it holds the same design."""
     path = out / "design.json"
     if resume and path.is_file():
-        old = json.loads(path.read_text())
-        if old.get("design_hash") != record["design_hash"]:
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{show_path(path)}: --resume: expected the JSON design record the "
+                              f"tool writes ({type(exc).__name__}); choose another --out") from None
+        if not isinstance(old, dict) or old.get("design_hash") != record["design_hash"]:
             raise ConfigError(f"{show_path(out)}: --resume: the folder holds a different design "
                               f"(method, samples, seed, parameters or scenarios changed)")
         return
-    check_fresh_output(out, "pass --resume to continue it or choose another --out")
+    check_fresh_output(out, "pass --resume to continue it or choose another --out",
+                       ignore=(LOCK_FILE,))
     (out / "samples").mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(record, indent=1, default=str))
 
@@ -235,8 +243,12 @@ def finished_points(out: Path) -> dict[int, dict]:
     """Records of points already evaluated successfully (failed ones are redone)."""
     done = {}
     for path in (out / "samples").glob("*.json"):
-        record = json.loads(path.read_text())
-        if record["status"] == "ok":
+        try:  # a damaged record is not trusted: the point is evaluated again
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("status") == "ok" \
+                and isinstance(record.get("index"), int) and isinstance(record.get("outputs"), dict):
             done[record["index"]] = record
     return done
 
@@ -352,20 +364,23 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     Raises:
         ConfigError: bad method or size, or an output folder that cannot be used.
     """
-    from sim.experiments.runner import open_executor
+    from sim.experiments.runner import check_workers, open_executor
 
     if method not in METHODS:
         raise ConfigError(f"--method: expected one of {', '.join(METHODS)} (got {method!r})")
-    if n < 2:
-        raise ConfigError(f"--samples: expected an integer >= 2 (got {n})")
+    if not 2 <= n <= MAX_SAMPLES:
+        raise ConfigError(f"--samples: expected an integer >= 2 and <= {MAX_SAMPLES:,} (got {n})")
     start = time.perf_counter()
     out = Path(out_dir)
     problem = salib_problem(params)
     X = sample(problem, method, n, seed)
     points = design_points(X, params, integer_keys)
-    open_study(out, design_record(method, n, seed, params, label or {}), resume)
-    with open_executor(workers, scheduler, executor) as pool:
-        records = run_design(points, evaluator, out, pool, progress)
+    check_workers(workers)
+    if not resume:
+        check_fresh_output(out, "pass --resume to continue it or choose another --out")
+    with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
+        open_study(out, design_record(method, n, seed, params, label or {}), resume)
+        records = run_design(points, evaluator, out, pool.executor, progress)
     failed = [(r["index"], r["message"]) for r in records if r["status"] != "ok"]
     outputs = pd.DataFrame([r["outputs"] for r in records])
     indices = pd.DataFrame() if failed else analyse(method, problem, X, outputs, seed)

@@ -1,0 +1,184 @@
+"""The executive summary: four bullets computed from ``summary.csv``, never written in advance.
+
+Who wins on which measure and by how much; which rule carries the result (the one-at-a-time
+ablation that moves the headline measure most); which cities gain and which lose; how robust it
+is (replicates, and the sensitivity study's region where the regime does not beat the baseline,
+when one is given). Every number is read from the summary table, so text and table agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sim.analysis import i18n, registry
+from sim.analysis.forest import headline_label, headline_measure
+
+MIN_REPLICATES = 10
+
+
+def fmt(value: float) -> str:
+    """A number as printed in the report (3 significant digits, thousands separators)."""
+    if pd.isna(value):
+        return "n/a"
+    text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    return text.replace("-", "−")
+
+
+def signed(value: float) -> str:
+    return ("+" if not pd.isna(value) and value > 0 else "") + fmt(value)
+
+
+def interval(row: pd.Series) -> str:
+    """``+12.3 [4.5, 20.1]``: mean and its 95% interval."""
+    return f"{signed(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+
+
+def _unswept(frame: pd.DataFrame) -> pd.DataFrame:
+    from sim.analysis.report import unswept
+
+    return unswept(frame)
+
+
+def _ranked(row: pd.Series) -> str:
+    """``better`` / ``worse`` / ``higher`` / ``lower`` / ``not_distinct`` of a difference row."""
+    verdict = row["verdict"]
+    if verdict not in ("higher", "lower"):
+        return "not_distinct"
+    direction = registry.get(row["metric"]).better
+    if direction == 0:
+        return verdict
+    return "better" if (verdict == "higher") == (direction > 0) else "worse"
+
+
+def wins_sentence(table: pd.DataFrame, scenario: str, baseline: str, metrics,
+                  lang: str) -> str:
+    """Where ``scenario`` is better, worse, merely different or indistinct from the baseline."""
+    diffs = _unswept(table[(table["section"] == "difference") & (table["scenario"] == scenario)])
+    groups: dict[str, list[str]] = {}
+    for metric in metrics:
+        rows = diffs[(diffs["metric"] == metric) & (diffs["measure"] == headline_measure(metric))]
+        if rows.empty:
+            continue
+        row = rows.iloc[0]
+        entry = registry.get(metric)
+        unit = entry.unit(lang).replace("/yr", "").replace("/年", "") if entry.flow else ""
+        groups.setdefault(_ranked(row), []).append(
+            f"{headline_label(metric, lang)} {interval(row)} {unit}".strip())
+    zh = lang == "zh"
+    names = {"better": "更优" if zh else "better on", "worse": "更差" if zh else "worse on",
+             "higher": "更高" if zh else "higher on", "lower": "更低" if zh else "lower on",
+             "not_distinct": "与基准无显著区别" if zh else "not distinguishable on"}
+    parts = [f"{names[k]}: {'; '.join(groups[k])}" for k in names if k in groups]
+    parts = [p[:1].upper() + p[1:] for p in parts]
+    head = (f"{i18n.scenario_label(scenario, lang)}相对{i18n.scenario_label(baseline, lang)}"
+            if zh else f"{i18n.scenario_label(scenario, lang)} against "
+            f"{i18n.scenario_label(baseline, lang)}")
+    return f"{head}: " + (";" if zh else ". ").join(parts) + ("。" if zh else ".")
+
+
+def rule_sentence(table: pd.DataFrame, metric: str, lang: str) -> str:
+    """The ablation whose switch moves ``metric`` most, removed and added alone."""
+    zh = lang == "zh"
+    rows = table[(table["section"] == "ablation") & (table["metric"] == metric)
+                 & (table["measure"] == headline_measure(metric))]
+    if rows.empty:
+        return ("本批次没有逐一消融情景,无法判断哪条规则起主要作用(运行 make demo 可得)。" if zh else
+                "Which rule carries the result cannot be told: the batch has no one-at-a-time "
+                "ablations (make demo runs them).")
+    label = headline_label(metric, lang)
+    parts = []
+    for kind in ("removed", "added"):
+        part = rows[rows["kind"] == kind]
+        if part.empty:
+            continue
+        row = part.loc[part["mean"].abs().idxmax()]
+        switch = i18n.switch_label(row["switch"], lang)
+        word = i18n.verdict_word(row["verdict"], metric, lang)
+        if zh:
+            what = "在协同共建中该规则的贡献" if kind == "removed" else "在竞争情景中单独加入的效应"
+            parts.append(f"{switch}({what}{interval(row)},{word})")
+        else:
+            what = ("contributes to the coordinated regime" if kind == "removed"
+                    else "adds alone to competition")
+            parts.append(f"{switch} ({what} {interval(row)}: {word})")
+    if zh:
+        return f"对{label}影响最大的规则:" + ";".join(parts) + "。"
+    return f"The rule that moves {label} most: " + "; ".join(parts) + "."
+
+
+def cities_sentence(table: pd.DataFrame, scenario: str, lang: str,
+                    measure: str = "gdp_credited") -> str:
+    """Cities whose ``measure`` gains, loses, or does not move against the baseline."""
+    rows = _unswept(table[(table["section"] == "city_gain") & (table["scenario"] == scenario)
+                          & (table["metric"] == measure)])
+    rows = rows.set_index("city").reindex(i18n.city_order(rows["city"])).reset_index()
+    zh = lang == "zh"
+    groups = {"higher": [], "lower": [], "not_distinct": []}
+    for _, row in rows.iterrows():
+        key = row["verdict"] if row["verdict"] in groups else "not_distinct"
+        groups[key].append(f"{i18n.city_label(row['city'], lang)} {interval(row)}")
+    names = {"higher": "增加" if zh else "gain", "lower": "减少" if zh else "lose",
+             "not_distinct": "无显著变化" if zh else "no distinguishable change"}
+    label = registry.get(measure).label_with_unit(lang)
+    parts = [f"{names[k]}: {', '.join(v)}" for k, v in groups.items() if v]
+    head = f"{i18n.scenario_label(scenario, lang)}下各城市{label}" if zh else \
+        f"{label} by city under {i18n.scenario_label(scenario, lang)}"
+    return f"{head}: " + ("; " if not zh else ";").join(parts) + ("。" if zh else ".")
+
+
+def robustness_sentence(replicates: int, sensitivity: pd.DataFrame | None, lang: str) -> str:
+    """Replicates behind the verdicts and what the sensitivity study says, if one was given."""
+    zh = lang == "zh"
+    text = (f"每个情景{replicates}次配对重复实验(共同随机数)。" if zh else
+            f"{replicates} paired replicates per scenario (common random numbers).")
+    if replicates < MIN_REPLICATES:
+        text += " " + i18n.sentence("few_replicates", lang)
+    if sensitivity is None or sensitivity.empty:
+        return text + (" 未对假设参数做敏感性分析:结论仅在设定参数下成立(运行 sim sensitivity 后以 "
+                       "sim compare --sensitivity DIR 纳入)。" if zh else
+                       " No sensitivity study was run with this batch: the verdicts hold at the "
+                       "assumed parameters only (run `sim sensitivity`, then `sim compare "
+                       "--sensitivity DIR`).")
+    parts = []
+    for row in sensitivity.itertuples():
+        label = registry.get(row.metric).label(lang)
+        parts.append(f"{label}: {row.share_beats:.0%}" + (
+            f"(不占优之处:{row.where_not})" if zh else f" (does not beat where {row.where_not})"))
+    return text + (" 敏感性分析中协同占优的参数空间比例——" if zh else
+                   " Share of sampled parameter space in which the regime beats the baseline — ") \
+        + ("; ".join(parts)) + ("。" if zh else ".")
+
+
+def read_sensitivity(folder: str | Path | None) -> pd.DataFrame | None:
+    """``beats.csv`` of a sensitivity study folder (None when no folder is given).
+
+    Raises:
+        ValueError: the folder has no readable ``beats.csv`` with the expected columns.
+    """
+    if folder is None:
+        return None
+    path = Path(folder) / "beats.csv"
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: cannot read the sensitivity study's beats.csv ({error})") \
+            from None
+    missing = {"metric", "share_beats", "where_not"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: expected columns metric, share_beats, where_not; "
+                         f"missing {', '.join(sorted(missing))}")
+    return frame
+
+
+def executive_items(table: pd.DataFrame, baseline: str, compared, replicates: int,
+                    sensitivity: pd.DataFrame | None, lang: str) -> list[str]:
+    """The executive summary's bullets, in order: wins, rule, cities, robustness."""
+    metrics = registry.headline(table["metric"].unique())
+    items = [wins_sentence(table, s, baseline, metrics, lang) for s in compared]
+    if metrics:
+        items.append(rule_sentence(table, metrics[0], lang))
+    items += [cities_sentence(table, s, lang) for s in compared[:1]]
+    items.append(robustness_sentence(replicates, sensitivity, lang))
+    return items

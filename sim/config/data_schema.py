@@ -1,0 +1,238 @@
+"""The schema of a data folder: every file a run reads, checked before any run starts.
+
+Each check yields one line ``<file>: <column> row <n>: <what was expected> (got <value>)``; all
+problems of a folder are reported at once. The checks cover what :mod:`sim.model.world` needs:
+columns, numbers (finite, in range), unique keys, cities and sector codes that agree across files,
+and sums that the calibration divides by (a city needs some manufacturing and some service weight).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import stat
+from pathlib import Path
+
+import pandas as pd
+
+from sim.config.loader import show_path
+
+SEGMENTS = ("rnd", "hq", "core", "supply")
+GROUPS = ("manufacturing", "services")
+MAX_DATA_BYTES = 50 << 20
+REQUIRED = ("cities.csv", "sectors.csv", "sector_weights.csv", "segments.csv",
+            "segment_links.csv", "sector_hotness.csv")
+INF = math.inf
+
+#: file -> column -> (low, high, low is exclusive): numeric columns and their ranges.
+NUMBERS: dict[str, dict[str, tuple[float, float, bool]]] = {
+    "cities.csv": {"lon": (-180, 180, False), "lat": (-90, 90, False),
+                   "population": (0, 1e10, True), "gdp_2019": (0, 1e8, True),
+                   "gdp_2019_primary": (0, 1e8, False), "gdp_2019_secondary": (0, 1e8, False),
+                   "gdp_2019_tertiary": (0, 1e8, False), "gdp_2021": (0, 1e8, True)},
+    "sector_hotness.csv": {"hotness": (0, 1, False)},
+    "segments.csv": {"share_core_city": (0, 1, False), "share_ring_city": (0, 1, False),
+                     "labour_cost_share": (0, 1, False), "land_per_output_km2": (0, 10, True)},
+    "segment_links.csv": {"weight": (0, 100, False)},
+    "structure.csv": {"primary_pct": (0, 100, False), "secondary_pct": (0, 100, False),
+                      "tertiary_pct": (0, 100, False)},
+}
+TEXT = {"cities.csv": ("city",), "sectors.csv": ("code", "group", "default"),
+        "sector_weights.csv": ("city",), "segments.csv": ("group", "segment"),
+        "segment_links.csv": ("segment", "linked_segment"), "sector_hotness.csv": ("code",),
+        "structure.csv": ("city",)}
+KEYS = {"cities.csv": ("city",), "sectors.csv": ("code",), "sector_weights.csv": ("city",),
+        "segments.csv": ("group", "segment"), "segment_links.csv": ("segment", "linked_segment"),
+        "sector_hotness.csv": ("code",), "structure.csv": ("city",)}
+
+
+@dataclasses.dataclass
+class DataFolder:
+    """What the scenario checks need from a valid data folder: its cities and sector codes."""
+
+    cities: list[str]
+    sectors: list[str]
+    problems: list[str]
+
+
+def check_data_folder(folder: Path) -> DataFolder:
+    """Every problem of a data folder (empty when it is valid), with its cities and sectors."""
+    if not folder.is_dir():
+        what = "" if not folder.exists() else ", a file"
+        return DataFolder([], [], [f"expected a folder holding cities.csv (got "
+                                   f"{show_path(folder)}{what})"])
+    problems: list[str] = []
+    tables = {name: _read(folder / name, name in REQUIRED, problems)
+              for name in (*REQUIRED, "structure.csv")}
+    for name, frame in tables.items():
+        if frame is not None:
+            problems += _check_table(folder / name, frame)
+    cities = _column(tables["cities.csv"], "city")
+    sectors = _default_sectors(tables["sectors.csv"])
+    if not problems:
+        problems += _cross_checks(folder, tables, cities, sectors)
+    return DataFolder(cities, [s for s, _ in sectors], problems)
+
+
+def _read(path: Path, required: bool, problems: list[str]) -> pd.DataFrame | None:
+    shown = show_path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if required:
+            problems.append(f"{shown}: expected this data file (missing)")
+        return None
+    except OSError as exc:
+        problems.append(f"{shown}: cannot read ({exc.strerror or exc})")
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        problems.append(f"{shown}: expected a regular file (got a folder, FIFO or device)")
+        return None
+    if info.st_size > MAX_DATA_BYTES:
+        problems.append(f"{shown}: expected at most {MAX_DATA_BYTES:,} bytes (got {info.st_size:,})")
+        return None
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        problems.append(f"{shown}: expected a UTF-8 CSV table ({' '.join(str(exc).split())[:120]})")
+        return None
+
+
+def _check_table(path: Path, frame: pd.DataFrame) -> list[str]:
+    name, shown = path.name, show_path(path)
+    needed = [*TEXT.get(name, ()), *NUMBERS.get(name, {})]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        return [f"{shown}: expected the column(s) {', '.join(missing)} (got "
+                f"{', '.join(map(str, frame.columns)) or 'none'})"]
+    if frame.empty and name != "structure.csv":
+        return [f"{shown}: expected at least one row (got none)"]
+    problems = []
+    for column in TEXT.get(name, ()):
+        for row in frame.index[frame[column].str.strip() == ""]:
+            problems.append(f"{shown}: {column} row {row + 2}: expected a value (got an empty cell)")
+    for column, (low, high, open_low) in NUMBERS.get(name, {}).items():
+        problems += _check_numbers(shown, frame, column, low, high, open_low)
+    keys = list(KEYS[name])
+    for row in frame.index[frame.duplicated(keys)]:
+        shown_key = ", ".join(str(frame.at[row, k]) for k in keys)
+        problems.append(f"{shown}: {'+'.join(keys)} row {row + 2}: expected unique values "
+                        f"(got {shown_key!r} again)")
+    return problems
+
+
+def _check_numbers(shown: str, frame: pd.DataFrame, column: str, low: float, high: float,
+                   open_low: bool) -> list[str]:
+    problems = []
+    sign = ">" if open_low else ">="
+    for row, text in frame[column].items():
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            problems.append(f"{shown}: {column} row {row + 2}: expected a finite number "
+                            f"(got {text!r})")
+        elif value < low or (open_low and value == low) or value > high:
+            problems.append(f"{shown}: {column} row {row + 2}: expected a number {sign} {low:g} "
+                            f"and <= {high:g} (got {text})")
+    return problems
+
+
+def _column(frame: pd.DataFrame | None, column: str) -> list[str]:
+    if frame is None or column not in frame.columns:
+        return []
+    return list(dict.fromkeys(frame[column].str.strip()))
+
+
+def _default_sectors(frame: pd.DataFrame | None) -> list[tuple[str, str]]:
+    if frame is None or not {"code", "group", "default"} <= set(frame.columns):
+        return []
+    rows = frame[frame["default"].str.strip().str.lower() == "yes"]
+    return list(zip(rows["code"].str.strip(), rows["group"].str.strip()))
+
+
+def _cross_checks(folder: Path, tables: dict, cities: list[str],
+                  sectors: list[tuple[str, str]]) -> list[str]:
+    """Agreement between the files: same cities, same sector codes, usable sums."""
+    def at(name: str) -> str:
+        return show_path(folder / name)
+
+    problems = [f"{at('sectors.csv')}: group row {i + 2}: expected one of {', '.join(GROUPS)} "
+                f"(got {g!r})" for i, g in enumerate(tables["sectors.csv"]["group"])
+                if g.strip() not in GROUPS]
+    groups = {g for _, g in sectors if g in GROUPS}
+    if groups != set(GROUPS):
+        problems.append(f"{at('sectors.csv')}: default: expected default (yes) sectors in both "
+                        f"groups {', '.join(GROUPS)} (got {', '.join(sorted(groups)) or 'none'})")
+    codes = [code for code, _ in sectors]
+    weights = tables["sector_weights.csv"]
+    problems += _same_keys(at("sector_weights.csv"), "city", list(weights["city"]), cities)
+    lacking = [c for c in codes if c not in weights.columns]
+    if lacking:
+        problems.append(f"{at('sector_weights.csv')}: expected a column per default sector "
+                        f"(missing {', '.join(lacking)})")
+    else:
+        problems += _weight_problems(at("sector_weights.csv"), weights, sectors)
+    hot = list(tables["sector_hotness.csv"]["code"].str.strip())
+    missing = [c for c in codes if c not in hot]
+    if missing:
+        problems.append(f"{at('sector_hotness.csv')}: code: expected a row per default sector "
+                        f"(missing {', '.join(missing)})")
+    problems += _segment_problems(folder, tables, groups)
+    structure = tables.get("structure.csv")
+    if structure is not None:
+        problems += [f"{at('structure.csv')}: city row {i + 2}: expected a city of "
+                     f"cities.csv (got {c!r})" for i, c in enumerate(structure["city"])
+                     if c.strip() not in cities]
+    return problems
+
+
+def _same_keys(shown: str, column: str, got: list[str], wanted: list[str]) -> list[str]:
+    got = [g.strip() for g in got]
+    missing = [w for w in wanted if w not in got]
+    extra = [g for g in got if g not in wanted]
+    out = [f"{shown}: {column}: expected a row for every city of cities.csv (missing "
+           f"{', '.join(missing)})"] if missing else []
+    return out + [f"{shown}: {column}: expected a city of cities.csv (got {e!r})" for e in extra]
+
+
+def _weight_problems(shown: str, weights: pd.DataFrame, sectors: list[tuple[str, str]]) -> list[str]:
+    problems = []
+    for code, _ in sectors:
+        problems += _check_numbers(shown, weights, code, 0, 1e6, False)
+    if problems:
+        return problems
+    for _, row in weights.iterrows():
+        for group in {g for _, g in sectors}:  # a group without sectors is reported once above
+            total = sum(float(row[c]) for c, g in sectors if g == group)
+            if total <= 0:
+                problems.append(f"{shown}: city {row['city']}: expected a positive total weight "
+                                f"over the {group} sectors (got {total:g})")
+    return problems
+
+
+def _segment_problems(folder: Path, tables: dict, groups: set[str]) -> list[str]:
+    shown = show_path(folder / "segments.csv")
+    segments = tables["segments.csv"]
+    have = {(g.strip(), s.strip()) for g, s in zip(segments["group"], segments["segment"])}
+    missing = [f"{g}/{s}" for g in sorted(groups) for s in SEGMENTS if (g, s) not in have]
+    problems = [f"{shown}: group+segment: expected a row for each of {', '.join(missing)}"] \
+        if missing else []
+    for i, s in enumerate(segments["segment"]):
+        if s.strip() not in SEGMENTS:
+            problems.append(f"{shown}: segment row {i + 2}: expected one of "
+                            f"{', '.join(SEGMENTS)} (got {s!r})")
+    for column in ("share_core_city", "share_ring_city"):
+        for group in groups:
+            total = sum(float(v) for g, v in zip(segments["group"], segments[column])
+                        if g.strip() == group)
+            if total <= 0:
+                problems.append(f"{shown}: {column}: expected a positive sum over the {group} "
+                                f"segments (got {total:g})")
+    links = tables["segment_links.csv"]
+    linked = show_path(folder / "segment_links.csv")
+    for column in ("segment", "linked_segment"):
+        problems += [f"{linked}: {column} row {i + 2}: expected one of {', '.join(SEGMENTS)} "
+                     f"(got {s!r})" for i, s in enumerate(links[column]) if s.strip() not in SEGMENTS]
+    return problems
