@@ -156,7 +156,8 @@ class CircleModel(mesa.Model):
         """Close the books: cities take note of their revenue and stakes; the recorder reads."""
         books = close_books(self)
         for city in self.cities:
-            city.close_books(books.fiscal_revenue[city.index], books.shared_inflow[city.index])
+            city.close_books(books.fiscal_revenue[city.index], books.tax[city.index],
+                              books.shared_inflow[city.index])
         self.recorder.record(self, events, books)
         self.datacollector.collect(self)
         self.running = self.steps < self.config.steps
