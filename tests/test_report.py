@@ -26,6 +26,7 @@ FIGURES = (
     "arrivals_map",
     "flow_map",
     "city_gains",
+    "who_pays",
 )
 NAMES = ("homogenised", "coordinated", "coordinated_without_subsidy_cap")
 
@@ -213,6 +214,9 @@ def test_chinese_report_text(built, batch_dir):
     assert "**协同共建(无补贴上限)** (3 次重复): 关闭补贴上限的协同共建。" in text
     assert "## 要点摘要" in text and "警告" in text and "未对假设参数做敏感性分析" in text
     assert "homogenised" not in text and "coordinated" not in text
+    section = report.to_markdown(report.who_pays_blocks(load_results(batch_dir), "homogenised",
+                                                         out / "figures", "zh"), out)
+    assert "## 谁受益，谁付钱" in section and "核算GDP" in section and "协同共建" in section
 
 
 def test_cli_bad_input_is_one_line_exit_2(batch_dir, tmp_path, capsys):

@@ -145,6 +145,7 @@ class InvestmentMapPolicy(Strict):
     approval_friction: float = Field(0.05, ge=0.0, le=2.0)
     spillover_weight: float = Field(1.0, ge=0.0, le=10.0)
     bargaining_premium: float = Field(0.15, ge=0.0, le=1.0)
+    compensation_cap_share: float = Field(0.2, ge=0.0, le=1.0)
     replan_years: float = Field(1.0, gt=0.0, le=100.0)
 
 

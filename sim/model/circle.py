@@ -177,7 +177,8 @@ class CircleModel(mesa.Model):
         """Close the books; cities take note of their revenue and stakes."""
         books = close_books(self)
         for city in self.cities:
-            city.close_books(books.fiscal_revenue[city.index], books.shared_inflow[city.index])
+            city.close_books(books.fiscal_revenue[city.index], books.tax[city.index],
+                              books.shared_inflow[city.index])
         return books
 
     def _close_step(self, events: firms.StepEvents) -> None:

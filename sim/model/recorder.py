@@ -38,6 +38,7 @@ class Recorder:
         cube = model.output_cube()
         self._circle(model, events, books, cube)
         self._cities(model, events, books, cube)
+        self._fiscal(model, books)
         self._sectors(model, cube)
         self._parks(model, books.used, books.park_output, books.terms.land_price)
         self._transfers(model, events)
@@ -153,6 +154,20 @@ class Recorder:
                                for c in model.cities],
             cheating=[bool(c.cheating) for c in model.cities]))
         self.rows["cities"].append(frame)
+
+    def _fiscal(self, model: CircleModel, books: Books) -> None:
+        """The ``fiscal`` rows: every public inflow and outlay of each city; they add up to its
+        fiscal balance."""
+        w, comp = model.world, books.compensation
+        collected, shared_in, shared_out = accounts.tax_split(model.parks, books.shares,
+                                                              books.park_tax, w.n_cities)
+        self.rows["fiscal"].append(pd.DataFrame(dict(
+            step=model.steps, city=list(w.cities), tax_collected=collected,
+            tax_shared_in=shared_in, tax_shared_out=shared_out, land_revenue=books.land_revenue,
+            platform_return=books.returns, compensation_received=np.maximum(comp, 0.0),
+            subsidies=books.subsidies - books.retention, retention=books.retention,
+            compensation_paid=np.maximum(-comp, 0.0), park_operating_cost=books.park_cost,
+            balance=books.fiscal, in_scheme=[not c.detected for c in model.cities])))
 
     def _sectors(self, model, cube) -> None:
         w = model.world

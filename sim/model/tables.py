@@ -87,10 +87,16 @@ TABLES: dict[str, tuple[str, ...]] = {
         "output",
     ),
     "flows": ("step", "from_city", "to_city", "kind", "amount"),
+    # every public inflow and outlay of a city (annual rates); inflows less outlays = balance
+    "fiscal": (
+        "step", "city", "tax_collected", "tax_shared_in", "tax_shared_out", "land_revenue",
+        "platform_return", "compensation_received", "subsidies", "retention", "compensation_paid",
+        "park_operating_cost", "balance", "in_scheme",
+    ),
     "investment_map": ("step", "city", "sector", "segment"),
 }
 #: Tables added after batches were first stored: a run folder without one reads as empty.
-OPTIONAL_TABLES = ("investment_map",)
+OPTIONAL_TABLES = ("investment_map", "fiscal")
 
 CHANNELS = (
     "relocation",
@@ -113,6 +119,7 @@ class TableSet:
     parks: pd.DataFrame
     transfers: pd.DataFrame
     flows: pd.DataFrame
+    fiscal: pd.DataFrame
     investment_map: pd.DataFrame  # the coordinator's map in force: one row per assigned cell
 
     def tables(self) -> dict[str, pd.DataFrame]:

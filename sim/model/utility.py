@@ -93,10 +93,11 @@ def utilities(model: CircleModel, who: Choosers,
     offers = park_offers(settings, p, t)
     fric = (friction(settings, p, m.config.policies.investment_map.approval_friction)
             if m.config.switches.investment_map else np.zeros_like(offers))
+    fric = np.where((current >= 0)[:, None], 0.0, fric[kg])   # only new projects need approval
     reviewer = current >= 0
     rows = np.arange(len(kg))
     q = terms.q[kg]
-    margin = 1 - terms.cost[kg] + offers[kg] - fric[kg]
+    margin = 1 - terms.cost[kg] + offers[kg] - fric
     cur = np.maximum(current, 0)
     rent = np.where(t < p.rent_end, p.rent_subsidy, 0.0)      # reverse enclaves' rent support
     stay_margin = 1 - terms.cost[kg, cur] + who.stay_subsidy + rent[cur]
