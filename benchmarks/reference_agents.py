@@ -208,7 +208,8 @@ class ReferenceChoice(mesa.Model):
             if reviewer and j == cur:
                 margin = 1 - self.cost[kg][j] + a.stay_subsidy + self.rent[j]
             else:
-                margin = 1 - self.cost[kg][j] + self.offers[kg][j] - self.friction[kg][j]
+                fric = 0.0 if reviewer else self.friction[kg][j]   # only new projects
+                margin = 1 - self.cost[kg][j] + self.offers[kg][j] - fric
             delta = (self.delta_review if reviewer else self.delta_arrival)[kg][self.city[j]]
             moving = (econ.relocation_cost * q / sigma + self.switching_cost[kg]
                       if reviewer and j != cur else 0.0)

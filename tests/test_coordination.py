@@ -59,7 +59,7 @@ def test_congestion_counts_land_and_wages_of_other_firms():
 
 
 def _map_vs_none(replicate: int) -> np.ndarray:
-    """National welfare with a noiseless, frictionless map minus without, per quarter (paired draws)."""
+    """National welfare with a noiseless, frictionless map minus without, per quarter (paired)."""
     over = SMALL + ["steps=3"]
     mapped = load_scenario("scenarios/homogenised_with_investment_map.yaml",
                            over + ["policies.investment_map.noise_sd=0",
@@ -166,7 +166,8 @@ def test_fiscal_table_adds_up_to_the_balance():
     f, c = res.fiscal, res.cities
     inflows = (f.tax_collected + f.tax_shared_in - f.tax_shared_out + f.land_revenue
                + f.platform_return + f.compensation_received)
-    outlays = f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
+    outlays = (f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
+               + f.platform_cost)
     assert (inflows - outlays).to_numpy() == pytest.approx(f.balance.to_numpy(), abs=1e-9)
     assert f.balance.to_numpy() == pytest.approx(c.fiscal_balance.to_numpy(), abs=1e-9)
     assert (f.tax_collected + f.tax_shared_in - f.tax_shared_out).to_numpy() == pytest.approx(

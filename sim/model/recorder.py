@@ -167,6 +167,7 @@ class Recorder:
             platform_return=books.returns, compensation_received=np.maximum(comp, 0.0),
             subsidies=books.subsidies - books.retention, retention=books.retention,
             compensation_paid=np.maximum(-comp, 0.0), park_operating_cost=books.park_cost,
+            platform_cost=books.platform_cost,
             balance=books.fiscal, in_scheme=[not c.detected for c in model.cities])))
 
     def _sectors(self, model, cube) -> None:
