@@ -27,6 +27,7 @@ from sim.model import firms
 from sim.model.city import city_values
 from sim.model.utility import kg_index, value_shares
 from sim.rules import accounts
+from sim.rules.consideration import consideration_terms
 from sim.rules.constants import SEGMENTS, Origin
 from sim.rules.economy import friction, park_offers
 
@@ -207,19 +208,43 @@ class ReferenceChoice(mesa.Model):
             if reviewer and j == cur:
                 margin = 1 - self.cost[kg][j] + a.stay_subsidy + self.rent[j]
             else:
-                margin = 1 - self.cost[kg][j] + self.offers[kg][j] - self.friction[kg][j]
+                fric = 0.0 if reviewer else self.friction[kg][j]   # only new projects
+                margin = 1 - self.cost[kg][j] + self.offers[kg][j] - fric
             delta = (self.delta_review if reviewer else self.delta_arrival)[kg][self.city[j]]
             moving = (econ.relocation_cost * q / sigma + self.switching_cost[kg]
                       if reviewer and j != cur else 0.0)
             u = delta + q * margin / sigma - moving
-            utility.append(u + math.log(self.attention(a, j) / econ.attention_base))
+            utility.append(u)
             belongs = (
                 a.origin == LOCAL and a.home == self.operator[j]
             ) or cur_reg == self.operator[j]
             ok = (self.open[j] and self.sector_ok[j][k] and self.segment_ok[j][g]
                   and (not self.home_only[j] or belongs))
             available.append(ok or (reviewer and j == cur))
-        return utility, available
+        return self.consider(a, utility, available), available
+
+    def consider(self, a: UnitAgent, utility: list[float], available: list[bool]) -> list[float]:
+        """Add the consideration terms (``sim.rules.consideration``): attention moves projects
+        between parks against the base year's consideration; only the platform's entry effect
+        moves them between the circle and elsewhere."""
+        cfg, econ = self.circle.config, self.circle.config.economy
+        arrival = a.current < 0
+        log_att = [math.log(self.attention(a, j) / econ.attention_base)
+                   for j in range(self.n_parks)]
+        base = self.circle.calibration.base_promoted
+        log_ref = [math.log((cfg.competition.attention_promoted
+                             if arrival and base[self.registration[j]][a.kg]
+                             else econ.attention_base) / econ.attention_base)
+                   for j in range(self.n_parks)]
+        shown = [available[j] and not self.excluded[self.registration[j]]
+                 for j in range(self.n_parks)]
+        entry = (cfg.policies.shared_platform.entry_effect
+                 if self.circle.settings.platform and arrival and any(shown) else 0.0)
+        terms = consideration_terms(np.array([utility]), np.array([log_att]),
+                                    np.array([log_ref]), np.array([entry]),
+                                    np.asarray(self.city), self.circle.world.n_cities, self.lam,
+                                    np.array([available]))
+        return (np.array(utility) + terms[0]).tolist()
 
     def draw(self, utility: list[float], available: list[bool], uniform: float) -> int:
         """Nested-logit probabilities, then the inverse-CDF draw; -1 is the outside option."""

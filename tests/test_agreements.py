@@ -105,3 +105,35 @@ def test_the_source_promotes_and_subsidises_in_its_enclave_during_the_term():
                    current=np.array([-1]), stay_subsidy=np.zeros(1))
     att = attention(model, who, s, vshare)
     assert att[0, j] == 1.0 and att[0, host] == 0.5     # Wuhan's promotion reaches its enclave
+
+
+def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
+    """Enclaves share tax, a reverse enclave's source rents its plot from the host (park cost of
+    the source, land revenue of the host) and the columns still add up to the balance; the
+    serviced land allotted to agreement parks keeps its carrying cost in the welfare accounts."""
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=[
+        "world.n_units=1000", "steps=2", "competition.subsidy_grid_points=6",
+        "policies.agreements_voluntary=false"])
+    res = run_scenario(cfg, seed=1)
+    f = res.fiscal
+    inflows = (f.tax_collected + f.tax_shared_in - f.tax_shared_out + f.land_revenue
+               + f.platform_return + f.compensation_received)
+    outlays = (f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
+               + f.platform_cost)
+    assert (inflows - outlays).to_numpy() == pytest.approx(f.balance.to_numpy(), abs=1e-9)
+    last = f[f.step == 2].set_index("city")
+    assert last.tax_shared_out.sum() > 0          # enclave tax leaves the hosts...
+    assert last.tax_shared_in.sum() == pytest.approx(last.tax_shared_out.sum())   # ...to sources
+    signed = res.agreements[res.agreements.status == "signed"]
+    assert {"enclave", "reverse_enclave"} <= set(signed.kind)
+
+    model = CircleModel(cfg, seed=1)
+    p = model.parks
+    from sim.model.welfare_accounts import public_accounts
+    from sim.rules.constants import ParkKind
+    c = model.world.n_cities
+    zero = np.zeros(c)
+    carried = public_accounts(model, zero, zero, zero, zero, zero, zero, zero, zero).outlays
+    total = model.calibration.local_capacity.sum()     # all serviced land, wherever allotted
+    assert (p.kind != ParkKind.LOCAL).any() and p.capacity[p.kind != ParkKind.LOCAL].sum() > 0
+    assert carried.sum() == pytest.approx(cfg.economy.land_capital_cost_per_km2 * total)

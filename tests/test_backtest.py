@@ -105,3 +105,13 @@ def test_cli_backtest_tiny_in_a_subprocess(tmp_path, capsys):
     assert main(["backtest", "--last-year", "2030", "--out", str(tmp_path / "bt")]) == 2
     assert capsys.readouterr().err == "error: --last-year: expected 2011..2019 (got 2030)\n"
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "bt" / "backtest.csv"), frame)
+
+
+def test_backtest_force_never_replaces_the_working_folder(tmp_path, monkeypatch, capsys):
+    from sim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "precious.txt").write_text("keep")
+    assert main(["backtest", "--out", ".", "--force"]) == 2
+    assert (tmp_path / "precious.txt").read_text() == "keep"
+    assert "refusing to replace the current folder" in capsys.readouterr().err

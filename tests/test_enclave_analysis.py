@@ -13,7 +13,7 @@ KEY = "policies.enclave.gdp_share_source"
 def _batch():
     runs = [(s, r) for s in (0.0, 0.5) for r in (0, 1)]
     circle = pd.DataFrame([dict(run=f"{s}/{r}", replicate=r, **{KEY: s}, step=1,
-                                moved_out_of_wuhan_cum=10 * s + r) for s, r in runs])
+                                relocated_out_of_wuhan_cum=10 * s + r) for s, r in runs])
     cities = pd.DataFrame([dict(run=f"{s}/{r}", replicate=r, **{KEY: s}, step=1, city=c,
                                 gdp_credited=g + s, fiscal_balance=1.0)
                            for s, r in runs for c, g in (("Wuhan", 100.0), ("Ezhou", 10.0),
@@ -28,9 +28,9 @@ def test_enclave_share_table_means_and_intervals():
     table = enclave_share_table(*_batch(), share_key=KEY)
     def row(share, m):
         return table[(table[KEY] == share) & (table.metric == m)].iloc[0]
-    assert row(0.5, "moved_out_of_wuhan_cum")["mean"] == pytest.approx(5.5)   # (5 + 6) / 2
+    assert row(0.5, "relocated_out_of_wuhan_cum")["mean"] == pytest.approx(5.5)   # (5 + 6) / 2
     # t(0.975, 1) = 12.706; sd of (5, 6) = 0.7071; half = 12.706 * 0.7071 / sqrt 2 = 6.353
-    assert row(0.5, "moved_out_of_wuhan_cum")["ci_high"] == pytest.approx(5.5 + 6.353, abs=1e-3)
+    assert row(0.5, "relocated_out_of_wuhan_cum")["ci_high"] == pytest.approx(5.5 + 6.353, abs=1e-3)
     assert row(0.5, "source_gdp_credited")["mean"] == pytest.approx(100.5)
     assert row(0.5, "hosts_gdp_credited")["mean"] == pytest.approx(10.5)     # Ezhou only
     assert row(0.0, "enclave_output")["mean"] == 0.0

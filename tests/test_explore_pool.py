@@ -6,7 +6,7 @@ import concurrent.futures as cf
 import pandas as pd
 import pytest
 
-from sim import explore
+from sim.explorer import levers as explore
 
 
 @pytest.fixture(scope="module")
@@ -39,5 +39,6 @@ def test_map_noise_same_serial_and_on_an_executor(tiny):
 def test_a_failed_run_on_an_executor_names_the_run(tiny):
     broken = explore.with_values(tiny, {"steps": 1}, name="broken")
     broken = broken.model_copy(update={"data_dir": "/nonexistent-data-folder"})
-    with cf.ThreadPoolExecutor(1) as pool, pytest.raises(RuntimeError, match="^run broken/r0 failed: "):
+    failed = pytest.raises(RuntimeError, match="^run broken/r0 failed: ")
+    with cf.ThreadPoolExecutor(1) as pool, failed:
         explore.run_replicates([broken], replicates=1, executor=pool)

@@ -1,4 +1,4 @@
-"""Golden test: the six tables of every bundled scenario are unchanged, at three seeds.
+"""Golden test: every table of every bundled scenario are unchanged, at three seeds.
 
 The hashes live in ``tests/golden/tables.json``. A change that alters model results on purpose
 regenerates them in a commit of its own, from the repository root::

@@ -75,5 +75,9 @@ def test_reverse_enclave_rd_draws_linked_core_projects_to_the_source_city():
     model.rd_attention = model._rd_attention()
     after, _ = utilities(model, who, model.settings)
     gain = after - before
-    assert gain[0, src] == pytest.approx(np.log(1 + 0.75))       # ρ = 1, link 1, n = 3
-    assert np.allclose(np.delete(gain[0], np.flatnonzero(p.city == src)), 0.0)
+    # attention is consideration: the source city's parks gain ln(1 + ρ link n/(n+1)) against every
+    # other park (ρ = 1, link 1, n = 3); a common shift keeps the circle's inclusive value
+    others = np.delete(gain[0], np.flatnonzero(p.city == src))
+    assert np.allclose(others, others[0])
+    assert gain[0, src] - others[0] == pytest.approx(np.log(1 + 0.75))
+    assert others[0] < 0

@@ -175,20 +175,13 @@ def test_core_share_by_hand():
     assert math.isnan(metrics.core_share(np.zeros(3)))
 
 
-# --- land, welfare, discounting ---------------------------------------------------------------
+# --- land, discounting ----------------------------------------------------------------------
 
 def test_idle_land_share_by_hand():
     # used 2 + 3 = 5 of 5 + 5 = 10: half idle
     assert_allclose(metrics.idle_land_share(np.array([2.0, 3.0]), np.array([5.0, 5.0])), 0.5)
     assert metrics.idle_land_share(np.array([5.0]), np.array([5.0])) == 0.0
     assert math.isnan(metrics.idle_land_share(np.zeros(2), np.zeros(2)))
-
-
-def test_welfare_by_hand():
-    # 100 - 5 - 2 - 0.25 * 10 - 3 - 1 = 86.5
-    assert_allclose(metrics.welfare(100.0, 5.0, 2.0, 10.0, 3.0, 1.0, 1.25), 86.5, rtol=1e-12)
-    # MCPF = 1 and nothing paid outside: subsidies are a pure transfer inside the circle
-    assert_allclose(metrics.welfare(50.0, 0.0, 0.0, 20.0, 0.0, 0.0, 1.0), 50.0)
 
 
 def test_discounted_total_by_hand():

@@ -53,7 +53,8 @@ def test_set_parameters_refuses_a_size_missing_a_name():
 
 
 def outputs(cell) -> list:
-    return [o for o in cell.get("outputs", []) if o.output_type in ("display_data", "execute_result")]
+    shown = ("display_data", "execute_result")
+    return [o for o in cell.get("outputs", []) if o.output_type in shown]
 
 
 @pytest.mark.slow

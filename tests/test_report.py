@@ -26,6 +26,7 @@ FIGURES = (
     "arrivals_map",
     "flow_map",
     "city_gains",
+    "who_pays",
 )
 NAMES = ("homogenised", "coordinated", "coordinated_without_subsidy_cap")
 
@@ -213,14 +214,17 @@ def test_chinese_report_text(built, batch_dir):
     assert "**协同共建(无补贴上限)** (3 次重复): 关闭补贴上限的协同共建。" in text
     assert "## 要点摘要" in text and "警告" in text and "未对假设参数做敏感性分析" in text
     assert "homogenised" not in text and "coordinated" not in text
+    section = report.to_markdown(report.who_pays_blocks(load_results(batch_dir), "homogenised",
+                                                         out / "figures", "zh"), out)
+    assert "## 谁受益，谁付钱" in section and "核算GDP" in section and "协同共建" in section
 
 
 def test_cli_bad_input_is_one_line_exit_2(batch_dir, tmp_path, capsys):
     bad = sim("compare", batch_dir, "--out", tmp_path / "bad", "--baseline", "nope")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines() == [
-        "sim compare: baseline scenario 'nope' is not in the batch; it has "
-        "['coordinated', 'coordinated_without_subsidy_cap', 'homogenised']"]
+        "sim compare: --baseline nope: unknown scenario name (expected one of the batch's "
+        "scenarios: coordinated, coordinated_without_subsidy_cap, homogenised)"]
     assert not (tmp_path / "bad" / "report.html").exists()
     for args, message in (
             (["--boundaries", tmp_path / "none.geojson"], "none.geojson: --boundaries file"),
@@ -265,7 +269,10 @@ def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, mo
     assert {n for n in names[2:]} == {p.name for p in (ROOT / "scenarios").glob("*.yaml")
                                       if p.name.startswith(("coordinated_without_",
                                                             "homogenised_with_"))}
-    assert capsys.readouterr().out.strip() == str(out / "report.html")
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == str(out / "report.html")
+    assert f"x {demo.DEMO_REPLICATES} paired replicates" in printed[0]
+    assert "make study" in printed[1]
 
 
 def test_wins_and_rule_sentences_by_hand():
@@ -292,12 +299,6 @@ def test_wins_and_rule_sentences_by_hand():
     assert executive.rule_sentence(table, "welfare", "en") == (
         "The rule that moves Welfare (present value) most: Enclave parks (contributes to the "
         "coordinated regime +8 [1, 15]: better (higher)).")
-
-
-    printed = capsys.readouterr().out.strip().splitlines()
-    assert printed[-1] == str(out / "report.html")
-    assert f"x {demo.DEMO_REPLICATES} paired replicates" in printed[0]
-    assert "make study" in printed[1]
 
 
 def test_demo_headline_marks_intervals_that_exclude_zero():

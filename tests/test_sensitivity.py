@@ -141,3 +141,20 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     assert "--params: economy.nope is not an uncertain parameter of" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_sign_ranges_by_hand():
+    from sim.sensitivity.rules import sign_ranges, sign_ranges_table
+    # diff = x − 0.5 on x = 0.0, 0.1, ..., 0.9 (two bins of five): means −0.3 and +0.2, bin
+    # centres 0.2 and 0.7, so the sign changes at 0.2 + 0.5 · 0.3 / 0.5 = 0.5; binned by y
+    # (0 on even x, 1 on odd) the means are −0.1 and 0: no change of sign
+    points = pd.DataFrame({"x": np.arange(10) / 10, "y": np.arange(10) % 2})
+    table = sign_ranges(points, points["x"].to_numpy() - 0.5, bins=2).set_index("parameter")
+    assert table.loc["x", "negative"] == "0–0.4" and table.loc["x", "positive"] == "0.5–0.9"
+    assert table.loc["x", "changes_sign"]
+    assert float(table.loc["x", "crossings"]) == pytest.approx(0.5)
+    assert not table.loc["y", "changes_sign"]
+    outputs = pd.DataFrame({"welfare.diff": points["x"] - 0.5, "gdp_total.diff": np.ones(10)})
+    stacked = sign_ranges_table(points, outputs, bins=2)
+    assert list(stacked["metric"].unique()) == ["welfare", "gdp_total"]
+    assert not stacked[stacked["metric"] == "gdp_total"]["changes_sign"].any()

@@ -12,6 +12,8 @@ import pandas as pd
 from scipy import stats as st
 
 ID = ["scenario", "replicate"]
+#: circle columns of output leaving Wuhan: relocated units, Wuhan investors' new ring projects
+MOVED = ("relocated_out_of_wuhan_cum", "wuhan_investment_in_ring_cum")
 
 
 def _ids(frame: pd.DataFrame, extra=()) -> list[str]:
@@ -63,8 +65,9 @@ def enclave_share_table(circle: pd.DataFrame, cities: pd.DataFrame, parks: pd.Da
                         agreements: pd.DataFrame, share_key: str,
                         source: str = "Wuhan") -> pd.DataFrame:
     """Last-step outcomes against the source's enclave share (a swept key): enclave output,
-    output moved out of Wuhan (cumulative), and the source's and the enclave hosts' credited GDP
-    and fiscal balance, as mean and 95% interval over replicates.
+    output relocated out of Wuhan and Wuhan investors' new output in the ring (cumulative), and
+    the source's and the enclave hosts' credited GDP and fiscal balance, as mean and 95% interval
+    over replicates.
 
     Hosts are the cities named as hosts of the source's enclave offers in ``agreements``.
     """
@@ -73,7 +76,8 @@ def enclave_share_table(circle: pd.DataFrame, cities: pd.DataFrame, parks: pd.Da
     def last(f: pd.DataFrame) -> pd.DataFrame:
         return f[f.step == f.groupby("run").step.transform("max")]
     c, ci, pk = last(circle), last(cities), last(parks)
-    per_run = c.set_index("run")[[share_key, "moved_out_of_wuhan_cum"]]
+    moved = [m for m in MOVED if m in c.columns]
+    per_run = c.set_index("run")[[share_key, *moved]]
     per_run["enclave_output"] = pk[pk.kind == "enclave"].groupby("run").output.sum()
     for who, names in (("source", [source]), ("hosts", hosts)):
         rows = ci[ci.city.isin(names)].groupby("run")[["gdp_credited", "fiscal_balance"]].sum()

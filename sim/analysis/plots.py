@@ -34,7 +34,7 @@ from sim.analysis.maps import (  # noqa: F401  (the map figures, re-exported)
 )
 
 TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
-                       "moved_out_of_wuhan_cum", "theil")
+                       "relocated_out_of_wuhan_cum", "theil")
 FIXED_COLOURS = {"homogenised": "#d62728", "coordinated": "#1f77b4"}
 MEASURE_COLOURS = {"gdp_physical": "#4c72b0", "gdp_credited": "#dd8452", "fiscal_net": "#55a868"}
 LINESTYLES = ("-", "--", ":", "-.")
@@ -243,15 +243,16 @@ def save_figure(fig: Figure, out_dir: str | os.PathLike, name: str, lang: str = 
 
 
 ENCLAVE_SHARE_PANELS = (
-    ("output", ("enclave_output", "moved_out_of_wuhan_cum")),
+    ("output", ("enclave_output", "relocated_out_of_wuhan_cum", "wuhan_investment_in_ring_cum")),
     ("credited GDP", ("source_gdp_credited", "hosts_gdp_credited")),
     ("fiscal balance", ("source_fiscal_balance", "hosts_fiscal_balance")),
 )
 
 
 def plot_enclave_share(table: pd.DataFrame, share_key: str) -> Figure:
-    """Enclave output, output moved out of Wuhan, and the source's and hosts' credited GDP and
-    fiscal balance (last step, mean and 95% interval) against the source's enclave share.
+    """Enclave output, output relocated out of Wuhan, Wuhan investors' new output in the ring,
+    and the source's and hosts' credited GDP and fiscal balance (last step, mean and 95%
+    interval) against the source's enclave share.
 
     ``table`` is :func:`sim.analysis.enclaves.enclave_share_table`.
     """

@@ -47,7 +47,8 @@ YUAN = "#,##0.0"
 
 #: Circle-wide metrics (columns of the ``circle`` table), in report order.
 CIRCLE: tuple[Metric, ...] = (
-    Metric("welfare", "Welfare", "社会福利", *MONEY, +1, True, True, YUAN),
+    Metric("welfare", "Welfare", "社会福利", *MONEY, +1, True, True, YUAN),   # circle residents
+    Metric("welfare_national", "National welfare", "全国社会福利", *MONEY, +1, True, True, YUAN),
     Metric("gdp_total", "Circle GDP", "城市圈GDP", *MONEY, +1, True, True, YUAN),
     Metric("similarity_ring_mean", "Ring-city structure similarity", "圈内城市产业结构相似系数",
            *INDEX, -1, False, True),
@@ -60,8 +61,10 @@ CIRCLE: tuple[Metric, ...] = (
     Metric("tax_total", "Tax", "税收", *MONEY, 0, True, False, YUAN),
     Metric("distance_cost_total", "Distance costs", "距离成本", *MONEY, -1, True, False, YUAN),
     Metric("idle_land_share", "Idle park land share", "园区闲置土地比例", *SHARE, -1),
-    Metric("moved_out_of_wuhan_cum", "Output moved out of Wuhan, cumulative", "累计迁出武汉产值",
-           *MONEY, 0, False, False, YUAN),
+    Metric("relocated_out_of_wuhan_cum", "Output relocated out of Wuhan, cumulative",
+           "累计迁出武汉产值", *MONEY, 0, False, False, YUAN),
+    Metric("wuhan_investment_in_ring_cum", "Wuhan investors' new projects in ring cities, "
+           "cumulative", "累计武汉资本在圈内城市新投资产值", *MONEY, 0, False, False, YUAN),
 )
 
 #: Measures per city (columns of the ``cities`` table, ``fiscal_net`` derived from two).

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.analysis import executive, forest, i18n, plots, registry, stats
+from sim.analysis import executive, fiscal, forest, i18n, plots, registry, stats
 from sim.analysis.executive import fmt, interval
 from sim.experiments.store import load_results, run_folder_name
 
@@ -262,6 +262,18 @@ def build_blocks(table: pd.DataFrame, configs: dict, manifest: pd.DataFrame, bas
     ]
 
 
+def who_pays_blocks(batch, baseline: str, fig_dir: Path, lang: str) -> list:
+    """The "who gains, who pays" section (sim.analysis.fiscal); none without fiscal rows."""
+    if batch.fiscal.empty:
+        return []
+    table = fiscal.who_pays(batch, baseline)
+    scenarios = [s for s in main_scenarios(table["scenario"].unique(), baseline)
+                 if s in set(table["scenario"])] or sorted(table["scenario"].unique())
+    path = plots.save_figure(fiscal.plot_who_pays(table, scenarios, lang), fig_dir, "who_pays",
+                             lang)
+    return fiscal.report_blocks(table, scenarios, path, lang)
+
+
 def to_markdown(blocks: list, out_dir: Path) -> str:
     lines = []
     for block in blocks:
@@ -357,6 +369,7 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                           baseline, figures, lang, lead, summary.replicates)
     if notes:
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
+    blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
     return out / "report.html"

@@ -66,6 +66,9 @@ class EconomyConfig(Strict):
     origin_shares: dict[Literal["wuhan", "outside", "local"], ShareValue] = {
         "wuhan": 0.25, "outside": 0.35, "local": 0.40}
     mcpf: float = Field(1.25, ge=1.0, le=3.0)
+    reservation_wage_share: float = Field(0.8, ge=0.0, le=1.0)
+    land_capital_cost_per_km2: float = Field(0.15, ge=0.0)
+    land_alternative_rent_per_km2: float = Field(0.015, ge=0.0)
     discount_rate_annual: float = Field(0.05, ge=0.0, le=0.5)
 
     @model_validator(mode="after")
@@ -154,6 +157,7 @@ class InvestmentMapPolicy(Strict):
     approval_friction: float = Field(0.05, ge=0.0, le=2.0)
     spillover_weight: float = Field(1.0, ge=0.0, le=10.0)
     bargaining_premium: float = Field(0.15, ge=0.0, le=1.0)
+    compensation_cap_share: float = Field(0.2, ge=0.0, le=1.0)
     replan_years: float = Field(1.0, gt=0.0, le=100.0)
 
 
@@ -161,6 +165,8 @@ class SharedPlatformPolicy(Strict):
     """Shared information and platforms (信息共享、平台共建)."""
 
     attention: float = Field(1.0, gt=0.0, le=1.0)
+    operating_cost_per_city: float = Field(0.3, ge=0.0)
+    entry_effect: float = Field(0.05, ge=0.0, le=1.0)
 
 
 class Policies(Strict):

@@ -1,11 +1,12 @@
-"""The bundled comparison (``make demo``, ``make study``): every bundled scenario, then the report.
+"""The bundled comparison (`make demo`, `make study`): every bundled scenario, then the report.
 
-``python -m sim.experiments.demo --out results/demo`` runs ``homogenised``, ``coordinated`` and every
-ablation (``coordinated_without_*``, ``homogenised_with_*``) at the full model size with
-``DEMO_REPLICATES`` (3) paired replicates each into ``OUT/store``, prints the headline
-differences against ``homogenised`` as soon as the runs end (about a minute on 2 cores), then
-writes ``summary.csv``, the figures and ``report.html`` under ``OUT`` and prints its path. ``--replicates 20`` is the full study
-(``make study``). An existing non-empty ``OUT`` is refused unless ``--force`` (which removes it).
+``python -m sim.experiments.demo --out results/demo`` runs ``homogenised``, ``coordinated``
+and every ablation (``coordinated_without_*``, ``homogenised_with_*``) at the full model size
+with ``DEMO_REPLICATES`` (3) paired replicates each into ``OUT/store``, prints the headline
+differences against ``homogenised`` as soon as the runs end, then writes ``summary.csv``, the
+figures and ``report.html`` under ``OUT`` and prints its path. ``--replicates 20`` is the full
+study (``make study``). An existing non-empty ``OUT`` is refused unless ``--force`` (which
+removes it).
 """
 
 from __future__ import annotations

@@ -75,8 +75,9 @@ def run_replicates(configs: Sequence[ScenarioConfig] | Mapping[str, ScenarioConf
         replicates: number of replicates R per scenario.
         seed: root seed shared by every scenario.
         steps: quarters per run; each scenario's ``steps`` if None.
-        workers: processes of the batch runner's pool (:func:`sim.runner.open_executor`);
-            1 runs in this process, None uses every core.
+        workers: processes of the batch runner's pool
+            (:func:`sim.experiments.runner.open_executor`); 1 runs in this process, None uses
+            every core.
         executor: an open ``concurrent.futures`` executor to run on (overrides ``workers``),
             e.g. one pool kept for several calls.
 
@@ -96,7 +97,7 @@ def run_replicates(configs: Sequence[ScenarioConfig] | Mapping[str, ScenarioConf
     else:
         with open_executor(workers, None, executor) as pool:
             tables = [_tables(spec, outcome)
-                      for spec, outcome in zip(specs, pool.map(execute_run, specs))]
+                      for spec, outcome in zip(specs, pool.executor.map(execute_run, specs))]
     return _tidy(specs, tables)
 
 
@@ -260,7 +261,7 @@ def map_noise(config: ScenarioConfig, noise_levels: Sequence[float], replicates:
         maps = [first_mapped(*job) for job in jobs]
     else:
         with open_executor(workers, None, executor) as pool:
-            maps = list(pool.map(first_mapped, *zip(*jobs)))
+            maps = list(pool.executor.map(first_mapped, *zip(*jobs)))
     rows = []
     for r in range(replicates):
         exact, *noisy = maps[r * len(levels):(r + 1) * len(levels)]

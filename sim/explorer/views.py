@@ -34,7 +34,7 @@ DPI = 80
 SERIES = (("wuhan_share", "Wuhan share of circle GDP"),
           ("similarity_ring_mean", "Ring structure similarity"),
           ("subsidy_total", "Subsidies (100M yuan/yr)"),
-          ("moved_out_of_wuhan_cum", "Moved out of Wuhan, cum. (100M yuan/yr)"))
+          ("relocated_out_of_wuhan_cum", "Relocated out of Wuhan, cum. (100M yuan/yr)"))
 
 
 class ExplorerModel(CircleModel):

@@ -36,7 +36,8 @@ class Books:
     subsidy_paid: np.ndarray   # per unit, this step's subsidy payments
     subsidies: np.ndarray      # contracts and reverse enclaves' rent support
     retention: np.ndarray      # the part of subsidies paid to keep units
-    park_cost: np.ndarray      # running cost of co-built parks
+    park_cost: np.ndarray      # running cost of co-built parks (and reverse enclaves' plot rent)
+    platform_cost: np.ndarray  # the shared platform's running cost paid by each member city
     compensation: np.ndarray   # bargained transfers in force (+ receives)
     fiscal: np.ndarray         # fiscal balance
     objective: np.ndarray      # the promotion tournament's objective
@@ -74,8 +75,14 @@ def close_books(model: CircleModel) -> Books:
     open_agreement = (p.kind != ParkKind.LOCAL) & p.open_at(t)
     park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
                             minlength=w.n_cities)
+    # a reverse enclave's source rents its plot from the host at the host's park land price
+    plot_rent = np.where(open_agreement & (p.kind == ParkKind.REVERSE_ENCLAVE),
+                         p.capacity * terms.land_price[p.city], 0.0)
+    park_cost += np.bincount(p.operator, weights=plot_rent, minlength=w.n_cities)
+    land_rev += np.bincount(p.city, weights=plot_rent, minlength=w.n_cities)
     comp = compensation_in_force(model.cities)
-    fiscal = tax + land_rev + returns + comp - subsidies - park_cost
+    platform_cost = _platform_cost(model)
+    fiscal = tax + land_rev + returns + comp - subsidies - park_cost - platform_cost
     lam = cfg.competition.promotion_weight_gdp
     gdp0 = model.calibration.gdp0
     growth = credited / gdp0
@@ -86,8 +93,18 @@ def close_books(model: CircleModel) -> Books:
         statistical=accounts.statistical_gdp(shares, park_output, primary), credited=credited,
         tax=tax, returns=returns, used=used, terms=terms, land_revenue=land_rev,
         subsidy_paid=sub_paid, subsidies=subsidies, retention=retention, park_cost=park_cost,
+        platform_cost=platform_cost,
         compensation=comp, fiscal=fiscal, objective=lam * (growth - peers) + fiscal / gdp0,
         shared_inflow=_inflow(model, shares, park_output, park_tax, returns, comp))
+
+
+def _platform_cost(model: CircleModel) -> np.ndarray:
+    """The shared platform's running cost, paid by each member city (C)."""
+    s = model.settings
+    if not s.platform:
+        return np.zeros(model.world.n_cities)
+    return np.where(s.excluded, 0.0,
+                    model.config.policies.shared_platform.operating_cost_per_city)
 
 
 def _inflow(model: CircleModel, shares: accounts.Shares, park_output: np.ndarray,

@@ -13,14 +13,15 @@ import dataclasses
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
+from sim.model import welfare_accounts
 from sim.model.parks import Parks, build_parks
 from sim.model.units import Units, draw_base_units
 from sim.model.world import World
 from sim.rules.agreements import gravity_utility, linkage_to_core, mixture_arrival_constants
 from sim.rules.choice import calibrate_reviewers, choice_scale
-from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind, per_step
+from sim.rules.constants import ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind, per_step
 from sim.rules.economy import location_terms
-from sim.rules.offers import unit_value_factors
+from sim.rules.offers import target_sectors, unit_value_factors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +45,9 @@ class Calibration:
     local_capacity: np.ndarray     # C base-year land of the local parks, km²
     life: float                    # present-value years of a unit's flows, L
     sub_life: float                # present-value years of a subsidy contract, L_s
+    base_promoted: np.ndarray      # C x KG sector-segments each city promotes in the base year
+    outside_q: np.ndarray          # KG output per unit of productivity outside the circle
+    outside_rate: np.ndarray       # KG national surplus per yuan of output outside the circle
 
 
 def calibrate(world: World, config: ScenarioConfig,
@@ -63,6 +67,7 @@ def calibrate(world: World, config: ScenarioConfig,
     per_a = q0.T.reshape(world.n_cities, world.n_sectors, len(SEGMENTS))
     units, mean_productivity = draw_base_units(world.output, per_a, config.world.n_units,
                                                config.world.productivity_sd, rng)
+    _draw_base_origins(units, world, config, rng)
     kg_of = units.sector.astype(np.int64) * len(SEGMENTS) + units.segment
     # Calibrate on productivity mass, in units of the sector-segment's mean productivity:
     # arrivals draw from that mean wherever they go, so keeping each city's mass (not its
@@ -88,10 +93,18 @@ def calibrate(world: World, config: ScenarioConfig,
     gravity0 = core_gravity(world, world.output, econ.core_investor_distance_decay)
     life, sub_life = unit_value_factors(econ.discount_rate_annual, econ.exit_rate_annual,
                                         config.competition.subsidy_years)
+    # base-year promotion is part of the observed shares: the constants absorb its attention
+    base_promoted = base_targets(world, config)
+    # core-city investors' gravity is part of the observed shares too (a mixture of origins)
+    delta_arrival = (mixture_arrival_constants(shares, econ.outside_share_arrivals, z0, sigma,
+                                               gravity0, econ.origin_shares["wuhan"])
+                     - base_promoted.T * np.log(config.competition.attention_promoted
+                                                / econ.attention_base))
+    outside_q, outside_rate = welfare_accounts.outside_terms(world, config, terms0.q,
+                                                             terms0.link_km100)
     calibration = Calibration(
         sigma=sigma,
-        delta_arrival=mixture_arrival_constants(shares, econ.outside_share_arrivals, z0, sigma,
-                                                gravity0, econ.origin_shares["wuhan"]),
+        delta_arrival=delta_arrival,
         gravity0=gravity0,
         delta_review=v_review - z0 / sigma[:, None],
         switching_cost=switching_cost,
@@ -107,8 +120,33 @@ def calibrate(world: World, config: ScenarioConfig,
         local_capacity=parks.capacity[parks.kind == ParkKind.LOCAL].copy(),
         life=life,
         sub_life=sub_life,
+        base_promoted=base_promoted,
+        outside_q=outside_q,
+        outside_rate=outside_rate,
     )
     return calibration, units, parks
+
+
+def base_targets(world: World, config: ScenarioConfig) -> np.ndarray:
+    """Sector-segments each city targets and promotes in the base year (C x KG)."""
+    targets = np.zeros((world.n_cities, world.n_sectors * len(SEGMENTS)), dtype=bool)
+    if config.competition.active:
+        sectors = target_sectors(world.hotness, world.advantage,
+                                 config.competition.homogenisation,
+                                 config.competition.lead_sectors)
+        targets = np.repeat(sectors, len(SEGMENTS), axis=1)
+    return targets
+
+
+def _draw_base_origins(units: Units, world: World, config: ScenarioConfig,
+                       rng: np.random.Generator) -> None:
+    """Base-year owners in the steady-state mix of arrivals' origins (every origin has the same
+    hazards), so ownership, and with it residents' profits, does not drift by construction."""
+    shares = np.array([config.economy.origin_shares[o] for o in ORIGINS])
+    origin = rng.choice(len(ORIGINS), size=len(units), p=shares / shares.sum())
+    units.origin = origin.astype(np.int8)
+    units.home = np.where(origin == Origin.LOCAL, units.park,
+                          np.where(origin == Origin.WUHAN, world.core, -1)).astype(np.int16)
 
 
 def employment_by_city(world: World, config: ScenarioConfig, units: Units,

@@ -9,6 +9,7 @@ the scenario's steps and collects headline circle metrics in a ``DataCollector``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from typing import Any
@@ -17,12 +18,14 @@ import mesa
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model import firms, negotiation
-from sim.model.books import close_books
+from sim.model import firms, negotiation, welfare_accounts
+from sim.model.books import Books, close_books
 from sim.model.bundled import resolve_config
 from sim.model.calibration import calibrate, core_gravity, employment_by_city
 from sim.model.city import City
 from sim.model.coordinator import Coordinator
+from sim.model.equilibrium import contract_ages, status_quo_offers
+from sim.model.parks import build_parks
 from sim.model.recorder import Recorder
 from sim.model.seeds import spawn_streams
 from sim.model.tables import Results
@@ -30,11 +33,10 @@ from sim.model.world import World, build_world
 from sim.rules.agreements import rd_link_attention
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
 from sim.rules.economy import Settings, Terms, land_prices, location_terms
-from sim.rules.offers import target_sectors
 
 #: Headline circle metrics collected by the model's DataCollector (columns of the circle table).
 HEADLINES = ("gdp_total", "wuhan_share", "similarity_ring_mean", "subsidy_total", "welfare",
-             "moved_out_of_wuhan_cum")
+             "welfare_national", "relocated_out_of_wuhan_cum")
 
 
 class CircleModel(mesa.Model):
@@ -77,26 +79,44 @@ class CircleModel(mesa.Model):
             self, n, index=list(range(n)), name=list(self.world.cities)
         )
         self.coordinator = Coordinator(self, *self.streams["strategy"].spawn(2))
+        # productivity mass of projects producing outside the circle (KG; the country's welfare)
+        self.outside_mass = welfare_accounts.stationary_outside_mass(config, self.calibration)
         self.current_terms = self.terms()
         self.rd_attention = self._rd_attention()
-        self._negotiate()
+        self.settle_rounds = 0
+        if config.competition.active:          # the base year is the status quo's equilibrium
+            self._note_books()
+            self._settle_status_quo()
+        self._negotiate()      # agreements due at the start are offered in that equilibrium
         self.recorder = Recorder()
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _headline(name) for name in HEADLINES})
         self._close_step(firms.empty_step())
 
     def _initial_settings(self) -> Settings:
-        """No offers yet; under competition each city promotes its target sectors."""
+        """No offers yet; under competition each city promotes its base-year target sectors."""
         c = self.world.n_cities
-        targets = np.zeros((c, self.kg), dtype=bool)
-        if self.config.competition.active:
-            sectors = target_sectors(self.world.hotness, self.world.advantage,
-                                     self.config.competition.homogenisation,
-                                     self.config.competition.lead_sectors)
-            targets = np.repeat(sectors, len(SEGMENTS), axis=1)
+        targets = self.calibration.base_promoted.copy()
         return Settings(offers=np.zeros((c, self.kg)), promoted=targets, mapped=None,
                         platform=self.config.switches.shared_platform,
                         excluded=np.zeros(c, dtype=bool))
+
+    def _settle_status_quo(self) -> None:
+        """Start from the status quo's offers, with the arrival constants calibrated on them."""
+        w, econ, cal = self.world, self.config.economy, self.calibration
+        c = w.n_cities
+        local = build_parks(w, self.config.model_copy(update={"agreements": []}),
+                            self.parks.capacity[:c])
+        prices = land_prices(w, local, self.land_used()[:c], econ.land_price_utilisation_elasticity,
+                             econ.max_utilisation)
+        terms = location_terms(w, self.config, local, self.output_cube(), self.wage, prices)
+        term = int(round(self.config.competition.subsidy_years * STEPS_PER_YEAR))
+        turnover = cal.p_exit + cal.p_review * (1 - econ.stay_share_reviewers)
+        has, age = contract_ages(len(self.units), turnover, term, self.streams["world"])
+        offers, delta_arrival, self.settle_rounds = status_quo_offers(
+            self, local, terms, cal.delta_arrival.copy(), (has, age, term))
+        self.calibration = dataclasses.replace(cal, delta_arrival=delta_arrival)
+        self.settings.offers[:] = offers
 
     # ----------------------------------------------------------------- state
     def output_cube(self) -> np.ndarray:
@@ -159,6 +179,7 @@ class CircleModel(mesa.Model):
         # on the order: cities move in the data file's order, never shuffled.
         self.cities.do("step")
         exits = firms.retire_units(self)
+        self.outside_mass *= 1 - self.calibration.p_exit   # projects producing outside close too
         placed = firms.decide_locations(self)
         self.update_output()
         self._close_step(firms.merge_step(exits, placed))
@@ -179,11 +200,17 @@ class CircleModel(mesa.Model):
         if negotiation.negotiate(self):
             self.current_terms = self.terms()
 
-    def _close_step(self, events: firms.StepEvents) -> None:
-        """Close the books: cities take note of their revenue and stakes; the recorder reads."""
+    def _note_books(self) -> Books:
+        """Close the books; cities take note of their revenue and stakes."""
         books = close_books(self)
         for city in self.cities:
-            city.close_books(books.fiscal_revenue[city.index], books.shared_inflow[city.index])
+            city.close_books(books.fiscal_revenue[city.index], books.tax[city.index],
+                              books.shared_inflow[city.index])
+        return books
+
+    def _close_step(self, events: firms.StepEvents) -> None:
+        """Close the books: cities take note of their revenue and stakes; the recorder reads."""
+        books = self._note_books()
         self.recorder.record(self, events, books)
         self.datacollector.collect(self)
         self.running = self.steps < self.config.steps

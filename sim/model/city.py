@@ -36,11 +36,15 @@ class City(mesa.Agent):
             (its row of the model's ``settings.offers``).
         targets: KG bool, the sector-segments its promotion and subsidies reach.
         cheating: whether it currently breaks the subsidy cap.
-        detected: whether a cap breach was detected (it then loses its shared inflows).
+        detected: whether a cap breach was detected (it then leaves the scheme for good).
         compensation: bargained transfer per year under the investment map (+ receives).
+        cap_gain: a year's gain from breaking the cap, as last weighed.
+        scheme_stake: what a year in the cap scheme is projected to bring (what it risks by
+            breaking the cap): inflows from agreements, compensation owed, placements it keeps.
+        placement_stake: the placements part of the stake (re-projected once a plan period).
         fiscal_revenue: last step's tax and land revenue per year (its subsidy budget's base).
-        shared_inflow: last step's value per year received through agreements and transfers
-            (what it risks by breaking the cap).
+        tax_revenue: last step's tax revenue per year (the bound on the compensation it pays).
+        shared_inflow: last step's value per year received through agreements and transfers.
     """
 
     model: CircleModel
@@ -54,7 +58,11 @@ class City(mesa.Agent):
         self.cheating = False
         self.detected = False
         self.compensation = 0.0
+        self.cap_gain = 0.0
+        self.scheme_stake = 0.0
+        self.placement_stake = 0.0
         self.fiscal_revenue = 0.0
+        self.tax_revenue = 0.0
         self.shared_inflow = 0.0
 
     def step(self) -> None:
@@ -76,22 +84,27 @@ class City(mesa.Agent):
                 cap = cfg.policies.subsidy_cap.cap
                 br_cap, value_cap = best_offers(model, self.index, kgs, s,
                                                 min(cap, comp.subsidy_max), inputs)
-                gain = STEPS_PER_YEAR * float((value_free - value_cap).sum())
-                years_left = max(cfg.steps - model.steps, 0) / STEPS_PER_YEAR
-                self.cheating = not self.detected and self._breaks(gain, years_left)
-                br = br if self.cheating or self.detected else br_cap
+                self.cap_gain = STEPS_PER_YEAR * float((value_free - value_cap).sum())
+                self.cheating = not self.detected and self._breaks(self.cap_gain)
+                br = br if out_of_scheme(self) else br_cap
             current = s.offers[self.index, kgs]
             offers[kgs] = np.clip(current + comp.damping * (br - current), 0.0, comp.subsidy_max)
         self.offers[:] = self._within_budget(offers)
 
-    def close_books(self, fiscal_revenue: float, shared_inflow: float) -> None:
-        """Take note of the step's revenue and shared inflows (next step's budget and stake)."""
+    def close_books(self, fiscal_revenue: float, tax_revenue: float,
+                    shared_inflow: float) -> None:
+        """Take note of the step's revenue and shared inflows (next step's budget and bounds)."""
         self.fiscal_revenue = fiscal_revenue
+        self.tax_revenue = tax_revenue
         self.shared_inflow = shared_inflow
 
-    def _breaks(self, gain_per_year: float, years_left: float) -> bool:
-        detection = self.model.config.policies.subsidy_cap.detection_probability_annual
-        return breaks_cap(gain_per_year, detection, self.shared_inflow, years_left)
+    def _breaks(self, gain_per_year: float) -> bool:
+        """Break the cap iff a year's gain beats the chance of being caught times the present
+        value of what staying in the open-ended scheme is projected to bring (``scheme_stake``);
+        the scheme has no end date, so the city does not know when the model's run stops."""
+        cfg = self.model.config
+        return breaks_cap(gain_per_year, cfg.policies.subsidy_cap.detection_probability_annual,
+                          self.scheme_stake, np.inf, cfg.economy.discount_rate_annual)
 
     def _within_budget(self, offers: np.ndarray) -> np.ndarray:
         """Scale offers so running contracts plus a year of expected new ones fit the budget."""
@@ -105,6 +118,12 @@ class City(mesa.Agent):
                              * (offers[kg] * u.output)[here].sum())
         budget = model.config.competition.budget_share * self.fiscal_revenue
         return within_budget(offers, committed, expected_new, budget)
+
+
+def out_of_scheme(city: City) -> bool:
+    """A city that breaks the cap, or was caught breaking it, is bound by it for no offer at all
+    (placement and retention alike)."""
+    return bool(city.cheating or city.detected)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,13 +170,15 @@ def decider_groups(model: CircleModel, kgs: np.ndarray) -> tuple[Choosers, np.nd
     return groups, arr[:, 4]
 
 
-def city_values(model: CircleModel, kgs: np.ndarray) -> np.ndarray:
+def city_values(model: CircleModel, kgs: np.ndarray, lam: float | None = None) -> np.ndarray:
     """Value to each city of a yuan of value added at each park (C x len(kgs) x P):
-    λ_Y · credited share + τ · tax share + land rent to the landlord city."""
+    λ_Y · credited share + τ · tax share + land rent to the landlord city (``lam`` = 0: money
+    only)."""
     p, t = model.parks, model.steps
     shares = accounts.share_matrices(p, t, model.world.n_cities,
                                      model.config.policies.enclave.credited_double_count)
-    lam, tau = model.config.competition.promotion_weight_gdp, model.config.economy.tax_rate
+    lam = model.config.competition.promotion_weight_gdp if lam is None else lam
+    tau = model.config.economy.tax_rate
     landlord = np.where(p.kind == ParkKind.REVERSE_ENCLAVE, p.operator, p.city)
     rent = np.zeros((model.world.n_cities, p.n))
     rent[landlord, np.arange(p.n)] = model.current_terms.land_price
@@ -216,8 +237,8 @@ def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.
     c = p.attractor(model.steps)[current[idx]]
     ceiling = comp.subsidy_max
     if model.config.switches.subsidy_cap:
-        cheats = np.array([city.cheating for city in model.cities])
-        ceiling = np.where(cheats[c], comp.subsidy_max,
+        free = np.array([out_of_scheme(city) for city in model.cities])
+        ceiling = np.where(free[c], comp.subsidy_max,
                            min(model.config.policies.subsidy_cap.cap, ceiling))
     grid = (np.linspace(0.0, 1.0, comp.subsidy_grid_points)[None, :]
             * np.broadcast_to(ceiling, len(idx))[:, None])

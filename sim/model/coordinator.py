@@ -12,12 +12,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.city import City, best_offers, city_values, decider_groups
-from sim.model.utility import utilities
+from sim.model.utility import Choosers, utilities
+from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
-from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, per_step
-from sim.rules.economy import Settings, park_offers
+from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind, per_step
+from sim.rules.economy import Settings, agglomeration, park_offers
 from sim.rules.offers import target_sectors
-from sim.rules.planning import compensation, draw_map, planner_scores
+from sim.rules.planning import (
+    bounded_by_revenue,
+    compensation,
+    congestion_external,
+    draw_map,
+    map_slots,
+    planner_scores,
+    spillover_external,
+)
 
 if TYPE_CHECKING:
     from sim.model.circle import CircleModel
@@ -39,7 +48,8 @@ class Coordinator:
         self.detection_rng = detection_rng
 
     def step(self) -> None:
-        """Cap breakers are detected at random; the map is (re)drawn and transfers bargained."""
+        """Cap breakers are detected at random; the map is (re)drawn and transfers bargained
+        once a plan period; under a cap, each city's stake in the scheme is projected."""
         model, cfg = self.model, self.model.config
         detect = self.detection_rng.random(model.world.n_cities)
         p_step = per_step(cfg.policies.subsidy_cap.detection_probability_annual)
@@ -47,13 +57,24 @@ class Coordinator:
             if city.cheating and detect[city.index] < p_step:
                 city.detected = True
                 model.settings.excluded[city.index] = True
-        if not cfg.switches.investment_map:
-            return
-        every = max(int(round(cfg.policies.investment_map.replan_years * STEPS_PER_YEAR)), 1)
-        if (model.steps - 1) % every:
-            return
-        mapped = draw_map(self._planner_scores(), self._land_need(), self._free_land(),
-                          cfg.competition.lead_sectors * len(SEGMENTS),
+        if cfg.switches.investment_map and not (model.steps - 1) % self._replan_every():
+            self.draw_investment_map()
+        if cfg.switches.subsidy_cap:
+            for city, stake in zip(model.cities, self.scheme_stakes(), strict=True):
+                city.scheme_stake = float(stake)
+
+    def _replan_every(self) -> int:
+        pol = self.model.config.policies.investment_map
+        return max(int(round(pol.replan_years * STEPS_PER_YEAR)), 1)
+
+    def draw_investment_map(self) -> None:
+        """Draw the map (slots by size and land) and bargain the compensation that goes with it."""
+        model, cfg, w = self.model, self.model.config, self.model.world
+        free = self._free_land()
+        industrial = model.output_cube().sum(axis=(1, 2))
+        slots = map_slots(industrial, free,
+                          cfg.competition.lead_sectors * len(SEGMENTS) * w.n_cities)
+        mapped = draw_map(self._planner_scores(), self._land_need(), free, slots,
                           cfg.policies.investment_map.max_cities_per_segment)
         model.settings.mapped = mapped
         if cfg.competition.active:
@@ -63,15 +84,27 @@ class Coordinator:
         self._bargain()
 
     def _planner_scores(self) -> np.ndarray:
-        """Firms' attractiveness of each city's own park plus the linkage costs firms ignore."""
-        model, cal = self.model, self.model.calibration
-        terms, c = model.current_terms, model.world.n_cities
+        """Firms' attractiveness of each city's own park plus what a placement does to other
+        firms that they do not price: agglomeration spillovers less land and labour congestion."""
+        model, cal, w = self.model, self.model.calibration, self.model.world
+        terms, c, econ = model.current_terms, w.n_cities, model.config.economy
         q, cost = terms.q[:, :c], terms.cost[:, :c]
         attract = cal.delta_arrival + q * (1 - cost) / cal.sigma[:, None]
-        linkage = -(model.config.economy.distance_cost_per_100km * q * terms.link_km100
-                    / cal.sigma[:, None])
+        mass = model.output_cube().sum(axis=2)                                # C x K
+        agg = agglomeration(mass, econ.agglomeration_elasticity)
+        spill = np.repeat(spillover_external(agg, mass, econ.agglomeration_elasticity),
+                          len(SEGMENTS), axis=1)                              # C x KG
+        p = model.parks
+        local = p.kind == ParkKind.LOCAL
+        used = np.bincount(p.city[local], weights=model.land_used()[local], minlength=c)
+        cap = np.bincount(p.city[local], weights=p.capacity[local], minlength=c)
+        congest = congestion_external(w.land_per_output.ravel(), w.labour_share.ravel(),
+                                      terms.land_price[:c], used / np.maximum(cap, 1e-12),
+                                      econ.land_price_utilisation_elasticity, model.wage,
+                                      econ.wage_adjustment_elasticity)    # C x KG, per output
+        external = (spill - congest * q.T) / cal.sigma[None, :]
         pol = model.config.policies.investment_map
-        return planner_scores(attract.T, linkage.T, pol.spillover_weight, pol.noise_sd,
+        return planner_scores(attract.T, external, pol.spillover_weight, pol.noise_sd,
                               self.map_rng)
 
     def _land_need(self) -> np.ndarray:
@@ -89,7 +122,10 @@ class Coordinator:
         return np.bincount(p.city, weights=free, minlength=model.world.n_cities)
 
     def _bargain(self) -> None:
-        """Compensation so that no city expects to do worse than under competition."""
+        """Compensation in money: a city is paid, as an annual fiscal flow, what a year of
+        coordinated decisions is projected to cost its objective against competition (the present
+        value spread over a unit's life), times (1 + premium); the gainers pay, each at most a
+        share of its tax revenue."""
         model, cfg = self.model, self.model.config
         comp_targets = np.repeat(
             target_sectors(
@@ -109,18 +145,69 @@ class Coordinator:
                     kgs = np.flatnonzero(comp_targets[c])
                     br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max)
                     rival.offers[c, kgs] += cfg.competition.damping * (br - rival.offers[c, kgs])
-        coordinated = projected_values(model, model.settings)
-        competing = projected_values(model, rival)
-        transfers = STEPS_PER_YEAR * compensation(coordinated, competing,
-                                                  cfg.policies.investment_map.bargaining_premium)
+        life = model.calibration.life
+        coordinated = STEPS_PER_YEAR * projected_values(model, model.settings) / life
+        competing = STEPS_PER_YEAR * projected_values(model, rival) / life
+        pol = cfg.policies.investment_map
+        tax = np.array([city.tax_revenue for city in model.cities])
+        transfers = bounded_by_revenue(
+            compensation(coordinated, competing, pol.bargaining_premium), tax,
+            pol.compensation_cap_share)
         for city in model.cities:
             city.compensation = transfers[city.index]
 
+    def scheme_stakes(self) -> np.ndarray:
+        """What each city expects a year in the scheme to bring (C): inflows from the agreements
+        in force (credit valued at λ_Y, tax, platform returns) at today's output, the compensation
+        it is owed, and a year of placements it would lose if excluded (platform and map slots;
+        projected once a plan period)."""
+        model = self.model
+        p, w, t, cfg = model.parks, model.world, model.steps, model.config
+        park_output = np.bincount(model.units.park, weights=model.units.output, minlength=p.n)
+        shares = accounts.share_matrices(p, t, w.n_cities,
+                                         cfg.policies.enclave.credited_double_count)
+        foreign = p.city[None, :] != np.arange(w.n_cities)[:, None]
+        registered_elsewhere = p.registration[None, :] != np.arange(w.n_cities)[:, None]
+        inflow = (cfg.competition.promotion_weight_gdp * (shares.statistical * foreign)
+                  @ park_output
+                  + (shares.tax * registered_elsewhere) @ (cfg.economy.tax_rate * park_output)
+                  + accounts.platform_returns(p, park_output,
+                                              cfg.policies.park_within_park.platform_return_rate,
+                                              w.n_cities, t))
+        owed = np.maximum([city.compensation for city in model.cities], 0.0)
+        if not (t - 1) % self._replan_every():     # re-projected once a plan period
+            placement = STEPS_PER_YEAR * np.maximum(self._placement_stakes(), 0.0)
+            for city in model.cities:
+                city.placement_stake = float(placement[city.index])
+        return inflow + owed + np.array([city.placement_stake for city in model.cities])
 
-def projected_values(model: CircleModel, settings: Settings) -> np.ndarray:
-    """Each city's expected value of one step of decisions in every sector-segment (C)."""
+    def _placement_stakes(self) -> np.ndarray:
+        """Per city, the present value of a step's placements it keeps by staying in the scheme
+        (shown on the platform, its map slots free of approval friction) against being excluded."""
+        model = self.model
+        s = model.settings
+        if not (s.platform or s.mapped is not None):
+            return np.zeros(model.world.n_cities)
+        groups = decider_groups(model, np.arange(model.kg))
+        inside = projected_values(model, s, groups)
+        out = np.zeros(model.world.n_cities)
+        for c in np.flatnonzero(~s.excluded):
+            excluded = s.excluded.copy()
+            excluded[c] = True
+            alone = Settings(offers=s.offers, promoted=s.promoted, mapped=s.mapped,
+                             platform=s.platform, excluded=excluded)
+            out[c] = inside[c] - projected_values(model, alone, groups)[c]
+        return out
+
+
+def projected_values(model: CircleModel, settings: Settings,
+                     groups: tuple[Choosers, np.ndarray] | None = None) -> np.ndarray:
+    """Each city's expected value of one step of decisions in every sector-segment (C).
+
+    ``groups`` (``decider_groups`` of all sector-segments at this step) saves recomputing them.
+    """
     cal = model.calibration
-    groups, weight = decider_groups(model, np.arange(model.kg))
+    groups, weight = groups or decider_groups(model, np.arange(model.kg))
     u, available = utilities(model, groups, settings)
     probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, available)[:, :-1]

@@ -187,6 +187,8 @@ def place(model: CircleModel, dec: Units, who: Choosers, pick: np.ndarray,
     from_city = np.where(is_arrival, np.where(dec.origin == Origin.WUHAN, model.world.core,
                                               np.where(dec.origin == Origin.LOCAL, dec.home, -1)),
                          p.city[np.maximum(current, 0)])
+    out = pick < 0                                   # arrivals that stay out and leavers
+    np.add.at(model.outside_mass, kg[out], dec.productivity[out])
     event = moved | left
     events = StepEvents(
         dec.unit_id[event],

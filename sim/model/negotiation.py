@@ -135,8 +135,7 @@ def _yearly_terms(model: CircleModel, p: Parks, j: int, land: float) -> np.ndarr
     runs the park (build cost); a reverse enclave's source pays the host the land rent of the
     land it is allotted (the host of an enclave stays the landlord and collects rent itself)."""
     out = np.zeros(model.world.n_cities)
-    out[p.operator[j]] += p.build_cost[j] * land / max(float(model.agreements.land[
-        np.flatnonzero(model.agreements.park == j)[0]]), 1e-12)
+    out[p.operator[j]] += p.build_cost[j]
     if p.kind[j] == ParkKind.REVERSE_ENCLAVE:
         rent = land * float(model.current_terms.land_price[p.city[j]])
         out[p.operator[j]] += rent
@@ -155,6 +154,8 @@ def _with_agreement(p: Parks, book: AgreementBook, i: int, t: int, land: float, 
         v.start[j] = t
         v.capacity[j] = land
         v.capacity[p.city[j]] -= land
+        # the running cost scales with the land actually allotted (booked as park_cost)
+        v.build_cost[j] = p.build_cost[j] * land / max(float(book.land[i]), 1e-12)
         v.retention_end[j] = t + book.retention_steps[i]
         v.rent_end[j] = t + book.rent_steps[i]
     v.term_end[j] = t + book.term_steps[i]

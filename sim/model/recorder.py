@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.model import welfare_accounts
 from sim.model.tables import TABLES, Results
 from sim.rules import accounts, metrics
 from sim.rules.constants import KINDS, ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind
@@ -27,7 +28,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.rows: dict[str, list] = {name: [] for name in TABLES}
-        self.moved_cum = 0.0
+        self.relocated_cum = 0.0
+        self.invested_cum = 0.0
 
     def record(self, model: CircleModel, events: StepEvents, books: Books) -> None:
         """Append the step's rows: the model's state, the step's events and its books."""
@@ -36,6 +38,7 @@ class Recorder:
         cube = model.output_cube()
         self._circle(model, events, books, cube)
         self._cities(model, events, books, cube)
+        self._fiscal(model, books)
         self._sectors(model, cube)
         self._parks(model, books.used, books.park_output, books.terms.land_price)
         self._transfers(model, events)
@@ -71,13 +74,11 @@ class Recorder:
         kg = u.sector.astype(np.int64) * len(SEGMENTS) + u.segment
         dist_cost = (econ.distance_cost_per_100km
                      * (u.output * books.terms.link_km100[kg, city_of_unit]).sum())
-        outside_owned = float(books.subsidy_paid[u.origin == Origin.OUTSIDE].sum())
-        moved = self._moved_out(model, events)
-        self.moved_cum += moved
+        relocated, invested = self._out_of_wuhan(model, events)
+        self.relocated_cum += relocated
+        self.invested_cum += invested
         relocation = STEPS_PER_YEAR * events.relocation_cost
-        va = float(physical.sum() - model.primary.sum())
-        welfare = metrics.welfare(va, dist_cost, relocation, float(subsidies.sum()), outside_owned,
-                                  float(park_cost.sum()), econ.mcpf)
+        welfare, welfare_national = self._welfare(model, events, books)
         arrivals = events.is_arrival & (events.to_park >= 0)
         self.rows["circle"].append(dict(
             step=t, gdp_total=float(physical.sum()),
@@ -90,19 +91,39 @@ class Recorder:
             subsidy_total=float(subsidies.sum()), tax_total=float(books.tax.sum()),
             distance_cost_total=float(dist_cost), relocation_cost_total=float(relocation),
             park_cost_total=float(park_cost.sum()), welfare=welfare,
+            welfare_national=welfare_national,
             idle_land_share=metrics.idle_land_share(used[model.parks.open_at(t)],
                                                     model.parks.capacity[model.parks.open_at(t)]),
-            moved_out_of_wuhan=moved, moved_out_of_wuhan_cum=self.moved_cum, n_units=len(u),
+            relocated_out_of_wuhan=relocated, relocated_out_of_wuhan_cum=self.relocated_cum,
+            wuhan_investment_in_ring=invested, wuhan_investment_in_ring_cum=self.invested_cum,
+            n_units=len(u),
             new_investment_total=float(STEPS_PER_YEAR * events.output[arrivals].sum()),
             compensation_total=float(np.maximum(comp, 0).sum())))
 
-    def _moved_out(self, model, events) -> float:
-        """Output (annual rate) moved from Wuhan to ring cities this step, any channel."""
+    @staticmethod
+    def _welfare(model: CircleModel, events: StepEvents, books: Books) -> tuple[float, float]:
+        """(welfare of the circle's residents, welfare of the country) per year at this step."""
+        p, n = model.parks, model.world.n_cities
+        retained = np.bincount(p.city, weights=books.shares.retained * books.park_tax,
+                               minlength=n)
+        flows = welfare_accounts.unit_flows(
+            model, events, books.terms,
+            model.config.policies.park_within_park.platform_return_rate)
+        public = welfare_accounts.public_accounts(
+            model, books.tax, retained, books.land_revenue, books.returns, books.compensation,
+            books.subsidies, books.park_cost, books.platform_cost)
+        return welfare_accounts.measures(model, flows, public)
+
+    @staticmethod
+    def _out_of_wuhan(model: CircleModel, events: StepEvents) -> tuple[float, float]:
+        """Output (annual rate) placed in ring cities this step from Wuhan: existing units that
+        relocated out of Wuhan, and new projects of Wuhan-origin investors (any channel)."""
         core = model.world.core
         placed = events.to_park >= 0
         to_city = np.where(placed, model.parks.city[np.maximum(events.to_park, 0)], -1)
         out = placed & (events.from_city == core) & (to_city != core)
-        return float(events.output[out].sum())
+        return (float(events.output[out & ~events.is_arrival].sum()),
+                float(events.output[out & events.is_arrival].sum()))
 
     def _cities(self, model: CircleModel, events: StepEvents, books: Books,
                 cube: np.ndarray) -> None:
@@ -135,6 +156,21 @@ class Recorder:
                                for c in model.cities],
             cheating=[bool(c.cheating) for c in model.cities]))
         self.rows["cities"].append(frame)
+
+    def _fiscal(self, model: CircleModel, books: Books) -> None:
+        """The ``fiscal`` rows: every public inflow and outlay of each city; they add up to its
+        fiscal balance."""
+        w, comp = model.world, books.compensation
+        collected, shared_in, shared_out = accounts.tax_split(model.parks, books.shares,
+                                                              books.park_tax, w.n_cities)
+        self.rows["fiscal"].append(pd.DataFrame(dict(
+            step=model.steps, city=list(w.cities), tax_collected=collected,
+            tax_shared_in=shared_in, tax_shared_out=shared_out, land_revenue=books.land_revenue,
+            platform_return=books.returns, compensation_received=np.maximum(comp, 0.0),
+            subsidies=books.subsidies - books.retention, retention=books.retention,
+            compensation_paid=np.maximum(-comp, 0.0), park_operating_cost=books.park_cost,
+            platform_cost=books.platform_cost,
+            balance=books.fiscal, in_scheme=[not c.detected for c in model.cities])))
 
     def _sectors(self, model, cube) -> None:
         w = model.world

@@ -27,9 +27,12 @@ TABLES: dict[str, tuple[str, ...]] = {
         "relocation_cost_total",
         "park_cost_total",
         "welfare",
+        "welfare_national",
         "idle_land_share",
-        "moved_out_of_wuhan",
-        "moved_out_of_wuhan_cum",
+        "relocated_out_of_wuhan",
+        "relocated_out_of_wuhan_cum",
+        "wuhan_investment_in_ring",
+        "wuhan_investment_in_ring_cum",
         "n_units",
         "new_investment_total",
         "compensation_total",
@@ -84,6 +87,12 @@ TABLES: dict[str, tuple[str, ...]] = {
         "output",
     ),
     "flows": ("step", "from_city", "to_city", "kind", "amount"),
+    # every public inflow and outlay of a city (annual rates); inflows less outlays = balance
+    "fiscal": (
+        "step", "city", "tax_collected", "tax_shared_in", "tax_shared_out", "land_revenue",
+        "platform_return", "compensation_received", "subsidies", "retention", "compensation_paid",
+        "park_operating_cost", "platform_cost", "balance", "in_scheme",
+    ),
     "investment_map": ("step", "city", "sector", "segment"),
     "agreements": (
         "step", "source", "host", "kind", "status", "gdp_share", "tax_share", "term_years",
@@ -91,7 +100,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
 }
 #: Tables added after batches were first stored: a run folder without one reads as empty.
-OPTIONAL_TABLES = ("investment_map", "agreements")
+OPTIONAL_TABLES = ("investment_map", "fiscal", "agreements")
 
 CHANNELS = (
     "relocation",
@@ -114,6 +123,7 @@ class TableSet:
     parks: pd.DataFrame
     transfers: pd.DataFrame
     flows: pd.DataFrame
+    fiscal: pd.DataFrame
     investment_map: pd.DataFrame  # the coordinator's map in force: one row per assigned cell
     agreements: pd.DataFrame
 

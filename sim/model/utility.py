@@ -10,6 +10,7 @@ import numpy as np
 
 from sim.model.units import Units
 from sim.rules import accounts
+from sim.rules.consideration import consideration_terms
 from sim.rules.constants import SEGMENTS, Origin, ParkKind
 from sim.rules.economy import Settings, friction, park_offers
 
@@ -94,10 +95,11 @@ def utilities(model: CircleModel, who: Choosers,
     offers = park_offers(settings, p, t)
     fric = (friction(settings, p, m.config.policies.investment_map.approval_friction)
             if m.config.switches.investment_map else np.zeros_like(offers))
+    fric = np.where((current >= 0)[:, None], 0.0, fric[kg])   # only new projects need approval
     reviewer = current >= 0
     rows = np.arange(len(kg))
     q = terms.q[kg]
-    margin = 1 - terms.cost[kg] + offers[kg] - fric[kg]
+    margin = 1 - terms.cost[kg] + offers[kg] - fric
     cur = np.maximum(current, 0)
     rent = np.where(t < p.rent_end, p.rent_subsidy, 0.0)      # reverse enclaves' rent support
     stay_margin = 1 - terms.cost[kg, cur] + who.stay_subsidy + rent[cur]
@@ -108,10 +110,6 @@ def utilities(model: CircleModel, who: Choosers,
     moving = reviewer[:, None] & (np.arange(p.n)[None, :] != current[:, None])
     u = delta + q * margin / sigma - moving * (econ.relocation_cost * q / sigma
                                                + cal.switching_cost[kg][:, None])
-    shares = accounts.share_matrices(p, t, m.world.n_cities,
-                                     m.config.policies.enclave.credited_double_count)
-    att = attention(m, who, settings, value_shares(m, shares))
-    u += np.log(att / econ.attention_base)
     core_investor = (origin == Origin.WUHAN) & ~reviewer      # gravity of the core city's projects
     u += np.where(core_investor[:, None], m.gravity[kg][:, p.city], 0.0)
     k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
@@ -121,4 +119,26 @@ def utilities(model: CircleModel, who: Choosers,
                | (cur_reg[:, None] == p.operator[None, :]))
     available &= ~p.home_only[None, :] | belongs
     available[rows[reviewer], cur[reviewer]] = True
+    shares = accounts.share_matrices(p, t, m.world.n_cities,
+                                     m.config.policies.enclave.credited_double_count)
+    att = attention(m, who, settings, value_shares(m, shares))
+    ref = reference_attention(m, kg, current)
+    entry = np.zeros(len(kg))
+    if settings.platform:   # the platform alone may change whether projects look at the circle
+        shown = (~settings.excluded[p.registration])[None, :] & available
+        entry = np.where(~reviewer & shown.any(axis=1),
+                         m.config.policies.shared_platform.entry_effect, 0.0)
+    u += consideration_terms(u, np.log(att / econ.attention_base),
+                             np.log(ref / econ.attention_base), entry, p.city,
+                             m.world.n_cities, econ.nest_parameter, available)
     return u, available
+
+
+def reference_attention(model: CircleModel, kg: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Consideration weights of the base year (n x P): the base year's promotion reaches arriving
+    projects of the promoted sector-segments; no platform, no referral. The arrival constants are
+    calibrated with it in place."""
+    p, econ = model.parks, model.config.economy
+    promoted = (model.calibration.base_promoted[p.registration][:, kg].T
+                & (current < 0)[:, None])
+    return np.where(promoted, model.config.competition.attention_promoted, econ.attention_base)

@@ -81,6 +81,18 @@ def tax_revenue(shares: Shares, park_tax: np.ndarray) -> np.ndarray:
     return shares.tax @ park_tax
 
 
+def tax_split(parks: Parks, shares: Shares, park_tax: np.ndarray,
+              n_cities: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each city's tax collected at registration (after the parks' retained share), the tax shared
+    in from units registered elsewhere and shared out of its own: collected + in − out is its
+    tax revenue."""
+    own = parks.registration[None, :] == np.arange(n_cities)[:, None]            # C x P
+    collected = own @ ((1.0 - shares.retained) * park_tax)
+    shared_in = (shares.tax * ~own) @ park_tax
+    shared_out = (own * ((1.0 - shares.retained)[None, :] - shares.tax)) @ park_tax
+    return collected, shared_in, shared_out
+
+
 def platform_returns(parks: Parks, park_output: np.ndarray, return_rate: float,
                      n_cities: int, step: int) -> np.ndarray:
     """Returns of park-within-park platform companies, split by equity (WEDZ-Huanggang 80:20).

@@ -39,7 +39,7 @@ class Settings:
     promoted: np.ndarray    # C x KG bool: a city's promotion reaches these projects
     mapped: np.ndarray | None  # C x KG bool investment map, None without a map
     platform: bool          # shared platform shows projects every park
-    excluded: np.ndarray    # C bool: detected cap breakers lose the platform
+    excluded: np.ndarray    # C bool: detected cap breakers lose the platform and their map slots
 
 
 def agglomeration(output_ck: np.ndarray, gamma: float) -> np.ndarray:
@@ -87,10 +87,12 @@ def location_terms(world: World, config: ScenarioConfig, parks: Parks, output_ck
 
 
 def friction(settings: Settings, parks: Parks, amount: float) -> np.ndarray:
-    """Approval friction (share of value added) for off-map placements, KG x P."""
+    """Approval friction (share of value added) for off-map placements, KG x P; a city excluded
+    from the scheme (caught breaking the cap) has lost its map slots."""
     if settings.mapped is None:
         return np.zeros((settings.offers.shape[1], parks.n))
-    return np.where(settings.mapped[parks.city].T, 0.0, amount)
+    mapped = settings.mapped & ~settings.excluded[:, None]
+    return np.where(mapped[parks.city].T, 0.0, amount)
 
 
 def park_offers(settings: Settings, parks: Parks, step: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from sim.rules.constants import STEPS_PER_YEAR
 __all__ = [
     "similarity", "similarity_matrix", "similarity_ring_mean", "krugman_index",
     "specialisation_mean", "location_quotients", "theil_index", "core_share", "idle_land_share",
-    "welfare", "discounted_total", "gain_against_baseline", "wuhan_origin_share",
+    "discounted_total", "gain_against_baseline", "wuhan_origin_share",
     "output_matrix", "structure_by_step",
 ]
 
@@ -185,37 +185,6 @@ def idle_land_share(land_used: np.ndarray, land_capacity: np.ndarray) -> float:
     """
     capacity = float(np.sum(land_capacity))
     return 1.0 - float(np.sum(land_used)) / capacity if capacity > 0 else float("nan")
-
-
-def welfare(
-    value_added: float,
-    distance_cost: float,
-    relocation_cost: float,
-    subsidies: float,
-    subsidies_outside_owned: float,
-    park_cost: float,
-    mcpf: float,
-) -> float:
-    """Circle welfare per year, all in the same money unit per year.
-
-    ``W = VA − D − R − (MCPF − 1)·S − S_outside − park_cost``: subsidies paid to local units are
-    a transfer inside the circle and cost only their excess burden (MCPF − 1); subsidies paid to
-    units owned outside the circle leave it in full; park_cost is the running cost of co-built
-    parks.
-
-    Args:
-        value_added: value added of all units in the circle.
-        distance_cost: distance costs between linked segments.
-        relocation_cost: relocation costs of moves (annualised as the step's rate).
-        subsidies: all subsidies paid by circle cities.
-        subsidies_outside_owned: the part of ``subsidies`` paid to outside-owned units.
-        park_cost: annual running cost of enclave and co-built parks.
-        mcpf: marginal cost of public funds (about 1.2-1.3).
-    """
-    return float(
-        value_added - distance_cost - relocation_cost - (mcpf - 1.0) * subsidies
-        - subsidies_outside_owned - park_cost
-    )
 
 
 def discounted_total(

@@ -90,11 +90,22 @@ def within_budget(
     return offers * (room / expected_new)
 
 
-def breaks_cap(gain_per_year: float, detection_annual: float, shared_inflow_per_year: float,
-               years_left: float) -> bool:
-    """A city breaks the subsidy cap when a year's gain beats the expected loss of shared flows.
+def present_value(annual: float | np.ndarray, years: float, discount: float):
+    """Present value of ``annual`` a year for ``years`` years, discounted continuously."""
+    if discount <= 0:
+        return annual * years
+    return annual * -np.expm1(-discount * years) / discount
 
-    If caught (probability ``detection_annual`` within the year) it forfeits its shared inflows
-    (compensation, shared credit and tax, platform returns) for the years left.
+
+def breaks_cap(gain_per_year: float, detection_annual: float, stake_per_year: float,
+               years_left: float, discount: float = 0.0) -> bool:
+    """A city breaks the subsidy cap when a year's gain beats what it expects to lose if caught.
+
+    If caught (probability ``detection_annual`` within the year) it leaves the scheme and forfeits
+    ``stake_per_year`` (shared inflows from the agreements in force, compensation, the platform's
+    and the map's placements) for the years left: it breaks iff
+    ``gain > p · PV(stake, years left)``.
     """
-    return gain_per_year > detection_annual * shared_inflow_per_year * years_left
+    if stake_per_year <= 0 or detection_annual <= 0:
+        return gain_per_year > 0
+    return gain_per_year > detection_annual * present_value(stake_per_year, years_left, discount)

@@ -31,12 +31,13 @@ from sim.experiments.store import check_fresh_output, write_atomic
 from sim.experiments.store_guard import LOCK_FILE, batch_lock
 
 #: Headline metrics read at the last step of ``Results.circle``.
-HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_share", "theil",
-                    "gdp_total")
+HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "welfare_national", "subsidy_total",
+                    "wuhan_share", "theil", "gdp_total")
 #: Which way is better: -1 lower is better, +1 higher is better, 0 not ranked (descriptive only).
 #: Lower ring similarity = less homogenisation; lower Theil = less regional inequality; Wuhan's
 #: share of GDP is a distribution outcome, reported but not ranked.
-DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "subsidy_total": -1, "wuhan_share": 0,
+DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "welfare_national": +1,
+              "subsidy_total": -1, "wuhan_share": 0,
               "theil": -1, "gdp_total": +1}
 #: Most Morris trajectories or Sobol base samples of one study.
 MAX_SAMPLES = 100_000

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.sensitivity.core import DIRECTIONS, Study, most_influential
-from sim.sensitivity.rules import beats_table
+from sim.sensitivity.rules import beats_table, sign_ranges_table
 
 
 def plot_indices(indices: pd.DataFrame, output: str, top: int = 15):
@@ -60,10 +60,12 @@ def plot_difference(points: pd.DataFrame, outputs: pd.DataFrame, metric: str, pa
 
 
 def write_tables(study: Study, out: Path) -> dict[str, pd.DataFrame]:
-    """``samples.csv`` (parameters and outputs), ``<method>.csv`` (indices), ``beats.csv``."""
+    """``samples.csv`` (parameters and outputs), ``<method>.csv`` (indices), ``beats.csv``,
+    ``sign_ranges.csv`` (where the difference on each welfare measure changes sign)."""
     tables = {"samples": pd.concat([study.points, study.outputs], axis=1),
               study.method: study.indices,
-              "beats": beats_table(study.points, study.outputs)}
+              "beats": beats_table(study.points, study.outputs),
+              "sign_ranges": sign_ranges_table(study.points, study.outputs)}
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False)
     return tables
@@ -113,6 +115,16 @@ def report_section(study: Study, tables: dict[str, pd.DataFrame], title: str) ->
         for row in tables["beats"].itertuples():
             lines.append(f"| {row.metric} | {row.better} | {row.share_beats:.0%} | "
                          f"{row.mean_diff:.4g} | {row.where_not} |")
+    turning = tables["sign_ranges"]
+    turning = turning[turning["changes_sign"]] if len(turning) else turning
+    if len(turning):
+        lines += ["", "Parameters over whose range the mean difference changes sign "
+                  "(equal-count bins of the sampled values):", "",
+                  "| metric | parameter | positive over | negative over | sign changes near |",
+                  "|---|---|---|---|---|"]
+        for row in turning.itertuples():
+            lines.append(f"| {row.metric} | {row.parameter} | {row.positive or '—'} | "
+                         f"{row.negative or '—'} | {row.crossings} |")
     return "\n".join(lines) + "\n"
 
 

@@ -107,3 +107,58 @@ def beats_table(points: pd.DataFrame, outputs: pd.DataFrame,
                      "where_not": losing_rule(leaves),
                      "tree": " | ".join(leaf.text() for leaf in leaves)})
     return pd.DataFrame(rows)
+
+
+def sign_ranges(points: pd.DataFrame, diff: np.ndarray, bins: int = 5) -> pd.DataFrame:
+    """Per parameter, the ranges over which the mean difference (scenario − baseline) is positive
+    and negative, from equal-count bins of the sampled values (other parameters averaged over).
+
+    Returns one row per parameter: ``positive`` and ``negative`` (``"lo–hi"`` ranges joined by
+    ``"; "``), ``changes_sign`` and ``crossings`` (parameter values where the bin means change
+    sign, interpolated linearly between bin centres).
+    """
+    rows = []
+    y = np.asarray(diff, dtype=float)
+    for name in points.columns:
+        x = points[name].to_numpy(float)
+        order = np.argsort(x, kind="stable")
+        groups = [g for g in np.array_split(order, min(bins, len(x))) if len(g)]
+        lo = np.array([x[g].min() for g in groups])
+        hi = np.array([x[g].max() for g in groups])
+        centre = np.array([x[g].mean() for g in groups])
+        mean = np.array([y[g].mean() for g in groups])
+        sign = np.sign(mean)
+        crossings = [centre[i] + (centre[i + 1] - centre[i]) * mean[i] / (mean[i] - mean[i + 1])
+                     for i in range(len(groups) - 1) if sign[i] * sign[i + 1] < 0]
+        rows.append({"parameter": name, "positive": _runs(lo, hi, sign > 0),
+                     "negative": _runs(lo, hi, sign < 0), "changes_sign": bool(crossings),
+                     "crossings": "; ".join(f"{c:.4g}" for c in crossings)})
+    return pd.DataFrame(rows, columns=["parameter", "positive", "negative", "changes_sign",
+                                       "crossings"])
+
+
+def _runs(lo: np.ndarray, hi: np.ndarray, mask: np.ndarray) -> str:
+    """Consecutive bins where ``mask`` holds, as ``"lo–hi"`` ranges."""
+    out, start = [], None
+    for i, on in enumerate(list(mask) + [False]):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            out.append(f"{lo[start]:.4g}–{hi[i - 1]:.4g}")
+            start = None
+    return "; ".join(out)
+
+
+def sign_ranges_table(points: pd.DataFrame, outputs: pd.DataFrame,
+                      metrics: tuple[str, ...] = ("welfare", "welfare_national", "gdp_total"),
+                      bins: int = 5) -> pd.DataFrame:
+    """:func:`sign_ranges` of ``<metric>.diff`` for each metric present, stacked with a
+    ``metric`` column (what the report's summary cites: where coordinated minus homogenised
+    changes sign)."""
+    frames = [sign_ranges(points, outputs[f"{m}.diff"].to_numpy(float), bins).assign(metric=m)
+              for m in metrics if f"{m}.diff" in outputs]
+    if not frames:
+        return pd.DataFrame(columns=["metric", "parameter", "positive", "negative",
+                                     "changes_sign", "crossings"])
+    table = pd.concat(frames, ignore_index=True)
+    return table[["metric"] + [c for c in table.columns if c != "metric"]]

@@ -1,0 +1,59 @@
+"""Attention as consideration: which parks a project looks at, not what producing there is worth.
+
+A project considers park j with probability π_j (promotion, the shared platform and an operator's
+referral raise it). With independent consideration the choice probability is a mixture over
+consideration sets (Manski 1977; Swait & Ben-Akiva 1987); the implicit-availability logit
+approximates it by adding ``ln π_j`` to the utility (Cascetta & Papola 2001), as in models of
+limited information and advertising (Goeree 2008). Alone, that term also draws projects into the
+circle from the outside option, as if attention were worth money. Here attention only
+reallocates consideration *within* the circle: a decider-specific shift keeps the circle's
+inclusive value what it is under the base year's consideration (which the choice constants were
+calibrated with), and the circle's odds against the outside option change only by a stated
+entry effect (the shared platform's ``entry_effect``, declared with a range).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def circle_logsum(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
+                  available: np.ndarray) -> np.ndarray:
+    """Inclusive value of all available parks of a nested logit (nests = cities), per decider:
+    ``ln Σ_c exp(λ IV_c)``, ``IV_c = ln Σ_{j∈c} exp(u_j / λ)``; −inf if no park is available."""
+    scaled = np.where(available, u / lam, -np.inf)
+    top = np.max(scaled, axis=1, keepdims=True)
+    top[~np.isfinite(top)] = 0.0
+    e = np.exp(scaled - top)
+    nest_sum = np.zeros((u.shape[0], n_nests))
+    for j, c in enumerate(nest.tolist()):
+        nest_sum[:, c] += e[:, j]
+    with np.errstate(divide="ignore"):
+        nest_u = lam * (np.log(nest_sum) + top)
+    m = np.max(nest_u, axis=1, keepdims=True)
+    m[~np.isfinite(m)] = 0.0
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(nest_u - m).sum(axis=1)) + m[:, 0]
+
+
+def consideration_terms(u: np.ndarray, log_att: np.ndarray, log_ref: np.ndarray,
+                        entry: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
+                        available: np.ndarray) -> np.ndarray:
+    """Utility terms (n x P) of consideration: ``ln π_j + a_i``.
+
+    ``a_i`` makes decider i's inclusive value of the circle equal to its value under the
+    reference consideration ``log_ref`` plus ``ln(1 + entry_i)``: attention moves projects
+    between parks; only ``entry`` moves them between the circle and elsewhere.
+
+    Args:
+        u: n x P utilities without any attention term.
+        log_att: n x P log consideration weights now.
+        log_ref: n x P log consideration weights of the base year (the calibration's).
+        entry: n, rise in the odds of considering the circle at all.
+    """
+    if np.array_equal(log_att, log_ref) and not np.any(entry):
+        return log_att
+    shift = (circle_logsum(u + log_ref, nest, n_nests, lam, available)
+             - circle_logsum(u + log_att, nest, n_nests, lam, available) + np.log1p(entry))
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    return log_att + shift[:, None]
