@@ -3,8 +3,9 @@
 Every production unit is a ``mesa.Agent`` with its own ``step()``: it decides whether it reviews
 its location this quarter, scores every park one by one (the same utilities as
 ``sim.model.utility.utilities``: calibrated constant, profit margin over the choice scale,
-relocation and switching cost, Wuhan investors' gravity, attention), turns them into nested-logit probabilities (parks
-nested by city, the outside option apart) and draws its park by inverse CDF. The model then
+relocation and switching cost, Wuhan investors' gravity, attention), turns them into
+nested-logit probabilities (parks nested by city, the outside option apart) and draws its park
+by inverse CDF. The model then
 rations land park by park in random priority order and lets rejected units choose again
 (``sim.model.firms.choose``), and each leaver's city may counter-offer a retention subsidy
 (``sim.model.city.retention_offers``).
