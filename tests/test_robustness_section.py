@@ -65,7 +65,8 @@ def test_design_names_the_pair_and_size_and_flags_what_is_not_the_batch(study):
     other = robustness.design_items(read, ["coordinated_without_enclave"], "homogenised",
                                     (20000, 20), "en")
     assert any(i.startswith("The study compares Coordinated co-construction with Homogenised "
-                            "competition; this report's regimes are Coordinated without") for i in other)
+                            "competition; this report's regimes are Coordinated without")
+               for i in other)
     assert any("(1,000 units over 2 quarters) are not the batch's (20,000 units over 20 "
                "quarters)" in i for i in other)
 
