@@ -71,16 +71,15 @@ def _map_vs_none(replicate: int) -> np.ndarray:
     return a - b
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 14's statement does not hold in this model (docs/ODD.md, investment map): the map "
-    "comes with the compensation that buys the ring cities' participation, about 233 a year paid "
-    "by Wuhan, whose excess burden (MCPF - 1 = 0.25) costs national welfare about 58 a year in "
-    "every quarter, a cost the map's score does not count; the map's own effect (transfers "
-    "excluded) is +11, +16, +35 a year in quarters 1-3 (mean of 8 replicates, standard errors "
-    "7, 14, 47) and no different from zero over 20 quarters (-29, se 73, 4 replicates), with a "
-    "spread of 20-250 between replicates in a quarter, so no sign holds in every quarter of this "
-    "small world. Replicate 0: -17, -2, +80; replicate 1: -63, -50, -36"))
-@pytest.mark.parametrize("replicate", [0, 1])
+_MAP_OPEN = pytest.mark.xfail(strict=True, reason=(
+    "known open result (issue 14): on the model with issue 12's welfare_national and issue 13's "
+    "core investors' gravity, the noiseless, frictionless map lowers national welfare in every "
+    "quarter of replicate 1 of this small world (-61, -39, -36; replicate 0: +13, +24, +36), so "
+    "the planner's objective still misses a cost; kept as a failing property rather than "
+    "weakened"))
+
+
+@pytest.mark.parametrize("replicate", [0, pytest.param(1, marks=_MAP_OPEN)])
 def test_a_noiseless_frictionless_map_never_lowers_welfare(replicate):
     diff = _map_vs_none(replicate)
     assert diff[0] == pytest.approx(0.0)          # the same base year
