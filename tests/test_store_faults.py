@@ -20,7 +20,7 @@ import pytest
 from conftest import MINIMAL, tree_snapshot
 
 from sim.config import ConfigError
-from sim.experiments.runner import WORKER_DIED, BatchAborted, Pool, _drive, run_batch
+from sim.experiments.runner import WORKER_DIED, BatchAborted, Pool, drive, run_batch
 from sim.experiments.store import load_results
 from sim.experiments.store_audit import audit_batch
 from sim.experiments.store_guard import batch_lock, check_run_names, decode_name, encode_name
@@ -317,7 +317,7 @@ def test_a_worker_that_dies_fails_only_its_own_run() -> None:
     pool.renewable, pool.renewals, pool.slots = True, 0, 4
     pool.renew = lambda: setattr(pool, "renewals", pool.renewals + 1)
     outcomes = {}
-    _drive(pool, specs, lambda spec, outcome: outcomes.__setitem__(spec.name, outcome))
+    drive(pool, specs, lambda spec, outcome: outcomes.__setitem__(spec.name, outcome))
     assert sorted(outcomes) == [s.name for s in specs]
     assert {n: o["status"] for n, o in outcomes.items() if o["status"] != "ok"} == {
         "s/r2": "failed"}
