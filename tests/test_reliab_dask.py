@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL
 
 from sim.experiments import runner
 from sim.experiments.store import run_folder_name

@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from sim.experiments.runner import WORKER_DIED
-from sim.sensitivity.core import Parameter, design_points, ishigami, run_study, salib_problem, sample
+from sim.sensitivity.core import (
+    Parameter,
+    design_points,
+    ishigami,
+    run_study,
+    salib_problem,
+    sample,
+)
 
 PARAMS = [Parameter(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
 TRAJECTORIES, SEED, VICTIM = 4, 1, 5
@@ -89,3 +96,11 @@ def test_a_point_that_always_kills_its_worker_fails_alone_and_resumes(paths) -> 
                           executor=threads, resume=True, progress=False)
     assert again.failed == [] and not again.indices.empty
     assert calls(paths["log"]) == [points[i] for i in bad]  # only the failed point is redone
+
+
+def test_a_fresh_discover_design_runs_on_the_process_pool(tmp_path: Path) -> None:
+    from sim.sensitivity.discover import run_lhs
+
+    points, outputs = run_lhs(PARAMS, ishigami, 6, tmp_path / "lhs", seed=SEED, workers=1,
+                              progress=False)
+    assert outputs["y"].tolist() == [ishigami(p)["y"] for p in points.to_dict("records")]
