@@ -44,7 +44,7 @@ def test_first_non_finite_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
     assert first_non_finite({"t": frame.assign(x=1.0)}) is None
     assert first_non_finite({"t": frame}) == ("t", "x", 2, np.inf)
     assert first_non_finite({"t": frame.assign(x=[1, 2, None, 3])})[:3] == ("t", "x", 2)
-    monkeypatch.setitem(tables.NAN_ALLOWED, "t", ("x",))   # NaN may be declared, inf never
+    monkeypatch.setitem(tables.NAN_ALLOWED, "t", ("x",))  # NaN may be declared, inf never
     assert first_non_finite({"t": frame})[:3] == ("t", "x", 2)
     assert first_non_finite({"t": frame.assign(x=[1, np.nan, 2, 3])}) is None
 

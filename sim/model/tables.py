@@ -104,8 +104,9 @@ TABLES: dict[str, tuple[str, ...]] = {
 OPTIONAL_TABLES = ("investment_map", "fiscal", "agreements")
 
 #: Numeric output columns that may hold NaN by design (table -> columns); every other numeric
-#: column must be finite, and an infinity is never allowed. None needs NaN at present.
-NAN_ALLOWED: dict[str, tuple[str, ...]] = {}
+#: column must be finite, and an infinity is never allowed. ``term_years`` is NaN for an
+#: agreement without a term.
+NAN_ALLOWED: dict[str, tuple[str, ...]] = {"agreements": ("term_years",)}
 
 CHANNELS = (
     "relocation",
