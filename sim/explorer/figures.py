@@ -114,7 +114,10 @@ class LiveFigure:
     def render(self) -> bytes:
         """Restore the background (drawing again the panels, or all, whose layout changed),
         draw the moving artists over it in z-order, and encode the pixels."""
-        moving = sorted(self.moving(), key=lambda a: a.get_zorder())
+        moving = self.moving()
+        frames = {id(a.axes): a.axes for a in moving if a.axes is not None}.values()
+        moving = sorted([*moving, *(s for ax in frames for s in ax.spines.values())],
+                        key=lambda a: a.get_zorder())    # frames stay above what they hold
         layout, panels = self.layout(), self.panels()
         renderer = self.canvas.get_renderer()
         full = self._background is None or self._background[0] != layout
@@ -401,10 +404,7 @@ class InvestmentMap(LiveFigure):
         self.title.set_text(title)
 
     def moving(self) -> list[Artist]:
-        return [self.image, *self.ax.texts]
-
-    def layout(self) -> Hashable:
-        return self.title.get_text()
+        return [self.image, *self.ax.texts, self.title]
 
 
 def current_map(model: CircleModel) -> tuple[np.ndarray, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Sequence
 
 import pandas as pd
 import reacton.ipywidgets as rw
@@ -36,6 +37,8 @@ REGIMES = ("homogenised", "coordinated")
 #: The explorer's default size: small enough for a first view and a step within about a second
 #: each; batches run the files' size (world.n_units, 20,000 in scenarios/base.yaml).
 EXPLORER_UNITS = 1000
+#: The tables the views read (tagging only these keeps a step's bookkeeping small).
+VIEW_TABLES = ("circle", "cities", "transfers")
 
 
 class ExplorerModel(CircleModel):
@@ -97,17 +100,18 @@ class ExplorerModel(CircleModel):
             self.twin.step()
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The run's tables so far, tagged as one run, cached per step."""
+        """The tables the views draw (``VIEW_TABLES``) so far, tagged as one run, cached per
+        step."""
         if self._tables is None or self._tables[0] != self.steps:
-            self._tables = (self.steps, tagged_tables(self))
+            self._tables = (self.steps, tagged_tables(self, VIEW_TABLES))
         return self._tables[1]
 
     def twin_tables(self) -> dict[str, pd.DataFrame] | None:
-        """The twin's tables so far (None without a twin), cached per step."""
+        """The twin's ``VIEW_TABLES`` so far (None without a twin), cached per step."""
         if self.twin is None:
             return None
         if getattr(self, "_twin_tables", (None,))[0] != self.twin.steps:
-            self._twin_tables = (self.twin.steps, tagged_tables(self.twin))
+            self._twin_tables = (self.twin.steps, tagged_tables(self.twin, VIEW_TABLES))
         return self._twin_tables[1]
 
 
@@ -118,11 +122,12 @@ def cached_world(n_units: int) -> World:
     return build_world(scenario("coordinated", n_units=n_units))
 
 
-def tagged_tables(model: CircleModel) -> dict[str, pd.DataFrame]:
-    """A model's tables so far, tagged as one run."""
-    results = model.recorder.results(model.config)
+def tagged_tables(model: CircleModel, names: Sequence[str] | None = None
+                  ) -> dict[str, pd.DataFrame]:
+    """A model's tables so far (those named, or all), tagged as one run."""
+    tables = model.recorder.results(model.config).tables()
     ids = {"run": "explorer", "scenario": model.config.name, "replicate": 0}
-    return {name: frame.assign(**ids) for name, frame in results.tables().items()}
+    return {name: tables[name].assign(**ids) for name in (names or tables)}
 
 
 def flow_map_figure(model: ExplorerModel) -> Figure:
