@@ -287,11 +287,11 @@ class FlowMap(LiveFigure):
 
     def __init__(self, model: CircleModel, lang: str = "en") -> None:
         names = [name for name, _ in _runs(model)]
-        super().__init__(Figure(figsize=(4.2 * len(names) + 1.6, 4.0), dpi=DPI))
+        super().__init__(Figure(figsize=(4.2 * len(names) + 1.6, 3.7), dpi=DPI))
         fig, w = self.figure, model.world
         self.lang = lang
         self.coords = pd.DataFrame({"lon": w.lon, "lat": w.lat}, index=list(w.cities))
-        fig.subplots_adjust(left=0.07, right=0.82, top=0.84, bottom=0.3, wspace=0.3)
+        fig.subplots_adjust(left=0.07, right=0.82, top=0.86, bottom=0.24, wspace=0.3)
         self.axes = list(np.atleast_1d(fig.subplots(1, len(names), squeeze=False).ravel()))
         self.labels: list = []      # city names, drawn over the dots
         self.dots = [self._panel(ax, name) for ax, name in zip(self.axes, names)]
