@@ -148,7 +148,7 @@ def test_views_draw_the_coordinator_map_after_a_step():
 
 
 def test_room_keeps_limits_while_values_fit_and_widens_by_a_third():
-    from sim.explorer.figures import room
+    from sim.explorer.live import room
 
     assert room(None, np.array([1.0, 4.0])) == (1.0 - 0.35 * 3, 4.0 + 0.35 * 3)
     assert room((0.0, 5.0), np.array([1.0, 4.0])) == (0.0, 5.0)        # fits: unchanged
@@ -170,7 +170,8 @@ def _pixels(png: bytes) -> np.ndarray:
 def test_live_figures_are_reused_and_match_a_full_redraw():
     """A step updates the same figures in place (series data, arrows, the map only when it
     changed) and the image drawn over the cached background equals a full draw of the figure."""
-    from sim.explorer.figures import FlowMap, InvestmentMap, TimeSeries, encode_png
+    from sim.explorer.figures import FlowMap, InvestmentMap, TimeSeries
+    from sim.explorer.live import encode_png
     from sim.explorer.views import ExplorerModel
 
     model = ExplorerModel(n_units=300)
