@@ -92,7 +92,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "fiscal": (
         "step", "city", "tax_collected", "tax_shared_in", "tax_shared_out", "land_revenue",
         "platform_return", "compensation_received", "subsidies", "retention", "compensation_paid",
-        "park_operating_cost", "platform_cost", "balance", "in_scheme",
+        "park_operating_cost", "park_capital_cost", "platform_cost", "balance", "breaks_cap",
+        "caught",
     ),
     "investment_map": ("step", "city", "sector", "segment"),
     "agreements": (
