@@ -58,6 +58,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "n_units",
         "new_investment",
         "new_investment_from_wuhan",
+        "wuhan_origin_share_cum",
         "subsidy_rate_mean",
         "cheating",
     ),
