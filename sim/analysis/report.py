@@ -164,9 +164,7 @@ def make_figures(batch, summary: stats.Summary, compared: list[str], out_dir: Pa
     if len(main) > 1:
         figures.append(("city_gains", plots.plot_city_gains(summary.city_gains, main[1:3], lang)))
     figures += sweep_figures(summary, colours, lang)
-    from sim.analysis.enclaves import share_sweep_figures
-
-    figures += share_sweep_figures(batch, lang)
+    figures += enclaves.share_sweep_figures(batch, lang)
     return [(name, plots.save_figure(fig, out_dir, name, lang)) for name, fig in figures]
 
 
@@ -288,7 +286,7 @@ def sensitivity_blocks(folder: str | os.PathLike | None, batch_dir: Path,
     """The section on the sensitivity study given with ``--sensitivity`` (none without one)."""
     if folder is None:
         return []
-    from sim.analysis import robustness
+    from sim.analysis import robustness  # reads the study's files only when one is given
 
     size = robustness.run_size(scenario_configs(batch_dir, manifest).get(baseline, {}))
     return robustness.report_blocks(folder, compared, baseline, size, fig_dir, lang)
