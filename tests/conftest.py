@@ -1,4 +1,5 @@
-"""Shared fixtures: a folder of small scenario files for config, batch and CLI tests."""
+"""Shared fixtures: a folder of small scenario files for config, batch and CLI tests; the order
+and grouping of tests on pytest-xdist workers."""
 
 from __future__ import annotations
 
@@ -57,3 +58,18 @@ def cli(capsys: pytest.CaptureFixture):
         return code, out, err.splitlines()
 
     return run
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n``), distribute by ``xdist_group``: tests sharing an expensive
+    session fixture (a small batch) run on one worker, which computes it once, not once per
+    worker. Plain ``load`` (what ``-n`` implies) is otherwise the same scheduling."""
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` first (a stable sort, the same on every worker), so the longest
+    end-to-end checks start at once and the workers finish together, not one waiting for a long
+    test handed out last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -21,6 +21,8 @@ from sim.experiments.store import load_results
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SWEEP = "policies.enclave.gdp_share_source"
 SHARES = [0.0, 0.25, 0.5, 0.75, 1.0]
+#: One xdist worker runs this file: the session batch is computed once (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("plots_batch")
 
 
 @pytest.fixture(scope="session")
