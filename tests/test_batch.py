@@ -21,7 +21,9 @@ from sim.experiments.store import load_results
 from sim.model.tables import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["steps=2", "world.n_units=2000"]
+#: A tiny world: what these tests compare (tables across executors, streams, refusals) does not
+#: depend on its size.
+SMALL = ["steps=2", "world.n_units=300"]
 
 
 @pytest.fixture
