@@ -29,8 +29,6 @@ FIGURES = (
     "who_pays",
 )
 NAMES = ("homogenised", "coordinated", "coordinated_without_subsidy_cap")
-#: One xdist worker runs this file: the session batch and report are built once (conftest.py).
-pytestmark = pytest.mark.xdist_group("report_batch")
 
 
 @pytest.fixture(scope="session")
