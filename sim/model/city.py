@@ -20,7 +20,7 @@ from sim.model.utility import Choosers, kg_index, utilities
 from sim.rules import accounts
 from sim.rules.constants import STEPS_PER_YEAR, Origin, ParkKind
 from sim.rules.economy import Settings
-from sim.rules.offers import best_response, breaks_cap, within_budget
+from sim.rules.offers import best_responses, breaks_cap, within_budget
 
 if TYPE_CHECKING:
     from sim.model.circle import CircleModel
@@ -203,19 +203,16 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
     """
     comp, cal = model.config.competition, model.calibration
     x = inputs or offer_inputs(model, city, kgs, settings)
-    pays = model.parks.registration == city
-    grid = np.linspace(0.0, ceiling, comp.subsidy_grid_points)
-    best = np.zeros(len(kgs))
-    gains = np.zeros(len(kgs))
-    for i, target in enumerate(kgs):
-        rows = x.groups.kg == target
-        s, v = best_response(x.u[rows], x.available[rows], x.weight[rows],
-                             model.current_terms.q[target], cal.sigma[target], x.values[i], pays,
-                             settings.offers[city, target], grid, model.parks.city,
-                             model.world.n_cities, model.config.economy.nest_parameter,
-                             cal.life, cal.sub_life)
-        best[i], gains[i] = s, v.max()
-    return best, gains
+    position = np.zeros(model.kg, dtype=np.int64)
+    position[kgs] = np.arange(len(kgs))
+    kg = x.groups.kg
+    block = position[kg]
+    best, values = best_responses(
+        x.u, x.available, x.weight, block, len(kgs), model.current_terms.q[kg], cal.sigma[kg],
+        x.values[block], model.parks.registration == city, settings.offers[city, kg],
+        np.linspace(0.0, ceiling, comp.subsidy_grid_points), model.parks.city,
+        model.world.n_cities, model.config.economy.nest_parameter, cal.life, cal.sub_life)
+    return best, values.max(axis=1)
 
 
 def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.ndarray:
