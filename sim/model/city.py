@@ -152,22 +152,27 @@ def decider_groups(model: CircleModel, kgs: np.ndarray) -> tuple[Choosers, np.nd
     Arrivals by origin (local projects by home city, Wuhan, outside) and reviewers by current park.
     """
     w, econ, p, cal = model.world, model.config.economy, model.parks, model.calibration
-    mass = productivity_mass(model)
-    rows = []
-    for kg in kgs:
-        lam = model.arrivals_now()[kg] * cal.mean_productivity.ravel()[kg]
-        home_p = cal.base_counts[kg] / cal.base_counts[kg].sum()
-        for h in range(w.n_cities):
-            rows.append((kg, Origin.LOCAL, h, -1, lam * econ.origin_shares["local"] * home_p[h]))
-        rows.append((kg, Origin.WUHAN, w.core, -1, lam * econ.origin_shares["wuhan"]))
-        rows.append((kg, Origin.OUTSIDE, -1, -1, lam * econ.origin_shares["outside"]))
-        for j in np.flatnonzero(mass[kg] > 0):
-            rows.append((kg, Origin.LOCAL, p.registration[j], j, cal.p_review * mass[kg, j]))
-    arr = np.array(rows, dtype=float)
-    kg_, origin, home, current = (arr[:, i].astype(np.int64) for i in range(4))
-    groups = Choosers(kg=kg_, origin=origin, home=home, current=current,
-                      stay_subsidy=np.zeros(len(arr)))
-    return groups, arr[:, 4]
+    mass = productivity_mass(model)[kgs]                                   # len(kgs) x P
+    lam = model.arrivals_now()[kgs] * cal.mean_productivity.ravel()[kgs]
+    counts = cal.base_counts[kgs]
+    home_p = counts / counts.sum(axis=1, keepdims=True)
+    n, c = len(kgs), w.n_cities
+    arrival_weight = np.column_stack([lam[:, None] * econ.origin_shares["local"] * home_p,
+                                      lam * econ.origin_shares["wuhan"],
+                                      lam * econ.origin_shares["outside"]])   # n x (C + 2)
+    origin = np.r_[np.full(c, Origin.LOCAL), Origin.WUHAN, Origin.OUTSIDE]
+    home = np.r_[np.arange(c), w.core, -1]
+    which, park = np.nonzero(mass > 0)            # reviewers, by sector-segment then park
+    block = np.r_[np.repeat(np.arange(n), c + 2), which]
+    order = np.argsort(block, kind="stable")      # per sector-segment: arrivals, then reviewers
+    groups = Choosers(
+        kg=kgs[block][order].astype(np.int64),
+        origin=np.r_[np.tile(origin, n), np.full(len(which), Origin.LOCAL)][order].astype(np.int64),
+        home=np.r_[np.tile(home, n), p.registration[park]][order].astype(np.int64),
+        current=np.r_[np.full(n * (c + 2), -1), park][order].astype(np.int64),
+        stay_subsidy=np.zeros(len(order)))
+    weight = np.r_[arrival_weight.ravel(), cal.p_review * mass[which, park]][order]
+    return groups, weight
 
 
 def city_values(model: CircleModel, kgs: np.ndarray, lam: float | None = None) -> np.ndarray:

@@ -124,8 +124,7 @@ def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, blo
         denom += w_c
         num += w_c * np.divide(nest_worth, nest_sum, out=np.zeros_like(nest_sum),
                                where=nest_sum > 0)
-    values = np.zeros((n_blocks, len(grid)))
-    np.add.at(values, block, weight[:, None] * num / denom)
+    values = (block[None, :] == np.arange(n_blocks)[:, None]) @ (weight[:, None] * num / denom)
     return grid[np.argmax(values, axis=1)], values
 
 
