@@ -192,10 +192,17 @@ def city_values(model: CircleModel, kgs: np.ndarray, lam: float | None = None) -
             + rent[:, None, :] * a[None, :, None])
 
 
-def offer_inputs(model: CircleModel, city: int, kgs: np.ndarray,
-                 settings: Settings) -> OfferInputs:
-    """Decider groups, their utilities and availability, and the city's values per yuan."""
-    groups, weight = decider_groups(model, kgs)
+def offer_inputs(model: CircleModel, city: int, kgs: np.ndarray, settings: Settings,
+                 everyone: tuple[Choosers, np.ndarray] | None = None) -> OfferInputs:
+    """Decider groups, their utilities and availability, and the city's values per yuan.
+
+    ``everyone`` (``decider_groups`` of all sector-segments at this step) saves rebuilding them.
+    """
+    if everyone is None:
+        groups, weight = decider_groups(model, kgs)
+    else:
+        rows = np.flatnonzero(np.isin(everyone[0].kg, kgs))
+        groups, weight = everyone[0].select(rows), everyone[1][rows]
     u, available = utilities(model, groups, settings)
     return OfferInputs(groups, weight, u, available, city_values(model, kgs)[city])
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.city import City, best_offers, city_values, decider_groups
+from sim.model.city import City, best_offers, city_values, decider_groups, offer_inputs
 from sim.model.utility import Choosers, utilities
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
@@ -139,15 +139,17 @@ class Coordinator:
         )
         rival = Settings(offers=model.settings.offers.copy(), promoted=comp_targets, mapped=None,
                          platform=False, excluded=model.settings.excluded.copy())
+        everyone = decider_groups(model, np.arange(model.kg))
         if cfg.competition.active:
             for _ in range(2):   # a short damped best-response path as the competition benchmark
                 for c in range(model.world.n_cities):
                     kgs = np.flatnonzero(comp_targets[c])
-                    br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max)
+                    br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max,
+                                        offer_inputs(model, c, kgs, rival, everyone))
                     rival.offers[c, kgs] += cfg.competition.damping * (br - rival.offers[c, kgs])
         life = model.calibration.life
-        coordinated = STEPS_PER_YEAR * projected_values(model, model.settings) / life
-        competing = STEPS_PER_YEAR * projected_values(model, rival) / life
+        coordinated = STEPS_PER_YEAR * projected_values(model, model.settings, everyone) / life
+        competing = STEPS_PER_YEAR * projected_values(model, rival, everyone) / life
         pol = cfg.policies.investment_map
         tax = np.array([city.tax_revenue for city in model.cities])
         transfers = bounded_by_revenue(
