@@ -160,18 +160,21 @@ def decider_groups(model: CircleModel, kgs: np.ndarray) -> tuple[Choosers, np.nd
     arrival_weight = np.column_stack([lam[:, None] * econ.origin_shares["local"] * home_p,
                                       lam * econ.origin_shares["wuhan"],
                                       lam * econ.origin_shares["outside"]])   # n x (C + 2)
-    origin = np.r_[np.full(c, Origin.LOCAL), Origin.WUHAN, Origin.OUTSIDE]
-    home = np.r_[np.arange(c), w.core, -1]
+    origin = np.array([Origin.LOCAL] * c + [Origin.WUHAN, Origin.OUTSIDE], dtype=np.int64)
+    home = np.array([*range(c), w.core, -1], dtype=np.int64)
     which, park = np.nonzero(mass > 0)            # reviewers, by sector-segment then park
-    block = np.r_[np.repeat(np.arange(n), c + 2), which]
+    block = np.concatenate((np.repeat(np.arange(n), c + 2), which))
     order = np.argsort(block, kind="stable")      # per sector-segment: arrivals, then reviewers
-    groups = Choosers(
-        kg=kgs[block][order].astype(np.int64),
-        origin=np.r_[np.tile(origin, n), np.full(len(which), Origin.LOCAL)][order].astype(np.int64),
-        home=np.r_[np.tile(home, n), p.registration[park]][order].astype(np.int64),
-        current=np.r_[np.full(n * (c + 2), -1), park][order].astype(np.int64),
-        stay_subsidy=np.zeros(len(order)))
-    weight = np.r_[arrival_weight.ravel(), cal.p_review * mass[which, park]][order]
+
+    def column(arrivals: np.ndarray, reviewers: np.ndarray) -> np.ndarray:
+        return np.concatenate((arrivals, reviewers))[order]
+
+    groups = Choosers(kg=kgs[block][order].astype(np.int64),
+                      origin=column(np.tile(origin, n), np.full(len(which), Origin.LOCAL)),
+                      home=column(np.tile(home, n), p.registration[park].astype(np.int64)),
+                      current=column(np.full(n * (c + 2), -1), park.astype(np.int64)),
+                      stay_subsidy=np.zeros(len(order)))
+    weight = column(arrival_weight.ravel(), cal.p_review * mass[which, park])
     return groups, weight
 
 
