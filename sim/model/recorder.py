@@ -137,7 +137,7 @@ class Recorder:
         from_wuhan = arrivals & (events.origin == Origin.WUHAN)
         new_w = np.bincount(dest[from_wuhan], weights=STEPS_PER_YEAR * events.output[from_wuhan],
                             minlength=w.n_cities)
-        frame = _columns(dict(
+        frame = pd.DataFrame(dict(
             step=t, city=list(w.cities), gdp_physical=books.physical,
             gdp_statistical=books.statistical, gdp_credited=books.credited, tax_revenue=books.tax,
             land_revenue=books.land_revenue, subsidy_spent=books.subsidies,
@@ -161,7 +161,7 @@ class Recorder:
         w, comp = model.world, books.compensation
         collected, shared_in, shared_out = accounts.tax_split(model.parks, books.shares,
                                                               books.park_tax, w.n_cities)
-        self.rows["fiscal"].append(_columns(dict(
+        self.rows["fiscal"].append(pd.DataFrame(dict(
             step=model.steps, city=list(w.cities), tax_collected=collected,
             tax_shared_in=shared_in, tax_shared_out=shared_out, land_revenue=books.land_revenue,
             platform_return=books.returns, compensation_received=np.maximum(comp, 0.0),
@@ -176,7 +176,7 @@ class Recorder:
             np.arange(w.n_cities), np.arange(w.n_sectors), np.arange(len(SEGMENTS)), indexing="ij"
         )
         self.rows["sectors"].append(
-            _columns(
+            pd.DataFrame(
                 dict(
                     step=model.steps,
                     city=np.array(w.cities)[c.ravel()],
@@ -190,7 +190,7 @@ class Recorder:
     def _parks(self, model, used, park_output, price) -> None:
         p, w = model.parks, model.world
         n_units = np.bincount(model.units.park, minlength=p.n)
-        self.rows["parks"].append(_columns(dict(
+        self.rows["parks"].append(pd.DataFrame(dict(
             step=model.steps, park=p.name, city=np.array(w.cities)[p.city],
             kind=np.array(KINDS)[p.kind], operator=np.array(w.cities)[p.operator],
             land_used=used, land_capacity=np.where(p.open_at(model.steps), p.capacity, 0.0),
@@ -209,7 +209,7 @@ class Recorder:
                                     np.where(events.is_arrival, "new_investment", "relocation"),
                                     CHANNEL_OF_KIND[kind]))
         self.rows["transfers"].append(
-            _columns(
+            pd.DataFrame(
                 dict(
                     step=model.steps,
                     unit_id=events.unit_id,
@@ -233,7 +233,7 @@ class Recorder:
             return
         w = model.world
         city, kg = np.nonzero(model.settings.mapped)
-        self.rows["investment_map"].append(_columns(dict(
+        self.rows["investment_map"].append(pd.DataFrame(dict(
             step=model.steps, city=np.array(w.cities)[city],
             sector=np.array(w.sectors)[kg // len(SEGMENTS)],
             segment=np.array(SEGMENTS)[kg % len(SEGMENTS)])))
@@ -245,32 +245,11 @@ class Recorder:
             if name == "circle":
                 frame = pd.DataFrame(blocks)
             else:
-                frame = _assemble([b for b in blocks if _length(b)], columns)
+                blocks = [b for b in blocks if len(b)]
+                frame = (
+                    pd.concat(blocks, ignore_index=True)
+                    if blocks
+                    else pd.DataFrame(columns=columns)
+                )
             frames[name] = frame.reindex(columns=list(columns))
         return Results(**frames, config=config.model_dump(mode="json"))
-
-
-def _columns(columns: dict) -> dict:
-    """A block of rows kept as copies of its columns (a scalar stands for a whole column):
-    one DataFrame per table at the end costs far less than one per table and step."""
-    return {key: np.array(value) if np.ndim(value) else value
-            for key, value in columns.items()}
-
-
-def _length(block: dict | pd.DataFrame) -> int:
-    if isinstance(block, pd.DataFrame):
-        return len(block)
-    return max((len(v) for v in block.values() if np.ndim(v)), default=0)
-
-
-def _assemble(blocks: list, columns) -> pd.DataFrame:
-    """One table from its blocks (column dicts or DataFrames), in order."""
-    if not blocks:
-        return pd.DataFrame(columns=columns)
-    if any(isinstance(b, pd.DataFrame) for b in blocks):
-        return pd.concat([b if isinstance(b, pd.DataFrame) else pd.DataFrame(b) for b in blocks],
-                         ignore_index=True)
-    sizes = [_length(b) for b in blocks]
-    return pd.DataFrame({key: np.concatenate([np.broadcast_to(np.asarray(b[key]), (n,))
-                                              for b, n in zip(blocks, sizes, strict=True)])
-                         for key in blocks[0]})
