@@ -113,7 +113,7 @@ class City(mesa.Agent):
         running = (u.subsidy_payer == c) & (u.subsidy_until > t)
         committed = float((u.subsidy_rate * u.output)[running].sum())
         kg = kg_index(u)
-        here = model.parks.registration[u.park] == c
+        here = model.parks.attractor(t)[u.park] == c
         expected_new = float(STEPS_PER_YEAR * (cal.p_review + cal.p_exit)
                              * (offers[kg] * u.output)[here].sum())
         budget = model.config.competition.budget_share * self.fiscal_revenue
@@ -222,9 +222,10 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
     position[kgs] = np.arange(len(kgs))
     kg = x.groups.kg
     block = position[kg]
+    pays = model.parks.attractor(model.steps) == city
     best, values = best_responses(
         x.u, x.available, x.weight, block, len(kgs), model.current_terms.q[kg], cal.sigma[kg],
-        x.values[block], model.parks.registration == city, settings.offers[city, kg],
+        x.values[block], pays, settings.offers[city, kg],
         np.linspace(0.0, ceiling, comp.subsidy_grid_points), model.parks.city,
         model.world.n_cities, model.config.economy.nest_parameter, cal.life, cal.sub_life)
     return best, values.max(axis=1)
@@ -246,7 +247,7 @@ def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.
     if not (comp.active and comp.retention) or not leaving.any():
         return np.zeros(len(kg))
     idx = np.flatnonzero(leaving)
-    c = p.registration[current[idx]]
+    c = p.attractor(model.steps)[current[idx]]
     ceiling = comp.subsidy_max
     if model.config.switches.subsidy_cap:
         free = np.array([out_of_scheme(city) for city in model.cities])
