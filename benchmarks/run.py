@@ -126,15 +126,21 @@ def measure_reference(n_units: int) -> dict:
 
 def measure_batch(workers: int, runs: int) -> dict:
     """Runs per second of ``sim.experiments.runner.run_batch`` on ``runs`` replicates of the
-    standard run."""
+    standard run, and the CPU seconds the batch's own process spent per run (its serial part:
+    scheduling, and whatever it writes)."""
     from sim.experiments.runner import run_batch
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        summary = run_batch([SCENARIO], Path(tmp) / "batch", replicates=runs, workers=workers,
+        start_cpu = time.process_time()
+        summary = run_batch([Path(sim_root()) / "scenarios" / "coordinated.yaml"],
+                            Path(tmp) / "batch", replicates=runs, workers=workers,
                             progress=False)
+        parent_cpu = time.process_time() - start_cpu
     if summary.n_failed:
         raise SystemExit(f"batch with {workers} worker(s) failed: {summary.failed[0]}")
     return {"workers": workers, "runs": summary.n_ok, "wall_s": summary.wall_s,
-            "runs_per_s": summary.n_ok / summary.wall_s, "load_1min_at_end": os.getloadavg()[0]}
+            "runs_per_s": summary.n_ok / summary.wall_s, "parent_cpu_s_per_run": parent_cpu / runs,
+            "load_1min": [load, os.getloadavg()[0]]}
 
 
 MEASURES = {"standard": measure_standard, "scaling": measure_scaling,
@@ -203,6 +209,10 @@ def collect(skip_1m: bool, batch_runs: int, only: set[str], baseline: str | None
             reference = {"ratio": None, "failed": str(failed)}
     batch = ({w: in_child("batch", w, batch_runs) for w in [1, *batch_sizes()]}
              if "batch" in only else {})
+    old_batch = {}
+    if baseline is not None and "batch" in only:       # the parent wrote every run there
+        with checked_out(baseline) as tree:
+            old_batch = {w: in_child("batch", w, batch_runs, tree=tree) for w in (1, 2)}
     out = {
         "standard_run_s": standard.get("run_s"),
         "standard_cpu_s": standard.get("cpu_s"),
@@ -220,9 +230,10 @@ def collect(skip_1m: bool, batch_runs: int, only: set[str], baseline: str | None
     for w in batch_sizes():
         out[f"batch_speedup_{w}_workers"] = (batch[w]["runs_per_s"] / batch[1]["runs_per_s"]
                                              if batch else None)
-    out["details"] = {"standard": standard, "baseline": old,
+    out["details"] = {"standard": standard, "baseline": old, "baseline_revision": baseline,
                       "scaling": {str(n): v for n, v in scaling.items()},
                       "reference": reference, "batch": {str(w): b for w, b in batch.items()},
+                      "baseline_batch": {str(w): b for w, b in old_batch.items()},
                       "machine": machine()}
     return out
 
@@ -251,11 +262,27 @@ def table(r: dict) -> str:
             rows.append(("runs/s, 1 worker", f"{d['batch']['1']['runs_per_s']:.2f}", "", None))
         rows.append((f"runs/s, {w} workers", f"{d['batch'][str(w)]['runs_per_s']:.2f}",
                      f">= {0.8 * w:.1f}x ({speedup:.2f}x)", speedup >= 0.8 * w))
+    rows += _baseline_batch_rows(d)
     mark = {True: "met", False: "MISSED", None: ""}
     lines = [f"| {'measure':38} | {'value':>24} | {'target':20} | {'':6} |",
              f"|{'-' * 40}|{'-' * 26}|{'-' * 22}|{'-' * 8}|"]
     lines += [f"| {a:38} | {b:>24} | {c:20} | {mark[ok]:6} |" for a, b, c, ok in rows]
     return "\n".join(lines)
+
+
+def _baseline_batch_rows(d: dict) -> list[tuple]:
+    rows = [(f"batch process cpu/run, {w} worker(s)",
+             f"{b['parent_cpu_s_per_run'] * 1000:.0f} ms", "", None)
+            for w, b in d["batch"].items()]
+    old = d.get("baseline_batch") or {}
+    if old:
+        rev = d["baseline_revision"][:12]
+        rows += [(f"{rev}: runs/s 1 -> 2 workers",
+                  f"{old['1']['runs_per_s']:.2f} -> {old['2']['runs_per_s']:.2f}",
+                  f"({old['2']['runs_per_s'] / old['1']['runs_per_s']:.2f}x)", None)]
+        rows += [(f"{rev}: batch process cpu/run, {w}",
+                  f"{b['parent_cpu_s_per_run'] * 1000:.0f} ms", "", None) for w, b in old.items()]
+    return rows
 
 
 def _standard_rows(r: dict) -> list[tuple]:
