@@ -1,7 +1,8 @@
 """City agents: the nine governments of the circle, their state and their strategy.
 
 A city's objective (the promotion tournament, Li & Zhou 2005) weighs credited GDP, λ_Y yuan of
-fiscal balance per yuan, plus the fiscal balance (tax + land revenue − subsidies). A unit placed
+fiscal balance per yuan, plus the fiscal balance (every inflow less every outlay, the ``fiscal``
+table; fixed costs such as serviced land's carrying cost move no choice). A unit placed
 at park j is worth ``λ_Y · credited share + τ · tax share + land rent`` per yuan of value added to
 a city, so an agreement that leaves Wuhan a share of a departing unit lowers what Wuhan pays to
 keep it: sharing changes behaviour, not only bookkeeping. The economics of one decision live in

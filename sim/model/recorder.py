@@ -110,8 +110,8 @@ class Recorder:
             model, events, books.terms,
             model.config.policies.park_within_park.platform_return_rate)
         public = welfare_accounts.public_accounts(
-            model, books.tax, retained, books.land_revenue, books.returns, books.compensation,
-            books.subsidies, books.park_cost, books.platform_cost)
+            books.tax, retained, books.land_revenue, books.returns, books.compensation,
+            books.subsidies, books.park_cost, books.park_capital_cost, books.platform_cost)
         return welfare_accounts.measures(model, flows, public)
 
     @staticmethod
@@ -158,8 +158,10 @@ class Recorder:
         self.rows["cities"].append(frame)
 
     def _fiscal(self, model: CircleModel, books: Books) -> None:
-        """The ``fiscal`` rows: every public inflow and outlay of each city; they add up to its
-        fiscal balance."""
+        """The ``fiscal`` rows: every public inflow and outlay of each city, adding up to its fiscal
+        balance, and where it stands under the subsidy cap: ``breaks_cap``, offering above the cap
+        this quarter while not yet caught; ``caught``, caught at an inspection so far (out of the
+        scheme for good). A city with neither is bound by the cap (if there is one)."""
         w, comp = model.world, books.compensation
         collected, shared_in, shared_out = accounts.tax_split(model.parks, books.shares,
                                                               books.park_tax, w.n_cities)
@@ -169,8 +171,9 @@ class Recorder:
             platform_return=books.returns, compensation_received=np.maximum(comp, 0.0),
             subsidies=books.subsidies - books.retention, retention=books.retention,
             compensation_paid=np.maximum(-comp, 0.0), park_operating_cost=books.park_cost,
-            platform_cost=books.platform_cost,
-            balance=books.fiscal, in_scheme=[not c.detected for c in model.cities])))
+            park_capital_cost=books.park_capital_cost, platform_cost=books.platform_cost,
+            balance=books.fiscal, breaks_cap=[bool(c.cheating) for c in model.cities],
+            caught=[bool(c.detected) for c in model.cities])))
 
     def _sectors(self, model, cube) -> None:
         w = model.world
