@@ -134,6 +134,12 @@ def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
     assert last.tax_shared_in.sum() == pytest.approx(last.tax_shared_out.sum())   # ...to sources
     signed = res.agreements[res.agreements.status == "signed"]
     assert {"enclave", "reverse_enclave"} <= set(signed.kind)
+    # the cities table carries each city's Wuhan-origin share of its new investment so far
+    c = res.cities.sort_values(["city", "step"])
+    cum = c.groupby("city")[["new_investment", "new_investment_from_wuhan"]].cumsum()
+    expected = (cum.new_investment_from_wuhan / cum.new_investment.where(cum.new_investment > 0))
+    assert c.wuhan_origin_share_cum.to_numpy() == pytest.approx(expected.to_numpy(), nan_ok=True)
+    assert c[c.step == 2].wuhan_origin_share_cum.notna().any()
 
     from sim.rules.constants import ParkKind
     p = model.parks        # agreement parks hold land at step 0, their hosts carry it

@@ -1,6 +1,6 @@
 """The circle's books at the end of a step: GDP by each count, tax, land revenue, subsidies,
-transfers, park costs and each city's fiscal balance, computed once from the state for the cities (their
-next budget and what they risk by cheating) and for the recorder (the tables)."""
+transfers, park costs and each city's fiscal balance, computed once from the state for the cities
+(their next budget and what they risk by cheating) and for the recorder (the tables)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from sim.model.utility import Choosers, kg_index, utilities
 from sim.rules import accounts
 from sim.rules.constants import STEPS_PER_YEAR, Origin, ParkKind
 from sim.rules.economy import Settings
-from sim.rules.offers import best_responses, breaks_cap, within_budget
+from sim.rules.offers import best_responses, breaks_cap, retention_choice, within_budget
 
 if TYPE_CHECKING:
     from sim.model.circle import CircleModel
@@ -268,10 +268,7 @@ def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.
     values = city_values(model, np.arange(model.kg))
     v_here = values[c, kg[idx], current[idx]]
     v_there = np.where(pick[idx] >= 0, values[c, kg[idx], np.maximum(pick[idx], 0)], 0.0)
-    payoff = (p_stay * (cal.life * v_here[:, None] - cal.sub_life * grid)
-              + (1 - p_stay) * cal.life * v_there[:, None])
-    best = np.argmax(payoff, axis=1)
-    rate, chance = grid[rows, best], p_stay[rows, best]
+    rate, chance = retention_choice(grid, p_stay, v_here, v_there, cal.life, cal.sub_life)
     accepted = (rate > 0) & (model.streams["choices"].random(len(idx)) < chance)
     out = np.zeros(len(kg))
     out[idx] = np.where(accepted, rate, 0.0)

@@ -30,6 +30,8 @@ class Recorder:
         self.rows: dict[str, list] = {name: [] for name in TABLES}
         self.relocated_cum = 0.0
         self.invested_cum = 0.0
+        self.new_investment_cum: np.ndarray | None = None   # C, since step 1 (step 0 has none)
+        self.from_wuhan_cum: np.ndarray | None = None
 
     def record(self, model: CircleModel, events: StepEvents, books: Books) -> None:
         """Append the step's rows: the model's state, the step's events and its books."""
@@ -139,6 +141,11 @@ class Recorder:
         from_wuhan = arrivals & (events.origin == Origin.WUHAN)
         new_w = np.bincount(dest[from_wuhan], weights=STEPS_PER_YEAR * events.output[from_wuhan],
                             minlength=w.n_cities)
+        if self.new_investment_cum is None:
+            self.new_investment_cum = np.zeros(w.n_cities)
+            self.from_wuhan_cum = np.zeros(w.n_cities)
+        self.new_investment_cum += new_inv
+        self.from_wuhan_cum += new_w
         frame = pd.DataFrame(dict(
             step=t, city=list(w.cities), gdp_physical=books.physical,
             gdp_statistical=books.statistical, gdp_credited=books.credited, tax_revenue=books.tax,
@@ -152,6 +159,8 @@ class Recorder:
             land_price=books.terms.land_price[: w.n_cities], wage=model.wage,
             n_units=np.bincount(city_of_unit, minlength=w.n_cities),
             new_investment=new_inv, new_investment_from_wuhan=new_w,
+            wuhan_origin_share_cum=metrics.wuhan_origin_share(self.new_investment_cum,
+                                                              self.from_wuhan_cum),
             subsidy_rate_mean=[float(c.offers[c.targets].mean()) if c.targets.any() else 0.0
                                for c in model.cities],
             cheating=[bool(c.cheating) for c in model.cities]))

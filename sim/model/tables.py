@@ -59,6 +59,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "n_units",
         "new_investment",
         "new_investment_from_wuhan",
+        "wuhan_origin_share_cum",
         "subsidy_rate_mean",
         "cheating",
     ),
@@ -106,8 +107,10 @@ OPTIONAL_TABLES = ("investment_map", "fiscal", "agreements")
 
 #: Numeric output columns that may hold NaN by design (table -> columns); every other numeric
 #: column must be finite, and an infinity is never allowed. ``term_years`` is NaN for an
-#: agreement without a term.
-NAN_ALLOWED: dict[str, tuple[str, ...]] = {"agreements": ("term_years",)}
+#: agreement without a term; ``wuhan_origin_share_cum`` for a city without new investment yet
+#: (every city at step 0).
+NAN_ALLOWED: dict[str, tuple[str, ...]] = {"agreements": ("term_years",),
+                                           "cities": ("wuhan_origin_share_cum",)}
 
 CHANNELS = (
     "relocation",
