@@ -121,11 +121,12 @@ class CircleModel(mesa.Model):
     # ----------------------------------------------------------------- state
     def output_cube(self) -> np.ndarray:
         """City x sector x segment output where production physically stands."""
-        w = self.world
-        cube = np.zeros((w.n_cities, w.n_sectors, len(SEGMENTS)))
-        np.add.at(cube, (self.parks.city[self.units.park], self.units.sector, self.units.segment),
-                  self.units.output)
-        return cube
+        w, u, g = self.world, self.units, len(SEGMENTS)
+        cell = ((self.parks.city[u.park].astype(np.int64) * w.n_sectors + u.sector) * g
+                + u.segment)        # summed in unit order, as np.add.at did, far faster
+        return np.bincount(cell, weights=u.output,
+                           minlength=w.n_cities * w.n_sectors * g).reshape(w.n_cities,
+                                                                         w.n_sectors, g)
 
     def trend(self, step: int | None = None) -> float:
         """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, 1 without growth."""

@@ -21,7 +21,7 @@ from sim.model.utility import Choosers, kg_index, utilities
 from sim.rules import accounts
 from sim.rules.constants import STEPS_PER_YEAR, Origin, ParkKind
 from sim.rules.economy import Settings
-from sim.rules.offers import best_response, breaks_cap, retention_choice, within_budget
+from sim.rules.offers import best_responses, breaks_cap, retention_choice, within_budget
 
 if TYPE_CHECKING:
     from sim.model.circle import CircleModel
@@ -153,22 +153,30 @@ def decider_groups(model: CircleModel, kgs: np.ndarray) -> tuple[Choosers, np.nd
     Arrivals by origin (local projects by home city, Wuhan, outside) and reviewers by current park.
     """
     w, econ, p, cal = model.world, model.config.economy, model.parks, model.calibration
-    mass = productivity_mass(model)
-    rows = []
-    for kg in kgs:
-        lam = model.arrivals_now()[kg] * cal.mean_productivity.ravel()[kg]
-        home_p = cal.base_counts[kg] / cal.base_counts[kg].sum()
-        for h in range(w.n_cities):
-            rows.append((kg, Origin.LOCAL, h, -1, lam * econ.origin_shares["local"] * home_p[h]))
-        rows.append((kg, Origin.WUHAN, w.core, -1, lam * econ.origin_shares["wuhan"]))
-        rows.append((kg, Origin.OUTSIDE, -1, -1, lam * econ.origin_shares["outside"]))
-        for j in np.flatnonzero(mass[kg] > 0):
-            rows.append((kg, Origin.LOCAL, p.registration[j], j, cal.p_review * mass[kg, j]))
-    arr = np.array(rows, dtype=float)
-    kg_, origin, home, current = (arr[:, i].astype(np.int64) for i in range(4))
-    groups = Choosers(kg=kg_, origin=origin, home=home, current=current,
-                      stay_subsidy=np.zeros(len(arr)))
-    return groups, arr[:, 4]
+    mass = productivity_mass(model)[kgs]                                   # len(kgs) x P
+    lam = model.arrivals_now()[kgs] * cal.mean_productivity.ravel()[kgs]
+    counts = cal.base_counts[kgs]
+    home_p = counts / counts.sum(axis=1, keepdims=True)
+    n, c = len(kgs), w.n_cities
+    arrival_weight = np.column_stack([lam[:, None] * econ.origin_shares["local"] * home_p,
+                                      lam * econ.origin_shares["wuhan"],
+                                      lam * econ.origin_shares["outside"]])   # n x (C + 2)
+    origin = np.array([Origin.LOCAL] * c + [Origin.WUHAN, Origin.OUTSIDE], dtype=np.int64)
+    home = np.array([*range(c), w.core, -1], dtype=np.int64)
+    which, park = np.nonzero(mass > 0)            # reviewers, by sector-segment then park
+    block = np.concatenate((np.repeat(np.arange(n), c + 2), which))
+    order = np.argsort(block, kind="stable")      # per sector-segment: arrivals, then reviewers
+
+    def column(arrivals: np.ndarray, reviewers: np.ndarray) -> np.ndarray:
+        return np.concatenate((arrivals, reviewers))[order]
+
+    groups = Choosers(kg=kgs[block][order].astype(np.int64),
+                      origin=column(np.tile(origin, n), np.full(len(which), Origin.LOCAL)),
+                      home=column(np.tile(home, n), p.registration[park].astype(np.int64)),
+                      current=column(np.full(n * (c + 2), -1), park.astype(np.int64)),
+                      stay_subsidy=np.zeros(len(order)))
+    weight = column(arrival_weight.ravel(), cal.p_review * mass[which, park])
+    return groups, weight
 
 
 def city_values(model: CircleModel, kgs: np.ndarray, lam: float | None = None) -> np.ndarray:
@@ -188,10 +196,17 @@ def city_values(model: CircleModel, kgs: np.ndarray, lam: float | None = None) -
             + rent[:, None, :] * a[None, :, None])
 
 
-def offer_inputs(model: CircleModel, city: int, kgs: np.ndarray,
-                 settings: Settings) -> OfferInputs:
-    """Decider groups, their utilities and availability, and the city's values per yuan."""
-    groups, weight = decider_groups(model, kgs)
+def offer_inputs(model: CircleModel, city: int, kgs: np.ndarray, settings: Settings,
+                 everyone: tuple[Choosers, np.ndarray] | None = None) -> OfferInputs:
+    """Decider groups, their utilities and availability, and the city's values per yuan.
+
+    ``everyone`` (``decider_groups`` of all sector-segments at this step) saves rebuilding them.
+    """
+    if everyone is None:
+        groups, weight = decider_groups(model, kgs)
+    else:
+        rows = np.flatnonzero(np.isin(everyone[0].kg, kgs))
+        groups, weight = everyone[0].select(rows), everyone[1][rows]
     u, available = utilities(model, groups, settings)
     return OfferInputs(groups, weight, u, available, city_values(model, kgs)[city])
 
@@ -204,19 +219,17 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
     """
     comp, cal = model.config.competition, model.calibration
     x = inputs or offer_inputs(model, city, kgs, settings)
+    position = np.zeros(model.kg, dtype=np.int64)
+    position[kgs] = np.arange(len(kgs))
+    kg = x.groups.kg
+    block = position[kg]
     pays = model.parks.attractor(model.steps) == city
-    grid = np.linspace(0.0, ceiling, comp.subsidy_grid_points)
-    best = np.zeros(len(kgs))
-    gains = np.zeros(len(kgs))
-    for i, target in enumerate(kgs):
-        rows = x.groups.kg == target
-        s, v = best_response(x.u[rows], x.available[rows], x.weight[rows],
-                             model.current_terms.q[target], cal.sigma[target], x.values[i], pays,
-                             settings.offers[city, target], grid, model.parks.city,
-                             model.world.n_cities, model.config.economy.nest_parameter,
-                             cal.life, cal.sub_life)
-        best[i], gains[i] = s, v.max()
-    return best, gains
+    best, values = best_responses(
+        x.u, x.available, x.weight, block, len(kgs), model.current_terms.q[kg], cal.sigma[kg],
+        x.values[block], pays, settings.offers[city, kg],
+        np.linspace(0.0, ceiling, comp.subsidy_grid_points), model.parks.city,
+        model.world.n_cities, model.config.economy.nest_parameter, cal.life, cal.sub_life)
+    return best, values.max(axis=1)
 
 
 def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.ndarray:
