@@ -242,7 +242,8 @@ def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.
 
 
 def retention_terms(model: CircleModel, kg: np.ndarray, current: np.ndarray, dest: np.ndarray,
-                    u_stay: np.ndarray, u_move: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                    u_stay: np.ndarray, u_move: np.ndarray,
+                    rate: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The counter-offer to units leaving park a (``current``) for b (``dest``, -1: outside),
     and the chance each accepts it.
 
@@ -254,10 +255,14 @@ def retention_terms(model: CircleModel, kg: np.ndarray, current: np.ndarray, des
 
     Args:
         u_stay, u_move: systematic utilities of staying and of the move (0 for the outside).
+        rate: counter-offers already chosen: only the chance of their acceptance is computed.
     Returns:
         the rate offered (0: none) and the chance it is accepted (0 when no offer).
     """
     comp, p, cal = model.config.competition, model.parks, model.calibration
+    if rate is not None:
+        return rate, _acceptance(u_move - u_stay, rate * model.current_terms.q[kg, current]
+                                 / cal.sigma[kg])
     c = p.registration[current]
     ceiling = comp.subsidy_max
     if model.config.switches.subsidy_cap:
@@ -268,10 +273,8 @@ def retention_terms(model: CircleModel, kg: np.ndarray, current: np.ndarray, des
             * np.broadcast_to(ceiling, len(kg))[:, None])
     rows = np.arange(len(kg))
     q_stay = model.current_terms.q[kg, current]
-    # the unit revealed that it prefers b: P(stay | offer s, chose b) = (P(s) − P(0)) / (1 − P(0))
-    binary = 1 / (1 + np.exp(u_move[:, None] - u_stay[:, None]
-                             - grid * q_stay[:, None] / cal.sigma[kg][:, None]))
-    p_stay = (binary - binary[:, :1]) / np.maximum(1 - binary[:, :1], 1e-12)
+    p_stay = _acceptance((u_move - u_stay)[:, None],
+                         grid * q_stay[:, None] / cal.sigma[kg][:, None])
     values = city_values(model, np.arange(model.kg))
     v_here = values[c, kg, current]
     v_there = np.where(dest >= 0, values[c, kg, np.maximum(dest, 0)], 0.0)
@@ -280,3 +283,11 @@ def retention_terms(model: CircleModel, kg: np.ndarray, current: np.ndarray, des
     best = np.argmax(payoff, axis=1)
     rate = grid[rows, best]
     return rate, np.where(rate > 0, p_stay[rows, best], 0.0)
+
+
+def _acceptance(gap: np.ndarray, lift: np.ndarray) -> np.ndarray:
+    """Chance that a unit which preferred the move (utility ``gap`` above staying) stays when
+    staying gains ``lift``: ``(P(lift) − P(0)) / (1 − P(0))`` of a binary logit."""
+    binary = 1 / (1 + np.exp(gap - lift))
+    base = 1 / (1 + np.exp(gap))
+    return (binary - base) / np.maximum(1 - base, 1e-12)
