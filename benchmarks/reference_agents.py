@@ -3,8 +3,9 @@
 Every production unit is a ``mesa.Agent`` with its own ``step()``: it decides whether it reviews
 its location this quarter, scores every park one by one (the same utilities as
 ``sim.model.utility.utilities``: calibrated constant, profit margin over the choice scale,
-relocation and switching cost, attention), turns them into nested-logit probabilities (parks
-nested by city, the outside option apart) and draws its park by inverse CDF. The model then
+relocation and switching cost, Wuhan investors' gravity, attention), turns them into
+nested-logit probabilities (parks nested by city, the outside option apart) and draws its park
+by inverse CDF. The model then
 rations land park by park in random priority order and lets rejected units choose again
 (``sim.model.firms.choose``), and each leaver's city may counter-offer a retention subsidy
 (``sim.model.city.retention_offers``).
@@ -165,6 +166,9 @@ class ReferenceChoice(mesa.Model):
         self.sector_ok, self.segment_ok = p.sector_ok.tolist(), p.segment_ok.tolist()
         self.city, self.operator = p.city.tolist(), p.operator.tolist()
         self.registration, self.home_only = p.registration.tolist(), p.home_only.tolist()
+        self.attractor = p.attractor(t).tolist()       # who promotes and subsidises at each park
+        self.rd_attention = m.rd_attention.tolist()    # reverse enclaves' R&D pull (KG x C)
+        self.gravity = m.gravity.tolist()              # Wuhan investors' gravity (KG x C)
         self.referral = p.referral_strength.tolist()
         self.land_per_output = m.world.land_per_output.ravel().tolist()
         self.core = int(m.world.core)
@@ -175,7 +179,7 @@ class ReferenceChoice(mesa.Model):
         cfg, econ = self.circle.config, self.circle.config.economy
         arrival = a.current < 0
         att = econ.attention_base
-        if cfg.competition.active and arrival and self.promoted[self.registration[j]][a.kg]:
+        if cfg.competition.active and arrival and self.promoted[self.attractor[j]][a.kg]:
             att = cfg.competition.attention_promoted
         if self.circle.settings.platform and arrival and not self.excluded[self.registration[j]]:
             att = max(att, cfg.policies.shared_platform.attention)
@@ -193,6 +197,8 @@ class ReferenceChoice(mesa.Model):
                 )
                 mult = 1 + self.referral[j] * self.vshare[op][j]
             att *= mult if own else 1.0
+        if arrival:
+            att *= self.rd_attention[a.kg][self.city[j]]
         return att
 
     def score(self, a: UnitAgent) -> tuple[list[float], list[bool]]:
@@ -214,6 +220,8 @@ class ReferenceChoice(mesa.Model):
             moving = (econ.relocation_cost * q / sigma + self.switching_cost[kg]
                       if reviewer and j != cur else 0.0)
             u = delta + q * margin / sigma - moving
+            if a.origin == WUHAN and not reviewer:     # gravity of the core city's projects
+                u += self.gravity[kg][self.city[j]]
             utility.append(u)
             belongs = (
                 a.origin == LOCAL and a.home == self.operator[j]
@@ -326,9 +334,10 @@ class ReferenceChoice(mesa.Model):
         steps = np.linspace(0.0, 1.0, comp.subsidy_grid_points).tolist()
         uniforms = c.streams["choices"].random(len(leavers)).tolist()
         for a, uniform in zip(leavers, uniforms):
-            city = self.registration[a.current]
+            city = self.attractor[a.current]
             ceiling = comp.subsidy_max
-            if c.config.switches.subsidy_cap and not c.cities.to_list()[city].cheating:
+            agent = c.cities.to_list()[city]
+            if c.config.switches.subsidy_cap and not (agent.cheating or agent.detected):
                 ceiling = min(c.config.policies.subsidy_cap.cap, ceiling)
             a.consider_counter_offer([x * ceiling for x in steps], values[city], uniform)
 

@@ -13,6 +13,7 @@ from sim.model.world import build_world
 from sim.rules.choice import nested_probabilities
 
 SMALL = ["world.n_units=2000"]
+MANDATED = ["policies.agreements_voluntary=false"]   # agreements in force whoever gains
 SWITCHES = ["investment_map", "subsidy_cap", "shared_platform", "enclave", "gdp_tax_sharing",
             "park_within_park", "reverse_enclave"]
 
@@ -51,7 +52,7 @@ def test_placebo_every_switch_off_regime_name_changes_nothing():
 
 
 def test_invariants_land_accounts_and_channels():
-    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL)
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL + MANDATED)
     r = run_scenario(cfg, seed=1, steps=6)
     assert (r.parks.land_used <= r.parks.land_capacity + 1e-9).all()
     by_step = r.cities.groupby("step")
@@ -92,10 +93,11 @@ def test_enclave_share_lowers_the_sources_retention_offers_to_units_heading_ther
     for alpha in (0.0, 0.5):
         cfg = load_scenario(
             "scenarios/homogenised.yaml",
-            overrides=SMALL
+            overrides=SMALL + MANDATED
             + [
                 "switches.enclave=true",
                 "switches.gdp_tax_sharing=true",
+                "policies.enclave.bargain=false",
                 f"policies.enclave.gdp_share_source={alpha}",
                 f"policies.enclave.tax_share_source={alpha}",
             ],
@@ -118,8 +120,9 @@ def test_enclave_share_lowers_the_sources_retention_offers_to_units_heading_ther
 def test_a_land_full_park_rejects():
     entered = {}
     for land in (0.02, 10.0):
-        cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
+        cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + MANDATED + [
             "switches.enclave=true",
+            "uncertain={}",   # the base ranges index the bundled agreements
             f"agreements=[{{kind: enclave, source: Wuhan, host: Xiaogan, land_km2: {land}}}]"])
         r = run_scenario(cfg, seed=1, steps=6)
         park = r.parks[r.parks.kind == "enclave"]

@@ -240,3 +240,32 @@ def save_figure(fig: Figure, out_dir: str | os.PathLike, name: str, lang: str = 
         fig.savefig(out / f"{name}.png", dpi=png_dpi(fig))
         fig.savefig(out / f"{name}.svg")
     return out / f"{name}.png"
+
+
+ENCLAVE_SHARE_PANELS = (
+    ("output", ("enclave_output", "relocated_out_of_wuhan_cum", "wuhan_investment_in_ring_cum")),
+    ("credited GDP", ("source_gdp_credited", "hosts_gdp_credited")),
+    ("fiscal balance", ("source_fiscal_balance", "hosts_fiscal_balance")),
+)
+
+
+def plot_enclave_share(table: pd.DataFrame, share_key: str) -> Figure:
+    """Enclave output, output relocated out of Wuhan, Wuhan investors' new output in the ring,
+    and the source's and hosts' credited GDP and fiscal balance (last step, mean and 95%
+    interval) against the source's enclave share.
+
+    ``table`` is :func:`sim.analysis.enclaves.enclave_share_table`.
+    """
+    fig, axes = _grid(len(ENCLAVE_SHARE_PANELS), len(ENCLAVE_SHARE_PANELS))
+    for ax, (title, metrics) in zip(np.ravel(axes), ENCLAVE_SHARE_PANELS):
+        for style, metric in zip(LINESTYLES, metrics):
+            rows = table[table.metric == metric].sort_values(share_key)
+            if rows.empty:
+                continue
+            x = rows[share_key].astype(float).to_numpy()
+            ax.plot(x, rows["mean"], linestyle=style, marker="o", label=metric)
+            ax.fill_between(x, rows["ci_low"], rows["ci_high"], alpha=0.2)
+        ax.set_title(title)
+        ax.set_xlabel(share_key.rsplit(".", 1)[-1])
+        ax.legend(fontsize="small")
+    return fig

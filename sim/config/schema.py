@@ -62,6 +62,7 @@ class EconomyConfig(Strict):
     rejection_rounds: int = Field(3, ge=0, le=20)
     nest_parameter: float = Field(0.3, gt=0.0, le=1.0)
     attention_base: float = Field(0.5, gt=0.0, le=1.0)
+    core_investor_distance_decay: float = Field(1.0, ge=0.0, le=5.0)
     origin_shares: dict[Literal["wuhan", "outside", "local"], ShareValue] = {
         "wuhan": 0.25, "outside": 0.35, "local": 0.40}
     mcpf: float = Field(1.25, ge=1.0, le=3.0)
@@ -108,6 +109,16 @@ class EnclavePolicy(Strict):
     build_cost_per_km2: float = Field(0.5, ge=0.0, le=1e4)
     referral_strength: float = Field(1.0, ge=0.0, le=100.0)
     credited_double_count: bool = False
+    bargain: bool = True
+    share_range: tuple[float, float] = (0.2, 0.8)
+    share_grid_points: int = Field(7, ge=1, le=101)
+
+    @model_validator(mode="after")
+    def _range(self) -> EnclavePolicy:
+        lo, hi = self.share_range
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError(f"share_range must satisfy 0 <= low <= high <= 1, got {lo:g}, {hi:g}")
+        return self
 
 
 class ParkWithinParkPolicy(Strict):
@@ -128,6 +139,7 @@ class ReverseEnclavePolicy(Strict):
     rent_subsidy_years: float = Field(2.0, ge=0.0, le=100.0)
     segments: list[Literal["rnd", "hq", "core", "supply"]] = ["rnd"]
     referral_strength: float = Field(1.0, ge=0.0, le=100.0)
+    manufacturing_referral: float = Field(1.0, ge=0.0, le=100.0)
 
 
 class SubsidyCapPolicy(Strict):
@@ -165,6 +177,7 @@ class Policies(Strict):
     subsidy_cap: SubsidyCapPolicy = SubsidyCapPolicy()
     investment_map: InvestmentMapPolicy = InvestmentMapPolicy()
     shared_platform: SharedPlatformPolicy = SharedPlatformPolicy()
+    agreements_voluntary: bool = True
 
 
 class Switches(Strict):

@@ -155,6 +155,8 @@ def enclave_share_gains(config: ScenarioConfig, shares: Sequence[float], replica
         labels[float(share)] = label = f"share_{share:g}"
         runs[label] = with_values(config, {"policies.enclave.gdp_share_source": float(share),
                                            "policies.enclave.tax_share_source": float(share),
+                                           "policies.enclave.bargain": False,  # imposed
+                                           "policies.agreements_voluntary": False,
                                            "switches.enclave": True}, name=label)
     cities = run_replicates(runs, replicates, seed, steps, workers, executor).cities
     means = {label: mean_objective(cities[cities["scenario"] == label]).set_index(

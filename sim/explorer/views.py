@@ -65,6 +65,9 @@ class ExplorerModel(CircleModel):
         levers = {  # None keeps the regime's own value from its scenario file
             "policies.enclave.gdp_share_source": enclave_gdp_share,
             "policies.enclave.tax_share_source": enclave_tax_share,
+            # a share set by hand replaces the bargained one
+            "policies.enclave.bargain": (
+                None if enclave_gdp_share is None and enclave_tax_share is None else False),
             "policies.enclave.term_years": enclave_term_years,
             "switches.park_within_park": None
             if park_within_park is None

@@ -36,7 +36,7 @@ class Books:
     subsidy_paid: np.ndarray   # per unit, this step's subsidy payments
     subsidies: np.ndarray      # contracts and reverse enclaves' rent support
     retention: np.ndarray      # the part of subsidies paid to keep units
-    park_cost: np.ndarray      # running cost of co-built parks
+    park_cost: np.ndarray      # running cost of co-built parks (and reverse enclaves' plot rent)
     platform_cost: np.ndarray  # the shared platform's running cost paid by each member city
     compensation: np.ndarray   # bargained transfers in force (+ receives)
     fiscal: np.ndarray         # fiscal balance
@@ -75,6 +75,11 @@ def close_books(model: CircleModel) -> Books:
     open_agreement = (p.kind != ParkKind.LOCAL) & p.open_at(t)
     park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
                             minlength=w.n_cities)
+    # a reverse enclave's source rents its plot from the host at the host's park land price
+    plot_rent = np.where(open_agreement & (p.kind == ParkKind.REVERSE_ENCLAVE),
+                         p.capacity * terms.land_price[p.city], 0.0)
+    park_cost += np.bincount(p.operator, weights=plot_rent, minlength=w.n_cities)
+    land_rev += np.bincount(p.city, weights=plot_rent, minlength=w.n_cities)
     comp = compensation_in_force(model.cities)
     platform_cost = _platform_cost(model)
     fiscal = tax + land_rev + returns + comp - subsidies - park_cost - platform_cost

@@ -17,7 +17,8 @@ from sim.model import welfare_accounts
 from sim.model.parks import Parks, build_parks
 from sim.model.units import Units, draw_base_units
 from sim.model.world import World
-from sim.rules.choice import arrival_constants, calibrate_reviewers, choice_scale
+from sim.rules.agreements import gravity_utility, linkage_to_core, mixture_arrival_constants
+from sim.rules.choice import calibrate_reviewers, choice_scale
 from sim.rules.constants import ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind, per_step
 from sim.rules.economy import location_terms
 from sim.rules.offers import target_sectors, unit_value_factors
@@ -29,6 +30,7 @@ class Calibration:
 
     sigma: np.ndarray              # KG choice scale σ (profit per unit of productivity)
     delta_arrival: np.ndarray      # KG x C arrivals' constants (Berry inversion)
+    gravity0: np.ndarray           # KG x C core investors' gravity shift in the base year
     delta_review: np.ndarray       # KG x C reviewers' constants
     switching_cost: np.ndarray     # KG κ, utility units
     base_counts: np.ndarray        # KG x C base productivity mass in mean-productivity units
@@ -89,11 +91,14 @@ def calibrate(world: World, config: ScenarioConfig,
     # CircleModel.arrivals_now() grows them at g_q a quarter
     outflow = p_exit + (1 - p_exit) * p_review * econ.leave_share_reviewers
     growth_q = (1 + econ.growth_rate_annual) ** (1 / STEPS_PER_YEAR) - 1
+    gravity0 = core_gravity(world, world.output, econ.core_investor_distance_decay)
     life, sub_life = unit_value_factors(econ.discount_rate_annual, econ.exit_rate_annual,
                                         config.competition.subsidy_years)
     # base-year promotion is part of the observed shares: the constants absorb its attention
     base_promoted = base_targets(world, config)
-    delta_arrival = (arrival_constants(shares, econ.outside_share_arrivals, z0, sigma)
+    # core-city investors' gravity is part of the observed shares too (a mixture of origins)
+    delta_arrival = (mixture_arrival_constants(shares, econ.outside_share_arrivals, z0, sigma,
+                                               gravity0, econ.origin_shares["wuhan"])
                      - base_promoted.T * np.log(config.competition.attention_promoted
                                                 / econ.attention_base))
     outside_q, outside_rate = welfare_accounts.outside_terms(world, config, terms0.q,
@@ -101,6 +106,7 @@ def calibrate(world: World, config: ScenarioConfig,
     calibration = Calibration(
         sigma=sigma,
         delta_arrival=delta_arrival,
+        gravity0=gravity0,
         delta_review=v_review - z0 / sigma[:, None],
         switching_cost=switching_cost,
         base_counts=counts,
@@ -153,3 +159,10 @@ def employment_by_city(world: World, config: ScenarioConfig, units: Units,
     persons = (world.labour_share.ravel()[kg_of] * units.output * 1e8
                / (world.wage[city] * config.world.wage_core_yuan))
     return np.bincount(city, weights=persons, minlength=world.n_cities)
+
+
+def core_gravity(world: World, cube: np.ndarray, decay: float) -> np.ndarray:
+    """KG x C utility shift of core-city investors' projects: distance decay from the core,
+    scaled by how much of each sector-segment's linked chain stands there (C x K x G ``cube``)."""
+    tie = linkage_to_core(cube, world.links, world.core).ravel()
+    return gravity_utility(world.distance_km[world.core], world.core, tie, decay)

@@ -17,10 +17,10 @@ import mesa
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model import firms, welfare_accounts
+from sim.model import firms, negotiation, welfare_accounts
 from sim.model.books import Books, close_books
 from sim.model.bundled import resolve_config
-from sim.model.calibration import calibrate, employment_by_city
+from sim.model.calibration import calibrate, core_gravity, employment_by_city
 from sim.model.city import City
 from sim.model.coordinator import Coordinator
 from sim.model.equilibrium import draw_base_contracts, status_quo_offers
@@ -29,6 +29,7 @@ from sim.model.recorder import Recorder
 from sim.model.seeds import spawn_streams
 from sim.model.tables import Results
 from sim.model.world import World, build_world
+from sim.rules.agreements import rd_link_attention
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
 from sim.rules.economy import Settings, Terms, land_prices, location_terms
 
@@ -67,6 +68,8 @@ class CircleModel(mesa.Model):
         self.kg = self.world.n_sectors * len(SEGMENTS)
         self.calibration, self.units, self.parks = calibrate(self.world, config,
                                                              self.streams["world"])
+        self.agreements = negotiation.prepare(self.parks)
+        self.gravity = self.calibration.gravity0
         self.next_id = len(self.units)
         self.wage = self.world.wage.copy()
         self.settings = self._initial_settings()
@@ -78,10 +81,12 @@ class CircleModel(mesa.Model):
         # productivity mass of projects producing outside the circle (KG; the country's welfare)
         self.outside_mass = welfare_accounts.stationary_outside_mass(config, self.calibration)
         self.current_terms = self.terms()
+        self.rd_attention = self._rd_attention()
         self.settle_rounds = 0
         if config.competition.active:          # the base year is the status quo's equilibrium
             self._note_books()
             self._settle_status_quo()
+        self._negotiate()      # agreements due at the start are offered in that equilibrium
         self.recorder = Recorder()
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _headline(name) for name in HEADLINES})
@@ -139,9 +144,11 @@ class CircleModel(mesa.Model):
 
     def grow_supplies(self) -> None:
         """Balanced growth: local park land and labour supply grow with the trend, so a city that
-        grows with the circle faces its base land price and wage (A)."""
+        grows with the circle faces its base land price and wage (A); land a host allotted to
+        agreement parks stays theirs."""
         local = self.parks.kind == ParkKind.LOCAL
-        self.parks.capacity[local] = self.calibration.local_capacity * self.trend()
+        self.parks.capacity[local] = (self.calibration.local_capacity * self.trend()
+                                      - self.agreements.allotted)
 
     def land_used(self) -> np.ndarray:
         return np.bincount(self.units.park, weights=self.units.land, minlength=self.parks.n)
@@ -171,10 +178,30 @@ class CircleModel(mesa.Model):
         self.grow_supplies()
         self.update_wages()
         self.current_terms = self.terms()
+        self.gravity = core_gravity(self.world, self.output_cube(),
+                                    self.config.economy.core_investor_distance_decay)
+        self.rd_attention = self._rd_attention()
+        self._negotiate()
         self.coordinator.step()
         # Each city best-responds to the offers in force when it moves, so the outcome depends
         # on the order: cities move in the data file's order, never shuffled.
         self.cities.do("step")
+
+    def _rd_attention(self) -> np.ndarray:
+        """KG x C attention multiplier from R&D units in each ring city's reverse enclaves."""
+        w, p, u = self.world, self.parks, self.units
+        rnd = SEGMENTS.index("rnd")
+        rd = (p.kind[u.park] == ParkKind.REVERSE_ENCLAVE) & (u.segment == rnd)
+        n = np.zeros((w.n_sectors, w.n_cities))
+        np.add.at(n, (u.sector[rd], p.operator[u.park[rd]]), 1.0)
+        link = w.links[rnd] / max(w.links[rnd].max(), 1e-12)
+        strength = self.config.policies.reverse_enclave.manufacturing_referral
+        return rd_link_attention(n, link, strength).reshape(self.kg, w.n_cities)
+
+    def _negotiate(self) -> None:
+        """Agreements due now are offered; signed ones change the parks and so the terms."""
+        if negotiation.negotiate(self):
+            self.current_terms = self.terms()
 
     def _note_books(self) -> Books:
         """Close the books; cities take note of their revenue and stakes."""

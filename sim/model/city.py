@@ -113,7 +113,7 @@ class City(mesa.Agent):
         running = (u.subsidy_payer == c) & (u.subsidy_until > t)
         committed = float((u.subsidy_rate * u.output)[running].sum())
         kg = kg_index(u)
-        here = model.parks.registration[u.park] == c
+        here = model.parks.attractor(t)[u.park] == c
         expected_new = float(STEPS_PER_YEAR * (cal.p_review + cal.p_exit)
                              * (offers[kg] * u.output)[here].sum())
         budget = model.config.competition.budget_share * self.fiscal_revenue
@@ -203,7 +203,7 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
     """
     comp, cal = model.config.competition, model.calibration
     x = inputs or offer_inputs(model, city, kgs, settings)
-    pays = model.parks.registration == city
+    pays = model.parks.attractor(model.steps) == city
     grid = np.linspace(0.0, ceiling, comp.subsidy_grid_points)
     best = np.zeros(len(kgs))
     gains = np.zeros(len(kgs))
@@ -263,7 +263,7 @@ def retention_terms(model: CircleModel, kg: np.ndarray, current: np.ndarray, des
     if rate is not None:
         return rate, _acceptance(u_move - u_stay, rate * model.current_terms.q[kg, current]
                                  / cal.sigma[kg])
-    c = p.registration[current]
+    c = p.attractor(model.steps)[current]
     ceiling = comp.subsidy_max
     if model.config.switches.subsidy_cap:
         free = np.array([out_of_scheme(city) for city in model.cities])

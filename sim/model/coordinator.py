@@ -215,7 +215,7 @@ def projected_values(model: CircleModel, settings: Settings,
     mass = weight[:, None] * probs * model.current_terms.q[kg]            # n x P
     values = city_values(model, np.arange(model.kg))                      # C x KG x P
     offers = park_offers(settings, model.parks, model.steps)[kg]              # n x P
-    pays = model.parks.registration[None, :] == np.arange(model.world.n_cities)[:, None]
+    pays = model.parks.attractor(model.steps)[None, :] == np.arange(model.world.n_cities)[:, None]
     gross = np.einsum("np,cnp->c", mass, values[:, kg, :])
     paid = np.einsum("np,cp->c", mass * offers, pays)
     return cal.life * gross - cal.sub_life * paid

@@ -178,7 +178,7 @@ def place(model: CircleModel, dec: Units, who: Choosers, pick: np.ndarray,
     dec.subsidy_until = np.where(
         contract, t + int(round(years * STEPS_PER_YEAR)), dec.subsidy_until
     )
-    dec.subsidy_payer = np.where(contract, p.registration[dest], dec.subsidy_payer)
+    dec.subsidy_payer = np.where(contract, p.attractor(t)[dest], dec.subsidy_payer)
     dec.subsidy_retention = np.where(contract, retain, dec.subsidy_retention)
     dec.park = np.where(moved, pick, dec.park).astype(np.int32)
     dec.land = np.where(moved, model.world.land_per_output.ravel()[kg] * new_output, dec.land)

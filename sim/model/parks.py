@@ -53,6 +53,13 @@ class Parks:
     def open_at(self, step: int) -> np.ndarray:
         return self.start <= step
 
+    def attractor(self, step: int) -> np.ndarray:
+        """P, the city that runs investment attraction at each park and pays its subsidies: an
+        enclave's source during the term (it promotes and subsidises there), else the city
+        where units are registered."""
+        enclave = (self.kind == ParkKind.ENCLAVE) & (self.start <= step) & (step < self.term_end)
+        return np.where(enclave, self.operator, self.registration)
+
 
 def _switch_on(config: ScenarioConfig, kind: str) -> bool:
     return getattr(config.switches, kind)

@@ -54,6 +54,8 @@ class Recorder:
         )
         self.rows["flows"].append(flows)
         comp = books.compensation
+        self.rows["agreements"].append(pd.DataFrame(model.agreements.flush(),
+                                                     columns=TABLES["agreements"]))
         if np.any(comp != 0):
             payers = np.flatnonzero(comp < 0)
             takers = np.flatnonzero(comp > 0)

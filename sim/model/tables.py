@@ -94,9 +94,13 @@ TABLES: dict[str, tuple[str, ...]] = {
         "park_operating_cost", "platform_cost", "balance", "in_scheme",
     ),
     "investment_map": ("step", "city", "sector", "segment"),
+    "agreements": (
+        "step", "source", "host", "kind", "status", "gdp_share", "tax_share", "term_years",
+        "land_km2",
+    ),
 }
 #: Tables added after batches were first stored: a run folder without one reads as empty.
-OPTIONAL_TABLES = ("investment_map", "fiscal")
+OPTIONAL_TABLES = ("investment_map", "fiscal", "agreements")
 
 CHANNELS = (
     "relocation",
@@ -121,6 +125,7 @@ class TableSet:
     flows: pd.DataFrame
     fiscal: pd.DataFrame
     investment_map: pd.DataFrame  # the coordinator's map in force: one row per assigned cell
+    agreements: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}

@@ -59,7 +59,7 @@ def attention(model: CircleModel, who: Choosers, settings: Settings,
     arrival = current < 0
     att = np.full((len(kg), p.n), econ.attention_base)
     if model.config.competition.active:
-        promoted = settings.promoted[p.registration][:, kg].T
+        promoted = settings.promoted[p.attractor(model.steps)][:, kg].T
         att = np.where(promoted & arrival[:, None], comp.attention_promoted, att)
     if settings.platform:
         shown = ~settings.excluded[p.registration]
@@ -77,6 +77,8 @@ def attention(model: CircleModel, who: Choosers, settings: Settings,
         else:
             mult = 1 + p.referral_strength[j] * vshare[op, j]
         att[:, j] *= np.where(own, mult, 1.0)
+    # R&D a ring city's firms run in its reverse enclaves draws linked production to its parks
+    att *= np.where(arrival[:, None], model.rd_attention[kg][:, p.city], 1.0)
     return att
 
 
@@ -108,6 +110,8 @@ def utilities(model: CircleModel, who: Choosers,
     moving = reviewer[:, None] & (np.arange(p.n)[None, :] != current[:, None])
     u = delta + q * margin / sigma - moving * (econ.relocation_cost * q / sigma
                                                + cal.switching_cost[kg][:, None])
+    core_investor = (origin == Origin.WUHAN) & ~reviewer      # gravity of the core city's projects
+    u += np.where(core_investor[:, None], m.gravity[kg][:, p.city], 0.0)
     k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
     available = p.open_at(t)[None, :] & p.sector_ok[:, k].T & p.segment_ok[:, g].T
     cur_reg = np.where(reviewer, p.registration[cur], -1)

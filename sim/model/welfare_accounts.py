@@ -85,11 +85,12 @@ def public_accounts(model: CircleModel, tax: np.ndarray, retained_tax: np.ndarra
                     land_rev: np.ndarray, returns: np.ndarray, comp: np.ndarray,
                     subsidies: np.ndarray, park_cost: np.ndarray,
                     platform_cost: np.ndarray) -> welfare.PublicAccounts:
-    """Cities' revenue and outlays (C), local park land's carrying cost among the outlays."""
+    """Cities' revenue and outlays (C), the carrying cost of serviced park land among the
+    outlays: each host's local park and the land it allotted to agreement parks in force."""
     p, econ = model.parks, model.config.economy
-    local = p.kind == ParkKind.LOCAL
-    carrying = np.bincount(p.city[local],
-                           weights=econ.land_capital_cost_per_km2 * p.capacity[local],
+    serviced = (p.kind == ParkKind.LOCAL) | p.open_at(model.steps)
+    carrying = np.bincount(p.city[serviced],
+                           weights=econ.land_capital_cost_per_km2 * p.capacity[serviced],
                            minlength=model.world.n_cities)
     revenue = tax + retained_tax + land_rev + returns + np.maximum(comp, 0.0)
     outlays = subsidies + park_cost + carrying + platform_cost + np.maximum(-comp, 0.0)

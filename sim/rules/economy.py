@@ -98,9 +98,9 @@ def friction(settings: Settings, parks: Parks, amount: float) -> np.ndarray:
 def park_offers(settings: Settings, parks: Parks, step: int) -> np.ndarray:
     """Subsidy (share of value added) a placement at each park receives, KG x P.
 
-    The registration city pays its offer; a reverse enclave adds the source's rent subsidy while
-    it runs.
+    The city running attraction there (:meth:`Parks.attractor`: an enclave's source during the
+    term) pays its offer; a reverse enclave adds the source's rent subsidy while it runs.
     """
-    offer = settings.offers[parks.registration].T.copy()
+    offer = settings.offers[parks.attractor(step)].T.copy()
     rent = np.where(step < parks.rent_end, parks.rent_subsidy, 0.0)
     return offer + rent[None, :]

@@ -1,0 +1,95 @@
+"""Tables about agreements and enclaves from a run's or a batch's stored tables.
+
+Every function takes DataFrames (the ``cities``, ``parks``, ``circle`` and ``agreements`` tables,
+with the batch's ``scenario``/``replicate`` and swept-key columns when there are some) and returns
+a DataFrame; nothing is run here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+ID = ["scenario", "replicate"]
+#: circle columns of output leaving Wuhan: relocated units, Wuhan investors' new ring projects
+MOVED = ("relocated_out_of_wuhan_cum", "wuhan_investment_in_ring_cum")
+
+
+def _ids(frame: pd.DataFrame, extra=()) -> list[str]:
+    return [c for c in [*ID, *extra] if c in frame.columns]
+
+
+def core_origin_shares(cities: pd.DataFrame, keys=()) -> pd.DataFrame:
+    """Share of each city's new investment (output of arrivals, over the whole run) that comes
+    from Wuhan-origin investors; one row per (scenario, swept keys, city), pooled over
+    replicates."""
+    by = _ids(cities, keys)
+    by = [c for c in by if c != "replicate"] + ["city"]
+    sums = cities.groupby(by, dropna=False)[["new_investment", "new_investment_from_wuhan"]].sum()
+    sums["core_origin_share"] = sums.new_investment_from_wuhan / sums.new_investment.where(
+        sums.new_investment > 0)
+    return sums.reset_index()
+
+
+def enclave_fill(parks: pd.DataFrame, full: float = 0.95) -> pd.DataFrame:
+    """Per enclave park and run: the first step its land is ``full`` used (NaN if never), and its
+    last step's land used and capacity."""
+    enc = parks[parks.kind == "enclave"]
+    by = _ids(enc) + ["park"]
+    rows = []
+    for key, g in enc.groupby(by, dropna=False):
+        filled = g[(g.land_capacity > 0) & (g.land_used >= full * g.land_capacity)]
+        last = g[g.step == g.step.max()].iloc[0]
+        rows.append((*np.atleast_1d(key), filled.step.min() if len(filled) else np.nan,
+                     last.land_used, last.land_capacity))
+    return pd.DataFrame(rows, columns=by + ["fill_step", "land_used", "land_capacity"])
+
+
+def host_land_carved(parks: pd.DataFrame, without: pd.DataFrame) -> pd.DataFrame:
+    """Per host city and replicate (last step): land used in enclaves, and the share of it that
+    the host's local park lost relative to a paired run without the enclaves (``without``):
+    ``(local used without − local used with) / enclave land used``."""
+    def last(f: pd.DataFrame) -> pd.DataFrame:
+        return f[f.step == f.step.max()]
+    w, wo = last(parks), last(without)
+    enclave = w[w.kind == "enclave"].groupby(["replicate", "city"]).land_used.sum()
+    local = w[w.kind == "local"].set_index(["replicate", "city"]).land_used
+    local0 = wo[wo.kind == "local"].set_index(["replicate", "city"]).land_used
+    out = pd.DataFrame({"enclave_land_used": enclave})
+    out["carved_share"] = (local0 - local).reindex(out.index) / out.enclave_land_used
+    return out.reset_index()
+
+
+def enclave_share_table(circle: pd.DataFrame, cities: pd.DataFrame, parks: pd.DataFrame,
+                        agreements: pd.DataFrame, share_key: str,
+                        source: str = "Wuhan") -> pd.DataFrame:
+    """Last-step outcomes against the source's enclave share (a swept key): enclave output,
+    output relocated out of Wuhan and Wuhan investors' new output in the ring (cumulative), and
+    the source's and the enclave hosts' credited GDP and fiscal balance, as mean and 95% interval
+    over replicates.
+
+    Hosts are the cities named as hosts of the source's enclave offers in ``agreements``.
+    """
+    hosts = sorted(set(agreements[(agreements.kind == "enclave")
+                                  & (agreements.source == source)].host))
+    def last(f: pd.DataFrame) -> pd.DataFrame:
+        return f[f.step == f.groupby("run").step.transform("max")]
+    c, ci, pk = last(circle), last(cities), last(parks)
+    moved = [m for m in MOVED if m in c.columns]
+    per_run = c.set_index("run")[[share_key, *moved]]
+    per_run["enclave_output"] = pk[pk.kind == "enclave"].groupby("run").output.sum()
+    for who, names in (("source", [source]), ("hosts", hosts)):
+        rows = ci[ci.city.isin(names)].groupby("run")[["gdp_credited", "fiscal_balance"]].sum()
+        per_run[f"{who}_gdp_credited"] = rows.gdp_credited
+        per_run[f"{who}_fiscal_balance"] = rows.fiscal_balance
+    long = per_run.reset_index().melt(id_vars=["run", share_key], var_name="metric")
+    long["value"] = long["value"].fillna(0.0)
+    return long.groupby([share_key, "metric"]).value.apply(_mean_ci).unstack().reset_index()
+
+
+def _mean_ci(values: pd.Series) -> pd.Series:
+    x = values.to_numpy(float)
+    mean = x.mean()
+    half = (st.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else np.nan
+    return pd.Series({"n": len(x), "mean": mean, "ci_low": mean - half, "ci_high": mean + half})

@@ -1,0 +1,139 @@
+"""Agreements as both cities' choice: the bargaining rule by hand, then a tiny world."""
+
+import numpy as np
+import pytest
+
+from sim.config import load_scenario
+from sim.model import CircleModel, run_scenario
+from sim.model.negotiation import STATUSES
+from sim.rules.agreements import allotted_land, nash_bargain
+
+SMALL = ["world.n_units=2000"]
+
+
+def test_nash_bargain_picks_the_largest_product_of_strict_gains():
+    grid = np.array([0.2, 0.4, 0.6])
+    # products where both gain: 0.4 -> 3*4 = 12, 0.6 -> 5*1 = 5;
+    # 0.2 has a host gain but no source gain
+    assert nash_bargain(grid, [-1.0, 3.0, 5.0], [9.0, 4.0, 1.0]) == 1
+    assert nash_bargain(grid, [1.0, 2.0, 3.0], [0.0, -1.0, -2.0]) is None   # the host never gains
+    # tie 6 = 6 -> lower share
+    assert nash_bargain(grid, [2.0, 3.0, 6.0], [3.0, 2.0, 1.0]) == 0
+    with pytest.raises(ValueError):
+        nash_bargain(grid, [1.0], [1.0, 2.0, 3.0])
+
+
+def test_allotted_land_is_the_terms_at_most_the_hosts_idle_land():
+    assert allotted_land(10.0, 100.0, 70.0) == 10.0
+    assert allotted_land(10.0, 100.0, 95.0) == 5.0
+    assert allotted_land(10.0, 100.0, 100.5) == 0.0
+
+
+def test_signed_enclaves_take_their_land_from_the_host_and_every_offer_is_answered():
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL)
+    model = CircleModel(cfg, seed=1)
+    book, p = model.agreements, model.parks
+    rows = run_scenario(cfg, seed=1, steps=0).agreements
+    assert set(rows.status) <= set(STATUSES)
+    assert (rows.status == "offered").sum() == rows.status.isin(["signed", "declined"]).sum()
+    assert (rows.status == "offered").sum() == sum(a.start_step == 0 for a in cfg.agreements)
+    base = CircleModel(load_scenario("scenarios/homogenised.yaml", overrides=SMALL), seed=1)
+    for i, j in enumerate(book.park):
+        if book.active[i]:
+            assert p.start[j] == 0 and p.capacity[j] == pytest.approx(book.land[i])
+        else:
+            assert p.start[j] > cfg.steps and p.capacity[j] == 0.0
+    taken = np.bincount(p.city[book.park], weights=p.capacity[book.park], minlength=9)
+    np.testing.assert_allclose(p.capacity[:9] + taken, base.parks.capacity[:9])
+
+
+def test_enclave_shares_are_bargained_within_the_declared_range():
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL + [
+        "policies.enclave.share_range=[0.3, 0.6]", "policies.enclave.share_grid_points=4"])
+    rows = run_scenario(cfg, seed=1, steps=1).agreements
+    signed = rows[(rows.kind == "enclave") & (rows.status == "signed")]
+    assert len(signed) > 0
+    assert signed.gdp_share.isin([0.3, 0.4, 0.5, 0.6]).all()
+    assert (signed.gdp_share == signed.tax_share).all()
+
+
+def test_without_sharing_the_source_declines_an_enclave_unless_it_is_imposed():
+    over = SMALL + ["switches.gdp_tax_sharing=false", "switches.park_within_park=false",
+                    "switches.reverse_enclave=false"]
+    voluntary = run_scenario(load_scenario("scenarios/coordinated.yaml", overrides=over),
+                             seed=1, steps=4).agreements
+    assert set(voluntary.status) == {"offered", "declined"}
+    assert (voluntary.step.isin([0, 4])).all()          # declined offers come back a year later
+    imposed = run_scenario(load_scenario("scenarios/coordinated.yaml", overrides=over + [
+        "policies.agreements_voluntary=false"]), seed=1, steps=4).agreements
+    assert (imposed.status == "signed").sum() == 3
+
+
+def test_an_expiring_enclave_is_renewed_or_expires():
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL + [
+        "switches.park_within_park=false", "switches.reverse_enclave=false",
+        "policies.enclave.term_years=0.5"])
+    rows = run_scenario(cfg, seed=1, steps=3).agreements
+    at_end = rows[rows.step == 2]
+    signed = (rows[rows.step == 0].status == "signed").sum()
+    assert len(at_end[at_end.status == "offered"]) == signed
+    assert set(at_end.status) <= {"offered", "renewed", "expired"}
+
+
+def test_the_source_promotes_and_subsidises_in_its_enclave_during_the_term():
+    from sim.rules.economy import park_offers
+    cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
+        "policies.agreements_voluntary=false", "switches.enclave=true",
+        "switches.gdp_tax_sharing=true", "policies.enclave.term_years=1",
+        "uncertain={}",   # the base ranges index the bundled agreements
+        "agreements=[{kind: enclave, source: Wuhan, host: Xiaogan, land_km2: 5}]"])
+    model = CircleModel(cfg, seed=1)
+    p, s = model.parks, model.settings
+    j, core, host = p.n - 1, model.world.core, model.parks.city[p.n - 1]
+    s.offers[:, 10] = 0.0
+    s.offers[core, 10], s.offers[host, 10] = 0.08, 0.02
+    s.promoted[:, 10] = False
+    s.promoted[core, 10] = True
+    assert p.attractor(0)[j] == core and p.attractor(4)[j] == host   # term of 4 steps
+    assert park_offers(s, p, 0)[10, j] == 0.08 and park_offers(s, p, 4)[10, j] == 0.02
+    assert park_offers(s, p, 0)[10, host] == 0.02                      # the host's own park
+    from sim.model.utility import Choosers, attention, value_shares
+    from sim.rules import accounts
+    from sim.rules.constants import Origin
+    vshare = value_shares(model, accounts.share_matrices(p, 0, 9))
+    who = Choosers(kg=np.array([10]), origin=np.array([Origin.OUTSIDE]), home=np.array([-1]),
+                   current=np.array([-1]), stay_subsidy=np.zeros(1))
+    att = attention(model, who, s, vshare)
+    assert att[0, j] == 1.0 and att[0, host] == 0.5     # Wuhan's promotion reaches its enclave
+
+
+def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
+    """Enclaves share tax, a reverse enclave's source rents its plot from the host (park cost of
+    the source, land revenue of the host) and the columns still add up to the balance; the
+    serviced land allotted to agreement parks keeps its carrying cost in the welfare accounts."""
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=[
+        "world.n_units=1000", "steps=2", "competition.subsidy_grid_points=6",
+        "policies.agreements_voluntary=false"])
+    res = run_scenario(cfg, seed=1)
+    f = res.fiscal
+    inflows = (f.tax_collected + f.tax_shared_in - f.tax_shared_out + f.land_revenue
+               + f.platform_return + f.compensation_received)
+    outlays = (f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
+               + f.platform_cost)
+    assert (inflows - outlays).to_numpy() == pytest.approx(f.balance.to_numpy(), abs=1e-9)
+    last = f[f.step == 2].set_index("city")
+    assert last.tax_shared_out.sum() > 0          # enclave tax leaves the hosts...
+    assert last.tax_shared_in.sum() == pytest.approx(last.tax_shared_out.sum())   # ...to sources
+    signed = res.agreements[res.agreements.status == "signed"]
+    assert {"enclave", "reverse_enclave"} <= set(signed.kind)
+
+    model = CircleModel(cfg, seed=1)
+    p = model.parks
+    from sim.model.welfare_accounts import public_accounts
+    from sim.rules.constants import ParkKind
+    c = model.world.n_cities
+    zero = np.zeros(c)
+    carried = public_accounts(model, zero, zero, zero, zero, zero, zero, zero, zero).outlays
+    total = model.calibration.local_capacity.sum()     # all serviced land, wherever allotted
+    assert (p.kind != ParkKind.LOCAL).any() and p.capacity[p.kind != ParkKind.LOCAL].sum() > 0
+    assert carried.sum() == pytest.approx(cfg.economy.land_capital_cost_per_km2 * total)
