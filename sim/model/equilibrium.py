@@ -88,7 +88,7 @@ def sign_base_contracts(model: CircleModel, offers: np.ndarray, base: BaseContra
     if retention is not None:
         hazard, dist, grid = retention
         rho = np.clip(hazard[kg, park], 0.0, 1 - 1e-12)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):   # ρ = 0: no retention
             lag = np.floor(np.log1p(-base.lag_draw) / np.log1p(-rho))
         pick = (dist[kg, park].cumsum(axis=1) < base.rate_draw[:, None]).sum(axis=1)
         offer = grid[np.minimum(pick, len(grid) - 1)]
