@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TextIO
@@ -317,7 +317,7 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
 
         failed: list[tuple[str, str]] = []
         try:
-            _drive(pool, todo, record)
+            drive(pool, todo, record)
         finally:
             bar.close()
             store.rebuild_manifest(out, order)
@@ -326,21 +326,30 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
                         n_skipped=len(runs) - len(todo), n_total=len(runs))
 
 
-def _drive(pool: Pool, todo: Sequence[RunSpec], record: Any) -> None:
-    """Keep at most ``pool.slots`` runs in flight; when a worker dies (BrokenProcessPool), renew
-    the pool and retry each run that was in flight alone, so only the run that kills its worker
-    fails."""
+def drive(pool: Pool, todo: Sequence[Any], record: Callable[[Any, dict], None],
+          submit: Callable[[Pool, Any], cf.Future] = _submit) -> None:
+    """Keep at most ``pool.slots`` tasks in flight; when a worker dies (BrokenProcessPool), renew
+    the pool and retry each task that was in flight alone, so only the task that kills its worker
+    fails.
+
+    Args:
+        todo: the tasks (run specs, or whatever ``submit`` takes), in order.
+        record: called once per task with its outcome, or with a failure record
+            (``status``, ``message``, ``tables``, ``duration_s``) for a task that was lost.
+        submit: starts one task on the pool and returns its future.
+    """
     pending, suspects = list(reversed(todo)), []
-    flight: dict[cf.Future, RunSpec] = {}
+    flight: dict[cf.Future, Any] = {}
     solo = False  # a suspect runs alone, so its death names it
     while pending or suspects or flight:
         if suspects and not flight:
-            spec = suspects.pop()
-            flight[_submit(pool, spec)] = spec
-            solo = True
+            solo = _start(pool, submit, suspects, flight)
         while pending and not solo and len(flight) < pool.slots:
-            spec = pending.pop()
-            flight[_submit(pool, spec)] = spec
+            if not _start(pool, submit, pending, flight):
+                break
+        if not flight:  # the pool broke with nothing in flight (a worker died idle)
+            pool.renew()
+            continue
         done, _ = cf.wait(flight, timeout=DASK_POLL_S if pool.dask else None,
                           return_when=cf.FIRST_COMPLETED)
         if not done:
@@ -367,6 +376,18 @@ def _drive(pool: Pool, todo: Sequence[RunSpec], record: Any) -> None:
             flight.clear()
             pool.renew()
         solo = solo and bool(flight)
+
+
+def _start(pool: Pool, submit: Callable[[Pool, Any], cf.Future], queue: list,
+           flight: dict[cf.Future, Any]) -> bool:
+    """Submit the last task of ``queue`` and move it into ``flight``; False, leaving it queued,
+    when the local pool is already broken (a worker died: the futures in flight will say so)."""
+    try:
+        future = submit(pool, queue[-1])
+    except BrokenProcessPool:
+        return False
+    flight[future] = queue.pop()
+    return True
 
 
 def _failure(message: str) -> dict[str, Any]:

@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -198,10 +197,7 @@ def write_run(out_dir: Path, status: dict, tables: dict[str, pd.DataFrame] | Non
         config: the run's resolved config, written as ``config.yaml``.
     """
     final = out_dir / "runs" / run_folder_name(status["run"])
-    tmp = final.with_name(f".{final.name}{guard.TMP_TAG}{os.getpid()}")
-    guard.remove_tool_folder(tmp, guard.RUN_MARKER)
-    tmp.mkdir(parents=True)
-    guard.write_marker(tmp, guard.RUN_MARKER)
+    tmp = guard.temp_sibling(final)
     for name, frame in (tables or {}).items():
         frame.to_parquet(tmp / f"{name}.parquet", index=False)
     if config is not None:
@@ -220,16 +216,11 @@ def write_run(out_dir: Path, status: dict, tables: dict[str, pd.DataFrame] | Non
 
 def replace_folder(tmp: Path, final: Path) -> None:
     """Rename ``tmp`` to ``final``; an existing ``final`` must be the tool's own run folder."""
-    if final.exists() or final.is_symlink():
-        if not _is_own_run(final, read_status(final), guard.decode_name(final.name)):
-            raise ConfigError(f"{show_path(final)}: exists and was not written by the tool (or "
-                              f"is a link); refusing to replace it")
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.rename(final, old)
-        os.rename(tmp, final)
-        shutil.rmtree(old)
-    else:
-        os.rename(tmp, final)
+    if (final.exists() or final.is_symlink()) and not _is_own_run(
+            final, read_status(final), guard.decode_name(final.name)):
+        raise ConfigError(f"{show_path(final)}: exists and was not written by the tool (or "
+                          f"is a link); refusing to replace it")
+    guard.swap_into_place(tmp, final)
     _fsync_dir(final.parent)
 
 

@@ -27,7 +27,7 @@ from sim.model.equilibrium import draw_base_contracts, status_quo_offers
 from sim.model.parks import build_parks
 from sim.model.recorder import Recorder
 from sim.model.seeds import spawn_streams
-from sim.model.tables import Results
+from sim.model.tables import Results, check_finite
 from sim.model.world import World, build_world
 from sim.rules.agreements import rd_link_attention
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
@@ -246,9 +246,14 @@ def run_scenario(config: ScenarioConfig, seed: int | None = None, replicate: int
         replicate: replicate index r (common random numbers across scenarios).
         steps: number of quarters (the scenario's ``steps`` if None).
         world: a prebuilt world for this config's data, to skip recalibration.
+
+    Raises:
+        NonFiniteOutputError: an output column holds NaN or an infinity (names table, column, step).
     """
     seed = config.seed if seed is None else seed
     model = CircleModel(config, seed=seed, replicate=replicate, world=world)
     for _ in range(config.steps if steps is None else steps):
         model.step()
-    return model.recorder.results(config)
+    results = model.recorder.results(config)
+    check_finite(results.tables(), config.name, seed, replicate)  # a NaN fails the run, loudly
+    return results
