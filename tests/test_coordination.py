@@ -236,7 +236,29 @@ def test_caught_cities_are_uncapped_for_retention_as_well():
     assert (cities.loc[inside, "retention_spent"] == 0).all()
     assert (cities.loc[cities.city == model.world.cities[core], "retention_spent"] > 0).any()
     f = res.fiscal
-    assert not f.loc[(f.city == model.world.cities[core]) & (f.step >= 1), "in_scheme"].any()
+    wuhan = f[(f.city == model.world.cities[core]) & (f.step >= 1)]
+    assert wuhan.caught.all() and not wuhan.breaks_cap.any()
+
+
+def test_the_fiscal_table_tells_breaking_the_cap_from_being_caught():
+    """With no inspections every city breaks the cap from quarter 1 and none is caught (a column
+    of "caught" alone would show them all in the scheme); once inspections are certain, every
+    breaker is caught at the next quarter's inspection and, out of the scheme, no longer counts
+    as breaking a cap that binds it no more."""
+    cfg = load_scenario("scenarios/coordinated.yaml", SMALL + [
+        "steps=3", "policies.subsidy_cap.detection_probability_annual=0"])
+    model = CircleModel(cfg, seed=1, replicate=0)
+    for _ in range(2):
+        model.step()
+    model.config.policies.subsidy_cap.detection_probability_annual = 1.0
+    model.step()
+    res = model.recorder.results(cfg)
+    f = res.fiscal
+    assert f.breaks_cap.to_numpy().tolist() == res.cities.cheating.astype(bool).tolist()
+    early, last = f[f.step.isin([1, 2])], f[f.step == 3]
+    assert early.breaks_cap.all() and not early.caught.any()
+    assert last.caught.all() and not last.breaks_cap.any()
+    assert not f[f.step == 0][["breaks_cap", "caught"]].any(axis=None)
 
 
 # ----------------------------------------------------------------------------- money
@@ -255,7 +277,7 @@ def test_fiscal_table_adds_up_to_the_balance():
     inflows = (f.tax_collected + f.tax_shared_in - f.tax_shared_out + f.land_revenue
                + f.platform_return + f.compensation_received)
     outlays = (f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
-               + f.platform_cost)
+               + f.park_capital_cost + f.platform_cost)
     assert (inflows - outlays).to_numpy() == pytest.approx(f.balance.to_numpy(), abs=1e-9)
     assert f.balance.to_numpy() == pytest.approx(c.fiscal_balance.to_numpy(), abs=1e-9)
     assert (f.tax_collected + f.tax_shared_in - f.tax_shared_out).to_numpy() == pytest.approx(

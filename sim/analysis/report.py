@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.analysis import executive, fiscal, forest, i18n, plots, registry, stats
+from sim.analysis import enclaves, executive, fiscal, forest, i18n, plots, registry, stats
 from sim.analysis.executive import fmt, interval
 from sim.experiments.store import load_results, run_folder_name
 
@@ -373,6 +373,7 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     if notes:
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
+    blocks += enclaves.origin_blocks(batch.cities, lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
     return out / "report.html"

@@ -1,7 +1,8 @@
 """City agents: the nine governments of the circle, their state and their strategy.
 
 A city's objective (the promotion tournament, Li & Zhou 2005) weighs credited GDP, λ_Y yuan of
-fiscal balance per yuan, plus the fiscal balance (tax + land revenue − subsidies). A unit placed
+fiscal balance per yuan, plus the fiscal balance (every inflow less every outlay, the ``fiscal``
+table; fixed costs such as serviced land's carrying cost move no choice). A unit placed
 at park j is worth ``λ_Y · credited share + τ · tax share + land rent`` per yuan of value added to
 a city, so an agreement that leaves Wuhan a share of a departing unit lowers what Wuhan pays to
 keep it: sharing changes behaviour, not only bookkeeping. The economics of one decision live in
@@ -20,7 +21,7 @@ from sim.model.utility import Choosers, kg_index, utilities
 from sim.rules import accounts
 from sim.rules.constants import STEPS_PER_YEAR, Origin, ParkKind
 from sim.rules.economy import Settings
-from sim.rules.offers import best_response, breaks_cap, within_budget
+from sim.rules.offers import best_response, breaks_cap, retention_choice, within_budget
 
 if TYPE_CHECKING:
     from sim.model.circle import CircleModel
@@ -247,10 +248,11 @@ def retention_terms(model: CircleModel, kg: np.ndarray, current: np.ndarray, des
     """The counter-offer to units leaving park a (``current``) for b (``dest``, -1: outside),
     and the chance each accepts it.
 
-    The city c registering a picks the rate s maximising
-    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``, with P_stay the probability that
-    staying, its utility raised by s q_a / σ, now beats the move the unit chose (a binary logit
-    conditioned on the unit having preferred the move). What the city keeps when the unit moves,
+    The city c attracting at a picks the rate s maximising
+    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``
+    (:func:`sim.rules.offers.retention_choice`), with P_stay the probability that staying, its
+    utility raised by s q_a / σ, now beats the move the unit chose (a binary logit conditioned
+    on the unit having preferred the move). What the city keeps when the unit moves,
     v_c(b), includes its agreed credit and tax shares, so sharing lowers retention spending.
 
     Args:
@@ -271,18 +273,14 @@ def retention_terms(model: CircleModel, kg: np.ndarray, current: np.ndarray, des
                            min(model.config.policies.subsidy_cap.cap, ceiling))
     grid = (np.linspace(0.0, 1.0, comp.subsidy_grid_points)[None, :]
             * np.broadcast_to(ceiling, len(kg))[:, None])
-    rows = np.arange(len(kg))
     q_stay = model.current_terms.q[kg, current]
     p_stay = _acceptance((u_move - u_stay)[:, None],
                          grid * q_stay[:, None] / cal.sigma[kg][:, None])
     values = city_values(model, np.arange(model.kg))
     v_here = values[c, kg, current]
     v_there = np.where(dest >= 0, values[c, kg, np.maximum(dest, 0)], 0.0)
-    payoff = (p_stay * (cal.life * v_here[:, None] - cal.sub_life * grid)
-              + (1 - p_stay) * cal.life * v_there[:, None])
-    best = np.argmax(payoff, axis=1)
-    rate = grid[rows, best]
-    return rate, np.where(rate > 0, p_stay[rows, best], 0.0)
+    rate, chance = retention_choice(grid, p_stay, v_here, v_there, cal.life, cal.sub_life)
+    return rate, np.where(rate > 0, chance, 0.0)
 
 
 def _acceptance(gap: np.ndarray, lift: np.ndarray) -> np.ndarray:

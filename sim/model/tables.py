@@ -59,6 +59,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "n_units",
         "new_investment",
         "new_investment_from_wuhan",
+        "wuhan_origin_share_cum",
         "subsidy_rate_mean",
         "cheating",
     ),
@@ -92,7 +93,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "fiscal": (
         "step", "city", "tax_collected", "tax_shared_in", "tax_shared_out", "land_revenue",
         "platform_return", "compensation_received", "subsidies", "retention", "compensation_paid",
-        "park_operating_cost", "platform_cost", "balance", "in_scheme",
+        "park_operating_cost", "park_capital_cost", "platform_cost", "balance", "breaks_cap",
+        "caught",
     ),
     "investment_map": ("step", "city", "sector", "segment"),
     "agreements": (
@@ -105,8 +107,10 @@ OPTIONAL_TABLES = ("investment_map", "fiscal", "agreements")
 
 #: Numeric output columns that may hold NaN by design (table -> columns); every other numeric
 #: column must be finite, and an infinity is never allowed. ``term_years`` is NaN for an
-#: agreement without a term.
-NAN_ALLOWED: dict[str, tuple[str, ...]] = {"agreements": ("term_years",)}
+#: agreement without a term; ``wuhan_origin_share_cum`` for a city without new investment yet
+#: (every city at step 0).
+NAN_ALLOWED: dict[str, tuple[str, ...]] = {"agreements": ("term_years",),
+                                           "cities": ("wuhan_origin_share_cum",)}
 
 CHANNELS = (
     "relocation",

@@ -93,6 +93,19 @@ def tax_split(parks: Parks, shares: Shares, park_tax: np.ndarray,
     return collected, shared_in, shared_out
 
 
+def park_capital_cost(parks: Parks, step: int, n_cities: int, cost_per_km2: float) -> np.ndarray:
+    """The annual carrying cost of serviced park land each city bears (C): ``cost/km² × land``.
+
+    Serviced land costs its capital whether used or idle. The city where a park stands serviced
+    its land and stays its landlord, so it carries the cost of its local park and of the land it
+    allotted to every agreement park in force (enclave, park-within-park, reverse enclave); the
+    operator pays the park's running cost and, for a reverse enclave, the plot's rent instead.
+    """
+    serviced = (parks.kind == ParkKind.LOCAL) | parks.open_at(step)
+    return np.bincount(parks.city[serviced], weights=cost_per_km2 * parks.capacity[serviced],
+                       minlength=n_cities)
+
+
 def platform_returns(parks: Parks, park_output: np.ndarray, return_rate: float,
                      n_cities: int, step: int) -> np.ndarray:
     """Returns of park-within-park platform companies, split by equity (WEDZ-Huanggang 80:20).

@@ -74,6 +74,28 @@ def best_response(u: np.ndarray, available: np.ndarray, weight: np.ndarray, q: n
     return float(grid[int(np.argmax(values))]), values
 
 
+def retention_choice(grid: np.ndarray, p_stay: np.ndarray, v_here: np.ndarray,
+                     v_there: np.ndarray, life: float,
+                     sub_life: float) -> tuple[np.ndarray, np.ndarray]:
+    """A city's best counter-offer to each unit leaving it, and the chance it is accepted.
+
+    Maximises ``P_stay(s) (L v_here − L_s s) + (1 − P_stay(s)) L v_there`` over each leaver's
+    grid of rates s: what the city keeps if the unit stays, less the contract, against what it
+    keeps if the unit moves (its agreed credit and tax shares there, so sharing lowers the
+    counter-offer to a unit heading for the city's own enclave).
+
+    Args:
+        grid: n x S rates; p_stay: n x S chances of staying at each rate.
+        v_here, v_there: n, the city's value per yuan of the unit's output where it is and where
+            it goes; life, sub_life: present-value years of the unit and of a contract.
+    """
+    payoff = (p_stay * (life * v_here[:, None] - sub_life * grid)
+              + (1 - p_stay) * life * v_there[:, None])
+    best = np.argmax(payoff, axis=1)
+    rows = np.arange(len(best))
+    return grid[rows, best], p_stay[rows, best]
+
+
 def damped(current: np.ndarray, target: np.ndarray, damping: float) -> np.ndarray:
     """Partial adjustment toward the best response: ``s + η (s* − s)``."""
     return current + damping * (target - current)
