@@ -142,12 +142,24 @@ class CircleModel(mesa.Model):
         """Primary output (not modelled, never moves) grows with the circle's trend."""
         return self.world.primary * self.trend()
 
+    def land_trend(self, step: int | None = None) -> np.ndarray:
+        """Per city, the growth of serviced park land since the base year: the trend in a ring
+        city, (1 + s g)^(t/4) in the core, where s (``world.core_land_growth_share``) is the share
+        of the trend growth rate g by which the core city releases new industrial land."""
+        t = self.steps if step is None else step
+        factor = np.full(self.world.n_cities, self.trend(t))
+        g = self.config.economy.growth_rate_annual
+        share = self.config.world.core_land_growth_share
+        factor[self.world.core] = (1 + share * g) ** (t / STEPS_PER_YEAR)
+        return factor
+
     def grow_supplies(self) -> None:
         """Balanced growth: local park land and labour supply grow with the trend, so a city that
-        grows with the circle faces its base land price and wage (A); land a host allotted to
-        agreement parks stays theirs."""
+        grows with the circle faces its base land price and wage (A); the core's land may grow
+        slower (``land_trend``), so growth fills it; land a host allotted to agreement parks
+        stays theirs."""
         local = self.parks.kind == ParkKind.LOCAL
-        self.parks.capacity[local] = (self.calibration.local_capacity * self.trend()
+        self.parks.capacity[local] = (self.calibration.local_capacity * self.land_trend()
                                       - self.agreements.allotted)
 
     def land_used(self) -> np.ndarray:
