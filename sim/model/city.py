@@ -233,43 +233,72 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
 
 
 def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.ndarray:
-    """Cities counter-offer units that announce they will leave (retention subsidies).
+    """Cities counter-offer units that announce they will leave (retention subsidies); each unit
+    accepts with the chance :func:`retention_terms` gives (draws from the ``choices`` stream).
 
-    For a unit leaving park a of city c for park b, the city picks the rate s maximising
-    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``, with P_stay the probability that
-    staying, its utility raised by s q_a / σ, now beats the move the unit chose (a binary logit
-    conditioned on the unit having preferred the move). What the city keeps when the unit moves,
-    v_c(b), includes its agreed credit and tax shares, so sharing lowers retention spending.
     Returns the retention rate accepted by each decider (0 if none).
     """
-    comp, p, cal = model.config.competition, model.parks, model.calibration
-    kg, current = who.kg, who.current
-    leaving = (current >= 0) & (pick != current)
+    comp = model.config.competition
+    leaving = (who.current >= 0) & (pick != who.current)
     if not (comp.active and comp.retention) or not leaving.any():
-        return np.zeros(len(kg))
+        return np.zeros(len(who.kg))
     idx = np.flatnonzero(leaving)
-    c = p.attractor(model.steps)[current[idx]]
+    u, _ = utilities(model, who.select(idx), model.settings)
+    rows = np.arange(len(idx))
+    current = who.current[idx]
+    u_move = np.where(pick[idx] >= 0, u[rows, np.maximum(pick[idx], 0)], 0.0)
+    rate, chance = retention_terms(model, who.kg[idx], current, pick[idx],
+                                   u[rows, current], u_move)
+    accepted = (rate > 0) & (model.streams["choices"].random(len(idx)) < chance)
+    out = np.zeros(len(who.kg))
+    out[idx] = np.where(accepted, rate, 0.0)
+    return out
+
+
+def retention_terms(model: CircleModel, kg: np.ndarray, current: np.ndarray, dest: np.ndarray,
+                    u_stay: np.ndarray, u_move: np.ndarray,
+                    rate: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The counter-offer to units leaving park a (``current``) for b (``dest``, -1: outside),
+    and the chance each accepts it.
+
+    The city c attracting at a picks the rate s maximising
+    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``
+    (:func:`sim.rules.offers.retention_choice`), with P_stay the probability that staying, its
+    utility raised by s q_a / σ, now beats the move the unit chose (a binary logit conditioned
+    on the unit having preferred the move). What the city keeps when the unit moves,
+    v_c(b), includes its agreed credit and tax shares, so sharing lowers retention spending.
+
+    Args:
+        u_stay, u_move: systematic utilities of staying and of the move (0 for the outside).
+        rate: counter-offers already chosen: only the chance of their acceptance is computed.
+    Returns:
+        the rate offered (0: none) and the chance it is accepted (0 when no offer).
+    """
+    comp, p, cal = model.config.competition, model.parks, model.calibration
+    if rate is not None:
+        return rate, _acceptance(u_move - u_stay, rate * model.current_terms.q[kg, current]
+                                 / cal.sigma[kg])
+    c = p.attractor(model.steps)[current]
     ceiling = comp.subsidy_max
     if model.config.switches.subsidy_cap:
         free = np.array([out_of_scheme(city) for city in model.cities])
         ceiling = np.where(free[c], comp.subsidy_max,
                            min(model.config.policies.subsidy_cap.cap, ceiling))
     grid = (np.linspace(0.0, 1.0, comp.subsidy_grid_points)[None, :]
-            * np.broadcast_to(ceiling, len(idx))[:, None])
-    u, _ = utilities(model, who.select(idx), model.settings)
-    rows = np.arange(len(idx))
-    u_stay = u[rows, current[idx]]
-    u_move = np.where(pick[idx] >= 0, u[rows, np.maximum(pick[idx], 0)], 0.0)
-    q_stay = model.current_terms.q[kg[idx], current[idx]]
-    # the unit revealed that it prefers b: P(stay | offer s, chose b) = (P(s) − P(0)) / (1 − P(0))
-    binary = 1 / (1 + np.exp(u_move[:, None] - u_stay[:, None]
-                             - grid * q_stay[:, None] / cal.sigma[kg[idx]][:, None]))
-    p_stay = (binary - binary[:, :1]) / np.maximum(1 - binary[:, :1], 1e-12)
+            * np.broadcast_to(ceiling, len(kg))[:, None])
+    q_stay = model.current_terms.q[kg, current]
+    p_stay = _acceptance((u_move - u_stay)[:, None],
+                         grid * q_stay[:, None] / cal.sigma[kg][:, None])
     values = city_values(model, np.arange(model.kg))
-    v_here = values[c, kg[idx], current[idx]]
-    v_there = np.where(pick[idx] >= 0, values[c, kg[idx], np.maximum(pick[idx], 0)], 0.0)
+    v_here = values[c, kg, current]
+    v_there = np.where(dest >= 0, values[c, kg, np.maximum(dest, 0)], 0.0)
     rate, chance = retention_choice(grid, p_stay, v_here, v_there, cal.life, cal.sub_life)
-    accepted = (rate > 0) & (model.streams["choices"].random(len(idx)) < chance)
-    out = np.zeros(len(kg))
-    out[idx] = np.where(accepted, rate, 0.0)
-    return out
+    return rate, np.where(rate > 0, chance, 0.0)
+
+
+def _acceptance(gap: np.ndarray, lift: np.ndarray) -> np.ndarray:
+    """Chance that a unit which preferred the move (utility ``gap`` above staying) stays when
+    staying gains ``lift``: ``(P(lift) − P(0)) / (1 − P(0))`` of a binary logit."""
+    binary = 1 / (1 + np.exp(gap - lift))
+    base = 1 / (1 + np.exp(gap))
+    return (binary - base) / np.maximum(1 - base, 1e-12)
