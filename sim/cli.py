@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
-import shutil
 import sys
 import warnings
 from collections.abc import Sequence
@@ -139,7 +137,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run one scenario once and print the final step's headline figures."""
+    """Run one scenario once and print the final step's headline figures (1 if the run fails)."""
     for flag in ("seed", "replicate", "steps"):
         value = getattr(args, flag)
         if value is not None and value < 0:
@@ -150,14 +148,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     flags = [f"{flag}={getattr(args, flag)}" for flag in ("steps", "seed")
              if getattr(args, flag) is not None]  # bounded like the file, and in config.yaml
     config = load_scenario(args.scenario, [*args.overrides, *flags])
+    from sim.experiments.store_guard import check_output
+
     if args.out is not None:
-        _check_out(args.out, args.force)
+        check_output(args.out, args.force)
     from sim.model import run_scenario
+    from sim.model.tables import NonFiniteOutputError
 
     seed = config.seed
-    results = run_scenario(config, seed=seed, replicate=args.replicate)
+    try:
+        results = run_scenario(config, seed=seed, replicate=args.replicate)
+    except NonFiniteOutputError as exc:  # the run failed: one line, nothing written
+        print(f"error: run failed: {exc}", file=sys.stderr)
+        return 1
     if args.out is not None:
-        _check_out(args.out, args.force)  # again: the folder may have changed during the run
+        check_output(args.out, args.force)  # again: the folder may have changed during the run
         _write_run_folder(args.out, results, resolved_dict(config))
     last = results.circle.iloc[-1]
     print(f"{config.name}: seed {seed}, replicate {args.replicate}, step {int(last['step'])}")
@@ -170,36 +175,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_out(out: Path, force: bool) -> None:
-    """An --out folder must be new or empty; with --force, a run folder this tool wrote."""
-    from sim.experiments.store import check_fresh_output
-    from sim.experiments.store_guard import check_replaceable
-
-    if force:
-        check_replaceable(out)
-    else:
-        check_fresh_output(out, "pass --force to replace it or choose another --out")
-
-
 def _write_run_folder(out: Path, results, config: dict) -> None:
     """Write tables + config.yaml into a fresh hidden sibling folder, then swap it into place."""
     import yaml
 
-    from sim.experiments.store_guard import RUN_MARKER, TMP_TAG, write_marker
+    from sim.experiments.store_guard import replacing
 
-    out = Path(os.path.abspath(out))
-    tmp = out.with_name(f".{out.name}{TMP_TAG}{os.getpid()}")
-    tmp.mkdir(parents=True)
-    write_marker(tmp, RUN_MARKER)
-    results.write(tmp)
-    (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.rename(out, old)
-        os.rename(tmp, out)
-        shutil.rmtree(old)
-    else:
-        os.rename(tmp, out)
+    with replacing(out) as tmp:
+        results.write(tmp)
+        (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False,
+                                                        allow_unicode=True))
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

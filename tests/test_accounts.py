@@ -100,3 +100,15 @@ def test_flows_table(parks):
     assert got == {("B", "A", "gdp_credit"): 10.0, ("B", "A", "tax"): 0.64,
                    ("B", "park:enclave", "tax_retained"): 0.4, ("A", "B", "gdp_credit"): 12.0,
                    ("A", "B", "tax"): 1.2, ("B", "A", "platform_return"): 0.48}
+
+
+def test_park_capital_cost_is_carried_by_the_city_where_the_land_is(parks):
+    """Serviced land costs 0.15 a km² a year, used or idle, to the city where it lies: A's local
+    park (10 km²) and the reverse enclave's plot B rents in A (0.5 km²): 0.15 · 10.5 = 1.575; B's
+    local park (4 km²) and the land it allotted to A's enclave (2 km²): 0.15 · 6 = 0.9. The
+    park-within-park branch (3 km² in B) opens at step 6 and adds 0.15 · 3 = 0.45 from then."""
+    import dataclasses
+    p = dataclasses.replace(parks, capacity=np.array([10.0, 4.0, 2.0, 0.5, 3.0]),
+                            start=np.array([0, 0, 0, 0, 6]))
+    np.testing.assert_allclose(accounts.park_capital_cost(p, 2, 2, 0.15), [1.575, 0.9])
+    np.testing.assert_allclose(accounts.park_capital_cost(p, 6, 2, 0.15), [1.575, 1.35])

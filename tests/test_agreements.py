@@ -110,7 +110,8 @@ def test_the_source_promotes_and_subsidises_in_its_enclave_during_the_term():
 def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
     """Enclaves share tax, a reverse enclave's source rents its plot from the host (park cost of
     the source, land revenue of the host) and the columns still add up to the balance; the
-    serviced land allotted to agreement parks keeps its carrying cost in the welfare accounts."""
+    serviced land allotted to agreement parks keeps its carrying cost, booked to its host in the
+    fiscal table and the welfare accounts alike."""
     cfg = load_scenario("scenarios/coordinated.yaml", overrides=[
         "world.n_units=1000", "steps=2", "competition.subsidy_grid_points=6",
         "policies.agreements_voluntary=false"])
@@ -119,21 +120,27 @@ def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
     inflows = (f.tax_collected + f.tax_shared_in - f.tax_shared_out + f.land_revenue
                + f.platform_return + f.compensation_received)
     outlays = (f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
-               + f.platform_cost)
+               + f.park_capital_cost + f.platform_cost)
     assert (inflows - outlays).to_numpy() == pytest.approx(f.balance.to_numpy(), abs=1e-9)
+    # each host carries all the land it serviced (its local park's, grown with the trend), the
+    # land allotted to agreement parks included; their operators pay none of it
+    model = CircleModel(cfg, seed=1)
+    for t, step in f.groupby("step"):
+        carried = (cfg.economy.land_capital_cost_per_km2 * model.calibration.local_capacity
+                   * model.trend(int(t)))
+        assert step.park_capital_cost.to_numpy() == pytest.approx(carried, rel=1e-12)
     last = f[f.step == 2].set_index("city")
     assert last.tax_shared_out.sum() > 0          # enclave tax leaves the hosts...
     assert last.tax_shared_in.sum() == pytest.approx(last.tax_shared_out.sum())   # ...to sources
     signed = res.agreements[res.agreements.status == "signed"]
     assert {"enclave", "reverse_enclave"} <= set(signed.kind)
+    # the cities table carries each city's Wuhan-origin share of its new investment so far
+    c = res.cities.sort_values(["city", "step"])
+    cum = c.groupby("city")[["new_investment", "new_investment_from_wuhan"]].cumsum()
+    expected = (cum.new_investment_from_wuhan / cum.new_investment.where(cum.new_investment > 0))
+    assert c.wuhan_origin_share_cum.to_numpy() == pytest.approx(expected.to_numpy(), nan_ok=True)
+    assert c[c.step == 2].wuhan_origin_share_cum.notna().any()
 
-    model = CircleModel(cfg, seed=1)
-    p = model.parks
-    from sim.model.welfare_accounts import public_accounts
     from sim.rules.constants import ParkKind
-    c = model.world.n_cities
-    zero = np.zeros(c)
-    carried = public_accounts(model, zero, zero, zero, zero, zero, zero, zero, zero).outlays
-    total = model.calibration.local_capacity.sum()     # all serviced land, wherever allotted
+    p = model.parks        # agreement parks hold land at step 0, their hosts carry it
     assert (p.kind != ParkKind.LOCAL).any() and p.capacity[p.kind != ParkKind.LOCAL].sum() > 0
-    assert carried.sum() == pytest.approx(cfg.economy.land_capital_cost_per_km2 * total)

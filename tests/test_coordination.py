@@ -81,9 +81,12 @@ _MAP_OPEN = pytest.mark.xfail(strict=True, reason=(
     "welfare_national in 18 of 24 replicate-quarters (replicate 1: -61, -39, -36)"))
 
 
-# Replicate 0 is the one of 8 whose map gains beat the transfers' excess burden in every quarter
-# (+13, +24, +36): it passes, but a change of results may turn it either way.
-@pytest.mark.parametrize("replicate", [0, pytest.param(1, marks=_MAP_OPEN)])
+# Replicate 0 was the one of 8 whose map gains beat the transfers' excess burden in every quarter
+# (+13, +24, +36). With the base year's reviewers at rest under the status quo (retention
+# counter-offers in their calibration) it fails too: -46, -127, +23 a year in quarters 1-3
+# (replicates 1-3: -15, -45, +8; -49, -61, -59; -59, -17, +104), so both are open results.
+@pytest.mark.parametrize("replicate", [pytest.param(0, marks=_MAP_OPEN),
+                                       pytest.param(1, marks=_MAP_OPEN)])
 def test_a_noiseless_frictionless_map_never_lowers_welfare(replicate):
     diff = _map_vs_none(replicate)
     assert diff[0] == pytest.approx(0.0)          # the same base year
@@ -236,7 +239,29 @@ def test_caught_cities_are_uncapped_for_retention_as_well():
     assert (cities.loc[inside, "retention_spent"] == 0).all()
     assert (cities.loc[cities.city == model.world.cities[core], "retention_spent"] > 0).any()
     f = res.fiscal
-    assert not f.loc[(f.city == model.world.cities[core]) & (f.step >= 1), "in_scheme"].any()
+    wuhan = f[(f.city == model.world.cities[core]) & (f.step >= 1)]
+    assert wuhan.caught.all() and not wuhan.breaks_cap.any()
+
+
+def test_the_fiscal_table_tells_breaking_the_cap_from_being_caught():
+    """With no inspections every city breaks the cap from quarter 1 and none is caught (a column
+    of "caught" alone would show them all in the scheme); once inspections are certain, every
+    breaker is caught at the next quarter's inspection and, out of the scheme, no longer counts
+    as breaking a cap that binds it no more."""
+    cfg = load_scenario("scenarios/coordinated.yaml", SMALL + [
+        "steps=3", "policies.subsidy_cap.detection_probability_annual=0"])
+    model = CircleModel(cfg, seed=1, replicate=0)
+    for _ in range(2):
+        model.step()
+    model.config.policies.subsidy_cap.detection_probability_annual = 1.0
+    model.step()
+    res = model.recorder.results(cfg)
+    f = res.fiscal
+    assert f.breaks_cap.to_numpy().tolist() == res.cities.cheating.astype(bool).tolist()
+    early, last = f[f.step.isin([1, 2])], f[f.step == 3]
+    assert early.breaks_cap.all() and not early.caught.any()
+    assert last.caught.all() and not last.breaks_cap.any()
+    assert not f[f.step == 0][["breaks_cap", "caught"]].any(axis=None)
 
 
 # ----------------------------------------------------------------------------- money
@@ -255,7 +280,7 @@ def test_fiscal_table_adds_up_to_the_balance():
     inflows = (f.tax_collected + f.tax_shared_in - f.tax_shared_out + f.land_revenue
                + f.platform_return + f.compensation_received)
     outlays = (f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
-               + f.platform_cost)
+               + f.park_capital_cost + f.platform_cost)
     assert (inflows - outlays).to_numpy() == pytest.approx(f.balance.to_numpy(), abs=1e-9)
     assert f.balance.to_numpy() == pytest.approx(c.fiscal_balance.to_numpy(), abs=1e-9)
     assert (f.tax_collected + f.tax_shared_in - f.tax_shared_out).to_numpy() == pytest.approx(

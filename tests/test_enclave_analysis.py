@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.enclaves import core_origin_shares, enclave_fill, enclave_share_table
+from sim.analysis.enclaves import (
+    core_origin_shares,
+    enclave_fill,
+    enclave_share_table,
+    origin_blocks,
+)
 from sim.analysis.plots import plot_enclave_share
 
 KEY = "policies.enclave.gdp_share_source"
@@ -49,3 +54,19 @@ def test_core_origin_shares_and_fill_steps():
     fill = enclave_fill(parks)
     assert fill.fill_step.iloc[0] == 1 and fill.land_used.iloc[0] == 9.9
     assert np.isnan(enclave_fill(parks.assign(land_used=1.0)).fill_step.iloc[0])
+
+
+def test_origin_table_shows_each_citys_pooled_share_in_percent():
+    cities = pd.DataFrame(dict(scenario=list("bbbbaa"), replicate=[0, 0, 1, 1, 0, 0],
+                               step=1, city=["Xiaogan", "Wuhan"] * 3,
+                               new_investment=[10.0, 4.0, 30.0, 0.0, 8.0, 0.0],
+                               new_investment_from_wuhan=[5.0, 1.0, 10.0, 0.0, 2.0, 0.0]))
+    blocks = origin_blocks(cities)
+    assert [b[0] for b in blocks] == ["h2", "p", "table"]
+    table = blocks[2][1]
+    assert list(table.columns) == ["Wuhan", "Xiaogan"]          # cities.csv order
+    # scenario b (shown "B"): Xiaogan (5 + 10) / (10 + 30) = 37.5%, Wuhan 1 / 4 = 25%;
+    # a: Wuhan has no new investment
+    assert table.loc["B", "Xiaogan"] == "37.5%" and table.loc["B", "Wuhan"] == "25.0%"
+    assert table.loc["A", "Xiaogan"] == "25.0%" and table.loc["A", "Wuhan"] == ""
+    assert origin_blocks(cities.drop(columns="new_investment_from_wuhan")) == []

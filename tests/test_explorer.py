@@ -146,3 +146,57 @@ def test_views_draw_the_coordinator_map_after_a_step():
     assert fig.axes[0].get_xticklabels()[1].get_text() == "Automobile manufacturing"
     tables = model.tables()
     assert tables["circle"]["step"].tolist() == [0, 1]
+
+
+def test_room_keeps_limits_while_values_fit_and_widens_by_a_third():
+    from sim.explorer.live import room
+
+    assert room(None, np.array([1.0, 4.0])) == (1.0 - 0.35 * 3, 4.0 + 0.35 * 3)
+    assert room((0.0, 5.0), np.array([1.0, 4.0])) == (0.0, 5.0)        # fits: unchanged
+    # above the top only: the bottom stays, the top gets a third (0.35) of the range (6 - 1)
+    assert room((0.0, 5.0), np.array([1.0, 6.0])) == (0.0, 6.0 + 0.35 * 5)
+    assert room((0.0, 5.0), np.array([np.nan])) == (0.0, 5.0)
+    low, high = room(None, np.array([200.0]))                          # one point: 2 % of it
+    assert (low, high) == (200.0 - 0.35 * 4, 200.0 + 0.35 * 4)
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def test_live_figures_are_reused_and_match_a_full_redraw():
+    """A step updates the same figures in place (series data, arrows, the map only when it
+    changed) and the image drawn over the cached background equals a full draw of the figure."""
+    from sim.explorer.figures import FlowMap, InvestmentMap, TimeSeries
+    from sim.explorer.live import encode_png
+    from sim.explorer.views import ExplorerModel
+
+    model = ExplorerModel(n_units=300)
+    live = [FlowMap(model), TimeSeries(model), InvestmentMap(model)]
+    figures = [f.figure for f in live]
+    first = [f.png(model) for f in live]
+    series = live[1]
+    assert all(len(line.get_xdata()) == 1 for pair in series.lines for line in pair)
+    assert [f.png(model) for f in live] == first and [f.draws for f in live] == [1, 1, 1]
+    for _ in range(2):
+        model.step()
+        for f in live:
+            f.png(model)
+    assert [f.figure for f in live] == figures                 # the same Figure objects
+    assert [f.draws for f in live] == [3, 3, 2]                # the map changed once (step 1)
+    assert [f.backgrounds for f in live] == [1, 1, 1]          # drawn once, then restored
+    assert series.panel_draws <= 2 * 4                         # axes whose limits moved
+    own, other = series.lines[0][1], series.lines[0][0]
+    assert own.get_xdata().tolist() == [0, 1, 2] and len(other.get_xdata()) == 3
+    assert own.get_ydata()[-1] == model.tables()["circle"]["wuhan_share"].iloc[-1]
+    assert sum(a.get_visible() for a in live[0].arrows.values()) > 0
+    for f in live:                                             # same pixels as a full draw
+        shown = _pixels(f.png(model))
+        f.canvas.draw()
+        full = _pixels(encode_png(f.canvas))
+        differ = np.abs(shown - full).max(axis=2)
+        assert (differ > 0).mean() < 1e-3 and differ.max() <= 16

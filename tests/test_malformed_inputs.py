@@ -95,6 +95,16 @@ def data_is_file(folder: Path) -> None:
     folder.write_text("not a folder\n")
 
 
+def data_case(case: str, setup: Callable, n_lines: int, needle: str) -> tuple:
+    """A case that edits a copy of the bundled data folder read by ``data_dir: data``."""
+    return (case, {"bad.yaml": DATA}, setup, None, n_lines, needle)
+
+
+def data_cell(case: str, name: str, row: int, column: str, value: str, needle: str) -> tuple:
+    """A data case that changes one cell of ``name`` and expects one line."""
+    return data_case(case, cell(name, row, column, value), 1, needle)
+
+
 # (id, scenario files, data-folder edit, argv, lines on stderr, text of the first line)
 CASES = [
     # ---- YAML and files
@@ -472,161 +482,115 @@ CASES = [
         "--samples: expected an integer >= 2 and <= 100,000",
     ),
     # ---- data folders
-    (
-        "data_dir_is_file",
-        {"bad.yaml": DATA},
-        data_is_file,
-        None,
-        1,
-        "data_dir: expected a folder holding cities.csv",
+    data_case(
+        "data_dir_is_file", data_is_file, 1, "data_dir: expected a folder holding cities.csv"
     ),
-    (
+    data_case(
         "cities_csv_is_folder",
-        {"bad.yaml": DATA},
         replace_file("cities.csv", "folder"),
-        None,
         1,
         "cities.csv: expected a regular file",
     ),
-    (
+    data_case(
         "segments_csv_is_fifo",
-        {"bad.yaml": DATA},
         replace_file("segments.csv", "fifo"),
-        None,
         1,
         "segments.csv: expected a regular file",
     ),
-    (
+    data_case(
         "cities_binary",
-        {"bad.yaml": DATA},
         replace_file("cities.csv", "binary"),
-        None,
         1,
         "cities.csv: expected a UTF-8 CSV table",
     ),
-    (
+    data_case(
         "cities_header_only",
-        {"bad.yaml": DATA},
         replace_file("cities.csv", "header"),
-        None,
         1,
         "cities.csv: expected at least one row",
     ),
-    (
+    data_case(
         "hotness_missing_file",
-        {"bad.yaml": DATA},
         lambda f: (f / "sector_hotness.csv").unlink(),
-        None,
         1,
         "sector_hotness.csv: expected this data file (missing)",
     ),
-    (
+    data_case(
         "duplicated_ezhou",
-        {"bad.yaml": DATA},
         edit("cities.csv", lambda f: pd.concat([f, f[f["city"] == "Ezhou"]], ignore_index=True)),
-        None,
         1,
         "cities.csv: city row 11: expected unique values (got 'Ezhou' again)",
     ),
-    (
+    data_cell(
         "hotness_nan",
-        {"bad.yaml": DATA},
-        cell("sector_hotness.csv", 0, "hotness", "nan"),
-        None,
-        1,
+        "sector_hotness.csv",
+        0,
+        "hotness",
+        "nan",
         "sector_hotness.csv: hotness row 2: expected a finite number",
     ),
-    (
+    data_cell(
         "land_per_output_negative",
-        {"bad.yaml": DATA},
-        cell("segments.csv", 0, "land_per_output_km2", "-0.01"),
-        None,
-        1,
+        "segments.csv",
+        0,
+        "land_per_output_km2",
+        "-0.01",
         "land_per_output_km2 row 2: expected a number > 0",
     ),
-    (
+    data_case(
         "cities_missing_column",
-        {"bad.yaml": DATA},
         edit("cities.csv", lambda f: f.drop(columns=["gdp_2021"])),
-        None,
         1,
         "expected the column(s) gdp_2021",
     ),
-    (
+    data_cell(
         "population_text",
-        {"bad.yaml": DATA},
-        cell("cities.csv", 2, "population", "many"),
-        None,
-        1,
+        "cities.csv",
+        2,
+        "population",
+        "many",
         "population row 4: expected a finite number (got 'many')",
     ),
-    (
-        "lon_500",
-        {"bad.yaml": DATA},
-        cell("cities.csv", 1, "lon", "500"),
-        None,
-        1,
-        "lon row 3: expected a number >= -180 and <= 180",
+    data_cell(
+        "lon_500", "cities.csv", 1, "lon", "500", "lon row 3: expected a number >= -180 and <= 180"
     ),
-    (
-        "gdp_inf",
-        {"bad.yaml": DATA},
-        cell("cities.csv", 0, "gdp_2021", "inf"),
-        None,
-        1,
-        "gdp_2021 row 2: expected a finite number",
+    data_cell(
+        "gdp_inf", "cities.csv", 0, "gdp_2021", "inf", "gdp_2021 row 2: expected a finite number"
     ),
-    (
+    data_cell(
         "gdp_1e308",
-        {"bad.yaml": DATA},
-        cell("cities.csv", 0, "gdp_2021", "1e308"),
-        None,
-        1,
+        "cities.csv",
+        0,
+        "gdp_2021",
+        "1e308",
         "gdp_2021 row 2: expected a number > 0 and <= 1e+08",
     ),
-    (
-        "empty_city_name",
-        {"bad.yaml": DATA},
-        cell("cities.csv", 3, "city", " "),
-        None,
-        1,
-        "city row 5: expected a value",
-    ),
-    (
+    data_cell("empty_city_name", "cities.csv", 3, "city", " ", "city row 5: expected a value"),
+    data_case(
         "weights_missing_city",
-        {"bad.yaml": DATA},
         drop_row("sector_weights.csv", 8),
-        None,
         1,
         "sector_weights.csv: city: expected a row for every city of cities.csv (missing Tianmen)",
     ),
-    (
-        "weights_unknown_city",
-        {"bad.yaml": DATA},
-        cell("sector_weights.csv", 8, "city", "Paris"),
-        None,
-        2,
-        "missing Tianmen",
+    data_case(
+        "weights_unknown_city", cell("sector_weights.csv", 8, "city", "Paris"), 2, "missing Tianmen"
     ),
-    (
+    data_case(
         "weights_missing_sector",
-        {"bad.yaml": DATA},
         edit("sector_weights.csv", lambda f: f.drop(columns=["health"])),
-        None,
         1,
         "expected a column per default sector (missing health)",
     ),
-    (
+    data_cell(
         "weights_negative",
-        {"bad.yaml": DATA},
-        cell("sector_weights.csv", 1, "health", "-2"),
-        None,
+        "sector_weights.csv",
         1,
+        "health",
+        "-2",
         "health row 3: expected a number >= 0",
     ),
-    (
+    data_case(
         "weights_no_manufacturing",
-        {"bad.yaml": DATA},
         edit(
             "sector_weights.csv",
             lambda f: f.assign(
@@ -648,103 +612,87 @@ CASES = [
                 }
             ),
         ),
-        None,
         9,
         "expected a positive total weight over the manufacturing sectors",
     ),
-    (
+    data_cell(
         "sector_bad_group",
-        {"bad.yaml": DATA},
-        cell("sectors.csv", 0, "group", "mining"),
-        None,
-        1,
+        "sectors.csv",
+        0,
+        "group",
+        "mining",
         "group row 2: expected one of manufacturing, services",
     ),
-    (
+    data_case(
         "sectors_no_services",
-        {"bad.yaml": DATA},
         edit(
             "sectors.csv",
             lambda f: f.assign(default=f["default"].where(f["group"] != "services", "no")),
         ),
-        None,
         1,
         "expected default (yes) sectors in both groups",
     ),
-    (
+    data_case(
         "sector_code_twice",
-        {"bad.yaml": DATA},
         edit("sectors.csv", lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True)),
-        None,
         1,
         "sectors.csv: code row",
     ),
-    (
+    data_case(
         "hotness_missing_sector",
-        {"bad.yaml": DATA},
         drop_row("sector_hotness.csv", 0),
-        None,
         1,
         "expected a row per default sector (missing it_optoelectronics)",
     ),
-    (
+    data_case(
         "segments_missing_row",
-        {"bad.yaml": DATA},
         drop_row("segments.csv", 5),
-        None,
         1,
         "expected a row for each of services/hq",
     ),
-    (
+    data_cell(
         "labour_share_15",
-        {"bad.yaml": DATA},
-        cell("segments.csv", 2, "labour_cost_share", "1.5"),
-        None,
-        1,
+        "segments.csv",
+        2,
+        "labour_cost_share",
+        "1.5",
         "labour_cost_share row 4: expected a number >= 0 and <= 1",
     ),
-    (
+    data_cell(
         "link_unknown_segment",
-        {"bad.yaml": DATA},
-        cell("segment_links.csv", 0, "linked_segment", "design"),
-        None,
-        1,
+        "segment_links.csv",
+        0,
+        "linked_segment",
+        "design",
         "linked_segment row 2: expected one of rnd, hq, core, supply",
     ),
-    (
+    data_cell(
         "structure_unknown_city",
-        {"bad.yaml": DATA},
-        cell("structure.csv", 0, "city", "Atlantis"),
-        None,
-        1,
+        "structure.csv",
+        0,
+        "city",
+        "Atlantis",
         "structure.csv: city row 2: expected a city of cities.csv",
     ),
-    (
+    data_cell(
         "structure_pct_150",
-        {"bad.yaml": DATA},
-        cell("structure.csv", 0, "primary_pct", "150"),
-        None,
-        1,
+        "structure.csv",
+        0,
+        "primary_pct",
+        "150",
         "primary_pct row 2: expected a number >= 0 and <= 100",
     ),
-    (
+    data_case(
         "two_data_problems",
-        {"bad.yaml": DATA},
         both(
             cell("sector_hotness.csv", 0, "hotness", "nan"),
             cell("segments.csv", 0, "land_per_output_km2", "-1"),
         ),
-        None,
         2,
         "land_per_output_km2",
     ),
-    (
-        "data_core_city_renamed",
-        {"bad.yaml": DATA},
-        cell("cities.csv", 0, "city", "Wuhan2"),
-        None,
-        3,
-        "missing Wuhan",
+    data_case(
+        "data_core_city_renamed", cell("cities.csv", 0, "city", "Wuhan2"), 3, "missing Wuhan"
     ),
 ]
 

@@ -206,3 +206,22 @@ def test_shared_platform_draws_projects_in_from_outside():
                                  model.config.economy.nest_parameter, avail)
         outside[platform] = float(weight[arrivals] @ p[:, -1] / weight[arrivals].sum())
     assert outside[True] < outside[False]
+
+
+def test_exclusion_from_the_scheme_reaches_new_projects_only():
+    # the coordinator's placement stakes recompute only arrivals' utilities for an excluded city
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL)
+    model = CircleModel(cfg, seed=2)
+    model.step()
+    groups, _ = decider_groups(model, np.arange(model.kg))
+    s = model.settings
+    excluded = s.excluded.copy()
+    excluded[model.world.core] = True
+    alone = type(s)(offers=s.offers, promoted=s.promoted, mapped=s.mapped, platform=s.platform,
+                    excluded=excluded)
+    (u, avail), (u_alone, avail_alone) = utilities(model, groups, s), utilities(model, groups,
+                                                                                alone)
+    reviewer = groups.current >= 0
+    assert np.array_equal(u[reviewer], u_alone[reviewer])
+    assert np.array_equal(avail, avail_alone)
+    assert not np.array_equal(u[~reviewer], u_alone[~reviewer])

@@ -9,6 +9,7 @@ import numpy as np
 from sim.config import load_scenario
 from sim.model import run_scenario
 from sim.model.world import build_world
+from sim.rules.offers import retention_choice
 
 BASE = ["world.n_units=1500", "steps=4", "policies.agreements_voluntary=false",
         "policies.enclave.bargain=false"]
@@ -28,15 +29,31 @@ def _outcomes(share: float, replicates: int = 2) -> np.ndarray:
     return np.array(rows)
 
 
-def test_a_source_share_of_half_raises_wuhans_retention_spending_and_moves_output():
+def test_retention_counter_offers_by_hand_follow_what_the_city_keeps_where_the_unit_goes():
+    """Both channels of sharing on a city's retention spending, worked by hand (L = 10 years,
+    L_s = 18, rates 0 / 0.05 / 0.1 kept with chance 0 / 0.4 / 0.6, value 0.2 per yuan at home)."""
+    grid, p_stay = np.array([[0.0, 0.05, 0.1]] * 2), np.array([[0.0, 0.4, 0.6]] * 2)
+    # a unit leaving the city's own park for the city's enclave: keeping nothing there, 0.05 is
+    # worth 0.4 (2 − 0.9) = 0.44 > 0 and 0.1 is worth 0.6 (2 − 1.8) = 0.12; keeping 0.12 there,
+    # no offer (1.2) beats 0.05 (0.44 + 0.6 · 1.2 = 1.16): sharing lowers the counter-offer...
+    rate, chance = retention_choice(grid, p_stay, np.array([0.2, 0.2]), np.array([0.0, 0.12]),
+                                    10.0, 18.0)
+    np.testing.assert_allclose(rate, [0.05, 0.0])
+    np.testing.assert_allclose(chance, [0.4, 0.0])
+    # ...and a unit leaving the city's enclave for the host's park is worth keeping only once
+    # the city keeps a share of it (0.4 (1.2 − 0.9) = 0.12 > 0 at a value of 0.12 there)
+    rate, _ = retention_choice(grid, p_stay, np.array([0.0, 0.12]), np.zeros(2), 10.0, 18.0)
+    np.testing.assert_allclose(rate, [0.0, 0.05])
+
+
+def test_a_source_share_of_half_changes_wuhans_retention_spending_and_relocations():
+    """Sharing is live end to end: the paired outcomes differ in every replicate. The direction of
+    Wuhan's retention spending is the sum of the two channels above and is not signed here (20
+    paired replicates of 3,000 units, 20 steps: +6.4 [-7.7, 20.6])."""
     none, half = _outcomes(0.0), _outcomes(0.5)
     diff = half - none                        # paired by replicate
-    # on the paired means (single small replicates may go either way): Wuhan spends more on
-    # retention: it now counter-offers units leaving its enclaves (ignored at a zero share), which
-    # outweighs the smaller offers it makes to keep units heading there (measured on this world:
-    # +10.6 and +12.3 per replicate)
-    assert diff[:, 1].mean() > 0, diff
-    assert (diff[:, 2] != 0).all()            # and the output relocated out of Wuhan changes
+    assert (diff[:, 1] != 0).all(), diff      # Wuhan's retention spending
+    assert (diff[:, 2] != 0).all(), diff      # the output relocated out of Wuhan
 
 
 def test_a_source_share_of_half_makes_wuhans_enclaves_more_attractive_to_its_investors():

@@ -20,7 +20,7 @@ import pytest
 from conftest import MINIMAL, tree_snapshot
 
 from sim.config import ConfigError
-from sim.experiments.runner import WORKER_DIED, BatchAborted, Pool, _drive, run_batch
+from sim.experiments.runner import WORKER_DIED, BatchAborted, Pool, drive, run_batch
 from sim.experiments.store import load_results
 from sim.experiments.store_audit import audit_batch
 from sim.experiments.store_guard import batch_lock, check_run_names, decode_name, encode_name
@@ -317,12 +317,46 @@ def test_a_worker_that_dies_fails_only_its_own_run() -> None:
     pool.renewable, pool.renewals, pool.slots = True, 0, 4
     pool.renew = lambda: setattr(pool, "renewals", pool.renewals + 1)
     outcomes = {}
-    _drive(pool, specs, lambda spec, outcome: outcomes.__setitem__(spec.name, outcome))
+    drive(pool, specs, lambda spec, outcome: outcomes.__setitem__(spec.name, outcome))
     assert sorted(outcomes) == [s.name for s in specs]
     assert {n: o["status"] for n, o in outcomes.items() if o["status"] != "ok"} == {
         "s/r2": "failed"}
     assert outcomes["s/r2"]["message"] == WORKER_DIED
     assert pool.renewals == 2  # once with others in flight, once when it died alone
+
+
+class _BrokenAtSubmit(cf.Executor):
+    """A pool found broken when the run named ``at`` is submitted (a worker died idle, or between
+    two submissions): that submit raises, as ProcessPoolExecutor's does, until a renewal."""
+
+    def __init__(self, at: str) -> None:
+        self.at, self.broken = at, True
+
+    def submit(self, fn, spec, **_):
+        if spec.name == self.at and self.broken:
+            raise cf.process.BrokenProcessPool("a worker died")
+        future = cf.Future()
+        future.set_result({"status": "ok", "message": "", "tables": None, "duration_s": 0})
+        return future
+
+
+def test_a_pool_broken_between_submissions_is_renewed_and_no_run_fails() -> None:
+    from sim.config.sweeps import RunSpec
+
+    specs = [RunSpec(f"s/r{i}", "s", {}, i, 1, {}, "f") for i in range(6)]
+    executor = _BrokenAtSubmit("s/r3")
+    pool = Pool(workers=1, executor=executor)
+    pool.renewable, pool.renewals, pool.slots = True, 0, 2
+
+    def renew() -> None:
+        pool.renewals += 1
+        executor.broken = False
+
+    pool.renew = renew
+    outcomes = {}
+    drive(pool, specs, lambda spec, outcome: outcomes.__setitem__(spec.name, outcome))
+    assert {name: o["status"] for name, o in outcomes.items()} == {s.name: "ok" for s in specs}
+    assert pool.renewals == 1
 
 
 def test_a_dask_cluster_without_workers_ends_the_batch() -> None:

@@ -11,6 +11,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from sim.analysis import i18n
+from sim.analysis.plots import series_label
+from sim.analysis.stats import sweep_columns
+
 ID = ["scenario", "replicate"]
 #: circle columns of output leaving Wuhan: relocated units, Wuhan investors' new ring projects
 MOVED = ("relocated_out_of_wuhan_cum", "wuhan_investment_in_ring_cum")
@@ -30,6 +34,41 @@ def core_origin_shares(cities: pd.DataFrame, keys=()) -> pd.DataFrame:
     sums["core_origin_share"] = sums.new_investment_from_wuhan / sums.new_investment.where(
         sums.new_investment > 0)
     return sums.reset_index()
+
+
+ORIGIN_TEXT = {
+    "heading": ("Wuhan-origin share of new investment", "新增投资中武汉资本的比重"),
+    "intro": ("For each city, the share of the value added of all new projects it received over "
+              "the run (pooled over replicates) whose investors come from Wuhan "
+              "(融资在武汉、投资在城市圈).",
+              "各城市在整个模拟期内(合并各次重复实验)新增项目增加值中来自武汉投资者的比重"
+              "(融资在武汉、投资在城市圈)。"),
+}
+
+
+def origin_table(cities: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Scenario (and sweep point) x city table of the Wuhan-origin share of new investment."""
+    keys = [k for k in sweep_columns(cities, "cities") if cities[k].notna().any()]
+    shares = core_origin_shares(cities, keys)
+    shares["label"] = [series_label(row["scenario"], keys, [row[k] for k in keys], lang)
+                       for _, row in shares.iterrows()]
+    table = shares.pivot_table(index="label", columns="city", values="core_origin_share",
+                               aggfunc="first", sort=False)
+    table = table[i18n.city_order(table.columns)]
+    table = (table.map(lambda x: "" if pd.isna(x) else f"{100 * x:.1f}%")
+             .rename(columns=lambda c: i18n.city_label(c, lang)))
+    table.index.name, table.columns.name = None, None
+    return table
+
+
+def origin_blocks(cities: pd.DataFrame, lang: str = "en") -> list:
+    """The report's section on who invests where: heading, method, the table (none without
+    new-investment columns)."""
+    if cities.empty or "new_investment_from_wuhan" not in cities.columns:
+        return []
+    pick = 1 if lang == "zh" else 0
+    return [("h2", ORIGIN_TEXT["heading"][pick]), ("p", ORIGIN_TEXT["intro"][pick]),
+            ("table", origin_table(cities, lang))]
 
 
 def enclave_fill(parks: pd.DataFrame, full: float = 0.95) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.analysis import executive, fiscal, forest, i18n, plots, registry, stats
+from sim.analysis import enclaves, executive, fiscal, forest, i18n, plots, registry, stats
 from sim.analysis.executive import fmt, interval
 from sim.experiments.store import load_results, run_folder_name
 
@@ -342,9 +342,10 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  notes: list[str] = ()) -> Path:
     """Compare a stored batch and write the summary, figures and report; returns report.html.
 
-    ``sensitivity``: a ``sim sensitivity`` output folder (its ``beats.csv``) whose result the
-    executive summary reports; ``notes`` (failed and missing runs) are stated at the top of
-    the report; ``n_boot`` is ignored (kept for old callers).
+    ``sensitivity``: a ``sim sensitivity`` output folder (its ``beats.csv`` and, when present,
+    ``sign_ranges.csv``) whose result the executive summary reports; ``notes`` (failed and
+    missing runs) are stated at the top of the report; ``n_boot`` is ignored (kept for old
+    callers).
 
     Raises:
         FileExistsError: ``out_dir`` already holds a report.
@@ -356,6 +357,7 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     check_fresh(out)
     rings = plots.read_boundaries(boundaries) if boundaries else None
     beats = executive.read_sensitivity(sensitivity)
+    turning = executive.read_sign_ranges(sensitivity)
     if lang == "zh":
         i18n.cjk_font()
     batch = load_results(batch_dir)
@@ -363,13 +365,15 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     meta = batch_metadata(batch_dir, batch.manifest)
     table = pd.read_csv(stats.write_summary(summary, out, lang, meta))
     compared = compared_scenarios(table, baseline)
-    lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang)
+    lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang,
+                                     turning)
     figures = make_figures(batch, summary, compared, out / "figures", lang, rings)
     blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
                           baseline, figures, lang, lead, summary.replicates)
     if notes:
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
+    blocks += enclaves.origin_blocks(batch.cities, lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
     return out / "report.html"

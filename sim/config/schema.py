@@ -36,6 +36,7 @@ class WorldConfig(Strict):
     land_rent_core: float = Field(0.4, gt=0.0, le=1e4)
     land_rent_gdppc_elasticity: float = Field(0.8, ge=0.0, le=3.0)
     utilisation_core: float = Field(0.9, gt=0.0, lt=1.0)
+    core_land_growth_share: float = Field(1.0, ge=0.0, le=1.0)
     utilisation_ring: float = Field(0.7, gt=0.0, lt=1.0)
 
 

@@ -127,6 +127,57 @@ def check_replaceable(out: Path) -> None:
                           f"{RUN_MARKER} marker); the tool only replaces its own folders")
 
 
+def check_output(out: Path, force: bool) -> None:
+    """Before a command writes ``--out``: a new or empty folder, or with ``force`` one of the
+    tool's own (see :func:`check_replaceable`)."""
+    if force:
+        check_replaceable(out)
+    else:
+        from sim.experiments.store import check_fresh_output  # store imports this module
+
+        check_fresh_output(out, "pass --force to replace it or choose another --out")
+
+
+def temp_sibling(final: Path, marker: str = RUN_MARKER) -> Path:
+    """A fresh hidden folder ``.<name>.tmp-<pid>`` beside ``final``, holding ``marker`` (a stale
+    one this process left is removed first)."""
+    tmp = final.with_name(f".{final.name}{TMP_TAG}{os.getpid()}")
+    remove_tool_folder(tmp, marker)
+    tmp.mkdir(parents=True)
+    write_marker(tmp, marker)
+    return tmp
+
+
+def swap_into_place(tmp: Path, final: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``final``; an existing ``final`` is renamed aside
+    first and removed last, so ``final`` is whole at every moment. Callers check that an
+    existing ``final`` is the tool's own; a link is never replaced."""
+    if final.is_symlink():
+        raise ConfigError(f"{show_path(final)}: is a symbolic link; the tool never replaces a "
+                          f"link or what it points to")
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.rename(final, old)
+        os.rename(tmp, final)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp, final)
+
+
+@contextlib.contextmanager
+def replacing(out: Path) -> Iterator[Path]:
+    """Yield a fresh hidden sibling folder of ``out`` to fill; when the block ends without an
+    error it is swapped into place (:func:`swap_into_place`), otherwise removed."""
+    final = Path(os.path.abspath(out))
+    tmp = temp_sibling(final)
+    try:
+        yield tmp
+    except BaseException:
+        remove_tool_folder(tmp, RUN_MARKER)
+        raise
+    swap_into_place(tmp, final)
+
+
 def check_real_folder(path: Path, what: str) -> None:
     """Refuse a store folder that is a symbolic link (the store never follows links out)."""
     if path.is_symlink():

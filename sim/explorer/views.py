@@ -1,40 +1,44 @@
-"""The explorer's model and views: a CircleModel built from a few policy levers, and matplotlib
-figures of the flow map, the time series and the investment map drawn from the tables so far.
+"""The explorer's model and views: a CircleModel built from a few policy levers, and the flow
+map, the time series and the investment map drawn from the tables so far.
 
-Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state), so they work in
-a notebook, in tests and in Solara's ``FigureMatplotlib``.
+The figures live in :mod:`sim.explorer.figures`: each view makes its figure once per model and
+updates it in place after every step (redrawn only when what it shows changed).
 """
 
 from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
+import reacton.ipywidgets as rw
 import solara
 from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
-from sim.analysis.plots import plot_flow_map
 from sim.config.inert import InertWarning
-from sim.config.loader import data_folder
+from sim.explorer.figures import (  # noqa: F401  (current_map, DPI ... are part of this API)
+    DPI,
+    HORIZON,
+    SERIES,
+    FlowMap,
+    InvestmentMap,
+    LiveFigure,
+    TimeSeries,
+    current_map,
+    sector_labels,
+)
 from sim.explorer.levers import scenario
 from sim.model import CircleModel
-from sim.model.world import SEGMENTS, World, build_world
+from sim.model.world import World, build_world
 
 REGIMES = ("homogenised", "coordinated")
 #: The explorer's default size: small enough for a first view and a step within about a second
 #: each; batches run the files' size (world.n_units, 20,000 in scenarios/base.yaml).
 EXPLORER_UNITS = 1000
-#: Quarters drawn on the time axes before the run gets there (the bundled files' horizon).
-HORIZON = 12
-#: Figure resolution (dots per inch): the page shows them at about this size.
-DPI = 80
-SERIES = (("wuhan_share", "Wuhan share of circle GDP"),
-          ("similarity_ring_mean", "Ring structure similarity"),
-          ("subsidy_total", "Subsidies (100M yuan/yr)"),
-          ("relocated_out_of_wuhan_cum", "Relocated out of Wuhan, cum. (100M yuan/yr)"))
+#: The tables the views read (tagging only these keeps a step's bookkeeping small).
+VIEW_TABLES = ("circle", "cities", "transfers")
 
 
 class ExplorerModel(CircleModel):
@@ -99,17 +103,18 @@ class ExplorerModel(CircleModel):
             self.twin.step()
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The run's tables so far, tagged as one run, cached per step."""
+        """The tables the views draw (``VIEW_TABLES``) so far, tagged as one run, cached per
+        step."""
         if self._tables is None or self._tables[0] != self.steps:
-            self._tables = (self.steps, tagged_tables(self))
+            self._tables = (self.steps, tagged_tables(self, VIEW_TABLES))
         return self._tables[1]
 
     def twin_tables(self) -> dict[str, pd.DataFrame] | None:
-        """The twin's tables so far (None without a twin), cached per step."""
+        """The twin's ``VIEW_TABLES`` so far (None without a twin), cached per step."""
         if self.twin is None:
             return None
         if getattr(self, "_twin_tables", (None,))[0] != self.twin.steps:
-            self._twin_tables = (self.twin.steps, tagged_tables(self.twin))
+            self._twin_tables = (self.twin.steps, tagged_tables(self.twin, VIEW_TABLES))
         return self._twin_tables[1]
 
 
@@ -120,112 +125,52 @@ def cached_world(n_units: int) -> World:
     return build_world(scenario("coordinated", n_units=n_units))
 
 
-def tagged_tables(model: CircleModel) -> dict[str, pd.DataFrame]:
-    """A model's tables so far, tagged as one run."""
-    results = model.recorder.results(model.config)
+def tagged_tables(model: CircleModel, names: Sequence[str] | None = None
+                  ) -> dict[str, pd.DataFrame]:
+    """A model's tables so far (those named, or all), tagged as one run."""
+    tables = model.recorder.results(model.config).tables()
     ids = {"run": "explorer", "scenario": model.config.name, "replicate": 0}
-    return {name: frame.assign(**ids) for name, frame in results.tables().items()}
-
-
-@functools.lru_cache(maxsize=4)
-def sector_labels(folder: str) -> dict[str, str]:
-    """Readable sector names from the data folder's ``sectors.csv`` (English name before any
-    parenthesis), by sector code."""
-    table = pd.read_csv(f"{folder}/sectors.csv")
-    return {code: name.split(" (")[0] for code, name in zip(table["code"], table["name_en"])}
+    return {name: tables[name].assign(**ids) for name in (names or tables)}
 
 
 def flow_map_figure(model: ExplorerModel) -> Figure:
-    """Cities sized by GDP; arrows from Wuhan sized by output moved so far, by channel; this
-    regime and its twin side by side."""
-    runs = [model.tables()]
-    if getattr(model, "twin", None) is not None:
-        runs.append(model.twin_tables())
-    coords = pd.DataFrame({"city": model.world.cities, "lon": model.world.lon,
-                           "lat": model.world.lat})
-    cities = pd.concat([t["cities"] for t in runs], ignore_index=True)
-    transfers = pd.concat([t["transfers"] for t in runs], ignore_index=True)
-    names = [t["circle"]["scenario"].iloc[0] for t in runs]
-    fig = plot_flow_map(cities, transfers, names, coordinates=coords)
-    fig.set_size_inches(4.2 * len(names), 4.0)
-    fig.set_dpi(DPI)
-    return fig
+    """The flow map of the model (and its twin) at its current step, as a new figure."""
+    live = FlowMap(model)
+    live.refresh(model)
+    return live.figure
 
 
 def time_series_figure(model: ExplorerModel) -> Figure:
-    """Four headline series against the step (quarter): this regime, its twin (the other
-    regime, same draws) dashed, and the level at step 0 dotted across the horizon."""
-    circle = model.tables()["circle"]
-    twin = model.twin_tables()["circle"] if getattr(model, "twin", None) else None
-    fig = Figure(figsize=(7.0, 4.6), dpi=DPI)
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.86, bottom=0.1, hspace=0.45, wspace=0.25)
-    end = max(HORIZON, model.steps)
-    for ax, (column, label) in zip(fig.subplots(2, 2).ravel(), SERIES):
-        ax.axhline(circle[column].iloc[0], color="0.6", linestyle=":", linewidth=1,
-                   label="step 0")
-        if twin is not None:
-            ax.plot(twin["step"], twin[column], color="tab:grey", linestyle="--", marker="o",
-                    markersize=2, label=f"{model.twin.config.name} (file values)")
-        ax.plot(circle["step"], circle[column], color="tab:blue", marker="o", markersize=3,
-                label=model.config.name)
-        ax.set_xlim(0, end)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.set_title(label, fontsize=9)
-        ax.tick_params(labelsize=7)
-    fig.axes[0].legend(fontsize=7, loc="best")
-    other = getattr(model.twin, "config", model.config).name
-    fig.suptitle(f"{model.config.name} (solid) and {other}"
-                 f" (dashed) on the same random draws: step {model.steps} (quarters)", fontsize=9)
-    return fig
-
-
-def current_map(model: CircleModel) -> tuple[np.ndarray, str]:
-    """The coordinator's map if drawn, else the cities' own targets (C x KG bool), with a title."""
-    if model.settings.mapped is not None:
-        return np.asarray(model.settings.mapped, dtype=bool), "Coordinator's investment map"
-    targets = np.array([city.targets for city in model.cities], dtype=bool)
-    return targets, "Cities' own targets (competition)"
+    """The four headline series of the model (and its twin) so far, as a new figure."""
+    live = TimeSeries(model)
+    live.refresh(model)
+    return live.figure
 
 
 def investment_map_figure(model: CircleModel) -> Figure:
-    """City x sector grid: colour = segments assigned (0-4), text = their initials (R H C S)."""
-    mapped, title = current_map(model)
-    w = model.world
-    grid = mapped.reshape(w.n_cities, w.n_sectors, len(SEGMENTS))
-    fig = Figure(figsize=(7.5, 4.6), dpi=DPI)
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.93, bottom=0.42)
-    ax = fig.subplots()
-    image = ax.imshow(grid.sum(axis=2), cmap="Blues", vmin=0, vmax=len(SEGMENTS), aspect="auto")
-    for c, k in zip(*np.nonzero(grid.any(axis=2))):
-        text = "".join(s[0].upper() for s, on in zip(SEGMENTS, grid[c, k]) if on)
-        ax.text(k, c, text, ha="center", va="center", fontsize=6,
-                color="white" if grid[c, k].sum() > 2 else "black")
-    names = sector_labels(str(data_folder(model.config)))
-    ax.set_xticks(range(w.n_sectors), [names.get(k, k) for k in w.sectors], rotation=45,
-                  ha="right", rotation_mode="anchor", fontsize=7)
-    ax.set_yticks(range(w.n_cities), list(w.cities), fontsize=8)
-    bar = fig.colorbar(image, ax=ax, shrink=0.8, ticks=range(len(SEGMENTS) + 1))
-    bar.set_label("segments assigned (R&D, HQ, core, supply)", fontsize=8)
-    ax.set_title(title, fontsize=10)
-    return fig
+    """The model's current investment map (or the cities' own targets), as a new figure."""
+    live = InvestmentMap(model)
+    live.refresh(model)
+    return live.figure
+
+
+def _live_image(kind: type[LiveFigure], model: CircleModel) -> None:
+    """The figure of ``kind`` for this model: made once per model, updated each step."""
+    update_counter.get()
+    live = solara.use_memo(lambda: kind(model), dependencies=[model])
+    rw.Image(value=live.png(model), format="png")
 
 
 @solara.component
 def FlowMapView(model: ExplorerModel):
-    update_counter.get()
-    solara.FigureMatplotlib(flow_map_figure(model), format="png", dpi=DPI)
+    _live_image(FlowMap, model)
 
 
 @solara.component
 def TimeSeriesView(model: ExplorerModel):
-    update_counter.get()
-    solara.FigureMatplotlib(time_series_figure(model), format="png", dpi=DPI)
+    _live_image(TimeSeries, model)
 
 
 @solara.component
 def InvestmentMapView(model: ExplorerModel):
-    update_counter.get()
-    mapped, title = current_map(model)   # redrawn only when the map itself changes
-    key = (id(model), mapped.tobytes(), title)
-    fig = solara.use_memo(lambda: investment_map_figure(model), dependencies=[key])
-    solara.FigureMatplotlib(fig, dependencies=[key], format="png", dpi=DPI)
+    _live_image(InvestmentMap, model)

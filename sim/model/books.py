@@ -1,6 +1,6 @@
 """The circle's books at the end of a step: GDP by each count, tax, land revenue, subsidies,
-transfers and each city's fiscal balance, computed once from the state for the cities (their
-next budget and what they risk by cheating) and for the recorder (the tables)."""
+transfers, park costs and each city's fiscal balance, computed once from the state for the cities
+(their next budget and what they risk by cheating) and for the recorder (the tables)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class Books:
     subsidies: np.ndarray      # contracts and reverse enclaves' rent support
     retention: np.ndarray      # the part of subsidies paid to keep units
     park_cost: np.ndarray      # running cost of co-built parks (and reverse enclaves' plot rent)
+    park_capital_cost: np.ndarray  # carrying cost of the serviced park land the city owns
     platform_cost: np.ndarray  # the shared platform's running cost paid by each member city
     compensation: np.ndarray   # bargained transfers in force (+ receives)
     fiscal: np.ndarray         # fiscal balance
@@ -80,9 +81,10 @@ def close_books(model: CircleModel) -> Books:
                          p.capacity * terms.land_price[p.city], 0.0)
     park_cost += np.bincount(p.operator, weights=plot_rent, minlength=w.n_cities)
     land_rev += np.bincount(p.city, weights=plot_rent, minlength=w.n_cities)
+    capital = accounts.park_capital_cost(p, t, w.n_cities, econ.land_capital_cost_per_km2)
     comp = compensation_in_force(model.cities)
     platform_cost = _platform_cost(model)
-    fiscal = tax + land_rev + returns + comp - subsidies - park_cost - platform_cost
+    fiscal = tax + land_rev + returns + comp - subsidies - park_cost - capital - platform_cost
     lam = cfg.competition.promotion_weight_gdp
     gdp0 = model.calibration.gdp0
     growth = credited / gdp0
@@ -93,7 +95,7 @@ def close_books(model: CircleModel) -> Books:
         statistical=accounts.statistical_gdp(shares, park_output, primary), credited=credited,
         tax=tax, returns=returns, used=used, terms=terms, land_revenue=land_rev,
         subsidy_paid=sub_paid, subsidies=subsidies, retention=retention, park_cost=park_cost,
-        platform_cost=platform_cost,
+        park_capital_cost=capital, platform_cost=platform_cost,
         compensation=comp, fiscal=fiscal, objective=lam * (growth - peers) + fiscal / gdp0,
         shared_inflow=_inflow(model, shares, park_output, park_tax, returns, comp))
 

@@ -9,7 +9,6 @@ the scenario's steps and collects headline circle metrics in a ``DataCollector``
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 from typing import Any
@@ -24,11 +23,11 @@ from sim.model.bundled import resolve_config
 from sim.model.calibration import calibrate, core_gravity, employment_by_city
 from sim.model.city import City
 from sim.model.coordinator import Coordinator
-from sim.model.equilibrium import contract_ages, status_quo_offers
+from sim.model.equilibrium import draw_base_contracts, status_quo_offers
 from sim.model.parks import build_parks
 from sim.model.recorder import Recorder
 from sim.model.seeds import spawn_streams
-from sim.model.tables import Results
+from sim.model.tables import Results, check_finite
 from sim.model.world import World, build_world
 from sim.rules.agreements import rd_link_attention
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
@@ -111,21 +110,22 @@ class CircleModel(mesa.Model):
                              econ.max_utilisation)
         terms = location_terms(w, self.config, local, self.output_cube(), self.wage, prices)
         term = int(round(self.config.competition.subsidy_years * STEPS_PER_YEAR))
-        turnover = cal.p_exit + cal.p_review * (1 - econ.stay_share_reviewers)
-        has, age = contract_ages(len(self.units), turnover, term, self.streams["world"])
-        offers, delta_arrival, self.settle_rounds = status_quo_offers(
-            self, local, terms, cal.delta_arrival.copy(), (has, age, term))
-        self.calibration = dataclasses.replace(cal, delta_arrival=delta_arrival)
+        # units close before the survivors review; a unit is new if it arrived or moved in
+        turnover = cal.p_exit + (1 - cal.p_exit) * cal.p_review * (1 - econ.stay_share_reviewers)
+        contracts = draw_base_contracts(len(self.units), turnover, term, self.streams["world"])
+        offers, self.calibration, self.settle_rounds = status_quo_offers(
+            self, local, terms, cal.delta_arrival.copy(), contracts)
         self.settings.offers[:] = offers
 
     # ----------------------------------------------------------------- state
     def output_cube(self) -> np.ndarray:
         """City x sector x segment output where production physically stands."""
-        w = self.world
-        cube = np.zeros((w.n_cities, w.n_sectors, len(SEGMENTS)))
-        np.add.at(cube, (self.parks.city[self.units.park], self.units.sector, self.units.segment),
-                  self.units.output)
-        return cube
+        w, u, g = self.world, self.units, len(SEGMENTS)
+        cell = ((self.parks.city[u.park].astype(np.int64) * w.n_sectors + u.sector) * g
+                + u.segment)        # summed in unit order, as np.add.at did, far faster
+        return np.bincount(cell, weights=u.output,
+                           minlength=w.n_cities * w.n_sectors * g).reshape(w.n_cities,
+                                                                         w.n_sectors, g)
 
     def trend(self, step: int | None = None) -> float:
         """The circle's trend level (1 + g)^(t/4) at a step: 1 at step 0, 1 without growth."""
@@ -143,12 +143,24 @@ class CircleModel(mesa.Model):
         """Primary output (not modelled, never moves) grows with the circle's trend."""
         return self.world.primary * self.trend()
 
+    def land_trend(self, step: int | None = None) -> np.ndarray:
+        """Per city, the growth of serviced park land since the base year: the trend in a ring
+        city, (1 + s g)^(t/4) in the core, where s (``world.core_land_growth_share``) is the share
+        of the trend growth rate g by which the core city releases new industrial land."""
+        t = self.steps if step is None else step
+        factor = np.full(self.world.n_cities, self.trend(t))
+        g = self.config.economy.growth_rate_annual
+        share = self.config.world.core_land_growth_share
+        factor[self.world.core] = (1 + share * g) ** (t / STEPS_PER_YEAR)
+        return factor
+
     def grow_supplies(self) -> None:
         """Balanced growth: local park land and labour supply grow with the trend, so a city that
-        grows with the circle faces its base land price and wage (A); land a host allotted to
-        agreement parks stays theirs."""
+        grows with the circle faces its base land price and wage (A); the core's land may grow
+        slower (``land_trend``), so growth fills it; land a host allotted to agreement parks
+        stays theirs."""
         local = self.parks.kind == ParkKind.LOCAL
-        self.parks.capacity[local] = (self.calibration.local_capacity * self.trend()
+        self.parks.capacity[local] = (self.calibration.local_capacity * self.land_trend()
                                       - self.agreements.allotted)
 
     def land_used(self) -> np.ndarray:
@@ -167,6 +179,15 @@ class CircleModel(mesa.Model):
 
         Mesa counts the step in ``self.steps`` before calling this method.
         """
+        self.prepare_decisions()
+        exits = firms.retire_units(self)
+        self.outside_mass *= 1 - self.calibration.p_exit   # projects producing outside close too
+        placed = firms.decide_locations(self)
+        self.update_output()
+        self._close_step(firms.merge_step(exits, placed))
+
+    def prepare_decisions(self) -> None:
+        """The part of a step before firms decide: markets, the coordinator, cities' offers."""
         self.grow_supplies()
         self.update_wages()
         self.current_terms = self.terms()
@@ -178,11 +199,6 @@ class CircleModel(mesa.Model):
         # Each city best-responds to the offers in force when it moves, so the outcome depends
         # on the order: cities move in the data file's order, never shuffled.
         self.cities.do("step")
-        exits = firms.retire_units(self)
-        self.outside_mass *= 1 - self.calibration.p_exit   # projects producing outside close too
-        placed = firms.decide_locations(self)
-        self.update_output()
-        self._close_step(firms.merge_step(exits, placed))
 
     def _rd_attention(self) -> np.ndarray:
         """KG x C attention multiplier from R&D units in each ring city's reverse enclaves."""
@@ -243,9 +259,14 @@ def run_scenario(config: ScenarioConfig, seed: int | None = None, replicate: int
         replicate: replicate index r (common random numbers across scenarios).
         steps: number of quarters (the scenario's ``steps`` if None).
         world: a prebuilt world for this config's data, to skip recalibration.
+
+    Raises:
+        NonFiniteOutputError: an output column holds NaN or an infinity (names table, column, step).
     """
     seed = config.seed if seed is None else seed
     model = CircleModel(config, seed=seed, replicate=replicate, world=world)
     for _ in range(config.steps if steps is None else steps):
         model.step()
-    return model.recorder.results(config)
+    results = model.recorder.results(config)
+    check_finite(results.tables(), config.name, seed, replicate)  # a NaN fails the run, loudly
+    return results

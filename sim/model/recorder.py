@@ -30,6 +30,8 @@ class Recorder:
         self.rows: dict[str, list] = {name: [] for name in TABLES}
         self.relocated_cum = 0.0
         self.invested_cum = 0.0
+        self.new_investment_cum: np.ndarray | None = None   # C, since step 1 (step 0 has none)
+        self.from_wuhan_cum: np.ndarray | None = None
 
     def record(self, model: CircleModel, events: StepEvents, books: Books) -> None:
         """Append the step's rows: the model's state, the step's events and its books."""
@@ -110,8 +112,8 @@ class Recorder:
             model, events, books.terms,
             model.config.policies.park_within_park.platform_return_rate)
         public = welfare_accounts.public_accounts(
-            model, books.tax, retained, books.land_revenue, books.returns, books.compensation,
-            books.subsidies, books.park_cost, books.platform_cost)
+            books.tax, retained, books.land_revenue, books.returns, books.compensation,
+            books.subsidies, books.park_cost, books.park_capital_cost, books.platform_cost)
         return welfare_accounts.measures(model, flows, public)
 
     @staticmethod
@@ -139,6 +141,11 @@ class Recorder:
         from_wuhan = arrivals & (events.origin == Origin.WUHAN)
         new_w = np.bincount(dest[from_wuhan], weights=STEPS_PER_YEAR * events.output[from_wuhan],
                             minlength=w.n_cities)
+        if self.new_investment_cum is None:
+            self.new_investment_cum = np.zeros(w.n_cities)
+            self.from_wuhan_cum = np.zeros(w.n_cities)
+        self.new_investment_cum += new_inv
+        self.from_wuhan_cum += new_w
         frame = pd.DataFrame(dict(
             step=t, city=list(w.cities), gdp_physical=books.physical,
             gdp_statistical=books.statistical, gdp_credited=books.credited, tax_revenue=books.tax,
@@ -152,14 +159,18 @@ class Recorder:
             land_price=books.terms.land_price[: w.n_cities], wage=model.wage,
             n_units=np.bincount(city_of_unit, minlength=w.n_cities),
             new_investment=new_inv, new_investment_from_wuhan=new_w,
+            wuhan_origin_share_cum=metrics.wuhan_origin_share(self.new_investment_cum,
+                                                              self.from_wuhan_cum),
             subsidy_rate_mean=[float(c.offers[c.targets].mean()) if c.targets.any() else 0.0
                                for c in model.cities],
             cheating=[bool(c.cheating) for c in model.cities]))
         self.rows["cities"].append(frame)
 
     def _fiscal(self, model: CircleModel, books: Books) -> None:
-        """The ``fiscal`` rows: every public inflow and outlay of each city; they add up to its
-        fiscal balance."""
+        """The ``fiscal`` rows: every public inflow and outlay of each city, adding up to its fiscal
+        balance, and where it stands under the subsidy cap: ``breaks_cap``, offering above the cap
+        this quarter while not yet caught; ``caught``, caught at an inspection so far (out of the
+        scheme for good). A city with neither is bound by the cap (if there is one)."""
         w, comp = model.world, books.compensation
         collected, shared_in, shared_out = accounts.tax_split(model.parks, books.shares,
                                                               books.park_tax, w.n_cities)
@@ -169,8 +180,9 @@ class Recorder:
             platform_return=books.returns, compensation_received=np.maximum(comp, 0.0),
             subsidies=books.subsidies - books.retention, retention=books.retention,
             compensation_paid=np.maximum(-comp, 0.0), park_operating_cost=books.park_cost,
-            platform_cost=books.platform_cost,
-            balance=books.fiscal, in_scheme=[not c.detected for c in model.cities])))
+            park_capital_cost=books.park_capital_cost, platform_cost=books.platform_cost,
+            balance=books.fiscal, breaks_cap=[bool(c.cheating) for c in model.cities],
+            caught=[bool(c.detected) for c in model.cities])))
 
     def _sectors(self, model, cube) -> None:
         w = model.world

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 #: Every output table and its columns, in order. Units: money in 100 million yuan (亿元) per year
@@ -58,6 +59,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "n_units",
         "new_investment",
         "new_investment_from_wuhan",
+        "wuhan_origin_share_cum",
         "subsidy_rate_mean",
         "cheating",
     ),
@@ -91,7 +93,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "fiscal": (
         "step", "city", "tax_collected", "tax_shared_in", "tax_shared_out", "land_revenue",
         "platform_return", "compensation_received", "subsidies", "retention", "compensation_paid",
-        "park_operating_cost", "platform_cost", "balance", "in_scheme",
+        "park_operating_cost", "park_capital_cost", "platform_cost", "balance", "breaks_cap",
+        "caught",
     ),
     "investment_map": ("step", "city", "sector", "segment"),
     "agreements": (
@@ -101,6 +104,13 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 #: Tables added after batches were first stored: a run folder without one reads as empty.
 OPTIONAL_TABLES = ("investment_map", "fiscal", "agreements")
+
+#: Numeric output columns that may hold NaN by design (table -> columns); every other numeric
+#: column must be finite, and an infinity is never allowed. ``term_years`` is NaN for an
+#: agreement without a term; ``wuhan_origin_share_cum`` for a city without new investment yet
+#: (every city at step 0).
+NAN_ALLOWED: dict[str, tuple[str, ...]] = {"agreements": ("term_years",),
+                                           "cities": ("wuhan_origin_share_cum",)}
 
 CHANNELS = (
     "relocation",
@@ -156,3 +166,38 @@ class Results(TableSet):
 
 def empty_table(name: str) -> pd.DataFrame:
     return pd.DataFrame({column: [] for column in TABLES[name]})
+
+
+class NonFiniteOutputError(ValueError):
+    """A run produced NaN or an infinity in an output column: the run fails, nothing is written."""
+
+
+def first_non_finite(tables: dict[str, pd.DataFrame]) -> tuple[str, str, object, float] | None:
+    """``(table, column, first step, value)`` of the first numeric column holding a value that is
+    not finite (NaN allowed only where :data:`NAN_ALLOWED` says so), or None."""
+    for name, frame in tables.items():
+        for column in frame.columns:
+            values = frame[column]
+            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+                continue
+            array = values.to_numpy(dtype=float, na_value=np.nan)
+            bad = ~np.isfinite(array)
+            if column in NAN_ALLOWED.get(name, ()):
+                bad &= ~np.isnan(array)
+            if bad.any():
+                first = int(np.argmax(bad))
+                step = frame["step"][bad].min() if "step" in frame else None
+                return name, column, step, float(array[first])
+    return None
+
+
+def check_finite(tables: dict[str, pd.DataFrame], scenario: str, seed: int,
+                 replicate: int) -> None:
+    """Raise :class:`NonFiniteOutputError` naming the run, table, column and first step when an
+    output column holds NaN or an infinity (checked before any table is written)."""
+    found = first_non_finite(tables)
+    if found is not None:
+        table, column, step, value = found
+        raise NonFiniteOutputError(f"scenario {scenario!r}, seed {seed}, replicate {replicate}: "
+                              f"{table}.{column} is {value} from step {step} (expected a finite "
+                              f"number; the run's tables are not written)")

@@ -51,7 +51,8 @@ def stationary_outside_mass(config: ScenarioConfig, cal: Calibration) -> np.ndar
     econ = config.economy
     mean_a = cal.mean_productivity.ravel()
     inflow = (cal.arrival_rate * econ.outside_share_arrivals
-              + cal.p_review * econ.leave_share_reviewers * cal.base_counts.sum(axis=1)) * mean_a
+              + (1 - cal.p_exit) * cal.p_review * econ.leave_share_reviewers
+              * cal.base_counts.sum(axis=1)) * mean_a
     return inflow / max(cal.p_exit, 1e-9)
 
 
@@ -80,19 +81,15 @@ def unit_flows(model: CircleModel, events: StepEvents, terms: Terms,
         relocation=relocation, resident=u.origin != Origin.OUTSIDE)
 
 
-def public_accounts(model: CircleModel, tax: np.ndarray, retained_tax: np.ndarray,
-                    land_rev: np.ndarray, returns: np.ndarray, comp: np.ndarray,
-                    subsidies: np.ndarray, park_cost: np.ndarray,
+def public_accounts(tax: np.ndarray, retained_tax: np.ndarray, land_rev: np.ndarray,
+                    returns: np.ndarray, comp: np.ndarray, subsidies: np.ndarray,
+                    park_cost: np.ndarray, park_capital_cost: np.ndarray,
                     platform_cost: np.ndarray) -> welfare.PublicAccounts:
     """Cities' revenue and outlays (C), the carrying cost of serviced park land among the
-    outlays: each host's local park and the land it allotted to agreement parks in force."""
-    p, econ = model.parks, model.config.economy
-    serviced = (p.kind == ParkKind.LOCAL) | p.open_at(model.steps)
-    carrying = np.bincount(p.city[serviced],
-                           weights=econ.land_capital_cost_per_km2 * p.capacity[serviced],
-                           minlength=model.world.n_cities)
+    outlays (``sim.rules.accounts.park_capital_cost``, the same number the fiscal table books)."""
     revenue = tax + retained_tax + land_rev + returns + np.maximum(comp, 0.0)
-    outlays = subsidies + park_cost + carrying + platform_cost + np.maximum(-comp, 0.0)
+    outlays = (subsidies + park_cost + park_capital_cost + platform_cost
+               + np.maximum(-comp, 0.0))
     return welfare.PublicAccounts(revenue, outlays)
 
 

@@ -46,8 +46,8 @@ def share_matrices(parks: Parks, step: int, n_cities: int, double_count: bool = 
     a_t = np.where(in_term, parks.tax_share_source, 0.0)
     kept = np.where(in_term & (step < parks.retention_end), parks.retained_share, 0.0)
     stat = np.zeros((n_cities, p))
-    np.add.at(stat, (parks.city, cols), 1.0 - a_y)
-    np.add.at(stat, (parks.operator, cols), a_y)
+    stat[parks.city, cols] += 1.0 - a_y       # one entry per column: no repeated index
+    stat[parks.operator, cols] += a_y
     credited = stat.copy()
     if double_count:
         enclave = parks.kind == ParkKind.ENCLAVE
@@ -56,8 +56,8 @@ def share_matrices(parks: Parks, step: int, n_cities: int, double_count: bool = 
         credited[parks.city[shared], cols[shared]] = 1.0
         credited[parks.operator[shared], cols[shared]] = 1.0
     tax = np.zeros((n_cities, p))
-    np.add.at(tax, (parks.registration, cols), (1.0 - a_t) * (1.0 - kept))
-    np.add.at(tax, (parks.operator, cols), a_t * (1.0 - kept))
+    tax[parks.registration, cols] += (1.0 - a_t) * (1.0 - kept)
+    tax[parks.operator, cols] += a_t * (1.0 - kept)
     return Shares(stat, credited, tax, kept)
 
 
@@ -91,6 +91,19 @@ def tax_split(parks: Parks, shares: Shares, park_tax: np.ndarray,
     shared_in = (shares.tax * ~own) @ park_tax
     shared_out = (own * ((1.0 - shares.retained)[None, :] - shares.tax)) @ park_tax
     return collected, shared_in, shared_out
+
+
+def park_capital_cost(parks: Parks, step: int, n_cities: int, cost_per_km2: float) -> np.ndarray:
+    """The annual carrying cost of serviced park land each city bears (C): ``cost/km² × land``.
+
+    Serviced land costs its capital whether used or idle. The city where a park stands serviced
+    its land and stays its landlord, so it carries the cost of its local park and of the land it
+    allotted to every agreement park in force (enclave, park-within-park, reverse enclave); the
+    operator pays the park's running cost and, for a reverse enclave, the plot's rent instead.
+    """
+    serviced = (parks.kind == ParkKind.LOCAL) | parks.open_at(step)
+    return np.bincount(parks.city[serviced], weights=cost_per_km2 * parks.capacity[serviced],
+                       minlength=n_cities)
 
 
 def platform_returns(parks: Parks, park_output: np.ndarray, return_rate: float,

@@ -213,35 +213,38 @@ def finished_points(out: Path) -> dict[int, dict]:
 
 
 def run_design(points: Sequence[dict[str, float]], evaluator: Evaluator, out: Path,
-               executor: cf.Executor, progress: bool = True) -> list[dict]:
-    """Evaluate every point not yet in ``out/samples``; return all records in index order."""
-    from sim.experiments.runner import Progress
+               pool: Any, progress: bool = True) -> list[dict]:
+    """Evaluate every point not yet in ``out/samples``; return all records in index order.
 
+    ``pool`` is a :class:`sim.experiments.runner.Pool` (or any executor). Each record is written
+    as it arrives, so a kill loses nothing finished; a worker that dies costs a renewed pool and
+    a retry of the points in flight, and only a point that kills its worker alone fails (to be
+    redone by ``--resume``).
+    """
+    from sim.experiments.runner import Pool, Progress, drive
+
+    pool = pool if isinstance(pool, Pool) else Pool(None, executor=pool)
     done = finished_points(out)
     todo = [i for i in range(len(points)) if i not in done]
     bar = Progress(len(todo), progress)
-    dask = type(executor).__module__.startswith("distributed")
-    futures = {}
-    for i in todo:
-        kwargs = {"key": f"sample-{out.name}-{i}"} if dask else {}
-        futures[executor.submit(evaluate_point, evaluator, i, points[i], **kwargs)] = i
+
+    def submit(pool: Pool, i: int) -> cf.Future:
+        kwargs = {"key": f"sample-{out.name}-{i}"} if pool.dask else {}
+        return pool.executor.submit(evaluate_point, evaluator, i, points[i], **kwargs)
+
+    def record(i: int, outcome: dict) -> None:
+        if "index" not in outcome:  # the driver's record of a lost worker or task
+            outcome = {"index": i, "params": points[i], "outputs": {}, "status": "failed",
+                       "message": outcome["message"], "duration_s": outcome["duration_s"]}
+        write_atomic(out / "samples" / f"{i:06d}.json", json.dumps(outcome))
+        done[i] = outcome
+        bar.update(f"sample {i}", outcome["status"], outcome["duration_s"])
+
     try:
-        for future in cf.as_completed(futures):
-            record = _result(future, futures.pop(future), points)
-            write_atomic(out / "samples" / f"{record['index']:06d}.json", json.dumps(record))
-            done[record["index"]] = record
-            bar.update(f"sample {record['index']}", record["status"], record["duration_s"])
+        drive(pool, todo, record, submit)
     finally:
         bar.close()
     return [done[i] for i in range(len(points))]
-
-
-def _result(future: cf.Future, index: int, points: Sequence[dict]) -> dict:
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 (a lost worker fails its point, not the study)
-        return {"index": index, "params": points[index], "outputs": {}, "status": "failed",
-                "message": " ".join(f"{type(exc).__name__}: {exc}".split()), "duration_s": 0.0}
 
 
 # --------------------------------------------------------------------------- analysis
@@ -340,7 +343,7 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
         check_fresh_output(out, "pass --resume to continue it or choose another --out")
     with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
         open_study(out, design_record(method, n, seed, params, label or {}), resume)
-        records = run_design(points, evaluator, out, pool.executor, progress)
+        records = run_design(points, evaluator, out, pool, progress)
     failed = [(r["index"], r["message"]) for r in records if r["status"] != "ok"]
     outputs = pd.DataFrame([r["outputs"] for r in records])
     indices = pd.DataFrame() if failed else analyse(method, problem, X, outputs, seed)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 from pathlib import Path
 
 from sim.config.loader import ConfigError, show_path
-from sim.experiments.store_guard import RUN_MARKER, TMP_TAG, write_marker
+from sim.experiments.store_guard import check_output, replacing
 
 #: Production units of the back-test's 2010 world unless ``--set world.n_units=N`` says otherwise
 #: (small, so that the default command takes well under a minute).
@@ -40,8 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run the back-test, write backtest.csv and backtest.png, print the 2019 share errors."""
-    from sim.experiments.store import check_fresh_output
-    from sim.experiments.store_guard import check_replaceable
     from sim.validation.backtest import (
         FIRST_YEAR,
         LAST_YEAR,
@@ -59,10 +55,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--last-year: expected {FIRST_YEAR + 1}..{LAST_YEAR} (got {args.last_year})"
         )
-    if args.force:   # only a folder the tool wrote, never the working folder or a parent
-        check_replaceable(args.out)
-    else:
-        check_fresh_output(args.out, "pass --force to replace it or choose another --out")
+    check_output(args.out, args.force)   # --force: only a folder the tool wrote, never a parent
     overrides = [f"world.n_units={DEFAULT_UNITS}", *args.overrides]
     try:
         frame = backtest(replicates=args.replicates, seed=args.seed, overrides=overrides,
@@ -82,16 +75,6 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _write(out: Path, frame, figure) -> None:
     """Write both files into a fresh sibling folder, then swap it into place."""
-    out = out.resolve()
-    tmp = out.with_name(f".{out.name}{TMP_TAG}{os.getpid()}")
-    tmp.mkdir(parents=True)
-    write_marker(tmp, RUN_MARKER)   # so a later --force may replace it, and nothing else
-    frame.to_csv(tmp / "backtest.csv", index=False)
-    figure.savefig(tmp / "backtest.png")
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.rename(out, old)
-        os.rename(tmp, out)
-        shutil.rmtree(old)
-    else:
-        os.rename(tmp, out)
+    with replacing(out) as tmp:   # marked, so a later --force may replace it, and nothing else
+        frame.to_csv(tmp / "backtest.csv", index=False)
+        figure.savefig(tmp / "backtest.png")
