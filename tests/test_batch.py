@@ -21,7 +21,9 @@ from sim.experiments.store import load_results
 from sim.model.tables import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["steps=2", "world.n_units=2000"]
+#: A tiny world: what these tests compare (tables across executors, streams, refusals) does not
+#: depend on its size.
+SMALL = ["steps=2", "world.n_units=300"]
 
 
 @pytest.fixture
@@ -51,6 +53,7 @@ def assert_same_tables(a: Path, b: Path) -> None:
             pd.testing.assert_frame_equal(left[run][name], right[run][name], check_exact=True)
 
 
+@pytest.mark.slow
 def test_one_worker_two_workers_and_dask_give_identical_tables(sweep_file: Path) -> None:
     distributed = pytest.importorskip("distributed")
     one = run_batch([sweep_file], "one", replicates=2, seed=3, workers=1, overrides=SMALL,
@@ -104,6 +107,7 @@ def _sim(*args: str, **kwargs) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, **kwargs)
 
 
+@pytest.mark.slow
 def test_killed_batch_resumes_to_the_uninterrupted_result(scenario_dir: Path) -> None:
     args = ["tiny.yaml", "--replicates", "8", "--seed", "4", "--workers", "2", "--quiet",
             "--set", "steps=3", "--set", "world.n_units=2000"]
