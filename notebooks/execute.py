@@ -27,15 +27,17 @@ MAX_BYTES = 1_000_000
 _SCREEN = "economy.tax_rate,competition.homogenisation,policies.investment_map.noise_sd"
 #: Values replacing each notebook's `parameters` cell; every name the cell defines needs one.
 SIZES: dict[str, dict[str, dict[str, object]]] = {
-    # seconds per notebook, for the test suite: a tiny world, two quarters, two replicates
+    # seconds per notebook, for the test suite: a tiny world, one quarter, two replicates,
+    # in the kernel's own process (under pytest-xdist the cores are already busy; the pool path
+    # is tested in tests/test_explore_pool.py and tests/test_batch.py)
     "tiny": {
-        "01-quickstart": {"N_UNITS": 300, "STEPS": 2, "SEED": 1, "WORKERS": 1},
-        "02-policy-comparison": {"N_UNITS": 300, "REPLICATES": 2, "STEPS": 2, "SEED": 1,
-                                 "WORKERS": 2},
-        "03-enclave-sharing": {"N_UNITS": 300, "REPLICATES": 2, "STEPS": 2,
+        "01-quickstart": {"N_UNITS": 300, "STEPS": 1, "SEED": 1, "WORKERS": 1},
+        "02-policy-comparison": {"N_UNITS": 300, "REPLICATES": 2, "STEPS": 1, "SEED": 1,
+                                 "WORKERS": 1},
+        "03-enclave-sharing": {"N_UNITS": 300, "REPLICATES": 2, "STEPS": 1,
                                "SHARES": [0.0, 0.5, 1.0], "SEED": 1, "WORKERS": 1},
         "04-investment-map": {"N_UNITS": 300, "REPLICATES": 2, "NOISE_LEVELS": [0.3],
-                              "SEED": 1, "WORKERS": 2},
+                              "SEED": 1, "WORKERS": 1},
         "05-robustness": {"n_units": 300, "steps": 1, "trajectories": 2, "screen": _SCREEN,
                           "sobol_samples": 0, "sobol_top": 2, "workers": 1,
                           "out": "robustness"},

@@ -1,7 +1,9 @@
-"""Shared fixtures: a folder of small scenario files for config, batch and CLI tests."""
+"""Shared fixtures: a folder of small scenario files for config, batch and CLI tests; a folder
+built once per session across pytest-xdist workers; the order of tests on the workers."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,30 @@ def cli(capsys: pytest.CaptureFixture):
         return code, out, err.splitlines()
 
     return run
+
+
+def shared_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> Path:
+    """A folder ``build(folder)`` fills once per test session, also across pytest-xdist workers
+    (the first worker builds it under a file lock, the others wait and reuse it), so a session
+    fixture such as a small batch is not computed once per worker."""
+    from filelock import FileLock
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent  # this session's folder, shared by its workers
+    folder = root / f"shared-{name}"
+    with FileLock(str(root / f"shared-{name}.lock")):
+        if not (folder / ".done").is_file():
+            folder.mkdir(exist_ok=True)
+            build(folder)
+            (folder / ".done").write_text("")
+    return folder
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` first (a stable sort, the same on every worker), so the longest
+    end-to-end checks start at once and the workers finish together, not one waiting for a long
+    test handed out last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -39,8 +40,8 @@ def table_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def scenario_hashes(file_name: str, worlds: dict | None = None) -> dict[str, dict[str, str]]:
-    """Seed -> table name -> hash for one scenario file (its first sweep point)."""
+def scenario_results(file_name: str, worlds: dict | None = None) -> dict[int, Any]:
+    """Seed -> the results of one scenario file's first sweep point on the small world."""
     from sim.config import ScenarioConfig
     from sim.config.sweeps import scenario_runs
     from sim.model import run_scenario
@@ -52,11 +53,18 @@ def scenario_hashes(file_name: str, worlds: dict | None = None) -> dict[str, dic
     key = (config.data_dir, config.world.model_dump_json())
     if key not in worlds:
         worlds[key] = build_world(config)
-    out = {}
-    for seed in SEEDS:
-        results = run_scenario(config, seed=seed, world=worlds[key])
-        out[str(seed)] = {name: table_hash(frame) for name, frame in results.tables().items()}
-    return out
+    return {seed: run_scenario(config, seed=seed, world=worlds[key]) for seed in SEEDS}
+
+
+def table_hashes(results: Any) -> dict[str, str]:
+    """Table name -> hash for one run's results."""
+    return {name: table_hash(frame) for name, frame in results.tables().items()}
+
+
+def scenario_hashes(file_name: str, worlds: dict | None = None) -> dict[str, dict[str, str]]:
+    """Seed -> table name -> hash for one scenario file (its first sweep point)."""
+    return {str(seed): table_hashes(results)
+            for seed, results in scenario_results(file_name, worlds).items()}
 
 
 def load_golden() -> dict:

@@ -93,6 +93,7 @@ def test_growth_parameter_maps_to_arrivals_as_derived():
     np.testing.assert_allclose(grow.primary, grow.world.primary * 1.1**3)   # (grow.steps == 3)
 
 
+@pytest.mark.slow
 def test_cli_backtest_tiny_in_a_subprocess(tmp_path, capsys):
     cmd = [sys.executable, "-m", "sim", "backtest", "--replicates", "1", "--last-year", "2011",
            "--set", "world.n_units=300", "--out", "bt"]

@@ -21,7 +21,9 @@ from sim.experiments.store import load_results
 from sim.model.tables import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["steps=2", "world.n_units=2000"]
+#: A tiny world: what these tests compare (tables across executors, streams, refusals) does not
+#: depend on its size.
+SMALL = ["steps=2", "world.n_units=300"]
 
 
 @pytest.fixture
@@ -51,6 +53,7 @@ def assert_same_tables(a: Path, b: Path) -> None:
             pd.testing.assert_frame_equal(left[run][name], right[run][name], check_exact=True)
 
 
+@pytest.mark.slow
 def test_one_worker_two_workers_and_dask_give_identical_tables(sweep_file: Path) -> None:
     distributed = pytest.importorskip("distributed")
     one = run_batch([sweep_file], "one", replicates=2, seed=3, workers=1, overrides=SMALL,
@@ -104,6 +107,7 @@ def _sim(*args: str, **kwargs) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, **kwargs)
 
 
+@pytest.mark.slow
 def test_killed_batch_resumes_to_the_uninterrupted_result(scenario_dir: Path) -> None:
     args = ["tiny.yaml", "--replicates", "8", "--seed", "4", "--workers", "2", "--quiet",
             "--set", "steps=3", "--set", "world.n_units=2000"]
@@ -194,3 +198,29 @@ def test_a_failing_run_is_recorded_and_the_batch_goes_on(scenario_dir: Path,
     assert sorted(p.name for p in (scenario_dir / "out" / "runs").iterdir()) == [
         "bad__r00", "bad__r01", "notes", "tiny__r00", "tiny__r01"]
     assert len(load_results("out").manifest) == 4
+
+
+def test_local_pool_workers_write_their_own_runs(scenario_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # the parent process may write only the manifest: its run-folder writer is broken here,
+    # so the batch completes only because each worker wrote its own runs (checksums and all)
+    import concurrent.futures as cf
+
+    from sim.experiments import store
+
+    with cf.ThreadPoolExecutor(1) as threads:   # a given executor: the parent writes
+        run_batch(["tiny.yaml"], "parent", replicates=2, seed=5, executor=threads,
+                  overrides=SMALL, progress=False)
+
+    def parent_writes(*args, **kwargs):
+        raise AssertionError("the parent wrote a run folder")
+
+    monkeypatch.setattr(store, "write_run_folder", parent_writes)
+    summary = run_batch(["tiny.yaml"], "workers", replicates=2, seed=5, workers=2,
+                        overrides=SMALL, progress=False)
+    assert (summary.n_ok, summary.n_failed) == (2, 0)
+    runs = scenario_dir / "workers" / "runs"
+    assert sorted(p.name for p in runs.iterdir()) == ["tiny__r00", "tiny__r01"]
+    assert store.damaged_runs(scenario_dir / "workers") == []
+    assert list(pd.read_csv(scenario_dir / "workers" / "manifest.csv")["status"]) == ["ok"] * 2
+    assert_same_tables(Path("parent"), Path("workers"))

@@ -29,6 +29,7 @@ def test_validate_reports_ok_per_file(scenario_dir: Path) -> None:
         "sw.yaml: OK (sw; 3 sweep point(s), 3 replicate(s))"]
 
 
+@pytest.mark.slow
 def test_run_writes_tables_and_config_and_refuses_to_overwrite(scenario_dir: Path) -> None:
     done = sim("run", "tiny.yaml", "--seed", "2", "--out", "one", cwd=scenario_dir)
     assert done.returncode == 0, done.stderr
@@ -49,6 +50,7 @@ def test_run_writes_tables_and_config_and_refuses_to_overwrite(scenario_dir: Pat
     assert sorted(p.name for p in scenario_dir.iterdir()) == ["one", "tiny.yaml"]
 
 
+@pytest.mark.slow
 def test_sim_run_reproduces_a_batch_run(scenario_dir: Path) -> None:
     (scenario_dir / "sw.yaml").write_text("extends: tiny.yaml\nname: sw\nsweep:\n"
                                           "  grid: {competition.homogenisation: [0.1, 0.9]}\n")

@@ -81,9 +81,12 @@ _MAP_OPEN = pytest.mark.xfail(strict=True, reason=(
     "welfare_national in 18 of 24 replicate-quarters (replicate 1: -61, -39, -36)"))
 
 
-# Replicate 0 is the one of 8 whose map gains beat the transfers' excess burden in every quarter
-# (+13, +24, +36): it passes, but a change of results may turn it either way.
-@pytest.mark.parametrize("replicate", [0, pytest.param(1, marks=_MAP_OPEN)])
+# Replicate 0 was the one of 8 whose map gains beat the transfers' excess burden in every quarter
+# (+13, +24, +36). With the base year's reviewers at rest under the status quo (retention
+# counter-offers in their calibration) it fails too: -46, -127, +23 a year in quarters 1-3
+# (replicates 1-3: -15, -45, +8; -49, -61, -59; -59, -17, +104), so both are open results.
+@pytest.mark.parametrize("replicate", [pytest.param(0, marks=_MAP_OPEN),
+                                       pytest.param(1, marks=_MAP_OPEN)])
 def test_a_noiseless_frictionless_map_never_lowers_welfare(replicate):
     diff = _map_vs_none(replicate)
     assert diff[0] == pytest.approx(0.0)          # the same base year

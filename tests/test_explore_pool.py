@@ -14,6 +14,7 @@ def tiny():
     return explore.scenario("coordinated", n_units=300, steps=1)
 
 
+@pytest.mark.slow
 def test_run_replicates_same_tables_serial_and_on_an_executor(tiny):
     other = explore.with_values(tiny, {"switches.enclave": False}, name="no_enclave")
     serial = explore.run_replicates([tiny, other], replicates=2, seed=3)
@@ -27,6 +28,7 @@ def test_run_replicates_same_tables_serial_and_on_an_executor(tiny):
         serial.cities.query("scenario == 'coordinated' and replicate == 1"))
 
 
+@pytest.mark.slow
 def test_map_noise_same_serial_and_on_an_executor(tiny):
     serial = explore.map_noise(tiny, [0.0, 0.5], replicates=2, seed=2)
     with cf.ThreadPoolExecutor(2) as pool:

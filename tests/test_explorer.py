@@ -80,6 +80,7 @@ def test_explorer_model_levers_reach_the_config():
         ExplorerModel(regime="anarchy", n_units=300, twin=False)
 
 
+@pytest.mark.slow
 def test_page_renders_controls_and_plots_and_steps():
     import ipyvuetify as v
     import ipywidgets as w

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_once
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PatchCollection, PolyCollection
 from matplotlib.container import ErrorbarContainer
@@ -25,14 +26,17 @@ SHARES = [0.0, 0.25, 0.5, 0.75, 1.0]
 
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory):
-    """homogenised, coordinated and the enclave-share sweep: 3 replicates, 3 quarters."""
-    out = tmp_path_factory.mktemp("plots") / "store"
+    """homogenised, coordinated and the enclave-share sweep: 3 replicates, 3 quarters (built once
+    per session, also under pytest-xdist)."""
     files = [SCENARIOS / f"{name}.yaml" for name in
              ("homogenised", "coordinated", "sweep_enclave_share")]
-    done = run_batch(files, out_dir=out, replicates=3, workers=1, progress=False,
-                     overrides=["steps=3", "world.n_units=2000"])
-    assert done.n_failed == 0, done.failed
-    return load_results(out)
+
+    def build(folder: Path) -> None:
+        done = run_batch(files, out_dir=folder / "store", replicates=3, workers=1, progress=False,
+                         overrides=["steps=3", "world.n_units=2000"])
+        assert done.n_failed == 0, done.failed
+
+    return load_results(shared_once(tmp_path_factory, "plots", build) / "store")
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import shared_once
 
 from sim.analysis import executive, i18n, report
 from sim.cli import main
@@ -33,12 +34,15 @@ NAMES = ("homogenised", "coordinated", "coordinated_without_subsidy_cap")
 
 @pytest.fixture(scope="session")
 def batch_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report") / "store"
+    """The small batch, built once per session (also under pytest-xdist)."""
     files = [ROOT / "scenarios" / f"{name}.yaml" for name in NAMES]
-    done = run_batch(files, out_dir=out, replicates=3, workers=1, progress=False,
-                     overrides=["steps=3", "world.n_units=2000"])
-    assert done.n_failed == 0, done.failed
-    return out
+
+    def build(folder: Path) -> None:
+        done = run_batch(files, out_dir=folder / "store", replicates=3, workers=1,
+                         progress=False, overrides=["steps=3", "world.n_units=2000"])
+        assert done.n_failed == 0, done.failed
+
+    return shared_once(tmp_path_factory, "report", build) / "store"
 
 
 def sim(*args, cwd=ROOT):
@@ -312,3 +316,12 @@ def test_demo_headline_marks_intervals_that_exclude_zero():
     assert "16 scenarios x 20 paired replicates" in text[0] and "make study" not in "".join(text)
     assert text[1].split() == ["welfare", "(higher", "better)", "theil", "(lower", "better)"]
     assert text[-1].split() == ["coordinated", "+12.5*", "-0.01"]
+
+
+def test_demo_headline_from_a_real_store(batch_dir):
+    """Regression: the demo's headline read the store through a module path that no longer
+    existed, so `make demo` crashed after its runs (the other demo tests replace it)."""
+    text = demo.headline(demo.store_differences(batch_dir), len(NAMES), 3)
+    assert "welfare (higher better)" in text
+    assert {"coordinated", "coordinated_without_subsidy_cap"} <= {
+        line.split()[0] for line in text.splitlines()[3:]}

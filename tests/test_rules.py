@@ -5,6 +5,7 @@ import pytest
 
 from sim.rules.offers import (
     best_response,
+    best_responses,
     breaks_cap,
     damped,
     target_sectors,
@@ -60,6 +61,38 @@ def test_best_response_one_group_one_park_by_hand():
         nest=np.zeros(1, int), n_nests=1, lam=1.0, life=1.0, sub_life=1.0)
     np.testing.assert_allclose(values, [0.5, 0.73106 * 0.9, 0.88080 * 0.8], atol=1e-4)
     assert best == 0.2
+
+
+def _blocks(rng, n_parks, nest, pays, lam, grid):
+    """Three sector-segments of random deciders: the grid search of each (the reference) and
+    the stacked inputs of the nest-by-nest evaluation."""
+    ref, stacked = [], []
+    for b, n in enumerate((1, 4, 7)):
+        u = rng.normal(0.0, 2.0, (n, n_parks))
+        available = rng.random((n, n_parks)) > 0.3
+        available[0, :] = b != 1                       # one block's first decider sees no park
+        q, value = rng.random(n_parks) + 0.5, rng.random(n_parks)
+        weight, sigma, current = rng.random(n), 0.05 + 0.5 * rng.random(), 0.1 * rng.random()
+        ref.append(best_response(u, available, weight, q, sigma, value, pays, current, grid,
+                                 nest, 3, lam, 12.0, 4.0))
+        stacked.append((u, available, weight, np.full(n, b), np.tile(q, (n, 1)),
+                        np.full(n, sigma), np.tile(value, (n, 1)), np.full(n, current)))
+    return ref, [np.concatenate(part) for part in zip(*stacked, strict=True)]
+
+
+@pytest.mark.parametrize("paid_parks", [[], [0], [1, 4], [2, 3, 5]])
+@pytest.mark.parametrize("lam", [0.3, 1.0])
+def test_best_responses_by_nest_equal_the_grid_search(paid_parks, lam):
+    # the city pays at none, one or several parks, in one nest or two; some deciders see no park
+    rng = np.random.default_rng(len(paid_parks) + int(10 * lam))
+    nest = np.array([0, 0, 1, 2, 1, 2])
+    pays = np.isin(np.arange(6), paid_parks)
+    grid = np.linspace(0.0, 0.15, 16)
+    ref, (u, av, weight, block, q, sigma, value, current) = _blocks(rng, 6, nest, pays, lam, grid)
+    best, values = best_responses(u, av, weight, block, 3, q, sigma, value, pays, current, grid,
+                                  nest, 3, lam, 12.0, 4.0)
+    np.testing.assert_allclose(values, [v for _, v in ref], rtol=1e-12, atol=1e-14)
+    assert best.tolist() == [b for b, _ in ref]
 
 
 def test_compensation_covers_losers_with_premium_paid_by_gainers():

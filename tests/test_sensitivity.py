@@ -31,6 +31,7 @@ ISHIGAMI_S1 = (0.3139, 0.4424, 0.0)
 ISHIGAMI_ST = (0.5576, 0.4424, 0.2437)
 
 
+@pytest.mark.slow
 def test_ishigami_sobol_indices_within_their_intervals(tmp_path: Path) -> None:
     params = [Parameter(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
     with cf.ThreadPoolExecutor(1) as pool:
@@ -107,6 +108,7 @@ def test_tree_finds_the_losing_box_worked_by_hand() -> None:
     assert table.loc[0, "where_not"] == "a > 0.75: beats in 0% of 2 points"
 
 
+@pytest.mark.slow
 def test_tiny_morris_coordinated_against_homogenised(tmp_path: Path) -> None:
     out = tmp_path / "study"
     done = subprocess.run(

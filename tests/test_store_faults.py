@@ -372,6 +372,7 @@ def test_a_dask_cluster_without_workers_ends_the_batch() -> None:
         pool.check_alive()
 
 
+@pytest.mark.slow
 def test_a_killed_worker_process_does_not_fail_the_batch(scenario_dir: Path) -> None:
     psutil = pytest.importorskip("psutil")
     proc = subprocess.Popen([sys.executable, "-m", "sim", "batch", "tiny.yaml", "--out", "b",

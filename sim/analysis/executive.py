@@ -3,7 +3,9 @@
 Who wins on which measure and by how much; which rule carries the result (the one-at-a-time
 ablation that moves the headline measure most); which cities gain and which lose; how robust it
 is (replicates, and the sensitivity study's region where the regime does not beat the baseline,
-when one is given). Every number is read from the summary table, so text and table agree.
+and the assumptions over whose range the headline difference changes sign, when a study is
+given). Every number is read from the summary table or the study's files, so text and tables
+agree.
 """
 
 from __future__ import annotations
@@ -170,6 +172,61 @@ def study_sentence(beats: pd.DataFrame, lang: str) -> str:
             "parameters\").")
 
 
+def sign_sentence(sign_ranges: pd.DataFrame | None, lang: str) -> str:
+    """Which assumptions flip the sign of the headline differences over their sampled range
+    (``sign_ranges.csv`` of a sensitivity study); empty when there is none."""
+    if sign_ranges is None or sign_ranges.empty:
+        return ""
+    zh = lang == "zh"
+    parts = []
+    for metric, rows in sign_ranges.groupby("metric", sort=False):
+        label = registry.get(metric).label(lang)
+        flips = rows[rows["changes_sign"].astype(str).str.lower() == "true"]
+        if flips.empty:
+            parts.append(f"{label}:没有单个参数在其取值范围内改变差值的符号" if zh else
+                         f"{label}: no single assumption changes its sign over its range")
+            continue
+        items = []
+        for row in flips.itertuples():
+            pos, neg = _text(row.positive), _text(row.negative)
+            near = _text(row.crossings)
+            items.append(f"{row.parameter}(正:{pos};负:{neg};约在 {near} 处变号)" if zh else
+                         f"{row.parameter} (positive over {pos}, negative over {neg}, "
+                         f"changes near {near})")
+        parts.append(f"{label}:" + "、".join(items) if zh else f"{label}: " + "; ".join(items))
+    head = ("敏感性分析中使情景与基准之差改变符号的假设——" if zh else
+            "Assumptions over whose sampled range the difference from the baseline changes sign "
+            "(other parameters averaged over) — ")
+    return head + (";" if zh else "; ").join(parts) + ("。" if zh else ".")
+
+
+def _text(value) -> str:
+    return "—" if pd.isna(value) or str(value) == "" else str(value)
+
+
+def read_sign_ranges(folder: str | Path | None) -> pd.DataFrame | None:
+    """``sign_ranges.csv`` of a sensitivity study folder; None when no folder is given or the
+    study has none (written before it existed).
+
+    Raises:
+        ValueError: the file is unreadable or lacks the expected columns.
+    """
+    if folder is None or not (Path(folder) / "sign_ranges.csv").exists():
+        return None
+    path = Path(folder) / "sign_ranges.csv"
+    try:
+        frame = pd.read_csv(path, dtype={"positive": str, "negative": str, "crossings": str})
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: cannot read the sensitivity study's sign_ranges.csv "
+                         f"({error})") from None
+    expected = {"metric", "parameter", "positive", "negative", "changes_sign", "crossings"}
+    missing = expected - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: expected columns {', '.join(sorted(expected))}; "
+                         f"missing {', '.join(sorted(missing))}")
+    return frame
+
+
 def read_sensitivity(folder: str | Path | None) -> pd.DataFrame | None:
     """``beats.csv`` of a sensitivity study folder (None when no folder is given).
 
@@ -217,12 +274,16 @@ def study_design(folder: Path) -> dict:
 
 
 def executive_items(table: pd.DataFrame, baseline: str, compared, replicates: int,
-                    sensitivity: pd.DataFrame | None, lang: str) -> list[str]:
-    """The executive summary's bullets, in order: wins, rule, cities, robustness."""
+                    sensitivity: pd.DataFrame | None, lang: str,
+                    sign_ranges: pd.DataFrame | None = None) -> list[str]:
+    """The executive summary's bullets, in order: wins, rule, cities, robustness, and the
+    assumptions that flip the sign of the headline (when the study has ``sign_ranges.csv``)."""
     metrics = registry.headline(table["metric"].unique())
     items = [wins_sentence(table, s, baseline, metrics, lang) for s in compared]
     if metrics:
         items.append(rule_sentence(table, metrics[0], lang))
     items += [cities_sentence(table, s, lang) for s in compared[:1]]
     items.append(robustness_sentence(replicates, sensitivity, lang))
+    if sign := sign_sentence(sign_ranges, lang):
+        items.append(sign)
     return items

@@ -360,9 +360,10 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  notes: list[str] = ()) -> Path:
     """Compare a stored batch and write the summary, figures and report; returns report.html.
 
-    ``sensitivity``: a ``sim sensitivity`` output folder (its ``beats.csv``) whose result the
-    executive summary reports; ``notes`` (failed and missing runs) are stated at the top of
-    the report; ``n_boot`` is ignored (kept for old callers).
+    ``sensitivity``: a ``sim sensitivity`` output folder (its ``beats.csv`` and, when present,
+    ``sign_ranges.csv``) whose result the executive summary reports; ``notes`` (failed and
+    missing runs) are stated at the top of the report; ``n_boot`` is ignored (kept for old
+    callers).
 
     Raises:
         FileExistsError: ``out_dir`` already holds a report.
@@ -374,6 +375,7 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     check_fresh(out)
     rings = plots.read_boundaries(boundaries) if boundaries else None
     beats = executive.read_sensitivity(sensitivity)
+    turning = executive.read_sign_ranges(sensitivity)
     if lang == "zh":
         i18n.cjk_font()
     batch = load_results(batch_dir)
@@ -381,7 +383,8 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     meta = batch_metadata(batch_dir, batch.manifest)
     table = pd.read_csv(stats.write_summary(summary, out, lang, meta))
     compared = compared_scenarios(table, baseline)
-    lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang)
+    lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang,
+                                     turning)
     figures = make_figures(batch, summary, compared, out / "figures", lang, rings)
     blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
                           baseline, figures, lang, lead, summary.replicates)

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 def store_differences(store: Path) -> pd.DataFrame:
     """Paired differences against ``homogenised``, computed as the report computes them."""
     from sim.analysis import stats
-    from sim.store import load_results
+    from sim.experiments.store import load_results
 
     return stats.summarise(load_results(store), baseline="homogenised").differences
 

@@ -2,8 +2,10 @@
 
 By default a local process pool (one process per core, numeric libraries pinned to one thread per
 worker); with ``scheduler="tcp://host:8786"`` a ``dask.distributed`` cluster, each run a keyed
-task. Runs that raise are recorded as failed and the batch goes on. The parent process writes
-every result through :mod:`sim.experiments.store`, so workers need no shared file system.
+task. Runs that raise are recorded as failed and the batch goes on. On the local pool each worker
+writes its own run folder through :mod:`sim.experiments.store` (temporary name, then rename) and
+the parent writes only the manifest, so throughput grows with workers; with Dask or a given
+executor the parent writes every result, so workers need no shared file system.
 
 This module imports only the standard library and ``sim.config`` at the top, so that a worker
 process pins its thread counts before numpy is first imported.
@@ -49,9 +51,17 @@ class BatchSummary:
 
 
 def pin_threads() -> None:
-    """Process-pool initializer: one BLAS/OpenMP thread per worker (workers are the parallelism)."""
+    """Process-pool initializer: one BLAS/OpenMP thread per worker (workers are the parallelism);
+    on Linux a worker also dies with the batch's process, so none writes into a batch folder
+    after the process holding its lock is gone."""
     for name in THREAD_VARIABLES:
         os.environ[name] = "1"
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def execute_run(spec: RunSpec) -> dict[str, Any]:
@@ -69,6 +79,18 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
         outcome = {"status": "failed", "message": message, "tables": None}
     outcome["duration_s"] = round(time.perf_counter() - start, 4)
     return outcome
+
+
+def execute_and_store(spec: RunSpec, out_dir: str, scenario: dict) -> dict[str, Any]:
+    """Run one :class:`RunSpec` in a worker and write its run folder there (temporary name, then
+    rename); return the outcome without its tables and, under ``stored``, the status record
+    written (with the files' checksums) for the parent's manifest."""
+    from sim.experiments import store
+
+    outcome = execute_run(spec)
+    status = _status_record(spec, outcome, scenario)
+    stored = store.write_run_folder(Path(out_dir), status, outcome["tables"], spec.config)
+    return {**outcome, "tables": None, "stored": stored}
 
 
 def run_hash(spec: RunSpec) -> str:
@@ -125,6 +147,7 @@ class Pool:
         check_workers(workers)
         self.workers, self.client, self.address = workers, client, address
         self.renewable = executor is None and client is None
+        self.workers_write = self.renewable    # a local pool's workers share our file system
         self.executor = executor or (client.get_executor() if client else self._local())
         self.dask = client is not None or type(self.executor).__module__.startswith("distributed")
         # a local pool keeps few runs in flight, so a dead worker costs few retries; a cluster
@@ -208,10 +231,13 @@ def _dask_client(address: str) -> Iterator[Any]:
             logger.setLevel(level)
 
 
-def _submit(pool: Pool, spec: RunSpec) -> cf.Future:
-    """Submit one run; on Dask the task key is the run name (plus its config hash)."""
+def _submit(pool: Pool, spec: RunSpec, target: tuple[str, dict] | None = None) -> cf.Future:
+    """Submit one run; on Dask the task key is the run name (plus its config hash). With
+    ``target`` (batch folder, scenario record) on a local pool the worker writes the run."""
     if pool.dask:
         return pool.executor.submit(execute_run, spec, key=f"{spec.name}@{run_hash(spec)[:12]}")
+    if target is not None and pool.workers_write:
+        return pool.executor.submit(execute_and_store, spec, *target)
     return pool.executor.submit(execute_run, spec)
 
 
@@ -309,15 +335,21 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
         bar = Progress(len(todo), progress)
 
         def record(spec: RunSpec, outcome: dict) -> None:
-            status = _status_record(spec, outcome, hashes[spec.scenario])
-            store.write_run(out, status, outcome["tables"], spec.config)
+            if "stored" in outcome:          # a worker wrote the run folder
+                store.append_manifest(out, outcome["stored"])
+            else:
+                status = _status_record(spec, outcome, hashes[spec.scenario])
+                store.write_run(out, status, outcome["tables"], spec.config)
             if outcome["status"] != "ok":
                 failed.append((spec.name, outcome["message"]))
             bar.update(spec.name, outcome["status"], outcome["duration_s"])
 
         failed: list[tuple[str, str]] = []
         try:
-            drive(pool, todo, record)
+            # on the local pool each worker writes its own run folder; the parent, the manifest
+            drive(pool, todo, record,
+                  lambda pool, spec: _submit(pool, spec, (str(out), hashes[spec.scenario])))
+            store.remove_temporary_runs(out)  # left by a worker killed while writing
         finally:
             bar.close()
             store.rebuild_manifest(out, order)

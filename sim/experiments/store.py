@@ -7,10 +7,11 @@ Layout of a batch folder ``OUT``::
     OUT/runs/<run>/           <table>.parquet, config.yaml, status.json (the status record)
 
 A run's folder is written as ``runs/.<run>.tmp-<pid>/`` with ``status.json`` last, then renamed
-in one step, so a folder not starting with ``.`` is always complete. ``status.json`` records the
-size and SHA-256 of each file, so a damaged run is found and recomputed by ``--resume``. Run names
-use ``__`` for ``/`` (see :mod:`sim.experiments.store_guard` for the encoding, markers and the
-lock).
+in one step, so a folder not starting with ``.`` is always complete; on a local process pool each
+worker writes its own runs this way and the parent writes only the manifest. ``status.json``
+records the size and SHA-256 of each file, so a damaged run is found and recomputed by
+``--resume``. Run names use ``__`` for ``/`` (see :mod:`sim.experiments.store_guard` for the
+encoding, markers and the lock).
 """
 
 from __future__ import annotations
@@ -188,13 +189,24 @@ def read_status(folder: Path) -> dict | None:
 
 def write_run(out_dir: Path, status: dict, tables: dict[str, pd.DataFrame] | None,
               config: dict | None) -> None:
+    """Write one run's folder (:func:`write_run_folder`) and its manifest row."""
+    append_manifest(out_dir, write_run_folder(out_dir, status, tables, config))
+
+
+def write_run_folder(out_dir: Path, status: dict, tables: dict[str, pd.DataFrame] | None,
+                     config: dict | None) -> dict:
     """Write one run's tables, config and status record under a temporary name, then rename.
+
+    A worker process may call it for its own run (the temporary name carries its process id);
+    only the batch's parent appends to the manifest.
 
     Args:
         out_dir: the batch folder.
         status: the status record (one manifest row); ``status["run"]`` names the run.
         tables: table name -> DataFrame (None for a failed run).
         config: the run's resolved config, written as ``config.yaml``.
+    Returns:
+        the status record as written, with the size and SHA-256 of every file.
     """
     final = out_dir / "runs" / run_folder_name(status["run"])
     tmp = guard.temp_sibling(final)
@@ -208,10 +220,23 @@ def write_run(out_dir: Path, status: dict, tables: dict[str, pd.DataFrame] | Non
     status = {**status, "files": guard.file_digests(tmp, names)}
     _write_file(tmp / "status.json", json.dumps(status, indent=2, default=str))
     replace_folder(tmp, final)
+    return status
+
+
+def append_manifest(out_dir: Path, status: dict) -> None:
+    """Append a finished run's row to ``manifest.csv`` (rebuilt from status records at the end
+    of a batch and on resume, so a half line left by a kill is repaired)."""
     with (out_dir / "manifest.csv").open("a", encoding="utf-8", newline="") as handle:
         if handle.tell() == 0:
             pd.DataFrame(columns=MANIFEST_COLUMNS).to_csv(handle, index=False)
         pd.DataFrame([_manifest_row(status)]).to_csv(handle, header=False, index=False)
+
+
+def remove_temporary_runs(out_dir: Path) -> None:
+    """Remove the tool's half-written ``.*.tmp-*`` run folders (a worker killed while writing)."""
+    for folder in (out_dir / "runs").iterdir():
+        if folder.name.startswith(".") and guard.TMP_TAG in folder.name:
+            guard.remove_tool_folder(folder, guard.RUN_MARKER)
 
 
 def replace_folder(tmp: Path, final: Path) -> None:

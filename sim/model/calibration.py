@@ -86,9 +86,10 @@ def calibrate(world: World, config: ScenarioConfig,
     v_review, switching_cost = calibrate_reviewers(counts, econ.leave_share_reviewers, move,
                                                    econ.stay_share_reviewers)
     p_exit, p_review = per_step(econ.exit_rate_annual), per_step(econ.review_rate_annual)
-    # potential projects of step 1: they replace closures and leavers (quarterly outflow h)
-    # and add the trend's growth g_q; CircleModel.arrivals_now() grows them at g_q a quarter
-    outflow = p_exit + p_review * econ.leave_share_reviewers
+    # potential projects of step 1: they replace closures and leavers (quarterly outflow h;
+    # units close before the survivors review) and add the trend's growth g_q;
+    # CircleModel.arrivals_now() grows them at g_q a quarter
+    outflow = p_exit + (1 - p_exit) * p_review * econ.leave_share_reviewers
     growth_q = (1 + econ.growth_rate_annual) ** (1 / STEPS_PER_YEAR) - 1
     gravity0 = core_gravity(world, world.output, econ.core_investor_distance_decay)
     life, sub_life = unit_value_factors(econ.discount_rate_annual, econ.exit_rate_annual,

@@ -21,7 +21,7 @@ from sim.model.utility import Choosers, kg_index, utilities
 from sim.rules import accounts
 from sim.rules.constants import STEPS_PER_YEAR, Origin, ParkKind
 from sim.rules.economy import Settings
-from sim.rules.offers import best_response, breaks_cap, retention_choice, within_budget
+from sim.rules.offers import best_responses, breaks_cap, retention_choice, within_budget
 
 if TYPE_CHECKING:
     from sim.model.circle import CircleModel
@@ -153,22 +153,30 @@ def decider_groups(model: CircleModel, kgs: np.ndarray) -> tuple[Choosers, np.nd
     Arrivals by origin (local projects by home city, Wuhan, outside) and reviewers by current park.
     """
     w, econ, p, cal = model.world, model.config.economy, model.parks, model.calibration
-    mass = productivity_mass(model)
-    rows = []
-    for kg in kgs:
-        lam = model.arrivals_now()[kg] * cal.mean_productivity.ravel()[kg]
-        home_p = cal.base_counts[kg] / cal.base_counts[kg].sum()
-        for h in range(w.n_cities):
-            rows.append((kg, Origin.LOCAL, h, -1, lam * econ.origin_shares["local"] * home_p[h]))
-        rows.append((kg, Origin.WUHAN, w.core, -1, lam * econ.origin_shares["wuhan"]))
-        rows.append((kg, Origin.OUTSIDE, -1, -1, lam * econ.origin_shares["outside"]))
-        for j in np.flatnonzero(mass[kg] > 0):
-            rows.append((kg, Origin.LOCAL, p.registration[j], j, cal.p_review * mass[kg, j]))
-    arr = np.array(rows, dtype=float)
-    kg_, origin, home, current = (arr[:, i].astype(np.int64) for i in range(4))
-    groups = Choosers(kg=kg_, origin=origin, home=home, current=current,
-                      stay_subsidy=np.zeros(len(arr)))
-    return groups, arr[:, 4]
+    mass = productivity_mass(model)[kgs]                                   # len(kgs) x P
+    lam = model.arrivals_now()[kgs] * cal.mean_productivity.ravel()[kgs]
+    counts = cal.base_counts[kgs]
+    home_p = counts / counts.sum(axis=1, keepdims=True)
+    n, c = len(kgs), w.n_cities
+    arrival_weight = np.column_stack([lam[:, None] * econ.origin_shares["local"] * home_p,
+                                      lam * econ.origin_shares["wuhan"],
+                                      lam * econ.origin_shares["outside"]])   # n x (C + 2)
+    origin = np.array([Origin.LOCAL] * c + [Origin.WUHAN, Origin.OUTSIDE], dtype=np.int64)
+    home = np.array([*range(c), w.core, -1], dtype=np.int64)
+    which, park = np.nonzero(mass > 0)            # reviewers, by sector-segment then park
+    block = np.concatenate((np.repeat(np.arange(n), c + 2), which))
+    order = np.argsort(block, kind="stable")      # per sector-segment: arrivals, then reviewers
+
+    def column(arrivals: np.ndarray, reviewers: np.ndarray) -> np.ndarray:
+        return np.concatenate((arrivals, reviewers))[order]
+
+    groups = Choosers(kg=kgs[block][order].astype(np.int64),
+                      origin=column(np.tile(origin, n), np.full(len(which), Origin.LOCAL)),
+                      home=column(np.tile(home, n), p.registration[park].astype(np.int64)),
+                      current=column(np.full(n * (c + 2), -1), park.astype(np.int64)),
+                      stay_subsidy=np.zeros(len(order)))
+    weight = column(arrival_weight.ravel(), cal.p_review * mass[which, park])
+    return groups, weight
 
 
 def city_values(model: CircleModel, kgs: np.ndarray, lam: float | None = None) -> np.ndarray:
@@ -188,10 +196,17 @@ def city_values(model: CircleModel, kgs: np.ndarray, lam: float | None = None) -
             + rent[:, None, :] * a[None, :, None])
 
 
-def offer_inputs(model: CircleModel, city: int, kgs: np.ndarray,
-                 settings: Settings) -> OfferInputs:
-    """Decider groups, their utilities and availability, and the city's values per yuan."""
-    groups, weight = decider_groups(model, kgs)
+def offer_inputs(model: CircleModel, city: int, kgs: np.ndarray, settings: Settings,
+                 everyone: tuple[Choosers, np.ndarray] | None = None) -> OfferInputs:
+    """Decider groups, their utilities and availability, and the city's values per yuan.
+
+    ``everyone`` (``decider_groups`` of all sector-segments at this step) saves rebuilding them.
+    """
+    if everyone is None:
+        groups, weight = decider_groups(model, kgs)
+    else:
+        rows = np.flatnonzero(np.isin(everyone[0].kg, kgs))
+        groups, weight = everyone[0].select(rows), everyone[1][rows]
     u, available = utilities(model, groups, settings)
     return OfferInputs(groups, weight, u, available, city_values(model, kgs)[city])
 
@@ -204,59 +219,86 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
     """
     comp, cal = model.config.competition, model.calibration
     x = inputs or offer_inputs(model, city, kgs, settings)
+    position = np.zeros(model.kg, dtype=np.int64)
+    position[kgs] = np.arange(len(kgs))
+    kg = x.groups.kg
+    block = position[kg]
     pays = model.parks.attractor(model.steps) == city
-    grid = np.linspace(0.0, ceiling, comp.subsidy_grid_points)
-    best = np.zeros(len(kgs))
-    gains = np.zeros(len(kgs))
-    for i, target in enumerate(kgs):
-        rows = x.groups.kg == target
-        s, v = best_response(x.u[rows], x.available[rows], x.weight[rows],
-                             model.current_terms.q[target], cal.sigma[target], x.values[i], pays,
-                             settings.offers[city, target], grid, model.parks.city,
-                             model.world.n_cities, model.config.economy.nest_parameter,
-                             cal.life, cal.sub_life)
-        best[i], gains[i] = s, v.max()
-    return best, gains
+    best, values = best_responses(
+        x.u, x.available, x.weight, block, len(kgs), model.current_terms.q[kg], cal.sigma[kg],
+        x.values[block], pays, settings.offers[city, kg],
+        np.linspace(0.0, ceiling, comp.subsidy_grid_points), model.parks.city,
+        model.world.n_cities, model.config.economy.nest_parameter, cal.life, cal.sub_life)
+    return best, values.max(axis=1)
 
 
 def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.ndarray:
-    """Cities counter-offer units that announce they will leave (retention subsidies).
+    """Cities counter-offer units that announce they will leave (retention subsidies); each unit
+    accepts with the chance :func:`retention_terms` gives (draws from the ``choices`` stream).
 
-    For a unit leaving park a of city c for park b, the city picks the rate s maximising
-    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``, with P_stay the probability that
-    staying, its utility raised by s q_a / σ, now beats the move the unit chose (a binary logit
-    conditioned on the unit having preferred the move). What the city keeps when the unit moves,
-    v_c(b), includes its agreed credit and tax shares, so sharing lowers retention spending.
     Returns the retention rate accepted by each decider (0 if none).
     """
-    comp, p, cal = model.config.competition, model.parks, model.calibration
-    kg, current = who.kg, who.current
-    leaving = (current >= 0) & (pick != current)
+    comp = model.config.competition
+    leaving = (who.current >= 0) & (pick != who.current)
     if not (comp.active and comp.retention) or not leaving.any():
-        return np.zeros(len(kg))
+        return np.zeros(len(who.kg))
     idx = np.flatnonzero(leaving)
-    c = p.attractor(model.steps)[current[idx]]
+    u, _ = utilities(model, who.select(idx), model.settings)
+    rows = np.arange(len(idx))
+    current = who.current[idx]
+    u_move = np.where(pick[idx] >= 0, u[rows, np.maximum(pick[idx], 0)], 0.0)
+    rate, chance = retention_terms(model, who.kg[idx], current, pick[idx],
+                                   u[rows, current], u_move)
+    accepted = (rate > 0) & (model.streams["choices"].random(len(idx)) < chance)
+    out = np.zeros(len(who.kg))
+    out[idx] = np.where(accepted, rate, 0.0)
+    return out
+
+
+def retention_terms(model: CircleModel, kg: np.ndarray, current: np.ndarray, dest: np.ndarray,
+                    u_stay: np.ndarray, u_move: np.ndarray,
+                    rate: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The counter-offer to units leaving park a (``current``) for b (``dest``, -1: outside),
+    and the chance each accepts it.
+
+    The city c attracting at a picks the rate s maximising
+    ``P_stay(s) (L v_c(a) − L_s s) + (1 − P_stay(s)) L v_c(b)``
+    (:func:`sim.rules.offers.retention_choice`), with P_stay the probability that staying, its
+    utility raised by s q_a / σ, now beats the move the unit chose (a binary logit conditioned
+    on the unit having preferred the move). What the city keeps when the unit moves,
+    v_c(b), includes its agreed credit and tax shares, so sharing lowers retention spending.
+
+    Args:
+        u_stay, u_move: systematic utilities of staying and of the move (0 for the outside).
+        rate: counter-offers already chosen: only the chance of their acceptance is computed.
+    Returns:
+        the rate offered (0: none) and the chance it is accepted (0 when no offer).
+    """
+    comp, p, cal = model.config.competition, model.parks, model.calibration
+    if rate is not None:
+        return rate, _acceptance(u_move - u_stay, rate * model.current_terms.q[kg, current]
+                                 / cal.sigma[kg])
+    c = p.attractor(model.steps)[current]
     ceiling = comp.subsidy_max
     if model.config.switches.subsidy_cap:
         free = np.array([out_of_scheme(city) for city in model.cities])
         ceiling = np.where(free[c], comp.subsidy_max,
                            min(model.config.policies.subsidy_cap.cap, ceiling))
     grid = (np.linspace(0.0, 1.0, comp.subsidy_grid_points)[None, :]
-            * np.broadcast_to(ceiling, len(idx))[:, None])
-    u, _ = utilities(model, who.select(idx), model.settings)
-    rows = np.arange(len(idx))
-    u_stay = u[rows, current[idx]]
-    u_move = np.where(pick[idx] >= 0, u[rows, np.maximum(pick[idx], 0)], 0.0)
-    q_stay = model.current_terms.q[kg[idx], current[idx]]
-    # the unit revealed that it prefers b: P(stay | offer s, chose b) = (P(s) − P(0)) / (1 − P(0))
-    binary = 1 / (1 + np.exp(u_move[:, None] - u_stay[:, None]
-                             - grid * q_stay[:, None] / cal.sigma[kg[idx]][:, None]))
-    p_stay = (binary - binary[:, :1]) / np.maximum(1 - binary[:, :1], 1e-12)
+            * np.broadcast_to(ceiling, len(kg))[:, None])
+    q_stay = model.current_terms.q[kg, current]
+    p_stay = _acceptance((u_move - u_stay)[:, None],
+                         grid * q_stay[:, None] / cal.sigma[kg][:, None])
     values = city_values(model, np.arange(model.kg))
-    v_here = values[c, kg[idx], current[idx]]
-    v_there = np.where(pick[idx] >= 0, values[c, kg[idx], np.maximum(pick[idx], 0)], 0.0)
+    v_here = values[c, kg, current]
+    v_there = np.where(dest >= 0, values[c, kg, np.maximum(dest, 0)], 0.0)
     rate, chance = retention_choice(grid, p_stay, v_here, v_there, cal.life, cal.sub_life)
-    accepted = (rate > 0) & (model.streams["choices"].random(len(idx)) < chance)
-    out = np.zeros(len(kg))
-    out[idx] = np.where(accepted, rate, 0.0)
-    return out
+    return rate, np.where(rate > 0, chance, 0.0)
+
+
+def _acceptance(gap: np.ndarray, lift: np.ndarray) -> np.ndarray:
+    """Chance that a unit which preferred the move (utility ``gap`` above staying) stays when
+    staying gains ``lift``: ``(P(lift) − P(0)) / (1 − P(0))`` of a binary logit."""
+    binary = 1 / (1 + np.exp(gap - lift))
+    base = 1 / (1 + np.exp(gap))
+    return (binary - base) / np.maximum(1 - base, 1e-12)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.city import City, best_offers, city_values, decider_groups
+from sim.model.city import City, best_offers, city_values, decider_groups, offer_inputs
 from sim.model.utility import Choosers, utilities
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
@@ -139,15 +139,17 @@ class Coordinator:
         )
         rival = Settings(offers=model.settings.offers.copy(), promoted=comp_targets, mapped=None,
                          platform=False, excluded=model.settings.excluded.copy())
+        everyone = decider_groups(model, np.arange(model.kg))
         if cfg.competition.active:
             for _ in range(2):   # a short damped best-response path as the competition benchmark
                 for c in range(model.world.n_cities):
                     kgs = np.flatnonzero(comp_targets[c])
-                    br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max)
+                    br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max,
+                                        offer_inputs(model, c, kgs, rival, everyone))
                     rival.offers[c, kgs] += cfg.competition.damping * (br - rival.offers[c, kgs])
         life = model.calibration.life
-        coordinated = STEPS_PER_YEAR * projected_values(model, model.settings) / life
-        competing = STEPS_PER_YEAR * projected_values(model, rival) / life
+        coordinated = STEPS_PER_YEAR * projected_values(model, model.settings, everyone) / life
+        competing = STEPS_PER_YEAR * projected_values(model, rival, everyone) / life
         pol = cfg.policies.investment_map
         tax = np.array([city.tax_revenue for city in model.cities])
         transfers = bounded_by_revenue(
@@ -189,26 +191,35 @@ class Coordinator:
         if not (s.platform or s.mapped is not None):
             return np.zeros(model.world.n_cities)
         groups = decider_groups(model, np.arange(model.kg))
-        inside = projected_values(model, s, groups)
+        in_force = utilities(model, groups[0], s)
+        inside = projected_values(model, s, groups, in_force)
+        # exclusion reaches only new projects (platform, map slots, entry): reviewers' utilities
+        # are those in force (tests/test_model.py checks it)
+        new = np.flatnonzero(groups[0].current < 0)
+        arrivals = groups[0].select(new)
         out = np.zeros(model.world.n_cities)
         for c in np.flatnonzero(~s.excluded):
             excluded = s.excluded.copy()
             excluded[c] = True
             alone = Settings(offers=s.offers, promoted=s.promoted, mapped=s.mapped,
                              platform=s.platform, excluded=excluded)
-            out[c] = inside[c] - projected_values(model, alone, groups)[c]
+            u, available = in_force[0].copy(), in_force[1].copy()
+            u[new], available[new] = utilities(model, arrivals, alone)
+            out[c] = inside[c] - projected_values(model, alone, groups, (u, available))[c]
         return out
 
 
 def projected_values(model: CircleModel, settings: Settings,
-                     groups: tuple[Choosers, np.ndarray] | None = None) -> np.ndarray:
+                     groups: tuple[Choosers, np.ndarray] | None = None,
+                     utility: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Each city's expected value of one step of decisions in every sector-segment (C).
 
-    ``groups`` (``decider_groups`` of all sector-segments at this step) saves recomputing them.
+    ``groups`` (``decider_groups`` of all sector-segments at this step) saves recomputing them;
+    ``utility`` (their ``utilities`` under ``settings``) likewise.
     """
     cal = model.calibration
     groups, weight = groups or decider_groups(model, np.arange(model.kg))
-    u, available = utilities(model, groups, settings)
+    u, available = utility or utilities(model, groups, settings)
     probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, available)[:, :-1]
     kg = groups.kg

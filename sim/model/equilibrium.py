@@ -17,12 +17,29 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.city import best_offers
+from sim.model.stationary import retention_hazards, settle_reviewers
 from sim.model.utility import kg_index
 from sim.rules.economy import Settings, Terms
 
 if TYPE_CHECKING:
+    from sim.model.calibration import Calibration
     from sim.model.circle import CircleModel
     from sim.model.parks import Parks
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseContracts:
+    """The draws that give base-year units the steady state's running contracts (over units).
+
+    ``has``/``age``: whether a unit entered its park fewer than ``term`` steps ago, and when;
+    ``lag_draw``/``rate_draw``: uniforms that place its latest retention contract, if any.
+    """
+
+    has: np.ndarray
+    age: np.ndarray
+    term: int
+    lag_draw: np.ndarray
+    rate_draw: np.ndarray
 
 
 def contract_ages(n: int, exit_hazard: float, term_steps: int,
@@ -41,37 +58,79 @@ def contract_ages(n: int, exit_hazard: float, term_steps: int,
     return has, age
 
 
-def sign_base_contracts(model: CircleModel, offers: np.ndarray, has: np.ndarray,
-                        age: np.ndarray, term_steps: int) -> None:
-    """Base-year units under contract hold their city's offer for the rest of the term."""
-    u = model.units
-    rate = offers[u.park, kg_index(u)]
-    on = has & (rate > 0)
-    u.subsidy_rate = np.where(on, rate, 0.0)
-    u.subsidy_until = np.where(on, term_steps - age, 0).astype(u.subsidy_until.dtype)
-    u.subsidy_payer = np.where(on, u.park, -1).astype(u.subsidy_payer.dtype)
-    u.entered = np.where(on, -age, 0).astype(u.entered.dtype)
+def draw_base_contracts(n: int, turnover: float, term_steps: int,
+                        rng: np.random.Generator) -> BaseContracts:
+    """The draws of :class:`BaseContracts` (entry ages, then two uniforms per unit)."""
+    has, age = contract_ages(n, turnover, term_steps, rng)
+    return BaseContracts(has, age, term_steps, rng.random(n), rng.random(n))
+
+
+def sign_base_contracts(model: CircleModel, offers: np.ndarray, base: BaseContracts,
+                        retention: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                        ) -> None:
+    """Base-year units hold the steady state's running contracts for the rest of their term.
+
+    A unit that entered fewer than L steps ago holds its city's offer from then; a unit retained
+    since holds the counter-offer instead. With a per-step retention chance ρ of its cell (a unit
+    still there), its latest retention lies k steps back with probability ``ρ (1 − ρ)^k``
+    (counted only if k < L and after it entered), at a rate drawn from the cell's distribution.
+
+    Args:
+        retention: per cell (KG x P) the retention chance, the rate distribution (KG x P x G)
+            and the rate grid (G), from :func:`sim.model.stationary.retention_hazards`.
+    """
+    u, term = model.units, base.term
+    kg, park = kg_index(u), u.park
+    rate = offers[park, kg]
+    on = base.has & (rate > 0)
+    until = np.where(on, term - base.age, 0)
+    retained = np.zeros(len(u), dtype=bool)
+    if retention is not None:
+        hazard, dist, grid = retention
+        rho = np.clip(hazard[kg, park], 0.0, 1 - 1e-12)
+        with np.errstate(divide="ignore", invalid="ignore"):   # ρ = 0: no retention
+            lag = np.floor(np.log1p(-base.lag_draw) / np.log1p(-rho))
+        pick = (dist[kg, park].cumsum(axis=1) < base.rate_draw[:, None]).sum(axis=1)
+        offer = grid[np.minimum(pick, len(grid) - 1)]
+        retained = (lag < term) & (~base.has | (lag < base.age)) & (offer > 0)
+        rate = np.where(retained, offer, rate)
+        until = np.where(retained, term - np.where(retained, lag, 0), until).astype(int)
+    signed = on | retained
+    u.subsidy_rate = np.where(signed, rate, 0.0)
+    u.subsidy_until = np.where(signed, until, 0).astype(u.subsidy_until.dtype)
+    u.subsidy_payer = np.where(signed, model.parks.registration[park], -1).astype(
+        u.subsidy_payer.dtype)
+    u.subsidy_retention = retained
+    u.entered = np.where(base.has, -base.age, 0).astype(u.entered.dtype)
 
 
 def status_quo_offers(model: CircleModel, parks: Parks, terms: Terms, delta_free: np.ndarray,
-                      contracts: tuple[np.ndarray, np.ndarray, int] | None = None,
-                      max_rounds: int = 60,
-                      tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, int]:
-    """Offers (C x KG) and arrival constants (KG x C) of the status quo's equilibrium.
+                      contracts: BaseContracts | None = None,
+                      max_rounds: int = 60, tol: float = 1e-6, max_passes: int = 4,
+                      review_passes: int = 2) -> tuple[np.ndarray, Calibration, int]:
+    """Offers (C x KG) and the calibration of the status quo's equilibrium.
 
-    Each round recalibrates the arrival constants so that base-year shares hold at the current
-    offers (``δ = δ_free − q s / σ``) and sets every city's offers to its best response within
-    its budget. Stops when no offer changes by more than ``tol`` (the best responses are on the
-    offer grid and are recomputed until they repeat; budgets, which see the contracts signed at
-    the offers, are reached by half steps) or after ``max_rounds``.
+    Offers settle by rounds: each sets every city's offers halfway to its best response within
+    its budget, recalibrates the arrival constants so that base-year shares hold at the offers
+    (``δ = δ_free − q s / σ``) and signs the steady state's running contracts at them. A round
+    stops the pass when no offer changes by more than ``tol`` (best responses are on the offer
+    grid and are recomputed until they repeat; budgets, which see the contracts signed at the
+    offers, are reached by half steps). Then contracts (placements, and retention counter-offers
+    at the cells' retention chances) and the reviewers' constants and switching cost settle
+    together (:func:`sim.model.stationary.settle_reviewers`), so that reviews keep the base
+    allocation with the offers, the running contracts and the counter-offers in place; the
+    retention chances are set in the first pass (``review_passes`` rounds of chances, contracts
+    and constants) and then kept, because contracts change by whole units and budgets that see
+    them could cycle. Offers then respond to the settled reviewers in a new pass, until a pass
+    leaves them unchanged (at most ``max_passes``; ``max_rounds`` rounds in all).
 
     Args:
         parks: the base year's parks (local parks only).
         terms: the base year's location terms at those parks.
         delta_free: arrival constants that reproduce base shares without offers (KG x C).
-        contracts: (has, age, term steps) of base-year contracts, signed at each round's offers.
+        contracts: the draws of base-year contracts, signed at each round's offers.
     Returns:
-        offers, arrival constants, rounds used.
+        offers, the calibration with the status quo's constants, rounds used.
     """
     c, comp, cal = model.world.n_cities, model.config.competition, model.calibration
     cities = list(model.cities)
@@ -81,36 +140,53 @@ def status_quo_offers(model: CircleModel, parks: Parks, terms: Terms, delta_free
     q = terms.q[:, :c]
     model.parks, model.current_terms, model.settings = parks, terms, settings
     model.steps = 1      # budgets as step 1 sees them: contracts ending at step 1 have run out
-    br, stable = None, False
+    grid = np.linspace(0.0, comp.subsidy_max, comp.subsidy_grid_points)   # retention, no cap
+    retention = None
 
-    def constants() -> np.ndarray:
+    def constants() -> None:
         delta = delta_free - q * settings.offers.T / cal.sigma[:, None]
-        model.calibration = dataclasses.replace(cal, delta_arrival=delta)
-        return delta
+        model.calibration = dataclasses.replace(model.calibration, delta_arrival=delta)
+        if contracts is not None:     # the budget sees the steady state's running contracts
+            sign_base_contracts(model, settings.offers, contracts, retention)
+
+    def reviewers(passes: int) -> None:
+        nonlocal retention
+        for i in range(passes):   # contracts and reviewers settle together
+            if i and comp.retention:      # retention chances of the reviewers just settled
+                retention = (*retention_hazards(model, settings, grid), grid)
+            constants()
+            review, kappa, _ = settle_reviewers(model, settings)
+            model.calibration = dataclasses.replace(model.calibration, delta_review=review,
+                                                    switching_cost=kappa)
 
     try:
         rounds = 0
-        while rounds < max_rounds:
-            rounds += 1
-            delta = constants()
-            if contracts is not None:     # the budget sees the steady state's running contracts
-                sign_base_contracts(model, settings.offers, *contracts)
-            if not stable:    # best responses stay on their grid point once rivals settle
-                fresh = _best_responses(model, settings, comp.subsidy_max)
-                stable, br = br is not None and np.array_equal(fresh, br), fresh
-            new = np.array([cities[city]._within_budget(br[city]) for city in range(c)])
-            change = float(np.max(np.abs(new - settings.offers)))
-            # half steps: budgets see the contracts signed at the offers, which can overshoot
-            settings.offers[:] += 0.5 * (new - settings.offers)
-            if change <= tol:
+        for pass_ in range(max_passes):   # offers settle, then contracts and reviewers; repeat
+            br, stable, moved = None, False, False
+            constants()
+            while rounds < max_rounds:
+                rounds += 1
+                if not stable:    # best responses stay on their grid point once rivals settle
+                    fresh = _best_responses(model, settings, comp.subsidy_max)
+                    stable, br = br is not None and np.array_equal(fresh, br), fresh
+                new = np.array([cities[city]._within_budget(br[city]) for city in range(c)])
+                change = float(np.max(np.abs(new - settings.offers)))
+                # half steps: budgets see the contracts signed at the offers, which can overshoot
+                settings.offers[:] += 0.5 * (new - settings.offers)
+                constants()
+                if change <= tol:
+                    break
+                moved = True
+            # the retention chances are set once, in the first pass: contracts change by the
+            # draw of whole units, and a budget that sees them could then cycle
+            reviewers(review_passes if pass_ == 0 else 1)
+            if pass_ and not moved:
                 break
-        delta = constants()
-        if contracts is not None:
-            sign_base_contracts(model, settings.offers, *contracts)
+        settled = model.calibration
     finally:
         model.parks, model.current_terms, model.settings, model.calibration = saved
         model.steps = 0
-    return settings.offers.copy(), delta, rounds
+    return settings.offers.copy(), settled, rounds
 
 
 def _best_responses(model: CircleModel, settings: Settings, ceiling: float) -> np.ndarray:

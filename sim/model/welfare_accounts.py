@@ -51,7 +51,8 @@ def stationary_outside_mass(config: ScenarioConfig, cal: Calibration) -> np.ndar
     econ = config.economy
     mean_a = cal.mean_productivity.ravel()
     inflow = (cal.arrival_rate * econ.outside_share_arrivals
-              + cal.p_review * econ.leave_share_reviewers * cal.base_counts.sum(axis=1)) * mean_a
+              + (1 - cal.p_exit) * cal.p_review * econ.leave_share_reviewers
+              * cal.base_counts.sum(axis=1)) * mean_a
     return inflow / max(cal.p_exit, 1e-9)
 
 

@@ -46,8 +46,8 @@ def share_matrices(parks: Parks, step: int, n_cities: int, double_count: bool = 
     a_t = np.where(in_term, parks.tax_share_source, 0.0)
     kept = np.where(in_term & (step < parks.retention_end), parks.retained_share, 0.0)
     stat = np.zeros((n_cities, p))
-    np.add.at(stat, (parks.city, cols), 1.0 - a_y)
-    np.add.at(stat, (parks.operator, cols), a_y)
+    stat[parks.city, cols] += 1.0 - a_y       # one entry per column: no repeated index
+    stat[parks.operator, cols] += a_y
     credited = stat.copy()
     if double_count:
         enclave = parks.kind == ParkKind.ENCLAVE
@@ -56,8 +56,8 @@ def share_matrices(parks: Parks, step: int, n_cities: int, double_count: bool = 
         credited[parks.city[shared], cols[shared]] = 1.0
         credited[parks.operator[shared], cols[shared]] = 1.0
     tax = np.zeros((n_cities, p))
-    np.add.at(tax, (parks.registration, cols), (1.0 - a_t) * (1.0 - kept))
-    np.add.at(tax, (parks.operator, cols), a_t * (1.0 - kept))
+    tax[parks.registration, cols] += (1.0 - a_t) * (1.0 - kept)
+    tax[parks.operator, cols] += a_t * (1.0 - kept)
     return Shares(stat, credited, tax, kept)
 
 

@@ -51,9 +51,15 @@ def consideration_terms(u: np.ndarray, log_att: np.ndarray, log_ref: np.ndarray,
         log_ref: n x P log consideration weights of the base year (the calibration's).
         entry: n, rise in the odds of considering the circle at all.
     """
-    if np.array_equal(log_att, log_ref) and not np.any(entry):
+    # a decider whose consideration is the reference's and who gets no entry effect keeps its
+    # inclusive value as it is (shift 0): only the others' logsums are computed
+    moved = np.flatnonzero((log_att != log_ref).any(axis=1) | (entry != 0))
+    if not len(moved):
         return log_att
-    shift = (circle_logsum(u + log_ref, nest, n_nests, lam, available)
-             - circle_logsum(u + log_att, nest, n_nests, lam, available) + np.log1p(entry))
+    shift = np.zeros(len(u))
+    um, am = u[moved], available[moved]
+    shift[moved] = (circle_logsum(um + log_ref[moved], nest, n_nests, lam, am)
+                    - circle_logsum(um + log_att[moved], nest, n_nests, lam, am)
+                    + np.log1p(entry[moved]))
     shift = np.where(np.isfinite(shift), shift, 0.0)
     return log_att + shift[:, None]

@@ -74,6 +74,73 @@ def best_response(u: np.ndarray, available: np.ndarray, weight: np.ndarray, q: n
     return float(grid[int(np.argmax(values))]), values
 
 
+def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, block: np.ndarray,
+                   n_blocks: int, q: np.ndarray, sigma: np.ndarray, value: np.ndarray,
+                   pays: np.ndarray, current: np.ndarray, grid: np.ndarray, nest: np.ndarray,
+                   n_nests: int, lam: float, life: float,
+                   sub_life: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`best_response` for many sector-segments at once, evaluated nest by nest.
+
+    An offer moves only the utilities of the parks the city pays at, so the nested logit is
+    evaluated once at the offers in force and, for each candidate rate, only the nests holding
+    those parks are recomputed: the same expected values as :func:`best_response` up to rounding
+    (tests/test_rules.py holds them within 1e-12 relative and the chosen rates equal).
+
+    Args:
+        u, available, weight: N deciders (groups of all blocks stacked), N x P, N x P, N.
+        block: N index in [0, n_blocks) of each decider's sector-segment (its block).
+        q, value: N x P output per productivity and value per yuan, of the decider's block.
+        sigma, current: N choice scale and offer in force, of the decider's block.
+        pays: P bool; grid: S candidate rates (the same for every block).
+    Returns:
+        best rate per block (n_blocks) and expected values (n_blocks x S).
+    """
+    scaled = np.where(available, u / lam, -np.inf)
+    top = np.max(scaled, axis=1, keepdims=True, initial=-np.inf)
+    top[~np.isfinite(top)] = 0.0
+    e = np.exp(scaled - top)                               # N x P, at the offers in force
+    fixed = (nest[:, None] == np.arange(n_nests)[None, :]) & ~pays[:, None]     # P x C
+    sums, worth = e @ fixed, (e * q * (life * value)) @ fixed  # N x C, parks the offer leaves
+    touched = np.zeros(n_nests, bool)
+    touched[nest[pays]] = True
+    m0, rest, rest_value = _untouched(sums[:, ~touched], worth[:, ~touched], top, lam)
+    paid = np.flatnonzero(pays)
+    e_paid = e[:, None, paid] * np.exp((grid[None, :, None] - current[:, None, None])
+                                       * q[:, None, paid] / (sigma[:, None, None] * lam))
+    worth_paid = e_paid * q[:, None, paid] * (life * value[:, None, paid]
+                                              - sub_life * grid[None, :, None])   # N x S x J
+    parts = []
+    for c in np.flatnonzero(touched):
+        here = nest[paid] == c
+        nest_sum = sums[:, c, None] + e_paid[:, :, here].sum(axis=2)             # N x S
+        with np.errstate(divide="ignore"):
+            nest_u = lam * (np.log(nest_sum) + top)
+        parts.append((nest_u, nest_sum, worth[:, c, None] + worth_paid[:, :, here].sum(axis=2)))
+    m = np.maximum.reduce([np.broadcast_to(m0, (len(u), len(grid)))] + [p[0] for p in parts])
+    scale = np.exp(m0 - m)
+    denom, num = rest * scale, rest_value * scale
+    for nest_u, nest_sum, nest_worth in parts:
+        w_c = np.exp(nest_u - m)
+        denom += w_c
+        num += w_c * np.divide(nest_worth, nest_sum, out=np.zeros_like(nest_sum),
+                               where=nest_sum > 0)
+    values = (block[None, :] == np.arange(n_blocks)[:, None]) @ (weight[:, None] * num / denom)
+    return grid[np.argmax(values, axis=1)], values
+
+
+def _untouched(sums: np.ndarray, worth: np.ndarray, top: np.ndarray,
+               lam: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nests an offer leaves alone: the scale m0 (N x 1, >= 0), their weight in the logit's
+    denominator plus the outside option's, and their expected value, both relative to exp(m0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nest_u = lam * (np.log(sums) + top)
+        m0 = np.maximum(np.max(nest_u, axis=1, keepdims=True, initial=-np.inf), 0.0)
+        weight = np.exp(nest_u - m0)
+        within = np.where(sums > 0, worth / sums, 0.0)
+    return (m0, weight.sum(axis=1, keepdims=True) + np.exp(-m0),
+            (weight * within).sum(axis=1, keepdims=True))
+
+
 def retention_choice(grid: np.ndarray, p_stay: np.ndarray, v_here: np.ndarray,
                      v_there: np.ndarray, life: float,
                      sub_life: float) -> tuple[np.ndarray, np.ndarray]:
