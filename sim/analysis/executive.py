@@ -190,8 +190,9 @@ def sign_sentence(sign_ranges: pd.DataFrame | None, lang: str) -> str:
         for row in flips.itertuples():
             pos, neg = _text(row.positive), _text(row.negative)
             near = _text(row.crossings)
-            items.append(f"{row.parameter}(正:{pos};负:{neg};约在 {near} 处变号)" if zh else
-                         f"{row.parameter} (positive over {pos}, negative over {neg}, "
+            name = i18n.display_name("parameter", row.parameter, lang) or row.parameter
+            items.append(f"{name}(正:{pos};负:{neg};约在 {near} 处变号)" if zh else
+                         f"{name} (positive over {pos}, negative over {neg}, "
                          f"changes near {near})")
         parts.append(f"{label}:" + "、".join(items) if zh else f"{label}: " + "; ".join(items))
     head = ("敏感性分析中使情景与基准之差改变符号的假设——" if zh else
