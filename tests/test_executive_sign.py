@@ -26,7 +26,7 @@ def test_sign_sentence_names_the_flipping_assumption_and_its_ranges(study):
     # 5 equal-count bins of 2 points (0–0.1, ..., 0.8–0.9): centres 0.05, 0.25, 0.45, 0.65, 0.85;
     # bin means of a − 0.5 are −0.45, −0.25, −0.05, +0.15, +0.35: the sign changes between 0.45
     # and 0.65, at 0.45 + 0.2 x 0.05 / 0.2 = 0.5
-    assert ("Welfare: economy.attention_base (positive over 0.6–0.9, negative over 0–0.5, "
+    assert ("Welfare: Attention to an unpromoted park (positive over 0.6–0.9, negative over 0–0.5, "
             "changes near 0.5)") in text
     assert "National welfare: no single assumption changes its sign over its range" in text
     assert "0.5" in executive.sign_sentence(ranges, "zh")
@@ -41,7 +41,7 @@ def test_items_gain_the_sign_bullet_only_when_the_study_has_the_file(study, tmp_
     without = executive.executive_items(table, "homogenised", [], 10, None, "en")
     with_ = executive.executive_items(table, "homogenised", [], 10, None, "en",
                                       executive.read_sign_ranges(study))
-    assert len(with_) == len(without) + 1 and "economy.attention_base" in with_[-1]
+    assert len(with_) == len(without) + 1 and "Attention to an unpromoted park" in with_[-1]
 
 
 def test_a_malformed_sign_ranges_file_is_named(tmp_path):

@@ -179,7 +179,7 @@ def test_robustness_sentence_with_and_without_a_sensitivity_study(tmp_path):
     beats = executive.read_sensitivity(tmp_path)
     text = executive.robustness_sentence(3, beats, "en")
     assert "Warning: fewer than 10" in text
-    assert "Welfare: 75% (does not beat where economy.mcpf > 1.3" in text
+    assert "the scenario beats the baseline in this share of the points: Welfare 75%" in text
     (tmp_path / "beats.csv").write_text("metric\nwelfare\n")
     with pytest.raises(ValueError, match="beats.csv: expected columns"):
         executive.read_sensitivity(tmp_path)

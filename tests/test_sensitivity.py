@@ -160,3 +160,18 @@ def test_sign_ranges_by_hand():
     stacked = sign_ranges_table(points, outputs, bins=2)
     assert list(stacked["metric"].unique()) == ["welfare", "gdp_total"]
     assert not stacked[stacked["metric"] == "gdp_total"]["changes_sign"].any()
+
+
+def test_sign_ranges_never_split_a_grid_value_between_bins():
+    from sim.sensitivity.rules import sign_ranges, value_bins
+    # a Morris-like design on 4 levels (three 0s, three 1s, two 2s, two 3s) in 5 bins: equal
+    # counts would put a 0 and a 1 in one bin; kept together there are 4 bins of one value each.
+    # diff = x − 0.5: bin means −0.5, 0.5, 1.5, 2.5, so negative at 0 alone, positive over 1–3,
+    # and the sign changes half way between the centres 0 and 1
+    x = np.array([0, 0, 0, 1, 1, 1, 2, 2, 3, 3], dtype=float)
+    groups = value_bins(x, 5)
+    assert [sorted(set(x[g])) for g in groups] == [[0.0], [1.0], [2.0], [3.0]]
+    assert sorted(np.concatenate(groups)) == list(range(10))
+    row = sign_ranges(pd.DataFrame({"x": x}), x - 0.5, bins=5).iloc[0]
+    assert row["negative"] == "0" and row["positive"] == "1–3"
+    assert float(row["crossings"]) == pytest.approx(0.5)

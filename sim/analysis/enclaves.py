@@ -132,3 +132,26 @@ def _mean_ci(values: pd.Series) -> pd.Series:
     mean = x.mean()
     half = (st.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else np.nan
     return pd.Series({"n": len(x), "mean": mean, "ci_low": mean - half, "ci_high": mean + half})
+
+
+#: The swept key of the enclave share sweep (scenarios/sweep_enclave_share.yaml).
+SHARE_KEY = "policies.enclave.gdp_share_source"
+
+
+def share_sweep_figures(batch, lang: str = "en") -> list:
+    """``(name, Figure)`` of the enclave share figure for each scenario of a stored batch that
+    sweeps the source's share; none when no scenario does or no agreements were recorded."""
+    from sim.analysis.plots import plot_enclave_share  # plots is imported after this module
+
+    circle = batch.circle
+    if SHARE_KEY not in circle.columns or batch.agreements.empty:
+        return []
+    figures = []
+    for scenario in sorted(circle.loc[circle[SHARE_KEY].notna(), "scenario"].unique()):
+        runs = set(circle.loc[circle["scenario"] == scenario, "run"])
+        tables = [frame[frame["run"].isin(runs)]
+                  for frame in (circle, batch.cities, batch.parks, batch.agreements)]
+        table = enclave_share_table(*tables, share_key=SHARE_KEY)
+        figures.append((f"sweep_enclave_share_{scenario}",
+                        plot_enclave_share(table, SHARE_KEY, lang)))
+    return figures

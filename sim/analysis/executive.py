@@ -10,6 +10,7 @@ agree.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -146,14 +147,29 @@ def robustness_sentence(replicates: int, sensitivity: pd.DataFrame | None, lang:
                        " No sensitivity study was run with this batch: the verdicts hold at the "
                        "assumed parameters only (run `sim sensitivity`, then `sim compare "
                        "--sensitivity DIR`).")
-    parts = []
-    for row in sensitivity.itertuples():
-        label = registry.get(row.metric).label(lang)
-        parts.append(f"{label}: {row.share_beats:.0%}" + (
-            f"(不占优之处:{row.where_not})" if zh else f" (does not beat where {row.where_not})"))
-    return text + (" 敏感性分析中协同占优的参数空间比例——" if zh else
-                   " Share of sampled parameter space in which the regime beats the baseline — ") \
-        + ("; ".join(parts)) + ("。" if zh else ".")
+    return text + " " + study_sentence(sensitivity, lang)
+
+
+def study_sentence(beats: pd.DataFrame, lang: str) -> str:
+    """The study's pair and size, and the share of its sampled points in which the scenario
+    beats the baseline on each ranked measure; the regions where it does not are left to the
+    report's robustness section (a tree's rules do not fit a summary)."""
+    zh, design = lang == "zh", beats.attrs
+    pair = [i18n.scenario_label(design[k], lang) if design.get(k) else
+            ("该情景" if k == "scenario" else "基准") if zh else f"the {k}"
+            for k in ("scenario", "baseline")]
+    points = int(beats["n"].max()) if "n" in beats and len(beats) else 0
+    name = str(design.get("method") or "").capitalize()
+    shares = "; ".join(f"{registry.get(row.metric).label(lang)} {row.share_beats:.0%}"
+                       for row in beats.itertuples())
+    if zh:
+        return (f"敏感性分析({name + '\uff0c' if name else ''}{points}个抽样点\uff0c比较末期数值)中"
+                f"{pair[0]}优于{pair[1]}的抽样点比例:{shares}(不占优的参数区域见“对假设参数的稳健性”"
+                "一节)。")
+    return (f"In the sensitivity study ({name + ', ' if name else ''}{points} sampled points, "
+            f"compared at the last quarter) {pair[0]} beats {pair[1]} in this share of the "
+            f"points: {shares} (where it does not: section \"Robustness to the assumed "
+            "parameters\").")
 
 
 def sign_sentence(sign_ranges: pd.DataFrame | None, lang: str) -> str:
@@ -174,8 +190,9 @@ def sign_sentence(sign_ranges: pd.DataFrame | None, lang: str) -> str:
         for row in flips.itertuples():
             pos, neg = _text(row.positive), _text(row.negative)
             near = _text(row.crossings)
-            items.append(f"{row.parameter}(正:{pos};负:{neg};约在 {near} 处变号)" if zh else
-                         f"{row.parameter} (positive over {pos}, negative over {neg}, "
+            name = i18n.display_name("parameter", row.parameter, lang) or row.parameter
+            items.append(f"{name}(正:{pos};负:{neg};约在 {near} 处变号)" if zh else
+                         f"{name} (positive over {pos}, negative over {neg}, "
                          f"changes near {near})")
         parts.append(f"{label}:" + "、".join(items) if zh else f"{label}: " + "; ".join(items))
     head = ("敏感性分析中使情景与基准之差改变符号的假设——" if zh else
@@ -229,7 +246,32 @@ def read_sensitivity(folder: str | Path | None) -> pd.DataFrame | None:
     if missing:
         raise ValueError(f"{path}: expected columns metric, share_beats, where_not; "
                          f"missing {', '.join(sorted(missing))}")
+    frame.attrs.update(study_design(Path(folder)))
     return frame
+
+
+def study_design(folder: Path) -> dict:
+    """Method, scenario and baseline names, parameter keys and the runs' resolved size
+    (``n_units``, ``steps``) from a study's ``design.json``; empty when there is none.
+
+    Raises:
+        ValueError: ``design.json`` exists but is not the JSON object the tool writes.
+    """
+    path = folder / "design.json"
+    if not path.is_file():
+        return {}
+    try:
+        design = json.loads(path.read_text(encoding="utf-8"))
+        scenario, baseline = design.get("scenario") or {}, design.get("baseline") or {}
+        size = (int(scenario["world"]["n_units"]), int(scenario["steps"])) \
+            if "world" in scenario and "steps" in scenario else None
+        return {"method": design.get("method"), "scenario": scenario.get("name"),
+                "baseline": baseline.get("name"), "size": size,
+                "params": [p["key"] for p in design.get("params") or []]}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ValueError(f"{path}: cannot read the sensitivity study's design "
+                         f"({type(error).__name__}: {error}); expected the design.json "
+                         "`sim sensitivity` writes") from None
 
 
 def executive_items(table: pd.DataFrame, baseline: str, compared, replicates: int,

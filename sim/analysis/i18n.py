@@ -296,6 +296,11 @@ def _display_name(kind: str, code: str, lang: str, column: str = "") -> str | No
     return (row.get(f"{column}{'_' if column else ''}{lang}") or None) if row else None
 
 
+def display_name(kind: str, code: str, lang: str = "en") -> str | None:
+    """The display name of ``code`` of ``kind`` (scenario, switch, sector, segment, parameter)."""
+    return _display_name(kind, code, lang)
+
+
 def readable(code: str) -> str:
     """A code as words: ``coordinated_without_enclave`` -> ``Coordinated without enclave``."""
     text = str(code).replace("__", " / ").replace("_", " ").strip()

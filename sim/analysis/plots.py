@@ -124,8 +124,9 @@ def plot_time_series(over_time: pd.DataFrame, metrics=TIME_SERIES_METRICS,
             ax.set_xlabel(i18n.term("step", lang))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)),
-                   fontsize=8)
+        if labels:  # none when every scenario is swept (the sweep figures show those)
+            fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)),
+                       fontsize=8)
     return fig
 
 
@@ -247,25 +248,50 @@ ENCLAVE_SHARE_PANELS = (
     ("credited GDP", ("source_gdp_credited", "hosts_gdp_credited")),
     ("fiscal balance", ("source_fiscal_balance", "hosts_fiscal_balance")),
 )
+#: Panel titles and series labels of the enclave share figure, English and Chinese.
+ENCLAVE_SHARE_LABELS: dict[str, tuple[str, str]] = {
+    "output": ("Output, 100m yuan/yr", "产值(亿元/年)"),
+    "credited GDP": ("Credited GDP, 100m yuan/yr", "核算认定GDP(亿元/年)"),
+    "fiscal balance": ("Fiscal balance, 100m yuan/yr", "财政收支差额(亿元/年)"),
+    "enclave_output": ("Enclave parks' output", "飞地园区产值"),
+    "source_gdp_credited": ("Source (Wuhan)", "飞出地(武汉)"),
+    "hosts_gdp_credited": ("Host cities", "飞入地城市"),
+    "source_fiscal_balance": ("Source (Wuhan)", "飞出地(武汉)"),
+    "hosts_fiscal_balance": ("Host cities", "飞入地城市"),
+    "x": ("Source's share of the enclave's GDP credit and tax",
+          "飞出地分享飞地GDP与税收的比例"),
+    "title": ("Enclave sharing: what each share of GDP credit and tax to the source brings "
+              "(last quarter, mean and 95% interval)",
+              "飞地分成:飞出地分得不同GDP与税收比例时的结果(末期,均值与95%区间)"),
+}
 
 
-def plot_enclave_share(table: pd.DataFrame, share_key: str) -> Figure:
+def _enclave_label(key: str, lang: str) -> str:
+    if key in ENCLAVE_SHARE_LABELS:
+        return ENCLAVE_SHARE_LABELS[key][i18n.LANGUAGES.index(lang)]
+    return registry.get(key).label(lang)
+
+
+def plot_enclave_share(table: pd.DataFrame, share_key: str, lang: str = "en") -> Figure:
     """Enclave output, output relocated out of Wuhan, Wuhan investors' new output in the ring,
     and the source's and hosts' credited GDP and fiscal balance (last step, mean and 95%
     interval) against the source's enclave share.
 
     ``table`` is :func:`sim.analysis.enclaves.enclave_share_table`.
     """
-    fig, axes = _grid(len(ENCLAVE_SHARE_PANELS), len(ENCLAVE_SHARE_PANELS))
-    for ax, (title, metrics) in zip(np.ravel(axes), ENCLAVE_SHARE_PANELS):
-        for style, metric in zip(LINESTYLES, metrics):
-            rows = table[table.metric == metric].sort_values(share_key)
-            if rows.empty:
-                continue
-            x = rows[share_key].astype(float).to_numpy()
-            ax.plot(x, rows["mean"], linestyle=style, marker="o", label=metric)
-            ax.fill_between(x, rows["ci_low"], rows["ci_high"], alpha=0.2)
-        ax.set_title(title)
-        ax.set_xlabel(share_key.rsplit(".", 1)[-1])
-        ax.legend(fontsize="small")
+    with i18n.figure_style(lang):
+        fig, axes = _grid(len(ENCLAVE_SHARE_PANELS), len(ENCLAVE_SHARE_PANELS), 5.2, 4.0)
+        for ax, (title, metrics) in zip(np.ravel(axes), ENCLAVE_SHARE_PANELS):
+            for style, metric in zip(LINESTYLES, metrics):
+                rows = table[table.metric == metric].sort_values(share_key)
+                if rows.empty:
+                    continue
+                x = rows[share_key].astype(float).to_numpy()
+                ax.plot(x, rows["mean"], linestyle=style, marker="o",
+                        label=_enclave_label(metric, lang))
+                ax.fill_between(x, rows["ci_low"], rows["ci_high"], alpha=0.2)
+            ax.set_title(_enclave_label(title, lang), fontsize=11)
+            ax.set_xlabel(_enclave_label("x", lang))
+            ax.legend(fontsize="small")
+        fig.suptitle(_enclave_label("title", lang), fontsize=12)
     return fig

@@ -157,11 +157,14 @@ def make_figures(batch, summary: stats.Summary, compared: list[str], out_dir: Pa
         figures.append(("ablations", forest.plot_ablations(
             summary.ablations, forest.ablation_metrics(headline), lang)))
     series = [m for m in plots.TIME_SERIES_METRICS if m in batch.circle.columns]
-    figures.append(("time_series", plots.plot_time_series(over_time, series, colours, lang)))
+    if len(over_time):  # a batch of sweeps alone has no unswept series
+        figures.append(("time_series", plots.plot_time_series(over_time, series, colours,
+                                                              lang)))
     figures += map_figures(batch, main[:3], lang, boundaries)
     if len(main) > 1:
         figures.append(("city_gains", plots.plot_city_gains(summary.city_gains, main[1:3], lang)))
     figures += sweep_figures(summary, colours, lang)
+    figures += enclaves.share_sweep_figures(batch, lang)
     return [(name, plots.save_figure(fig, out_dir, name, lang)) for name, fig in figures]
 
 
@@ -263,8 +266,11 @@ def build_blocks(table: pd.DataFrame, configs: dict, manifest: pd.DataFrame, bas
 
 
 def who_pays_blocks(batch, baseline: str, fig_dir: Path, lang: str) -> list:
-    """The "who gains, who pays" section (sim.analysis.fiscal); none without fiscal rows."""
-    if batch.fiscal.empty:
+    """The "who gains, who pays" section (sim.analysis.fiscal); none without fiscal rows or
+    without an unswept baseline run (a batch of a sweep alone: the sweep figures show it)."""
+    circle = batch.circle[batch.circle["scenario"] == baseline]
+    swept = [k for k in getattr(batch, "swept_keys", []) if k in circle.columns]
+    if batch.fiscal.empty or not circle[swept].isna().all(axis=1).any():
         return []
     table = fiscal.who_pays(batch, baseline)
     scenarios = [s for s in main_scenarios(table["scenario"].unique(), baseline)
@@ -272,6 +278,18 @@ def who_pays_blocks(batch, baseline: str, fig_dir: Path, lang: str) -> list:
     path = plots.save_figure(fiscal.plot_who_pays(table, scenarios, lang), fig_dir, "who_pays",
                              lang)
     return fiscal.report_blocks(table, scenarios, path, lang)
+
+
+def sensitivity_blocks(folder: str | os.PathLike | None, batch_dir: Path,
+                       manifest: pd.DataFrame, compared: list[str], baseline: str,
+                       fig_dir: Path, lang: str) -> list:
+    """The section on the sensitivity study given with ``--sensitivity`` (none without one)."""
+    if folder is None:
+        return []
+    from sim.analysis import robustness  # reads the study's files only when one is given
+
+    size = robustness.run_size(scenario_configs(batch_dir, manifest).get(baseline, {}))
+    return robustness.report_blocks(folder, compared, baseline, size, fig_dir, lang)
 
 
 def to_markdown(blocks: list, out_dir: Path) -> str:
@@ -370,6 +388,8 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     figures = make_figures(batch, summary, compared, out / "figures", lang, rings)
     blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
                           baseline, figures, lang, lead, summary.replicates)
+    blocks += sensitivity_blocks(sensitivity, batch_dir, batch.manifest, compared, baseline,
+                                 out / "figures", lang)
     if notes:
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)

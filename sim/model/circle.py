@@ -1,7 +1,7 @@
 """The Wuhan city-circle model: cities (Mesa agents) and production units (columns).
 
 ``run_scenario(config, seed, replicate)`` is the one entry point the CLI, the runner, notebooks
-and tests call; the six tables of :mod:`sim.model.tables` are its output. The model is pure: no
+and tests call; the nine tables of :mod:`sim.model.tables` are its output. The model is pure: no
 files, no printing. For Mesa's tools it also takes a bundled scenario's name and dotted keys
 (``CircleModel(scenario="coordinated", **{"world.n_units": 1000})``), stops (``running``) after
 the scenario's steps and collects headline circle metrics in a ``DataCollector``.

@@ -119,7 +119,7 @@ def report_section(study: Study, tables: dict[str, pd.DataFrame], title: str) ->
     turning = turning[turning["changes_sign"]] if len(turning) else turning
     if len(turning):
         lines += ["", "Parameters over whose range the mean difference changes sign "
-                  "(equal-count bins of the sampled values):", "",
+                  "(bins of about equal count of the sampled values):", "",
                   "| metric | parameter | positive over | negative over | sign changes near |",
                   "|---|---|---|---|---|"]
         for row in turning.itertuples():

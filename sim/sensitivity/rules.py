@@ -111,7 +111,8 @@ def beats_table(points: pd.DataFrame, outputs: pd.DataFrame,
 
 def sign_ranges(points: pd.DataFrame, diff: np.ndarray, bins: int = 5) -> pd.DataFrame:
     """Per parameter, the ranges over which the mean difference (scenario − baseline) is positive
-    and negative, from equal-count bins of the sampled values (other parameters averaged over).
+    and negative, from bins of about equal count of the sampled values that keep equal values
+    together (other parameters averaged over).
 
     Returns one row per parameter: ``positive`` and ``negative`` (``"lo–hi"`` ranges joined by
     ``"; "``), ``changes_sign`` and ``crossings`` (parameter values where the bin means change
@@ -121,8 +122,7 @@ def sign_ranges(points: pd.DataFrame, diff: np.ndarray, bins: int = 5) -> pd.Dat
     y = np.asarray(diff, dtype=float)
     for name in points.columns:
         x = points[name].to_numpy(float)
-        order = np.argsort(x, kind="stable")
-        groups = [g for g in np.array_split(order, min(bins, len(x))) if len(g)]
+        groups = value_bins(x, bins)
         lo = np.array([x[g].min() for g in groups])
         hi = np.array([x[g].max() for g in groups])
         centre = np.array([x[g].mean() for g in groups])
@@ -137,6 +137,22 @@ def sign_ranges(points: pd.DataFrame, diff: np.ndarray, bins: int = 5) -> pd.Dat
                                        "crossings"])
 
 
+def value_bins(x: np.ndarray, bins: int) -> list[np.ndarray]:
+    """Indices of ``x`` in at most ``bins`` groups of about equal count, in increasing order of
+    ``x``, never splitting equal values: a design on a grid (Morris samples a few levels) would
+    otherwise put one value in two bins and report it both positive and negative."""
+    order = np.argsort(x, kind="stable")
+    groups, start = [], 0
+    for k in range(1, min(bins, len(x)) + 1):
+        end = round(k * len(x) / min(bins, len(x)))
+        while 0 < end < len(x) and x[order[end]] == x[order[end - 1]]:
+            end += 1
+        if end > start:
+            groups.append(order[start:end])
+            start = end
+    return groups
+
+
 def _runs(lo: np.ndarray, hi: np.ndarray, mask: np.ndarray) -> str:
     """Consecutive bins where ``mask`` holds, as ``"lo–hi"`` ranges."""
     out, start = [], None
@@ -144,7 +160,8 @@ def _runs(lo: np.ndarray, hi: np.ndarray, mask: np.ndarray) -> str:
         if on and start is None:
             start = i
         elif not on and start is not None:
-            out.append(f"{lo[start]:.4g}–{hi[i - 1]:.4g}")
+            low, high = f"{lo[start]:.4g}", f"{hi[i - 1]:.4g}"
+            out.append(low if low == high else f"{low}–{high}")
             start = None
     return "; ".join(out)
 
