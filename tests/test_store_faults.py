@@ -391,3 +391,45 @@ def test_a_killed_worker_process_does_not_fail_the_batch(scenario_dir: Path) -> 
     assert killed, "no worker was seen"
     assert proc.returncode == 0, err
     assert out.startswith("4 ok, 0 failed"), out
+
+
+class _DiesBeforeNextSubmit(cf.Executor):
+    """The worker running ``victim`` dies once, just before the next run is submitted: that submit
+    finds the pool broken, so the victim is left alone in flight though it did not run alone."""
+
+    def __init__(self, victim: str) -> None:
+        self.victim, self.held, self.broken, self.submits = victim, None, False, []
+
+    def submit(self, fn, spec, **_):
+        if self.broken:
+            raise cf.process.BrokenProcessPool("a worker died")
+        self.submits.append(spec.name)
+        future = cf.Future()
+        if spec.name == self.victim and self.held is None:
+            self.held = future  # still running
+            return future
+        if self.held is not None and not self.held.done():
+            self.held.set_exception(cf.process.BrokenProcessPool("a worker died"))
+            self.broken = True
+            raise cf.process.BrokenProcessPool("a worker died")
+        future.set_result({"status": "ok", "message": "", "tables": None, "duration_s": 0})
+        return future
+
+
+def test_a_run_left_alone_by_a_broken_submit_is_retried_not_failed() -> None:
+    from sim.config.sweeps import RunSpec
+
+    specs = [RunSpec(f"s/r{i}", "s", {}, i, 1, {}, "f") for i in range(4)]
+    executor = _DiesBeforeNextSubmit("s/r1")
+    pool = Pool(workers=1, executor=executor)
+    pool.renewable, pool.renewals, pool.slots = True, 0, 2
+
+    def renew() -> None:
+        pool.renewals += 1
+        executor.broken = False
+
+    pool.renew = renew
+    outcomes = {}
+    drive(pool, specs, lambda spec, outcome: outcomes.__setitem__(spec.name, outcome))
+    assert {name: o["status"] for name, o in outcomes.items()} == {s.name: "ok" for s in specs}
+    assert executor.submits.count("s/r1") == 2 and pool.renewals == 1

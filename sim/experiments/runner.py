@@ -387,7 +387,6 @@ def drive(pool: Pool, todo: Sequence[Any], record: Callable[[Any, dict], None],
         if not done:
             pool.check_alive()
             continue
-        alone = len(flight) == 1
         broken = []
         for future in done:
             spec = flight.pop(future)
@@ -401,7 +400,10 @@ def drive(pool: Pool, todo: Sequence[Any], record: Callable[[Any, dict], None],
                 outcome = _failure(f"{type(exc).__name__}: {exc}")
             record(spec, outcome)
         if broken:
-            if alone:
+            # only a task started alone names itself by dying: one alone in flight now may have
+            # shared its worker's life with tasks already finished, or have found the pool broken
+            # by a death that came before it, so it is retried alone first
+            if solo:
                 record(broken[0], _failure(WORKER_DIED))
             else:
                 suspects.extend(broken + list(flight.values()))
