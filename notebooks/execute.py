@@ -32,8 +32,10 @@ SIZES: dict[str, dict[str, dict[str, object]]] = {
     # is tested in tests/test_explore_pool.py and tests/test_batch.py)
     "tiny": {
         "01-quickstart": {"N_UNITS": 300, "STEPS": 1, "SEED": 1, "WORKERS": 1},
+        # two switches ablated (the map, and sharing whose "alone" scenario is a special case):
+        # six scenarios, not sixteen; every bundled scenario runs in tests/test_golden.py
         "02-policy-comparison": {"N_UNITS": 300, "REPLICATES": 2, "STEPS": 1, "SEED": 1,
-                                 "WORKERS": 1},
+                                 "WORKERS": 1, "ABLATE": ["investment_map", "gdp_tax_sharing"]},
         "03-enclave-sharing": {"N_UNITS": 300, "REPLICATES": 2, "STEPS": 1,
                                "SHARES": [0.0, 0.5, 1.0], "SEED": 1, "WORKERS": 1},
         "04-investment-map": {"N_UNITS": 300, "REPLICATES": 2, "NOISE_LEVELS": [0.3],
