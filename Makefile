@@ -1,4 +1,4 @@
-# The two commands: `make demo` (the bundled policy comparison, 3 replicates, under two minutes) and
+# The two commands: `make demo` (the bundled policy comparison, 3 replicates, about 82 s on 2 idle cores) and
 # `make test` (the whole suite, on PYTEST_WORKERS processes). `make study` is the comparison with
 # 20 replicates; `make notebooks` executes the notebooks into docs/notebooks (rendered copies).
 # All create .venv when it is missing or older than pyproject.toml.
