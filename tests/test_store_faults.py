@@ -340,11 +340,11 @@ class _BrokenAtSubmit(cf.Executor):
         return future
 
 
-def test_a_pool_broken_between_submissions_is_renewed_and_no_run_fails() -> None:
+def _drive_renewing(executor: cf.Executor, n_runs: int) -> tuple[Pool, dict, list]:
+    """Drive ``n_runs`` runs on one worker with two slots; a renewal heals ``executor``."""
     from sim.config.sweeps import RunSpec
 
-    specs = [RunSpec(f"s/r{i}", "s", {}, i, 1, {}, "f") for i in range(6)]
-    executor = _BrokenAtSubmit("s/r3")
+    specs = [RunSpec(f"s/r{i}", "s", {}, i, 1, {}, "f") for i in range(n_runs)]
     pool = Pool(workers=1, executor=executor)
     pool.renewable, pool.renewals, pool.slots = True, 0, 2
 
@@ -355,6 +355,11 @@ def test_a_pool_broken_between_submissions_is_renewed_and_no_run_fails() -> None
     pool.renew = renew
     outcomes = {}
     drive(pool, specs, lambda spec, outcome: outcomes.__setitem__(spec.name, outcome))
+    return pool, outcomes, specs
+
+
+def test_a_pool_broken_between_submissions_is_renewed_and_no_run_fails() -> None:
+    pool, outcomes, specs = _drive_renewing(_BrokenAtSubmit("s/r3"), 6)
     assert {name: o["status"] for name, o in outcomes.items()} == {s.name: "ok" for s in specs}
     assert pool.renewals == 1
 
@@ -417,19 +422,7 @@ class _DiesBeforeNextSubmit(cf.Executor):
 
 
 def test_a_run_left_alone_by_a_broken_submit_is_retried_not_failed() -> None:
-    from sim.config.sweeps import RunSpec
-
-    specs = [RunSpec(f"s/r{i}", "s", {}, i, 1, {}, "f") for i in range(4)]
     executor = _DiesBeforeNextSubmit("s/r1")
-    pool = Pool(workers=1, executor=executor)
-    pool.renewable, pool.renewals, pool.slots = True, 0, 2
-
-    def renew() -> None:
-        pool.renewals += 1
-        executor.broken = False
-
-    pool.renew = renew
-    outcomes = {}
-    drive(pool, specs, lambda spec, outcome: outcomes.__setitem__(spec.name, outcome))
+    pool, outcomes, specs = _drive_renewing(executor, 4)
     assert {name: o["status"] for name, o in outcomes.items()} == {s.name: "ok" for s in specs}
     assert executor.submits.count("s/r1") == 2 and pool.renewals == 1
