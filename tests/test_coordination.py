@@ -44,10 +44,29 @@ def test_draw_map_honours_per_city_slots():
     assert mapped[0, :2].all() and mapped[1, 2]
 
 
-def test_spillover_is_the_external_part_of_gamma():
-    # agg (1.1, 0.9), mass (3, 1): output-weighted mean 1.05, so γ·(0.05, −0.15) with γ = 0.04
-    ext = spillover_external(np.array([[1.1], [0.9]]), np.array([[3.0], [1.0]]), 0.04)
+def test_spillover_is_what_other_firms_earn_on_the_output_that_moves():
+    # others' profit per yuan (0.3, 0.1), output (3, 1): output-weighted mean 0.25, so
+    # γ·(0.05, −0.15) per yuan placed, with γ = 0.04
+    ext = spillover_external(np.array([[0.3], [0.1]]), np.array([[3.0], [1.0]]), 0.04)
     assert ext.ravel() == pytest.approx([0.002, -0.006])
+
+
+def test_agglomeration_moves_other_firms_output_without_adding_to_it():
+    """The derivation behind the spillover, checked on the model's agglomeration function: a
+    yuan placed in one city changes the other firms' total output by nothing to first order, and
+    their profits by the rule's value."""
+    from sim.rules.economy import agglomeration
+    gamma, eps = 0.04, 1e-6
+    mass = np.array([[5.0], [2.0], [1.0]])                 # output of the sector in 3 cities
+    margin = np.array([[0.3], [0.2], [0.1]])               # other firms' profit per yuan there
+    before = agglomeration(mass, gamma)
+    rule = spillover_external(margin, mass, gamma)
+    for c in range(3):
+        placed = mass.copy()
+        placed[c] += eps
+        change = mass * (agglomeration(placed, gamma) / before - 1)     # others' output
+        assert change.sum() / eps == pytest.approx(0.0, abs=1e-6)
+        assert (margin * change).sum() / eps == pytest.approx(rule[c, 0], rel=1e-4)
 
 
 def test_congestion_counts_land_and_wages_of_other_firms():
