@@ -104,11 +104,11 @@ def test_model_calibrates_the_decay_on_the_base_year_chain():
     cfg = load_scenario("scenarios/coordinated.yaml", overrides=["world.n_units=300"])
     model = CircleModel(cfg, seed=1)
     world = model.world
-    beta = model.calibration.gravity_decay
-    assert beta == pytest.approx(base_gravity_decay(world, cfg.economy.core_investor_distance_decay))
+    beta, eps = model.calibration.gravity_decay, cfg.economy.core_investor_distance_decay
+    assert beta == pytest.approx(base_gravity_decay(world, eps))
     tie = linkage_to_core(world.output, world.links, world.core)
     weight = world.output.sum(axis=0)
     mean = (beta * tie * weight).sum() / weight.sum()
-    assert mean == pytest.approx(cfg.economy.core_investor_distance_decay)
+    assert mean == pytest.approx(eps)
     # a project fully tied to Wuhan decays faster than the average one (mean tie below 1)
-    assert beta > cfg.economy.core_investor_distance_decay
+    assert beta > eps

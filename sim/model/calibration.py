@@ -36,7 +36,7 @@ class Calibration:
     sigma: np.ndarray              # KG choice scale σ (profit per unit of productivity)
     delta_arrival: np.ndarray      # KG x C arrivals' constants (Berry inversion)
     gravity0: np.ndarray           # KG x C core investors' gravity shift in the base year
-    gravity_decay: float           # β of a project fully tied to the core (mean elasticity / mean tie)
+    gravity_decay: float           # β of a project fully tied to the core (ε / mean tie)
     delta_review: np.ndarray       # KG x C reviewers' constants
     switching_cost: np.ndarray     # KG κ, utility units
     base_counts: np.ndarray        # KG x C base productivity mass in mean-productivity units
