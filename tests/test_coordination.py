@@ -124,7 +124,7 @@ def test_a_noiseless_frictionless_map_never_lowers_expected_national_welfare():
     A sampled run pairs the two only until their decisions differ; after that its difference
     carries the units' draws (at 1,000 units its standard deviation is about 25 a year against
     an effect of about 8, so it falls below zero in some replicate-quarters; at 256,000 units it
-    is positive in all 32 of 8 replicates x 4 quarters, docs/VALIDATION.md, section 5)."""
+    is positive in all 32 of 8 replicates x 4 quarters, docs/VALIDATION.md, section 6)."""
     v = _quarter_one_values()
     gain = v["planner"] - v["none"]
     assert (gain >= 0).all(), gain
