@@ -10,6 +10,7 @@ from sim.rules.choice import (
     ration_land,
     reviewer_constants,
     sample_choices,
+    second_choice,
     stay_shares,
 )
 
@@ -65,6 +66,27 @@ def test_ration_land_accepts_in_priority_order_until_full():
     ok = ration_land(choice, need, np.array([4.0, 4.0]), priority)
     # park 0 takes the two lowest keys (units 1 and 2); park 1 (4 km² free) rejects unit 3
     np.testing.assert_array_equal(ok, [False, True, True, False, True])
+
+
+def test_second_choice_keeps_a_turned_away_decider_in_the_city_it_chose():
+    # city A: parks 0 and 1, city B: park 2, all utilities 0, λ = 0.5: P(0) = P(1) = (√2 − 1)/2,
+    # P(2) = P(out) = 1/(2 + √2). Park 0 is full: without it P = 1/3 each, and those who had
+    # chosen park 0 go to park 1 with (1/3 − P(0)) / P(0) = (2√2 − 1)/3, not 1/3
+    nest, u = np.array([0, 0, 1]), np.zeros((1, 3))
+    before = nested_probabilities(u, nest, 2, 0.5)
+    after = nested_probabilities(u, nest, 2, 0.5, np.array([[False, True, True]]))
+    np.testing.assert_allclose(before, [[(2**0.5 - 1) / 2] * 2 + [1 / (2 + 2**0.5)] * 2])
+    np.testing.assert_allclose(after, [[0.0, 1 / 3, 1 / 3, 1 / 3]])
+    same_city, rest = (2 * 2**0.5 - 1) / 3, (2 - 2**0.5) / 3
+    np.testing.assert_allclose(second_choice(before, after), [[0.0, same_city, rest, rest]])
+
+
+def test_second_choice_is_the_fresh_choice_under_a_plain_logit_and_when_nothing_was_removed():
+    nest, u = np.array([0, 0, 1]), np.array([[0.3, -0.2, 0.1]])
+    before = nested_probabilities(u, nest, 2, 1.0)
+    after = nested_probabilities(u, nest, 2, 1.0, np.array([[False, True, True]]))
+    np.testing.assert_allclose(second_choice(before, after), after)
+    np.testing.assert_allclose(second_choice(before, before), before)
 
 
 def test_sample_choices_inverse_cdf():

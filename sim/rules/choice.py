@@ -184,3 +184,24 @@ def ration_land(choice: np.ndarray, land_need: np.ndarray, free_land: np.ndarray
             idx = order[lo:hi]
             accepted[idx] = np.cumsum(land_need[idx]) <= free_land[j] + 1e-12
     return accepted
+
+
+def second_choice(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Choice probabilities of deciders turned away from parks that are full, given their tastes.
+
+    In a random-utility model a decider's tastes stay what they were when a park turns it away,
+    so it takes its best alternative among those left. Removing alternatives only moves the
+    deciders who had chosen them, so among those the chance of j is
+    ``(P_after(j) − P_before(j)) / P_before(removed)``: under a nested logit they mostly stay in
+    the nest (city) they had chosen; under a plain logit (IIA) this is ``P_after`` itself.
+
+    Args:
+        before: n x (P + 1) probabilities over the alternatives available before (last: outside).
+        after: n x (P + 1) probabilities once the full parks are removed.
+    Returns:
+        n x (P + 1) probabilities, rows summing to 1 (``after`` where nothing was removed).
+    """
+    gain = np.clip(after - before, 0.0, None)
+    total = gain.sum(axis=1, keepdims=True)
+    return np.where(total > 1e-12, gain / np.where(total > 1e-12, total, 1.0), after)
+
