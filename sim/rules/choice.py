@@ -205,3 +205,54 @@ def second_choice(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     total = gain.sum(axis=1, keepdims=True)
     return np.where(total > 1e-12, gain / np.where(total > 1e-12, total, 1.0), after)
 
+
+def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
+                       need: np.ndarray, current: np.ndarray, free_land: np.ndarray,
+                       nest: np.ndarray, n_nests: int, lam: float, rounds: int) -> np.ndarray:
+    """Expected placements of decider groups when full parks ration land: the expectation of
+    :func:`ration_land` and the model's rounds of choosing again (``sim.model.firms.choose``).
+
+    Each group's mass first chooses by the nested logit. A park asked for more land than it has
+    free accepts the share ``free / demand`` of every group that picked it (random priority, in
+    expectation) and is then full; the rejected mass takes its next best among the parks not
+    full (:func:`second_choice`; a reviewer may always stay). Staying needs no land. After the
+    last round rejected arrivals stay out and rejected reviewers stay where they are. Without a
+    full park this is ``weight · P``.
+
+    Args:
+        u, available: n x P utilities and availability of the groups.
+        weight: n mass of each group; need: n x P land a unit of mass needs at each park.
+        current: n park of a reviewer group (-1: arrivals); free_land: P idle land.
+        rounds: how often rejected deciders choose again (``economy.rejection_rounds``).
+    Returns:
+        n x (P + 1) expected mass placed at each park and, in the last column, outside.
+    """
+    n, p = u.shape
+    rows, rev = np.arange(n), current >= 0
+    free, full = np.asarray(free_land, float).copy(), np.zeros(p, bool)
+    placed = np.zeros((n, p + 1))
+    before = nested_probabilities(u, nest, n_nests, lam, available)
+    pending = weight[:, None] * before
+    for round_ in range(rounds + 1):
+        placed[rows[rev], current[rev]] += pending[rows[rev], current[rev]]   # stayers
+        pending[rows[rev], current[rev]] = 0.0
+        placed[:, p] += pending[:, p]
+        moving = pending[:, :p]
+        demand = (moving * need).sum(axis=0)
+        accept = np.where(demand > free, free / np.where(demand > 0, demand, 1.0), 1.0)
+        placed[:, :p] += moving * accept
+        free = np.where(accept < 1, 0.0, free - demand)
+        rejected = (moving * (1 - accept)).sum(axis=1)
+        if not (accept < 1).any():
+            break
+        full |= accept < 1
+        if round_ == rounds:       # out of rounds: arrivals stay out, reviewers stay put
+            placed[rows[rev], current[rev]] += rejected[rev]
+            placed[~rev, p] += rejected[~rev]
+            break
+        again = available & ~full[None, :]
+        again[rows[rev], current[rev]] = True
+        after = nested_probabilities(u, nest, n_nests, lam, again)
+        pending = rejected[:, None] * second_choice(before, after)
+        before = after
+    return placed
