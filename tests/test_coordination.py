@@ -124,12 +124,12 @@ def test_a_noiseless_frictionless_map_never_lowers_expected_national_welfare():
     A sampled run pairs the two only until their decisions differ; after that its difference
     carries the units' draws (at 1,000 units its standard deviation is about 25 a year against
     an effect of about 8, so it falls below zero in some replicate-quarters; at 256,000 units it
-    is positive in all 32 of 8 replicates x 4 quarters, docs/VALIDATION.md, section 6)."""
+    is positive in all 32 of 8 replicates x 4 quarters, docs/VALIDATION.md, section 7)."""
     v = _quarter_one_values()
     gain = v["planner"] - v["none"]          # +9.15, +8.89, +8.59, +7.85 a year (2b33cca)
     assert (gain >= 0).all(), gain
     # reversed: −0.10, +2.13, +2.49, +0.23; should this check fail, the statement lost its power
-    # against this bad map (every map then helps): say so in docs/VALIDATION.md, section 6
+    # against this bad map (every map then helps): say so in docs/VALIDATION.md, section 7
     assert (v["reversed"] < v["none"]).any(), v["reversed"] - v["none"]
     assert (v["planner"] > v["reversed"]).all()
 
