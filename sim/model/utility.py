@@ -66,17 +66,19 @@ def attention(model: CircleModel, who: Choosers, settings: Settings,
         att = np.where(shown[None, :] & arrival[:, None],
                        np.maximum(att, model.config.policies.shared_platform.attention), att)
     cur_reg = np.where(arrival, -1, p.registration[np.maximum(current, 0)])
-    core = model.world.core
-    for j in np.flatnonzero(p.kind != ParkKind.LOCAL):
-        op = p.operator[j]
-        own = (((origin == Origin.WUHAN) & (op == core)) | ((origin == Origin.LOCAL) & (home == op))
-               | (cur_reg == op))
-        if p.kind[j] == ParkKind.PARK_WITHIN_PARK:   # the zone's attraction system
-            own = (origin == Origin.WUHAN) | (origin == Origin.OUTSIDE) | (cur_reg == op)
-            mult = 1 + p.referral_strength[j]
-        else:
-            mult = 1 + p.referral_strength[j] * vshare[op, j]
-        att[:, j] *= np.where(own, mult, 1.0)
+    j = np.flatnonzero(p.kind != ParkKind.LOCAL)          # agreement parks, all at once
+    if len(j):
+        op, zone = p.operator[j], p.kind[j] == ParkKind.PARK_WITHIN_PARK
+        mine = cur_reg[:, None] == op[None, :]
+        own = (((origin == Origin.WUHAN)[:, None] & (op == model.world.core)[None, :])
+               | ((origin == Origin.LOCAL)[:, None] & (home[:, None] == op[None, :])) | mine)
+        # a park within a park draws through the zone's attraction system
+        own = np.where(zone[None, :],
+                       ((origin == Origin.WUHAN) | (origin == Origin.OUTSIDE))[:, None] | mine,
+                       own)
+        mult = np.where(zone, 1 + p.referral_strength[j],
+                        1 + p.referral_strength[j] * vshare[op, j])
+        att[:, j] *= np.where(own, mult[None, :], 1.0)
     # R&D a ring city's firms run in its reverse enclaves draws linked production to its parks
     att *= np.where(arrival[:, None], model.rd_attention[kg][:, p.city], 1.0)
     return att

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.rules.choice import nest_sums
+
 
 def circle_logsum(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
                   available: np.ndarray) -> np.ndarray:
@@ -25,9 +27,7 @@ def circle_logsum(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
     top = np.max(scaled, axis=1, keepdims=True)
     top[~np.isfinite(top)] = 0.0
     e = np.exp(scaled - top)
-    nest_sum = np.zeros((u.shape[0], n_nests))
-    for j, c in enumerate(nest.tolist()):
-        nest_sum[:, c] += e[:, j]
+    nest_sum = nest_sums(e, nest, n_nests)
     with np.errstate(divide="ignore"):
         nest_u = lam * (np.log(nest_sum) + top)
     m = np.max(nest_u, axis=1, keepdims=True)
