@@ -12,6 +12,7 @@ keep it: sharing changes behaviour, not only bookkeeping. The economics of one d
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING
 
 import mesa
@@ -227,9 +228,17 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
     best, values = best_responses(
         x.u, x.available, x.weight, block, len(kgs), model.current_terms.q[kg], cal.sigma[kg],
         x.values[block], pays, settings.offers[city, kg],
-        np.linspace(0.0, ceiling, comp.subsidy_grid_points), model.parks.city,
+        offer_grid(ceiling, comp.subsidy_grid_points), model.parks.city,
         model.world.n_cities, model.config.economy.nest_parameter, cal.life, cal.sub_life)
     return best, values.max(axis=1)
+
+
+@functools.lru_cache(maxsize=16)
+def offer_grid(ceiling: float, points: int) -> np.ndarray:
+    """The candidate rates ``0 .. ceiling`` of a best response (read-only: shared by calls)."""
+    grid = np.linspace(0.0, ceiling, points)
+    grid.flags.writeable = False
+    return grid
 
 
 def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.ndarray:

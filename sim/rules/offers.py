@@ -110,13 +110,15 @@ def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, blo
     worth_paid = e_paid * q[:, None, paid] * (life * value[:, None, paid]
                                               - sub_life * grid[None, :, None])   # N x S x J
     parts = []
-    for c in np.flatnonzero(touched):
-        here = nest[paid] == c
-        nest_sum = sums[:, c, None] + e_paid[:, :, here].sum(axis=2)             # N x S
-        with np.errstate(divide="ignore"):
+    m = np.broadcast_to(m0, (len(u), len(grid)))          # the largest nest term, N x S
+    with np.errstate(divide="ignore"):
+        for c in np.flatnonzero(touched):
+            here = nest[paid] == c
+            nest_sum = sums[:, c, None] + e_paid[:, :, here].sum(axis=2)         # N x S
             nest_u = lam * (np.log(nest_sum) + top)
-        parts.append((nest_u, nest_sum, worth[:, c, None] + worth_paid[:, :, here].sum(axis=2)))
-    m = np.maximum.reduce([np.broadcast_to(m0, (len(u), len(grid)))] + [p[0] for p in parts])
+            m = np.maximum(m, nest_u)
+            parts.append((nest_u, nest_sum,
+                          worth[:, c, None] + worth_paid[:, :, here].sum(axis=2)))
     scale = np.exp(m0 - m)
     denom, num = rest * scale, rest_value * scale
     for nest_u, nest_sum, nest_worth in parts:
