@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.city import City, best_offers, city_values, decider_groups, offer_inputs
-from sim.model.utility import Choosers, utilities
+from sim.model.utility import Choosers, utilities, utility_parts
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind, per_step
@@ -141,11 +141,12 @@ class Coordinator:
                          platform=False, excluded=model.settings.excluded.copy())
         everyone = decider_groups(model, np.arange(model.kg))
         if cfg.competition.active:
+            parts = utility_parts(model, everyone[0], rival)   # only the rivals' offers move
             for _ in range(2):   # a short damped best-response path as the competition benchmark
                 for c in range(model.world.n_cities):
                     kgs = np.flatnonzero(comp_targets[c])
                     br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max,
-                                        offer_inputs(model, c, kgs, rival, everyone))
+                                        offer_inputs(model, c, kgs, rival, everyone, parts))
                     rival.offers[c, kgs] += cfg.competition.damping * (br - rival.offers[c, kgs])
         life = model.calibration.life
         coordinated = STEPS_PER_YEAR * projected_values(model, model.settings, everyone) / life

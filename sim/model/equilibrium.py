@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.city import best_offers
+from sim.model.city import best_offers, budget_bases, decider_groups, offer_inputs
 from sim.model.stationary import retention_hazards, settle_reviewers
-from sim.model.utility import kg_index
+from sim.model.utility import kg_index, utility_parts
 from sim.rules.economy import Settings, Terms
 
 if TYPE_CHECKING:
@@ -169,7 +169,9 @@ def status_quo_offers(model: CircleModel, parks: Parks, terms: Terms, delta_free
                 if not stable:    # best responses stay on their grid point once rivals settle
                     fresh = _best_responses(model, settings, comp.subsidy_max)
                     stable, br = br is not None and np.array_equal(fresh, br), fresh
-                new = np.array([cities[city]._within_budget(br[city]) for city in range(c)])
+                bases = budget_bases(model)     # the contracts signed at the last offers
+                new = np.array([cities[city]._within_budget(br[city], bases[city])
+                                for city in range(c)])
                 change = float(np.max(np.abs(new - settings.offers)))
                 # half steps: budgets see the contracts signed at the offers, which can overshoot
                 settings.offers[:] += 0.5 * (new - settings.offers)
@@ -192,8 +194,12 @@ def status_quo_offers(model: CircleModel, parks: Parks, terms: Terms, delta_free
 def _best_responses(model: CircleModel, settings: Settings, ceiling: float) -> np.ndarray:
     """Every city's best response (C x KG) in its base-year targets, rivals' offers fixed."""
     out = np.zeros_like(settings.offers)
+    everyone = decider_groups(model, np.arange(model.kg))
+    parts = utility_parts(model, everyone[0], settings)
     for city in range(model.world.n_cities):
         kgs = np.flatnonzero(model.calibration.base_promoted[city])
         if len(kgs):
-            out[city, kgs], _ = best_offers(model, city, kgs, settings, ceiling)
+            out[city, kgs], _ = best_offers(model, city, kgs, settings, ceiling,
+                                            offer_inputs(model, city, kgs, settings, everyone,
+                                                         parts))
     return out
