@@ -14,6 +14,12 @@ import functools
 import numpy as np
 
 
+def row_max(a: np.ndarray) -> np.ndarray:
+    """Largest entry of each row (n x 1; −inf for no columns), as ``np.max(a, axis=1)``: reduced
+    across a transposed copy, which is much faster for the few columns of a logit."""
+    return np.ascontiguousarray(a.T).max(axis=0, initial=-np.inf)[:, None]
+
+
 def nest_sums(e: np.ndarray, nest: np.ndarray, n_nests: int) -> np.ndarray:
     """``Σ_{j∈c} e_j`` per row (n x n_nests), each nest summed in park order: the same sums as
     adding park by park, one array operation per rank of a park within its nest."""
@@ -54,14 +60,14 @@ def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: flo
     scaled = u / lam
     if available is not None:
         scaled[~available] = -np.inf
-    top = np.max(scaled, axis=1, keepdims=True)
+    top = row_max(scaled)
     top[~np.isfinite(top)] = 0.0
     e = np.exp(np.subtract(scaled, top, out=scaled), out=scaled)   # n x P
     nest_sum = nest_sums(e, nest, n_nests)                     # n x C, park order as np.add.at
     with np.errstate(divide="ignore"):
         iv = np.log(nest_sum) + top                            # inclusive values
     nest_u = lam * iv                                          # n x C (-inf if empty)
-    m = np.maximum(np.max(nest_u, axis=1, keepdims=True), 0.0)
+    m = np.maximum(row_max(nest_u), 0.0)
     ne = np.exp(nest_u - m)
     denom = ne.sum(axis=1, keepdims=True) + np.exp(-m)
     p_nest = ne / denom                                        # n x C

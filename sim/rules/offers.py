@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.rules.choice import nested_probabilities
+from sim.rules.choice import nested_probabilities, row_max
 
 
 def target_sectors(hotness: np.ndarray, advantage: np.ndarray, omega: float, m: int) -> np.ndarray:
@@ -96,7 +96,7 @@ def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, blo
         best rate per block (n_blocks) and expected values (n_blocks x S).
     """
     scaled = np.where(available, u / lam, -np.inf)
-    top = np.max(scaled, axis=1, keepdims=True, initial=-np.inf)
+    top = row_max(scaled)
     top[~np.isfinite(top)] = 0.0
     e = np.exp(scaled - top)                               # N x P, at the offers in force
     fixed = (nest[:, None] == np.arange(n_nests)[None, :]) & ~pays[:, None]     # P x C
@@ -110,7 +110,7 @@ def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, blo
     worth_paid = e_paid * q[:, None, paid] * (life * value[:, None, paid]
                                               - sub_life * grid[None, :, None])   # N x S x J
     parts = []
-    m = np.broadcast_to(m0, (len(u), len(grid)))          # the largest nest term, N x S
+    m = np.repeat(m0, len(grid), axis=1)                  # the largest nest term, N x S
     with np.errstate(divide="ignore"):
         for c in np.flatnonzero(touched):
             here = nest[paid] == c
@@ -136,7 +136,7 @@ def _untouched(sums: np.ndarray, worth: np.ndarray, top: np.ndarray,
     denominator plus the outside option's, and their expected value, both relative to exp(m0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         nest_u = lam * (np.log(sums) + top)
-        m0 = np.maximum(np.max(nest_u, axis=1, keepdims=True, initial=-np.inf), 0.0)
+        m0 = np.maximum(row_max(nest_u), 0.0)
         weight = np.exp(nest_u - m0)
         within = np.where(sums > 0, worth / sums, 0.0)
     return (m0, weight.sum(axis=1, keepdims=True) + np.exp(-m0),
