@@ -90,7 +90,9 @@ def sign_base_contracts(model: CircleModel, offers: np.ndarray, base: BaseContra
         rho = np.clip(hazard[kg, park], 0.0, 1 - 1e-12)
         with np.errstate(divide="ignore", invalid="ignore"):   # ρ = 0: no retention
             lag = np.floor(np.log1p(-base.lag_draw) / np.log1p(-rho))
-        pick = (dist[kg, park].cumsum(axis=1) < base.rate_draw[:, None]).sum(axis=1)
+        # the cumulative distribution of each cell (KG x P rows), then each unit's cell's row
+        cum = dist.reshape(-1, dist.shape[-1]).cumsum(axis=1)
+        pick = (cum[kg * dist.shape[1] + park] < base.rate_draw[:, None]).sum(axis=1)
         offer = grid[np.minimum(pick, len(grid) - 1)]
         retained = (lag < term) & (~base.has | (lag < base.age)) & (offer > 0)
         rate = np.where(retained, offer, rate)
