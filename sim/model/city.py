@@ -22,7 +22,7 @@ from sim.model.utility import Choosers, UtilityParts, kg_index, utilities, utili
 from sim.rules import accounts
 from sim.rules.constants import STEPS_PER_YEAR, Origin, ParkKind
 from sim.rules.economy import Settings, park_offers
-from sim.rules.offers import best_responses, breaks_cap, retention_choice, within_budget
+from sim.rules.offers import best_responses_on, breaks_cap, retention_choice, within_budget
 
 if TYPE_CHECKING:
     from sim.model.circle import CircleModel
@@ -83,11 +83,13 @@ class City(mesa.Agent):
         if len(kgs):
             inputs = offer_inputs(model, self.index, kgs, s,
                                   *((shared.everyone, shared.parts) if shared else ()))
-            br, value_free = best_offers(model, self.index, kgs, s, comp.subsidy_max, inputs)
-            if cfg.switches.subsidy_cap:
-                cap = cfg.policies.subsidy_cap.cap
-                br_cap, value_cap = best_offers(model, self.index, kgs, s,
-                                                min(cap, comp.subsidy_max), inputs)
+            capped = cfg.switches.subsidy_cap
+            ceilings = [comp.subsidy_max, *([min(cfg.policies.subsidy_cap.cap, comp.subsidy_max)]
+                                            if capped else [])]
+            (br, value_free), *under_cap = best_offers_under(model, self.index, kgs, s, ceilings,
+                                                             inputs)
+            if capped:
+                br_cap, value_cap = under_cap[0]
                 self.cap_gain = STEPS_PER_YEAR * float((value_free - value_cap).sum())
                 self.cheating = not self.detected and self._breaks(self.cap_gain)
                 br = br if out_of_scheme(self) else br_cap
@@ -270,6 +272,14 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
 
     ``inputs`` (from ``offer_inputs`` with the same arguments) saves recomputing them.
     """
+    return best_offers_under(model, city, kgs, settings, [ceiling], inputs)[0]
+
+
+def best_offers_under(model: CircleModel, city: int, kgs: np.ndarray, settings: Settings,
+                      ceilings: list[float], inputs: OfferInputs | None = None
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`best_offers` under each of several ceilings (without and with a subsidy cap), the
+    deciders' logit at the offers in force evaluated once for all."""
     comp, cal = model.config.competition, model.calibration
     x = inputs or offer_inputs(model, city, kgs, settings)
     position = np.zeros(model.kg, dtype=np.int64)
@@ -277,12 +287,12 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
     kg = x.groups.kg
     block = position[kg]
     pays = model.parks.attractor(model.steps) == city
-    best, values = best_responses(
-        x.u, x.available, x.weight, block, len(kgs), model.current_terms.q[kg], cal.sigma[kg],
-        x.values[block], pays, settings.offers[city, kg],
-        offer_grid(ceiling, comp.subsidy_grid_points), model.parks.city,
+    found = best_responses_on(
+        [offer_grid(ceiling, comp.subsidy_grid_points) for ceiling in ceilings], x.u,
+        x.available, x.weight, block, len(kgs), model.current_terms.q[kg], cal.sigma[kg],
+        x.values[block], pays, settings.offers[city, kg], model.parks.city,
         model.world.n_cities, model.config.economy.nest_parameter, cal.life, cal.sub_life)
-    return best, values.max(axis=1)
+    return [(best, values.max(axis=1)) for best, values in found]
 
 
 @functools.lru_cache(maxsize=16)
