@@ -141,42 +141,53 @@ _ROWS = ("kg", "net", "friction", "reviewer", "current", "stay_margin", "delta",
          "moving", "gravity", "log_att", "log_ref", "entry", "available")
 
 
-def utility_parts(model: CircleModel, who: Choosers, settings: Settings) -> UtilityParts:
-    """:class:`UtilityParts` of the deciders ``who`` under ``settings`` (offers aside)."""
-    m, p, econ, cal = model, model.parks, model.config.economy, model.calibration
-    kg, origin, current = who.kg, who.origin, who.current
-    terms, t = m.current_terms, m.steps
+def utility_parts(model: CircleModel, who: Choosers, settings: Settings,
+                  like: UtilityParts | None = None) -> UtilityParts:
+    """:class:`UtilityParts` of the deciders ``who`` under ``settings`` (offers aside).
+
+    ``like`` (the parts of the same deciders at the same state under other settings) saves all
+    but what settings change: approval friction, attention and the platform's entry effect.
+    """
+    base = like or _state_parts(model, who)
+    m, p, econ = model, model.parks, model.config.economy
     fric = (friction(settings, p, m.config.policies.investment_map.approval_friction)
             if m.config.switches.investment_map else np.zeros((m.kg, p.n)))
-    fric = np.where((current >= 0)[:, None], 0.0, fric[kg])   # only new projects need approval
+    fric = np.where((who.current >= 0)[:, None], 0.0, fric[who.kg])   # new projects need approval
+    shares = accounts.share_matrices(p, m.steps, m.world.n_cities,
+                                     m.config.policies.enclave.credited_double_count)
+    att = attention(m, who, settings, value_shares(m, shares))
+    entry = np.zeros(len(who.kg))
+    if settings.platform:   # the platform alone may change whether projects look at the circle
+        shown = (~settings.excluded[p.registration])[None, :] & base.available
+        entry = np.where((who.current < 0) & shown.any(axis=1),
+                         m.config.policies.shared_platform.entry_effect, 0.0)
+    return dataclasses.replace(base, friction=fric, log_att=np.log(att / econ.attention_base),
+                               entry=entry)
+
+
+def _state_parts(model: CircleModel, who: Choosers) -> UtilityParts:
+    """The parts settings leave alone (friction, attention and entry are left empty)."""
+    m, p, econ, cal = model, model.parks, model.config.economy, model.calibration
+    kg, current = who.kg, who.current
+    terms, t = m.current_terms, m.steps
     reviewer = current >= 0
     q = terms.q[kg]
     cur = np.maximum(current, 0)
     rent = np.where(t < p.rent_end, p.rent_subsidy, 0.0)      # reverse enclaves' rent support
-    stay_margin = 1 - terms.cost[kg, cur] + who.stay_subsidy + rent[cur]
     sigma = cal.sigma[kg][:, None]
-    delta = np.where(reviewer[:, None], cal.delta_review[kg][:, p.city],
-                     cal.delta_arrival[kg][:, p.city])
     moving = reviewer[:, None] & (np.arange(p.n)[None, :] != current[:, None])
-    core_investor = (origin == Origin.WUHAN) & ~reviewer      # gravity of the core city's projects
-    available = _available(model, who)
-    shares = accounts.share_matrices(p, t, m.world.n_cities,
-                                     m.config.policies.enclave.credited_double_count)
-    att = attention(m, who, settings, value_shares(m, shares))
-    ref = reference_attention(m, kg, current)
-    entry = np.zeros(len(kg))
-    if settings.platform:   # the platform alone may change whether projects look at the circle
-        shown = (~settings.excluded[p.registration])[None, :] & available
-        entry = np.where(~reviewer & shown.any(axis=1),
-                         m.config.policies.shared_platform.entry_effect, 0.0)
+    core_investor = (who.origin == Origin.WUHAN) & ~reviewer   # gravity of the core's projects
+    empty = np.empty((0, p.n))
     return UtilityParts(
-        kg=kg, net=1 - terms.cost[kg], friction=fric, reviewer=reviewer, current=cur,
-        stay_margin=stay_margin, delta=delta, q=q, sigma=sigma,
+        kg=kg, net=1 - terms.cost[kg], friction=empty, reviewer=reviewer, current=cur,
+        stay_margin=1 - terms.cost[kg, cur] + who.stay_subsidy + rent[cur],
+        delta=np.where(reviewer[:, None], cal.delta_review[kg][:, p.city],
+                       cal.delta_arrival[kg][:, p.city]), q=q, sigma=sigma,
         moving=moving * (econ.relocation_cost * q / sigma + cal.switching_cost[kg][:, None]),
         gravity=np.where(core_investor[:, None], m.gravity[kg][:, p.city], 0.0),
-        log_att=np.log(att / econ.attention_base), log_ref=np.log(ref / econ.attention_base),
-        entry=entry, available=available, nest=p.city, n_nests=m.world.n_cities,
-        lam=econ.nest_parameter)
+        log_att=empty, log_ref=np.log(reference_attention(m, kg, current) / econ.attention_base),
+        entry=np.empty(0), available=_available(model, who), nest=p.city,
+        n_nests=m.world.n_cities, lam=econ.nest_parameter)
 
 
 def _available(model: CircleModel, who: Choosers) -> np.ndarray:
