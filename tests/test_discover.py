@@ -47,6 +47,19 @@ def test_latin_hypercube_hits_every_stratum_once():
     assert set(points["k"]) <= {2, 3, 4, 5}
 
 
+def test_a_second_process_cannot_write_into_a_running_study(tmp_path):
+    from sim.config.yaml_reader import ConfigError
+    from sim.experiments.store_guard import batch_lock
+    from sim.sensitivity.discover import run_lhs
+
+    out = tmp_path / "study"
+    never_called = lambda point: pytest.fail("evaluated a point")  # noqa: E731
+    held = pytest.raises(ConfigError, match="another sim process is using this batch folder")
+    with batch_lock(out), held:  # another process's study holds the folder
+        run_lhs([Parameter("x", 0.0, 1.0)], never_called, 4, out, seed=1, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written
+
+
 def test_discover_from_a_stored_study(tmp_path, capsys):
     from sim.cli import main
 

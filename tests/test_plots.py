@@ -63,7 +63,7 @@ def test_scenario_colours_fixed_distinct_and_order_free():
 def test_time_series_one_line_and_band_per_series(summary):
     fig = plots.plot_time_series(summary.over_time)
     axes = visible_axes(fig)
-    assert len(axes) == len(plots.TIME_SERIES_METRICS) == 6
+    assert len(axes) == len(plots.TIME_SERIES_METRICS) == 7
     n_series = 2 + len(SHARES)  # homogenised, coordinated, five sweep points
     for ax, metric in zip(axes, plots.TIME_SERIES_METRICS):
         assert len(ax.lines) == n_series
@@ -351,7 +351,8 @@ def test_saved_figures_fit_a_slide(tmp_path, summary):
 
     fig = plots.plot_time_series(summary.over_time)
     png = plots.save_figure(fig, tmp_path, "ts")
-    assert imread(png).shape[:2] == (720, 1380)  # 13.8 x 7.2 in at 100 dpi
+    # seven panels in 2 rows of 4: 18.4 x 7.2 in, at 1600 / 18.4 = 86.96 dpi (a slide's width)
+    assert imread(png).shape[:2] == (626, 1600)
     assert (tmp_path / "ts.svg").read_text().lstrip().startswith("<?xml")
     png = plots.save_figure(Figure(figsize=(20.0, 20.0)), tmp_path, "big")
     height, width = imread(png).shape[:2]

@@ -34,7 +34,7 @@ from sim.analysis.maps import (  # noqa: F401  (the map figures, re-exported)
 )
 
 TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
-                       "relocated_out_of_wuhan_cum", "theil")
+                       "welfare_national", "relocated_out_of_wuhan_cum", "theil")
 FIXED_COLOURS = {"homogenised": "#d62728", "coordinated": "#1f77b4"}
 MEASURE_COLOURS = {"gdp_physical": "#4c72b0", "gdp_credited": "#dd8452", "fiscal_net": "#55a868"}
 LINESTYLES = ("-", "--", ":", "-.")
@@ -111,7 +111,7 @@ def plot_time_series(over_time: pd.DataFrame, metrics=TIME_SERIES_METRICS,
     """Mean over replicates with its 95% band, one line per scenario (and sweep point)."""
     with i18n.figure_style(lang):
         colours = colours or scenario_colours(over_time["scenario"].unique())
-        fig, axes = _grid(len(metrics), 3)
+        fig, axes = _grid(len(metrics), 4)
         for ax, metric in zip(axes, metrics):
             data = over_time[over_time["metric"] == metric]
             for label, scenario, index, rows in _series(data, lang):

@@ -151,11 +151,12 @@ def run_lhs(params, evaluator, n: int, out: Path, *, seed: int, integer_keys=(),
             progress=True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate a fresh (resumable) Latin-hypercube design; return (points, outputs)."""
     from sim.experiments.runner import open_executor
+    from sim.experiments.store_guard import batch_lock
     from sim.sensitivity.core import design_record, open_study, run_design
 
     points = lhs_points(params, n, seed, integer_keys)
-    open_study(out, design_record("lhs", n, seed, params, label or {}), resume)
-    with open_executor(workers, scheduler, None) as pool:
+    with batch_lock(out), open_executor(workers, scheduler, None) as pool:  # one process
+        open_study(out, design_record("lhs", n, seed, params, label or {}), resume)
         records = run_design(points, evaluator, out, pool, progress)
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
