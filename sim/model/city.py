@@ -303,10 +303,12 @@ def offer_grid(ceiling: float, points: int) -> np.ndarray:
     return grid
 
 
-def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.ndarray:
+def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray,
+                     u: np.ndarray | None = None) -> np.ndarray:
     """Cities counter-offer units that announce they will leave (retention subsidies); each unit
     accepts with the chance :func:`retention_terms` gives (draws from the ``choices`` stream).
 
+    ``u`` (the deciders' utilities under the settings in force, n x P) saves recomputing them.
     Returns the retention rate accepted by each decider (0 if none).
     """
     comp = model.config.competition
@@ -314,7 +316,7 @@ def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.
     if not (comp.active and comp.retention) or not leaving.any():
         return np.zeros(len(who.kg))
     idx = np.flatnonzero(leaving)
-    u, _ = utilities(model, who.select(idx), model.settings)
+    u = utilities(model, who.select(idx), model.settings)[0] if u is None else u[idx]
     rows = np.arange(len(idx))
     current = who.current[idx]
     u_move = np.where(pick[idx] >= 0, u[rows, np.maximum(pick[idx], 0)], 0.0)
