@@ -122,12 +122,13 @@ def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
     outlays = (f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
                + f.park_capital_cost + f.platform_cost)
     assert (inflows - outlays).to_numpy() == pytest.approx(f.balance.to_numpy(), abs=1e-9)
-    # each host carries all the land it serviced (its local park's, grown with the trend), the
-    # land allotted to agreement parks included; their operators pay none of it
+    # each host carries all the land it serviced (its local park's, grown with its land trend:
+    # Wuhan's slower than the others'), the land allotted to agreement parks included; their
+    # operators pay none of it
     model = CircleModel(cfg, seed=1)
     for t, step in f.groupby("step"):
         carried = (cfg.economy.land_capital_cost_per_km2 * model.calibration.local_capacity
-                   * model.trend(int(t)))
+                   * model.land_trend(int(t)))
         assert step.park_capital_cost.to_numpy() == pytest.approx(carried, rel=1e-12)
     last = f[f.step == 2].set_index("city")
     assert last.tax_shared_out.sum() > 0          # enclave tax leaves the hosts...

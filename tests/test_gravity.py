@@ -81,3 +81,34 @@ def test_reverse_enclave_rd_draws_linked_core_projects_to_the_source_city():
     assert np.allclose(others, others[0])
     assert gain[0, src] - others[0] == pytest.approx(np.log(1 + 0.75))
     assert others[0] < 0
+
+
+def test_decay_makes_the_weighted_mean_elasticity_the_cited_one():
+    from sim.rules.agreements import decay_for_mean_elasticity
+    tie = np.array([[0.5, 1.0]])
+    weight = np.array([[1.0, 3.0]])
+    # mean tie (0.5 + 3)/4 = 0.875, so a cited mean elasticity of 0.7 needs β = 0.8
+    beta = decay_for_mean_elasticity(0.7, tie, weight)
+    assert beta == pytest.approx(0.8)
+    # the projects' own elasticities 0.4 and 0.8 average 0.7 with those weights
+    assert ((beta * tie) * weight).sum() / weight.sum() == pytest.approx(0.7)
+    assert decay_for_mean_elasticity(0.0, tie, weight) == 0.0
+    with pytest.raises(ValueError):
+        decay_for_mean_elasticity(1.0, tie, np.zeros((1, 2)))
+
+
+def test_model_calibrates_the_decay_on_the_base_year_chain():
+    from sim.config import load_scenario
+    from sim.model import CircleModel
+    from sim.model.calibration import base_gravity_decay
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=["world.n_units=300"])
+    model = CircleModel(cfg, seed=1)
+    world = model.world
+    beta, eps = model.calibration.gravity_decay, cfg.economy.core_investor_distance_decay
+    assert beta == pytest.approx(base_gravity_decay(world, eps))
+    tie = linkage_to_core(world.output, world.links, world.core)
+    weight = world.output.sum(axis=0)
+    mean = (beta * tie * weight).sum() / weight.sum()
+    assert mean == pytest.approx(eps)
+    # a project fully tied to Wuhan decays faster than the average one (mean tie below 1)
+    assert beta > eps

@@ -33,10 +33,10 @@ class WorldConfig(Strict):
     wage_core_yuan: float = Field(110_000.0, gt=0.0, le=1e8)
     wage_gdppc_elasticity: float = Field(0.35, ge=0.0, le=2.0)
     talent_gdppc_elasticity: float = Field(1.5, ge=0.0, le=5.0)
-    land_rent_core: float = Field(0.4, gt=0.0, le=1e4)
+    land_rent_core: float = Field(0.43, gt=0.0, le=1e4)
     land_rent_gdppc_elasticity: float = Field(0.8, ge=0.0, le=3.0)
-    utilisation_core: float = Field(0.9, gt=0.0, lt=1.0)
-    core_land_growth_share: float = Field(1.0, ge=0.0, le=1.0)
+    utilisation_core: float = Field(0.86, gt=0.0, lt=1.0)
+    core_land_growth_share: float = Field(0.25, ge=0.0, le=1.0)
     utilisation_ring: float = Field(0.7, gt=0.0, lt=1.0)
 
 

@@ -17,7 +17,12 @@ from sim.model import welfare_accounts
 from sim.model.parks import Parks, build_parks
 from sim.model.units import Units, draw_base_units
 from sim.model.world import World
-from sim.rules.agreements import gravity_utility, linkage_to_core, mixture_arrival_constants
+from sim.rules.agreements import (
+    decay_for_mean_elasticity,
+    gravity_utility,
+    linkage_to_core,
+    mixture_arrival_constants,
+)
 from sim.rules.choice import calibrate_reviewers, choice_scale
 from sim.rules.constants import ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind, per_step
 from sim.rules.economy import location_terms
@@ -31,6 +36,7 @@ class Calibration:
     sigma: np.ndarray              # KG choice scale σ (profit per unit of productivity)
     delta_arrival: np.ndarray      # KG x C arrivals' constants (Berry inversion)
     gravity0: np.ndarray           # KG x C core investors' gravity shift in the base year
+    gravity_decay: float           # β of a project fully tied to the core (ε / mean tie)
     delta_review: np.ndarray       # KG x C reviewers' constants
     switching_cost: np.ndarray     # KG κ, utility units
     base_counts: np.ndarray        # KG x C base productivity mass in mean-productivity units
@@ -91,7 +97,8 @@ def calibrate(world: World, config: ScenarioConfig,
     # CircleModel.arrivals_now() grows them at g_q a quarter
     outflow = p_exit + (1 - p_exit) * p_review * econ.leave_share_reviewers
     growth_q = (1 + econ.growth_rate_annual) ** (1 / STEPS_PER_YEAR) - 1
-    gravity0 = core_gravity(world, world.output, econ.core_investor_distance_decay)
+    gravity_decay = base_gravity_decay(world, econ.core_investor_distance_decay)
+    gravity0 = core_gravity(world, world.output, gravity_decay)
     life, sub_life = unit_value_factors(econ.discount_rate_annual, econ.exit_rate_annual,
                                         config.competition.subsidy_years)
     # base-year promotion is part of the observed shares: the constants absorb its attention
@@ -107,6 +114,7 @@ def calibrate(world: World, config: ScenarioConfig,
         sigma=sigma,
         delta_arrival=delta_arrival,
         gravity0=gravity0,
+        gravity_decay=gravity_decay,
         delta_review=v_review - z0 / sigma[:, None],
         switching_cost=switching_cost,
         base_counts=counts,
@@ -159,6 +167,14 @@ def employment_by_city(world: World, config: ScenarioConfig, units: Units,
     persons = (world.labour_share.ravel()[kg_of] * units.output * 1e8
                / (world.wage[city] * config.world.wage_core_yuan))
     return np.bincount(city, weights=persons, minlength=world.n_cities)
+
+
+def base_gravity_decay(world: World, mean_elasticity: float) -> float:
+    """β such that the base year's output-weighted mean distance elasticity of core-city
+    investors' projects, ``β · tie``, is the cited average elasticity (frozen for the run, so a
+    chain that moves still changes its pull)."""
+    tie = linkage_to_core(world.output, world.links, world.core)
+    return decay_for_mean_elasticity(mean_elasticity, tie, world.output.sum(axis=0))
 
 
 def core_gravity(world: World, cube: np.ndarray, decay: float) -> np.ndarray:

@@ -192,8 +192,7 @@ class CircleModel(mesa.Model):
         self.grow_supplies()
         self.update_wages()
         self.current_terms = self.terms()
-        self.gravity = core_gravity(self.world, self.output_cube(),
-                                    self.config.economy.core_investor_distance_decay)
+        self.gravity = core_gravity(self.world, self.output_cube(), self.calibration.gravity_decay)
         self.rd_attention = self._rd_attention()
         self._negotiate()
         self.coordinator.step()

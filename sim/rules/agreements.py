@@ -59,6 +59,20 @@ def gravity_utility(distance_from_core_km: np.ndarray, core: int, tie: np.ndarra
     return -decay * np.asarray(tie, float)[:, None] * rel[None, :]
 
 
+def decay_for_mean_elasticity(elasticity: float, tie: np.ndarray, weight: np.ndarray) -> float:
+    """The decay β whose weighted mean distance elasticity ``β · tie`` equals ``elasticity``.
+
+    A gravity equation estimates one distance elasticity for all flows, i.e. their average; in the
+    model a project's own elasticity is ``β · tie`` (its chain's tie to the core), so β is the cited
+    average elasticity over the weighted mean tie (weights: the projects' output).
+    """
+    tie, weight = np.asarray(tie, float).ravel(), np.asarray(weight, float).ravel()
+    if tie.shape != weight.shape or weight.sum() <= 0:
+        raise ValueError("tie and weight must have the same shape and a positive total weight")
+    mean_tie = float((tie * weight).sum() / weight.sum())
+    return float(elasticity) / mean_tie if mean_tie > 0 else 0.0
+
+
 def mixture_arrival_constants(unit_shares: np.ndarray, outside_share: float, z0: np.ndarray,
                               sigma: np.ndarray, shift: np.ndarray, shifted_weight: float,
                               tol: float = 1e-10, max_iter: int = 500) -> np.ndarray:
