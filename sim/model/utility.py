@@ -57,14 +57,15 @@ def attention(model: CircleModel, who: Choosers, settings: Settings,
     p, econ, comp = model.parks, model.config.economy, model.config.competition
     kg, origin, home, current = who.kg, who.origin, who.home, who.current
     arrival = current < 0
-    att = np.full((len(kg), p.n), econ.attention_base)
     if model.config.competition.active:
         promoted = settings.promoted[p.attractor(model.steps)][:, kg].T
-        att = np.where(promoted & arrival[:, None], comp.attention_promoted, att)
+        att = np.where(promoted & arrival[:, None], comp.attention_promoted, econ.attention_base)
+    else:
+        att = np.full((len(kg), p.n), econ.attention_base)
     if settings.platform:
         shown = ~settings.excluded[p.registration]
-        att = np.where(shown[None, :] & arrival[:, None],
-                       np.maximum(att, model.config.policies.shared_platform.attention), att)
+        np.maximum(att, model.config.policies.shared_platform.attention, out=att,
+                   where=shown[None, :] & arrival[:, None])
     cur_reg = np.where(arrival, -1, p.registration[np.maximum(current, 0)])
     j = np.flatnonzero(p.kind != ParkKind.LOCAL)          # agreement parks, all at once
     if len(j):
@@ -80,7 +81,8 @@ def attention(model: CircleModel, who: Choosers, settings: Settings,
                         1 + p.referral_strength[j] * vshare[op, j])
         att[:, j] *= np.where(own, mult[None, :], 1.0)
     # R&D a ring city's firms run in its reverse enclaves draws linked production to its parks
-    att *= np.where(arrival[:, None], model.rd_attention[kg][:, p.city], 1.0)
+    new = np.flatnonzero(arrival)
+    att[new] *= model.rd_attention[kg[new]][:, p.city]
     return att
 
 
@@ -197,10 +199,12 @@ def _available(model: CircleModel, who: Choosers) -> np.ndarray:
     reviewer, cur = current >= 0, np.maximum(current, 0)
     k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
     available = p.open_at(model.steps)[None, :] & p.sector_ok[:, k].T & p.segment_ok[:, g].T
-    cur_reg = np.where(reviewer, p.registration[cur], -1)
-    belongs = (((who.origin == Origin.LOCAL) & (who.home == p.operator[:, None])).T
-               | (cur_reg[:, None] == p.operator[None, :]))
-    available &= ~p.home_only[None, :] | belongs
+    home_only = np.flatnonzero(p.home_only)
+    if len(home_only):
+        op = p.operator[home_only][None, :]
+        cur_reg = np.where(reviewer, p.registration[cur], -1)
+        local = (who.origin == Origin.LOCAL)[:, None]
+        available[:, home_only] &= (local & (who.home[:, None] == op)) | (cur_reg[:, None] == op)
     available[np.arange(len(kg))[reviewer], cur[reviewer]] = True
     return available
 
