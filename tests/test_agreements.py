@@ -145,3 +145,36 @@ def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
     from sim.rules.constants import ParkKind
     p = model.parks        # agreement parks hold land at step 0, their hosts carry it
     assert (p.kind != ParkKind.LOCAL).any() and p.capacity[p.kind != ParkKind.LOCAL].sum() > 0
+
+
+def test_a_branch_diverting_projects_from_a_full_wuhan_costs_wuhan_only_the_land_it_could_fill(
+        monkeypatch):
+    """The valuation rations land as the model does: with Wuhan's parks full, the arrivals a
+    park-within-park branch draws away would have been turned away by Wuhan anyway, so Wuhan's
+    projected loss per step (2,000 units, step 0: −64.6 against −313.4 when the same full parks
+    are valued as if land were unlimited) is only the reviewers who would have stayed."""
+    from sim.model import negotiation
+    from sim.model.city import decider_groups
+    from sim.rules.constants import ParkKind
+
+    model = CircleModel(load_scenario("scenarios/coordinated.yaml", overrides=SMALL), seed=1)
+    book, p, core = model.agreements, model.parks, model.world.core
+    i = int(np.flatnonzero((p.kind[book.park] == ParkKind.PARK_WITHIN_PARK) & ~book.active)[0])
+    j, groups = book.park[i], decider_groups(model, np.arange(model.kg))
+
+    def wuhan_change() -> float:
+        land = allotted_land(book.land[i], p.capacity[p.city[j]],
+                             float(model.land_used()[p.city[j]]))
+        branch = negotiation._with_agreement(p, book, i, model.steps, land, 0.0, 0.0, False)
+        return float((negotiation._values(model, branch, groups)
+                      - negotiation._values(model, p, groups))[core])
+
+    assert wuhan_change() < 0                          # idle land: the diversion is Wuhan's loss
+    p.capacity[core] = model.land_used()[core]         # Wuhan's parks full
+    rationed = wuhan_change()
+    ration = negotiation.expected_rationing
+    monkeypatch.setattr(negotiation, "expected_rationing",
+                        lambda u, a, w, need, cur, free, *rest:
+                        ration(u, a, w, need, cur, np.full_like(free, np.inf), *rest))
+    unlimited = wuhan_change()
+    assert unlimited < 0 and abs(rationed) < 0.25 * abs(unlimited), (rationed, unlimited)

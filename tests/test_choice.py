@@ -6,10 +6,12 @@ import pytest
 from sim.rules.choice import (
     arrival_constants,
     calibrate_reviewers,
+    expected_rationing,
     nested_probabilities,
     ration_land,
     reviewer_constants,
     sample_choices,
+    second_choice,
     stay_shares,
 )
 
@@ -65,6 +67,59 @@ def test_ration_land_accepts_in_priority_order_until_full():
     ok = ration_land(choice, need, np.array([4.0, 4.0]), priority)
     # park 0 takes the two lowest keys (units 1 and 2); park 1 (4 km² free) rejects unit 3
     np.testing.assert_array_equal(ok, [False, True, True, False, True])
+
+
+def test_second_choice_keeps_a_turned_away_decider_in_the_city_it_chose():
+    # city A: parks 0 and 1, city B: park 2, all utilities 0, λ = 0.5: P(0) = P(1) = (√2 − 1)/2,
+    # P(2) = P(out) = 1/(2 + √2). Park 0 is full: without it P = 1/3 each, and those who had
+    # chosen park 0 go to park 1 with (1/3 − P(0)) / P(0) = (2√2 − 1)/3, not 1/3
+    nest, u = np.array([0, 0, 1]), np.zeros((1, 3))
+    before = nested_probabilities(u, nest, 2, 0.5)
+    after = nested_probabilities(u, nest, 2, 0.5, np.array([[False, True, True]]))
+    np.testing.assert_allclose(before, [[(2**0.5 - 1) / 2] * 2 + [1 / (2 + 2**0.5)] * 2])
+    np.testing.assert_allclose(after, [[0.0, 1 / 3, 1 / 3, 1 / 3]])
+    same_city, rest = (2 * 2**0.5 - 1) / 3, (2 - 2**0.5) / 3
+    np.testing.assert_allclose(second_choice(before, after), [[0.0, same_city, rest, rest]])
+
+
+def test_second_choice_is_the_fresh_choice_under_a_plain_logit_and_when_nothing_was_removed():
+    nest, u = np.array([0, 0, 1]), np.array([[0.3, -0.2, 0.1]])
+    before = nested_probabilities(u, nest, 2, 1.0)
+    after = nested_probabilities(u, nest, 2, 1.0, np.array([[False, True, True]]))
+    np.testing.assert_allclose(second_choice(before, after), after)
+    np.testing.assert_allclose(second_choice(before, before), before)
+
+
+def _two_parks(weight, current, free, rounds):
+    """Two parks in two nests with λ = 1 (a plain logit): e^u = 2 and 1, the outside 1, so the
+    first choice is 1/2, 1/4, 1/4; a unit of mass needs 1 km² anywhere."""
+    n = len(weight)
+    u = np.tile(np.log([2.0, 1.0]), (n, 1))
+    return expected_rationing(u, np.ones((n, 2), bool), np.asarray(weight, float), np.ones((n, 2)),
+                              np.asarray(current), np.asarray(free, float), np.array([0, 1]), 2,
+                              1.0, rounds)
+
+
+def test_expected_rationing_sends_the_rejected_share_to_choose_again():
+    # 10 arrivals: park 0 is asked for 5 km² with 2 free, accepts 2 (share 0.4) and is full; the
+    # 3 rejected choose between park 1 and the outside (1/2 each): park 1 gets 2.5 + 1.5
+    np.testing.assert_allclose(_two_parks([10.0], [-1], [2.0, 100.0], 3), [[2.0, 4.0, 4.0]])
+    # nothing is full: the plain expectation weight · P
+    np.testing.assert_allclose(_two_parks([10.0], [-1], [100.0, 100.0], 3), [[5.0, 2.5, 2.5]])
+
+
+def test_expected_rationing_out_of_rounds_arrivals_stay_out_and_reviewers_stay():
+    # arrivals (10) and reviewers at park 0 (4, half of whom stay: no land needed); park 0 is
+    # asked for 5 km² (2 free: share 2/5), park 1 for 2.5 + 1 (1/2 free: share 1/7)
+    placed = _two_parks([10.0, 4.0], [-1, 0], [2.0, 0.5], 0)
+    np.testing.assert_allclose(placed, [[2.0, 5 / 14, 2.5 + 3 + 2.5 * 6 / 7],
+                                        [2.0 + 6 / 7, 1 / 7, 1.0]])
+    # one more round: both parks are full, so arrivals can only stay out; a reviewer may stay
+    # (2 against the outside's 1): 6/7 rejected -> 4/7 stay, 2/7 leave
+    placed = _two_parks([10.0, 4.0], [-1, 0], [2.0, 0.5], 1)
+    np.testing.assert_allclose(placed, [[2.0, 5 / 14, 2.5 + 3 + 2.5 * 6 / 7],
+                                        [2.0 + 6 / 7 * 2 / 3, 1 / 7, 1.0 + 6 / 7 / 3]])
+    np.testing.assert_allclose(placed.sum(axis=1), [10.0, 4.0])
 
 
 def test_sample_choices_inverse_cdf():

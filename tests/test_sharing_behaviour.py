@@ -49,7 +49,7 @@ def test_retention_counter_offers_by_hand_follow_what_the_city_keeps_where_the_u
 def test_a_source_share_of_half_changes_wuhans_retention_spending_and_relocations():
     """Sharing is live end to end: the paired outcomes differ in every replicate. The direction of
     Wuhan's retention spending is the sum of the two channels above and is not signed here (20
-    paired replicates of 3,000 units, 20 steps: +6.4 [-7.7, 20.6])."""
+    paired replicates of 20,000 units, 20 steps: +1.6 [-1.4, 4.6], docs/VALIDATION.md section 6)."""
     none, half = _outcomes(0.0), _outcomes(0.5)
     diff = half - none                        # paired by replicate
     assert (diff[:, 1] != 0).all(), diff      # Wuhan's retention spending

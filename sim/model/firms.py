@@ -14,7 +14,7 @@ import numpy as np
 from sim.model.city import retention_offers
 from sim.model.units import Units, new_units
 from sim.model.utility import Choosers, kg_index, utilities
-from sim.rules.choice import nested_probabilities, ration_land, sample_choices
+from sim.rules.choice import nested_probabilities, ration_land, sample_choices, second_choice
 from sim.rules.constants import ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind
 from sim.rules.economy import park_offers
 
@@ -83,7 +83,9 @@ def draw_arrivals(model: CircleModel) -> Units:
 def choose(model: CircleModel, who: Choosers, land_per_a: np.ndarray,
            productivity: np.ndarray,
            utility: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Deciders choose at once; full parks reject in random order and rejected units choose again.
+    """Deciders choose at once; full parks reject in random order and rejected units take their
+    next best park among those not full, with the tastes they chose with
+    (:func:`sim.rules.choice.second_choice`).
 
     Args:
         who: the deciders.
@@ -124,9 +126,10 @@ def choose(model: CircleModel, who: Choosers, land_per_a: np.ndarray,
         available[idx, pick[idx]] = False
         keep_cur = current[idx] >= 0
         available[idx[keep_cur], current[idx[keep_cur]]] = True
-        pr = nested_probabilities(u[idx], p.city, model.world.n_cities,
-                                  model.config.economy.nest_parameter, available[idx])
-        redraw = sample_choices(pr, rng.random(len(idx)))
+        after = nested_probabilities(u[idx], p.city, model.world.n_cities,
+                                     model.config.economy.nest_parameter, available[idx])
+        redraw = sample_choices(second_choice(probs[idx], after), rng.random(len(idx)))
+        probs[idx] = after
         pick[idx] = np.where(redraw == p.n, -1, redraw)
         pending = np.zeros_like(pending)
         pending[idx] = (pick[idx] >= 0) & (pick[idx] != current[idx])

@@ -17,7 +17,7 @@ from sim.model.city import city_values, decider_groups
 from sim.model.parks import Parks
 from sim.model.utility import Choosers, UtilityParts, utilities, utility_parts
 from sim.rules.agreements import allotted_land, nash_bargain
-from sim.rules.choice import nested_probabilities
+from sim.rules.choice import expected_rationing
 from sim.rules.constants import KINDS, STEPS_PER_YEAR, ParkKind
 from sim.rules.economy import park_offers
 
@@ -165,7 +165,9 @@ def _with_agreement(p: Parks, book: AgreementBook, i: int, t: int, land: float, 
 def _values(model: CircleModel, parks: Parks, groups: tuple) -> np.ndarray:
     """Each city's projected value of one step of decisions (C) if the parks were ``parks``:
     credited GDP, tax and land rent of the placements, platform returns of park-within-park
-    branches (split by equity), minus the subsidies the city pays."""
+    branches (split by equity), minus the subsidies the city pays. Placements are rationed by
+    idle land as the model rations them (:func:`sim.rules.choice.expected_rationing`): a park
+    asked for more than it has takes only that much, the rest goes to its next best."""
     saved = model.parks, model.current_terms
     model.parks = parks
     try:
@@ -212,8 +214,13 @@ def _projection(model: CircleModel, groups: tuple[Choosers, np.ndarray],
     kg = who.kg
     u, available = (utilities(model, who, model.settings) if parts is None
                     else parts.at(park_offers(model.settings, p, t)))
-    probs = nested_probabilities(u, p.city, c, model.config.economy.nest_parameter, available)
-    mass = weight[:, None] * probs[:, :-1] * model.current_terms.q[kg]      # n x P output
+    q = model.current_terms.q[kg]
+    need = model.world.land_per_output.ravel()[kg][:, None] * q      # km² per productivity
+    placed = expected_rationing(u, available, weight, need, who.current,
+                                p.capacity - model.land_used(), p.city, c,
+                                model.config.economy.nest_parameter,
+                                model.config.economy.rejection_rounds)
+    mass = placed[:, :-1] * q                                                # n x P output
     gross = np.einsum("np,cnp->c", mass, city_values(model, kgs)[:, kg, :])
     pays = p.attractor(t)[None, :] == np.arange(c)[:, None]
     paid = np.einsum("np,cp->c", mass * park_offers(model.settings, p, t)[kg], pays)

@@ -215,3 +215,75 @@ def ration_land(choice: np.ndarray, land_need: np.ndarray, free_land: np.ndarray
             idx = order[lo:hi]
             accepted[idx] = np.cumsum(land_need[idx]) <= free_land[j] + 1e-12
     return accepted
+
+
+def second_choice(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Choice probabilities of deciders turned away from parks that are full, given their tastes.
+
+    In a random-utility model a decider's tastes stay what they were when a park turns it away,
+    so it takes its best alternative among those left. Removing alternatives only moves the
+    deciders who had chosen them, so among those the chance of j is
+    ``(P_after(j) − P_before(j)) / P_before(removed)``: under a nested logit they mostly stay in
+    the nest (city) they had chosen; under a plain logit (IIA) this is ``P_after`` itself.
+
+    Args:
+        before: n x (P + 1) probabilities over the alternatives available before (last: outside).
+        after: n x (P + 1) probabilities once the full parks are removed.
+    Returns:
+        n x (P + 1) probabilities, rows summing to 1 (``after`` where nothing was removed).
+    """
+    gain = np.clip(after - before, 0.0, None)
+    total = gain.sum(axis=1, keepdims=True)
+    return np.where(total > 1e-12, gain / np.where(total > 1e-12, total, 1.0), after)
+
+
+def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
+                       need: np.ndarray, current: np.ndarray, free_land: np.ndarray,
+                       nest: np.ndarray, n_nests: int, lam: float, rounds: int) -> np.ndarray:
+    """Expected placements of decider groups when full parks ration land: the expectation of
+    :func:`ration_land` and the model's rounds of choosing again (``sim.model.firms.choose``).
+
+    Each group's mass first chooses by the nested logit. A park asked for more land than it has
+    free accepts the share ``free / demand`` of every group that picked it (random priority, in
+    expectation) and is then full; the rejected mass takes its next best among the parks not
+    full (:func:`second_choice`; a reviewer may always stay). Staying needs no land. After the
+    last round rejected arrivals stay out and rejected reviewers stay where they are. Without a
+    full park this is ``weight · P``.
+
+    Args:
+        u, available: n x P utilities and availability of the groups.
+        weight: n mass of each group; need: n x P land a unit of mass needs at each park.
+        current: n park of a reviewer group (-1: arrivals); free_land: P idle land.
+        rounds: how often rejected deciders choose again (``economy.rejection_rounds``).
+    Returns:
+        n x (P + 1) expected mass placed at each park and, in the last column, outside.
+    """
+    n, p = u.shape
+    rows, rev = np.arange(n), current >= 0
+    free, full = np.asarray(free_land, float).copy(), np.zeros(p, bool)
+    placed = np.zeros((n, p + 1))
+    before = nested_probabilities(u, nest, n_nests, lam, available)
+    pending = weight[:, None] * before
+    for round_ in range(rounds + 1):
+        placed[rows[rev], current[rev]] += pending[rows[rev], current[rev]]   # stayers
+        pending[rows[rev], current[rev]] = 0.0
+        placed[:, p] += pending[:, p]
+        moving = pending[:, :p]
+        demand = (moving * need).sum(axis=0)
+        accept = np.where(demand > free, free / np.where(demand > 0, demand, 1.0), 1.0)
+        placed[:, :p] += moving * accept
+        free = np.where(accept < 1, 0.0, free - demand)
+        rejected = (moving * (1 - accept)).sum(axis=1)
+        if not (accept < 1).any():
+            break
+        full |= accept < 1
+        if round_ == rounds:       # out of rounds: arrivals stay out, reviewers stay put
+            placed[rows[rev], current[rev]] += rejected[rev]
+            placed[~rev, p] += rejected[~rev]
+            break
+        again = available & ~full[None, :]
+        again[rows[rev], current[rev]] = True
+        after = nested_probabilities(u, nest, n_nests, lam, again)
+        pending = rejected[:, None] * second_choice(before, after)
+        before = after
+    return placed
