@@ -21,7 +21,7 @@ from sim.model import firms, negotiation, welfare_accounts
 from sim.model.books import Books, close_books
 from sim.model.bundled import resolve_config
 from sim.model.calibration import calibrate, core_gravity, employment_by_city
-from sim.model.city import City
+from sim.model.city import City, SharedDecisions
 from sim.model.coordinator import Coordinator
 from sim.model.equilibrium import draw_base_contracts, status_quo_offers
 from sim.model.parks import build_parks
@@ -83,6 +83,7 @@ class CircleModel(mesa.Model):
         self.current_terms = self.terms()
         self.rd_attention = self._rd_attention()
         self.settle_rounds = 0
+        self.shared_decisions: SharedDecisions | None = None   # while the cities move in turn
         if config.competition.active:          # the base year is the status quo's equilibrium
             self._note_books()
             self._settle_status_quo()
@@ -197,7 +198,11 @@ class CircleModel(mesa.Model):
         self.coordinator.step()
         # Each city best-responds to the offers in force when it moves, so the outcome depends
         # on the order: cities move in the data file's order, never shuffled.
-        self.cities.do("step")
+        self.shared_decisions = SharedDecisions(self)
+        try:
+            self.cities.do("step")
+        finally:
+            self.shared_decisions = None
 
     def _rd_attention(self) -> np.ndarray:
         """KG x C attention multiplier from R&D units in each ring city's reverse enclaves."""

@@ -12,16 +12,17 @@ keep it: sharing changes behaviour, not only bookkeeping. The economics of one d
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from sim.model.utility import Choosers, kg_index, utilities
+from sim.model.utility import Choosers, UtilityParts, kg_index, utilities, utility_parts
 from sim.rules import accounts
 from sim.rules.constants import STEPS_PER_YEAR, Origin, ParkKind
-from sim.rules.economy import Settings
-from sim.rules.offers import best_responses, breaks_cap, retention_choice, within_budget
+from sim.rules.economy import Settings, park_offers
+from sim.rules.offers import best_responses_on, breaks_cap, retention_choice, within_budget
 
 if TYPE_CHECKING:
     from sim.model.circle import CircleModel
@@ -78,19 +79,23 @@ class City(mesa.Agent):
             return
         kgs = np.flatnonzero(self.targets)
         offers = np.zeros(model.kg)
+        shared = model.shared_decisions     # set while the cities move in turn at a step
         if len(kgs):
-            inputs = offer_inputs(model, self.index, kgs, s)
-            br, value_free = best_offers(model, self.index, kgs, s, comp.subsidy_max, inputs)
-            if cfg.switches.subsidy_cap:
-                cap = cfg.policies.subsidy_cap.cap
-                br_cap, value_cap = best_offers(model, self.index, kgs, s,
-                                                min(cap, comp.subsidy_max), inputs)
+            inputs = offer_inputs(model, self.index, kgs, s,
+                                  *((shared.everyone, shared.parts) if shared else ()))
+            capped = cfg.switches.subsidy_cap
+            ceilings = [comp.subsidy_max, *([min(cfg.policies.subsidy_cap.cap, comp.subsidy_max)]
+                                            if capped else [])]
+            (br, value_free), *under_cap = best_offers_under(model, self.index, kgs, s, ceilings,
+                                                             inputs)
+            if capped:
+                br_cap, value_cap = under_cap[0]
                 self.cap_gain = STEPS_PER_YEAR * float((value_free - value_cap).sum())
                 self.cheating = not self.detected and self._breaks(self.cap_gain)
                 br = br if out_of_scheme(self) else br_cap
             current = s.offers[self.index, kgs]
             offers[kgs] = np.clip(current + comp.damping * (br - current), 0.0, comp.subsidy_max)
-        self.offers[:] = self._within_budget(offers)
+        self.offers[:] = self._within_budget(offers, shared.budgets[self.index] if shared else None)
 
     def close_books(self, fiscal_revenue: float, tax_revenue: float,
                     shared_inflow: float) -> None:
@@ -107,18 +112,63 @@ class City(mesa.Agent):
         return breaks_cap(gain_per_year, cfg.policies.subsidy_cap.detection_probability_annual,
                           self.scheme_stake, np.inf, cfg.economy.discount_rate_annual)
 
-    def _within_budget(self, offers: np.ndarray) -> np.ndarray:
-        """Scale offers so running contracts plus a year of expected new ones fit the budget."""
-        model, c = self.model, self.index
-        u, t, cal = model.units, model.steps, model.calibration
-        running = (u.subsidy_payer == c) & (u.subsidy_until > t)
-        committed = float((u.subsidy_rate * u.output)[running].sum())
-        kg = kg_index(u)
-        here = model.parks.attractor(t)[u.park] == c
+    def _within_budget(self, offers: np.ndarray, base: BudgetBase | None = None) -> np.ndarray:
+        """Scale offers so running contracts plus a year of expected new ones fit the budget.
+
+        ``base`` (this city's of :func:`budget_bases` at the units as they are) saves rebuilding it.
+        """
+        model, cal = self.model, self.model.calibration
+        base = base or budget_bases(model, [self.index])[0]
         expected_new = float(STEPS_PER_YEAR * (cal.p_review + cal.p_exit)
-                             * (offers[kg] * u.output)[here].sum())
+                             * (offers[base.kg] * base.output).sum())
         budget = model.config.competition.budget_share * self.fiscal_revenue
-        return within_budget(offers, committed, expected_new, budget)
+        return within_budget(offers, base.committed, expected_new, budget)
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetBase:
+    """What a city's subsidy budget sees of the units: the running contracts it pays (per step),
+    and the sector-segment and output of the units at parks where it pays placements."""
+
+    committed: float
+    kg: np.ndarray
+    output: np.ndarray
+
+
+def budget_bases(model: CircleModel, cities: list[int] | None = None) -> list[BudgetBase]:
+    """:class:`BudgetBase` of each city (of ``cities``; all by default), units as they are."""
+    u, t = model.units, model.steps
+    contracts = u.subsidy_rate * u.output
+    live = u.subsidy_until > t
+    kg = kg_index(u)
+    attractor = model.parks.attractor(t)[u.park]
+    out = []
+    for c in range(model.world.n_cities) if cities is None else cities:
+        here = attractor == c
+        out.append(BudgetBase(float(contracts[(u.subsidy_payer == c) & live].sum()),
+                              kg[here], u.output[here]))
+    return out
+
+
+class SharedDecisions:
+    """What the cities share when they move one after another at a step: the deciders of every
+    sector-segment, their utilities' parts under the settings in force and each city's budget
+    base, each built once at first use. Valid while the cities change only their own offers."""
+
+    def __init__(self, model: CircleModel) -> None:
+        self.model = model
+
+    @functools.cached_property
+    def everyone(self) -> tuple[Choosers, np.ndarray]:
+        return decider_groups(self.model, np.arange(self.model.kg))
+
+    @functools.cached_property
+    def parts(self) -> UtilityParts:
+        return utility_parts(self.model, self.everyone[0], self.model.settings)
+
+    @functools.cached_property
+    def budgets(self) -> list[BudgetBase]:
+        return budget_bases(self.model)
 
 
 def out_of_scheme(city: City) -> bool:
@@ -197,17 +247,22 @@ def city_values(model: CircleModel, kgs: np.ndarray, lam: float | None = None) -
 
 
 def offer_inputs(model: CircleModel, city: int, kgs: np.ndarray, settings: Settings,
-                 everyone: tuple[Choosers, np.ndarray] | None = None) -> OfferInputs:
+                 everyone: tuple[Choosers, np.ndarray] | None = None,
+                 parts: UtilityParts | None = None) -> OfferInputs:
     """Decider groups, their utilities and availability, and the city's values per yuan.
 
-    ``everyone`` (``decider_groups`` of all sector-segments at this step) saves rebuilding them.
+    ``everyone`` (``decider_groups`` of all sector-segments at this step) saves rebuilding them;
+    with it, ``parts`` (their ``utility_parts`` under ``settings``, whose offers may since have
+    changed) saves all of their utilities but the offers.
     """
     if everyone is None:
         groups, weight = decider_groups(model, kgs)
+        u, available = utilities(model, groups, settings)
     else:
         rows = np.flatnonzero(np.isin(everyone[0].kg, kgs))
         groups, weight = everyone[0].select(rows), everyone[1][rows]
-    u, available = utilities(model, groups, settings)
+        u, available = (utilities(model, groups, settings) if parts is None else
+                        parts.select(rows).at(park_offers(settings, model.parks, model.steps)))
     return OfferInputs(groups, weight, u, available, city_values(model, kgs)[city])
 
 
@@ -217,6 +272,14 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
 
     ``inputs`` (from ``offer_inputs`` with the same arguments) saves recomputing them.
     """
+    return best_offers_under(model, city, kgs, settings, [ceiling], inputs)[0]
+
+
+def best_offers_under(model: CircleModel, city: int, kgs: np.ndarray, settings: Settings,
+                      ceilings: list[float], inputs: OfferInputs | None = None
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`best_offers` under each of several ceilings (without and with a subsidy cap), the
+    deciders' logit at the offers in force evaluated once for all."""
     comp, cal = model.config.competition, model.calibration
     x = inputs or offer_inputs(model, city, kgs, settings)
     position = np.zeros(model.kg, dtype=np.int64)
@@ -224,18 +287,28 @@ def best_offers(model: CircleModel, city: int, kgs: np.ndarray, settings: Settin
     kg = x.groups.kg
     block = position[kg]
     pays = model.parks.attractor(model.steps) == city
-    best, values = best_responses(
-        x.u, x.available, x.weight, block, len(kgs), model.current_terms.q[kg], cal.sigma[kg],
-        x.values[block], pays, settings.offers[city, kg],
-        np.linspace(0.0, ceiling, comp.subsidy_grid_points), model.parks.city,
+    found = best_responses_on(
+        [offer_grid(ceiling, comp.subsidy_grid_points) for ceiling in ceilings], x.u,
+        x.available, x.weight, block, len(kgs), model.current_terms.q[kg], cal.sigma[kg],
+        x.values[block], pays, settings.offers[city, kg], model.parks.city,
         model.world.n_cities, model.config.economy.nest_parameter, cal.life, cal.sub_life)
-    return best, values.max(axis=1)
+    return [(best, values.max(axis=1)) for best, values in found]
 
 
-def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.ndarray:
+@functools.lru_cache(maxsize=16)
+def offer_grid(ceiling: float, points: int) -> np.ndarray:
+    """The candidate rates ``0 .. ceiling`` of a best response (read-only: shared by calls)."""
+    grid = np.linspace(0.0, ceiling, points)
+    grid.flags.writeable = False
+    return grid
+
+
+def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray,
+                     u: np.ndarray | None = None) -> np.ndarray:
     """Cities counter-offer units that announce they will leave (retention subsidies); each unit
     accepts with the chance :func:`retention_terms` gives (draws from the ``choices`` stream).
 
+    ``u`` (the deciders' utilities under the settings in force, n x P) saves recomputing them.
     Returns the retention rate accepted by each decider (0 if none).
     """
     comp = model.config.competition
@@ -243,7 +316,7 @@ def retention_offers(model: CircleModel, who: Choosers, pick: np.ndarray) -> np.
     if not (comp.active and comp.retention) or not leaving.any():
         return np.zeros(len(who.kg))
     idx = np.flatnonzero(leaving)
-    u, _ = utilities(model, who.select(idx), model.settings)
+    u = utilities(model, who.select(idx), model.settings)[0] if u is None else u[idx]
     rows = np.arange(len(idx))
     current = who.current[idx]
     u_move = np.where(pick[idx] >= 0, u[rows, np.maximum(pick[idx], 0)], 0.0)

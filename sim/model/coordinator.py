@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.city import City, best_offers, city_values, decider_groups, offer_inputs
-from sim.model.utility import Choosers, utilities
+from sim.model.utility import Choosers, utilities, utility_parts
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind, per_step
@@ -145,15 +145,18 @@ class Coordinator:
                          platform=False, excluded=model.settings.excluded.copy())
         everyone = decider_groups(model, np.arange(model.kg))
         if cfg.competition.active:
+            parts = utility_parts(model, everyone[0], rival)   # only the rivals' offers move
             for _ in range(2):   # a short damped best-response path as the competition benchmark
                 for c in range(model.world.n_cities):
                     kgs = np.flatnonzero(comp_targets[c])
                     br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max,
-                                        offer_inputs(model, c, kgs, rival, everyone))
+                                        offer_inputs(model, c, kgs, rival, everyone, parts))
                     rival.offers[c, kgs] += cfg.competition.damping * (br - rival.offers[c, kgs])
         life = model.calibration.life
-        coordinated = STEPS_PER_YEAR * projected_values(model, model.settings, everyone) / life
-        competing = STEPS_PER_YEAR * projected_values(model, rival, everyone) / life
+        values = city_values(model, np.arange(model.kg))[:, everyone[0].kg, :]
+        coordinated = (STEPS_PER_YEAR * projected_values(model, model.settings, everyone,
+                                                         values=values) / life)
+        competing = STEPS_PER_YEAR * projected_values(model, rival, everyone, values=values) / life
         pol = cfg.policies.investment_map
         tax = np.array([city.tax_revenue for city in model.cities])
         transfers = bounded_by_revenue(
@@ -195,43 +198,56 @@ class Coordinator:
         if not (s.platform or s.mapped is not None):
             return np.zeros(model.world.n_cities)
         groups = decider_groups(model, np.arange(model.kg))
-        in_force = utilities(model, groups[0], s)
-        inside = projected_values(model, s, groups, in_force)
+        parts = utility_parts(model, groups[0], s)
+        u, available = parts.at(park_offers(s, model.parks, model.steps))
+        lam, nest, n_c = model.config.economy.nest_parameter, model.parks.city, model.world.n_cities
+        probs = nested_probabilities(u, nest, n_c, lam, available)[:, :-1]    # in force
+        values = city_values(model, np.arange(model.kg))[:, groups[0].kg, :]
+        inside = projected_values(model, s, groups, probs=probs, values=values)
         # exclusion reaches only new projects (platform, map slots, entry): reviewers' utilities
-        # are those in force (tests/test_model.py checks it)
+        # are those in force (tests/test_model.py checks it), and so are their choices
         new = np.flatnonzero(groups[0].current < 0)
-        arrivals = groups[0].select(new)
+        arrivals, arriving = groups[0].select(new), parts.select(new)
         out = np.zeros(model.world.n_cities)
         for c in np.flatnonzero(~s.excluded):
             excluded = s.excluded.copy()
             excluded[c] = True
             alone = Settings(offers=s.offers, promoted=s.promoted, mapped=s.mapped,
                              platform=s.platform, excluded=excluded)
-            u, available = in_force[0].copy(), in_force[1].copy()
-            u[new], available[new] = utilities(model, arrivals, alone)
-            out[c] = inside[c] - projected_values(model, alone, groups, (u, available))[c]
+            u, available = utility_parts(model, arrivals, alone, arriving).at(
+                park_offers(alone, model.parks, model.steps))
+            chosen = probs.copy()
+            chosen[new] = nested_probabilities(u, nest, n_c, lam, available)[:, :-1]
+            out[c] = inside[c] - projected_values(model, alone, groups, probs=chosen,
+                                                  values=values)[c]
         return out
 
 
 def projected_values(model: CircleModel, settings: Settings,
                      groups: tuple[Choosers, np.ndarray] | None = None,
-                     utility: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                     utility: tuple[np.ndarray, np.ndarray] | None = None,
+                     probs: np.ndarray | None = None,
+                     values: np.ndarray | None = None) -> np.ndarray:
     """Each city's expected value of one step of decisions in every sector-segment (C).
 
     ``groups`` (``decider_groups`` of all sector-segments at this step) saves recomputing them;
-    ``utility`` (their ``utilities`` under ``settings``) likewise.
+    ``utility`` (their ``utilities`` under ``settings``) likewise, or ``probs`` (their choice
+    probabilities of the parks, n x P); ``values`` (``city_values`` of their sector-segments,
+    C x n x P) likewise.
     """
     cal = model.calibration
     groups, weight = groups or decider_groups(model, np.arange(model.kg))
-    u, available = utility or utilities(model, groups, settings)
-    probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
-                                 model.config.economy.nest_parameter, available)[:, :-1]
     kg = groups.kg
+    if probs is None:
+        u, available = utility or utilities(model, groups, settings)
+        probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
+                                     model.config.economy.nest_parameter, available)[:, :-1]
+    if values is None:
+        values = city_values(model, np.arange(model.kg))[:, kg, :]                # C x n x P
     mass = weight[:, None] * probs * model.current_terms.q[kg]            # n x P
-    values = city_values(model, np.arange(model.kg))                      # C x KG x P
     offers = park_offers(settings, model.parks, model.steps)[kg]              # n x P
     pays = model.parks.attractor(model.steps)[None, :] == np.arange(model.world.n_cities)[:, None]
-    gross = np.einsum("np,cnp->c", mass, values[:, kg, :])
+    gross = np.einsum("np,cnp->c", mass, values)
     paid = np.einsum("np,cp->c", mass * offers, pays)
     return cal.life * gross - cal.sub_life * paid
 

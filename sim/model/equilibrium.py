@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.city import best_offers
+from sim.model.city import best_offers, budget_bases, decider_groups, offer_inputs
 from sim.model.stationary import retention_hazards, settle_reviewers
-from sim.model.utility import kg_index
+from sim.model.utility import kg_index, utility_parts
 from sim.rules.economy import Settings, Terms
 
 if TYPE_CHECKING:
@@ -90,7 +90,9 @@ def sign_base_contracts(model: CircleModel, offers: np.ndarray, base: BaseContra
         rho = np.clip(hazard[kg, park], 0.0, 1 - 1e-12)
         with np.errstate(divide="ignore", invalid="ignore"):   # ρ = 0: no retention
             lag = np.floor(np.log1p(-base.lag_draw) / np.log1p(-rho))
-        pick = (dist[kg, park].cumsum(axis=1) < base.rate_draw[:, None]).sum(axis=1)
+        # the cumulative distribution of each cell (KG x P rows), then each unit's cell's row
+        cum = dist.reshape(-1, dist.shape[-1]).cumsum(axis=1)
+        pick = (cum[kg * dist.shape[1] + park] < base.rate_draw[:, None]).sum(axis=1)
         offer = grid[np.minimum(pick, len(grid) - 1)]
         retained = (lag < term) & (~base.has | (lag < base.age)) & (offer > 0)
         rate = np.where(retained, offer, rate)
@@ -169,7 +171,9 @@ def status_quo_offers(model: CircleModel, parks: Parks, terms: Terms, delta_free
                 if not stable:    # best responses stay on their grid point once rivals settle
                     fresh = _best_responses(model, settings, comp.subsidy_max)
                     stable, br = br is not None and np.array_equal(fresh, br), fresh
-                new = np.array([cities[city]._within_budget(br[city]) for city in range(c)])
+                bases = budget_bases(model)     # the contracts signed at the last offers
+                new = np.array([cities[city]._within_budget(br[city], bases[city])
+                                for city in range(c)])
                 change = float(np.max(np.abs(new - settings.offers)))
                 # half steps: budgets see the contracts signed at the offers, which can overshoot
                 settings.offers[:] += 0.5 * (new - settings.offers)
@@ -192,8 +196,12 @@ def status_quo_offers(model: CircleModel, parks: Parks, terms: Terms, delta_free
 def _best_responses(model: CircleModel, settings: Settings, ceiling: float) -> np.ndarray:
     """Every city's best response (C x KG) in its base-year targets, rivals' offers fixed."""
     out = np.zeros_like(settings.offers)
+    everyone = decider_groups(model, np.arange(model.kg))
+    parts = utility_parts(model, everyone[0], settings)
     for city in range(model.world.n_cities):
         kgs = np.flatnonzero(model.calibration.base_promoted[city])
         if len(kgs):
-            out[city, kgs], _ = best_offers(model, city, kgs, settings, ceiling)
+            out[city, kgs], _ = best_offers(model, city, kgs, settings, ceiling,
+                                            offer_inputs(model, city, kgs, settings, everyone,
+                                                         parts))
     return out

@@ -81,7 +81,8 @@ def draw_arrivals(model: CircleModel) -> Units:
 
 
 def choose(model: CircleModel, who: Choosers, land_per_a: np.ndarray,
-           productivity: np.ndarray) -> np.ndarray:
+           productivity: np.ndarray,
+           utility: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Deciders choose at once; full parks reject in random order and rejected units take their
     next best park among those not full, with the tastes they chose with
     (:func:`sim.rules.choice.second_choice`).
@@ -90,13 +91,16 @@ def choose(model: CircleModel, who: Choosers, land_per_a: np.ndarray,
         who: the deciders.
         land_per_a: n x P km² a decider needs per unit of productivity at each park.
         productivity: n, each decider's productivity A.
+        utility: the deciders' ``utilities`` under the settings in force, if already computed
+            (availability is copied, not changed).
     Returns:
         The chosen park per decider (-1 = outside option; a reviewer rejected everywhere stays
         where it is).
     """
     rng, p = model.streams["choices"], model.parks
     kg, current = who.kg, who.current
-    u, available = utilities(model, who, model.settings)
+    u, available = utility or utilities(model, who, model.settings)
+    available = available.copy()       # rejections narrow it
     probs = nested_probabilities(u, p.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, available)
     pick = sample_choices(probs, rng.random(len(kg)))
@@ -146,8 +150,9 @@ def decide_locations(model: CircleModel) -> StepEvents:
                    stay_subsidy=np.where(dec.subsidy_until > t, dec.subsidy_rate, 0.0))
     land_per_output = model.world.land_per_output.ravel()[who.kg]
     land_per_a = land_per_output[:, None] * model.current_terms.q[who.kg]
-    pick = choose(model, who, land_per_a, dec.productivity)
-    retention = retention_offers(model, who, pick)
+    utility = utilities(model, who, model.settings)
+    pick = choose(model, who, land_per_a, dec.productivity, utility)
+    retention = retention_offers(model, who, pick, utility[0])
     pick = np.where(retention > 0, who.current, pick)
     return place(model, dec, who, pick, reviewing, retention)
 

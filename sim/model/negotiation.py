@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.model.city import city_values, decider_groups
 from sim.model.parks import Parks
-from sim.model.utility import Choosers, utilities
+from sim.model.utility import Choosers, UtilityParts, utilities, utility_parts
 from sim.rules.agreements import allotted_land, nash_bargain
 from sim.rules.choice import expected_rationing
 from sim.rules.constants import KINDS, STEPS_PER_YEAR, ParkKind
@@ -103,12 +103,11 @@ def _offer(model: CircleModel, i: int, renewing: bool, groups: tuple, base: np.n
     land = float(p.capacity[j]) if renewing else allotted_land(
         book.land[i], p.capacity[host], float(model.land_used()[host]))
     gdp, tax = _grid(model, i)
-    gains = []
-    for a_y, a_t in zip(gdp, tax):
-        variant = _with_agreement(p, book, i, t, land, a_y, a_t, renewing)
-        gains.append(STEPS_PER_YEAR * (_values(model, variant, groups) - base)
-                     - _yearly_terms(model, variant, j, land))
-    gains = np.array(gains)
+    variants = [_with_agreement(p, book, i, t, land, a_y, a_t, renewing)
+                for a_y, a_t in zip(gdp, tax)]
+    gains = np.array([STEPS_PER_YEAR * (value - base) - _yearly_terms(model, variant, j, land)
+                      for variant, value in zip(variants, _share_variants(model, variants, groups),
+                                                strict=True)])
     if model.config.policies.agreements_voluntary:
         pick = nash_bargain(gdp, gains[:, src], gains[:, host]) if land > 0 else None
     else:   # imposed (a provincial mandate): signed at the best joint gain, whoever loses
@@ -178,12 +177,43 @@ def _values(model: CircleModel, parks: Parks, groups: tuple) -> np.ndarray:
         model.parks, model.current_terms = saved
 
 
-def _projection(model: CircleModel, groups: tuple[Choosers, np.ndarray]) -> np.ndarray:
+def _share_variants(model: CircleModel, variants: list[Parks], groups: tuple) -> list[np.ndarray]:
+    """:func:`_values` of each variant of one agreement's terms. Variants that differ only in its
+    GDP and tax shares have the same location terms, and the shares reach the deciders'
+    utilities only through an enclave source's referrals (attention): those are recomputed and
+    the rest of the utilities kept."""
+    saved = model.parks, model.current_terms
+    parts: UtilityParts | None = None
+    try:
+        out = []
+        for variant in variants:
+            if parts is not None and not _same_but_shares(variant, model.parks):
+                parts = None
+            model.parks = variant
+            if parts is None:
+                model.current_terms = model.terms()
+            parts = utility_parts(model, groups[0], model.settings, parts)
+            out.append(_projection(model, groups, parts))
+        return out
+    finally:
+        model.parks, model.current_terms = saved
+
+
+def _same_but_shares(a: Parks, b: Parks) -> bool:
+    """Whether two parks tables differ at most in the agreements' GDP and tax shares."""
+    return all(np.array_equal(getattr(a, f.name), getattr(b, f.name))
+               for f in dataclasses.fields(Parks)
+               if f.name not in ("gdp_share_source", "tax_share_source"))
+
+
+def _projection(model: CircleModel, groups: tuple[Choosers, np.ndarray],
+                parts: UtilityParts | None = None) -> np.ndarray:
     p, c, t, cal = model.parks, model.world.n_cities, model.steps, model.calibration
     kgs = np.arange(model.kg)
     who, weight = groups
     kg = who.kg
-    u, available = utilities(model, who, model.settings)
+    u, available = (utilities(model, who, model.settings) if parts is None
+                    else parts.at(park_offers(model.settings, p, t)))
     q = model.current_terms.q[kg]
     need = model.world.land_per_output.ravel()[kg][:, None] * q      # km² per productivity
     placed = expected_rationing(u, available, weight, need, who.current,

@@ -18,8 +18,14 @@ if TYPE_CHECKING:
     from sim.model.firms import StepEvents
 
 #: The transfers channel of a move into a park of each kind (a local park: relocation).
-CHANNEL_OF_KIND = np.array(["relocation", *KINDS[1:]])
-ORIGIN_NAMES = np.array(ORIGINS)
+CHANNEL_OF_KIND = np.array(["relocation", *KINDS[1:]], dtype=object)
+ORIGIN_NAMES = np.array(ORIGINS, dtype=object)
+
+
+def names(labels) -> np.ndarray:
+    """Labels to index into: an object array (its entries are the labels themselves, 8 bytes a
+    row however long the label)."""
+    return np.array(list(labels), dtype=object)
 
 
 class Recorder:
@@ -56,8 +62,9 @@ class Recorder:
         )
         self.rows["flows"].append(flows)
         comp = books.compensation
-        self.rows["agreements"].append(pd.DataFrame(model.agreements.flush(),
-                                                     columns=TABLES["agreements"]))
+        offered = model.agreements.flush()
+        if offered:
+            self.rows["agreements"].append(pd.DataFrame(offered, columns=TABLES["agreements"]))
         if np.any(comp != 0):
             payers = np.flatnonzero(comp < 0)
             takers = np.flatnonzero(comp > 0)
@@ -146,8 +153,8 @@ class Recorder:
             self.from_wuhan_cum = np.zeros(w.n_cities)
         self.new_investment_cum += new_inv
         self.from_wuhan_cum += new_w
-        frame = pd.DataFrame(dict(
-            step=t, city=list(w.cities), gdp_physical=books.physical,
+        self._keep("cities", dict(
+            step=t, city=names(w.cities), gdp_physical=books.physical,
             gdp_statistical=books.statistical, gdp_credited=books.credited, tax_revenue=books.tax,
             land_revenue=books.land_revenue, subsidy_spent=books.subsidies,
             retention_spent=books.retention, transfers_net=books.returns + books.compensation,
@@ -164,7 +171,6 @@ class Recorder:
             subsidy_rate_mean=[float(c.offers[c.targets].mean()) if c.targets.any() else 0.0
                                for c in model.cities],
             cheating=[bool(c.cheating) for c in model.cities]))
-        self.rows["cities"].append(frame)
 
     def _fiscal(self, model: CircleModel, books: Books) -> None:
         """The ``fiscal`` rows: every public inflow and outlay of each city, adding up to its fiscal
@@ -174,47 +180,39 @@ class Recorder:
         w, comp = model.world, books.compensation
         collected, shared_in, shared_out = accounts.tax_split(model.parks, books.shares,
                                                               books.park_tax, w.n_cities)
-        self.rows["fiscal"].append(pd.DataFrame(dict(
-            step=model.steps, city=list(w.cities), tax_collected=collected,
+        self._keep("fiscal", dict(
+            step=model.steps, city=names(w.cities), tax_collected=collected,
             tax_shared_in=shared_in, tax_shared_out=shared_out, land_revenue=books.land_revenue,
             platform_return=books.returns, compensation_received=np.maximum(comp, 0.0),
             subsidies=books.subsidies - books.retention, retention=books.retention,
             compensation_paid=np.maximum(-comp, 0.0), park_operating_cost=books.park_cost,
             park_capital_cost=books.park_capital_cost, platform_cost=books.platform_cost,
             balance=books.fiscal, breaks_cap=[bool(c.cheating) for c in model.cities],
-            caught=[bool(c.detected) for c in model.cities])))
+            caught=[bool(c.detected) for c in model.cities]))
 
     def _sectors(self, model, cube) -> None:
         w = model.world
         c, k, g = np.meshgrid(
             np.arange(w.n_cities), np.arange(w.n_sectors), np.arange(len(SEGMENTS)), indexing="ij"
         )
-        self.rows["sectors"].append(
-            pd.DataFrame(
-                dict(
-                    step=model.steps,
-                    city=np.array(w.cities)[c.ravel()],
-                    sector=np.array(w.sectors)[k.ravel()],
-                    segment=np.array(SEGMENTS)[g.ravel()],
-                    output=cube.ravel(),
-                )
-            )
-        )
+        self._keep("sectors", dict(step=model.steps, city=names(w.cities)[c.ravel()],
+                                   sector=names(w.sectors)[k.ravel()],
+                                   segment=names(SEGMENTS)[g.ravel()], output=cube.ravel()))
 
     def _parks(self, model, used, park_output, price) -> None:
         p, w = model.parks, model.world
         n_units = np.bincount(model.units.park, minlength=p.n)
-        self.rows["parks"].append(pd.DataFrame(dict(
-            step=model.steps, park=p.name, city=np.array(w.cities)[p.city],
-            kind=np.array(KINDS)[p.kind], operator=np.array(w.cities)[p.operator],
+        self._keep("parks", dict(
+            step=model.steps, park=names(p.name), city=names(w.cities)[p.city],
+            kind=names(KINDS)[p.kind], operator=names(w.cities)[p.operator],
             land_used=used, land_capacity=np.where(p.open_at(model.steps), p.capacity, 0.0),
-            n_units=n_units, output=park_output, land_price=price)))
+            n_units=n_units, output=park_output, land_price=price))
 
     def _transfers(self, model, events) -> None:
         w, p = model.world, model.parks
         if len(events.unit_id) == 0:
             return
-        names = np.array(list(w.cities) + ["outside"])
+        places = names([*w.cities, "outside"])
         placed = events.to_park >= 0
         dest = np.maximum(events.to_park, 0)
         kind = p.kind[dest]
@@ -222,24 +220,15 @@ class Recorder:
                            np.where(kind == ParkKind.LOCAL,
                                     np.where(events.is_arrival, "new_investment", "relocation"),
                                     CHANNEL_OF_KIND[kind]))
-        self.rows["transfers"].append(
-            pd.DataFrame(
-                dict(
-                    step=model.steps,
-                    unit_id=events.unit_id,
-                    sector=np.array(w.sectors)[events.kg // len(SEGMENTS)],
-                    segment=np.array(SEGMENTS)[events.kg % len(SEGMENTS)],
-                    origin=ORIGIN_NAMES[events.origin],
-                    from_city=names[
-                        np.where(events.from_city >= 0, events.from_city, len(w.cities))
-                    ],
-                    to_city=np.where(placed, names[p.city[dest]], "outside"),
-                    to_park=np.where(placed, np.array(p.name)[dest], ""),
-                    channel=channel,
-                    output=events.output,
-                )
-            )
-        )
+        self._keep("transfers", dict(
+            step=model.steps, unit_id=events.unit_id,
+            sector=names(w.sectors)[events.kg // len(SEGMENTS)],
+            segment=names(SEGMENTS)[events.kg % len(SEGMENTS)],
+            origin=ORIGIN_NAMES[events.origin],
+            from_city=places[np.where(events.from_city >= 0, events.from_city, len(w.cities))],
+            to_city=np.where(placed, places[p.city[dest]], "outside"),
+            to_park=np.where(placed, names(p.name)[dest], ""),
+            channel=channel, output=events.output))
 
     def _investment_map(self, model) -> None:
         """The coordinator's map in force: one row per city and sector-segment it assigns."""
@@ -247,10 +236,17 @@ class Recorder:
             return
         w = model.world
         city, kg = np.nonzero(model.settings.mapped)
-        self.rows["investment_map"].append(pd.DataFrame(dict(
-            step=model.steps, city=np.array(w.cities)[city],
-            sector=np.array(w.sectors)[kg // len(SEGMENTS)],
-            segment=np.array(SEGMENTS)[kg % len(SEGMENTS)])))
+        self._keep("investment_map", dict(
+            step=model.steps, city=names(w.cities)[city],
+            sector=names(w.sectors)[kg // len(SEGMENTS)],
+            segment=names(SEGMENTS)[kg % len(SEGMENTS)]))
+
+    def _keep(self, table: str, columns: dict) -> None:
+        """One step's rows of a table, kept as columns (a scalar repeated down its block):
+        :meth:`results` builds each table once, not a DataFrame a step."""
+        n = max(len(v) for v in columns.values() if not np.isscalar(v))
+        self.rows[table].append({name: np.full(n, v) if np.isscalar(v) else np.asarray(v)
+                                 for name, v in columns.items()})
 
     def results(self, config) -> Results:
         frames = {}
@@ -258,12 +254,25 @@ class Recorder:
             blocks = self.rows[name]
             if name == "circle":
                 frame = pd.DataFrame(blocks)
-            else:
-                blocks = [b for b in blocks if len(b)]
-                frame = (
-                    pd.concat(blocks, ignore_index=True)
-                    if blocks
-                    else pd.DataFrame(columns=columns)
-                )
+            else:       # kept joined: a later call (the explorer's, each step) adds only new rows
+                frame = _assemble(blocks, columns)
+                self.rows[name] = [frame] if len(frame) else []
             frames[name] = frame.reindex(columns=list(columns))
         return Results(**frames, config=config.model_dump(mode="json"))
+
+
+def _assemble(blocks: list, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A table from its steps' blocks in step order: DataFrames, or the columns
+    :meth:`Recorder._keep` kept (joined column by column into one DataFrame)."""
+    frames, kept = [], []
+    for block in [*blocks, None]:
+        if isinstance(block, dict):
+            kept += [block] if len(next(iter(block.values()))) else []
+            continue
+        if kept:
+            frames.append(pd.DataFrame({name: np.concatenate([b[name] for b in kept])
+                                        for name in kept[0]}))
+            kept = []
+        if block is not None and len(block):
+            frames.append(block)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

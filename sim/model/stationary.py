@@ -150,6 +150,7 @@ def settle_reviewers(model: CircleModel, settings: Settings, max_iter: int = 400
     kg_mass = np.bincount(who.kg, weights=mass, minlength=model.kg)
     delta, kappa = cal.delta_review.copy(), cal.switching_cost.copy()
     rows = np.arange(len(mass))
+    cells = (np.repeat(who.kg, p.n) * n_c + np.tile(p.city, len(mass)))   # (KG, city) of (n, P)
     it, rates, fresh = 0, None, 0
     for it in range(1, max_iter + 1):
         u = u0 + delta[who.kg][:, p.city] - moving * kappa[who.kg][:, None]
@@ -158,10 +159,12 @@ def settle_reviewers(model: CircleModel, settings: Settings, max_iter: int = 400
         fresh = it if rates is None or it - fresh >= _RECHOOSE else fresh
         out, _, chosen = _reviews(model, who, u, available, None if fresh == it else rates)
         rates = chosen
-        inflow, slope = np.zeros((model.kg, n_c)), np.zeros((model.kg, n_c))
-        cells = (np.repeat(who.kg, p.n), np.tile(p.city, len(mass)))
-        np.add.at(inflow, cells, (mass[:, None] * out[:, :-1]).ravel())
-        np.add.at(slope, cells, (mass[:, None] * out[:, :-1] * (1 - out[:, :-1])).ravel())
+        # summed in the order np.add.at did, far faster
+        flow = mass[:, None] * out[:, :-1]
+        inflow = np.bincount(cells, weights=flow.ravel(),
+                             minlength=model.kg * n_c).reshape(model.kg, n_c)
+        slope = np.bincount(cells, weights=(flow * (1 - out[:, :-1])).ravel(),
+                            minlength=model.kg * n_c).reshape(model.kg, n_c)
         stay = (np.bincount(who.kg, weights=mass * out[rows, who.current], minlength=model.kg)
                 / np.maximum(kg_mass, 1e-300))
         has = cal.base_counts > 0

@@ -57,28 +57,32 @@ def attention(model: CircleModel, who: Choosers, settings: Settings,
     p, econ, comp = model.parks, model.config.economy, model.config.competition
     kg, origin, home, current = who.kg, who.origin, who.home, who.current
     arrival = current < 0
-    att = np.full((len(kg), p.n), econ.attention_base)
     if model.config.competition.active:
         promoted = settings.promoted[p.attractor(model.steps)][:, kg].T
-        att = np.where(promoted & arrival[:, None], comp.attention_promoted, att)
+        att = np.where(promoted & arrival[:, None], comp.attention_promoted, econ.attention_base)
+    else:
+        att = np.full((len(kg), p.n), econ.attention_base)
     if settings.platform:
         shown = ~settings.excluded[p.registration]
-        att = np.where(shown[None, :] & arrival[:, None],
-                       np.maximum(att, model.config.policies.shared_platform.attention), att)
+        np.maximum(att, model.config.policies.shared_platform.attention, out=att,
+                   where=shown[None, :] & arrival[:, None])
     cur_reg = np.where(arrival, -1, p.registration[np.maximum(current, 0)])
-    core = model.world.core
-    for j in np.flatnonzero(p.kind != ParkKind.LOCAL):
-        op = p.operator[j]
-        own = (((origin == Origin.WUHAN) & (op == core)) | ((origin == Origin.LOCAL) & (home == op))
-               | (cur_reg == op))
-        if p.kind[j] == ParkKind.PARK_WITHIN_PARK:   # the zone's attraction system
-            own = (origin == Origin.WUHAN) | (origin == Origin.OUTSIDE) | (cur_reg == op)
-            mult = 1 + p.referral_strength[j]
-        else:
-            mult = 1 + p.referral_strength[j] * vshare[op, j]
-        att[:, j] *= np.where(own, mult, 1.0)
+    j = np.flatnonzero(p.kind != ParkKind.LOCAL)          # agreement parks, all at once
+    if len(j):
+        op, zone = p.operator[j], p.kind[j] == ParkKind.PARK_WITHIN_PARK
+        mine = cur_reg[:, None] == op[None, :]
+        own = (((origin == Origin.WUHAN)[:, None] & (op == model.world.core)[None, :])
+               | ((origin == Origin.LOCAL)[:, None] & (home[:, None] == op[None, :])) | mine)
+        # a park within a park draws through the zone's attraction system
+        own = np.where(zone[None, :],
+                       ((origin == Origin.WUHAN) | (origin == Origin.OUTSIDE))[:, None] | mine,
+                       own)
+        mult = np.where(zone, 1 + p.referral_strength[j],
+                        1 + p.referral_strength[j] * vshare[op, j])
+        att[:, j] *= np.where(own, mult[None, :], 1.0)
     # R&D a ring city's firms run in its reverse enclaves draws linked production to its parks
-    att *= np.where(arrival[:, None], model.rd_attention[kg][:, p.city], 1.0)
+    new = np.flatnonzero(arrival)
+    att[new] *= model.rd_attention[kg[new]][:, p.city]
     return att
 
 
@@ -89,49 +93,120 @@ def utilities(model: CircleModel, who: Choosers,
     Arrivals (current = -1) use the arrival constants; reviewers the reviewer constants, pay the
     relocation cost to move and keep their running subsidy contract if they stay.
     """
-    m, p, econ, cal = model, model.parks, model.config.economy, model.calibration
-    kg, origin, home, current = who.kg, who.origin, who.home, who.current
-    terms, t = m.current_terms, m.steps
-    offers = park_offers(settings, p, t)
+    return utility_parts(model, who, settings).at(park_offers(settings, model.parks, model.steps))
+
+
+@dataclasses.dataclass(frozen=True)
+class UtilityParts:
+    """Deciders' utilities (n x P) taken apart: everything but the subsidy offers, fixed by the
+    model's state and the settings' promotion, platform, map and exclusions. Cities that move one
+    after another at a step change only offers, so their deciders' parts are built once.
+    :meth:`at` adds the offers in the order :func:`utilities` always did (the same numbers)."""
+
+    kg: np.ndarray           # n sector-segment
+    net: np.ndarray          # n x P margin before offers: 1 − cost
+    friction: np.ndarray     # n x P approval friction (new projects off the map)
+    reviewer: np.ndarray     # n bool
+    current: np.ndarray      # n park now (0 for arrivals)
+    stay_margin: np.ndarray  # n margin of staying: running contract, rent support
+    delta: np.ndarray        # n x P choice constants
+    q: np.ndarray            # n x P output per productivity
+    sigma: np.ndarray        # n x 1 choice scale
+    moving: np.ndarray       # n x P relocation and switching cost (utility)
+    gravity: np.ndarray      # n x P gravity of the core city's projects
+    log_att: np.ndarray      # n x P log consideration now, relative to the base
+    log_ref: np.ndarray      # n x P log consideration of the base year
+    entry: np.ndarray        # n platform's rise in the odds of considering the circle
+    available: np.ndarray    # n x P bool
+    nest: np.ndarray         # P city of each park
+    n_nests: int
+    lam: float
+
+    def select(self, idx: np.ndarray) -> UtilityParts:
+        """The parts of the deciders ``idx`` (rows)."""
+        return dataclasses.replace(self, **{name: getattr(self, name)[idx] for name in _ROWS})
+
+    def at(self, offers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Utilities (n x P) at the subsidy offers ``offers`` (KG x P, :func:`park_offers`), and
+        a copy of the availability."""
+        margin = self.net + offers[self.kg] - self.friction
+        stays = np.flatnonzero(self.reviewer)
+        margin[stays, self.current[stays]] = self.stay_margin[stays]
+        u = self.delta + self.q * margin / self.sigma - self.moving
+        u += self.gravity
+        u += consideration_terms(u, self.log_att, self.log_ref, self.entry, self.nest,
+                                 self.n_nests, self.lam, self.available)
+        return u, self.available.copy()
+
+
+_ROWS = ("kg", "net", "friction", "reviewer", "current", "stay_margin", "delta", "q", "sigma",
+         "moving", "gravity", "log_att", "log_ref", "entry", "available")
+
+
+def utility_parts(model: CircleModel, who: Choosers, settings: Settings,
+                  like: UtilityParts | None = None) -> UtilityParts:
+    """:class:`UtilityParts` of the deciders ``who`` under ``settings`` (offers aside).
+
+    ``like`` (the parts of the same deciders at the same state under other settings) saves all
+    but what settings change: approval friction, attention and the platform's entry effect.
+    """
+    base = like or _state_parts(model, who)
+    m, p, econ = model, model.parks, model.config.economy
     fric = (friction(settings, p, m.config.policies.investment_map.approval_friction)
-            if m.config.switches.investment_map else np.zeros_like(offers))
-    fric = np.where((current >= 0)[:, None], 0.0, fric[kg])   # only new projects need approval
-    reviewer = current >= 0
-    rows = np.arange(len(kg))
-    q = terms.q[kg]
-    margin = 1 - terms.cost[kg] + offers[kg] - fric
-    cur = np.maximum(current, 0)
-    rent = np.where(t < p.rent_end, p.rent_subsidy, 0.0)      # reverse enclaves' rent support
-    stay_margin = 1 - terms.cost[kg, cur] + who.stay_subsidy + rent[cur]
-    margin[rows[reviewer], cur[reviewer]] = stay_margin[reviewer]
-    sigma = cal.sigma[kg][:, None]
-    delta = np.where(reviewer[:, None], cal.delta_review[kg][:, p.city],
-                     cal.delta_arrival[kg][:, p.city])
-    moving = reviewer[:, None] & (np.arange(p.n)[None, :] != current[:, None])
-    u = delta + q * margin / sigma - moving * (econ.relocation_cost * q / sigma
-                                               + cal.switching_cost[kg][:, None])
-    core_investor = (origin == Origin.WUHAN) & ~reviewer      # gravity of the core city's projects
-    u += np.where(core_investor[:, None], m.gravity[kg][:, p.city], 0.0)
-    k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
-    available = p.open_at(t)[None, :] & p.sector_ok[:, k].T & p.segment_ok[:, g].T
-    cur_reg = np.where(reviewer, p.registration[cur], -1)
-    belongs = (((origin == Origin.LOCAL) & (home == p.operator[:, None])).T
-               | (cur_reg[:, None] == p.operator[None, :]))
-    available &= ~p.home_only[None, :] | belongs
-    available[rows[reviewer], cur[reviewer]] = True
-    shares = accounts.share_matrices(p, t, m.world.n_cities,
+            if m.config.switches.investment_map else np.zeros((m.kg, p.n)))
+    fric = np.where((who.current >= 0)[:, None], 0.0, fric[who.kg])   # new projects need approval
+    shares = accounts.share_matrices(p, m.steps, m.world.n_cities,
                                      m.config.policies.enclave.credited_double_count)
     att = attention(m, who, settings, value_shares(m, shares))
-    ref = reference_attention(m, kg, current)
-    entry = np.zeros(len(kg))
+    entry = np.zeros(len(who.kg))
     if settings.platform:   # the platform alone may change whether projects look at the circle
-        shown = (~settings.excluded[p.registration])[None, :] & available
-        entry = np.where(~reviewer & shown.any(axis=1),
+        shown = (~settings.excluded[p.registration])[None, :] & base.available
+        entry = np.where((who.current < 0) & shown.any(axis=1),
                          m.config.policies.shared_platform.entry_effect, 0.0)
-    u += consideration_terms(u, np.log(att / econ.attention_base),
-                             np.log(ref / econ.attention_base), entry, p.city,
-                             m.world.n_cities, econ.nest_parameter, available)
-    return u, available
+    return dataclasses.replace(base, friction=fric, log_att=np.log(att / econ.attention_base),
+                               entry=entry)
+
+
+def _state_parts(model: CircleModel, who: Choosers) -> UtilityParts:
+    """The parts settings leave alone (friction, attention and entry are left empty)."""
+    m, p, econ, cal = model, model.parks, model.config.economy, model.calibration
+    kg, current = who.kg, who.current
+    terms, t = m.current_terms, m.steps
+    reviewer = current >= 0
+    q = terms.q[kg]
+    cur = np.maximum(current, 0)
+    rent = np.where(t < p.rent_end, p.rent_subsidy, 0.0)      # reverse enclaves' rent support
+    sigma = cal.sigma[kg][:, None]
+    moving = reviewer[:, None] & (np.arange(p.n)[None, :] != current[:, None])
+    core_investor = (who.origin == Origin.WUHAN) & ~reviewer   # gravity of the core's projects
+    empty = np.empty((0, p.n))
+    return UtilityParts(
+        kg=kg, net=1 - terms.cost[kg], friction=empty, reviewer=reviewer, current=cur,
+        stay_margin=1 - terms.cost[kg, cur] + who.stay_subsidy + rent[cur],
+        delta=np.where(reviewer[:, None], cal.delta_review[kg][:, p.city],
+                       cal.delta_arrival[kg][:, p.city]), q=q, sigma=sigma,
+        moving=moving * (econ.relocation_cost * q / sigma + cal.switching_cost[kg][:, None]),
+        gravity=np.where(core_investor[:, None], m.gravity[kg][:, p.city], 0.0),
+        log_att=empty, log_ref=np.log(reference_attention(m, kg, current) / econ.attention_base),
+        entry=np.empty(0), available=_available(model, who), nest=p.city,
+        n_nests=m.world.n_cities, lam=econ.nest_parameter)
+
+
+def _available(model: CircleModel, who: Choosers) -> np.ndarray:
+    """Which parks each decider may choose (n x P): open, admitting its sector and segment, a
+    home-only park if it belongs there, and always the park it is in."""
+    p, kg, current = model.parks, who.kg, who.current
+    reviewer, cur = current >= 0, np.maximum(current, 0)
+    k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
+    available = p.open_at(model.steps)[None, :] & p.sector_ok[:, k].T & p.segment_ok[:, g].T
+    home_only = np.flatnonzero(p.home_only)
+    if len(home_only):
+        op = p.operator[home_only][None, :]
+        cur_reg = np.where(reviewer, p.registration[cur], -1)
+        local = (who.origin == Origin.LOCAL)[:, None]
+        available[:, home_only] &= (local & (who.home[:, None] == op)) | (cur_reg[:, None] == op)
+    available[np.arange(len(kg))[reviewer], cur[reviewer]] = True
+    return available
 
 
 def reference_attention(model: CircleModel, kg: np.ndarray, current: np.ndarray) -> np.ndarray:

@@ -9,7 +9,40 @@ that the base year is stationary (Berry 1994 inversion for arrivals; a contracti
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+
+def row_max(a: np.ndarray) -> np.ndarray:
+    """Largest entry of each row (n x 1; −inf for no columns), as ``np.max(a, axis=1)``: reduced
+    across a transposed copy, which is much faster for the few columns of a logit."""
+    return np.ascontiguousarray(a.T).max(axis=0, initial=-np.inf)[:, None]
+
+
+def nest_sums(e: np.ndarray, nest: np.ndarray, n_nests: int) -> np.ndarray:
+    """``Σ_{j∈c} e_j`` per row (n x n_nests), each nest summed in park order: the same sums as
+    adding park by park, one array operation per rank of a park within its nest."""
+    out = np.zeros((e.shape[0], n_nests))
+    for parks, nests in _by_rank(tuple(nest.tolist())):
+        out[:, nests] += e[:, parks]
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _by_rank(nest: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Parks grouped by their rank within their nest (first park of each nest, second, ...),
+    with their nests; within a rank every nest appears once."""
+    seen: dict[int, int] = {}
+    ranks: list[tuple[list[int], list[int]]] = []
+    for j, c in enumerate(nest):
+        rank = seen[c] = seen.get(c, -1) + 1
+        if rank == len(ranks):
+            ranks.append(([], []))
+        ranks[rank][0].append(j)
+        ranks[rank][1].append(c)
+    return tuple((np.array(parks, dtype=np.intp), np.array(nests, dtype=np.intp))
+                 for parks, nests in ranks)
 
 
 def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
@@ -27,16 +60,14 @@ def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: flo
     scaled = u / lam
     if available is not None:
         scaled[~available] = -np.inf
-    top = np.max(scaled, axis=1, keepdims=True)
+    top = row_max(scaled)
     top[~np.isfinite(top)] = 0.0
     e = np.exp(np.subtract(scaled, top, out=scaled), out=scaled)   # n x P
-    nest_sum = np.zeros((u.shape[0], n_nests))
-    for j, c in enumerate(nest.tolist()):                      # park order, as np.add.at did
-        nest_sum[:, c] += e[:, j]                              # n x C
+    nest_sum = nest_sums(e, nest, n_nests)                     # n x C, park order as np.add.at
     with np.errstate(divide="ignore"):
         iv = np.log(nest_sum) + top                            # inclusive values
     nest_u = lam * iv                                          # n x C (-inf if empty)
-    m = np.maximum(np.max(nest_u, axis=1, keepdims=True), 0.0)
+    m = np.maximum(row_max(nest_u), 0.0)
     ne = np.exp(nest_u - m)
     denom = ne.sum(axis=1, keepdims=True) + np.exp(-m)
     p_nest = ne / denom                                        # n x C

@@ -16,23 +16,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.rules.choice import nest_sums, row_max
+
 
 def circle_logsum(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
                   available: np.ndarray) -> np.ndarray:
     """Inclusive value of all available parks of a nested logit (nests = cities), per decider:
     ``ln Σ_c exp(λ IV_c)``, ``IV_c = ln Σ_{j∈c} exp(u_j / λ)``; −inf if no park is available."""
     scaled = np.where(available, u / lam, -np.inf)
-    top = np.max(scaled, axis=1, keepdims=True)
+    top = row_max(scaled)
     top[~np.isfinite(top)] = 0.0
     e = np.exp(scaled - top)
-    nest_sum = np.zeros((u.shape[0], n_nests))
-    for j, c in enumerate(nest.tolist()):
-        nest_sum[:, c] += e[:, j]
+    nest_sum = nest_sums(e, nest, n_nests)
     with np.errstate(divide="ignore"):
         nest_u = lam * (np.log(nest_sum) + top)
-    m = np.max(nest_u, axis=1, keepdims=True)
-    m[~np.isfinite(m)] = 0.0
-    with np.errstate(divide="ignore"):
+        m = row_max(nest_u)
+        m[~np.isfinite(m)] = 0.0
         return np.log(np.exp(nest_u - m).sum(axis=1)) + m[:, 0]
 
 
@@ -57,9 +56,10 @@ def consideration_terms(u: np.ndarray, log_att: np.ndarray, log_ref: np.ndarray,
     if not len(moved):
         return log_att
     shift = np.zeros(len(u))
-    um, am = u[moved], available[moved]
-    shift[moved] = (circle_logsum(um + log_ref[moved], nest, n_nests, lam, am)
-                    - circle_logsum(um + log_att[moved], nest, n_nests, lam, am)
-                    + np.log1p(entry[moved]))
+    um, am, k = u[moved], available[moved], len(moved)
+    # both logsums in one pass over twice the rows (each row's arithmetic is its own)
+    both = circle_logsum(np.concatenate((um + log_ref[moved], um + log_att[moved])), nest,
+                         n_nests, lam, np.concatenate((am, am)))
+    shift[moved] = both[:k] - both[k:] + np.log1p(entry[moved])
     shift = np.where(np.isfinite(shift), shift, 0.0)
     return log_att + shift[:, None]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.rules.choice import nested_probabilities
+from sim.rules.choice import nested_probabilities, row_max
 
 
 def target_sectors(hotness: np.ndarray, advantage: np.ndarray, omega: float, m: int) -> np.ndarray:
@@ -95,8 +95,19 @@ def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, blo
     Returns:
         best rate per block (n_blocks) and expected values (n_blocks x S).
     """
+    return best_responses_on([grid], u, available, weight, block, n_blocks, q, sigma, value,
+                             pays, current, nest, n_nests, lam, life, sub_life)[0]
+
+
+def best_responses_on(grids: list[np.ndarray], u: np.ndarray, available: np.ndarray,
+                      weight: np.ndarray, block: np.ndarray, n_blocks: int, q: np.ndarray,
+                      sigma: np.ndarray, value: np.ndarray, pays: np.ndarray,
+                      current: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
+                      life: float, sub_life: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`best_responses` on each of several grids (with and without a subsidy cap), the
+    logit at the offers in force computed once for all of them."""
     scaled = np.where(available, u / lam, -np.inf)
-    top = np.max(scaled, axis=1, keepdims=True, initial=-np.inf)
+    top = row_max(scaled)
     top[~np.isfinite(top)] = 0.0
     e = np.exp(scaled - top)                               # N x P, at the offers in force
     fixed = (nest[:, None] == np.arange(n_nests)[None, :]) & ~pays[:, None]     # P x C
@@ -105,18 +116,36 @@ def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, blo
     touched[nest[pays]] = True
     m0, rest, rest_value = _untouched(sums[:, ~touched], worth[:, ~touched], top, lam)
     paid = np.flatnonzero(pays)
-    e_paid = e[:, None, paid] * np.exp((grid[None, :, None] - current[:, None, None])
-                                       * q[:, None, paid] / (sigma[:, None, None] * lam))
-    worth_paid = e_paid * q[:, None, paid] * (life * value[:, None, paid]
-                                              - sub_life * grid[None, :, None])   # N x S x J
+    e_in_force, q_paid, value_paid = e[:, None, paid], q[:, None, paid], value[:, None, paid]
+    out = []
+    for grid in grids:
+        e_paid = e_in_force * np.exp((grid[None, :, None] - current[:, None, None])
+                                     * q_paid / (sigma[:, None, None] * lam))
+        worth_paid = e_paid * q_paid * (life * value_paid
+                                        - sub_life * grid[None, :, None])   # N x S x J
+        num, denom = _touched(e_paid, worth_paid, sums, worth, top, m0, rest, rest_value,
+                              nest[paid], np.flatnonzero(touched), lam)
+        values = (block[None, :] == np.arange(n_blocks)[:, None]) @ (weight[:, None] * num / denom)
+        out.append((grid[np.argmax(values, axis=1)], values))
+    return out
+
+
+def _touched(e_paid: np.ndarray, worth_paid: np.ndarray, sums: np.ndarray, worth: np.ndarray,
+             top: np.ndarray, m0: np.ndarray, rest: np.ndarray, rest_value: np.ndarray,
+             nest_paid: np.ndarray, touched: np.ndarray,
+             lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """The logit's expected value (numerator) and denominator (N x S), relative to the largest
+    nest term, with the nests holding the paid parks recomputed at each candidate rate."""
     parts = []
-    for c in np.flatnonzero(touched):
-        here = nest[paid] == c
-        nest_sum = sums[:, c, None] + e_paid[:, :, here].sum(axis=2)             # N x S
-        with np.errstate(divide="ignore"):
+    m = np.repeat(m0, e_paid.shape[1], axis=1)            # the largest nest term, N x S
+    with np.errstate(divide="ignore"):
+        for c in touched:
+            here = nest_paid == c
+            nest_sum = sums[:, c, None] + e_paid[:, :, here].sum(axis=2)         # N x S
             nest_u = lam * (np.log(nest_sum) + top)
-        parts.append((nest_u, nest_sum, worth[:, c, None] + worth_paid[:, :, here].sum(axis=2)))
-    m = np.maximum.reduce([np.broadcast_to(m0, (len(u), len(grid)))] + [p[0] for p in parts])
+            m = np.maximum(m, nest_u)
+            parts.append((nest_u, nest_sum,
+                          worth[:, c, None] + worth_paid[:, :, here].sum(axis=2)))
     scale = np.exp(m0 - m)
     denom, num = rest * scale, rest_value * scale
     for nest_u, nest_sum, nest_worth in parts:
@@ -124,8 +153,7 @@ def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, blo
         denom += w_c
         num += w_c * np.divide(nest_worth, nest_sum, out=np.zeros_like(nest_sum),
                                where=nest_sum > 0)
-    values = (block[None, :] == np.arange(n_blocks)[:, None]) @ (weight[:, None] * num / denom)
-    return grid[np.argmax(values, axis=1)], values
+    return num, denom
 
 
 def _untouched(sums: np.ndarray, worth: np.ndarray, top: np.ndarray,
@@ -134,7 +162,7 @@ def _untouched(sums: np.ndarray, worth: np.ndarray, top: np.ndarray,
     denominator plus the outside option's, and their expected value, both relative to exp(m0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         nest_u = lam * (np.log(sums) + top)
-        m0 = np.maximum(np.max(nest_u, axis=1, keepdims=True, initial=-np.inf), 0.0)
+        m0 = np.maximum(row_max(nest_u), 0.0)
         weight = np.exp(nest_u - m0)
         within = np.where(sums > 0, worth / sums, 0.0)
     return (m0, weight.sum(axis=1, keepdims=True) + np.exp(-m0),
