@@ -16,7 +16,7 @@ from sim.model.utility import Choosers, utilities, utility_parts
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind, per_step
-from sim.rules.economy import Settings, agglomeration, park_offers
+from sim.rules.economy import Settings, park_offers
 from sim.rules.offers import target_sectors
 from sim.rules.planning import (
     bounded_by_revenue,
@@ -85,15 +85,19 @@ class Coordinator:
 
     def _planner_scores(self) -> np.ndarray:
         """Firms' attractiveness of each city's own park plus what a placement does to other
-        firms that they do not price: agglomeration spillovers less land and labour congestion."""
+        firms that they do not price: agglomeration spillovers less land and labour congestion
+        (both per unit of productivity, in the same logit units)."""
         model, cal, w = self.model, self.model.calibration, self.model.world
-        terms, c, econ = model.current_terms, w.n_cities, model.config.economy
+        terms, c, econ, g = model.current_terms, w.n_cities, model.config.economy, len(SEGMENTS)
         q, cost = terms.q[:, :c], terms.cost[:, :c]
         attract = cal.delta_arrival + q * (1 - cost) / cal.sigma[:, None]
-        mass = model.output_cube().sum(axis=2)                                # C x K
-        agg = agglomeration(mass, econ.agglomeration_elasticity)
-        spill = np.repeat(spillover_external(agg, mass, econ.agglomeration_elasticity),
-                          len(SEGMENTS), axis=1)                              # C x KG
+        cube = model.output_cube()                                            # C x K x G
+        mass = cube.sum(axis=2)                                               # C x K
+        margin = np.moveaxis((1 - cost).reshape(w.n_sectors, g, c), 2, 0)     # C x K x G
+        weight = np.where(mass[:, :, None] > 0, cube, 1.0)   # others' profit per yuan, by output
+        per_yuan = (weight * margin).sum(axis=2) / weight.sum(axis=2)
+        spill = np.repeat(spillover_external(per_yuan, mass, econ.agglomeration_elasticity),
+                          g, axis=1)                                          # C x KG, per yuan
         p = model.parks
         local = p.kind == ParkKind.LOCAL
         used = np.bincount(p.city[local], weights=model.land_used()[local], minlength=c)
@@ -101,8 +105,8 @@ class Coordinator:
         congest = congestion_external(w.land_per_output.ravel(), w.labour_share.ravel(),
                                       terms.land_price[:c], used / np.maximum(cap, 1e-12),
                                       econ.land_price_utilisation_elasticity, model.wage,
-                                      econ.wage_adjustment_elasticity)    # C x KG, per output
-        external = (spill - congest * q.T) / cal.sigma[None, :]
+                                      econ.wage_adjustment_elasticity)    # C x KG, per yuan
+        external = (spill - congest) * q.T / cal.sigma[None, :]
         pol = model.config.policies.investment_map
         return planner_scores(attract.T, external, pol.spillover_weight, pol.noise_sd,
                               self.map_rng)

@@ -58,6 +58,13 @@ def review_outcomes(model: CircleModel, who: Choosers, u: np.ndarray,
     return _reviews(model, who, u, available)[0]
 
 
+def review_terms(model: CircleModel, who: Choosers, u: np.ndarray,
+                 available: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`review_outcomes`, with per announced departure (n x (P + 1)) the chance the unit is
+    retained and the counter-offer's rate (what a retained unit is paid)."""
+    return _reviews(model, who, u, available)
+
+
 def _reviews(model: CircleModel, who: Choosers, u: np.ndarray, available: np.ndarray,
              rates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Review outcomes (n x (P + 1)), and per announced departure the chance it is retained

@@ -27,16 +27,19 @@ def map_slots(output_share: np.ndarray, land_share: np.ndarray, total: int) -> n
     return slots + 1
 
 
-def spillover_external(agg: np.ndarray, mass: np.ndarray, gamma: float) -> np.ndarray:
-    """Output other firms gain per unit of productivity placed in city c, sector k (C x K).
+def spillover_external(margin: np.ndarray, mass: np.ndarray, gamma: float) -> np.ndarray:
+    """What other firms gain through agglomeration per yuan of output placed in city c, sector k
+    (C x K), valued at their profit per yuan ``margin`` (C x K).
 
-    With ``q ∝ (X_kc / X̄_k)^γ``, a unit more in c raises others' output there by γ·q_kc and lowers
-    everyone's by γ times the sector's output-weighted mean q (the circle mean rises):
-    ``γ (agg_kc − Σ_c X_kc agg_kc / Σ_c X_kc)``; positive where the sector is concentrated.
+    With output ``∝ (X_kc / X̄_k)^γ`` and X̄_k the sector's mean over the C cities, a yuan more
+    in c raises the output of the other firms there by γ and lowers the output in every city c'
+    by ``γ X_kc' / (C X̄_k)``, also γ in total: other firms' output moves, it does not grow (to
+    first order). What they gain is ``γ (m_kc − Σ_c X_kc m_kc / Σ_c X_kc)``: positive where
+    they earn more per yuan than the sector's output-weighted mean.
     """
     total = np.maximum(mass.sum(axis=0, keepdims=True), 1e-12)
-    mean = (mass * agg).sum(axis=0, keepdims=True) / total
-    return gamma * (agg - mean)
+    mean = (mass * margin).sum(axis=0, keepdims=True) / total
+    return gamma * (margin - mean)
 
 
 def congestion_external(land_per_output: np.ndarray, labour_share: np.ndarray, rent: np.ndarray,

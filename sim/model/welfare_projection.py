@@ -1,0 +1,87 @@
+"""The country's welfare from one step's location decisions, in expectation (no draws).
+
+What the step's deciders add to ``welfare_national`` at the step's close, by the accounts of
+:mod:`sim.rules.welfare`: a yuan of value added at park j of city c is worth
+``1 − ρ w_c λ_g − d D_kgc`` to the country (taxes, land rent and the platform fee are transfers),
+a subsidy costs its excess burden ``(MCPF − 1) s``, a move its relocation cost (a year's rate in
+the step it happens), and a project outside the circle what it produces there
+(``outside_q · outside_rate``). Arrivals choose by the nested logit; reviewers, after exits, by
+the review rule with the cities' counter-offers (a retained unit stays on the retention rate).
+Left out: land rationing (it binds only in full parks) and the feedback of the step's placements
+on other firms' output through agglomeration, which is zero to first order with output
+``∝ (X_kc / X̄_k)^γ`` (others in c gain ``γ`` times the new output, every city loses as much
+through the circle mean ``X̄_k``). Comparing two settings from the same state gives the
+deterministic part of their difference in the step's ``welfare_national``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.city import decider_groups
+from sim.model.stationary import review_terms, reviewer_groups
+from sim.model.utility import utilities
+from sim.rules.choice import nested_probabilities
+from sim.rules.constants import STEPS_PER_YEAR
+from sim.rules.economy import Settings, park_offers
+
+if TYPE_CHECKING:
+    from sim.model.circle import CircleModel
+
+
+def national_rate(model: CircleModel) -> np.ndarray:
+    """The country's value per yuan of value added at each park before subsidies (KG x P):
+    ``1 − ρ w_c λ_g − d D_kgc``."""
+    econ, w, p, terms = model.config.economy, model.world, model.parks, model.current_terms
+    wage_bill = model.wage[p.city][None, :] * w.labour_share.ravel()[:, None]
+    return (1.0 - econ.reservation_wage_share * wage_bill
+            - econ.distance_cost_per_100km * terms.link_km100[:, p.city])
+
+
+def expected_national_value(model: CircleModel, settings: Settings | None = None) -> float:
+    """Expected ``welfare_national`` per year that this step's deciders bring (arrivals and
+    reviewers, wherever they go), under ``settings`` (the model's if None).
+
+    Call at a step's decision point (after :meth:`CircleModel.prepare_decisions`).
+    """
+    s = model.settings if settings is None else settings
+    cal, econ, q = model.calibration, model.config.economy, model.current_terms.q
+    # per unit of productivity placed at each park (KG x P): its value less the subsidy's burden
+    placed = q * (national_rate(model) - (econ.mcpf - 1.0) * park_offers(s, model.parks,
+                                                                         model.steps))
+    outside = cal.outside_q * cal.outside_rate                                    # KG
+    return _arrivals(model, s, placed, outside) + _reviewers(model, s, placed, outside)
+
+
+def _arrivals(model: CircleModel, s: Settings, placed: np.ndarray, outside: np.ndarray) -> float:
+    """Expected value of the step's new projects (their expected productivity mass by origin)."""
+    groups, weight = decider_groups(model, np.arange(model.kg))
+    new = np.flatnonzero(groups.current < 0)
+    arrivals, weight = groups.select(new), weight[new]
+    u, available = utilities(model, arrivals, s)
+    probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
+                                 model.config.economy.nest_parameter, available)
+    kg = arrivals.kg
+    return float(weight @ ((probs[:, :-1] * placed[kg]).sum(axis=1) + probs[:, -1] * outside[kg]))
+
+
+def _reviewers(model: CircleModel, s: Settings, placed: np.ndarray, outside: np.ndarray) -> float:
+    """Expected value of the step's reviewers after exits: a move pays its relocation cost (a
+    year's rate) and signs the new park's offer; a stayer keeps its running contract, or signs
+    the counter-offer it accepted."""
+    cal, econ, q = model.calibration, model.config.economy, model.current_terms.q
+    who, mass = reviewer_groups(model)
+    kg, here, rows = who.kg, who.current, np.arange(len(who.kg))
+    weight = cal.p_review * (1 - cal.p_exit) * mass * cal.mean_productivity.ravel()[kg]
+    u, available = utilities(model, who, s)
+    out, kept, retention = review_terms(model, who, u, available)
+    value = placed[kg] - STEPS_PER_YEAR * econ.relocation_cost * q[kg]           # n x P moves
+    plain = q[kg, here] * national_rate(model)[kg, here]
+    value[rows, here] = plain - (econ.mcpf - 1.0) * q[kg, here] * who.stay_subsidy
+    share = out[:, :-1].copy()
+    share[rows, here] -= kept.sum(axis=1)                     # stayed by choice (contract kept)
+    retained = kept.sum(axis=1) * plain - (econ.mcpf - 1.0) * q[kg, here] * (kept * retention).sum(
+        axis=1)
+    return float(weight @ ((share * value).sum(axis=1) + retained + out[:, -1] * outside[kg]))
