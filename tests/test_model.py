@@ -225,3 +225,15 @@ def test_exclusion_from_the_scheme_reaches_new_projects_only():
     assert np.array_equal(u[reviewer], u_alone[reviewer])
     assert np.array_equal(avail, avail_alone)
     assert not np.array_equal(u[~reviewer], u_alone[~reviewer])
+
+
+def test_a_deep_copy_of_the_model_keeps_each_city_on_its_own_row_of_offers():
+    """A city's offers are its row of the copy's ``settings.offers``, not of the original's."""
+    import copy
+
+    model = CircleModel(load_scenario("scenarios/coordinated.yaml", ["world.n_units=300"]), seed=1)
+    twin = copy.deepcopy(model)
+    before = model.settings.offers.copy()
+    twin.cities[2].offers[:] = 0.01
+    assert (twin.settings.offers[2] == 0.01).all()
+    np.testing.assert_array_equal(model.settings.offers, before)

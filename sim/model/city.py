@@ -55,7 +55,6 @@ class City(mesa.Agent):
         super().__init__(model)
         self.index = index
         self.name = name
-        self.offers = model.settings.offers[index]      # a view: the city owns its row
         self.targets = model.settings.promoted[index].copy()
         self.cheating = False
         self.detected = False
@@ -66,6 +65,12 @@ class City(mesa.Agent):
         self.fiscal_revenue = 0.0
         self.tax_revenue = 0.0
         self.shared_inflow = 0.0
+
+    @property
+    def offers(self) -> np.ndarray:
+        """Its row of the model's ``settings.offers`` (a view, looked up each time, so that the
+        city and the model never hold two copies: a deep copy of the model stays consistent)."""
+        return self.model.settings.offers[self.index]
 
     def step(self) -> None:
         """Damped best response on subsidy offers, within the budget and (if on) the subsidy cap.
