@@ -234,6 +234,6 @@ def test_a_deep_copy_of_the_model_keeps_each_city_on_its_own_row_of_offers():
     model = CircleModel(load_scenario("scenarios/coordinated.yaml", ["world.n_units=300"]), seed=1)
     twin = copy.deepcopy(model)
     before = model.settings.offers.copy()
-    twin.cities[2].offers[:] = 0.01
+    twin.cities.to_list()[2].offers[:] = 0.01
     assert (twin.settings.offers[2] == 0.01).all()
     np.testing.assert_array_equal(model.settings.offers, before)
