@@ -141,6 +141,13 @@ def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
     expected = (cum.new_investment_from_wuhan / cum.new_investment.where(cum.new_investment > 0))
     assert c.wuhan_origin_share_cum.to_numpy() == pytest.approx(expected.to_numpy(), nan_ok=True)
     assert c[c.step == 2].wuhan_origin_share_cum.notna().any()
+    # ...and over investors based outside the city: the same Wuhan-origin investment over a
+    # smaller total for a ring city (its own investors left out), none for Wuhan (its investors
+    # are its own)
+    ring = (c.city != "Wuhan") & c.wuhan_origin_share_cum.notna()
+    assert (c.wuhan_origin_share_nonlocal_cum[ring] >= c.wuhan_origin_share_cum[ring]).all()
+    assert (c[(c.city == "Wuhan") & (c.step > 0)].wuhan_origin_share_nonlocal_cum == 0).all()
+    assert c[c.step == 0].wuhan_origin_share_nonlocal_cum.isna().all()
 
     from sim.rules.constants import ParkKind
     p = model.parks        # agreement parks hold land at step 0, their hosts carry it

@@ -38,6 +38,10 @@ class Recorder:
         self.invested_cum = 0.0
         self.new_investment_cum: np.ndarray | None = None   # C, since step 1 (step 0 has none)
         self.from_wuhan_cum: np.ndarray | None = None
+        #: the same over investors based outside the receiving city (what "signed investment",
+        #: 招商引资, counts): a local investor's project in its home city is left out
+        self.nonlocal_cum: np.ndarray | None = None
+        self.from_wuhan_nonlocal_cum: np.ndarray | None = None
 
     def record(self, model: CircleModel, events: StepEvents, books: Books) -> None:
         """Append the step's rows: the model's state, the step's events and its books."""
@@ -148,11 +152,20 @@ class Recorder:
         from_wuhan = arrivals & (events.origin == Origin.WUHAN)
         new_w = np.bincount(dest[from_wuhan], weights=STEPS_PER_YEAR * events.output[from_wuhan],
                             minlength=w.n_cities)
+        outsider = arrivals & (events.from_city != dest)     # not the destination's own investor
+        new_nl = np.bincount(dest[outsider], weights=STEPS_PER_YEAR * events.output[outsider],
+                             minlength=w.n_cities)
+        from_wuhan_nl = from_wuhan & outsider
+        new_w_nl = np.bincount(dest[from_wuhan_nl],
+                               weights=STEPS_PER_YEAR * events.output[from_wuhan_nl],
+                               minlength=w.n_cities)
         if self.new_investment_cum is None:
-            self.new_investment_cum = np.zeros(w.n_cities)
-            self.from_wuhan_cum = np.zeros(w.n_cities)
+            self.new_investment_cum, self.from_wuhan_cum, self.nonlocal_cum, \
+                self.from_wuhan_nonlocal_cum = np.zeros((4, w.n_cities))
         self.new_investment_cum += new_inv
         self.from_wuhan_cum += new_w
+        self.nonlocal_cum += new_nl
+        self.from_wuhan_nonlocal_cum += new_w_nl
         self._keep("cities", dict(
             step=t, city=names(w.cities), gdp_physical=books.physical,
             gdp_statistical=books.statistical, gdp_credited=books.credited, tax_revenue=books.tax,
@@ -168,6 +181,8 @@ class Recorder:
             new_investment=new_inv, new_investment_from_wuhan=new_w,
             wuhan_origin_share_cum=metrics.wuhan_origin_share(self.new_investment_cum,
                                                               self.from_wuhan_cum),
+            wuhan_origin_share_nonlocal_cum=metrics.wuhan_origin_share(
+                self.nonlocal_cum, self.from_wuhan_nonlocal_cum),
             subsidy_rate_mean=[float(c.offers[c.targets].mean()) if c.targets.any() else 0.0
                                for c in model.cities],
             cheating=[bool(c.cheating) for c in model.cities]))

@@ -60,6 +60,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "new_investment",
         "new_investment_from_wuhan",
         "wuhan_origin_share_cum",
+        "wuhan_origin_share_nonlocal_cum",
         "subsidy_rate_mean",
         "cheating",
     ),
@@ -108,9 +109,11 @@ OPTIONAL_TABLES = ("investment_map", "fiscal", "agreements")
 #: Numeric output columns that may hold NaN by design (table -> columns); every other numeric
 #: column must be finite, and an infinity is never allowed. ``term_years`` is NaN for an
 #: agreement without a term; ``wuhan_origin_share_cum`` for a city without new investment yet
-#: (every city at step 0).
+#: (every city at step 0), ``wuhan_origin_share_nonlocal_cum`` likewise for investment from
+#: investors based outside the city.
 NAN_ALLOWED: dict[str, tuple[str, ...]] = {"agreements": ("term_years",),
-                                           "cities": ("wuhan_origin_share_cum",)}
+                                           "cities": ("wuhan_origin_share_cum",
+                                                      "wuhan_origin_share_nonlocal_cum")}
 
 CHANNELS = (
     "relocation",
