@@ -251,6 +251,19 @@ def city_values(model: CircleModel, kgs: np.ndarray, lam: float | None = None) -
             + rent[:, None, :] * a[None, :, None])
 
 
+def placement_values(model: CircleModel, settings: Settings, kg: np.ndarray, mass: np.ndarray,
+                     values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What each city gets per step from the output ``mass`` (n x P) that deciders of the
+    sector-segments ``kg`` place at the parks, valued at ``values`` (C x n x P, its
+    :func:`city_values` for ``kg``), and what it pays them in placement subsidies under
+    ``settings``: ``(gross, paid)``, each C."""
+    p, t = model.parks, model.steps
+    pays = p.attractor(t)[None, :] == np.arange(model.world.n_cities)[:, None]
+    gross = np.einsum("np,cnp->c", mass, values)
+    paid = np.einsum("np,cp->c", mass * park_offers(settings, p, t)[kg], pays)
+    return gross, paid
+
+
 def offer_inputs(model: CircleModel, city: int, kgs: np.ndarray, settings: Settings,
                  everyone: tuple[Choosers, np.ndarray] | None = None,
                  parts: UtilityParts | None = None) -> OfferInputs:

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.city import City, best_offers, city_values, decider_groups, offer_inputs
+from sim.model.city import (
+    City,
+    best_offers,
+    city_values,
+    decider_groups,
+    offer_inputs,
+    placement_values,
+)
 from sim.model.utility import Choosers, utilities, utility_parts
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
@@ -245,10 +252,7 @@ def projected_values(model: CircleModel, settings: Settings,
     if values is None:
         values = city_values(model, np.arange(model.kg))[:, kg, :]                # C x n x P
     mass = weight[:, None] * probs * model.current_terms.q[kg]            # n x P
-    offers = park_offers(settings, model.parks, model.steps)[kg]              # n x P
-    pays = model.parks.attractor(model.steps)[None, :] == np.arange(model.world.n_cities)[:, None]
-    gross = np.einsum("np,cnp->c", mass, values)
-    paid = np.einsum("np,cp->c", mass * offers, pays)
+    gross, paid = placement_values(model, settings, kg, mass, values)
     return cal.life * gross - cal.sub_life * paid
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.city import city_values, decider_groups
+from sim.model.city import city_values, decider_groups, placement_values
 from sim.model.parks import Parks
 from sim.model.utility import Choosers, UtilityParts, utilities, utility_parts
 from sim.rules.agreements import allotted_land, nash_bargain
@@ -221,9 +221,8 @@ def _projection(model: CircleModel, groups: tuple[Choosers, np.ndarray],
                                 model.config.economy.nest_parameter,
                                 model.config.economy.rejection_rounds)
     mass = placed[:, :-1] * q                                                # n x P output
-    gross = np.einsum("np,cnp->c", mass, city_values(model, kgs)[:, kg, :])
-    pays = p.attractor(t)[None, :] == np.arange(c)[:, None]
-    paid = np.einsum("np,cp->c", mass * park_offers(model.settings, p, t)[kg], pays)
+    gross, paid = placement_values(model, model.settings, kg, mass,
+                                   city_values(model, kgs)[:, kg, :])
     pwp = np.where((p.kind == ParkKind.PARK_WITHIN_PARK) & p.open_at(t),
                    model.config.policies.park_within_park.platform_return_rate
                    * mass.sum(axis=0), 0.0)
