@@ -16,7 +16,7 @@ from sim.config.schema import ScenarioConfig
 from sim.model import welfare_accounts
 from sim.model.parks import Parks, build_parks
 from sim.model.units import Units, draw_base_units
-from sim.model.world import World
+from sim.model.world import World, technology
 from sim.rules.agreements import (
     decay_for_mean_elasticity,
     gravity_utility,
@@ -68,7 +68,8 @@ def calibrate(world: World, config: ScenarioConfig,
     local = slice(0, world.n_cities)
     rent = (world.land_rent_base[parks.city]
             * (1 - world.utilisation[parks.city]) ** (-econ.land_price_utilisation_elasticity))
-    terms0 = location_terms(world, config, parks, world.output, world.wage.copy(), rent)
+    terms0 = location_terms(technology(world, config), parks, world.output, world.wage.copy(),
+                            rent)
     q0, c0 = terms0.q[:, local], terms0.cost[:, local]
     per_a = q0.T.reshape(world.n_cities, world.n_sectors, len(SEGMENTS))
     units, mean_productivity = draw_base_units(world.output, per_a, config.world.n_units,

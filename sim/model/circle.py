@@ -28,7 +28,7 @@ from sim.model.parks import build_parks
 from sim.model.recorder import Recorder
 from sim.model.seeds import spawn_streams
 from sim.model.tables import Results, check_finite
-from sim.model.world import World, build_world
+from sim.model.world import World, build_world, technology
 from sim.rules.agreements import rd_link_attention
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
 from sim.rules.economy import Settings, Terms, land_prices, location_terms
@@ -65,6 +65,7 @@ class CircleModel(mesa.Model):
         self.streams["world"].integers(np.iinfo(np.int32).max)
         self.config = config
         self.world = world or build_world(config)
+        self.technology = technology(self.world, config)
         self.kg = self.world.n_sectors * len(SEGMENTS)
         self.calibration, self.units, self.parks = calibrate(self.world, config,
                                                              self.streams["world"])
@@ -107,9 +108,9 @@ class CircleModel(mesa.Model):
         c = w.n_cities
         local = build_parks(w, self.config.model_copy(update={"agreements": []}),
                             self.parks.capacity[:c])
-        prices = land_prices(w, local, self.land_used()[:c], econ.land_price_utilisation_elasticity,
-                             econ.max_utilisation)
-        terms = location_terms(w, self.config, local, self.output_cube(), self.wage, prices)
+        prices = land_prices(w.land_rent_base, local, self.land_used()[:c],
+                             econ.land_price_utilisation_elasticity, econ.max_utilisation)
+        terms = location_terms(self.technology, local, self.output_cube(), self.wage, prices)
         term = int(round(self.config.competition.subsidy_years * STEPS_PER_YEAR))
         # units close before the survivors review; a unit is new if it arrived or moved in
         turnover = cal.p_exit + (1 - cal.p_exit) * cal.p_review * (1 - econ.stay_share_reviewers)
@@ -169,10 +170,9 @@ class CircleModel(mesa.Model):
 
     def terms(self) -> Terms:
         econ = self.config.economy
-        prices = land_prices(self.world, self.parks, self.land_used(),
+        prices = land_prices(self.world.land_rent_base, self.parks, self.land_used(),
                              econ.land_price_utilisation_elasticity, econ.max_utilisation)
-        return location_terms(self.world, self.config, self.parks, self.output_cube(),
-                              self.wage, prices)
+        return location_terms(self.technology, self.parks, self.output_cube(), self.wage, prices)
 
     # ----------------------------------------------------------------- the schedule
     def step(self) -> None:

@@ -13,6 +13,8 @@ import functools
 
 import numpy as np
 
+from sim.rules.constants import TOLERANCE
+
 
 def row_max(a: np.ndarray) -> np.ndarray:
     """Largest entry of each row (n x 1; −inf for no columns), as ``np.max(a, axis=1)``: reduced
@@ -45,19 +47,19 @@ def _by_rank(nest: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]
                  for parks, nests in ranks)
 
 
-def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
+def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, nest_param: float,
                          available: np.ndarray | None = None) -> np.ndarray:
     """Choice probabilities of each alternative and, in the last column, the outside option.
 
     Args:
         u: n x P systematic utilities (outside option has utility 0).
         nest: P nest (city) index of each park.
-        lam: nest parameter in (0, 1].
+        nest_param: nest parameter in (0, 1].
         available: n x P bool; unavailable parks get probability 0.
     Returns:
         n x (P + 1) probabilities, rows summing to 1.
     """
-    scaled = u / lam
+    scaled = u / nest_param
     if available is not None:
         scaled[~available] = -np.inf
     top = row_max(scaled)
@@ -66,7 +68,7 @@ def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: flo
     nest_sum = nest_sums(e, nest, n_nests)                     # n x C, park order as np.add.at
     with np.errstate(divide="ignore"):
         iv = np.log(nest_sum) + top                            # inclusive values
-    nest_u = lam * iv                                          # n x C (-inf if empty)
+    nest_u = nest_param * iv                                          # n x C (-inf if empty)
     m = np.maximum(row_max(nest_u), 0.0)
     ne = np.exp(nest_u - m)
     denom = ne.sum(axis=1, keepdims=True) + np.exp(-m)
@@ -82,7 +84,7 @@ def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: flo
 def sample_choices(probs: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     """Inverse-CDF draws: column index per row (the last column is the outside option)."""
     cum = np.cumsum(probs, axis=1)
-    cum[:, -1] = 1.0 + 1e-12
+    cum[:, -1] = 1.0 + TOLERANCE
     return (cum < uniforms[:, None]).sum(axis=1)
 
 
@@ -213,7 +215,7 @@ def ration_land(choice: np.ndarray, land_need: np.ndarray, free_land: np.ndarray
         lo, hi = bounds[j], bounds[j + 1]
         if hi > lo:
             idx = order[lo:hi]
-            accepted[idx] = np.cumsum(land_need[idx]) <= free_land[j] + 1e-12
+            accepted[idx] = np.cumsum(land_need[idx]) <= free_land[j] + TOLERANCE
     return accepted
 
 
@@ -234,12 +236,13 @@ def second_choice(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """
     gain = np.clip(after - before, 0.0, None)
     total = gain.sum(axis=1, keepdims=True)
-    return np.where(total > 1e-12, gain / np.where(total > 1e-12, total, 1.0), after)
+    return np.where(total > TOLERANCE, gain / np.where(total > TOLERANCE, total, 1.0), after)
 
 
 def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
                        need: np.ndarray, current: np.ndarray, free_land: np.ndarray,
-                       nest: np.ndarray, n_nests: int, lam: float, rounds: int) -> np.ndarray:
+                       nest: np.ndarray, n_nests: int, nest_param: float,
+                       rounds: int) -> np.ndarray:
     """Expected placements of decider groups when full parks ration land: the expectation of
     :func:`ration_land` and the model's rounds of choosing again (``sim.model.firms.choose``).
 
@@ -262,7 +265,7 @@ def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
     rows, rev = np.arange(n), current >= 0
     free, full = np.asarray(free_land, float).copy(), np.zeros(p, bool)
     placed = np.zeros((n, p + 1))
-    before = nested_probabilities(u, nest, n_nests, lam, available)
+    before = nested_probabilities(u, nest, n_nests, nest_param, available)
     pending = weight[:, None] * before
     for round_ in range(rounds + 1):
         placed[rows[rev], current[rev]] += pending[rows[rev], current[rev]]   # stayers
@@ -283,7 +286,7 @@ def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
             break
         again = available & ~full[None, :]
         again[rows[rev], current[rev]] = True
-        after = nested_probabilities(u, nest, n_nests, lam, again)
+        after = nested_probabilities(u, nest, n_nests, nest_param, again)
         pending = rejected[:, None] * second_choice(before, after)
         before = after
     return placed
