@@ -244,7 +244,7 @@ def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
                        nest: np.ndarray, n_nests: int, nest_param: float,
                        rounds: int) -> np.ndarray:
     """Expected placements of decider groups when full parks ration land: the expectation of
-    :func:`ration_land` and the model's rounds of choosing again (``sim.model.firms.choose``).
+    :func:`ration_land` and the model's rounds of choosing again (``sim.model.firms.Firms.choose``).
 
     Each group's mass first chooses by the nested logit. A park asked for more land than it has
     free accepts the share ``free / demand`` of every group that picked it (random priority, in
