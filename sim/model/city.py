@@ -23,7 +23,7 @@ from sim.model.state import State
 from sim.model.utility import Choosers, UtilityParts, utilities, utility_parts
 from sim.rules.constants import STEPS_PER_YEAR
 from sim.rules.economy import Settings, park_offers
-from sim.rules.offers import best_responses_on, breaks_cap, within_budget
+from sim.rules.offers import best_responses_on, breaks_cap, damped, within_budget
 
 
 class City(mesa.Agent):
@@ -97,7 +97,7 @@ class City(mesa.Agent):
                 self.cheating = not self.detected and self.would_break_cap(state, self.cap_gain)
                 br = br if self.out_of_scheme else br_cap
             current = s.offers[self.index, kgs]
-            offers[kgs] = np.clip(current + competition.damping * (br - current), 0.0,
+            offers[kgs] = np.clip(damped(current, br, competition.damping), 0.0,
                                   competition.subsidy_max)
         s.offers[self.index] = self.within_budget(state, offers,
                                                   shared.budgets[self.index] if shared else None)

@@ -17,9 +17,16 @@ from sim.model.state import State
 from sim.model.utility import utility_parts
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
-from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, TOLERANCE, ParkKind, per_step
+from sim.rules.constants import (
+    SEGMENTS,
+    STEPS_PER_YEAR,
+    TOLERANCE,
+    ParkKind,
+    n_sector_segments,
+    per_step,
+)
 from sim.rules.economy import Settings, park_offers
-from sim.rules.offers import target_sectors
+from sim.rules.offers import damped, target_sectors
 from sim.rules.planning import (
     bounded_by_revenue,
     compensation,
@@ -77,7 +84,7 @@ class Coordinator(mesa.Agent):
         free = self._free_land(state)
         industrial = state.output_cube().sum(axis=(1, 2))
         slots = map_slots(industrial, free,
-                          cfg.competition.lead_sectors * len(SEGMENTS) * w.n_cities)
+                          n_sector_segments(cfg.competition.lead_sectors) * w.n_cities)
         mapped = draw_map(self._planner_scores(state), self._land_need(state), free, slots,
                           cfg.policies.investment_map.max_cities_per_segment)
         state.settings.mapped = mapped
@@ -169,7 +176,7 @@ class Coordinator(mesa.Agent):
                                              city.offer_inputs(state, kgs, rival, everyone,
                                                                parts))
                     row = rival.offers[city.index]
-                    row[kgs] += competition.damping * (br - row[kgs])
+                    row[kgs] = damped(row[kgs], br, competition.damping)
         return rival
 
     def scheme_stakes(self, state: State) -> np.ndarray:

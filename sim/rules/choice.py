@@ -112,59 +112,15 @@ def arrival_constants(unit_shares: np.ndarray, outside_share: float, z0: np.ndar
     return np.log(s) - np.log(outside_share) - z0 / sigma[:, None]
 
 
-def reviewer_constants(counts: np.ndarray, leave_share: float, move_cost: np.ndarray,
-                       tol: float = 1e-10, max_iter: int = 5000,
-                       start: np.ndarray | None = None) -> np.ndarray:
-    """Reviewers' utilities V (KG x C) making the base allocation stationary.
-
-    Reviewers at city a move to b with P(b | a) ∝ exp(V_b − m_b), stay with exp(V_a), leave with
-    1. Arrivals replace leavers in proportion to counts, so stationarity requires
-    Σ_a n_a P(b | a) = n_b (1 − ℓ); a BLP-style contraction on V solves it.
-
-    Args:
-        counts: KG x C base unit counts.
-        leave_share: ℓ, the base share of reviewers who leave the circle.
-        move_cost: KG x C relocation cost in utility units at each destination.
-    """
-    n = counts.astype(float)
-    target = n * (1 - leave_share)
-    v = (np.log(np.maximum(n, 1e-300) / n.sum(axis=1, keepdims=True))
-         + np.log((1 - leave_share) / leave_share)) if start is None else start.copy()
-    c = n.shape[1]
-    eye = np.eye(c, dtype=bool)
-    for _ in range(max_iter):
-        util = np.where(eye[None], v[:, None, :], (v - move_cost)[:, None, :])  # KG x a x b
-        top = np.maximum(util.max(axis=2, keepdims=True), 0.0)
-        e = np.exp(util - top)
-        p = e / (e.sum(axis=2, keepdims=True) + np.exp(-top))
-        inflow = np.einsum("ka,kab->kb", n, p)
-        step = np.log(np.maximum(target, 1e-300) / np.maximum(inflow, 1e-300))
-        step = np.where(n > 0, step, 0.0)
-        v += step
-        if np.max(np.abs(step)) < tol:
-            break
-    return v
-
-
-def stay_shares(v: np.ndarray, move_cost: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Share of reviewers who stay put, per sector-segment, given reviewer utilities V."""
-    c = v.shape[1]
-    eye = np.eye(c, dtype=bool)
-    util = np.where(eye[None], v[:, None, :], (v - move_cost)[:, None, :])
-    top = np.maximum(util.max(axis=2, keepdims=True), 0.0)
-    e = np.exp(util - top)
-    p = e / (e.sum(axis=2, keepdims=True) + np.exp(-top))
-    stay = np.einsum("ka,kaa->k", counts, p)
-    return stay / np.maximum(counts.sum(axis=1), 1e-300)
-
-
 def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.ndarray,
                         stay_share: float, tol: float = 1e-9,
                         max_iter: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
     """Reviewer utilities V and a switching cost κ (utility units, per sector-segment).
 
     Two conditions, solved jointly by a damped fixed-point iteration: the base allocation is
-    stationary (``Σ_a n_a P(b | a) = n_b (1 − ℓ)``, as in :func:`reviewer_constants`) and a share
+    stationary (``Σ_a n_a P(b | a) = n_b (1 − ℓ)``: reviewers at a move to b with
+    ``P(b | a) ∝ exp(V_b − m_b − κ)``, stay with ``exp(V_a)``, leave with 1, and arrivals replace
+    leavers in proportion to counts) and a share
     ``stay_share`` of reviewers stays put, which keeps gross relocation flows plausible (without
     κ a small money cost of moving lets most reviewers move while flows still balance).
     """
