@@ -5,13 +5,13 @@
 and tests call; the nine tables of :mod:`sim.model.tables` are its output. The model is pure: no
 files, no printing. For Mesa's tools it also takes a bundled scenario's name and dotted keys
 (``CircleModel(scenario="coordinated", **{"world.n_units": 1000})``), stops (``running``) after
-the scenario's steps and collects headline circle metrics in a ``DataCollector``.
+the scenario's steps and collects headline circle metrics, its seed and replicate and each
+city's books in a ``DataCollector`` (:mod:`sim.model.collector`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import mesa
@@ -28,6 +28,7 @@ from sim.model.calibration import (
     stationary_outside_mass,
 )
 from sim.model.city import City, SharedDecisions
+from sim.model.collector import CircleCollector
 from sim.model.coordinator import Coordinator, compensation_in_force
 from sim.model.equilibrium import draw_base_contracts, status_quo_offers, status_quo_state
 from sim.model.firms import Firms, StepEvents, empty_step, merge_step
@@ -42,17 +43,14 @@ from sim.model.world import World, build_world, technology
 from sim.rules.constants import STEPS_PER_YEAR, TOLERANCE, ParkKind, n_sector_segments
 from sim.rules.economy import Settings, land_prices, location_terms
 
-#: Headline circle metrics collected by the model's DataCollector (columns of the circle table).
-HEADLINES = ("gdp_total", "wuhan_share", "similarity_ring_mean", "subsidy_total", "welfare",
-             "welfare_national", "relocated_out_of_wuhan_cum")
-
 
 class CircleModel(mesa.Model):
     """Agent-based model of park co-construction in the Wuhan city circle.
 
     Args:
         config: the validated scenario, a scenario file, or a bundled scenario's name.
-        seed: root seed of the batch; None draws one (``self.seed`` keeps it).
+        seed: root seed of the batch; None draws one (``self.seed`` keeps it). ``mesa.batch_run``
+            passes its ``rng`` values here, so runs of one value share their draws.
         replicate: replicate index r; streams derive from (seed, r) only.
         world: a prebuilt world (to share calibration across runs); built from the data if None.
         scenario: a bundled scenario's name or a scenario file, when ``config`` is not given
@@ -98,8 +96,7 @@ class CircleModel(mesa.Model):
             self._settle_status_quo()
         self._negotiate()      # agreements due at the start are offered in that equilibrium
         self.recorder = Recorder()
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: _headline(name) for name in HEADLINES})
+        self.datacollector = CircleCollector(self.recorder.rows["circle"], self.cities)
         self._close_step(empty_step())
 
     @property
@@ -233,11 +230,6 @@ class CircleModel(mesa.Model):
         self.recorder.record(self.state, events, books, self.cities, self.agreements.flush())
         self.datacollector.collect(self)
         self.running = self.steps < self.config.steps
-
-
-def _headline(column: str) -> Callable[[CircleModel], float]:
-    """A DataCollector reporter: the latest value of a column of the circle table."""
-    return lambda model: model.recorder.rows["circle"][-1][column]
 
 
 def run_scenario(config: ScenarioConfig, seed: int | None = None, replicate: int = 0,
