@@ -7,6 +7,7 @@ sectors, never over units. ``Units.frame()`` exposes the columns as a DataFrame.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
@@ -36,9 +37,10 @@ class Units:
     def __len__(self) -> int:
         return len(self.unit_id)
 
-    @property
+    @functools.cached_property
     def kg(self) -> np.ndarray:
-        """Each unit's sector-segment index."""
+        """Each unit's sector-segment index (computed once: a unit's sector and segment never
+        change, and selecting or extending units makes new columns)."""
         return sector_segment(self.sector, self.segment)
 
     def select(self, mask: np.ndarray) -> Units:
