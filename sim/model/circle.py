@@ -41,7 +41,7 @@ from sim.model.units import Units
 from sim.model.utility import reverse_enclave_attention
 from sim.model.world import World, build_world, technology
 from sim.rules.constants import STEPS_PER_YEAR, TOLERANCE, ParkKind, n_sector_segments
-from sim.rules.economy import Settings, land_prices, location_terms
+from sim.rules.economy import Settings, Terms, land_prices, location_terms
 
 
 class CircleModel(mesa.Model):
@@ -119,6 +119,32 @@ class CircleModel(mesa.Model):
     def kg(self) -> int:
         """The number of sector-segments (rows of every by-sector-segment array)."""
         return n_sector_segments(self.world.n_sectors)
+
+    # the state's queries, for callers that hold the model (the model's decisions read a State)
+    def output_cube(self) -> np.ndarray:
+        """City x sector x segment output where production physically stands now."""
+        return self.state.output_cube()
+
+    def land_used(self) -> np.ndarray:
+        """P km² held at each park now."""
+        return self.state.land_used()
+
+    def terms(self) -> Terms:
+        """The location terms of the units, parks and wages as they stand now."""
+        return self.state.location_terms()
+
+    def trend(self, step: int | None = None) -> float:
+        """The circle's trend level at ``step`` (now if None)."""
+        return self.state.trend(step)
+
+    def arrivals_now(self) -> np.ndarray:
+        """Potential projects per sector-segment this step (``State.arrivals_now``)."""
+        return self.state.arrivals_now()
+
+    @property
+    def primary(self) -> np.ndarray:
+        """Primary output now (it grows with the circle's trend)."""
+        return self.state.primary
 
     def _initial_settings(self) -> Settings:
         """No offers yet; under competition each city promotes its base-year target sectors."""
