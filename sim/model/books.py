@@ -63,20 +63,8 @@ def close_books(state: State, compensation: np.ndarray) -> Books:
     terms = state.location_terms()
     landlord = np.where(p.kind == ParkKind.REVERSE_ENCLAVE, p.operator, p.city)
     land_rev = np.bincount(landlord, weights=used * terms.land_price, minlength=w.n_cities)
-    sub_paid = np.where(units.subsidy_until > t, units.subsidy_rate * units.output, 0.0)
-    payer = np.maximum(units.subsidy_payer, 0)
-    subsidies = np.bincount(payer, weights=sub_paid, minlength=w.n_cities)
-    retention = np.bincount(payer, weights=sub_paid * units.subsidy_retention,
-                            minlength=w.n_cities)
-    rent_sub = np.where(t < p.rent_end, p.rent_subsidy, 0.0) * park_output
-    subsidies += np.bincount(p.operator, weights=rent_sub, minlength=w.n_cities)
-    open_agreement = (p.kind != ParkKind.LOCAL) & p.open_at(t)
-    park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
-                            minlength=w.n_cities)
-    # a reverse enclave's source rents its plot from the host at the host's park land price
-    plot_rent = np.where(open_agreement & (p.kind == ParkKind.REVERSE_ENCLAVE),
-                         p.capacity * terms.land_price[p.city], 0.0)
-    park_cost += np.bincount(p.operator, weights=plot_rent, minlength=w.n_cities)
+    sub_paid, subsidies, retention = _subsidies(state, park_output)
+    park_cost, plot_rent = _park_costs(state, terms)
     land_rev += np.bincount(p.city, weights=plot_rent, minlength=w.n_cities)
     capital = accounts.park_capital_cost(p, t, w.n_cities, econ.land_capital_cost_per_km2)
     platform_cost = _platform_cost(state)
@@ -96,6 +84,34 @@ def close_books(state: State, compensation: np.ndarray) -> Books:
         compensation=compensation, fiscal=fiscal,
         objective=gdp_weight * (growth - peers) + fiscal / gdp0,
         shared_inflow=_inflow(state, shares, park_output, park_tax, returns, compensation))
+
+
+def _subsidies(state: State, park_output: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This step's subsidy payment per unit, and per city what it pays (contracts and reverse
+    enclaves' rent support) and the part of it paid to keep units (retention)."""
+    units, p, t, n = state.units, state.parks, state.step, state.world.n_cities
+    sub_paid = np.where(units.subsidy_until > t, units.subsidy_rate * units.output, 0.0)
+    payer = np.maximum(units.subsidy_payer, 0)
+    subsidies = np.bincount(payer, weights=sub_paid, minlength=n)
+    retention = np.bincount(payer, weights=sub_paid * units.subsidy_retention, minlength=n)
+    rent_sub = np.where(t < p.rent_end, p.rent_subsidy, 0.0) * park_output
+    subsidies += np.bincount(p.operator, weights=rent_sub, minlength=n)
+    return sub_paid, subsidies, retention
+
+
+def _park_costs(state: State, terms: Terms) -> tuple[np.ndarray, np.ndarray]:
+    """What each operator pays a year to run its open agreement parks (C), and the plot rent
+    of each park (P): a reverse enclave's source rents its plot from the host at the host's
+    park land price."""
+    p, t, n = state.parks, state.step, state.world.n_cities
+    open_agreement = (p.kind != ParkKind.LOCAL) & p.open_at(t)
+    park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
+                            minlength=n)
+    plot_rent = np.where(open_agreement & (p.kind == ParkKind.REVERSE_ENCLAVE),
+                         p.capacity * terms.land_price[p.city], 0.0)
+    park_cost += np.bincount(p.operator, weights=plot_rent, minlength=n)
+    return park_cost, plot_rent
 
 
 def _platform_cost(state: State) -> np.ndarray:

@@ -161,19 +161,30 @@ class Firms:
             if round_ == rounds:   # out of rounds: arrivals stay out, reviewers stay put
                 pick[rejected] = np.where(current[rejected] >= 0, current[rejected], -1)
                 break
-            idx = np.flatnonzero(rejected)
-            available[idx] &= (free > 1e-9)[None, :]
-            available[idx, pick[idx]] = False
-            keep_cur = current[idx] >= 0
-            available[idx[keep_cur], current[idx[keep_cur]]] = True
-            after = nested_probabilities(u[idx], p.city, state.world.n_cities,
-                                         econ.nest_parameter, available[idx])
-            redraw = sample_choices(second_choice(probs[idx], after), rng.random(len(idx)))
-            probs[idx] = after
-            pick[idx] = np.where(redraw == p.n, -1, redraw)
-            pending = np.zeros_like(pending)
-            pending[idx] = (pick[idx] >= 0) & (pick[idx] != current[idx])
+            pending = self._choose_again(state, u, available, probs, pick, current, free,
+                                         rejected)
         return pick
+
+    def _choose_again(self, state: State, u: np.ndarray, available: np.ndarray,
+                      probs: np.ndarray, pick: np.ndarray, current: np.ndarray,
+                      free: np.ndarray, rejected: np.ndarray) -> np.ndarray:
+        """Deciders turned away take their next best park among those with land left (a
+        reviewer may always stay), with the tastes they chose with; ``available``, ``probs``
+        and ``pick`` change in place. Returns the placements that still need land."""
+        p = state.parks
+        idx = np.flatnonzero(rejected)
+        available[idx] &= (free > 1e-9)[None, :]
+        available[idx, pick[idx]] = False
+        keep_cur = current[idx] >= 0
+        available[idx[keep_cur], current[idx[keep_cur]]] = True
+        after = nested_probabilities(u[idx], p.city, state.world.n_cities,
+                                     state.config.economy.nest_parameter, available[idx])
+        redraw = sample_choices(second_choice(probs[idx], after), self.choices.random(len(idx)))
+        probs[idx] = after
+        pick[idx] = np.where(redraw == p.n, -1, redraw)
+        pending = np.zeros_like(rejected)
+        pending[idx] = (pick[idx] >= 0) & (pick[idx] != current[idx])
+        return pending
 
     def place(self, state: State, dec: Units, who: Choosers, pick: np.ndarray,
               reviewing: np.ndarray, retention: np.ndarray) -> StepEvents:
@@ -185,48 +196,18 @@ class Firms:
                 the units; ``retention``: the retention rate each decider accepted (0: none).
         """
         kg, current = who.kg, who.current
-        p, t, terms, econ = state.parks, state.step, state.terms, state.config.economy
-        offers = park_offers(state.settings, p, t)
-        years = state.config.competition.subsidy_years
         is_arrival = current < 0
         moved = (pick >= 0) & (pick != current)
-        stayed = (pick >= 0) & (pick == current)
         left = (pick < 0) & ~is_arrival
-        dest = np.maximum(pick, 0)
-        new_output = dec.productivity * terms.q[kg, dest]
-        offer_here = offers[kg, dest]
-        # placements sign the offer of their new park; stayers may get a better retention offer
-        signs = moved & (offer_here > 0)
-        retain = stayed & (retention > 0)
-        contract = signs | retain
-        rate = np.where(retain, retention, offer_here)
-        dec.subsidy_rate = np.where(contract, rate, np.where(moved, 0.0, dec.subsidy_rate))
-        dec.subsidy_until = np.where(
-            contract, t + int(round(years * STEPS_PER_YEAR)), dec.subsidy_until
-        )
-        dec.subsidy_payer = np.where(contract, p.attractor(t)[dest], dec.subsidy_payer)
-        dec.subsidy_retention = np.where(contract, retain, dec.subsidy_retention)
+        new_output = dec.productivity * state.terms.q[kg, np.maximum(pick, 0)]
+        _sign_contracts(state, dec, who, pick, retention)
         dec.park = np.where(moved, pick, dec.park).astype(np.int32)
         dec.land = np.where(moved, state.world.land_per_output.ravel()[kg] * new_output, dec.land)
         dec.output = np.where(moved, new_output, dec.output)
-        dec.entered = np.where(moved, t, dec.entered)
-        from_city = np.where(is_arrival,
-                             np.where(dec.origin == Origin.WUHAN, state.world.core,
-                                      np.where(dec.origin == Origin.LOCAL, dec.home, -1)),
-                             p.city[np.maximum(current, 0)])
+        dec.entered = np.where(moved, state.step, dec.entered)
         out = pick < 0                                   # arrivals that stay out and leavers
         np.add.at(self.outside_mass, kg[out], dec.productivity[out])
-        event = moved | left
-        events = StepEvents(
-            dec.unit_id[event],
-            kg[event],
-            dec.origin[event].astype(np.int64),
-            from_city[event].astype(np.int64),
-            np.where(left, -1, pick)[event],
-            np.where(left, dec.output, new_output)[event],
-            is_arrival[event],
-            relocation_cost=float(econ.relocation_cost * new_output[moved & ~is_arrival].sum()),
-        )
+        events = _placement_events(state, dec, who, pick, new_output)
         keep = (~is_arrival & ~left) | (is_arrival & moved)
         self.units = self.units.select(~reviewing).extend(dec.select(keep))
         return events
@@ -236,3 +217,50 @@ class Firms:
         stand now (the location terms of ``state``, whose units are these)."""
         units, terms = self.units, state.location_terms()
         units.output = units.productivity * terms.q[units.kg, units.park]
+
+
+def _sign_contracts(state: State, dec: Units, who: Choosers, pick: np.ndarray,
+                    retention: np.ndarray) -> None:
+    """Placements sign the offer of their new park for the contract term; stayers who accepted
+    a counter-offer sign it instead; a mover without an offer loses its old contract."""
+    kg, current, p, t = who.kg, who.current, state.parks, state.step
+    moved = (pick >= 0) & (pick != current)
+    stayed = (pick >= 0) & (pick == current)
+    dest = np.maximum(pick, 0)
+    offer_here = park_offers(state.settings, p, t)[kg, dest]
+    signs = moved & (offer_here > 0)
+    retain = stayed & (retention > 0)
+    contract = signs | retain
+    rate = np.where(retain, retention, offer_here)
+    years = state.config.competition.subsidy_years
+    dec.subsidy_rate = np.where(contract, rate, np.where(moved, 0.0, dec.subsidy_rate))
+    dec.subsidy_until = np.where(
+        contract, t + int(round(years * STEPS_PER_YEAR)), dec.subsidy_until
+    )
+    dec.subsidy_payer = np.where(contract, p.attractor(t)[dest], dec.subsidy_payer)
+    dec.subsidy_retention = np.where(contract, retain, dec.subsidy_retention)
+
+
+def _placement_events(state: State, dec: Units, who: Choosers, pick: np.ndarray,
+                      new_output: np.ndarray) -> StepEvents:
+    """The step's moves, arrivals placed and leavers, for the tables (``dec`` placed)."""
+    current, p = who.current, state.parks
+    is_arrival = current < 0
+    moved = (pick >= 0) & (pick != current)
+    left = (pick < 0) & ~is_arrival
+    from_city = np.where(is_arrival,
+                         np.where(dec.origin == Origin.WUHAN, state.world.core,
+                                  np.where(dec.origin == Origin.LOCAL, dec.home, -1)),
+                         p.city[np.maximum(current, 0)])
+    event = moved | left
+    return StepEvents(
+        dec.unit_id[event],
+        who.kg[event],
+        dec.origin[event].astype(np.int64),
+        from_city[event].astype(np.int64),
+        np.where(left, -1, pick)[event],
+        np.where(left, dec.output, new_output)[event],
+        is_arrival[event],
+        relocation_cost=float(state.config.economy.relocation_cost
+                              * new_output[moved & ~is_arrival].sum()),
+    )

@@ -145,7 +145,6 @@ def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
     goal = np.log(econ.stay_share_reviewers / (1 - econ.stay_share_reviewers))
     kg_mass = np.bincount(who.kg, weights=mass, minlength=state.kg)
     delta, kappa = cal.delta_review.copy(), cal.switching_cost.copy()
-    rows = np.arange(len(mass))
     cells = (np.repeat(who.kg, p.n) * n_c + np.tile(p.city, len(mass)))   # (KG, city) of (n, P)
     it, rates, fresh = 0, None, 0
     for it in range(1, max_iter + 1):
@@ -155,14 +154,7 @@ def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
         fresh = it if rates is None or it - fresh >= _RECHOOSE else fresh
         out, _, chosen = _reviews(state, who, u, available, None if fresh == it else rates)
         rates = chosen
-        # summed in the order np.add.at did, far faster
-        flow = mass[:, None] * out[:, :-1]
-        inflow = np.bincount(cells, weights=flow.ravel(),
-                             minlength=state.kg * n_c).reshape(state.kg, n_c)
-        slope = np.bincount(cells, weights=(flow * (1 - out[:, :-1])).ravel(),
-                            minlength=state.kg * n_c).reshape(state.kg, n_c)
-        stay = (np.bincount(who.kg, weights=mass * out[rows, who.current], minlength=state.kg)
-                / np.maximum(kg_mass, 1e-300))
+        inflow, slope, stay = _review_flows(state, who, mass, out, cells, kg_mass)
         has = cal.base_counts > 0
         # a Newton step on each constant alone: d inflow_b / dV_b = Σ_a n_a P'_ab (1 − P'_ab)
         gain = np.clip(inflow / np.maximum(slope, 1e-300), 1.0, 10.0)
@@ -176,6 +168,24 @@ def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
                 break
             rates = None
     return delta, kappa, it
+
+
+def _review_flows(state: State, who: Choosers, mass: np.ndarray, out: np.ndarray,
+                  cells: np.ndarray, kg_mass: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of reviewer groups' outcomes ``out``: each city's expected inflow of productivity mass
+    (KG x C), its slope in the city's own constant (Σ_a n_a P'_ab (1 − P'_ab)) and each
+    sector-segment's stay share (KG); ``cells`` is the (KG, city) cell of each (group, park)."""
+    n_c = state.world.n_cities
+    # summed in the order np.add.at did, far faster
+    flow = mass[:, None] * out[:, :-1]
+    inflow = np.bincount(cells, weights=flow.ravel(),
+                         minlength=state.kg * n_c).reshape(state.kg, n_c)
+    slope = np.bincount(cells, weights=(flow * (1 - out[:, :-1])).ravel(),
+                        minlength=state.kg * n_c).reshape(state.kg, n_c)
+    stay = (np.bincount(who.kg, weights=mass * out[np.arange(len(mass)), who.current],
+                        minlength=state.kg) / np.maximum(kg_mass, 1e-300))
+    return inflow, slope, stay
 
 
 def expected_flows(state: State) -> dict[str, np.ndarray]:
