@@ -110,7 +110,7 @@ def _quarter_one_values() -> dict[str, np.ndarray]:
                 model = CircleModel(cfg, seed=cfg.seed, replicate=r, world=world)
                 model.steps = 1                   # the decision point of quarter 1
                 model.prepare_decisions()
-            found.append(expected_national_value(model))
+            found.append(expected_national_value(model.state))
     return {name: np.array(v) for name, v in values.items()}
 
 
@@ -139,18 +139,17 @@ def test_the_projection_values_a_yuan_as_welfare_national_does():
     rent the cities receive, subsidies at MCPF) is ``y · national_rate − (MCPF − 1) · subsidy``:
     taxes, rents and subsidies are transfers but for the subsidy's excess burden."""
     from sim.model import firms, welfare_accounts
-    from sim.model.utility import kg_index
     from sim.model.welfare_projection import national_rate
     from sim.rules import welfare
     cfg = load_scenario("scenarios/homogenised.yaml", SMALL + ["steps=1"])
     model = CircleModel(cfg, seed=cfg.seed, replicate=0)
     econ, u = cfg.economy, model.units
-    f = welfare_accounts.unit_flows(model, firms.empty_step(), model.current_terms, 0.0)
+    f = welfare_accounts.unit_flows(model.state, firms.empty_step(), model.current_terms, 0.0)
     counted = ((1 - econ.reservation_wage_share) * f.labour_cost
                + welfare.unit_profits(f, econ.tax_rate) + econ.tax_rate * f.output + f.land_rent
                - econ.mcpf * f.subsidy)
     assert (f.subsidy > 0).any()
-    rate = national_rate(model)[kg_index(u), u.park]
+    rate = national_rate(model.state)[u.kg, u.park]
     assert counted == pytest.approx(u.output * rate - (econ.mcpf - 1) * f.subsidy, rel=1e-9,
                                     abs=1e-12)
 
@@ -228,9 +227,9 @@ def test_a_caught_city_is_off_the_platform():
     who = Choosers(kg=np.array([kg]), origin=np.array([Origin.OUTSIDE]), home=np.array([-1]),
                    current=np.array([-1]), stay_subsidy=np.zeros(1))
     vshare = np.zeros((model.world.n_cities, p.n))
-    shown = attention(model, who, s, vshare)[0, local]
+    shown = attention(model.state, who, s, vshare)[0, local]
     s.excluded[city] = True
-    hidden = attention(model, who, s, vshare)[0, local]
+    hidden = attention(model.state, who, s, vshare)[0, local]
     assert shown == cfg.policies.shared_platform.attention == 1.0
     assert hidden == cfg.economy.attention_base == 0.5
 
