@@ -37,8 +37,8 @@ class Inert:
     ``also`` holds (``still`` None), or act only through what ``still`` says.
 
     ``switch`` is a switch name (``enclave``, read as ``switches.enclave``) or a dotted boolean
-    key of the schema; ``why`` says in plain words what the rule does instead, ``where`` names
-    the code that skips the keys."""
+    key of the schema; ``why`` says in plain words what the rule does instead (the explorer
+    shows it), ``fix`` how to make the keys act, ``where`` names the code that skips them."""
 
     keys: tuple[str, ...]
     switch: str
@@ -47,6 +47,7 @@ class Inert:
     where: str = ""
     still: str | None = None
     also: tuple[tuple[str, bool], ...] = ()
+    fix: str = ""
 
     @property
     def conditions(self) -> tuple[tuple[str, bool], ...]:
@@ -93,10 +94,11 @@ INERT: tuple[Inert, ...] = (
           "registration city, and nothing is bargained", "sim/model/parks.py"),
     Inert(("policies.enclave.gdp_share_source", "policies.enclave.tax_share_source"),
           "policies.enclave.bargain", True,
-          "each enclave's GDP and tax shares are bargained by source and host within "
-          "policies.enclave.share_range, so the declared shares are not used (set "
-          "policies.enclave.bargain=false to impose them)", "sim/model/negotiation.py",
-          also=(("switches.enclave", True), ("switches.gdp_tax_sharing", True))),
+          "each enclave's GDP and tax shares are bargained by source and host, so the declared "
+          "shares are not used", "sim/model/negotiation.py",
+          also=(("switches.enclave", True), ("switches.gdp_tax_sharing", True)),
+          fix="set policies.enclave.bargain=false to impose them; the bargain ranges over "
+              "policies.enclave.share_range"),
     Inert(("policies.enclave.share_range", "policies.enclave.share_grid_points"),
           "policies.enclave.bargain", False,
           "the enclaves' shares are the declared ones, so no range is bargained over",
@@ -145,8 +147,10 @@ def policy_key(config: ScenarioConfig, key: str) -> str:
 def message(key: str, entry: Inert, how: str, code: bool = True) -> str:
     """The warning text for one key (``code``: name the code that skips it)."""
     where = f" ({entry.where})" if code and entry.where else ""
+    fix = f"; {entry.fix}" if code and entry.fix else ""
     if entry.still is None:
-        return f"{key}: {how}, but has no effect while {entry.state()}: {entry.why}{where}"
+        return (f"{key}: {how}, but has no effect while {entry.state()}: {entry.why}{fix}"
+                f"{where}")
     return (f"{key}: {how}, but while {entry.state()} {entry.why}{where}; it acts only through "
             f"{entry.still}")
 
