@@ -258,8 +258,10 @@ def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, baseline: 
         config = configs[scenario]
         description = i18n.scenario_description(scenario, str(config.get("description") or ""),
                                                  lang)
-        text = (f"**{i18n.scenario_label(scenario, lang)}** ({counts.get(scenario, 0)} "
-                f"{i18n.heading('replicates', lang)}): {description}")
+        count = int(counts.get(scenario, 0))
+        word = i18n.heading("replicates", lang)
+        text = (f"**{i18n.scenario_label(scenario, lang)}** ({count} "
+                f"{word[:-1] if count == 1 and lang == 'en' else word}): {description}")
         changes = switch_changes(config, configs.get(baseline, {}), lang)
         if changes:
             versus = "相对" if lang == "zh" else "vs"
