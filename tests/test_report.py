@@ -92,11 +92,15 @@ def test_report_leads_with_the_answer(built):
     text = (out / "report.md").read_text()
     table = pd.read_csv(out / "summary.csv")
     lines = text.splitlines()
-    assert lines[0].startswith("# ") and lines[2].startswith("> **Warning: fewer than 10")
-    order = [text.index(s) for s in ("## Executive summary", "figures/headline.png",
-                                     "## The question", "## Scenarios")]
+    assert lines[0].startswith("# ") and lines[2].startswith("> **This batch is smaller")
+    assert lines[4].startswith("> **Warning: fewer than 10")
+    order = [text.index(s) for s in ("## Settings", "## Executive summary",
+                                     "figures/headline.png", "## The question", "## Scenarios")]
     assert order == sorted(order)
-    lead = text[order[0]:order[1]]
+    assert "| Model size | 2,000 production units (default 20,000) |" in text
+    assert "| Horizon | 3 quarters (0.75 years) from 2021Q1 (default 20) |" in text
+    assert "| Discount rate of present values | 5.0% |" in text
+    lead = text[order[1]:order[2]]
     welfare = table.query("section == 'difference' and scenario == 'coordinated' and "
                           "metric == 'welfare' and measure == 'discounted'").iloc[0]
     assert f"Welfare (present value) {executive.interval(welfare)}" in lead
@@ -302,7 +306,17 @@ def test_wins_and_rule_sentences_by_hand():
                     "capita −0.5 [−1, 0.25].")
     assert executive.rule_sentence(table, "welfare", "en") == (
         "The rule that moves Welfare (present value) most: Enclave parks (contributes to the "
-        "coordinated regime +8 [1, 15]: better (higher)).")
+        "coordinated regime +8 [1, 15]: better (higher)). Next: Subsidy cap (contributes to the "
+        "coordinated regime −2 [−9, 5]: not distinguishable from zero).")
+    # one rule that moves it most both ways is named once, with both of its effects
+    both = pd.concat([table, pd.DataFrame([
+        row("ablation", "homogenised_with_enclave", "welfare", "discounted", -20.0, -30.0, -10.0,
+            "lower", kind="added", switch="enclave")])])
+    assert executive.rule_sentence(both, "welfare", "en") == (
+        "The rule that moves Welfare (present value) most: Enclave parks (contributes to the "
+        "coordinated regime +8 [1, 15]: better (higher); adds alone to competition −20 [−30, "
+        "−10]: worse (lower)). Next: Subsidy cap (contributes to the coordinated regime −2 [−9, "
+        "5]: not distinguishable from zero).")
 
 
 def test_demo_headline_marks_intervals_that_exclude_zero():
