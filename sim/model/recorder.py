@@ -50,6 +50,7 @@ class Recorder:
         cube = model.output_cube()
         self._circle(model, events, books, cube)
         self._cities(model, events, books, cube)
+        self._plan_pairs(model, cube)
         self._fiscal(model, books)
         self._sectors(model, cube)
         self._parks(model, books.used, books.park_output, books.terms.land_price)
@@ -112,6 +113,21 @@ class Recorder:
             n_units=len(u),
             new_investment_total=float(STEPS_PER_YEAR * events.output[arrivals].sum()),
             compensation_total=float(np.maximum(comp, 0).sum())))
+
+    def _plan_pairs(self, model: CircleModel, cube: np.ndarray) -> None:
+        """The plan's four pairs, the ring's chain completeness and segment-level similarity, added
+        to the step's circle row: outcomes read off the state (after the cities' investment
+        totals), never an input to any decision."""
+        w = model.world
+        manuf = cube[:, w.manufacturing]
+        row = self.rows["circle"][-1]
+        row.update(metrics.segment_pairs(manuf, w.core))
+        row["pair_wuhan_capital_to_ring_cum"], row["pair_ring_capital_from_wuhan_cum"] = \
+            metrics.capital_pair(self.new_investment_cum, self.from_wuhan_cum, w.core)
+        lead = metrics.lead_sectors(w.output[:, w.manufacturing].sum(axis=2))
+        row["chain_completeness_ring"] = metrics.chain_completeness_ring(manuf, w.distance_km,
+                                                                         lead, w.core)
+        row["similarity_ring_mean_segment"] = metrics.similarity_ring_mean_segments(manuf, w.core)
 
     @staticmethod
     def _welfare(model: CircleModel, events: StepEvents, books: Books) -> tuple[float, float]:
