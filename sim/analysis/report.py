@@ -21,9 +21,11 @@ import yaml
 
 from sim.analysis import enclaves, executive, fiscal, forest, i18n, plots, registry, stats
 from sim.analysis.executive import fmt, interval
+from sim.analysis.plan_pairs import section as plan_pairs_section
 from sim.experiments.store import load_results, run_folder_name
 
-OUTPUTS = ("report.md", "report.html", "summary.csv", "summary.xlsx", "figures")
+OUTPUTS = ("report.md", "report.html", "summary.csv", "summary.xlsx", "plan_pairs.csv",
+           "figures")
 #: At most this many regimes are compared in the headline figure and the executive summary.
 MAX_COMPARED = 3
 
@@ -385,6 +387,8 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     compared = compared_scenarios(table, baseline)
     lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang,
                                      turning)
+    pairs = plan_pairs_section(batch, baseline, compared, out, lang, summary.ablations)
+    lead[len(compared):len(compared)] = [pairs.executive] if pairs.executive else []
     figures = make_figures(batch, summary, compared, out / "figures", lang, rings)
     blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
                           baseline, figures, lang, lead, summary.replicates)
@@ -393,6 +397,7 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     if notes:
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
+    blocks += pairs.blocks
     blocks += enclaves.origin_blocks(batch.cities, lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
