@@ -51,7 +51,8 @@ def run_tables(scenario: str, replicate: int, stock: dict, events: list) -> tupl
                                     "output"]).assign(run=f"{scenario}/r{replicate}")
     transfers = pd.DataFrame([(scenario, replicate, *e) for e in events],
                              columns=["scenario", "replicate", "step", "unit_id", "to_city",
-                                      "sector", "channel", "output"]).assign(segment="core")
+                                      "sector", "channel", "output"]).assign(
+        segment="core", run=f"{scenario}/r{replicate}")
     return sectors, transfers
 
 
@@ -93,11 +94,27 @@ def fake_batch() -> types.SimpleNamespace:
         transfers=pd.concat(transfers, ignore_index=True),
         circle=pd.DataFrame(circle, columns=["scenario", "replicate", "step",
                                              "similarity_ring_mean"]).assign(
-            run=lambda f: f["scenario"] + f["replicate"].astype(str)))
+            run=lambda f: f["scenario"] + "/r" + f["replicate"].astype(str)))
 
 
-def test_decomposition_adds_up_to_the_circle_tables_difference():
-    batch = fake_batch()
+def with_a_sweep_point(batch: types.SimpleNamespace) -> types.SimpleNamespace:
+    """The batch plus a swept run of "reg" (replicate 0) that the decomposition must leave out."""
+    key = "competition.homogenisation"
+    sectors, transfers = run_tables("reg", 0, {(c, k): 1.0 for c in "WABC" for k in ("s1", "s2")},
+                                    [(1, 99, "A", "s1", "new_investment", 5.0)])
+    swept = "reg/r0/sweep"
+    circle = pd.concat([batch.circle.assign(**{key: np.nan}),
+                        pd.DataFrame([("reg", 0, 5, 0.123, swept, 0.9)],
+                                     columns=[*batch.circle.columns, key])])
+    return types.SimpleNamespace(
+        sectors=pd.concat([batch.sectors, sectors.assign(run=swept)], ignore_index=True),
+        transfers=pd.concat([batch.transfers, transfers.assign(run=swept)], ignore_index=True),
+        circle=circle)
+
+
+@pytest.mark.parametrize("swept", [False, True])
+def test_decomposition_adds_up_to_the_circle_tables_difference(swept):
+    batch = with_a_sweep_point(fake_batch()) if swept else fake_batch()
     parts = similarity_sources.decompose(batch, "reg", "base", ["s1", "s2", "s3"])
     assert set(parts["channel"]) == set(similarity_sources.CHANNELS)
     assert similarity_sources.check_total(parts, batch.circle, "reg", "base") < 1e-10
@@ -105,7 +122,7 @@ def test_decomposition_adds_up_to_the_circle_tables_difference():
     assert set(by_channel["channel"]) == set(similarity_sources.CHANNELS)
     table = similarity_sources.explain(batch, ["s1", "s2", "s3"], [("reg", "base")])
     total = table[table["by"] == "total"].iloc[0]
-    last = batch.circle.set_index(["scenario", "replicate"])["similarity_ring_mean"]
+    last = fake_batch().circle.set_index(["scenario", "replicate"])["similarity_ring_mean"]
     assert_allclose(total["mean"], (last.loc["reg"] - last.loc["base"]).mean(), atol=1e-12)
 
 
@@ -172,3 +189,9 @@ def test_section_on_a_batch_stored_before_the_pairs(tmp_path):
     assert found.executive is None
     assert "stored before" in found.blocks[-1][1]
     assert not (tmp_path / plan_pairs.FILE).exists()
+
+
+def test_section_on_a_batch_of_sweep_points_alone(tmp_path):
+    swept = fake_circle().assign(**{"competition.homogenisation": 0.9})
+    found = plan_pairs.section(types.SimpleNamespace(circle=swept), "base", ["reg"], tmp_path)
+    assert found.executive is None and "no unswept run" in found.blocks[-1][1]

@@ -240,7 +240,7 @@ def test_plan_pairs_section(built, batch_dir, tmp_path):
     zh = plan_pairs.section(load_results(batch_dir), "homogenised", ["coordinated"], tmp_path,
                             "zh")
     body = report.to_markdown(zh.blocks, tmp_path)
-    assert "研发在武汉、制造在城市圈" in body and "规划的四个" in body
+    assert "研发在武汉、制造在城市圈" in body and "规划的四组分工格局" in body
     assert "R&D" not in body and "coordinated" not in body
     assert zh.executive.startswith("协同共建是否形成规划格局")
 

@@ -42,14 +42,14 @@ FILE = "plan_pairs.csv"
 READINGS = ("toward", "away", "not_distinct", "identical")
 
 TEXT: dict[str, tuple[str, str]] = {
-    "heading": ("The plan's four pairs", "规划的四个“在武汉、在城市圈”"),
+    "heading": ("The plan's four pairs", "规划的四组分工格局"),
     "intro": ("The plan names its pattern in four pairs. Each measure's level at the start "
               "(quarter 0; the cumulative investment shares: quarter 1, the first new "
               "investment) and at the last quarter (mean and 95% t-interval over replicates), and "
               "each regime's paired difference from the baseline at the last quarter. A "
               "difference whose interval excludes zero moves the circle toward or away from the "
               "plan's pattern; no rule of the model aims at these measures.",
-              "规划以四个“在武汉、在城市圈”描述目标格局。下表给出各指标期初(第0季度;"
+              "规划以四组分工(研发在武汉、制造在城市圈等)描述目标格局。下表给出各指标期初(第0季度;"
               "累计投资比重为第1季度,即首批新投资)与末期的水平(各重复实验均值及95% t区间),"
               "以及各情景末期相对基准的配对差值。"
               "区间不含零的差值表示情景使城市圈向规划格局靠近或偏离;模型中没有任何规则以这些指标为目标。"),
@@ -84,6 +84,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "short_similarity_ring_mean": ("Similarity by sector", "产业相似系数"),
     "missing": ("This batch was stored before the model measured the plan's pairs: rerun it to "
                 "see them.", "该批次结果早于四个配对指标的记录,请重新运行以查看。"),
+    "swept": ("The batch has no unswept run of the baseline, so no pair can be compared with it "
+              "here (the pairs' columns are in the stored circle table of every run).",
+              "该批次没有基准情景的非扫描运行,无法在此与基准比较。"),
     "caption": ("The plan's four pairs over the plan period: mean across replicates with 95% "
                 "t-band; each panel states the regime's paired difference from the baseline at "
                 "the last quarter and its reading.",
@@ -318,6 +321,8 @@ def section(batch, baseline: str, compared, out_dir: Path, lang: str = "en",
     circle = batch.circle
     if not any(code in circle.columns for code, _, _ in MEASURES):
         return Section(None, [("h2", text("heading", lang)), ("p", text("missing", lang))])
+    if baseline not in set(_unswept_circle(circle)["scenario"]):
+        return Section(None, [("h2", text("heading", lang)), ("p", text("swept", lang))])
     path = Path(out_dir) / FILE
     pair_statistics(circle, baseline).to_csv(path, index=False)
     table = pd.read_csv(path)

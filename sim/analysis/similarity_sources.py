@@ -107,6 +107,8 @@ def decompose(batch, scenario: str, baseline: str, manufacturing: Sequence[str],
         level: ``sector`` (the ``similarity_ring_mean`` column) or ``segment``
             (``similarity_ring_mean_segment``).
 
+    Runs of sweep points are left out (the scenarios' unswept runs are compared).
+
     Returns:
         Long rows: ``replicate``, ``city``, ``cell``, ``channel``, ``contribution``; the
         contributions of a replicate sum to its difference in S (check: :func:`check_total`).
@@ -114,11 +116,14 @@ def decompose(batch, scenario: str, baseline: str, manufacturing: Sequence[str],
     cities = list(dict.fromkeys(batch.sectors["city"]))
     ring = cities[1:]          # the core city first, as every table writes it
     pair = [baseline, scenario]
-    sectors = batch.sectors[batch.sectors["scenario"].isin(pair)
+    circle = batch.circle[batch.circle["scenario"].isin(pair)]
+    swept = stats.sweep_columns(circle)
+    runs = set(circle.loc[circle[swept].isna().all(axis=1), "run"])    # sweep points left out
+    sectors = batch.sectors[batch.sectors["run"].isin(runs)
                             & batch.sectors["sector"].isin(list(manufacturing))]
     sectors = stats.last_step(sectors)
-    transfers = batch.transfers[batch.transfers["scenario"].isin(pair)]
-    runs = {key: frame for key, frame in transfers.groupby(["scenario", "replicate"])}
+    transfers = batch.transfers[batch.transfers["run"].isin(runs)]
+    by_run = {key: frame for key, frame in transfers.groupby(["scenario", "replicate"])}
     empty = transfers.iloc[:0]
     cells = sorted(set(_cells(sectors, level)))
     city, cell = (a.ravel() for a in np.meshgrid(ring, cells, indexing="ij"))
@@ -126,7 +131,7 @@ def decompose(batch, scenario: str, baseline: str, manufacturing: Sequence[str],
     for replicate in sorted(set(sectors["replicate"])):
         parts = {name: stock_by_channel(
             sectors[(sectors["scenario"] == name) & (sectors["replicate"] == replicate)],
-            runs.get((name, replicate), empty), ring, cells, level) for name in pair}
+            by_run.get((name, replicate), empty), ring, cells, level) for name in pair}
         before, after = (sum(parts[name].values()) for name in pair)
         weight = integrated_gradient(before, after)
         for channel in CHANNELS:
@@ -140,7 +145,9 @@ def check_total(parts: pd.DataFrame, circle: pd.DataFrame, scenario: str, baseli
                 column: str = "similarity_ring_mean") -> float:
     """Largest gap, over replicates, between the summed contributions and the circle table's
     difference in ``column`` at the last step (quadrature and rounding error only)."""
-    last = stats.last_step(circle).set_index(["scenario", "replicate"])[column]
+    swept = stats.sweep_columns(circle)
+    last = stats.last_step(circle[circle[swept].isna().all(axis=1)])
+    last = last.set_index(["scenario", "replicate"])[column]
     summed = parts.groupby("replicate")["contribution"].sum()
     table = last.loc[scenario].reindex(summed.index) - last.loc[baseline].reindex(summed.index)
     return float((summed - table).abs().max())
