@@ -128,7 +128,8 @@ def decompose(batch, scenario: str, baseline: str, manufacturing: Sequence[str],
     cells = sorted(set(_cells(sectors, level)))
     city, cell = (a.ravel() for a in np.meshgrid(ring, cells, indexing="ij"))
     rows = []
-    for replicate in sorted(set(sectors["replicate"])):
+    held = [set(sectors.loc[sectors["scenario"] == name, "replicate"]) for name in pair]
+    for replicate in sorted(held[0] & held[1]):       # paired: replicates both scenarios ran
         parts = {name: stock_by_channel(
             sectors[(sectors["scenario"] == name) & (sectors["replicate"] == replicate)],
             by_run.get((name, replicate), empty), ring, cells, level) for name in pair}
