@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from sim.analysis import i18n, registry, similarity_sources, stats
-from sim.analysis.executive import fmt, interval
+from sim.analysis.executive import fmt, interval, signed
 
 #: (column, the plan's pair in display_names.csv, +1 if higher is toward the plan's pattern)
 MEASURES: tuple[tuple[str, str, int], ...] = (
@@ -200,7 +200,7 @@ def others_table(table: pd.DataFrame, scenarios, lang: str) -> pd.DataFrame:
     for scenario in scenarios:
         rows = diffs[diffs["scenario"] == scenario].set_index("metric")
         out[i18n.scenario_label(scenario, lang)] = {
-            text(f"short_{code}", lang): f"{fmt(rows.loc[code, 'mean'])} "
+            text(f"short_{code}", lang): f"{signed(rows.loc[code, 'mean'])} "
             f"({text('mark_' + rows.loc[code, 'reading'], lang)})"
             for code in TOWARD if code in rows.index}
     return pd.DataFrame.from_dict(out, orient="index")
