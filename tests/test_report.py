@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import shared_once
 
-from sim.analysis import executive, i18n, report
+from sim.analysis import executive, i18n, plan_pairs, report
 from sim.cli import main
 from sim.experiments import demo
 from sim.experiments.runner import run_batch
@@ -28,6 +28,7 @@ FIGURES = (
     "flow_map",
     "city_gains",
     "who_pays",
+    "plan_pairs",
 )
 NAMES = ("homogenised", "coordinated", "coordinated_without_subsidy_cap")
 
@@ -225,6 +226,27 @@ def test_chinese_report_text(built, batch_dir):
     section = report.to_markdown(report.who_pays_blocks(load_results(batch_dir), "homogenised",
                                                          out / "figures", "zh"), out)
     assert "## 谁受益，谁付钱" in section and "核算GDP" in section and "协同共建" in section
+
+
+def test_plan_pairs_section(built, batch_dir, tmp_path):
+    """The plan's four pairs: a section read back from plan_pairs.csv, one executive sentence
+    whether coordination builds the pattern, and the same in Chinese with the plan's words."""
+    out, _ = built
+    text = (out / "report.md").read_text()
+    pairs = pd.read_csv(out / "plan_pairs.csv")
+    row = pairs.query("section == 'difference' and scenario == 'coordinated' and "
+                      "metric == 'pair_rnd_vs_manufacturing'").iloc[0]
+    lead = text[text.index("## Executive summary"):text.index("## The question")]
+    assert "Does Coordinated co-construction build the plan's pattern" in lead
+    section = text[text.index("## The plan's four pairs"):]
+    assert f"{executive.interval(row)}: " in section and "figures/plan_pairs.png" in section
+    assert "Why ring cities grow more or less alike" in section
+    zh = plan_pairs.section(load_results(batch_dir), "homogenised", ["coordinated"], tmp_path,
+                            "zh")
+    body = report.to_markdown(zh.blocks, tmp_path)
+    assert "研发在武汉、制造在城市圈" in body and "规划的四组分工格局" in body
+    assert "R&D" not in body and "coordinated" not in body
+    assert zh.executive.startswith("协同共建是否形成规划格局")
 
 
 def test_cli_bad_input_is_one_line_exit_2(batch_dir, tmp_path, capsys):

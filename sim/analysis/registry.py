@@ -77,7 +77,28 @@ CITY: tuple[Metric, ...] = (
     Metric("fiscal_net", "Tax minus subsidies", "税收减补贴", *MONEY, +1, False, False, YUAN),
 )
 
-BY_CODE: dict[str, Metric] = {m.code: m for m in CIRCLE + CITY}
+GAP = ("share difference", "比重之差")
+#: The plan's four pairs, chain completeness and segment-level similarity (``circle`` columns),
+#: reported in their own section (:mod:`sim.analysis.plan_pairs`), not among the headline
+#: measures: the plan's pattern is an outcome the report describes, not a welfare ranking.
+PLAN_PAIRS: tuple[Metric, ...] = (
+    Metric("pair_rnd_vs_manufacturing", "Wuhan's share of R&D minus its share of manufacturing",
+           "武汉研发占比减制造占比", *GAP),
+    Metric("pair_hq_vs_chain", "Wuhan's share of head offices minus its share of the chain",
+           "武汉头部占比减链条占比", *GAP),
+    Metric("pair_wuhan_capital_to_ring_cum", "Wuhan investors' new investment placed in the "
+           "ring, cumulative", "武汉资本新投资落在圈内城市的比重(累计)", *SHARE),
+    Metric("pair_ring_capital_from_wuhan_cum", "Ring cities' new investment from Wuhan "
+           "investors, cumulative", "圈内城市新投资中武汉资本比重(累计)", *SHARE),
+    Metric("pair_core_vs_supply", "Wuhan's share of the main chain minus its share of suppliers",
+           "武汉主链占比减配套占比", *GAP),
+    Metric("chain_completeness_ring", "Chain completeness of ring cities' lead sectors",
+           "圈内城市主导产业链完整度", "segments within 100 km, of 4", "100公里内环节数(满分4)"),
+    Metric("similarity_ring_mean_segment", "Ring-city similarity by sector-segment",
+           "圈内城市产业环节结构相似系数", *INDEX),
+)
+
+BY_CODE: dict[str, Metric] = {m.code: m for m in CIRCLE + CITY + PLAN_PAIRS}
 
 
 def get(code: str) -> Metric:

@@ -34,6 +34,7 @@ from sim.analysis import (
 )
 from sim.analysis.executive import fmt, interval
 from sim.analysis.output import check_target, report_folder
+from sim.analysis.plan_pairs import section as plan_pairs_section
 from sim.analysis.render import to_html, to_markdown  # noqa: F401  (part of this module's API)
 from sim.config.loader import ConfigError
 from sim.experiments.store import load_results, run_folder_name
@@ -379,6 +380,8 @@ def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
     compared = compared_scenarios(table, baseline)
     lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang,
                                      turning)
+    pairs = plan_pairs_section(batch, baseline, compared, out, lang, summary.ablations)
+    lead[len(compared):len(compared)] = [pairs.executive] if pairs.executive else []
     figures = make_figures(batch, summary, compared, out / "figures", lang, rings)
     blocks = build_blocks(table, configs, batch.manifest, baseline, figures, lang, lead,
                           summary.replicates, settings.report_blocks(setup, lang))
@@ -393,6 +396,7 @@ def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
         blocks[at:at] = [("ul", flags)]
     blocks += uptake.report_blocks(batch, configs, baseline, order, lang, flags)
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
+    blocks += pairs.blocks
     blocks += enclaves.origin_blocks(batch.cities, lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
