@@ -59,6 +59,17 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError(f"--doc {show_path(args.doc)}: expected an existing document")
 
 
+def _check_overrides(targets, overrides: list[str]) -> None:
+    """Bad ``--set`` values fail here, in one line, before any run starts."""
+    from sim.config import load_scenario
+    from sim.validation import evidence
+
+    files = {"backtest": evidence.SCENARIO, "forecast": evidence.FORECAST_SCENARIO,
+             "rest": evidence.REST_SCENARIO}
+    for run in dict.fromkeys(t.run for t in targets):
+        load_scenario(files[run], overrides)
+
+
 def cmd_evidence(args: argparse.Namespace) -> int:
     """Score the targets; write the four files (and the document's table with ``--doc``)."""
     from sim.experiments.runner import check_workers
@@ -67,6 +78,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     _check(args)
     check_workers(args.workers)
     targets = load_targets(args.targets)
+    _check_overrides(targets, args.overrides)
     if args.dry_run:
         print(_dry_run(targets, args))
         return 0
