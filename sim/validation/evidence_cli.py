@@ -113,13 +113,13 @@ def _score(targets, args: argparse.Namespace):
     from sim.validation.evidence import evidence
     from sim.validation.fingerprint import code_hash
 
-    start = _cpu_seconds()
+    start, code = _cpu_seconds(), code_hash()   # the code the runs start with
     try:
         frame = evidence(targets, args.replicates, args.seed, args.overrides, args.units,
                          workers=args.workers, scheduler=args.scheduler)
     except (FileNotFoundError, KeyError, ValueError) as exc:   # a data folder of the wrong form
         raise ConfigError(" ".join(str(exc).strip("'\"").split())) from None
-    meta = {"version": sim.__version__, "code_hash": code_hash(), "data_hash": data_hash(None),
+    meta = {"version": sim.__version__, "code_hash": code, "data_hash": data_hash(None),
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "n_units": args.units,
             "replicates": args.replicates, "seed": args.seed, "overrides": args.overrides,
             "targets_file": str(args.targets or "sim/data/targets.csv"),
