@@ -32,7 +32,7 @@ def test_evaluate_against_a_baseline_is_paired():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: sim.evaluate("coordinatd"), "expected a bundled name (coordinated, "),
+    (lambda: sim.evaluate("coordinatd"), "expected a bundled name (as_happened, coordinated, "),
     (lambda: sim.evaluate("coordinated", **{"competition.homogenisatio": 1}),
      "did you mean 'homogenisation'"),
     (lambda: sim.evaluate("coordinated", **{"competition.homogenisation": 3}, **TINY),

@@ -71,6 +71,7 @@ def check_data_folder(folder: Path) -> DataFolder:
     sectors = _default_sectors(tables["sectors.csv"])
     if not problems:
         problems += _cross_checks(folder, tables, cities, sectors)
+    if not problems:    # the evidence files' cities, once the core files agree
         problems += _evidence_cities(folder, tables, cities)
     return DataFolder(cities, [s for s, _ in sectors], problems)
 
