@@ -117,22 +117,21 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print ``OK`` per valid file (with its run count) or its error; 2 if any is bad."""
-    from sim.config.sweeps import scenario_runs
+    from sim.config.sweeps import plan_scenario
     from sim.experiments.store_guard import check_run_names
 
     status = 0
     for path in args.files:
         try:
-            runs = scenario_runs(path, args.overrides)
-            check_run_names([run.name for run in runs])  # distinct, usable run folder names
+            plan = plan_scenario(path, args.overrides)  # every sweep point, like a file
+            check_run_names(plan.point_names())  # distinct, usable run folder names
         except ConfigError as exc:
             for line in str(exc).splitlines():
                 print(f"error: {line}", file=sys.stderr)
             status = 2
             continue
-        points = len({tuple(sorted(map(str, r.sweep.items()))) for r in runs})
-        print(f"{show_path(path)}: OK ({runs[0].scenario}; {points} sweep point(s), "
-              f"{len(runs) // points} replicate(s))")
+        print(f"{show_path(path)}: OK ({plan.name}; {len(plan.points)} sweep point(s), "
+              f"{plan.n_replicates} replicate(s))")
     return status
 
 

@@ -7,7 +7,10 @@ live in ``scenarios/base.yaml``, which every bundled scenario extends.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import functools
+import types
+import typing
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,8 +21,65 @@ Share = Field(ge=0.0, le=1.0)
 ShareValue = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+class Flag:
+    """``true`` or ``false`` given where a number is expected: it stands in for the value so the
+    number's own check refuses it at its key (pydantic would read true as 1)."""
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return "true" if self.value else "false"
+
+
+def _holds_number(annotation: Any) -> bool:
+    """Whether a field's type is a number or a container of numbers (bool is not a number)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _holds_number(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, dict, list, tuple):
+        return any(_holds_number(arg) for arg in typing.get_args(annotation))
+    return annotation in (int, float)
+
+
+def _flags_marked(value: Any) -> Any:
+    """``value`` with every bool (also inside a mapping or list) replaced by a :class:`Flag`."""
+    if isinstance(value, bool):
+        return Flag(value)
+    if isinstance(value, dict):
+        return {key: _flags_marked(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_flags_marked(item) for item in value]
+    return value
+
+
+def _has_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, dict):
+        return any(_has_bool(item) for item in value.values())
+    return isinstance(value, (list, tuple)) and any(_has_bool(item) for item in value)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_flags_as_numbers(cls, data: Any) -> Any:
+        """``steps: true`` is refused as not a number (pydantic alone would take it as 1)."""
+        if isinstance(data, dict):
+            marked = {name: _flags_marked(data[name]) for name in _number_fields(cls)
+                      if name in data and _has_bool(data[name])}
+            if marked:
+                return {**data, **marked}
+        return data
+
+
+@functools.cache
+def _number_fields(model: type[Strict]) -> tuple[str, ...]:
+    return tuple(name for name, field in model.model_fields.items()
+                 if _holds_number(field.annotation))
 
 
 class WorldConfig(Strict):

@@ -31,7 +31,7 @@ from typing import Any, TextIO
 
 import sim
 from sim.config.loader import ConfigError, show_path
-from sim.config.sweeps import RunSpec, expand_runs
+from sim.config.sweeps import RunSpec, plan_batch
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -318,8 +318,9 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
 
     start = time.perf_counter()
     check_workers(workers)
-    runs = expand_runs(scenario_files, overrides, replicates, seed)
-    store_guard.check_run_names([spec.name for spec in runs])
+    plans = plan_batch(scenario_files, overrides, replicates, seed)  # every point checked
+    store_guard.check_run_names([name for plan in plans for name in plan.point_names()])
+    runs = [spec for plan in plans for spec in plan.runs()]
     out = Path(out_dir)
     if resume and not (out / "batch.json").is_file():
         raise ConfigError(f"{show_path(out)}: cannot resume: no batch.json (not a batch folder)")
