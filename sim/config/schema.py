@@ -88,16 +88,22 @@ class WorldConfig(Strict):
     core_city: str = "Wuhan"
     n_units: int = Field(20_000, ge=100, le=5_000_000)
     detour_factor: float = Field(1.3, ge=1.0, le=3.0)
-    intra_city_km: float = Field(25.0, ge=0.0, le=500.0)
+    # distances enter logarithms (gravity of core-city investors): a city's own linked units
+    # are some distance apart, never 0 km
+    intra_city_km: float = Field(25.0, gt=0.0, le=500.0)
     productivity_sd: float = Field(0.6, ge=0.0, le=3.0)
-    wage_core_yuan: float = Field(110_000.0, gt=0.0, le=1e8)
+    # yuan a year; employment is the wage bill over it, so a wage of a few yuan would make more
+    # workers than people (China's lowest monthly minimum wages are above 1,000 yuan)
+    wage_core_yuan: float = Field(110_000.0, ge=1_000.0, le=1e8)
     wage_gdppc_elasticity: float = Field(0.35, ge=0.0, le=2.0)
     talent_gdppc_elasticity: float = Field(1.5, ge=0.0, le=5.0)
     land_rent_core: float = Field(0.43, gt=0.0, le=1e4)
     land_rent_gdppc_elasticity: float = Field(0.8, ge=0.0, le=3.0)
-    utilisation_core: float = Field(0.86, gt=0.0, lt=1.0)
+    # a park's land is its used land over its utilisation: a park used less than 1% is not a
+    # base-year park but idle land a hundred times its use (and infinite land at 0)
+    utilisation_core: float = Field(0.86, ge=0.01, lt=1.0)
     core_land_growth_share: float = Field(0.25, ge=0.0, le=1.0)
-    utilisation_ring: float = Field(0.7, gt=0.0, lt=1.0)
+    utilisation_ring: float = Field(0.7, ge=0.01, lt=1.0)
 
 
 class EconomyConfig(Strict):
@@ -111,8 +117,10 @@ class EconomyConfig(Strict):
     distance_cost_per_100km: float = Field(0.02, ge=0.0, le=0.2)
     relocation_cost: float = Field(0.3, ge=0.0, le=5.0)
     own_cost_elasticity: float = Field(-1.0, lt=0.0, ge=-10.0)
-    outside_share_arrivals: float = Field(0.3, gt=0.0, le=0.9)  # arrivals scale by 1/(1-x)
-    leave_share_reviewers: float = Field(0.05, gt=0.0, lt=1.0)
+    # shares that enter logarithms (logit constants, attention): below one in a thousand a
+    # share cannot be told from zero at any model size, and at zero the logarithm is infinite
+    outside_share_arrivals: float = Field(0.3, ge=0.001, le=0.9)  # arrivals scale by 1/(1-x)
+    leave_share_reviewers: float = Field(0.05, ge=0.001, lt=1.0)
     stay_share_reviewers: float = Field(0.85, gt=0.0, lt=1.0)
     exit_rate_annual: float = Field(0.08, ge=0.0, lt=1.0)
     review_rate_annual: float = Field(0.10, ge=0.0, le=1.0)
@@ -121,8 +129,9 @@ class EconomyConfig(Strict):
     land_price_utilisation_elasticity: float = Field(0.5, ge=0.0, le=3.0)
     max_utilisation: float = Field(0.99, gt=0.5, lt=1.0)
     rejection_rounds: int = Field(3, ge=0, le=20)
-    nest_parameter: float = Field(0.3, gt=0.0, le=1.0)
-    attention_base: float = Field(0.5, gt=0.0, le=1.0)
+    # λ divides utilities: below 0.01 the nested logit is a strict maximum within a city
+    nest_parameter: float = Field(0.3, ge=0.01, le=1.0)
+    attention_base: float = Field(0.5, ge=0.001, le=1.0)
     core_investor_distance_decay: float = Field(1.0, ge=0.0, le=5.0)
     origin_shares: dict[Literal["wuhan", "outside", "local"], ShareValue] = {
         "wuhan": 0.25, "outside": 0.35, "local": 0.40}

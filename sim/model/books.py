@@ -69,7 +69,8 @@ def close_books(model: CircleModel) -> Books:
     land_rev = np.bincount(landlord, weights=used * terms.land_price, minlength=w.n_cities)
     sub_paid = np.where(u.subsidy_until > t, u.subsidy_rate * u.output, 0.0)
     payer = np.maximum(u.subsidy_payer, 0)
-    subsidies = np.bincount(payer, weights=sub_paid, minlength=w.n_cities)
+    # float even when no unit is left (bincount of nothing is an integer array)
+    subsidies = np.bincount(payer, weights=sub_paid, minlength=w.n_cities).astype(float)
     retention = np.bincount(payer, weights=sub_paid * u.subsidy_retention, minlength=w.n_cities)
     rent_sub = np.where(t < p.rent_end, p.rent_subsidy, 0.0) * park_output
     subsidies += np.bincount(p.operator, weights=rent_sub, minlength=w.n_cities)

@@ -27,6 +27,7 @@ from sim.rules.choice import calibrate_reviewers, choice_scale
 from sim.rules.constants import ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind, per_step
 from sim.rules.economy import location_terms
 from sim.rules.offers import target_sectors, unit_value_factors
+from sim.rules.trend import trend_flows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Calibration:
     base_promoted: np.ndarray      # C x KG sector-segments each city promotes in the base year
     outside_q: np.ndarray          # KG output per unit of productivity outside the circle
     outside_rate: np.ndarray       # KG national surplus per yuan of output outside the circle
+    decline_exit: float = 0.0      # e: closures that carry a trend falling faster than h
 
 
 def calibrate(world: World, config: ScenarioConfig,
@@ -97,6 +99,7 @@ def calibrate(world: World, config: ScenarioConfig,
     # CircleModel.arrivals_now() grows them at g_q a quarter
     outflow = p_exit + (1 - p_exit) * p_review * econ.leave_share_reviewers
     growth_q = (1 + econ.growth_rate_annual) ** (1 / STEPS_PER_YEAR) - 1
+    flows = trend_flows(outflow, growth_q)  # a decline faster than h is carried by closures
     gravity_decay = base_gravity_decay(world, econ.core_investor_distance_decay)
     gravity0 = core_gravity(world, world.output, gravity_decay)
     life, sub_life = unit_value_factors(econ.discount_rate_annual, econ.exit_rate_annual,
@@ -125,13 +128,14 @@ def calibrate(world: World, config: ScenarioConfig,
         p_review=p_review,
         outflow=outflow,
         growth_q=growth_q,
-        arrival_rate=counts.sum(axis=1) * (outflow + growth_q) / (1 - econ.outside_share_arrivals),
+        arrival_rate=counts.sum(axis=1) * flows.arrival_share / (1 - econ.outside_share_arrivals),
         local_capacity=parks.capacity[parks.kind == ParkKind.LOCAL].copy(),
         life=life,
         sub_life=sub_life,
         base_promoted=base_promoted,
         outside_q=outside_q,
         outside_rate=outside_rate,
+        decline_exit=flows.decline_exit,
     )
     return calibration, units, parks
 

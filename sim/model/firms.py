@@ -17,6 +17,7 @@ from sim.model.utility import Choosers, kg_index, utilities
 from sim.rules.choice import nested_probabilities, ration_land, sample_choices, second_choice
 from sim.rules.constants import ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind
 from sim.rules.economy import park_offers
+from sim.rules.trend import exit_hazard
 
 if TYPE_CHECKING:
     from sim.model.circle import CircleModel
@@ -49,9 +50,10 @@ def merge_step(a: StepEvents, b: StepEvents) -> StepEvents:
 
 # ----------------------------------------------------------------------------- units
 def retire_units(model: CircleModel) -> StepEvents:
-    """Units close or leave at the exit hazard (draws from the ``reviews`` stream)."""
-    u = model.units
-    gone = model.streams["reviews"].random(len(u)) < model.calibration.p_exit
+    """Units close or leave at the exit hazard, raised by the trend's closures in a circle that
+    declines faster than units leave (draws from the ``reviews`` stream)."""
+    u, cal = model.units, model.calibration
+    gone = model.streams["reviews"].random(len(u)) < exit_hazard(cal.p_exit, cal.decline_exit)
     events = StepEvents(u.unit_id[gone], kg_index(u)[gone], u.origin[gone].astype(np.int64),
                         model.parks.city[u.park[gone]].astype(np.int64),
                         np.full(gone.sum(), -1, np.int64), u.output[gone],
