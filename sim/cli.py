@@ -162,7 +162,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     if args.out is not None:
         check_output(args.out, args.force)  # again: the folder may have changed during the run
-        _write_run_folder(args.out, results, resolved_dict(config))
+        try:
+            _write_run_folder(args.out, results, resolved_dict(config))
+        except OSError as exc:  # read-only, full, busy: the folder as it was, one line
+            where = f" ({show_path(exc.filename)})" if exc.filename else ""
+            raise UserError(f"{show_path(args.out)}: cannot write the run folder: "
+                            f"{exc.strerror or type(exc).__name__}{where}; nothing was "
+                            f"written") from None
     last = results.circle.iloc[-1]
     print(f"{config.name}: seed {seed}, replicate {args.replicate}, step {int(last['step'])}")
     for column, label, fmt in SUMMARY_COLUMNS:
@@ -241,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file the command had to read or write: one line, not a traceback
+        where = f"{show_path(exc.filename)}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

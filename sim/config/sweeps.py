@@ -175,6 +175,13 @@ def point_label(point: dict[str, Any]) -> str:
     return ",".join(f"{short[k]}={_format_value(v)}" for k, v in point.items())
 
 
+def run_name(scenario: str, label: str, replicate: int, n_replicates: int) -> str:
+    """A run's name: ``<scenario>/<point label>/r07`` (no middle part without a sweep), the
+    replicate zero-padded to the width of the largest of ``n_replicates`` (at least 2)."""
+    width = max(2, len(str(n_replicates - 1)))
+    return f"{scenario}{'/' + label if label else ''}/r{replicate:0{width}d}"
+
+
 def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -203,9 +210,7 @@ class ScenarioPlan:
 
     def run_name(self, point: int, replicate: int) -> str:
         """``<scenario>/<key=value,...>/r07`` (no middle part without a sweep)."""
-        label = point_label(self.points[point])
-        width = max(2, len(str(self.n_replicates - 1)))
-        return f"{self.name}{'/' + label if label else ''}/r{replicate:0{width}d}"
+        return run_name(self.name, point_label(self.points[point]), replicate, self.n_replicates)
 
     def point_names(self) -> list[str]:
         """One run name per point, of its last replicate: replicate suffixes are distinct and
