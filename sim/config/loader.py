@@ -261,7 +261,7 @@ def _dotted(loc: Iterable) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return printable(out)
 
 
 def origin_of(loc: tuple, origins: Origins, default: str) -> str:

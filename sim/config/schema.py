@@ -12,7 +12,7 @@ import types
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.rules.constants import STEPS_PER_YEAR
 
@@ -305,6 +305,14 @@ class ScenarioConfig(Strict):
     agreements: list[Agreement] = []
     sweep: dict | None = None
     uncertain: dict | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _one_line_name(cls, name: str) -> str:
+        """The name labels runs, folders and report lines: no control character in it."""
+        if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in name):
+            raise ValueError("expected a name without control characters (newline, tab, ...)")
+        return name
 
     @model_validator(mode="after")
     def _no_overlapping_terms(self) -> ScenarioConfig:

@@ -286,15 +286,20 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
             todo = _open_batch(out, runs, order, hashes, resume)
         except OSError as exc:  # the batch folder cannot be written: one line
             raise store.store_error(out, exc) from None
+        tidy = True
         try:
             with open_executor(workers, scheduler, executor, client) as pool:
                 failed = _run_all(pool, out, todo, hashes, progress)
+            store.remove_temporary_runs(out)  # left by a worker killed while writing
+            store.rebuild_manifest(out, order)
+            tidy = False
         except OSError as exc:  # the batch folder cannot be written: one line, runs kept
             raise store.store_error(out, exc) from None
-        finally:  # after the pool is shut down: no worker writes any more
-            with contextlib.suppress(OSError):
-                store.remove_temporary_runs(out)  # left by a worker killed while writing
-                store.rebuild_manifest(out, order)
+        finally:  # after the pool is shut down (no worker writes any more), as far as it goes
+            if tidy:
+                with contextlib.suppress(OSError):
+                    store.remove_temporary_runs(out)
+                    store.rebuild_manifest(out, order)
     return BatchSummary(out_dir=out, n_ok=len(todo) - len(failed), n_failed=len(failed),
                         failed=failed, wall_s=time.perf_counter() - start,
                         n_skipped=len(runs) - len(todo), n_total=len(runs))

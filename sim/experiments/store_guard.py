@@ -186,15 +186,15 @@ def swap_into_place(tmp: Path, final: Path) -> None:
 @contextlib.contextmanager
 def replacing(out: Path) -> Iterator[Path]:
     """Yield a fresh hidden sibling folder of ``out`` to fill; when the block ends without an
-    error it is swapped into place (:func:`swap_into_place`), otherwise removed."""
+    error it is swapped into place (:func:`swap_into_place`); if either fails it is removed."""
     final = Path(os.path.abspath(out))
     tmp = temp_sibling(final)
     try:
         yield tmp
-    except BaseException:
+        swap_into_place(tmp, final)
+    except BaseException:  # the block or the swap failed: no temporary folder is left
         remove_tool_folder(tmp, RUN_MARKER)
         raise
-    swap_into_place(tmp, final)
 
 
 def check_real_folder(path: Path, what: str) -> None:
