@@ -459,6 +459,8 @@ def _one_sided(key: str, cases) -> bool:
     return sum(c.key == key for c in cases) == 1
 
 
-#: Cases of this file counted in the corpus (each parameter set is one case).
-STORE_CASES = (len(FORCE) + len(SERVERS) + len(EXTREMES) + 3 + 2
-               + 12)  # disk full x3, busy x2, and the twelve single tests above
+#: Cases of this file counted in the corpus (each parameter set is one case): the parametrized
+#: ones, the disk filling at three places and the busy folder at two, and ten single cases
+#: (read-only, worker cannot write, linked lock, linked runs/, missing replicates, swept data
+#: changed, lone lock, closed port, orphaned worker, killed batch).
+STORE_CASES = len(FORCE) + len(SERVERS) + len(EXTREMES) + 3 + 2 + 10
