@@ -54,12 +54,6 @@ def batch(made: Path, scenario_dir: Path) -> Path:
     return scenario_dir / "b"
 
 
-def resume(out: Path, **kwargs) -> object:
-    with cf.ThreadPoolExecutor(2) as threads:
-        return run_batch(["tiny.yaml", "other.yaml"], out, replicates=2, executor=threads,
-                         overrides=SMALL, resume=True, progress=False, **kwargs)
-
-
 def leftovers(root: Path) -> list[str]:
     """The tool's temporary files and folders anywhere under ``root``."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*")
@@ -163,13 +157,12 @@ def test_a_busy_folder_on_force_is_one_line_and_the_old_run_stays(
 @pytest.mark.parametrize("at", ["parquet", "status", "manifest"])
 def test_a_disk_that_fills_during_a_batch_stops_it_in_one_line_and_the_store_verifies(
         scenario_dir: Path, monkeypatch: pytest.MonkeyPatch, at: str) -> None:
-    """The disk fills while the third run is written: one line, nothing half-written left
-    (no ``manifest.csv.tmp-*``, no ``.run.tmp-*``), the runs written so far verify and
-    ``--resume`` completes the batch once there is space again."""
-    (scenario_dir / "other.yaml").write_text(OTHER)
+    """The disk fills while the second run is written (or the manifest at the end): one line,
+    nothing half-written left (no ``manifest.csv.tmp-*``, no ``.run.tmp-*``), the runs written
+    so far verify and ``--resume`` completes the batch once there is space again."""
     calls = {"n": 0, "full": True}
-    fail_at = {"parquet": 10, "status": 3, "manifest": 2}[at]  # the 2nd run's first table, the
-    # 3rd run's status record, the manifest rebuilt at the end
+    fail_at = {"parquet": 10, "status": 2, "manifest": 2}[at]  # the 2nd run's first table, its
+    # status record, the manifest rebuilt at the end
 
     def filling() -> bool:
         calls["n"] += 1
@@ -195,8 +188,8 @@ def test_a_disk_that_fills_during_a_batch_stops_it_in_one_line_and_the_store_ver
             write_file(path, text)
         monkeypatch.setattr(store, "_write_file", full)
     with pytest.raises(ConfigError) as caught, cf.ThreadPoolExecutor(1) as threads:
-        run_batch(["tiny.yaml", "other.yaml"], "b", replicates=2, executor=threads,
-                  overrides=SMALL, progress=False)
+        run_batch(["tiny.yaml"], "b", replicates=3, executor=threads, overrides=SMALL,
+                  progress=False)
     message = str(caught.value)
     assert "\n" not in message and message.startswith("b: cannot write the batch folder: No "
                                                       "space left on device")
@@ -204,9 +197,11 @@ def test_a_disk_that_fills_during_a_batch_stops_it_in_one_line_and_the_store_ver
     assert leftovers(scenario_dir) == []
     assert store.damaged_runs(scenario_dir / "b") == []
     calls["full"] = False  # space again
-    summary = resume(scenario_dir / "b")
-    assert summary.n_failed == 0 and summary.n_ok + summary.n_skipped == 4
-    assert len(store.load_results(scenario_dir / "b").manifest) == 4
+    with cf.ThreadPoolExecutor(1) as threads:
+        summary = run_batch(["tiny.yaml"], "b", replicates=3, executor=threads, overrides=SMALL,
+                            resume=True, progress=False)
+    assert summary.n_failed == 0 and summary.n_ok + summary.n_skipped == 3
+    assert len(store.load_results(scenario_dir / "b").manifest) == 3
 
 
 def test_a_worker_that_cannot_write_returns_the_error_and_leaves_nothing(
