@@ -288,6 +288,13 @@ CASES: dict[str, Case] = {
                             "(sweep point steps=true): steps: expected an integer (got true)"),
     "uncertain_end_true": bad(EXT + "uncertain:\n  economy.tax_rate: [true, 0.09]\n",
                               "uncertain.economy.tax_rate"),
+    "uncertain_mode_a_word": bad(EXT + "uncertain:\n  economy.tax_rate: {low: 0.06, high: 0.09, "
+                                "dist: triangular, mode: abc}\n",
+                                "bad.yaml:3: uncertain.economy.tax_rate.mode: expected a number "
+                                "in [low, high] for a triangular distribution (got 'abc'"),
+    "uncertain_mode_true": bad(EXT + "uncertain:\n  economy.tax_rate: {low: 0, high: 0.09, "
+                               "dist: triangular, mode: true}\n",
+                               "uncertain.economy.tax_rate.mode: expected a number"),
     "switch_as_word_is_fine": good(EXT + "switches: {enclave: yes}\n"),
     # ---- schema bounds the model honours: refused with a reason
     "intra_city_km_zero": bad(EXT + "world: {intra_city_km: 0}\n",
