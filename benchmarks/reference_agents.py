@@ -7,11 +7,11 @@ relocation and switching cost, Wuhan investors' gravity, attention), turns them 
 nested-logit probabilities (parks nested by city, the outside option apart) and draws its park
 by inverse CDF. The model then
 rations land park by park in random priority order and lets rejected units choose again
-(``sim.model.firms.choose``), and each leaver's city may counter-offer a retention subsidy
-(``sim.model.city.retention_offers``).
+(``sim.model.firms.Firms.choose``), and each leaver's city may counter-offer a retention subsidy
+(``sim.model.retention.retention_offers``).
 
-It consumes the same draws in the same order as ``sim.model.firms.decide_locations`` (the
-``reviews`` stream for reviews, ``draw_arrivals`` for new projects, the ``choices`` stream for
+It consumes the same draws in the same order as ``sim.model.firms.Firms.relocate`` (the
+``reviews`` stream for reviews, ``Firms.arrive`` for new projects, the ``choices`` stream for
 picks, priorities and counter-offers), so from one model state both give the same placements.
 It mirrors those rules by hand: when they change, this file must follow, and
 ``tests/test_benchmark_reference.py`` fails until it does. Not used by the model."""
@@ -24,9 +24,8 @@ import time
 import mesa
 import numpy as np
 
-from sim.model import firms
-from sim.model.city import city_values
-from sim.model.utility import kg_index, value_shares
+from sim.model.forecast import city_values
+from sim.model.utility import value_shares
 from sim.rules import accounts
 from sim.rules.consideration import consideration_terms
 from sim.rules.constants import SEGMENTS, Origin
@@ -39,7 +38,7 @@ def _columns(units) -> dict[str, list]:
     """A units table as plain Python lists (what each agent copies into its attributes)."""
     names = ("unit_id", "origin", "home", "productivity", "subsidy_rate", "subsidy_until")
     columns = {name: getattr(units, name).tolist() for name in names}
-    columns["kg"] = kg_index(units).tolist()
+    columns["kg"] = units.kg.tolist()
     return columns
 
 
@@ -97,7 +96,8 @@ class UnitAgent(mesa.Agent):
         """The city's best retention rate on ``grid``; the unit stays if it accepts.
 
         P_stay is the binary logit of staying (raised by the rate) against the chosen move,
-        conditioned on the unit having preferred the move (``sim.model.city.retention_offers``).
+        conditioned on the unit having preferred the move
+        (``sim.model.retention.retention_offers``).
 
         Args:
             grid: candidate rates, share of value added.
@@ -159,7 +159,7 @@ class ReferenceChoice(mesa.Model):
         )
         shares = accounts.share_matrices(p, t, m.world.n_cities,
                                          cfg.policies.enclave.credited_double_count)
-        self.vshare = value_shares(m, shares).tolist()
+        self.vshare = value_shares(m.state, shares).tolist()
         self.promoted = m.settings.promoted.tolist()
         self.excluded = m.settings.excluded.tolist()
         self.open = p.open_at(t).tolist()
@@ -282,7 +282,7 @@ class ReferenceChoice(mesa.Model):
         draws = c.streams["reviews"].random(len(self.agents)).tolist()
         for a, draw in zip(list(self.agents), draws):
             a.review(draw)
-        arrivals = firms.draw_arrivals(c)
+        arrivals = c.firms.arrive(c.state)
         self.columns = _columns(arrivals)
         for row in range(len(arrivals)):
             UnitAgent(self, row, -1)
@@ -302,7 +302,7 @@ class ReferenceChoice(mesa.Model):
     def ration(self, deciders: list[UnitAgent]) -> None:
         """Full parks accept choosers in random priority order; the rejected choose again."""
         c, rng = self.circle, self.circle.streams["choices"]
-        free = (c.parks.capacity - c.land_used()).tolist()
+        free = (c.parks.capacity - c.state.land_used()).tolist()
         rounds = c.config.economy.rejection_rounds
         for a in deciders:
             a.pending = a.pick >= 0 and a.pick != a.current
@@ -330,7 +330,7 @@ class ReferenceChoice(mesa.Model):
         leavers = [a for a in deciders if a.current >= 0 and a.pick != a.current]
         if not (comp.active and comp.retention) or not leavers:
             return
-        values = city_values(c, np.arange(c.kg)).tolist()
+        values = city_values(c.state, np.arange(c.kg)).tolist()
         steps = np.linspace(0.0, 1.0, comp.subsidy_grid_points).tolist()
         uniforms = c.streams["choices"].random(len(leavers)).tolist()
         for a, uniform in zip(leavers, uniforms):
@@ -373,21 +373,21 @@ class ReferenceChoice(mesa.Model):
 def compare_step(circle, repeats: int = 1) -> list[dict]:
     """Run one ``CircleModel.step``; at its location choices, run both versions ``repeats`` times.
 
-    The model's own schedule runs unchanged; ``decide_locations`` is wrapped for this one step so
-    that both versions start from the state it sees, then the model's choice goes on as usual.
+    The model's own schedule runs unchanged; the firms' ``relocate`` is wrapped for this one step
+    so that both versions start from the state it sees, then the model's choice goes on as usual.
     Returns one ``compare_choices`` record per repeat.
     """
-    original, seen = firms.decide_locations, []
+    original, seen = circle.firms.relocate, []
 
-    def compare_then_decide(model):
-        seen.extend(compare_choices(model, original) for _ in range(repeats))
-        return original(model)
+    def compare_then_decide(state):
+        seen.extend(compare_choices(circle, original) for _ in range(repeats))
+        return original(state)
 
-    firms.decide_locations = compare_then_decide
+    circle.firms.relocate = compare_then_decide
     try:
         circle.step()
     finally:
-        firms.decide_locations = original
+        del circle.firms.relocate
     return seen
 
 
@@ -395,18 +395,20 @@ def compare_choices(circle, decide=None) -> dict:
     """Location choices of one quarter, vectorised and per agent, from the same state and draws.
 
     ``circle`` must stand at the choice point (see ``compare_step``); it is left there.
-    ``decide`` is the vectorised choice (default ``sim.model.firms.decide_locations``).
+    ``decide`` is the vectorised choice of a state (default ``circle.firms.relocate``).
     Returns both placements (unit id -> park) and the wall seconds of each step (building the
     reference's agents is not timed: in a Mesa model they persist from step to step).
     """
     names = ("reviews", "arrivals", "choices")
     states = {n: circle.streams[n].bit_generator.state for n in names}
-    units, next_id = circle.units, circle.next_id
+    firms = circle.firms
+    units, next_id, outside = firms.units, firms.next_id, firms.outside_mass.copy()
     start = time.perf_counter()
-    (decide or firms.decide_locations)(circle)
+    (decide or firms.relocate)(circle.state)
     vector_s = time.perf_counter() - start
-    vector = dict(zip(circle.units.unit_id.tolist(), circle.units.park.tolist()))
-    circle.units, circle.next_id = units, next_id
+    vector = dict(zip(firms.units.unit_id.tolist(), firms.units.park.tolist()))
+    firms.units, firms.next_id = units, next_id
+    firms.outside_mass[:] = outside
     for n in names:
         circle.streams[n].bit_generator.state = states[n]
     reference = ReferenceChoice(circle)     # agents persist across steps in a Mesa model
@@ -415,6 +417,6 @@ def compare_choices(circle, decide=None) -> dict:
     reference_s = time.perf_counter() - start
     for n in names:
         circle.streams[n].bit_generator.state = states[n]
-    circle.units, circle.next_id = units, next_id
+    firms.units, firms.next_id = units, next_id
     return {"vector": vector, "reference": reference.placements(),
             "vector_s": vector_s, "reference_s": reference_s, "deciders": reference.n_deciders}

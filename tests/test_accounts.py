@@ -9,8 +9,8 @@ Park outputs 100, 50, 20, 12, 30; primary 5 and 3; tax 10% of output: 10, 5, 2, 
 import numpy as np
 import pytest
 
-from sim.model.parks import Parks
 from sim.rules import accounts
+from sim.rules.park_table import Parks
 
 OUTPUT = np.array([100.0, 50.0, 20.0, 12.0, 30.0])
 TAX = 0.1 * OUTPUT

@@ -100,10 +100,10 @@ def test_the_source_promotes_and_subsidises_in_its_enclave_during_the_term():
     from sim.model.utility import Choosers, attention, value_shares
     from sim.rules import accounts
     from sim.rules.constants import Origin
-    vshare = value_shares(model, accounts.share_matrices(p, 0, 9))
+    vshare = value_shares(model.state, accounts.share_matrices(p, 0, 9))
     who = Choosers(kg=np.array([10]), origin=np.array([Origin.OUTSIDE]), home=np.array([-1]),
                    current=np.array([-1]), stay_subsidy=np.zeros(1))
-    att = attention(model, who, s, vshare)
+    att = attention(model.state, who, s, vshare)
     assert att[0, j] == 1.0 and att[0, host] == 0.5     # Wuhan's promotion reaches its enclave
 
 
@@ -161,23 +161,23 @@ def test_a_branch_diverting_projects_from_a_full_wuhan_costs_wuhan_only_the_land
     projected loss per step (2,000 units, step 0: −64.6 against −313.4 when the same full parks
     are valued as if land were unlimited) is only the reviewers who would have stayed."""
     from sim.model import negotiation
-    from sim.model.city import decider_groups
+    from sim.model.forecast import decider_groups
     from sim.rules.constants import ParkKind
 
     model = CircleModel(load_scenario("scenarios/coordinated.yaml", overrides=SMALL), seed=1)
-    book, p, core = model.agreements, model.parks, model.world.core
+    book, p, core, state = model.agreements, model.parks, model.world.core, model.state
     i = int(np.flatnonzero((p.kind[book.park] == ParkKind.PARK_WITHIN_PARK) & ~book.active)[0])
-    j, groups = book.park[i], decider_groups(model, np.arange(model.kg))
+    j, groups = book.park[i], decider_groups(state, np.arange(state.kg))
 
     def wuhan_change() -> float:
         land = allotted_land(book.land[i], p.capacity[p.city[j]],
-                             float(model.land_used()[p.city[j]]))
-        branch = negotiation._with_agreement(p, book, i, model.steps, land, 0.0, 0.0, False)
-        return float((negotiation._values(model, branch, groups)
-                      - negotiation._values(model, p, groups))[core])
+                             float(state.land_used()[p.city[j]]))
+        branch = negotiation._with_agreement(p, book, i, state.step, land, 0.0, 0.0, False)
+        return float((negotiation._values(state.with_parks(branch), groups)
+                      - negotiation._values(state.with_parks(p), groups))[core])
 
     assert wuhan_change() < 0                          # idle land: the diversion is Wuhan's loss
-    p.capacity[core] = model.land_used()[core]         # Wuhan's parks full
+    p.capacity[core] = state.land_used()[core]         # Wuhan's parks full
     rationed = wuhan_change()
     ration = negotiation.expected_rationing
     monkeypatch.setattr(negotiation, "expected_rationing",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -54,13 +56,6 @@ def _cycles(graph, modules: set[str]) -> list[list[str]]:
     return found
 
 
-def test_no_import_cycles_in_the_model_and_the_rules() -> None:
-    graph = grimp.build_graph("sim", exclude_type_checking_imports=True, cache_dir=None)
-    # a package's __init__ re-exporting its own modules is not a cycle between modules
-    modules = {m for m in graph.modules if m.startswith(("sim.model.", "sim.rules."))}
-    assert _cycles(graph, modules) == []
-
-
 def test_a_cycle_is_found_when_there_is_one() -> None:
     graph = grimp.ImportGraph()
     for module in ("a", "b", "c"):
@@ -69,3 +64,154 @@ def test_a_cycle_is_found_when_there_is_one() -> None:
     graph.add_import(importer="b", imported="a")
     graph.add_import(importer="b", imported="c")
     assert _cycles(graph, {"a", "b", "c"}) == [["a", "b"]]
+
+
+# ----------------------------------------------------------------------------- imports, read
+def _modules(root: Path, package: str) -> dict[str, Path]:
+    """Dotted name -> file of every module of ``package`` under ``root`` (packages by their
+    ``__init__``)."""
+    base = root / package.replace(".", "/")
+    out = {}
+    for path in sorted(base.rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _imports(path: Path, module: str, type_checking: bool) -> set[str]:
+    """Every module ``module`` (in ``path``) imports, at the top, in functions and (with
+    ``type_checking``) in ``if TYPE_CHECKING:`` blocks; ``from a import b`` names ``a.b``
+    (``a.b`` may be a name in ``a``, then the caller finds only ``a``)."""
+    tree = ast.parse(path.read_text())
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test) and not type_checking:
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def import_graph(root: Path, package: str, type_checking: bool = False) -> dict[str, set[str]]:
+    """Module -> the modules of ``package`` it imports anywhere in its file (function-level
+    imports included; ``if TYPE_CHECKING:`` blocks only with ``type_checking``)."""
+    modules = _modules(root, package)
+    return {name: {m for m in _imports(path, name, type_checking) if m in modules}
+            for name, path in modules.items()}
+
+
+class _Graph:
+    """An import graph with grimp's one method the cycle search needs."""
+
+    def __init__(self, edges: dict[str, set[str]]) -> None:
+        self.edges = edges
+
+    def find_modules_directly_imported_by(self, module: str) -> set[str]:
+        return self.edges.get(module, set())
+
+
+def test_no_import_cycles_in_the_model_and_the_rules_function_level_imports_counted() -> None:
+    edges = import_graph(ROOT, "sim")
+    # a package's __init__ re-exporting its own modules is not a cycle between modules
+    modules = {m for m in edges if m.startswith(("sim.model.", "sim.rules."))}
+    assert _cycles(_Graph(edges), modules) == []
+
+
+def test_the_cycle_check_counts_imports_inside_functions_and_not_type_hints(
+        tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("import pkg.b\n")
+    (package / "b.py").write_text("def f():\n    from pkg import a\n    return a\n")
+    (package / "c.py").write_text("from typing import TYPE_CHECKING\nimport pkg.a\n"
+                                  "if TYPE_CHECKING:\n    from pkg.c import x\n")
+    (package / "d.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                  "    from pkg import e\n")
+    (package / "e.py").write_text("from . import d\n")
+    edges = import_graph(tmp_path, "pkg")
+    assert edges["pkg.b"] == {"pkg", "pkg.a"} and edges["pkg.e"] == {"pkg", "pkg.d"}
+    assert _cycles(_Graph(edges), set(edges) - {"pkg"}) == [["pkg.a", "pkg.b"]]
+    assert "pkg.e" in import_graph(tmp_path, "pkg", type_checking=True)["pkg.d"]
+
+
+def test_the_rules_import_nothing_from_sim_outside_the_rules_not_even_type_hints() -> None:
+    for module, path in _modules(ROOT, "sim.rules").items():
+        outside = {m for m in _imports(path, module, type_checking=True)
+                   if (m == "sim" or m.startswith("sim.")) and not m.startswith("sim.rules")}
+        assert not outside, f"{module} imports {sorted(outside)}"
+
+
+def test_only_the_package_face_imports_the_model_class_and_no_type_hint_closes_a_cycle() -> None:
+    for module, path in _modules(ROOT, "sim.model").items():
+        if module in ("sim.model", "sim.model.circle"):
+            continue
+        imported = _imports(path, module, type_checking=True)
+        assert "sim.model.circle" not in imported, module
+        assert not {"sim.model.CircleModel", "sim.model.run_scenario"} & imported, module
+        hinted = _imports(path, module, True) - _imports(path, module, False)
+        assert not {m for m in hinted if m.startswith("sim.")}, (module, hinted)
+
+
+# ----------------------------------------------------------------------------- the tree
+def tree_entries(text: str) -> dict[str, set[str]]:
+    """Folder (``sim``, ``sim/model``, ...) -> module files named in docs/ARCHITECTURE.md's tree.
+
+    A line of the tree names its files in its first column (before two spaces): ``name.py``,
+    several as ``a.py, b.py``; a folder line ``model/`` opens a folder one level below the
+    folder of the line above it with less indentation.
+    """
+    block = text.split("## The tree", 1)[1].split("```", 2)[1]
+    folders: list[tuple[int, str]] = []
+    found: dict[str, set[str]] = {}
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        first = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
+        while folders and folders[-1][0] >= indent:
+            folders.pop()
+        if first.endswith("/"):
+            parent = folders[-1][1] + "/" if folders else ""
+            folders.append((indent, parent + first.rstrip("/")))
+            continue
+        if folders:
+            names = {n.strip() for n in first.split(",") if re.fullmatch(r"\w+\.py", n.strip())}
+            found.setdefault(folders[-1][1], set()).update(names)
+    return found
+
+
+def test_the_architecture_tree_lists_every_module_of_sim() -> None:
+    listed = tree_entries((ROOT / "docs" / "ARCHITECTURE.md").read_text())
+    for folder in sorted({p.parent for p in (ROOT / "sim").rglob("*.py")}):
+        name = folder.relative_to(ROOT).as_posix()
+        files = {p.name for p in folder.glob("*.py")}
+        if name != "sim":
+            files.discard("__init__.py")
+        assert listed.get(name, set()) == files, (name, sorted(files ^ listed.get(name, set())))
+
+
+def test_the_tree_reader_finds_files_by_folder() -> None:
+    text = "## The tree\n\n```\nsim/\n  a.py, b.py     two\n  sub/           a folder\n" \
+           "    c.py         one\n                 more words d.py\n  e.py           back\n```\n"
+    assert tree_entries(text) == {"sim": {"a.py", "b.py", "e.py"}, "sim/sub": {"c.py"}}

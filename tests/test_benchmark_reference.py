@@ -1,7 +1,7 @@
 """The per-agent reference of the benchmark reproduces the vectorised placements exactly.
 
 Behaviour only (no timing): from one model state and the same draws, one Mesa agent per unit
-choosing its park must put every unit where ``sim.model.firms.decide_locations`` puts it.
+choosing its park must put every unit where ``sim.model.firms.Firms.relocate`` puts it.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import pytest
 
 from sim.config import load_scenario
 from sim.model import CircleModel
-from sim.model.city import decider_groups
+from sim.model.forecast import decider_groups
 from sim.model.utility import utilities
 from sim.rules.choice import nested_probabilities
 from sim.rules.consideration import circle_logsum, consideration_terms
@@ -46,9 +46,9 @@ def test_base_year_offers_keep_base_shares_and_are_a_fixed_point():
     assert model.settle_rounds < 60 and model.settings.offers.max() > 0
     cal = model.calibration
     kg = int(np.flatnonzero(cal.base_promoted.any(axis=0))[0])     # a promoted sector-segment
-    groups, weight = decider_groups(model, np.array([kg]))
+    groups, weight = decider_groups(model.state, np.array([kg]))
     new = groups.current < 0
-    u, available = utilities(model, groups.select(np.flatnonzero(new)), model.settings)
+    u, available = utilities(model.state, groups.select(np.flatnonzero(new)), model.settings)
     p = nested_probabilities(u, model.parks.city, model.world.n_cities,
                              cfg.economy.nest_parameter, available)
     shares = weight[new] @ p / weight[new].sum()
@@ -57,5 +57,5 @@ def test_base_year_offers_keep_base_shares_and_are_a_fixed_point():
                                rtol=1e-6)
     offers = model.settings.offers.copy()
     model.steps = 1                               # step 1's strategies, before anything moved
-    model.cities.do("step")
+    model.cities.do("set_offers", model.state)
     np.testing.assert_allclose(model.settings.offers, offers, atol=1e-3)

@@ -57,7 +57,7 @@ def test_rd_in_a_reverse_enclave_raises_attention_for_linked_segments_of_its_cit
 def test_reverse_enclave_rd_draws_linked_core_projects_to_the_source_city():
     from sim.config import load_scenario
     from sim.model import CircleModel
-    from sim.model.utility import Choosers, utilities
+    from sim.model.utility import Choosers, reverse_enclave_attention, utilities
     from sim.rules.constants import Origin, ParkKind
     cfg = load_scenario("scenarios/homogenised.yaml", overrides=[
         "world.n_units=2000", "switches.reverse_enclave=true",
@@ -69,11 +69,11 @@ def test_reverse_enclave_rd_draws_linked_core_projects_to_the_source_city():
     kg_core = 0 * 4 + 2
     who = Choosers(kg=np.array([kg_core]), origin=np.array([Origin.LOCAL]), home=np.array([0]),
                    current=np.array([-1]), stay_subsidy=np.zeros(1))
-    before, _ = utilities(model, who, model.settings)
+    before, _ = utilities(model.state, who, model.settings)
     rd = np.flatnonzero((u.segment == 0) & (u.sector == 0))[:3]
     u.park[rd] = rev                        # three R&D units of sector 0 move into the enclave
-    model.rd_attention = model._rd_attention()
-    after, _ = utilities(model, who, model.settings)
+    model.rd_attention = reverse_enclave_attention(model.world, cfg, p, u)
+    after, _ = utilities(model.state, who, model.settings)
     gain = after - before
     # attention is consideration: the source city's parks gain ln(1 + ρ link n/(n+1)) against every
     # other park (ρ = 1, link 1, n = 3); a common shift keeps the circle's inclusive value

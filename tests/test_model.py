@@ -1,11 +1,13 @@
 """The model as a whole: determinism, stationarity, the placebo, invariants, each mechanism."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
 from sim.config import load_scenario
 from sim.model import CircleModel, run_scenario
-from sim.model.city import decider_groups
+from sim.model.forecast import decider_groups
 from sim.model.tables import TABLES
 from sim.model.utility import Choosers, utilities
 from sim.model.world import build_world
@@ -15,6 +17,13 @@ SMALL = ["world.n_units=2000"]
 MANDATED = ["policies.agreements_voluntary=false"]   # agreements in force whoever gains
 SWITCHES = ["investment_map", "subsidy_cap", "shared_platform", "enclave", "gdp_tax_sharing",
             "park_within_park", "reverse_enclave"]
+
+
+def priced(model, step=None):
+    """The model's state at ``step`` (its own if None), its location terms priced afresh."""
+    state = model.state
+    return dataclasses.replace(state, step=state.step if step is None else step,
+                               terms=state.location_terms())
 
 
 def tables_equal(a, b):
@@ -64,30 +73,28 @@ def test_invariants_land_accounts_and_channels():
         assert list(getattr(r, name).columns) == list(cols)
 
 
-def _choice_share(model, kg, host, offer):
+def _choice_share(state, kg, host, offer):
     """Expected share of arriving units of ``kg`` choosing the host's parks under an offer."""
-    groups, weight = decider_groups(model, np.array([kg]))
+    groups, weight = decider_groups(state, np.array([kg]))
     arrivals = groups.current < 0
-    model.settings.offers[host, kg] = offer
-    u, avail = utilities(model, groups.select(arrivals), model.settings)
-    p = nested_probabilities(u, model.parks.city, model.world.n_cities,
-                             model.config.economy.nest_parameter, avail)[:, :-1]
-    host_parks = model.parks.city == host
+    state.settings.offers[host, kg] = offer
+    u, avail = utilities(state, groups.select(arrivals), state.settings)
+    p = nested_probabilities(u, state.parks.city, state.world.n_cities,
+                             state.config.economy.nest_parameter, avail)[:, :-1]
+    host_parks = state.parks.city == host
     return float((weight[arrivals] @ p[:, host_parks]).sum() / weight[arrivals].sum())
 
 
 def test_raising_a_hosts_subsidy_raises_the_probability_its_parks_are_chosen():
     cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL)
-    model = CircleModel(cfg, seed=1)
-    model.current_terms = model.terms()
+    state = priced(CircleModel(cfg, seed=1))
     kg = 2 * 4 + 2   # chemicals_energy, core
-    shares = [_choice_share(model, kg, 7, s) for s in (0.0, 0.05, 0.10)]
+    shares = [_choice_share(state, kg, 7, s) for s in (0.0, 0.05, 0.10)]
     assert shares[0] < shares[1] < shares[2]
 
 
 def test_enclave_share_lowers_the_sources_retention_offers_to_units_heading_there():
-    from sim.model.city import retention_offers
-    from sim.model.utility import kg_index
+    from sim.model.retention import retention_offers
     rates = {}
     for alpha in (0.0, 0.5):
         cfg = load_scenario(
@@ -102,15 +109,14 @@ def test_enclave_share_lowers_the_sources_retention_offers_to_units_heading_ther
             ],
         )
         model = CircleModel(cfg, seed=1)
-        model.steps = 1
-        model.current_terms = model.terms()
+        state = priced(model, step=1)
         leavers = model.units.select(model.units.park == model.world.core)
         enclave = np.flatnonzero(model.parks.kind == 1)[0]
         current = leavers.park.astype(np.int64)
         pick = np.full(len(leavers), enclave)
-        who = Choosers(kg=kg_index(leavers), origin=leavers.origin, home=leavers.home,
+        who = Choosers(kg=leavers.kg, origin=leavers.origin, home=leavers.home,
                        current=current, stay_subsidy=np.zeros(len(leavers)))
-        rates[alpha] = retention_offers(model, who, pick)
+        rates[alpha] = retention_offers(state, who, pick, model.streams["choices"])
     # same units, same draws: Wuhan offers less to keep units that go to its own enclave
     assert rates[0.5].sum() < rates[0.0].sum()
     assert (rates[0.5] <= rates[0.0] + 1e-12).mean() > 0.95
@@ -133,7 +139,7 @@ def test_a_land_full_park_rejects():
 def test_park_within_park_raises_output_per_unit_of_productivity():
     cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL)
     model = CircleModel(cfg, seed=1)
-    terms = model.terms()
+    terms = model.state.location_terms()
     pwp = np.flatnonzero(model.parks.kind == 2)[0]
     host = model.parks.city[pwp]
     np.testing.assert_allclose(terms.q[:, pwp], terms.q[:, host] * 1.05)
@@ -151,8 +157,7 @@ def test_land_rationing_keeps_units_accepted_in_earlier_rounds(monkeypatch):
         "scenarios/homogenised.yaml", overrides=SMALL + ["competition.active=false"]
     )
     model = CircleModel(cfg, seed=1)
-    model.steps = 1
-    model.current_terms = model.terms()
+    state = priced(model, step=1)
     n, target = 400, 3
     u = np.full((n, model.parks.n), -5.0)
     u[:, target] = 5.0                      # everyone wants park 3 first, park 4 second
@@ -160,13 +165,13 @@ def test_land_rationing_keeps_units_accepted_in_earlier_rounds(monkeypatch):
     monkeypatch.setattr(d, "utilities", lambda *a, **k: (u.copy(), np.ones_like(u, dtype=bool)))
     need_per_a = np.ones((n, model.parks.n))
     need_per_a[:, 4] = 0.0                  # the second park never fills
-    free = model.parks.capacity[target] - model.land_used()[target]
+    free = model.parks.capacity[target] - state.land_used()[target]
     prod = np.full(n, free / 150.5)          # 150 units fit
     fits = 150
     assert 0 < fits < n
     who = Choosers(kg=np.zeros(n, int), origin=np.zeros(n, int), home=np.zeros(n, int),
                    current=np.full(n, -1), stay_subsidy=np.zeros(n))
-    pick = d.choose(model, who, need_per_a, prod)
+    pick = model.firms.choose(state, who, need_per_a, prod)
     assert (pick == target).sum() == fits      # the park fills exactly, nobody accepted is dropped
     assert (pick == 4).sum() > 0.9 * (n - fits)  # the rest choose again, mostly their second park
 
@@ -175,17 +180,16 @@ def test_reverse_enclave_units_are_likelier_to_leave_once_the_rent_subsidy_ends(
     cfg = load_scenario("scenarios/homogenised.yaml", overrides=SMALL + [
         "switches.reverse_enclave=true", "policies.reverse_enclave.rent_subsidy_years=1"])
     model = CircleModel(cfg, seed=1)
-    model.current_terms = model.terms()
     park = np.flatnonzero(model.parks.kind == 3)[0]
     source = model.parks.operator[park]
     kg = np.arange(model.world.n_sectors) * 4        # every sector's rnd segment
     n = len(kg)
     stay = {}
     for step in (3, 4):                               # the subsidy runs until step 4
-        model.steps = step
+        state = priced(model, step)
         who = Choosers(kg=kg, origin=np.zeros(n, int), home=np.full(n, source),
                        current=np.full(n, park), stay_subsidy=np.zeros(n))
-        u, avail = utilities(model, who, model.settings)
+        u, avail = utilities(state, who, state.settings)
         p = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, avail)
         stay[step] = p[:, park]
@@ -198,10 +202,10 @@ def test_shared_platform_draws_projects_in_from_outside():
         cfg = load_scenario("scenarios/homogenised.yaml",
                             overrides=SMALL + [f"switches.shared_platform={platform}"])
         model = CircleModel(cfg, seed=1)
-        model.current_terms = model.terms()
-        groups, weight = decider_groups(model, np.arange(model.kg))
+        state = priced(model)
+        groups, weight = decider_groups(state, np.arange(state.kg))
         arrivals = groups.current < 0
-        u, avail = utilities(model, groups.select(arrivals), model.settings)
+        u, avail = utilities(state, groups.select(arrivals), state.settings)
         p = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, avail)
         outside[platform] = float(weight[arrivals] @ p[:, -1] / weight[arrivals].sum())
@@ -213,13 +217,14 @@ def test_exclusion_from_the_scheme_reaches_new_projects_only():
     cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL)
     model = CircleModel(cfg, seed=2)
     model.step()
-    groups, _ = decider_groups(model, np.arange(model.kg))
+    state = model.state
+    groups, _ = decider_groups(state, np.arange(state.kg))
     s = model.settings
     excluded = s.excluded.copy()
     excluded[model.world.core] = True
     alone = type(s)(offers=s.offers, promoted=s.promoted, mapped=s.mapped, platform=s.platform,
                     excluded=excluded)
-    (u, avail), (u_alone, avail_alone) = utilities(model, groups, s), utilities(model, groups,
+    (u, avail), (u_alone, avail_alone) = utilities(state, groups, s), utilities(state, groups,
                                                                                 alone)
     reviewer = groups.current >= 0
     assert np.array_equal(u[reviewer], u_alone[reviewer])
@@ -227,13 +232,17 @@ def test_exclusion_from_the_scheme_reaches_new_projects_only():
     assert not np.array_equal(u[~reviewer], u_alone[~reviewer])
 
 
-def test_a_deep_copy_of_the_model_keeps_each_city_on_its_own_row_of_offers():
-    """A city's offers are its row of the copy's ``settings.offers``, not of the original's."""
+def test_a_deep_copy_of_the_model_steps_on_its_own_state():
+    """The copy's cities, coordinator and firms decide on the copy's state: stepping the copy
+    leaves the original as it was, and the original then steps to the copy's offers."""
     import copy
 
     model = CircleModel(load_scenario("scenarios/coordinated.yaml", ["world.n_units=300"]), seed=1)
     twin = copy.deepcopy(model)
     before = model.settings.offers.copy()
-    twin.cities.to_list()[2].offers[:] = 0.01
-    assert (twin.settings.offers[2] == 0.01).all()
+    twin.step()
+    assert twin.steps == 1 and model.steps == 0
     np.testing.assert_array_equal(model.settings.offers, before)
+    model.step()
+    np.testing.assert_array_equal(model.settings.offers, twin.settings.offers)
+    tables_equal(model.recorder.results(model.config), twin.recorder.results(twin.config))

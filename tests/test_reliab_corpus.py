@@ -236,8 +236,9 @@ CASES: dict[str, Case] = {
     "sweep_value_a_string": bad(sweep("    world.n_units: [300, many]\n"),
                                 "(sweep point world.n_units='many'): world.n_units: expected an "
                                 "integer"),
-    "sweep_share_range_inverted": bad(sweep("    policies.enclave.share_range: [[0.2, 0.8], "
-                                            "[0.9, 0.1]]\n"),
+    "sweep_share_range_inverted": bad(EXT + "switches: {enclave: true}\nsweep:\n  grid:\n"
+                                      "    policies.enclave.share_range: [[0.2, 0.8], "
+                                      "[0.9, 0.1]]\n",
                                       "share_range must satisfy 0 <= low <= high <= 1"),
     "sweep_n_units_below_minimum": bad(sweep("    world.n_units: [300, 50]\n"),
                                        "world.n_units: expected a number >= 100 (got 50)"),

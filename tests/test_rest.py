@@ -35,7 +35,7 @@ def first_quarter():
 
 def test_status_quo_expected_drift_over_20_quarters_is_within_the_bounds(first_quarter):
     model, gdp = first_quarter
-    change = sum(expected_output_change(model).values())
+    change = sum(expected_output_change(model.state).values())
     circle = QUARTERS * change.sum() / gdp.sum()
     cities = QUARTERS * change / gdp
     assert abs(circle) < 0.005, circle
@@ -45,9 +45,9 @@ def test_status_quo_expected_drift_over_20_quarters_is_within_the_bounds(first_q
 def test_reviews_keep_the_base_allocation_and_the_stay_share(first_quarter):
     model, _ = first_quarter
     cal, econ = model.calibration, model.config.economy
-    flows = expected_flows(model)
+    flows = expected_flows(model.state)
     mass = np.zeros_like(cal.base_counts)
-    who, group_mass = reviewer_groups(model)
+    who, group_mass = reviewer_groups(model.state)
     np.add.at(mass, (who.kg, model.parks.city[who.current]), group_mass)
     np.testing.assert_allclose(mass, cal.base_counts, rtol=1e-9, atol=1e-9)
     # reviews lose exactly the leave share ℓ of the reviewing mass, city by city
@@ -63,7 +63,7 @@ def test_latest_retention_contract_is_placed_by_the_hazard_worked_by_hand():
     units = new_units(np.arange(n), np.zeros(n, int), np.zeros(n, int), np.ones(n),
                       np.zeros(n, int), np.zeros(n, int))
     units.park = np.zeros(n, np.int32)
-    model = SimpleNamespace(units=units, parks=SimpleNamespace(registration=np.array([0])))
+    state = SimpleNamespace(units=units, parks=SimpleNamespace(registration=np.array([0])))
     offers = np.zeros((1, 4))
     offers[0, 0] = 0.05
     base = BaseContracts(has=np.array([False, False, False, True]), age=np.array([0, 0, 0, 1]),
@@ -72,8 +72,8 @@ def test_latest_retention_contract_is_placed_by_the_hazard_worked_by_hand():
     grid = np.array([0.0, 0.1, 0.2])
     dist = np.zeros((4, 1, 3))
     dist[0, 0] = [0.0, 0.5, 0.5]
-    sign_base_contracts(model, offers, base, (np.full((4, 1), 0.5), dist, grid))
-    u = model.units
+    sign_base_contracts(state, offers, base, (np.full((4, 1), 0.5), dist, grid))
+    u = state.units
     # unit 0: retained this quarter at 0.1; unit 1: a quarter ago at 0.2; unit 2: too long ago;
     # unit 3 entered a quarter ago (offer 0.05) and a retention at lag 1 is not after its entry
     np.testing.assert_allclose(u.subsidy_rate, [0.1, 0.2, 0.0, 0.05])

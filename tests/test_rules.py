@@ -58,7 +58,7 @@ def test_best_response_one_group_one_park_by_hand():
     best, values = best_response(
         u=np.zeros((1, 1)), available=np.ones((1, 1), bool), weight=np.ones(1), q=np.ones(1),
         sigma=0.1, value=np.ones(1), pays=np.ones(1, bool), current=0.0, grid=grid,
-        nest=np.zeros(1, int), n_nests=1, lam=1.0, life=1.0, sub_life=1.0)
+        nest=np.zeros(1, int), n_nests=1, nest_param=1.0, life=1.0, sub_life=1.0)
     np.testing.assert_allclose(values, [0.5, 0.73106 * 0.9, 0.88080 * 0.8], atol=1e-4)
     assert best == 0.2
 

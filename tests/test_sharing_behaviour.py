@@ -74,7 +74,7 @@ def test_a_source_share_of_half_makes_wuhans_enclaves_more_attractive_to_its_inv
         who = Choosers(kg=np.array([2]), origin=np.array([Origin.WUHAN]),
                        home=np.array([model.world.core]), current=np.array([-1]),
                        stay_subsidy=np.zeros(1))
-        u, _ = utilities(model, who, model.settings)
+        u, _ = utilities(model.state, who, model.settings)
         enclaves = np.flatnonzero(p.kind == ParkKind.ENCLAVE)
         return u[0, enclaves] - u[0, p.city[enclaves]]
 

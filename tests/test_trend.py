@@ -71,6 +71,6 @@ def test_the_books_close_with_no_unit_left() -> None:
         warnings.simplefilter("ignore")
         model = CircleModel(load_scenario("scenarios/homogenised.yaml",
                                           ["world.n_units=300", "steps=1"]), seed=1)
-    model.units = model.units.select(np.zeros(len(model.units), bool))
-    books = close_books(model)
+    model.firms.units = model.units.select(np.zeros(len(model.units), bool))
+    books = close_books(model.state, np.zeros(model.world.n_cities))
     assert np.all(books.subsidies == 0.0) and books.subsidies.dtype == float

@@ -26,6 +26,7 @@ from sim.config.loader import (
     load_raw,
     origin_of,
     resolved_dict,
+    scenario_file,
     schema_key_error,
     set_dotted,
     show_path,
@@ -227,8 +228,10 @@ class ScenarioPlan:
 
 def plan_scenario(path: str | os.PathLike, overrides: Iterable[str] = (),
                   replicates: int | None = None, seed: int | None = None) -> ScenarioPlan:
-    """One scenario file, validated at its base and at every sweep point like a file of its own
-    (schema, data folder and cross-field constraints), before any run starts."""
+    """One scenario file (or bundled scenario name), validated at its base and at every sweep
+    point like a file of its own (schema, data folder and cross-field constraints), before any
+    run starts."""
+    path = scenario_file(path)
     data, origins = load_raw(path, overrides)
     default = show_path(path)
     config = validate_mapping(data, origins, default)
@@ -236,19 +239,20 @@ def plan_scenario(path: str | os.PathLike, overrides: Iterable[str] = (),
     check_references(config, origins, default, folders)
     check_uncertain(config, origins, default)
     points = sweep_points(config, origins, default)
-    from sim.config.inert import warn_inert
-    warn_inert(config, origins, default, points)  # a warning line, not an error
     n_replicates = config.replicates if replicates is None else replicates
     if len(points) * n_replicates > MAX_RUNS:
         raise ConfigError(f"{default}: expected at most {MAX_RUNS:,} runs per scenario file (got "
                           f"{len(points):,} sweep point(s) x {n_replicates:,} replicates)")
     root_seed = config.seed if seed is None else seed
     base = {**data, "sweep": None, "seed": root_seed, "replicates": n_replicates}
+    file_origins = dict(origins)
     for key in points[0]:  # a swept value comes from its line of the sweep block
         where = next((origins[("sweep", kind, key)] for kind in ("grid", "zip")
                       if ("sweep", kind, key) in origins), origins.get(("sweep",), (default, None)))
         origins[_path_tuple(key)] = where
     configs = [point_config(base, point, origins, default, folders) for point in points]
+    from sim.config.inert import warn_inert
+    warn_inert(config, file_origins, default, points)  # a warning line, once the file is valid
     return ScenarioPlan(name=config.name, file=str(Path(path).resolve()), points=points,
                         configs=configs, n_replicates=n_replicates, seed=root_seed)
 
@@ -300,7 +304,8 @@ def _copied_along(data: dict, dotted: str) -> dict:
 
 def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
                   replicates: int | None = None, seed: int | None = None) -> list[RunSpec]:
-    """Every run of one scenario file: each sweep point times each replicate."""
+    """Every run of one scenario file (or bundled scenario name): each sweep point times each
+    replicate."""
     return plan_scenario(path, overrides, replicates, seed).runs()
 
 

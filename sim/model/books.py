@@ -5,17 +5,13 @@ transfers, park costs and each city's fiscal balance, computed once from the sta
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.coordinator import compensation_in_force
+from sim.model.state import State
 from sim.rules import accounts
 from sim.rules.constants import ParkKind
 from sim.rules.economy import Terms
-
-if TYPE_CHECKING:
-    from sim.model.circle import CircleModel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,44 +46,32 @@ class Books:
         return self.tax + self.land_revenue
 
 
-def close_books(model: CircleModel) -> Books:
-    """The accounts of the model's current state."""
-    w, p, u, t = model.world, model.parks, model.units, model.steps
-    cfg, econ = model.config, model.config.economy
-    park_output = np.bincount(u.park, weights=u.output, minlength=p.n)
+def close_books(state: State, compensation: np.ndarray) -> Books:
+    """The accounts of the state, with the bargained transfers in force (C, + receives)."""
+    w, p, units, t = state.world, state.parks, state.units, state.step
+    cfg, econ = state.config, state.config.economy
+    park_output = np.bincount(units.park, weights=units.output, minlength=p.n)
     park_tax = econ.tax_rate * park_output
     shares = accounts.share_matrices(p, t, w.n_cities, cfg.policies.enclave.credited_double_count)
-    primary = model.primary
+    primary = state.primary
     credited = accounts.credited_gdp(shares, park_output, primary)
     tax = accounts.tax_revenue(shares, park_tax)
     returns = accounts.platform_returns(p, park_output,
                                         cfg.policies.park_within_park.platform_return_rate,
                                         w.n_cities, t)
-    used = model.land_used()
-    terms = model.terms()
+    used = state.land_used()
+    terms = state.location_terms()
     landlord = np.where(p.kind == ParkKind.REVERSE_ENCLAVE, p.operator, p.city)
     land_rev = np.bincount(landlord, weights=used * terms.land_price, minlength=w.n_cities)
-    sub_paid = np.where(u.subsidy_until > t, u.subsidy_rate * u.output, 0.0)
-    payer = np.maximum(u.subsidy_payer, 0)
-    # float even when no unit is left (bincount of nothing is an integer array)
-    subsidies = np.bincount(payer, weights=sub_paid, minlength=w.n_cities).astype(float)
-    retention = np.bincount(payer, weights=sub_paid * u.subsidy_retention, minlength=w.n_cities)
-    rent_sub = np.where(t < p.rent_end, p.rent_subsidy, 0.0) * park_output
-    subsidies += np.bincount(p.operator, weights=rent_sub, minlength=w.n_cities)
-    open_agreement = (p.kind != ParkKind.LOCAL) & p.open_at(t)
-    park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
-                            minlength=w.n_cities)
-    # a reverse enclave's source rents its plot from the host at the host's park land price
-    plot_rent = np.where(open_agreement & (p.kind == ParkKind.REVERSE_ENCLAVE),
-                         p.capacity * terms.land_price[p.city], 0.0)
-    park_cost += np.bincount(p.operator, weights=plot_rent, minlength=w.n_cities)
+    sub_paid, subsidies, retention = _subsidies(state, park_output)
+    park_cost, plot_rent = _park_costs(state, terms)
     land_rev += np.bincount(p.city, weights=plot_rent, minlength=w.n_cities)
     capital = accounts.park_capital_cost(p, t, w.n_cities, econ.land_capital_cost_per_km2)
-    comp = compensation_in_force(model.cities)
-    platform_cost = _platform_cost(model)
-    fiscal = tax + land_rev + returns + comp - subsidies - park_cost - capital - platform_cost
-    lam = cfg.competition.promotion_weight_gdp
-    gdp0 = model.calibration.gdp0
+    platform_cost = _platform_cost(state)
+    fiscal = (tax + land_rev + returns + compensation - subsidies - park_cost - capital
+              - platform_cost)
+    gdp_weight = cfg.competition.promotion_weight_gdp
+    gdp0 = state.calibration.gdp0
     growth = credited / gdp0
     peers = (growth.sum() - growth) / (len(growth) - 1)
     return Books(
@@ -97,25 +81,55 @@ def close_books(model: CircleModel) -> Books:
         tax=tax, returns=returns, used=used, terms=terms, land_revenue=land_rev,
         subsidy_paid=sub_paid, subsidies=subsidies, retention=retention, park_cost=park_cost,
         park_capital_cost=capital, platform_cost=platform_cost,
-        compensation=comp, fiscal=fiscal, objective=lam * (growth - peers) + fiscal / gdp0,
-        shared_inflow=_inflow(model, shares, park_output, park_tax, returns, comp))
+        compensation=compensation, fiscal=fiscal,
+        objective=gdp_weight * (growth - peers) + fiscal / gdp0,
+        shared_inflow=_inflow(state, shares, park_output, park_tax, returns, compensation))
 
 
-def _platform_cost(model: CircleModel) -> np.ndarray:
+def _subsidies(state: State, park_output: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This step's subsidy payment per unit, and per city what it pays (contracts and reverse
+    enclaves' rent support) and the part of it paid to keep units (retention)."""
+    units, p, t, n = state.units, state.parks, state.step, state.world.n_cities
+    sub_paid = np.where(units.subsidy_until > t, units.subsidy_rate * units.output, 0.0)
+    payer = np.maximum(units.subsidy_payer, 0)
+    # float even when no unit is left (bincount of nothing is an integer array)
+    subsidies = np.bincount(payer, weights=sub_paid, minlength=n).astype(float)
+    retention = np.bincount(payer, weights=sub_paid * units.subsidy_retention, minlength=n)
+    rent_sub = np.where(t < p.rent_end, p.rent_subsidy, 0.0) * park_output
+    subsidies += np.bincount(p.operator, weights=rent_sub, minlength=n)
+    return sub_paid, subsidies, retention
+
+
+def _park_costs(state: State, terms: Terms) -> tuple[np.ndarray, np.ndarray]:
+    """What each operator pays a year to run its open agreement parks (C), and the plot rent
+    of each park (P): a reverse enclave's source rents its plot from the host at the host's
+    park land price."""
+    p, t, n = state.parks, state.step, state.world.n_cities
+    open_agreement = (p.kind != ParkKind.LOCAL) & p.open_at(t)
+    park_cost = np.bincount(p.operator, weights=np.where(open_agreement, p.build_cost, 0.0),
+                            minlength=n)
+    plot_rent = np.where(open_agreement & (p.kind == ParkKind.REVERSE_ENCLAVE),
+                         p.capacity * terms.land_price[p.city], 0.0)
+    park_cost += np.bincount(p.operator, weights=plot_rent, minlength=n)
+    return park_cost, plot_rent
+
+
+def _platform_cost(state: State) -> np.ndarray:
     """The shared platform's running cost, paid by each member city (C)."""
-    s = model.settings
+    s = state.settings
     if not s.platform:
-        return np.zeros(model.world.n_cities)
+        return np.zeros(state.world.n_cities)
     return np.where(s.excluded, 0.0,
-                    model.config.policies.shared_platform.operating_cost_per_city)
+                    state.config.policies.shared_platform.operating_cost_per_city)
 
 
-def _inflow(model: CircleModel, shares: accounts.Shares, park_output: np.ndarray,
-            park_tax: np.ndarray, returns: np.ndarray, comp: np.ndarray) -> np.ndarray:
+def _inflow(state: State, shares: accounts.Shares, park_output: np.ndarray,
+            park_tax: np.ndarray, returns: np.ndarray, compensation: np.ndarray) -> np.ndarray:
     """Annual value each city receives through agreements (what a cap breaker risks)."""
-    p, lam = model.parks, model.config.competition.promotion_weight_gdp
-    cities = np.arange(model.world.n_cities)[:, None]
+    p, gdp_weight = state.parks, state.config.competition.promotion_weight_gdp
+    cities = np.arange(state.world.n_cities)[:, None]
     credit_in = (shares.statistical * (p.city[None, :] != cities)) @ park_output
     tax_in = (shares.tax * (p.registration[None, :] != cities)) @ park_tax
     own_returns = np.where(returns > 0, returns, 0.0)
-    return lam * credit_in + tax_in + own_returns + np.maximum(comp, 0.0)
+    return gdp_weight * credit_in + tax_in + own_returns + np.maximum(compensation, 0.0)

@@ -13,10 +13,10 @@ import dataclasses
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model import welfare_accounts
 from sim.model.parks import Parks, build_parks
 from sim.model.units import Units, draw_base_units
-from sim.model.world import World
+from sim.model.world import World, technology
+from sim.rules import welfare
 from sim.rules.agreements import (
     decay_for_mean_elasticity,
     gravity_utility,
@@ -24,7 +24,15 @@ from sim.rules.agreements import (
     mixture_arrival_constants,
 )
 from sim.rules.choice import calibrate_reviewers, choice_scale
-from sim.rules.constants import ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind, per_step
+from sim.rules.constants import (
+    ORIGINS,
+    SEGMENTS,
+    STEPS_PER_YEAR,
+    Origin,
+    ParkKind,
+    n_sector_segments,
+    per_step,
+)
 from sim.rules.economy import location_terms
 from sim.rules.offers import target_sectors, unit_value_factors
 from sim.rules.trend import trend_flows
@@ -70,22 +78,10 @@ def calibrate(world: World, config: ScenarioConfig,
     local = slice(0, world.n_cities)
     rent = (world.land_rent_base[parks.city]
             * (1 - world.utilisation[parks.city]) ** (-econ.land_price_utilisation_elasticity))
-    terms0 = location_terms(world, config, parks, world.output, world.wage.copy(), rent)
+    terms0 = location_terms(technology(world, config), parks, world.output, world.wage.copy(),
+                            rent)
     q0, c0 = terms0.q[:, local], terms0.cost[:, local]
-    per_a = q0.T.reshape(world.n_cities, world.n_sectors, len(SEGMENTS))
-    units, mean_productivity = draw_base_units(world.output, per_a, config.world.n_units,
-                                               config.world.productivity_sd, rng)
-    _draw_base_origins(units, world, config, rng)
-    kg_of = units.sector.astype(np.int64) * len(SEGMENTS) + units.segment
-    # Calibrate on productivity mass, in units of the sector-segment's mean productivity:
-    # arrivals draw from that mean wherever they go, so keeping each city's mass (not its
-    # integer unit count, which rounding distorts in small cells) keeps its output.
-    counts = np.zeros((world.n_sectors * len(SEGMENTS), world.n_cities))
-    np.add.at(counts, (kg_of, units.park), units.productivity)
-    counts /= mean_productivity.reshape(-1, 1)
-    units.land = world.land_per_output.ravel()[kg_of] * units.output
-    used = np.bincount(units.park, weights=units.land, minlength=world.n_cities)
-    parks.capacity[local] = used / world.utilisation
+    units, mean_productivity, counts = _base_units(world, config, parks, q0, rng)
     shares = counts / counts.sum(axis=1, keepdims=True)
     z0 = q0 * (1 - c0)
     sigma = choice_scale(q0 * c0, shares * (1 - econ.outside_share_arrivals),
@@ -93,13 +89,8 @@ def calibrate(world: World, config: ScenarioConfig,
     move = econ.relocation_cost * q0 / sigma[:, None]
     v_review, switching_cost = calibrate_reviewers(counts, econ.leave_share_reviewers, move,
                                                    econ.stay_share_reviewers)
-    p_exit, p_review = per_step(econ.exit_rate_annual), per_step(econ.review_rate_annual)
-    # potential projects of step 1: they replace closures and leavers (quarterly outflow h;
-    # units close before the survivors review) and add the trend's growth g_q;
-    # CircleModel.arrivals_now() grows them at g_q a quarter
-    outflow = p_exit + (1 - p_exit) * p_review * econ.leave_share_reviewers
-    growth_q = (1 + econ.growth_rate_annual) ** (1 / STEPS_PER_YEAR) - 1
-    flows = trend_flows(outflow, growth_q)  # a decline faster than h is carried by closures
+    hazards = _hazards(config)
+    flows = trend_flows(hazards["outflow"], hazards["growth_q"])  # a fast decline: closures
     gravity_decay = base_gravity_decay(world, econ.core_investor_distance_decay)
     gravity0 = core_gravity(world, world.output, gravity_decay)
     life, sub_life = unit_value_factors(econ.discount_rate_annual, econ.exit_rate_annual,
@@ -111,38 +102,63 @@ def calibrate(world: World, config: ScenarioConfig,
                                                gravity0, econ.origin_shares["wuhan"])
                      - base_promoted.T * np.log(config.competition.attention_promoted
                                                 / econ.attention_base))
-    outside_q, outside_rate = welfare_accounts.outside_terms(world, config, terms0.q,
-                                                             terms0.link_km100)
+    outside_q, outside_rate = outside_terms(world, config, terms0.q, terms0.link_km100)
     calibration = Calibration(
-        sigma=sigma,
-        delta_arrival=delta_arrival,
-        gravity0=gravity0,
-        gravity_decay=gravity_decay,
-        delta_review=v_review - z0 / sigma[:, None],
-        switching_cost=switching_cost,
-        base_counts=counts,
-        mean_productivity=mean_productivity,
-        labour_supply=employment_by_city(world, config, units, parks),
-        gdp0=world.gdp.copy(),
-        p_exit=p_exit,
-        p_review=p_review,
-        outflow=outflow,
-        growth_q=growth_q,
-        arrival_rate=counts.sum(axis=1) * flows.arrival_share / (1 - econ.outside_share_arrivals),
-        local_capacity=parks.capacity[parks.kind == ParkKind.LOCAL].copy(),
-        life=life,
-        sub_life=sub_life,
-        base_promoted=base_promoted,
-        outside_q=outside_q,
-        outside_rate=outside_rate,
+        sigma=sigma, delta_arrival=delta_arrival, gravity0=gravity0, gravity_decay=gravity_decay,
+        delta_review=v_review - z0 / sigma[:, None], switching_cost=switching_cost,
+        base_counts=counts, mean_productivity=mean_productivity,
+        labour_supply=employment_by_city(world, config, units, parks), gdp0=world.gdp.copy(),
+        **hazards,
+        arrival_rate=(counts.sum(axis=1) * flows.arrival_share
+                      / (1 - econ.outside_share_arrivals)),
         decline_exit=flows.decline_exit,
-    )
+        local_capacity=parks.capacity[parks.kind == ParkKind.LOCAL].copy(),
+        life=life, sub_life=sub_life, base_promoted=base_promoted,
+        outside_q=outside_q, outside_rate=outside_rate)
     return calibration, units, parks
+
+
+def _base_units(world: World, config: ScenarioConfig, parks: Parks, q0: np.ndarray,
+                rng: np.random.Generator) -> tuple[Units, np.ndarray, np.ndarray]:
+    """The base-year units at their local parks (land held, origins drawn), the K x G mean
+    productivity and each city's productivity mass by sector-segment (KG x C, in units of the
+    sector-segment's mean productivity); the local parks' capacity is set from the land the
+    units hold at the base utilisation.
+
+    Calibrating on productivity mass, not on integer unit counts (which rounding distorts in
+    small cells), keeps each city's output: arrivals draw from the mean wherever they go.
+    """
+    per_a = q0.T.reshape(world.n_cities, world.n_sectors, len(SEGMENTS))
+    units, mean_productivity = draw_base_units(world.output, per_a, config.world.n_units,
+                                               config.world.productivity_sd, rng)
+    _draw_base_origins(units, world, config, rng)
+    kg_of = units.kg
+    counts = np.zeros((n_sector_segments(world.n_sectors), world.n_cities))
+    np.add.at(counts, (kg_of, units.park), units.productivity)
+    counts /= mean_productivity.reshape(-1, 1)
+    units.land = world.land_per_output.ravel()[kg_of] * units.output
+    used = np.bincount(units.park, weights=units.land, minlength=world.n_cities)
+    parks.capacity[:world.n_cities] = used / world.utilisation
+    return units, mean_productivity, counts
+
+
+def _hazards(config: ScenarioConfig) -> dict[str, float]:
+    """Per-step hazards of exit and review, the outflow h they make and the trend's growth g_q.
+
+    Potential projects of step 1 replace closures and leavers (quarterly outflow h; units close
+    before the survivors review) and add the trend's growth g_q; ``State.arrivals_now`` grows
+    them at g_q a quarter.
+    """
+    econ = config.economy
+    p_exit, p_review = per_step(econ.exit_rate_annual), per_step(econ.review_rate_annual)
+    return dict(p_exit=p_exit, p_review=p_review,
+                outflow=p_exit + (1 - p_exit) * p_review * econ.leave_share_reviewers,
+                growth_q=(1 + econ.growth_rate_annual) ** (1 / STEPS_PER_YEAR) - 1)
 
 
 def base_targets(world: World, config: ScenarioConfig) -> np.ndarray:
     """Sector-segments each city targets and promotes in the base year (C x KG)."""
-    targets = np.zeros((world.n_cities, world.n_sectors * len(SEGMENTS)), dtype=bool)
+    targets = np.zeros((world.n_cities, n_sector_segments(world.n_sectors)), dtype=bool)
     if config.competition.active:
         sectors = target_sectors(world.hotness, world.advantage,
                                  config.competition.homogenisation,
@@ -166,7 +182,7 @@ def employment_by_city(world: World, config: ScenarioConfig, units: Units,
                        parks: Parks) -> np.ndarray:
     """Persons employed in each city: the labour cost share of value added over the base-year
     wage (the labour demand that moves wages)."""
-    kg_of = units.sector.astype(np.int64) * len(SEGMENTS) + units.segment
+    kg_of = units.kg
     city = parks.city[units.park]
     persons = (world.labour_share.ravel()[kg_of] * units.output * 1e8
                / (world.wage[city] * config.world.wage_core_yuan))
@@ -186,3 +202,39 @@ def core_gravity(world: World, cube: np.ndarray, decay: float) -> np.ndarray:
     scaled by how much of each sector-segment's linked chain stands there (C x K x G ``cube``)."""
     tie = linkage_to_core(cube, world.links, world.core).ravel()
     return gravity_utility(world.distance_km[world.core], world.core, tie, decay)
+
+
+def outside_terms(w: World, config: ScenarioConfig, q: np.ndarray,
+                  link_km100: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Output per unit of productivity (KG) and national surplus per yuan (KG) outside the circle.
+
+    A project that takes the outside option produces its productivity times the base-year
+    output-weighted mean output per unit of productivity of its sector-segment in the circle,
+    with the circle's base-year mean wage bill and distance costs per yuan (docs/ODD.md,
+    section 7).
+
+    Args:
+        q: KG x P base-year output per unit of productivity (the first C columns: local parks).
+        link_km100: KG x P base-year distance to linked segments (100 km).
+    """
+    econ = config.economy
+    c = w.n_cities
+    y = np.moveaxis(w.output, 0, -1).reshape(-1, c)                           # KG x C
+    weight = y / np.maximum(y.sum(axis=1, keepdims=True), 1e-300)
+    wage_share = w.wage[None, :] * w.labour_share.reshape(-1, 1)
+    dist_share = econ.distance_cost_per_100km * link_km100[:, :c]
+    rate = welfare.surplus_per_output(wage_share, dist_share, econ.reservation_wage_share)
+    return (weight * q[:, :c]).sum(axis=1), (weight * rate).sum(axis=1)
+
+
+def stationary_outside_mass(config: ScenarioConfig, cal: Calibration) -> np.ndarray:
+    """Productivity mass producing outside in the base year's expected steady state (KG).
+
+    Inflow per step: arrivals taking the outside option and reviewers leaving; outflow: closures.
+    """
+    econ = config.economy
+    mean_a = cal.mean_productivity.ravel()
+    inflow = (cal.arrival_rate * econ.outside_share_arrivals
+              + (1 - cal.p_exit) * cal.p_review * econ.leave_share_reviewers
+              * cal.base_counts.sum(axis=1)) * mean_a
+    return inflow / max(cal.p_exit, 1e-9)

@@ -1,30 +1,32 @@
-"""The circle's coordinator: detects cap breakers, draws the investment map from the model's
-state and bargains the transfers that keep every city at least as well off as under competition.
+"""The circle's coordinator: detects cap breakers, draws the investment map from the state and
+bargains the transfers that keep every city at least as well off as under competition.
 
 The optimisation and the transfer rule are pure functions in :mod:`sim.rules.planning`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
 
+import mesa
 import numpy as np
 
-from sim.model.city import (
-    City,
-    best_offers,
-    city_values,
-    decider_groups,
-    offer_inputs,
-    placement_values,
-)
-from sim.model.utility import Choosers, utilities, utility_parts
+from sim.model.city import City
+from sim.model.forecast import city_values, decider_groups, projected_values
+from sim.model.state import State
+from sim.model.utility import utility_parts
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
-from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind, per_step
+from sim.rules.constants import (
+    SEGMENTS,
+    STEPS_PER_YEAR,
+    TOLERANCE,
+    ParkKind,
+    n_sector_segments,
+    per_step,
+)
 from sim.rules.economy import Settings, park_offers
-from sim.rules.offers import target_sectors
+from sim.rules.offers import damped, target_sectors
 from sim.rules.planning import (
     bounded_by_revenue,
     compensation,
@@ -35,151 +37,155 @@ from sim.rules.planning import (
     spillover_external,
 )
 
-if TYPE_CHECKING:
-    from sim.model.circle import CircleModel
 
-
-class Coordinator:
+class Coordinator(mesa.Agent):
     """The coordination office of the circle (its investment map, transfers and inspections).
 
     Args:
-        model: the model it coordinates.
+        model: the model it belongs to (created after the cities).
+        cities: the cities it coordinates, in the data file's order.
         map_rng: draws of the planner's noisy estimates.
         detection_rng: draws of the inspections of cap breakers.
     """
 
-    def __init__(self, model: CircleModel, map_rng: np.random.Generator,
+    def __init__(self, model: mesa.Model, cities: Iterable[City], map_rng: np.random.Generator,
                  detection_rng: np.random.Generator) -> None:
-        self.model = model
+        super().__init__(model)
+        self.cities: Sequence[City] = list(cities)
         self.map_rng = map_rng
         self.detection_rng = detection_rng
 
-    def step(self) -> None:
+    def step(self, state: State) -> None:
         """Cap breakers are detected at random; the map is (re)drawn and transfers bargained
-        once a plan period; under a cap, each city's stake in the scheme is projected."""
-        model, cfg = self.model, self.model.config
-        detect = self.detection_rng.random(model.world.n_cities)
+        once a plan period; under a cap, each city's stake in the scheme is projected.
+
+        Changes the cities and the settings of ``state`` (exclusions, the map, promotion)."""
+        cfg = state.config
+        detect = self.detection_rng.random(state.world.n_cities)
         p_step = per_step(cfg.policies.subsidy_cap.detection_probability_annual)
-        for city in model.cities:
+        for city in self.cities:
             if city.cheating and detect[city.index] < p_step:
                 city.detected = True
-                model.settings.excluded[city.index] = True
-        if cfg.switches.investment_map and not (model.steps - 1) % self._replan_every():
-            self.draw_investment_map()
+                state.settings.excluded[city.index] = True
+        if cfg.switches.investment_map and not (state.step - 1) % self._replan_every(state):
+            self.draw_investment_map(state)
         if cfg.switches.subsidy_cap:
-            for city, stake in zip(model.cities, self.scheme_stakes(), strict=True):
+            for city, stake in zip(self.cities, self.scheme_stakes(state), strict=True):
                 city.scheme_stake = float(stake)
 
-    def _replan_every(self) -> int:
-        pol = self.model.config.policies.investment_map
+    @staticmethod
+    def _replan_every(state: State) -> int:
+        pol = state.config.policies.investment_map
         return max(int(round(pol.replan_years * STEPS_PER_YEAR)), 1)
 
-    def draw_investment_map(self) -> None:
+    def draw_investment_map(self, state: State) -> None:
         """Draw the map (slots by size and land) and bargain the compensation that goes with it."""
-        model, cfg, w = self.model, self.model.config, self.model.world
-        free = self._free_land()
-        industrial = model.output_cube().sum(axis=(1, 2))
+        cfg, w = state.config, state.world
+        free = self._free_land(state)
+        industrial = state.output_cube().sum(axis=(1, 2))
         slots = map_slots(industrial, free,
-                          cfg.competition.lead_sectors * len(SEGMENTS) * w.n_cities)
-        mapped = draw_map(self._planner_scores(), self._land_need(), free, slots,
+                          n_sector_segments(cfg.competition.lead_sectors) * w.n_cities)
+        mapped = draw_map(self._planner_scores(state), self._land_need(state), free, slots,
                           cfg.policies.investment_map.max_cities_per_segment)
-        model.settings.mapped = mapped
+        state.settings.mapped = mapped
         if cfg.competition.active:
-            model.settings.promoted = mapped.copy()
-            for city in model.cities:
+            state.settings.promoted = mapped.copy()
+            for city in self.cities:
                 city.targets = mapped[city.index].copy()
-        self._bargain()
+        self._bargain(state)
 
-    def _planner_scores(self) -> np.ndarray:
+    def _planner_scores(self, state: State) -> np.ndarray:
         """Firms' attractiveness of each city's own park plus what a placement does to other
         firms that they do not price: agglomeration spillovers less land and labour congestion
         (both per unit of productivity, in the same logit units)."""
-        model, cal, w = self.model, self.model.calibration, self.model.world
-        terms, c, econ, g = model.current_terms, w.n_cities, model.config.economy, len(SEGMENTS)
+        cal, w = state.calibration, state.world
+        terms, c, econ, g = state.terms, w.n_cities, state.config.economy, len(SEGMENTS)
         q, cost = terms.q[:, :c], terms.cost[:, :c]
         attract = cal.delta_arrival + q * (1 - cost) / cal.sigma[:, None]
-        cube = model.output_cube()                                            # C x K x G
+        cube = state.output_cube()                                            # C x K x G
         mass = cube.sum(axis=2)                                               # C x K
         margin = np.moveaxis((1 - cost).reshape(w.n_sectors, g, c), 2, 0)     # C x K x G
         weight = np.where(mass[:, :, None] > 0, cube, 1.0)   # others' profit per yuan, by output
         per_yuan = (weight * margin).sum(axis=2) / weight.sum(axis=2)
         spill = np.repeat(spillover_external(per_yuan, mass, econ.agglomeration_elasticity),
                           g, axis=1)                                          # C x KG, per yuan
-        p = model.parks
+        p = state.parks
         local = p.kind == ParkKind.LOCAL
-        used = np.bincount(p.city[local], weights=model.land_used()[local], minlength=c)
+        used = np.bincount(p.city[local], weights=state.land_used()[local], minlength=c)
         cap = np.bincount(p.city[local], weights=p.capacity[local], minlength=c)
         congest = congestion_external(w.land_per_output.ravel(), w.labour_share.ravel(),
-                                      terms.land_price[:c], used / np.maximum(cap, 1e-12),
-                                      econ.land_price_utilisation_elasticity, model.wage,
+                                      terms.land_price[:c], used / np.maximum(cap, TOLERANCE),
+                                      econ.land_price_utilisation_elasticity, state.wage,
                                       econ.wage_adjustment_elasticity)    # C x KG, per yuan
         external = (spill - congest) * q.T / cal.sigma[None, :]
-        pol = model.config.policies.investment_map
+        pol = state.config.policies.investment_map
         return planner_scores(attract.T, external, pol.spillover_weight, pol.noise_sd,
                               self.map_rng)
 
-    def _land_need(self) -> np.ndarray:
+    @staticmethod
+    def _land_need(state: State) -> np.ndarray:
         """Expected km² of new land each sector-segment takes over one plan period."""
-        model, cal = self.model, self.model.calibration
-        econ, pol = model.config.economy, model.config.policies.investment_map
+        cal, econ = state.calibration, state.config.economy
+        pol = state.config.policies.investment_map
         steps = pol.replan_years * STEPS_PER_YEAR
-        q = model.current_terms.q[:, :model.world.n_cities].mean(axis=1)
-        return (model.arrivals_now() * (1 - econ.outside_share_arrivals) * steps
-                * cal.mean_productivity.ravel() * q * model.world.land_per_output.ravel())
+        q = state.terms.q[:, :state.world.n_cities].mean(axis=1)
+        return (state.arrivals_now() * (1 - econ.outside_share_arrivals) * steps
+                * cal.mean_productivity.ravel() * q * state.world.land_per_output.ravel())
 
-    def _free_land(self) -> np.ndarray:
-        model, p = self.model, self.model.parks
-        free = np.maximum(p.capacity - model.land_used(), 0.0)
-        return np.bincount(p.city, weights=free, minlength=model.world.n_cities)
+    @staticmethod
+    def _free_land(state: State) -> np.ndarray:
+        p = state.parks
+        free = np.maximum(p.capacity - state.land_used(), 0.0)
+        return np.bincount(p.city, weights=free, minlength=state.world.n_cities)
 
-    def _bargain(self) -> None:
+    def _bargain(self, state: State) -> None:
         """Compensation in money: a city is paid, as an annual fiscal flow, what a year of
         coordinated decisions is projected to cost its objective against competition (the present
         value spread over a unit's life), times (1 + premium); the gainers pay, each at most a
         share of its tax revenue."""
-        model, cfg = self.model, self.model.config
-        comp_targets = np.repeat(
-            target_sectors(
-                model.world.hotness,
-                model.world.advantage,
-                cfg.competition.homogenisation,
-                cfg.competition.lead_sectors,
-            ),
-            len(SEGMENTS),
-            axis=1,
-        )
-        rival = Settings(offers=model.settings.offers.copy(), promoted=comp_targets, mapped=None,
-                         platform=False, excluded=model.settings.excluded.copy())
-        everyone = decider_groups(model, np.arange(model.kg))
-        if cfg.competition.active:
-            parts = utility_parts(model, everyone[0], rival)   # only the rivals' offers move
-            for _ in range(2):   # a short damped best-response path as the competition benchmark
-                for c in range(model.world.n_cities):
-                    kgs = np.flatnonzero(comp_targets[c])
-                    br, _ = best_offers(model, c, kgs, rival, cfg.competition.subsidy_max,
-                                        offer_inputs(model, c, kgs, rival, everyone, parts))
-                    rival.offers[c, kgs] += cfg.competition.damping * (br - rival.offers[c, kgs])
-        life = model.calibration.life
-        values = city_values(model, np.arange(model.kg))[:, everyone[0].kg, :]
-        coordinated = (STEPS_PER_YEAR * projected_values(model, model.settings, everyone,
+        cfg = state.config
+        everyone = decider_groups(state, np.arange(state.kg))
+        rival = self._competition_benchmark(state, everyone)
+        life = state.calibration.life
+        values = city_values(state, np.arange(state.kg))[:, everyone[0].kg, :]
+        coordinated = (STEPS_PER_YEAR * projected_values(state, state.settings, everyone,
                                                          values=values) / life)
-        competing = STEPS_PER_YEAR * projected_values(model, rival, everyone, values=values) / life
+        competing = STEPS_PER_YEAR * projected_values(state, rival, everyone, values=values) / life
         pol = cfg.policies.investment_map
-        tax = np.array([city.tax_revenue for city in model.cities])
+        tax = np.array([city.tax_revenue for city in self.cities])
         transfers = bounded_by_revenue(
             compensation(coordinated, competing, pol.bargaining_premium), tax,
             pol.compensation_cap_share)
-        for city in model.cities:
+        for city in self.cities:
             city.compensation = transfers[city.index]
 
-    def scheme_stakes(self) -> np.ndarray:
+    def _competition_benchmark(self, state: State, everyone: tuple) -> Settings:
+        """The settings competition would bring: each city targets by its own scores, then a
+        short damped best-response path of offers from those in force (rivals' settings)."""
+        competition, w = state.config.competition, state.world
+        targets = np.repeat(target_sectors(w.hotness, w.advantage, competition.homogenisation,
+                                           competition.lead_sectors), len(SEGMENTS), axis=1)
+        rival = Settings(offers=state.settings.offers.copy(), promoted=targets, mapped=None,
+                         platform=False, excluded=state.settings.excluded.copy())
+        if competition.active:
+            parts = utility_parts(state, everyone[0], rival)   # only the rivals' offers move
+            for _ in range(2):   # a short damped best-response path as the competition benchmark
+                for city in self.cities:
+                    kgs = np.flatnonzero(targets[city.index])
+                    br, _ = city.best_offers(state, kgs, rival, competition.subsidy_max,
+                                             city.offer_inputs(state, kgs, rival, everyone,
+                                                               parts))
+                    row = rival.offers[city.index]
+                    row[kgs] = damped(row[kgs], br, competition.damping)
+        return rival
+
+    def scheme_stakes(self, state: State) -> np.ndarray:
         """What each city expects a year in the scheme to bring (C): inflows from the agreements
         in force (credit valued at λ_Y, tax, platform returns) at today's output, the compensation
         it is owed, and a year of placements it would lose if excluded (platform and map slots;
         projected once a plan period)."""
-        model = self.model
-        p, w, t, cfg = model.parks, model.world, model.steps, model.config
-        park_output = np.bincount(model.units.park, weights=model.units.output, minlength=p.n)
+        p, w, t, cfg = state.parks, state.world, state.step, state.config
+        park_output = np.bincount(state.units.park, weights=state.units.output, minlength=p.n)
         shares = accounts.share_matrices(p, t, w.n_cities,
                                          cfg.policies.enclave.credited_double_count)
         foreign = p.city[None, :] != np.arange(w.n_cities)[:, None]
@@ -190,80 +196,56 @@ class Coordinator:
                   + accounts.platform_returns(p, park_output,
                                               cfg.policies.park_within_park.platform_return_rate,
                                               w.n_cities, t))
-        owed = np.maximum([city.compensation for city in model.cities], 0.0)
-        if not (t - 1) % self._replan_every():     # re-projected once a plan period
-            placement = STEPS_PER_YEAR * np.maximum(self._placement_stakes(), 0.0)
-            for city in model.cities:
+        owed = np.maximum([city.compensation for city in self.cities], 0.0)
+        if not (t - 1) % self._replan_every(state):     # re-projected once a plan period
+            placement = STEPS_PER_YEAR * np.maximum(self._placement_stakes(state), 0.0)
+            for city in self.cities:
                 city.placement_stake = float(placement[city.index])
-        return inflow + owed + np.array([city.placement_stake for city in model.cities])
+        return inflow + owed + np.array([city.placement_stake for city in self.cities])
 
-    def _placement_stakes(self) -> np.ndarray:
+    @staticmethod
+    def _placement_stakes(state: State) -> np.ndarray:
         """Per city, the present value of a step's placements it keeps by staying in the scheme
         (shown on the platform, its map slots free of approval friction) against being excluded."""
-        model = self.model
-        s = model.settings
+        s = state.settings
         if not (s.platform or s.mapped is not None):
-            return np.zeros(model.world.n_cities)
-        groups = decider_groups(model, np.arange(model.kg))
-        parts = utility_parts(model, groups[0], s)
-        u, available = parts.at(park_offers(s, model.parks, model.steps))
-        lam, nest, n_c = model.config.economy.nest_parameter, model.parks.city, model.world.n_cities
-        probs = nested_probabilities(u, nest, n_c, lam, available)[:, :-1]    # in force
-        values = city_values(model, np.arange(model.kg))[:, groups[0].kg, :]
-        inside = projected_values(model, s, groups, probs=probs, values=values)
+            return np.zeros(state.world.n_cities)
+        groups = decider_groups(state, np.arange(state.kg))
+        parts = utility_parts(state, groups[0], s)
+        u, available = parts.at(park_offers(s, state.parks, state.step))
+        nest_param = state.config.economy.nest_parameter
+        nest, n_c = state.parks.city, state.world.n_cities
+        probs = nested_probabilities(u, nest, n_c, nest_param, available)[:, :-1]    # in force
+        values = city_values(state, np.arange(state.kg))[:, groups[0].kg, :]
+        inside = projected_values(state, s, groups, probs=probs, values=values)
         # exclusion reaches only new projects (platform, map slots, entry): reviewers' utilities
         # are those in force (tests/test_model.py checks it), and so are their choices
         new = np.flatnonzero(groups[0].current < 0)
         arrivals, arriving = groups[0].select(new), parts.select(new)
-        out = np.zeros(model.world.n_cities)
+        out = np.zeros(n_c)
         for c in np.flatnonzero(~s.excluded):
             excluded = s.excluded.copy()
             excluded[c] = True
             alone = Settings(offers=s.offers, promoted=s.promoted, mapped=s.mapped,
                              platform=s.platform, excluded=excluded)
-            u, available = utility_parts(model, arrivals, alone, arriving).at(
-                park_offers(alone, model.parks, model.steps))
+            u, available = utility_parts(state, arrivals, alone, arriving).at(
+                park_offers(alone, state.parks, state.step))
             chosen = probs.copy()
-            chosen[new] = nested_probabilities(u, nest, n_c, lam, available)[:, :-1]
-            out[c] = inside[c] - projected_values(model, alone, groups, probs=chosen,
+            chosen[new] = nested_probabilities(u, nest, n_c, nest_param, available)[:, :-1]
+            out[c] = inside[c] - projected_values(state, alone, groups, probs=chosen,
                                                   values=values)[c]
         return out
 
 
-def projected_values(model: CircleModel, settings: Settings,
-                     groups: tuple[Choosers, np.ndarray] | None = None,
-                     utility: tuple[np.ndarray, np.ndarray] | None = None,
-                     probs: np.ndarray | None = None,
-                     values: np.ndarray | None = None) -> np.ndarray:
-    """Each city's expected value of one step of decisions in every sector-segment (C).
-
-    ``groups`` (``decider_groups`` of all sector-segments at this step) saves recomputing them;
-    ``utility`` (their ``utilities`` under ``settings``) likewise, or ``probs`` (their choice
-    probabilities of the parks, n x P); ``values`` (``city_values`` of their sector-segments,
-    C x n x P) likewise.
-    """
-    cal = model.calibration
-    groups, weight = groups or decider_groups(model, np.arange(model.kg))
-    kg = groups.kg
-    if probs is None:
-        u, available = utility or utilities(model, groups, settings)
-        probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
-                                     model.config.economy.nest_parameter, available)[:, :-1]
-    if values is None:
-        values = city_values(model, np.arange(model.kg))[:, kg, :]                # C x n x P
-    mass = weight[:, None] * probs * model.current_terms.q[kg]            # n x P
-    gross, paid = placement_values(model, settings, kg, mass, values)
-    return cal.life * gross - cal.sub_life * paid
-
-
-def compensation_in_force(cities: Sequence[City]) -> np.ndarray:
+def compensation_in_force(cities: Iterable[City]) -> np.ndarray:
     """This step's transfers (C, positive = receives): a city caught breaking the cap forfeits
     what it would receive, and the payers' contributions shrink in proportion."""
-    comp = np.array([city.compensation for city in cities], dtype=float)
+    cities = list(cities)
+    transfers = np.array([city.compensation for city in cities], dtype=float)
     caught = np.array([city.detected for city in cities])
-    comp[caught & (comp > 0)] = 0.0
-    owed = comp[comp > 0].sum()
-    paying = comp < 0
+    transfers[caught & (transfers > 0)] = 0.0
+    owed = transfers[transfers > 0].sum()
+    paying = transfers < 0
     if paying.any():
-        comp[paying] *= owed / -comp[paying].sum()
-    return comp
+        transfers[paying] *= owed / -transfers[paying].sum()
+    return transfers

@@ -12,19 +12,19 @@ and differ only by what changes from step 1.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import numpy as np
 
-from sim.model.city import best_offers, budget_bases, decider_groups, offer_inputs
+from sim.model.calibration import Calibration
+from sim.model.city import City
+from sim.model.forecast import budget_bases, decider_groups
+from sim.model.state import State
 from sim.model.stationary import retention_hazards, settle_reviewers
-from sim.model.utility import kg_index, utility_parts
+from sim.model.utility import utility_parts
+from sim.rules.constants import TOLERANCE
 from sim.rules.economy import Settings, Terms
-
-if TYPE_CHECKING:
-    from sim.model.calibration import Calibration
-    from sim.model.circle import CircleModel
-    from sim.model.parks import Parks
+from sim.rules.park_table import Parks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,12 +65,13 @@ def draw_base_contracts(n: int, turnover: float, term_steps: int,
     return BaseContracts(has, age, term_steps, rng.random(n), rng.random(n))
 
 
-def sign_base_contracts(model: CircleModel, offers: np.ndarray, base: BaseContracts,
+def sign_base_contracts(state: State, offers: np.ndarray, base: BaseContracts,
                         retention: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                         ) -> None:
     """Base-year units hold the steady state's running contracts for the rest of their term.
 
-    A unit that entered fewer than L steps ago holds its city's offer from then; a unit retained
+    The state's units sign them (their contract columns are replaced). A unit that entered fewer
+    than L steps ago holds its city's offer from then; a unit retained
     since holds the counter-offer instead. With a per-step retention chance ρ of its cell (a unit
     still there), its latest retention lies k steps back with probability ``ρ (1 − ρ)^k``
     (counted only if k < L and after it entered), at a rate drawn from the cell's distribution.
@@ -79,15 +80,15 @@ def sign_base_contracts(model: CircleModel, offers: np.ndarray, base: BaseContra
         retention: per cell (KG x P) the retention chance, the rate distribution (KG x P x G)
             and the rate grid (G), from :func:`sim.model.stationary.retention_hazards`.
     """
-    u, term = model.units, base.term
-    kg, park = kg_index(u), u.park
+    units, term = state.units, base.term
+    kg, park = units.kg, units.park
     rate = offers[park, kg]
     on = base.has & (rate > 0)
     until = np.where(on, term - base.age, 0)
-    retained = np.zeros(len(u), dtype=bool)
+    retained = np.zeros(len(units), dtype=bool)
     if retention is not None:
         hazard, dist, grid = retention
-        rho = np.clip(hazard[kg, park], 0.0, 1 - 1e-12)
+        rho = np.clip(hazard[kg, park], 0.0, 1 - TOLERANCE)
         with np.errstate(divide="ignore", invalid="ignore"):   # ρ = 0: no retention
             lag = np.floor(np.log1p(-base.lag_draw) / np.log1p(-rho))
         # the cumulative distribution of each cell (KG x P rows), then each unit's cell's row
@@ -98,15 +99,28 @@ def sign_base_contracts(model: CircleModel, offers: np.ndarray, base: BaseContra
         rate = np.where(retained, offer, rate)
         until = np.where(retained, term - np.where(retained, lag, 0), until).astype(int)
     signed = on | retained
-    u.subsidy_rate = np.where(signed, rate, 0.0)
-    u.subsidy_until = np.where(signed, until, 0).astype(u.subsidy_until.dtype)
-    u.subsidy_payer = np.where(signed, model.parks.registration[park], -1).astype(
-        u.subsidy_payer.dtype)
-    u.subsidy_retention = retained
-    u.entered = np.where(base.has, -base.age, 0).astype(u.entered.dtype)
+    units.subsidy_rate = np.where(signed, rate, 0.0)
+    units.subsidy_until = np.where(signed, until, 0).astype(units.subsidy_until.dtype)
+    units.subsidy_payer = np.where(signed, state.parks.registration[park], -1).astype(
+        units.subsidy_payer.dtype)
+    units.subsidy_retention = retained
+    units.entered = np.where(base.has, -base.age, 0).astype(units.entered.dtype)
 
 
-def status_quo_offers(model: CircleModel, parks: Parks, terms: Terms, delta_free: np.ndarray,
+
+
+def status_quo_state(state: State, parks: Parks, terms: Terms) -> State:
+    """The status quo as step 1 sees it, before any offer: the base year's local ``parks`` and
+    their ``terms``, the base-year targets promoted, no cap, platform or map (budgets as step 1
+    sees them: contracts ending at step 1 have run out)."""
+    c = state.world.n_cities
+    settings = Settings(offers=np.zeros((c, state.kg)),
+                        promoted=state.calibration.base_promoted.copy(), mapped=None,
+                        platform=False, excluded=np.zeros(c, dtype=bool))
+    return dataclasses.replace(state, parks=parks, terms=terms, settings=settings, step=1)
+
+
+def status_quo_offers(state: State, cities: Sequence[City], delta_free: np.ndarray,
                       contracts: BaseContracts | None = None,
                       max_rounds: int = 60, tol: float = 1e-6, max_passes: int = 4,
                       review_passes: int = 2) -> tuple[np.ndarray, Calibration, int]:
@@ -127,81 +141,92 @@ def status_quo_offers(model: CircleModel, parks: Parks, terms: Terms, delta_free
     leaves them unchanged (at most ``max_passes``; ``max_rounds`` rounds in all).
 
     Args:
-        parks: the base year's parks (local parks only).
-        terms: the base year's location terms at those parks.
+        state: the status quo (:func:`status_quo_state`); its units sign the contracts.
+        cities: the city agents (their budgets), in the order of the world's cities.
         delta_free: arrival constants that reproduce base shares without offers (KG x C).
         contracts: the draws of base-year contracts, signed at each round's offers.
     Returns:
         offers, the calibration with the status quo's constants, rounds used.
     """
-    c, comp, cal = model.world.n_cities, model.config.competition, model.calibration
-    cities = list(model.cities)
-    saved = model.parks, model.current_terms, model.settings, cal
-    settings = Settings(offers=np.zeros((c, model.kg)), promoted=cal.base_promoted.copy(),
-                        mapped=None, platform=False, excluded=np.zeros(c, dtype=bool))
-    q = terms.q[:, :c]
-    model.parks, model.current_terms, model.settings = parks, terms, settings
-    model.steps = 1      # budgets as step 1 sees them: contracts ending at step 1 have run out
-    grid = np.linspace(0.0, comp.subsidy_max, comp.subsidy_grid_points)   # retention, no cap
-    retention = None
-
-    def constants() -> None:
-        delta = delta_free - q * settings.offers.T / cal.sigma[:, None]
-        model.calibration = dataclasses.replace(model.calibration, delta_arrival=delta)
-        if contracts is not None:     # the budget sees the steady state's running contracts
-            sign_base_contracts(model, settings.offers, contracts, retention)
-
-    def reviewers(passes: int) -> None:
-        nonlocal retention
-        for i in range(passes):   # contracts and reviewers settle together
-            if i and comp.retention:      # retention chances of the reviewers just settled
-                retention = (*retention_hazards(model, settings, grid), grid)
-            constants()
-            review, kappa, _ = settle_reviewers(model, settings)
-            model.calibration = dataclasses.replace(model.calibration, delta_review=review,
-                                                    switching_cost=kappa)
-
-    try:
-        rounds = 0
-        for pass_ in range(max_passes):   # offers settle, then contracts and reviewers; repeat
-            br, stable, moved = None, False, False
-            constants()
-            while rounds < max_rounds:
-                rounds += 1
-                if not stable:    # best responses stay on their grid point once rivals settle
-                    fresh = _best_responses(model, settings, comp.subsidy_max)
-                    stable, br = br is not None and np.array_equal(fresh, br), fresh
-                bases = budget_bases(model)     # the contracts signed at the last offers
-                new = np.array([cities[city]._within_budget(br[city], bases[city])
-                                for city in range(c)])
-                change = float(np.max(np.abs(new - settings.offers)))
-                # half steps: budgets see the contracts signed at the offers, which can overshoot
-                settings.offers[:] += 0.5 * (new - settings.offers)
-                constants()
-                if change <= tol:
-                    break
-                moved = True
-            # the retention chances are set once, in the first pass: contracts change by the
-            # draw of whole units, and a budget that sees them could then cycle
-            reviewers(review_passes if pass_ == 0 else 1)
-            if pass_ and not moved:
+    settling = _Settling(state, cities, delta_free, contracts)
+    rounds = 0
+    for pass_ in range(max_passes):   # offers settle, then contracts and reviewers; repeat
+        br, stable, moved = None, False, False
+        settling.constants()
+        while rounds < max_rounds:
+            rounds += 1
+            if not stable:    # best responses stay on their grid point once rivals settle
+                fresh = settling.best_responses()
+                stable, br = br is not None and np.array_equal(fresh, br), fresh
+            if settling.half_step(br) <= tol:
                 break
-        settled = model.calibration
-    finally:
-        model.parks, model.current_terms, model.settings, model.calibration = saved
-        model.steps = 0
-    return settings.offers.copy(), settled, rounds
+            moved = True
+        # the retention chances are set once, in the first pass: contracts change by the
+        # draw of whole units, and a budget that sees them could then cycle
+        settling.reviewers(review_passes if pass_ == 0 else 1)
+        if pass_ and not moved:
+            break
+    return settling.settings.offers.copy(), settling.state.calibration, rounds
 
 
-def _best_responses(model: CircleModel, settings: Settings, ceiling: float) -> np.ndarray:
-    """Every city's best response (C x KG) in its base-year targets, rivals' offers fixed."""
-    out = np.zeros_like(settings.offers)
-    everyone = decider_groups(model, np.arange(model.kg))
-    parts = utility_parts(model, everyone[0], settings)
-    for city in range(model.world.n_cities):
-        kgs = np.flatnonzero(model.calibration.base_promoted[city])
-        if len(kgs):
-            out[city, kgs], _ = best_offers(model, city, kgs, settings, ceiling,
-                                            offer_inputs(model, city, kgs, settings, everyone,
-                                                         parts))
-    return out
+class _Settling:
+    """The status quo's state while its offers, constants, contracts and reviewers settle: each
+    change is a new state value (the settings' offers excepted, which the rounds move)."""
+
+    def __init__(self, state: State, cities: Sequence[City], delta_free: np.ndarray,
+                 contracts: BaseContracts | None) -> None:
+        competition = state.config.competition
+        self.state, self.cities, self.settings = state, cities, state.settings
+        self.delta_free, self.contracts = delta_free, contracts
+        self.q = state.terms.q[:, :state.world.n_cities]
+        self.sigma = state.calibration.sigma
+        self.grid = np.linspace(0.0, competition.subsidy_max,
+                                competition.subsidy_grid_points)   # retention, no cap
+        self.retention: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def constants(self) -> None:
+        """Arrival constants that keep base shares at the offers; contracts signed at them."""
+        delta = self.delta_free - self.q * self.settings.offers.T / self.sigma[:, None]
+        self.state = dataclasses.replace(
+            self.state, calibration=dataclasses.replace(self.state.calibration,
+                                                        delta_arrival=delta))
+        if self.contracts is not None:     # the budget sees the steady state's running contracts
+            sign_base_contracts(self.state, self.settings.offers, self.contracts, self.retention)
+
+    def best_responses(self) -> np.ndarray:
+        """Every city's best response (C x KG) in its base-year targets, rivals' offers fixed."""
+        state, settings = self.state, self.settings
+        out = np.zeros_like(settings.offers)
+        everyone = decider_groups(state, np.arange(state.kg))
+        parts = utility_parts(state, everyone[0], settings)
+        ceiling = state.config.competition.subsidy_max
+        for city in self.cities:
+            kgs = np.flatnonzero(state.calibration.base_promoted[city.index])
+            if len(kgs):
+                out[city.index, kgs], _ = city.best_offers(
+                    state, kgs, settings, ceiling,
+                    city.offer_inputs(state, kgs, settings, everyone, parts))
+        return out
+
+    def half_step(self, best: np.ndarray) -> float:
+        """Offers move halfway to the best responses within budgets; the largest change."""
+        bases = budget_bases(self.state)     # the contracts signed at the last offers
+        new = np.array([city.within_budget(self.state, best[city.index], bases[city.index])
+                        for city in self.cities])
+        change = float(np.max(np.abs(new - self.settings.offers)))
+        # half steps: budgets see the contracts signed at the offers, which can overshoot
+        self.settings.offers[:] += 0.5 * (new - self.settings.offers)
+        self.constants()
+        return change
+
+    def reviewers(self, passes: int) -> None:
+        """Contracts and the reviewers' constants and switching cost settle together."""
+        for i in range(passes):
+            if i and self.state.config.competition.retention:   # chances of the settled reviewers
+                self.retention = (*retention_hazards(self.state, self.settings, self.grid),
+                                  self.grid)
+            self.constants()
+            review, kappa, _ = settle_reviewers(self.state, self.settings)
+            self.state = dataclasses.replace(
+                self.state, calibration=dataclasses.replace(
+                    self.state.calibration, delta_review=review, switching_cost=kappa))

@@ -1,4 +1,5 @@
-"""Parks: each city's local park plus the parks that co-construction agreements add.
+"""Parks built for a run: each city's local park plus the parks that co-construction agreements
+add (the table itself, :class:`sim.rules.park_table.Parks`, is the rules').
 
 Kinds: ``local``; ``enclave`` (飞地园区: a source city co-builds a park in a host city);
 ``park_within_park`` (园外园: a Wuhan national zone runs a branch inside a host park);
@@ -15,50 +16,7 @@ import numpy as np
 from sim.config.schema import Agreement, ScenarioConfig
 from sim.model.world import World
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
-
-
-@dataclasses.dataclass
-class Parks:
-    """Park attributes as arrays over parks P. Steps are quarters; ``inf`` means no end."""
-
-    name: list[str]
-    kind: np.ndarray               # P, ParkKind
-    city: np.ndarray               # P, city where the park physically is
-    operator: np.ndarray           # P, city running it (source/zone owner; own city if local)
-    registration: np.ndarray       # P, city where its units are registered (tax)
-    capacity: np.ndarray           # P, km²
-    start: np.ndarray              # P, first step open
-    term_end: np.ndarray           # P, step from which all credit and tax go to the host
-    retention_end: np.ndarray      # P, step until which the park retains a share of tax
-    gdp_share_source: np.ndarray   # P, α_Y
-    tax_share_source: np.ndarray   # P, α_T
-    retained_share: np.ndarray     # P, share of tax the park keeps during retention
-    equity_operator: np.ndarray    # P, operator's equity in the platform company (园外园)
-    rent_subsidy: np.ndarray       # P, source's rent subsidy, share of value added
-    rent_end: np.ndarray           # P, step at which the rent subsidy ends
-    productivity_bonus: np.ndarray  # P, μ
-    referral_strength: np.ndarray  # P
-    build_cost: np.ndarray         # P, running cost per year, 亿元 (co-built parks)
-    sector_ok: np.ndarray          # P x K bool
-    segment_ok: np.ndarray         # P x G bool
-    home_only: np.ndarray          # P bool: only units whose home city is the operator
-
-    @property
-    def n(self) -> int:
-        return len(self.name)
-
-    def kind_is(self, kind: str) -> np.ndarray:
-        return self.kind == ParkKind[kind.upper()]
-
-    def open_at(self, step: int) -> np.ndarray:
-        return self.start <= step
-
-    def attractor(self, step: int) -> np.ndarray:
-        """P, the city that runs investment attraction at each park and pays its subsidies: an
-        enclave's source during the term (it promotes and subsidises there), else the city
-        where units are registered."""
-        enclave = (self.kind == ParkKind.ENCLAVE) & (self.start <= step) & (step < self.term_end)
-        return np.where(enclave, self.operator, self.registration)
+from sim.rules.park_table import Parks
 
 
 def _switch_on(config: ScenarioConfig, kind: str) -> bool:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from sim.config.schema import ScenarioConfig
 from sim.model import welfare_accounts
+from sim.model.books import Books
+from sim.model.city import City
+from sim.model.firms import StepEvents
+from sim.model.state import State
 from sim.model.tables import TABLES, Results
 from sim.rules import accounts, metrics
-from sim.rules.constants import KINDS, ORIGINS, SEGMENTS, STEPS_PER_YEAR, Origin, ParkKind
-
-if TYPE_CHECKING:
-    from sim.model.books import Books
-    from sim.model.circle import CircleModel
-    from sim.model.firms import StepEvents
+from sim.rules.constants import (
+    KINDS,
+    ORIGINS,
+    SEGMENTS,
+    STEPS_PER_YEAR,
+    Origin,
+    ParkKind,
+    sector_and_segment,
+)
 
 #: The transfers channel of a move into a park of each kind (a local park: relocation).
 CHANNEL_OF_KIND = np.array(["relocation", *KINDS[1:]], dtype=object)
@@ -29,7 +37,7 @@ def names(labels) -> np.ndarray:
 
 
 class Recorder:
-    """Reads the model after each step into one row block per table; ``results()`` assembles the
+    """Reads the state after each step into one row block per table; ``results()`` assembles the
     tables. It reads and never changes the model (its only state is what it recorded)."""
 
     def __init__(self) -> None:
@@ -43,18 +51,21 @@ class Recorder:
         self.nonlocal_cum: np.ndarray | None = None
         self.from_wuhan_nonlocal_cum: np.ndarray | None = None
 
-    def record(self, model: CircleModel, events: StepEvents, books: Books) -> None:
-        """Append the step's rows: the model's state, the step's events and its books."""
-        w, p, t = model.world, model.parks, model.steps
-        cfg = model.config
-        cube = model.output_cube()
-        self._circle(model, events, books, cube)
-        self._cities(model, events, books, cube)
-        self._fiscal(model, books)
-        self._sectors(model, cube)
-        self._parks(model, books.used, books.park_output, books.terms.land_price)
-        self._transfers(model, events)
-        self._investment_map(model)
+    def record(self, state: State, events: StepEvents, books: Books, cities: Sequence[City],
+               agreements: list[dict]) -> None:
+        """Append the step's rows: the state, the step's events, its books, the cities' stances
+        and the agreement rows written at this step."""
+        w, p, t = state.world, state.parks, state.step
+        cfg = state.config
+        cube = state.output_cube()
+        self._circle(state, events, books, cube)
+        self._cities(state, events, books, cube, cities)
+        self._plan_pairs(state, cube)
+        self._fiscal(state, books, cities)
+        self._sectors(state, cube)
+        self._parks(state, books.used, books.park_output, books.terms.land_price)
+        self._transfers(state, events)
+        self._investment_map(state)
         flows = accounts.sharing_flows(
             p,
             books.shares,
@@ -65,33 +76,32 @@ class Recorder:
             t,
         )
         self.rows["flows"].append(flows)
-        comp = books.compensation
-        offered = model.agreements.flush()
-        if offered:
-            self.rows["agreements"].append(pd.DataFrame(offered, columns=TABLES["agreements"]))
-        if np.any(comp != 0):
-            payers = np.flatnonzero(comp < 0)
-            takers = np.flatnonzero(comp > 0)
-            total = comp[takers].sum()
-            extra = [(t, w.cities[a], w.cities[b], "compensation", -comp[a] * comp[b] / total)
+        transfers = books.compensation
+        if agreements:
+            self.rows["agreements"].append(pd.DataFrame(agreements, columns=TABLES["agreements"]))
+        if np.any(transfers != 0):
+            payers = np.flatnonzero(transfers < 0)
+            takers = np.flatnonzero(transfers > 0)
+            total = transfers[takers].sum()
+            extra = [(t, w.cities[a], w.cities[b], "compensation",
+                      -transfers[a] * transfers[b] / total)
                      for a in payers for b in takers]
             self.rows["flows"].append(pd.DataFrame(extra, columns=TABLES["flows"]))
 
-    def _circle(self, model: CircleModel, events: StepEvents, books: Books,
+    def _circle(self, state: State, events: StepEvents, books: Books,
                 cube: np.ndarray) -> None:
-        w, econ, t, u = model.world, model.config.economy, model.steps, model.units
+        w, econ, t, units = state.world, state.config.economy, state.step, state.units
         physical, credited, subsidies = books.physical, books.credited, books.subsidies
-        park_cost, comp, used = books.park_cost, books.compensation, books.used
-        city_of_unit = model.parks.city[u.park]
+        park_cost, transfers, used = books.park_cost, books.compensation, books.used
+        city_of_unit = state.parks.city[units.park]
         manuf = cube.sum(axis=2)[:, w.manufacturing]
-        kg = u.sector.astype(np.int64) * len(SEGMENTS) + u.segment
         dist_cost = (econ.distance_cost_per_100km
-                     * (u.output * books.terms.link_km100[kg, city_of_unit]).sum())
-        relocated, invested = self._out_of_wuhan(model, events)
+                     * (units.output * books.terms.link_km100[units.kg, city_of_unit]).sum())
+        relocated, invested = self._out_of_wuhan(state, events)
         self.relocated_cum += relocated
         self.invested_cum += invested
         relocation = STEPS_PER_YEAR * events.relocation_cost
-        welfare, welfare_national = self._welfare(model, events, books)
+        welfare, welfare_national = self._welfare(state, events, books)
         arrivals = events.is_arrival & (events.to_park >= 0)
         self.rows["circle"].append(dict(
             step=t, gdp_total=float(physical.sum()),
@@ -105,46 +115,61 @@ class Recorder:
             distance_cost_total=float(dist_cost), relocation_cost_total=float(relocation),
             park_cost_total=float(park_cost.sum()), welfare=welfare,
             welfare_national=welfare_national,
-            idle_land_share=metrics.idle_land_share(used[model.parks.open_at(t)],
-                                                    model.parks.capacity[model.parks.open_at(t)]),
+            idle_land_share=metrics.idle_land_share(used[state.parks.open_at(t)],
+                                                    state.parks.capacity[state.parks.open_at(t)]),
             relocated_out_of_wuhan=relocated, relocated_out_of_wuhan_cum=self.relocated_cum,
             wuhan_investment_in_ring=invested, wuhan_investment_in_ring_cum=self.invested_cum,
-            n_units=len(u),
+            n_units=len(units),
             new_investment_total=float(STEPS_PER_YEAR * events.output[arrivals].sum()),
-            compensation_total=float(np.maximum(comp, 0).sum())))
+            compensation_total=float(np.maximum(transfers, 0).sum())))
+
+    def _plan_pairs(self, state: State, cube: np.ndarray) -> None:
+        """The plan's four pairs, the ring's chain completeness and segment-level similarity, added
+        to the step's circle row: outcomes read off the state (after the cities' investment
+        totals), never an input to any decision."""
+        w = state.world
+        manuf = cube[:, w.manufacturing]
+        row = self.rows["circle"][-1]
+        row.update(metrics.segment_pairs(manuf, w.core))
+        row["pair_wuhan_capital_to_ring_cum"], row["pair_ring_capital_from_wuhan_cum"] = \
+            metrics.capital_pair(self.new_investment_cum, self.from_wuhan_cum, w.core)
+        lead = metrics.lead_sectors(w.output[:, w.manufacturing].sum(axis=2))
+        row["chain_completeness_ring"] = metrics.chain_completeness_ring(manuf, w.distance_km,
+                                                                         lead, w.core)
+        row["similarity_ring_mean_segment"] = metrics.similarity_ring_mean_segments(manuf, w.core)
 
     @staticmethod
-    def _welfare(model: CircleModel, events: StepEvents, books: Books) -> tuple[float, float]:
+    def _welfare(state: State, events: StepEvents, books: Books) -> tuple[float, float]:
         """(welfare of the circle's residents, welfare of the country) per year at this step."""
-        p, n = model.parks, model.world.n_cities
+        p, n = state.parks, state.world.n_cities
         retained = np.bincount(p.city, weights=books.shares.retained * books.park_tax,
                                minlength=n)
         flows = welfare_accounts.unit_flows(
-            model, events, books.terms,
-            model.config.policies.park_within_park.platform_return_rate)
+            state, events, books.terms,
+            state.config.policies.park_within_park.platform_return_rate)
         public = welfare_accounts.public_accounts(
             books.tax, retained, books.land_revenue, books.returns, books.compensation,
             books.subsidies, books.park_cost, books.park_capital_cost, books.platform_cost)
-        return welfare_accounts.measures(model, flows, public)
+        return welfare_accounts.measures(state, flows, public)
 
     @staticmethod
-    def _out_of_wuhan(model: CircleModel, events: StepEvents) -> tuple[float, float]:
+    def _out_of_wuhan(state: State, events: StepEvents) -> tuple[float, float]:
         """Output (annual rate) placed in ring cities this step from Wuhan: existing units that
         relocated out of Wuhan, and new projects of Wuhan-origin investors (any channel)."""
-        core = model.world.core
+        core = state.world.core
         placed = events.to_park >= 0
-        to_city = np.where(placed, model.parks.city[np.maximum(events.to_park, 0)], -1)
+        to_city = np.where(placed, state.parks.city[np.maximum(events.to_park, 0)], -1)
         out = placed & (events.from_city == core) & (to_city != core)
         return (float(events.output[out & ~events.is_arrival].sum()),
                 float(events.output[out & events.is_arrival].sum()))
 
-    def _cities(self, model: CircleModel, events: StepEvents, books: Books,
-                cube: np.ndarray) -> None:
-        w, p, u, t = model.world, model.parks, model.units, model.steps
-        kg = u.sector.astype(np.int64) * len(SEGMENTS) + u.segment
-        persons = (w.labour_share.ravel()[kg] * u.output * 1e8
-                   / (w.wage[p.city[u.park]] * model.config.world.wage_core_yuan))
-        city_of_unit = p.city[u.park]
+    def _cities(self, state: State, events: StepEvents, books: Books, cube: np.ndarray,
+                cities: Sequence[City]) -> None:
+        w, p, units, t = state.world, state.parks, state.units, state.step
+        persons = (w.labour_share.ravel()[units.kg] * units.output * 1e8
+                   / (w.wage[p.city[units.park]] * state.config.world.wage_core_yuan))
+        city_of_unit = p.city[units.park]
+        offers = state.settings.offers
         arrivals = events.is_arrival & (events.to_park >= 0)
         dest = p.city[np.maximum(events.to_park, 0)]
         new_inv = np.bincount(dest[arrivals], weights=STEPS_PER_YEAR * events.output[arrivals],
@@ -176,55 +201,56 @@ class Recorder:
             land_used=np.bincount(p.city, weights=books.used, minlength=w.n_cities),
             land_capacity=np.bincount(p.city, weights=np.where(p.open_at(t), p.capacity, 0.0),
                                       minlength=w.n_cities),
-            land_price=books.terms.land_price[: w.n_cities], wage=model.wage,
+            land_price=books.terms.land_price[: w.n_cities], wage=state.wage,
             n_units=np.bincount(city_of_unit, minlength=w.n_cities),
             new_investment=new_inv, new_investment_from_wuhan=new_w,
             wuhan_origin_share_cum=metrics.wuhan_origin_share(self.new_investment_cum,
                                                               self.from_wuhan_cum),
             wuhan_origin_share_nonlocal_cum=metrics.wuhan_origin_share(
                 self.nonlocal_cum, self.from_wuhan_nonlocal_cum),
-            subsidy_rate_mean=[float(c.offers[c.targets].mean()) if c.targets.any() else 0.0
-                               for c in model.cities],
-            cheating=[bool(c.cheating) for c in model.cities]))
+            subsidy_rate_mean=[float(offers[c.index][c.targets].mean()) if c.targets.any()
+                               else 0.0 for c in cities],
+            cheating=[bool(c.cheating) for c in cities]))
 
-    def _fiscal(self, model: CircleModel, books: Books) -> None:
+    def _fiscal(self, state: State, books: Books, cities: Sequence[City]) -> None:
         """The ``fiscal`` rows: every public inflow and outlay of each city, adding up to its fiscal
         balance, and where it stands under the subsidy cap: ``breaks_cap``, offering above the cap
         this quarter while not yet caught; ``caught``, caught at an inspection so far (out of the
         scheme for good). A city with neither is bound by the cap (if there is one)."""
-        w, comp = model.world, books.compensation
-        collected, shared_in, shared_out = accounts.tax_split(model.parks, books.shares,
+        w, transfers = state.world, books.compensation
+        collected, shared_in, shared_out = accounts.tax_split(state.parks, books.shares,
                                                               books.park_tax, w.n_cities)
         self._keep("fiscal", dict(
-            step=model.steps, city=names(w.cities), tax_collected=collected,
+            step=state.step, city=names(w.cities), tax_collected=collected,
             tax_shared_in=shared_in, tax_shared_out=shared_out, land_revenue=books.land_revenue,
-            platform_return=books.returns, compensation_received=np.maximum(comp, 0.0),
+            platform_return=books.returns, compensation_received=np.maximum(transfers, 0.0),
             subsidies=books.subsidies - books.retention, retention=books.retention,
-            compensation_paid=np.maximum(-comp, 0.0), park_operating_cost=books.park_cost,
+            compensation_paid=np.maximum(-transfers, 0.0), park_operating_cost=books.park_cost,
             park_capital_cost=books.park_capital_cost, platform_cost=books.platform_cost,
-            balance=books.fiscal, breaks_cap=[bool(c.cheating) for c in model.cities],
-            caught=[bool(c.detected) for c in model.cities]))
+            balance=books.fiscal, breaks_cap=[bool(c.cheating) for c in cities],
+            caught=[bool(c.detected) for c in cities]))
 
-    def _sectors(self, model, cube) -> None:
-        w = model.world
+    def _sectors(self, state: State, cube: np.ndarray) -> None:
+        w = state.world
         c, k, g = np.meshgrid(
             np.arange(w.n_cities), np.arange(w.n_sectors), np.arange(len(SEGMENTS)), indexing="ij"
         )
-        self._keep("sectors", dict(step=model.steps, city=names(w.cities)[c.ravel()],
+        self._keep("sectors", dict(step=state.step, city=names(w.cities)[c.ravel()],
                                    sector=names(w.sectors)[k.ravel()],
                                    segment=names(SEGMENTS)[g.ravel()], output=cube.ravel()))
 
-    def _parks(self, model, used, park_output, price) -> None:
-        p, w = model.parks, model.world
-        n_units = np.bincount(model.units.park, minlength=p.n)
+    def _parks(self, state: State, used: np.ndarray, park_output: np.ndarray,
+               price: np.ndarray) -> None:
+        p, w = state.parks, state.world
+        n_units = np.bincount(state.units.park, minlength=p.n)
         self._keep("parks", dict(
-            step=model.steps, park=names(p.name), city=names(w.cities)[p.city],
+            step=state.step, park=names(p.name), city=names(w.cities)[p.city],
             kind=names(KINDS)[p.kind], operator=names(w.cities)[p.operator],
-            land_used=used, land_capacity=np.where(p.open_at(model.steps), p.capacity, 0.0),
+            land_used=used, land_capacity=np.where(p.open_at(state.step), p.capacity, 0.0),
             n_units=n_units, output=park_output, land_price=price))
 
-    def _transfers(self, model, events) -> None:
-        w, p = model.world, model.parks
+    def _transfers(self, state: State, events: StepEvents) -> None:
+        w, p = state.world, state.parks
         if len(events.unit_id) == 0:
             return
         places = names([*w.cities, "outside"])
@@ -235,26 +261,26 @@ class Recorder:
                            np.where(kind == ParkKind.LOCAL,
                                     np.where(events.is_arrival, "new_investment", "relocation"),
                                     CHANNEL_OF_KIND[kind]))
+        sector, segment = sector_and_segment(events.kg)
         self._keep("transfers", dict(
-            step=model.steps, unit_id=events.unit_id,
-            sector=names(w.sectors)[events.kg // len(SEGMENTS)],
-            segment=names(SEGMENTS)[events.kg % len(SEGMENTS)],
+            step=state.step, unit_id=events.unit_id,
+            sector=names(w.sectors)[sector], segment=names(SEGMENTS)[segment],
             origin=ORIGIN_NAMES[events.origin],
             from_city=places[np.where(events.from_city >= 0, events.from_city, len(w.cities))],
             to_city=np.where(placed, places[p.city[dest]], "outside"),
             to_park=np.where(placed, names(p.name)[dest], ""),
             channel=channel, output=events.output))
 
-    def _investment_map(self, model) -> None:
+    def _investment_map(self, state: State) -> None:
         """The coordinator's map in force: one row per city and sector-segment it assigns."""
-        if model.settings.mapped is None:
+        if state.settings.mapped is None:
             return
-        w = model.world
-        city, kg = np.nonzero(model.settings.mapped)
+        w = state.world
+        city, kg = np.nonzero(state.settings.mapped)
+        sector, segment = sector_and_segment(kg)
         self._keep("investment_map", dict(
-            step=model.steps, city=names(w.cities)[city],
-            sector=names(w.sectors)[kg // len(SEGMENTS)],
-            segment=names(SEGMENTS)[kg % len(SEGMENTS)]))
+            step=state.step, city=names(w.cities)[city],
+            sector=names(w.sectors)[sector], segment=names(SEGMENTS)[segment]))
 
     def _keep(self, table: str, columns: dict) -> None:
         """One step's rows of a table, kept as columns (a scalar repeated down its block):
@@ -263,7 +289,7 @@ class Recorder:
         self.rows[table].append({name: np.full(n, v) if np.isscalar(v) else np.asarray(v)
                                  for name, v in columns.items()})
 
-    def results(self, config) -> Results:
+    def results(self, config: ScenarioConfig) -> Results:
         frames = {}
         for name, columns in TABLES.items():
             blocks = self.rows[name]

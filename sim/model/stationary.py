@@ -13,12 +13,13 @@ counter-offers alone keep leavers in the circle, which grows with growth off.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.city import decider_groups, retention_terms
-from sim.model.utility import Choosers, kg_index, utilities
+from sim.model.forecast import decider_groups
+from sim.model.retention import retention_terms
+from sim.model.state import State
+from sim.model.utility import Choosers, utilities
 from sim.rules.choice import nested_probabilities
 from sim.rules.constants import Origin
 from sim.rules.economy import Settings
@@ -26,56 +27,54 @@ from sim.rules.economy import Settings
 #: Steps of the reviewers' fixed point between two choices of the counter-offers.
 _RECHOOSE = 8
 
-if TYPE_CHECKING:
-    from sim.model.circle import CircleModel
 
-
-def reviewer_groups(model: CircleModel) -> tuple[Choosers, np.ndarray]:
+def reviewer_groups(state: State) -> tuple[Choosers, np.ndarray]:
     """The units that may review their location next step, grouped by sector-segment, park and
     running contract, and each group's productivity mass (in mean-productivity units)."""
-    u, cal = model.units, model.calibration
-    kg = kg_index(u)
-    rate = np.where(u.subsidy_until > model.steps, u.subsidy_rate, 0.0)
+    units, cal = state.units, state.calibration
+    kg = units.kg
+    rate = np.where(units.subsidy_until > state.step, units.subsidy_rate, 0.0)
     rates, rate_of = np.unique(rate, return_inverse=True)
-    n_p = model.parks.n
-    keys, inverse = np.unique((kg * n_p + u.park) * len(rates) + rate_of.ravel(),
+    n_p = state.parks.n
+    keys, inverse = np.unique((kg * n_p + units.park) * len(rates) + rate_of.ravel(),
                               return_inverse=True)
-    mass = np.bincount(inverse.ravel(), weights=u.productivity / cal.mean_productivity.ravel()[kg],
+    mass = np.bincount(inverse.ravel(),
+                       weights=units.productivity / cal.mean_productivity.ravel()[kg],
                        minlength=len(keys))
     cell, g_rate = np.divmod(keys, len(rates))
     g_kg, park = np.divmod(cell, n_p)
     groups = Choosers(kg=g_kg, origin=np.full(len(g_kg), Origin.LOCAL),
-                      home=model.parks.registration[park].astype(np.int64), current=park,
+                      home=state.parks.registration[park].astype(np.int64), current=park,
                       stay_subsidy=rates[g_rate])
     return groups, mass
 
 
-def review_outcomes(model: CircleModel, who: Choosers, u: np.ndarray,
+def review_outcomes(state: State, who: Choosers, u: np.ndarray,
                     available: np.ndarray) -> np.ndarray:
     """Expected outcome of a review (n x (P + 1), the last column leaving the circle): the logit
     choice, then the current city's counter-offer to every announced departure, accepted with its
     chance (a retained unit stays where it is)."""
-    return _reviews(model, who, u, available)[0]
+    return _reviews(state, who, u, available)[0]
 
 
-def review_terms(model: CircleModel, who: Choosers, u: np.ndarray,
+def review_terms(state: State, who: Choosers, u: np.ndarray,
                  available: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`review_outcomes`, with per announced departure (n x (P + 1)) the chance the unit is
     retained and the counter-offer's rate (what a retained unit is paid)."""
-    return _reviews(model, who, u, available)
+    return _reviews(state, who, u, available)
 
 
-def _reviews(model: CircleModel, who: Choosers, u: np.ndarray, available: np.ndarray,
+def _reviews(state: State, who: Choosers, u: np.ndarray, available: np.ndarray,
              rates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Review outcomes (n x (P + 1)), and per announced departure the chance it is retained
     (choice probability times acceptance) and the counter-offer's rate (n x (P + 1)).
 
     ``rates``: counter-offers taken as given (only their acceptance is evaluated); None: chosen.
     """
-    lam, n_c = model.config.economy.nest_parameter, model.world.n_cities
-    probs = nested_probabilities(u, model.parks.city, n_c, lam, available)
-    comp = model.config.competition
-    if not (comp.active and comp.retention):
+    nest_param, n_c = state.config.economy.nest_parameter, state.world.n_cities
+    probs = nested_probabilities(u, state.parks.city, n_c, nest_param, available)
+    competition = state.config.competition
+    if not (competition.active and competition.retention):
         return probs, np.zeros_like(probs), np.zeros_like(probs)
     n, n_p = u.shape
     rows = np.arange(n)
@@ -83,7 +82,7 @@ def _reviews(model: CircleModel, who: Choosers, u: np.ndarray, available: np.nda
     current = np.repeat(who.current, n_p + 1)
     u_move = np.concatenate([u, np.zeros((n, 1))], axis=1).ravel()
     u_stay = np.repeat(u[rows, who.current], n_p + 1)
-    rate, chance = retention_terms(model, np.repeat(who.kg, n_p + 1), current, dest, u_stay,
+    rate, chance = retention_terms(state, np.repeat(who.kg, n_p + 1), current, dest, u_stay,
                                    u_move, None if rates is None else rates.ravel())
     chance = np.where(dest != current, chance, 0.0).reshape(n, n_p + 1)
     chance[~np.isfinite(chance)] = 0.0
@@ -93,7 +92,7 @@ def _reviews(model: CircleModel, who: Choosers, u: np.ndarray, available: np.nda
     return out, kept, rate.reshape(n, n_p + 1)
 
 
-def retention_hazards(model: CircleModel, settings: Settings,
+def retention_hazards(state: State, settings: Settings,
                       grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per step, the chance that a unit still at park a of sector-segment kg signs a retention
     contract (KG x P), and the distribution of its rate over ``grid`` (KG x P x len(grid)).
@@ -102,13 +101,13 @@ def retention_hazards(model: CircleModel, settings: Settings,
     retention chance of a review and M the chance of a review ending elsewhere, each averaged
     over the units of the cell (with and without a running contract) by productivity mass.
     """
-    cal, p = model.calibration, model.parks
-    who, mass = reviewer_groups(model)
-    u, available = utilities(model, who, settings)
-    out, kept, rate = _reviews(model, who, u, available)
+    cal, p = state.calibration, state.parks
+    who, mass = reviewer_groups(state)
+    u, available = utilities(state, who, settings)
+    out, kept, rate = _reviews(state, who, u, available)
     rows = np.arange(len(mass))
     cell = who.kg * p.n + who.current
-    n_cells = model.kg * p.n
+    n_cells = state.kg * p.n
     cell_mass = np.maximum(np.bincount(cell, weights=mass, minlength=n_cells), 1e-300)
     retained = np.bincount(cell, weights=mass * kept.sum(axis=1), minlength=n_cells) / cell_mass
     gone = np.bincount(cell, weights=mass * (1 - out[rows, who.current]),
@@ -119,14 +118,14 @@ def retention_hazards(model: CircleModel, settings: Settings,
     np.add.at(dist, (np.repeat(cell, kept.shape[1]), which.ravel()),
               (mass[:, None] * kept).ravel())
     dist /= np.maximum(dist.sum(axis=1, keepdims=True), 1e-300)
-    return hazard.reshape(model.kg, p.n), dist.reshape(model.kg, p.n, len(grid))
+    return hazard.reshape(state.kg, p.n), dist.reshape(state.kg, p.n, len(grid))
 
 
-def settle_reviewers(model: CircleModel, settings: Settings, max_iter: int = 400,
+def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
                      tol: float = 1e-5) -> tuple[np.ndarray, np.ndarray, int]:
     """Reviewers' constants (KG x C) and switching cost (KG) at rest under ``settings``.
 
-    A fixed point from the model's current values: each constant by a Newton step on its own
+    A fixed point from the state's values: each constant by a Newton step on its own
     city's expected inflow (the log ratio of target to inflow of
     :func:`sim.rules.choice.calibrate_reviewers`, scaled by inflow over its slope), the switching
     cost by the log-odds gap of the stay share. Reviewers' consideration equals the base year's
@@ -135,21 +134,17 @@ def settle_reviewers(model: CircleModel, settings: Settings, max_iter: int = 400
     Returns:
         constants, switching cost, iterations used.
     """
-    cal, econ, p = model.calibration, model.config.economy, model.parks
-    who, mass = reviewer_groups(model)
-    n_c = model.world.n_cities
-    model.calibration = dataclasses.replace(cal, delta_review=np.zeros_like(cal.delta_review),
-                                            switching_cost=np.zeros_like(cal.switching_cost))
-    try:
-        u0, available = utilities(model, who, settings)
-    finally:
-        model.calibration = cal
+    cal, econ, p = state.calibration, state.config.economy, state.parks
+    who, mass = reviewer_groups(state)
+    n_c = state.world.n_cities
+    zero = dataclasses.replace(cal, delta_review=np.zeros_like(cal.delta_review),
+                               switching_cost=np.zeros_like(cal.switching_cost))
+    u0, available = utilities(dataclasses.replace(state, calibration=zero), who, settings)
     moving = np.arange(p.n)[None, :] != who.current[:, None]
     target = cal.base_counts * (1 - econ.leave_share_reviewers)
     goal = np.log(econ.stay_share_reviewers / (1 - econ.stay_share_reviewers))
-    kg_mass = np.bincount(who.kg, weights=mass, minlength=model.kg)
+    kg_mass = np.bincount(who.kg, weights=mass, minlength=state.kg)
     delta, kappa = cal.delta_review.copy(), cal.switching_cost.copy()
-    rows = np.arange(len(mass))
     cells = (np.repeat(who.kg, p.n) * n_c + np.tile(p.city, len(mass)))   # (KG, city) of (n, P)
     it, rates, fresh = 0, None, 0
     for it in range(1, max_iter + 1):
@@ -157,16 +152,9 @@ def settle_reviewers(model: CircleModel, settings: Settings, max_iter: int = 400
         # the counter-offers are re-chosen every few steps and before accepting convergence;
         # in between only their acceptance moves with the utilities
         fresh = it if rates is None or it - fresh >= _RECHOOSE else fresh
-        out, _, chosen = _reviews(model, who, u, available, None if fresh == it else rates)
+        out, _, chosen = _reviews(state, who, u, available, None if fresh == it else rates)
         rates = chosen
-        # summed in the order np.add.at did, far faster
-        flow = mass[:, None] * out[:, :-1]
-        inflow = np.bincount(cells, weights=flow.ravel(),
-                             minlength=model.kg * n_c).reshape(model.kg, n_c)
-        slope = np.bincount(cells, weights=(flow * (1 - out[:, :-1])).ravel(),
-                            minlength=model.kg * n_c).reshape(model.kg, n_c)
-        stay = (np.bincount(who.kg, weights=mass * out[rows, who.current], minlength=model.kg)
-                / np.maximum(kg_mass, 1e-300))
+        inflow, slope, stay = _review_flows(state, who, mass, out, cells, kg_mass)
         has = cal.base_counts > 0
         # a Newton step on each constant alone: d inflow_b / dV_b = Σ_a n_a P'_ab (1 − P'_ab)
         gain = np.clip(inflow / np.maximum(slope, 1e-300), 1.0, 10.0)
@@ -182,44 +170,62 @@ def settle_reviewers(model: CircleModel, settings: Settings, max_iter: int = 400
     return delta, kappa, it
 
 
-def expected_flows(model: CircleModel) -> dict[str, np.ndarray]:
+def _review_flows(state: State, who: Choosers, mass: np.ndarray, out: np.ndarray,
+                  cells: np.ndarray, kg_mass: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of reviewer groups' outcomes ``out``: each city's expected inflow of productivity mass
+    (KG x C), its slope in the city's own constant (Σ_a n_a P'_ab (1 − P'_ab)) and each
+    sector-segment's stay share (KG); ``cells`` is the (KG, city) cell of each (group, park)."""
+    n_c = state.world.n_cities
+    # summed in the order np.add.at did, far faster
+    flow = mass[:, None] * out[:, :-1]
+    inflow = np.bincount(cells, weights=flow.ravel(),
+                         minlength=state.kg * n_c).reshape(state.kg, n_c)
+    slope = np.bincount(cells, weights=(flow * (1 - out[:, :-1])).ravel(),
+                        minlength=state.kg * n_c).reshape(state.kg, n_c)
+    stay = (np.bincount(who.kg, weights=mass * out[np.arange(len(mass)), who.current],
+                        minlength=state.kg) / np.maximum(kg_mass, 1e-300))
+    return inflow, slope, stay
+
+
+def expected_flows(state: State) -> dict[str, np.ndarray]:
     """Expected change of each city's productivity mass (KG x C, mean-productivity units) in this
     step's decisions, by source: ``exits``, ``reviews`` (after counter-offers) and ``arrivals``.
 
-    Call at a step's decision point (after :meth:`CircleModel.prepare_decisions`). Units close
-    first, then a share of the survivors reviews, as in :meth:`CircleModel.step`; land rationing
-    is left out (it binds only in full parks).
+    Call at a step's decision point (a state taken after ``CircleModel.prepare_decisions``).
+    Units close first, then a share of the survivors reviews, as in ``CircleModel.step``; land
+    rationing is left out (it binds only in full parks).
     """
-    cal, p, n_c = model.calibration, model.parks, model.world.n_cities
-    lam = model.config.economy.nest_parameter
+    cal, p, n_c = state.calibration, state.parks, state.world.n_cities
+    nest_param = state.config.economy.nest_parameter
     mean_a = cal.mean_productivity.ravel()
-    u = model.units
-    kg = kg_index(u)
-    mass = np.zeros((model.kg, n_c))
-    np.add.at(mass, (kg, p.city[u.park]), u.productivity / mean_a[kg])
+    units = state.units
+    kg = units.kg
+    mass = np.zeros((state.kg, n_c))
+    np.add.at(mass, (kg, p.city[units.park]), units.productivity / mean_a[kg])
     survive = 1 - cal.p_exit
-    who, group_mass = reviewer_groups(model)
-    util, available = utilities(model, who, model.settings)
-    out = review_outcomes(model, who, util, available)
-    reviews = np.zeros((model.kg, n_c))
+    who, group_mass = reviewer_groups(state)
+    util, available = utilities(state, who, state.settings)
+    out = review_outcomes(state, who, util, available)
+    reviews = np.zeros((state.kg, n_c))
     np.add.at(reviews, (np.repeat(who.kg, p.n), np.tile(p.city, len(group_mass))),
               (group_mass[:, None] * out[:, :-1]).ravel())
     np.add.at(reviews, (who.kg, p.city[who.current]), -group_mass)
-    groups, weight = decider_groups(model, np.arange(model.kg))
+    groups, weight = decider_groups(state, np.arange(state.kg))
     arriving = groups.current < 0
     groups, weight = groups.select(np.flatnonzero(arriving)), weight[arriving]
-    util, available = utilities(model, groups, model.settings)
-    probs = nested_probabilities(util, p.city, n_c, lam, available)[:, :-1]
-    arrivals = np.zeros((model.kg, n_c))
+    util, available = utilities(state, groups, state.settings)
+    probs = nested_probabilities(util, p.city, n_c, nest_param, available)[:, :-1]
+    arrivals = np.zeros((state.kg, n_c))
     np.add.at(arrivals, (np.repeat(groups.kg, p.n), np.tile(p.city, len(weight))),
               ((weight / mean_a[groups.kg])[:, None] * probs).ravel())
     return {"exits": -cal.p_exit * mass, "reviews": cal.p_review * survive * reviews,
             "arrivals": arrivals}
 
 
-def expected_output_change(model: CircleModel) -> dict[str, np.ndarray]:
+def expected_output_change(state: State) -> dict[str, np.ndarray]:
     """:func:`expected_flows` as the expected change of each city's output in the step (C),
     at today's output per unit of productivity of the city's local park."""
-    n_c, cal = model.world.n_cities, model.calibration
-    q = model.current_terms.q[:, :n_c] * cal.mean_productivity.reshape(-1, 1)
-    return {name: (q * flow).sum(axis=0) for name, flow in expected_flows(model).items()}
+    n_c, cal = state.world.n_cities, state.calibration
+    q = state.terms.q[:, :n_c] * cal.mean_productivity.reshape(-1, 1)
+    return {name: (q * flow).sum(axis=0) for name, flow in expected_flows(state).items()}

@@ -7,15 +7,18 @@ sectors, never over units. ``Units.frame()`` exposes the columns as a DataFrame.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
 
-from sim.rules.constants import ORIGINS
+from sim.rules.constants import ORIGINS, sector_segment
 
 
 @dataclasses.dataclass
 class Units:
+    """Production units as columns (arrays over units)."""
+
     unit_id: np.ndarray       # int64, unique over the run
     sector: np.ndarray        # int16, index into World.sectors
     segment: np.ndarray       # int8, index into SEGMENTS
@@ -33,6 +36,12 @@ class Units:
 
     def __len__(self) -> int:
         return len(self.unit_id)
+
+    @functools.cached_property
+    def kg(self) -> np.ndarray:
+        """Each unit's sector-segment index (computed once: a unit's sector and segment never
+        change, and selecting or extending units makes new columns)."""
+        return sector_segment(self.sector, self.segment)
 
     def select(self, mask: np.ndarray) -> Units:
         return Units(**{f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self)})
@@ -96,7 +105,7 @@ def draw_base_units(output: np.ndarray, per_a_output: np.ndarray, n_units: int, 
                       c)  # base units are local
     units.park = c.astype(np.int32)
     units.output = productivity * per_a_output.ravel()[cell]
-    kg = k * output.shape[2] + g
+    kg = sector_segment(k, g)
     mean_a = (np.bincount(kg, weights=productivity, minlength=output.shape[1] * output.shape[2])
               / np.maximum(np.bincount(kg, minlength=output.shape[1] * output.shape[2]), 1))
     return units, mean_a.reshape(output.shape[1], output.shape[2])

@@ -4,18 +4,26 @@ park and the systematic utilities of the location logit, from the model's state.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.config.schema import ScenarioConfig
+from sim.model.state import State
 from sim.model.units import Units
+from sim.model.world import World
 from sim.rules import accounts
+from sim.rules.agreements import rd_link_attention
 from sim.rules.consideration import consideration_terms
-from sim.rules.constants import SEGMENTS, Origin, ParkKind
+from sim.rules.constants import (
+    SEGMENTS,
+    TOLERANCE,
+    Origin,
+    ParkKind,
+    n_sector_segments,
+    sector_and_segment,
+)
 from sim.rules.economy import Settings, friction, park_offers
-
-if TYPE_CHECKING:
-    from sim.model.circle import CircleModel
+from sim.rules.park_table import Parks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,18 +43,27 @@ class Choosers:
         return Choosers(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
 
 
-def kg_index(units: Units) -> np.ndarray:
-    """Each unit's sector-segment index (sector x segments + segment)."""
-    return units.sector.astype(np.int64) * len(SEGMENTS) + units.segment
-
-
-def value_shares(model: CircleModel, shares: accounts.Shares) -> np.ndarray:
+def value_shares(state: State, shares: accounts.Shares) -> np.ndarray:
     """Share of a unit's value a city keeps at each park, relative to its own park (C x P)."""
-    lam, tau = model.config.competition.promotion_weight_gdp, model.config.economy.tax_rate
-    return (lam * shares.credited + tau * shares.tax) / (lam + tau)
+    gdp_weight = state.config.competition.promotion_weight_gdp
+    tau = state.config.economy.tax_rate
+    return (gdp_weight * shares.credited + tau * shares.tax) / (gdp_weight + tau)
 
 
-def attention(model: CircleModel, who: Choosers, settings: Settings,
+def reverse_enclave_attention(world: World, config: ScenarioConfig, parks: Parks,
+                              units: Units) -> np.ndarray:
+    """KG x C attention multiplier from R&D units in each ring city's reverse enclaves."""
+    rnd = SEGMENTS.index("rnd")
+    rd = (parks.kind[units.park] == ParkKind.REVERSE_ENCLAVE) & (units.segment == rnd)
+    n = np.zeros((world.n_sectors, world.n_cities))
+    np.add.at(n, (units.sector[rd], parks.operator[units.park[rd]]), 1.0)
+    link = world.links[rnd] / max(world.links[rnd].max(), TOLERANCE)
+    strength = config.policies.reverse_enclave.manufacturing_referral
+    return rd_link_attention(n, link, strength).reshape(n_sector_segments(world.n_sectors),
+                                                        world.n_cities)
+
+
+def attention(state: State, who: Choosers, settings: Settings,
               vshare: np.ndarray) -> np.ndarray:
     """How strongly each decider considers each park (n x P), relative to nothing special.
 
@@ -54,24 +71,25 @@ def attention(model: CircleModel, who: Choosers, settings: Settings,
     an agreement park's operator refers its own projects there, an enclave's source in proportion
     to the value it keeps (so sharing raises referrals).
     """
-    p, econ, comp = model.parks, model.config.economy, model.config.competition
+    p, econ, competition = state.parks, state.config.economy, state.config.competition
     kg, origin, home, current = who.kg, who.origin, who.home, who.current
     arrival = current < 0
-    if model.config.competition.active:
-        promoted = settings.promoted[p.attractor(model.steps)][:, kg].T
-        att = np.where(promoted & arrival[:, None], comp.attention_promoted, econ.attention_base)
+    if competition.active:
+        promoted = settings.promoted[p.attractor(state.step)][:, kg].T
+        att = np.where(promoted & arrival[:, None], competition.attention_promoted,
+                       econ.attention_base)
     else:
         att = np.full((len(kg), p.n), econ.attention_base)
     if settings.platform:
         shown = ~settings.excluded[p.registration]
-        np.maximum(att, model.config.policies.shared_platform.attention, out=att,
+        np.maximum(att, state.config.policies.shared_platform.attention, out=att,
                    where=shown[None, :] & arrival[:, None])
     cur_reg = np.where(arrival, -1, p.registration[np.maximum(current, 0)])
     j = np.flatnonzero(p.kind != ParkKind.LOCAL)          # agreement parks, all at once
     if len(j):
         op, zone = p.operator[j], p.kind[j] == ParkKind.PARK_WITHIN_PARK
         mine = cur_reg[:, None] == op[None, :]
-        own = (((origin == Origin.WUHAN)[:, None] & (op == model.world.core)[None, :])
+        own = (((origin == Origin.WUHAN)[:, None] & (op == state.world.core)[None, :])
                | ((origin == Origin.LOCAL)[:, None] & (home[:, None] == op[None, :])) | mine)
         # a park within a park draws through the zone's attraction system
         own = np.where(zone[None, :],
@@ -82,24 +100,24 @@ def attention(model: CircleModel, who: Choosers, settings: Settings,
         att[:, j] *= np.where(own, mult[None, :], 1.0)
     # R&D a ring city's firms run in its reverse enclaves draws linked production to its parks
     new = np.flatnonzero(arrival)
-    att[new] *= model.rd_attention[kg[new]][:, p.city]
+    att[new] *= state.rd_attention[kg[new]][:, p.city]
     return att
 
 
-def utilities(model: CircleModel, who: Choosers,
+def utilities(state: State, who: Choosers,
               settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """Systematic utilities (n x P) and availability of every park for each decider.
 
     Arrivals (current = -1) use the arrival constants; reviewers the reviewer constants, pay the
     relocation cost to move and keep their running subsidy contract if they stay.
     """
-    return utility_parts(model, who, settings).at(park_offers(settings, model.parks, model.steps))
+    return utility_parts(state, who, settings).at(park_offers(settings, state.parks, state.step))
 
 
 @dataclasses.dataclass(frozen=True)
 class UtilityParts:
     """Deciders' utilities (n x P) taken apart: everything but the subsidy offers, fixed by the
-    model's state and the settings' promotion, platform, map and exclusions. Cities that move one
+    state and the settings' promotion, platform, map and exclusions. Cities that move one
     after another at a step change only offers, so their deciders' parts are built once.
     :meth:`at` adds the offers in the order :func:`utilities` always did (the same numbers)."""
 
@@ -120,7 +138,7 @@ class UtilityParts:
     available: np.ndarray    # n x P bool
     nest: np.ndarray         # P city of each park
     n_nests: int
-    lam: float
+    nest_param: float        # λ of the nested logit
 
     def select(self, idx: np.ndarray) -> UtilityParts:
         """The parts of the deciders ``idx`` (rows)."""
@@ -135,7 +153,7 @@ class UtilityParts:
         u = self.delta + self.q * margin / self.sigma - self.moving
         u += self.gravity
         u += consideration_terms(u, self.log_att, self.log_ref, self.entry, self.nest,
-                                 self.n_nests, self.lam, self.available)
+                                 self.n_nests, self.nest_param, self.available)
         return u, self.available.copy()
 
 
@@ -143,35 +161,35 @@ _ROWS = ("kg", "net", "friction", "reviewer", "current", "stay_margin", "delta",
          "moving", "gravity", "log_att", "log_ref", "entry", "available")
 
 
-def utility_parts(model: CircleModel, who: Choosers, settings: Settings,
+def utility_parts(state: State, who: Choosers, settings: Settings,
                   like: UtilityParts | None = None) -> UtilityParts:
     """:class:`UtilityParts` of the deciders ``who`` under ``settings`` (offers aside).
 
-    ``like`` (the parts of the same deciders at the same state under other settings) saves all
+    ``like`` (the parts of the same deciders in the same state under other settings) saves all
     but what settings change: approval friction, attention and the platform's entry effect.
     """
-    base = like or _state_parts(model, who)
-    m, p, econ = model, model.parks, model.config.economy
-    fric = (friction(settings, p, m.config.policies.investment_map.approval_friction)
-            if m.config.switches.investment_map else np.zeros((m.kg, p.n)))
+    base = like or _state_parts(state, who)
+    cfg, p, econ = state.config, state.parks, state.config.economy
+    fric = (friction(settings, p, cfg.policies.investment_map.approval_friction)
+            if cfg.switches.investment_map else np.zeros((state.kg, p.n)))
     fric = np.where((who.current >= 0)[:, None], 0.0, fric[who.kg])   # new projects need approval
-    shares = accounts.share_matrices(p, m.steps, m.world.n_cities,
-                                     m.config.policies.enclave.credited_double_count)
-    att = attention(m, who, settings, value_shares(m, shares))
+    shares = accounts.share_matrices(p, state.step, state.world.n_cities,
+                                     cfg.policies.enclave.credited_double_count)
+    att = attention(state, who, settings, value_shares(state, shares))
     entry = np.zeros(len(who.kg))
     if settings.platform:   # the platform alone may change whether projects look at the circle
         shown = (~settings.excluded[p.registration])[None, :] & base.available
         entry = np.where((who.current < 0) & shown.any(axis=1),
-                         m.config.policies.shared_platform.entry_effect, 0.0)
+                         cfg.policies.shared_platform.entry_effect, 0.0)
     return dataclasses.replace(base, friction=fric, log_att=np.log(att / econ.attention_base),
                                entry=entry)
 
 
-def _state_parts(model: CircleModel, who: Choosers) -> UtilityParts:
+def _state_parts(state: State, who: Choosers) -> UtilityParts:
     """The parts settings leave alone (friction, attention and entry are left empty)."""
-    m, p, econ, cal = model, model.parks, model.config.economy, model.calibration
+    p, econ, cal = state.parks, state.config.economy, state.calibration
     kg, current = who.kg, who.current
-    terms, t = m.current_terms, m.steps
+    terms, t = state.terms, state.step
     reviewer = current >= 0
     q = terms.q[kg]
     cur = np.maximum(current, 0)
@@ -186,19 +204,20 @@ def _state_parts(model: CircleModel, who: Choosers) -> UtilityParts:
         delta=np.where(reviewer[:, None], cal.delta_review[kg][:, p.city],
                        cal.delta_arrival[kg][:, p.city]), q=q, sigma=sigma,
         moving=moving * (econ.relocation_cost * q / sigma + cal.switching_cost[kg][:, None]),
-        gravity=np.where(core_investor[:, None], m.gravity[kg][:, p.city], 0.0),
-        log_att=empty, log_ref=np.log(reference_attention(m, kg, current) / econ.attention_base),
-        entry=np.empty(0), available=_available(model, who), nest=p.city,
-        n_nests=m.world.n_cities, lam=econ.nest_parameter)
+        gravity=np.where(core_investor[:, None], state.gravity[kg][:, p.city], 0.0),
+        log_att=empty,
+        log_ref=np.log(reference_attention(state, kg, current) / econ.attention_base),
+        entry=np.empty(0), available=_available(state, who), nest=p.city,
+        n_nests=state.world.n_cities, nest_param=econ.nest_parameter)
 
 
-def _available(model: CircleModel, who: Choosers) -> np.ndarray:
+def _available(state: State, who: Choosers) -> np.ndarray:
     """Which parks each decider may choose (n x P): open, admitting its sector and segment, a
     home-only park if it belongs there, and always the park it is in."""
-    p, kg, current = model.parks, who.kg, who.current
+    p, kg, current = state.parks, who.kg, who.current
     reviewer, cur = current >= 0, np.maximum(current, 0)
-    k, g = kg // len(SEGMENTS), kg % len(SEGMENTS)
-    available = p.open_at(model.steps)[None, :] & p.sector_ok[:, k].T & p.segment_ok[:, g].T
+    k, g = sector_and_segment(kg)
+    available = p.open_at(state.step)[None, :] & p.sector_ok[:, k].T & p.segment_ok[:, g].T
     home_only = np.flatnonzero(p.home_only)
     if len(home_only):
         op = p.operator[home_only][None, :]
@@ -209,11 +228,11 @@ def _available(model: CircleModel, who: Choosers) -> np.ndarray:
     return available
 
 
-def reference_attention(model: CircleModel, kg: np.ndarray, current: np.ndarray) -> np.ndarray:
+def reference_attention(state: State, kg: np.ndarray, current: np.ndarray) -> np.ndarray:
     """Consideration weights of the base year (n x P): the base year's promotion reaches arriving
     projects of the promoted sector-segments; no platform, no referral. The arrival constants are
     calibrated with it in place."""
-    p, econ = model.parks, model.config.economy
-    promoted = (model.calibration.base_promoted[p.registration][:, kg].T
+    p, econ = state.parks, state.config.economy
+    promoted = (state.calibration.base_promoted[p.registration][:, kg].T
                 & (current < 0)[:, None])
-    return np.where(promoted, model.config.competition.attention_promoted, econ.attention_base)
+    return np.where(promoted, state.config.competition.attention_promoted, econ.attention_base)

@@ -16,69 +16,65 @@ deterministic part of their difference in the step's ``welfare_national``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from sim.model.city import decider_groups
+from sim.model.forecast import decider_groups
+from sim.model.state import State
 from sim.model.stationary import review_terms, reviewer_groups
 from sim.model.utility import utilities
 from sim.rules.choice import nested_probabilities
 from sim.rules.constants import STEPS_PER_YEAR
 from sim.rules.economy import Settings, park_offers
 
-if TYPE_CHECKING:
-    from sim.model.circle import CircleModel
 
-
-def national_rate(model: CircleModel) -> np.ndarray:
+def national_rate(state: State) -> np.ndarray:
     """The country's value per yuan of value added at each park before subsidies (KG x P):
     ``1 − ρ w_c λ_g − d D_kgc``."""
-    econ, w, p, terms = model.config.economy, model.world, model.parks, model.current_terms
-    wage_bill = model.wage[p.city][None, :] * w.labour_share.ravel()[:, None]
+    econ, w, p, terms = state.config.economy, state.world, state.parks, state.terms
+    wage_bill = state.wage[p.city][None, :] * w.labour_share.ravel()[:, None]
     return (1.0 - econ.reservation_wage_share * wage_bill
             - econ.distance_cost_per_100km * terms.link_km100[:, p.city])
 
 
-def expected_national_value(model: CircleModel, settings: Settings | None = None) -> float:
+def expected_national_value(state: State, settings: Settings | None = None) -> float:
     """Expected ``welfare_national`` per year that this step's deciders bring (arrivals and
-    reviewers, wherever they go), under ``settings`` (the model's if None).
+    reviewers, wherever they go), under ``settings`` (the state's if None).
 
-    Call at a step's decision point (after :meth:`CircleModel.prepare_decisions`).
+    Call at a step's decision point (a state taken after ``CircleModel.prepare_decisions``).
     """
-    s = model.settings if settings is None else settings
-    cal, econ, q = model.calibration, model.config.economy, model.current_terms.q
+    s = state.settings if settings is None else settings
+    cal, econ, q = state.calibration, state.config.economy, state.terms.q
     # per unit of productivity placed at each park (KG x P): its value less the subsidy's burden
-    placed = q * (national_rate(model) - (econ.mcpf - 1.0) * park_offers(s, model.parks,
-                                                                         model.steps))
+    placed = q * (national_rate(state) - (econ.mcpf - 1.0) * park_offers(s, state.parks,
+                                                                         state.step))
     outside = cal.outside_q * cal.outside_rate                                    # KG
-    return _arrivals(model, s, placed, outside) + _reviewers(model, s, placed, outside)
+    return _arrivals(state, s, placed, outside) + _reviewers(state, s, placed, outside)
 
 
-def _arrivals(model: CircleModel, s: Settings, placed: np.ndarray, outside: np.ndarray) -> float:
+def _arrivals(state: State, s: Settings, placed: np.ndarray, outside: np.ndarray) -> float:
     """Expected value of the step's new projects (their expected productivity mass by origin)."""
-    groups, weight = decider_groups(model, np.arange(model.kg))
+    groups, weight = decider_groups(state, np.arange(state.kg))
     new = np.flatnonzero(groups.current < 0)
     arrivals, weight = groups.select(new), weight[new]
-    u, available = utilities(model, arrivals, s)
-    probs = nested_probabilities(u, model.parks.city, model.world.n_cities,
-                                 model.config.economy.nest_parameter, available)
+    u, available = utilities(state, arrivals, s)
+    probs = nested_probabilities(u, state.parks.city, state.world.n_cities,
+                                 state.config.economy.nest_parameter, available)
     kg = arrivals.kg
     return float(weight @ ((probs[:, :-1] * placed[kg]).sum(axis=1) + probs[:, -1] * outside[kg]))
 
 
-def _reviewers(model: CircleModel, s: Settings, placed: np.ndarray, outside: np.ndarray) -> float:
+def _reviewers(state: State, s: Settings, placed: np.ndarray, outside: np.ndarray) -> float:
     """Expected value of the step's reviewers after exits: a move pays its relocation cost (a
     year's rate) and signs the new park's offer; a stayer keeps its running contract, or signs
     the counter-offer it accepted."""
-    cal, econ, q = model.calibration, model.config.economy, model.current_terms.q
-    who, mass = reviewer_groups(model)
+    cal, econ, q = state.calibration, state.config.economy, state.terms.q
+    who, mass = reviewer_groups(state)
     kg, here, rows = who.kg, who.current, np.arange(len(who.kg))
     weight = cal.p_review * (1 - cal.p_exit) * mass * cal.mean_productivity.ravel()[kg]
-    u, available = utilities(model, who, s)
-    out, kept, retention = review_terms(model, who, u, available)
+    u, available = utilities(state, who, s)
+    out, kept, retention = review_terms(state, who, u, available)
     value = placed[kg] - STEPS_PER_YEAR * econ.relocation_cost * q[kg]           # n x P moves
-    plain = q[kg, here] * national_rate(model)[kg, here]
+    plain = q[kg, here] * national_rate(state)[kg, here]
     value[rows, here] = plain - (econ.mcpf - 1.0) * q[kg, here] * who.stay_subsidy
     share = out[:, :-1].copy()
     share[rows, here] -= kept.sum(axis=1)                     # stayed by choice (contract kept)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from sim.config.schema import ScenarioConfig, WorldConfig
 from sim.rules.constants import SEGMENTS
+from sim.rules.economy import Technology
 
 BUNDLED_DATA = Path(__file__).parent.parent / "data"
 EARTH_RADIUS_KM = 6371.0
@@ -61,6 +62,19 @@ class World:
 
     def city_index(self, name: str) -> int:
         return self.cities.index(name)
+
+
+def technology(world: World, config: ScenarioConfig) -> Technology:
+    """What producing costs where in this world under the scenario's economy (fixed for a run):
+    talent's effect ``T_c^θ_g``, distances, linkages, intensities and the rates of tax,
+    distance cost and agglomeration."""
+    econ = config.economy
+    theta = np.array([econ.talent_elasticity[s] for s in SEGMENTS])
+    return Technology(talent_factor=world.talent[:, None] ** theta[None, :],
+                      distance_km=world.distance_km, links=world.links,
+                      labour_share=world.labour_share, land_per_output=world.land_per_output,
+                      tax_rate=econ.tax_rate, distance_cost_per_100km=econ.distance_cost_per_100km,
+                      agglomeration_elasticity=econ.agglomeration_elasticity)
 
 
 def data_folder(config: ScenarioConfig, base_dir: Path | None = None) -> Path:

@@ -10,15 +10,12 @@ shared output in internal reviews).
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sim.rules.constants import ParkKind
-
-if TYPE_CHECKING:
-    from sim.model.parks import Parks
+from sim.rules.park_table import Parks
 
 
 @dataclasses.dataclass(frozen=True)

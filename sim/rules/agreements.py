@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.rules.constants import TOLERANCE
+
 
 def nash_bargain(grid: np.ndarray, gain_source: np.ndarray, gain_host: np.ndarray) -> int | None:
     """Index of the share on ``grid`` an agreement is signed at, or None if it is declined.
@@ -42,7 +44,7 @@ def linkage_to_core(output_ckg: np.ndarray, links: np.ndarray, core: int) -> np.
     """
     total = output_ckg.sum(axis=0)                                     # K x G
     core_share = np.where(total > 0, output_ckg[core] / np.where(total > 0, total, 1.0), 0.0)
-    weight = links / np.maximum(links.sum(axis=1, keepdims=True), 1e-12)
+    weight = links / np.maximum(links.sum(axis=1, keepdims=True), TOLERANCE)
     return core_share @ weight.T                                       # K x G
 
 

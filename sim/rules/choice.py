@@ -13,6 +13,8 @@ import functools
 
 import numpy as np
 
+from sim.rules.constants import TOLERANCE
+
 
 def row_max(a: np.ndarray) -> np.ndarray:
     """Largest entry of each row (n x 1; −inf for no columns), as ``np.max(a, axis=1)``: reduced
@@ -45,19 +47,19 @@ def _by_rank(nest: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]
                  for parks, nests in ranks)
 
 
-def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
+def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, nest_param: float,
                          available: np.ndarray | None = None) -> np.ndarray:
     """Choice probabilities of each alternative and, in the last column, the outside option.
 
     Args:
         u: n x P systematic utilities (outside option has utility 0).
         nest: P nest (city) index of each park.
-        lam: nest parameter in (0, 1].
+        nest_param: nest parameter in (0, 1].
         available: n x P bool; unavailable parks get probability 0.
     Returns:
         n x (P + 1) probabilities, rows summing to 1.
     """
-    scaled = u / lam
+    scaled = u / nest_param
     if available is not None:
         scaled[~available] = -np.inf
     top = row_max(scaled)
@@ -66,7 +68,7 @@ def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: flo
     nest_sum = nest_sums(e, nest, n_nests)                     # n x C, park order as np.add.at
     with np.errstate(divide="ignore"):
         iv = np.log(nest_sum) + top                            # inclusive values
-    nest_u = lam * iv                                          # n x C (-inf if empty)
+    nest_u = nest_param * iv                                          # n x C (-inf if empty)
     m = np.maximum(row_max(nest_u), 0.0)
     ne = np.exp(nest_u - m)
     denom = ne.sum(axis=1, keepdims=True) + np.exp(-m)
@@ -82,7 +84,7 @@ def nested_probabilities(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: flo
 def sample_choices(probs: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     """Inverse-CDF draws: column index per row (the last column is the outside option)."""
     cum = np.cumsum(probs, axis=1)
-    cum[:, -1] = 1.0 + 1e-12
+    cum[:, -1] = 1.0 + TOLERANCE
     return (cum < uniforms[:, None]).sum(axis=1)
 
 
@@ -110,59 +112,15 @@ def arrival_constants(unit_shares: np.ndarray, outside_share: float, z0: np.ndar
     return np.log(s) - np.log(outside_share) - z0 / sigma[:, None]
 
 
-def reviewer_constants(counts: np.ndarray, leave_share: float, move_cost: np.ndarray,
-                       tol: float = 1e-10, max_iter: int = 5000,
-                       start: np.ndarray | None = None) -> np.ndarray:
-    """Reviewers' utilities V (KG x C) making the base allocation stationary.
-
-    Reviewers at city a move to b with P(b | a) ∝ exp(V_b − m_b), stay with exp(V_a), leave with
-    1. Arrivals replace leavers in proportion to counts, so stationarity requires
-    Σ_a n_a P(b | a) = n_b (1 − ℓ); a BLP-style contraction on V solves it.
-
-    Args:
-        counts: KG x C base unit counts.
-        leave_share: ℓ, the base share of reviewers who leave the circle.
-        move_cost: KG x C relocation cost in utility units at each destination.
-    """
-    n = counts.astype(float)
-    target = n * (1 - leave_share)
-    v = (np.log(np.maximum(n, 1e-300) / n.sum(axis=1, keepdims=True))
-         + np.log((1 - leave_share) / leave_share)) if start is None else start.copy()
-    c = n.shape[1]
-    eye = np.eye(c, dtype=bool)
-    for _ in range(max_iter):
-        util = np.where(eye[None], v[:, None, :], (v - move_cost)[:, None, :])  # KG x a x b
-        top = np.maximum(util.max(axis=2, keepdims=True), 0.0)
-        e = np.exp(util - top)
-        p = e / (e.sum(axis=2, keepdims=True) + np.exp(-top))
-        inflow = np.einsum("ka,kab->kb", n, p)
-        step = np.log(np.maximum(target, 1e-300) / np.maximum(inflow, 1e-300))
-        step = np.where(n > 0, step, 0.0)
-        v += step
-        if np.max(np.abs(step)) < tol:
-            break
-    return v
-
-
-def stay_shares(v: np.ndarray, move_cost: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Share of reviewers who stay put, per sector-segment, given reviewer utilities V."""
-    c = v.shape[1]
-    eye = np.eye(c, dtype=bool)
-    util = np.where(eye[None], v[:, None, :], (v - move_cost)[:, None, :])
-    top = np.maximum(util.max(axis=2, keepdims=True), 0.0)
-    e = np.exp(util - top)
-    p = e / (e.sum(axis=2, keepdims=True) + np.exp(-top))
-    stay = np.einsum("ka,kaa->k", counts, p)
-    return stay / np.maximum(counts.sum(axis=1), 1e-300)
-
-
 def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.ndarray,
                         stay_share: float, tol: float = 1e-9,
                         max_iter: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
     """Reviewer utilities V and a switching cost κ (utility units, per sector-segment).
 
     Two conditions, solved jointly by a damped fixed-point iteration: the base allocation is
-    stationary (``Σ_a n_a P(b | a) = n_b (1 − ℓ)``, as in :func:`reviewer_constants`) and a share
+    stationary (``Σ_a n_a P(b | a) = n_b (1 − ℓ)``: reviewers at a move to b with
+    ``P(b | a) ∝ exp(V_b − m_b − κ)``, stay with ``exp(V_a)``, leave with 1, and arrivals replace
+    leavers in proportion to counts) and a share
     ``stay_share`` of reviewers stays put, which keeps gross relocation flows plausible (without
     κ a small money cost of moving lets most reviewers move while flows still balance).
     """
@@ -213,7 +171,7 @@ def ration_land(choice: np.ndarray, land_need: np.ndarray, free_land: np.ndarray
         lo, hi = bounds[j], bounds[j + 1]
         if hi > lo:
             idx = order[lo:hi]
-            accepted[idx] = np.cumsum(land_need[idx]) <= free_land[j] + 1e-12
+            accepted[idx] = np.cumsum(land_need[idx]) <= free_land[j] + TOLERANCE
     return accepted
 
 
@@ -234,14 +192,15 @@ def second_choice(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """
     gain = np.clip(after - before, 0.0, None)
     total = gain.sum(axis=1, keepdims=True)
-    return np.where(total > 1e-12, gain / np.where(total > 1e-12, total, 1.0), after)
+    return np.where(total > TOLERANCE, gain / np.where(total > TOLERANCE, total, 1.0), after)
 
 
 def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
                        need: np.ndarray, current: np.ndarray, free_land: np.ndarray,
-                       nest: np.ndarray, n_nests: int, lam: float, rounds: int) -> np.ndarray:
+                       nest: np.ndarray, n_nests: int, nest_param: float,
+                       rounds: int) -> np.ndarray:
     """Expected placements of decider groups when full parks ration land: the expectation of
-    :func:`ration_land` and the model's rounds of choosing again (``sim.model.firms.choose``).
+    :func:`ration_land` and the model's rounds of choosing again (``sim.model.firms.Firms.choose``).
 
     Each group's mass first chooses by the nested logit. A park asked for more land than it has
     free accepts the share ``free / demand`` of every group that picked it (random priority, in
@@ -262,7 +221,7 @@ def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
     rows, rev = np.arange(n), current >= 0
     free, full = np.asarray(free_land, float).copy(), np.zeros(p, bool)
     placed = np.zeros((n, p + 1))
-    before = nested_probabilities(u, nest, n_nests, lam, available)
+    before = nested_probabilities(u, nest, n_nests, nest_param, available)
     pending = weight[:, None] * before
     for round_ in range(rounds + 1):
         placed[rows[rev], current[rev]] += pending[rows[rev], current[rev]]   # stayers
@@ -283,7 +242,7 @@ def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
             break
         again = available & ~full[None, :]
         again[rows[rev], current[rev]] = True
-        after = nested_probabilities(u, nest, n_nests, lam, again)
+        after = nested_probabilities(u, nest, n_nests, nest_param, again)
         pending = rejected[:, None] * second_choice(before, after)
         before = after
     return placed

@@ -19,24 +19,24 @@ import numpy as np
 from sim.rules.choice import nest_sums, row_max
 
 
-def circle_logsum(u: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
+def circle_logsum(u: np.ndarray, nest: np.ndarray, n_nests: int, nest_param: float,
                   available: np.ndarray) -> np.ndarray:
     """Inclusive value of all available parks of a nested logit (nests = cities), per decider:
     ``ln Σ_c exp(λ IV_c)``, ``IV_c = ln Σ_{j∈c} exp(u_j / λ)``; −inf if no park is available."""
-    scaled = np.where(available, u / lam, -np.inf)
+    scaled = np.where(available, u / nest_param, -np.inf)
     top = row_max(scaled)
     top[~np.isfinite(top)] = 0.0
     e = np.exp(scaled - top)
     nest_sum = nest_sums(e, nest, n_nests)
     with np.errstate(divide="ignore"):
-        nest_u = lam * (np.log(nest_sum) + top)
+        nest_u = nest_param * (np.log(nest_sum) + top)
         m = row_max(nest_u)
         m[~np.isfinite(m)] = 0.0
         return np.log(np.exp(nest_u - m).sum(axis=1)) + m[:, 0]
 
 
 def consideration_terms(u: np.ndarray, log_att: np.ndarray, log_ref: np.ndarray,
-                        entry: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
+                        entry: np.ndarray, nest: np.ndarray, n_nests: int, nest_param: float,
                         available: np.ndarray) -> np.ndarray:
     """Utility terms (n x P) of consideration: ``ln π_j + a_i``.
 
@@ -59,7 +59,7 @@ def consideration_terms(u: np.ndarray, log_att: np.ndarray, log_ref: np.ndarray,
     um, am, k = u[moved], available[moved], len(moved)
     # both logsums in one pass over twice the rows (each row's arithmetic is its own)
     both = circle_logsum(np.concatenate((um + log_ref[moved], um + log_att[moved])), nest,
-                         n_nests, lam, np.concatenate((am, am)))
+                         n_nests, nest_param, np.concatenate((am, am)))
     shift[moved] = both[:k] - both[k:] + np.log1p(entry[moved])
     shift = np.where(np.isfinite(shift), shift, 0.0)
     return log_att + shift[:, None]

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+import numpy as np
+
 #: A step is a quarter.
 STEPS_PER_YEAR = 4
 
 #: Value-chain segments of every sector, in column order.
 SEGMENTS = ("rnd", "hq", "core", "supply")
+
+#: The one tolerance of the rules and the model: the smallest denominator a ratio divides by
+#: (so an empty park or city gives 0, not a division by zero) and the slack of a comparison
+#: of sums that rounding could tip.
+TOLERANCE = 1e-12
 
 
 class ParkKind(IntEnum):
@@ -41,3 +48,20 @@ ORIGINS = tuple(origin.name.lower() for origin in Origin)
 def per_step(annual: float) -> float:
     """The per-step probability of an event with annual probability ``annual``."""
     return 1 - (1 - annual) ** (1 / STEPS_PER_YEAR)
+
+
+def n_sector_segments(n_sectors: int) -> int:
+    """How many sector-segments (KG, the rows of every by-sector-segment array) there are."""
+    return n_sectors * len(SEGMENTS)
+
+
+def sector_segment(sector: np.ndarray | int, segment: np.ndarray | int) -> np.ndarray:
+    """The sector-segment index ``kg = sector · len(SEGMENTS) + segment`` (int64): the row of
+    a KG array, and the flat index of a K x G array."""
+    return np.asarray(sector).astype(np.int64) * len(SEGMENTS) + segment
+
+
+def sector_and_segment(kg: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+    """The sector and the segment of sector-segment indices (the inverse of
+    :func:`sector_segment`)."""
+    return np.divmod(kg, len(SEGMENTS))

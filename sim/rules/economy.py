@@ -9,16 +9,26 @@ Output of a unit with productivity A at park j of city c:
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.config.schema import ScenarioConfig
-from sim.rules.constants import SEGMENTS
+from sim.rules.constants import TOLERANCE, n_sector_segments
+from sim.rules.park_table import Parks
 
-if TYPE_CHECKING:
-    from sim.model.parks import Parks
-    from sim.model.world import World
+
+@dataclasses.dataclass(frozen=True)
+class Technology:
+    """What producing costs where, fixed for a run: the inputs of :func:`location_terms` that
+    come from the world and the scenario (built by ``sim.model.world.technology``)."""
+
+    talent_factor: np.ndarray     # C x G, T_c^θ_g: talent's effect on output by segment
+    distance_km: np.ndarray       # C x C road distance
+    links: np.ndarray             # G x G weight of linked segments for distance costs
+    labour_share: np.ndarray      # K x G labour cost share of value added at wage index 1
+    land_per_output: np.ndarray   # K x G km² per 亿元 of annual value added
+    tax_rate: float               # τ, local tax on value added
+    distance_cost_per_100km: float  # d, share of value added per 100 km to linked segments
+    agglomeration_elasticity: float  # γ
 
 
 @dataclasses.dataclass
@@ -60,28 +70,32 @@ def link_distances(
     return np.einsum("gh,khd->kgd", links, mean_dist)
 
 
-def land_prices(world: World, parks: Parks, used: np.ndarray, elasticity: float,
+def land_prices(land_rent_base: np.ndarray, parks: Parks, used: np.ndarray, elasticity: float,
                 max_util: float) -> np.ndarray:
-    """r_j = r̄_c (1 − utilisation)^(−elasticity), utilisation capped below 1."""
-    util = np.minimum(used / np.maximum(parks.capacity, 1e-12), max_util)
-    return world.land_rent_base[parks.city] * (1 - util) ** (-elasticity)
+    """r_j = r̄_c (1 − utilisation)^(−elasticity), utilisation capped below 1 (P).
+
+    Args:
+        land_rent_base: C, r̄_c, each city's land rent at zero utilisation.
+        used: P km² in use at each park.
+    """
+    util = np.minimum(used / np.maximum(parks.capacity, TOLERANCE), max_util)
+    return land_rent_base[parks.city] * (1 - util) ** (-elasticity)
 
 
-def location_terms(world: World, config: ScenarioConfig, parks: Parks, output_ckg: np.ndarray,
+def location_terms(technology: Technology, parks: Parks, output_ckg: np.ndarray,
                    wage: np.ndarray, land_price: np.ndarray) -> Terms:
     """Output and cost per unit of productivity of every sector-segment at every park."""
-    econ = config.economy
-    theta = np.array([econ.talent_elasticity[s] for s in SEGMENTS])
-    talent = world.talent[:, None] ** theta[None, :]                      # C x G
-    agg = agglomeration(output_ckg.sum(axis=2), econ.agglomeration_elasticity)  # C x K
+    tech = technology
+    agg = agglomeration(output_ckg.sum(axis=2), tech.agglomeration_elasticity)  # C x K
     c = parks.city
-    q = (agg[c][:, :, None] * talent[c][:, None, :]) * (1 + parks.productivity_bonus)[:, None, None]
-    link = link_distances(output_ckg, world.distance_km, world.links)     # K x G x C
-    kg = world.n_sectors * len(SEGMENTS)
-    cost = (econ.tax_rate
-            + wage[c][:, None, None] * world.labour_share[None]
-            + land_price[:, None, None] * world.land_per_output[None]
-            + econ.distance_cost_per_100km * np.moveaxis(link, 2, 0)[c])
+    q = ((agg[c][:, :, None] * tech.talent_factor[c][:, None, :])
+         * (1 + parks.productivity_bonus)[:, None, None])
+    link = link_distances(output_ckg, tech.distance_km, tech.links)      # K x G x C
+    kg = n_sector_segments(tech.labour_share.shape[0])
+    cost = (tech.tax_rate
+            + wage[c][:, None, None] * tech.labour_share[None]
+            + land_price[:, None, None] * tech.land_per_output[None]
+            + tech.distance_cost_per_100km * np.moveaxis(link, 2, 0)[c])
     return Terms(q=q.reshape(len(c), kg).T, cost=cost.reshape(len(c), kg).T,
                  land_price=land_price, link_km100=link.reshape(kg, -1))
 

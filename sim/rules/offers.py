@@ -38,7 +38,7 @@ def unit_value_factors(
 
 def expected_payoff(u: np.ndarray, available: np.ndarray, weight: np.ndarray, q: np.ndarray,
                     value: np.ndarray, pays: np.ndarray, rate: np.ndarray, nest: np.ndarray,
-                    n_nests: int, lam: float, life: float, sub_life: float) -> np.ndarray:
+                    n_nests: int, nest_param: float, life: float, sub_life: float) -> np.ndarray:
     """A city's expected value of one step of decisions in one sector-segment.
 
     Args:
@@ -53,7 +53,7 @@ def expected_payoff(u: np.ndarray, available: np.ndarray, weight: np.ndarray, q:
         S expected values.
     """
     s, n, p = u.shape
-    probs = nested_probabilities(u.reshape(s * n, p), nest, n_nests, lam,
+    probs = nested_probabilities(u.reshape(s * n, p), nest, n_nests, nest_param,
                                  np.broadcast_to(available, (s, n, p)).reshape(s * n, p))
     probs = probs[:, :-1].reshape(s, n, p)
     per_yuan = life * value[None, :] - sub_life * rate[:, None] * pays[None, :]
@@ -62,7 +62,7 @@ def expected_payoff(u: np.ndarray, available: np.ndarray, weight: np.ndarray, q:
 
 def best_response(u: np.ndarray, available: np.ndarray, weight: np.ndarray, q: np.ndarray,
                   sigma: float, value: np.ndarray, pays: np.ndarray, current: float,
-                  grid: np.ndarray, nest: np.ndarray, n_nests: int, lam: float, life: float,
+                  grid: np.ndarray, nest: np.ndarray, n_nests: int, nest_param: float, life: float,
                   sub_life: float) -> tuple[float, np.ndarray]:
     """The offer on ``grid`` that maximises the city's expected value, rivals' offers fixed.
 
@@ -70,14 +70,14 @@ def best_response(u: np.ndarray, available: np.ndarray, weight: np.ndarray, q: n
     """
     shift = (grid - current)[:, None, None] * (q * pays)[None, None, :] / sigma
     values = expected_payoff(u[None] + shift, available, weight, q, value, pays, grid, nest,
-                             n_nests, lam, life, sub_life)
+                             n_nests, nest_param, life, sub_life)
     return float(grid[int(np.argmax(values))]), values
 
 
 def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, block: np.ndarray,
                    n_blocks: int, q: np.ndarray, sigma: np.ndarray, value: np.ndarray,
                    pays: np.ndarray, current: np.ndarray, grid: np.ndarray, nest: np.ndarray,
-                   n_nests: int, lam: float, life: float,
+                   n_nests: int, nest_param: float, life: float,
                    sub_life: float) -> tuple[np.ndarray, np.ndarray]:
     """:func:`best_response` for many sector-segments at once, evaluated nest by nest.
 
@@ -96,17 +96,17 @@ def best_responses(u: np.ndarray, available: np.ndarray, weight: np.ndarray, blo
         best rate per block (n_blocks) and expected values (n_blocks x S).
     """
     return best_responses_on([grid], u, available, weight, block, n_blocks, q, sigma, value,
-                             pays, current, nest, n_nests, lam, life, sub_life)[0]
+                             pays, current, nest, n_nests, nest_param, life, sub_life)[0]
 
 
 def best_responses_on(grids: list[np.ndarray], u: np.ndarray, available: np.ndarray,
                       weight: np.ndarray, block: np.ndarray, n_blocks: int, q: np.ndarray,
                       sigma: np.ndarray, value: np.ndarray, pays: np.ndarray,
-                      current: np.ndarray, nest: np.ndarray, n_nests: int, lam: float,
+                      current: np.ndarray, nest: np.ndarray, n_nests: int, nest_param: float,
                       life: float, sub_life: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`best_responses` on each of several grids (with and without a subsidy cap), the
     logit at the offers in force computed once for all of them."""
-    scaled = np.where(available, u / lam, -np.inf)
+    scaled = np.where(available, u / nest_param, -np.inf)
     top = row_max(scaled)
     top[~np.isfinite(top)] = 0.0
     e = np.exp(scaled - top)                               # N x P, at the offers in force
@@ -114,17 +114,17 @@ def best_responses_on(grids: list[np.ndarray], u: np.ndarray, available: np.ndar
     sums, worth = e @ fixed, (e * q * (life * value)) @ fixed  # N x C, parks the offer leaves
     touched = np.zeros(n_nests, bool)
     touched[nest[pays]] = True
-    m0, rest, rest_value = _untouched(sums[:, ~touched], worth[:, ~touched], top, lam)
+    m0, rest, rest_value = _untouched(sums[:, ~touched], worth[:, ~touched], top, nest_param)
     paid = np.flatnonzero(pays)
     e_in_force, q_paid, value_paid = e[:, None, paid], q[:, None, paid], value[:, None, paid]
     out = []
     for grid in grids:
         e_paid = e_in_force * np.exp((grid[None, :, None] - current[:, None, None])
-                                     * q_paid / (sigma[:, None, None] * lam))
+                                     * q_paid / (sigma[:, None, None] * nest_param))
         worth_paid = e_paid * q_paid * (life * value_paid
                                         - sub_life * grid[None, :, None])   # N x S x J
         num, denom = _touched(e_paid, worth_paid, sums, worth, top, m0, rest, rest_value,
-                              nest[paid], np.flatnonzero(touched), lam)
+                              nest[paid], np.flatnonzero(touched), nest_param)
         values = (block[None, :] == np.arange(n_blocks)[:, None]) @ (weight[:, None] * num / denom)
         out.append((grid[np.argmax(values, axis=1)], values))
     return out
@@ -133,7 +133,7 @@ def best_responses_on(grids: list[np.ndarray], u: np.ndarray, available: np.ndar
 def _touched(e_paid: np.ndarray, worth_paid: np.ndarray, sums: np.ndarray, worth: np.ndarray,
              top: np.ndarray, m0: np.ndarray, rest: np.ndarray, rest_value: np.ndarray,
              nest_paid: np.ndarray, touched: np.ndarray,
-             lam: float) -> tuple[np.ndarray, np.ndarray]:
+             nest_param: float) -> tuple[np.ndarray, np.ndarray]:
     """The logit's expected value (numerator) and denominator (N x S), relative to the largest
     nest term, with the nests holding the paid parks recomputed at each candidate rate."""
     parts = []
@@ -142,7 +142,7 @@ def _touched(e_paid: np.ndarray, worth_paid: np.ndarray, sums: np.ndarray, worth
         for c in touched:
             here = nest_paid == c
             nest_sum = sums[:, c, None] + e_paid[:, :, here].sum(axis=2)         # N x S
-            nest_u = lam * (np.log(nest_sum) + top)
+            nest_u = nest_param * (np.log(nest_sum) + top)
             m = np.maximum(m, nest_u)
             parts.append((nest_u, nest_sum,
                           worth[:, c, None] + worth_paid[:, :, here].sum(axis=2)))
@@ -157,11 +157,11 @@ def _touched(e_paid: np.ndarray, worth_paid: np.ndarray, sums: np.ndarray, worth
 
 
 def _untouched(sums: np.ndarray, worth: np.ndarray, top: np.ndarray,
-               lam: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               nest_param: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nests an offer leaves alone: the scale m0 (N x 1, >= 0), their weight in the logit's
     denominator plus the outside option's, and their expected value, both relative to exp(m0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        nest_u = lam * (np.log(sums) + top)
+        nest_u = nest_param * (np.log(sums) + top)
         m0 = np.maximum(row_max(nest_u), 0.0)
         weight = np.exp(nest_u - m0)
         within = np.where(sums > 0, worth / sums, 0.0)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from sim.rules.constants import TOLERANCE
+
 
 def map_slots(output_share: np.ndarray, land_share: np.ndarray, total: int) -> np.ndarray:
     """Lead sector-segments per city: ``total`` split in proportion to the mean of a city's share
@@ -37,7 +39,7 @@ def spillover_external(margin: np.ndarray, mass: np.ndarray, gamma: float) -> np
     first order). What they gain is ``γ (m_kc − Σ_c X_kc m_kc / Σ_c X_kc)``: positive where
     they earn more per yuan than the sector's output-weighted mean.
     """
-    total = np.maximum(mass.sum(axis=0, keepdims=True), 1e-12)
+    total = np.maximum(mass.sum(axis=0, keepdims=True), TOLERANCE)
     mean = (mass * margin).sum(axis=0, keepdims=True) / total
     return gamma * (margin - mean)
 
