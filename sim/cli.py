@@ -17,7 +17,7 @@ from pathlib import Path
 from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
 
 #: Modules that add subcommands through ``register(subparsers)`` when they are installed.
-PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.validation.cli")
+PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.validation.cli", "sim.estimation.cli")
 
 SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
                    ("wuhan_share", "Wuhan share of GDP", "{:.4f}"),
