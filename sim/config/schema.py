@@ -236,6 +236,8 @@ class ScenarioConfig(Strict):
     agreements: list[Agreement] = []
     sweep: dict | None = None
     uncertain: dict | None = None
+    #: A posterior folder (``sim calibrate``): replicate r of a batch runs at its draw r.
+    posterior: str | None = None
 
     @model_validator(mode="after")
     def _no_overlapping_terms(self) -> ScenarioConfig:

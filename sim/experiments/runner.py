@@ -294,7 +294,8 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
               replicates: int | None = None, seed: int | None = None,
               workers: int | None = None, scheduler: str | None = None,
               executor: cf.Executor | None = None, overrides: Sequence[str] = (),
-              resume: bool = False, progress: bool = True) -> BatchSummary:
+              resume: bool = False, progress: bool = True,
+              posterior: str | os.PathLike | None = None) -> BatchSummary:
     """Run every sweep point and replicate of the scenario files and store the tables.
 
     Args:
@@ -308,6 +309,8 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
         overrides: ``key.path=value`` strings applied to every file.
         resume: continue ``out_dir``: skip finished runs, redo missing, failed or damaged ones.
         progress: report progress on stderr.
+        posterior: a posterior folder (else the scenarios' ``posterior:``): replicate r of
+            every scenario runs at its draw r (:mod:`sim.estimation.assign`).
 
     Raises:
         ConfigError: bad input, an existing output folder, a folder locked by another process,
@@ -318,7 +321,7 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
 
     start = time.perf_counter()
     check_workers(workers)
-    runs = expand_runs(scenario_files, overrides, replicates, seed)
+    runs = posterior_runs(expand_runs(scenario_files, overrides, replicates, seed), posterior)
     store_guard.check_run_names([spec.name for spec in runs])
     out = Path(out_dir)
     if resume and not (out / "batch.json").is_file():
@@ -356,6 +359,13 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
     return BatchSummary(out_dir=out, n_ok=len(todo) - len(failed), n_failed=len(failed),
                         failed=failed, wall_s=time.perf_counter() - start,
                         n_skipped=len(runs) - len(todo), n_total=len(runs))
+
+
+def posterior_runs(runs: list[RunSpec], posterior: str | os.PathLike | None) -> list[RunSpec]:
+    """The runs at their replicate's posterior draw when the batch has a posterior."""
+    from sim.estimation.assign import batch_posterior, with_posterior
+
+    return with_posterior(runs, batch_posterior(runs, posterior))
 
 
 def drive(pool: Pool, todo: Sequence[Any], record: Callable[[Any, dict], None],
