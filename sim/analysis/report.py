@@ -21,6 +21,7 @@ import yaml
 
 from sim.analysis import enclaves, executive, fiscal, forest, i18n, plots, registry, stats
 from sim.analysis.executive import fmt, interval
+from sim.analysis.posterior_headline import posterior_blocks
 from sim.experiments.store import load_results, run_folder_name
 
 OUTPUTS = ("report.md", "report.html", "summary.csv", "summary.xlsx", "figures")
@@ -394,6 +395,8 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
     blocks += enclaves.origin_blocks(batch.cities, lang)
+    blocks += posterior_blocks(  # only for a batch run under a posterior
+        batch.circle, scenario_configs(batch_dir, batch.manifest), baseline, compared, lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
     return out / "report.html"
