@@ -61,6 +61,13 @@ class Posterior:
                                                                                  name="replicate"))
 
 
+def override_sets(folder: str | os.PathLike, n: int) -> list[list[str]]:
+    """Draws 0..n-1 of the posterior in ``folder`` as ``key=value`` overrides, one list per
+    draw (what ``sim evidence --posterior`` runs its replicate r at)."""
+    posterior = load_posterior(folder)
+    return [[f"{k}={v!r}" for k, v in posterior.draw(r).items()] for r in range(n)]
+
+
 def write_posterior(folder: str | os.PathLike, frame: pd.DataFrame, record: dict) -> Path:
     """Write ``posterior.parquet`` (weights normalised) and ``posterior.json`` into ``folder``."""
     folder = Path(folder)
