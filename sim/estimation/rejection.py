@@ -88,9 +88,12 @@ def regression_adjust(params: Sequence[Parameter], samples: np.ndarray, regresso
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray,
                        quantiles: Sequence[float]) -> np.ndarray:
-    """Quantiles of a weighted sample (midpoint rule on the sorted cumulative weights)."""
-    order = np.argsort(values, kind="stable")
-    x, w = np.asarray(values, float)[order], np.asarray(weights, float)[order]
+    """Quantiles of a weighted sample (midpoint rule on the sorted cumulative weights; values
+    of weight zero are not part of the sample)."""
+    keep = np.asarray(weights, float) > 0
+    order = np.argsort(np.asarray(values, float)[keep], kind="stable")
+    x = np.asarray(values, float)[keep][order]
+    w = np.asarray(weights, float)[keep][order]
     cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
     return np.interp(quantiles, cdf, x)
 
