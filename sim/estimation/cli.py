@@ -10,6 +10,7 @@ posterior is known, to check the machinery without running the model.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sim.config.loader import ConfigError, show_path
@@ -153,6 +154,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"posterior of {len(params)} parameter(s) from {r['simulations']} simulations in "
           f"{r['generations']} generation(s), {r['cpu_s']} CPU s; written to "
           f"{show_path(args.out)}")
+    if r.get("warning"):
+        print(f"warning: {r['warning']}", file=sys.stderr)
     return 0
 
 

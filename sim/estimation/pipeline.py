@@ -25,6 +25,9 @@ from sim.estimation.targets import TargetLike, TargetSimulator, check_held_out
 
 #: Posterior draws simulated for the posterior predictive by default.
 PREDICTIVE_DRAWS = 20
+#: Below this share of the population, the last generation's effective sample size is flagged:
+#: a few particles carry the posterior (a weight collapse; run more particles or generations).
+LOW_ESS_SHARE = 0.1
 
 
 def chosen_keys(params: Sequence[Parameter], keys: Sequence[str] | None,
@@ -113,6 +116,11 @@ def calibrate(simulator: TargetSimulator, params: Sequence[Parameter],
               "generations": len(generations), "model": model_version(),
               "cpu_s": round(cpu_seconds() - start_cpu, 1),
               "wall_s": round(time.perf_counter() - start, 1), "draw_seed": simulator.seed}
+    ess = float(generations["effective_sample_size"].iloc[-1])
+    if ess < LOW_ESS_SHARE * settings.population:
+        record["warning"] = (f"the last generation's effective sample size is {ess:.0f} of "
+                             f"{settings.population} particles: a few particles carry the "
+                             f"posterior; rerun with more particles or generations")
     frame = final_particles(history)[[p.key for p in params] + ["weight"]]
     record["fingerprint"] = hashlib.sha256(frame.to_csv().encode()).hexdigest()[:16]
     posterior = Posterior(frame, record, out)
@@ -159,6 +167,7 @@ def summary_markdown(posterior: Posterior, generations: pd.DataFrame) -> str:
              f"{s['generations']}), {r['simulations']} simulations (cap {s['max_simulations']}), "
              f"{s['n_units'] or 'default'} units, seed {s['seed']}; CPU {r['cpu_s']} s, wall "
              f"{r['wall_s']} s. Model {r['model']['version']} at {r['model']['commit'][:12]}.",
+             *(["", f"**Warning: {r['warning']}.**"] if r.get("warning") else []),
              "", "| parameter | mean | sd | 5% | 95% |", "|---|---|---|---|---|"]
     for row in weighted_summary(posterior).itertuples():
         lines.append(f"| `{row.parameter}` | {row.mean:.4g} | {row.sd:.3g} | {row.q05:.4g} | "
