@@ -36,7 +36,7 @@ class SmcSettings:
     population: int = 200
     generations: int = 8
     min_epsilon: float = 0.0
-    max_simulations: int = 6000
+    max_simulations: int = 5000
 
 
 def quiet_pyabc(level: int = logging.WARNING) -> None:
