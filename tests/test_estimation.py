@@ -152,17 +152,18 @@ def test_identifiability_finds_the_identified_and_the_inert_parameter(tmp_path: 
 # --------------------------------------------------------------------------- pyabc
 
 
-@pytest.fixture(autouse=True)
-def _quiet_pyabc():
+@pytest.fixture
+def quiet_pyabc():
+    """pyabc installed (the 'calibration' extra) and its INFO logging off."""
     pytest.importorskip("pyabc")
-    from sim.estimation.smc import quiet_pyabc
+    from sim.estimation.smc import quiet_pyabc as quiet
 
-    quiet_pyabc()
+    quiet()
     yield
     logging.getLogger("ABC").setLevel(logging.WARNING)
 
 
-def test_abc_smc_recovers_a_gaussian_mean_and_resumes(tmp_path: Path) -> None:
+def test_abc_smc_recovers_a_gaussian_mean_and_resumes(tmp_path: Path, quiet_pyabc) -> None:
     from sim.estimation.smc import SmcSettings, final_particles, run_smc
 
     target = calibration_only(toy.toy_targets(TRUTH))[:1]          # level only
@@ -184,7 +185,7 @@ def test_abc_smc_recovers_a_gaussian_mean_and_resumes(tmp_path: Path) -> None:
         run_smc(simulator, params, observed(target), tmp_path, settings, workers=1, resume=True)
 
 
-def test_default_sampler_is_multicore_and_one_worker_single_core() -> None:
+def test_default_sampler_is_multicore_and_one_worker_single_core(quiet_pyabc) -> None:
     import pyabc
 
     from sim.estimation.smc import sampler
@@ -198,7 +199,7 @@ def test_default_sampler_is_multicore_and_one_worker_single_core() -> None:
 # --------------------------------------------------------------------------- the hold-out
 
 
-def test_no_validation_target_enters_a_fit(tmp_path: Path) -> None:
+def test_no_validation_target_enters_a_fit(tmp_path: Path, quiet_pyabc) -> None:
     """Screening, identifiability and ABC-SMC see only calibration targets; the validation
     target is simulated only for the posterior predictive, where it is marked."""
     from sim.estimation.pipeline import calibrate, identify
@@ -227,3 +228,16 @@ def test_no_validation_target_enters_a_fit(tmp_path: Path) -> None:
     assert fitted == {"level", "trend"}
     assert {t["role"] for t in posterior.record["fitted_to"]} == {"calibration"}
     assert [t["name"] for t in posterior.record["fitted_to"]] == ["level", "trend"]
+
+
+def test_sensitivity_targets_refuses_a_baseline_and_sobol(tmp_path: Path, capsys) -> None:
+    from sim.cli import main
+
+    base = str(Path(__file__).resolve().parent.parent / "scenarios" / "base.yaml")
+    for extra, why in ((["--method", "morris", "--against", base], "expected no --against"),
+                       (["--method", "sobol"], "expected --method morris")):
+        status = main(["sensitivity", base, "--samples", "2", "--targets", *extra,
+                       "--out", str(tmp_path / "s")])
+        err = capsys.readouterr().err
+        assert status == 2 and why in err and err.count("\n") == 1
+    assert not (tmp_path / "s").exists()
