@@ -39,25 +39,17 @@ def simulate_predictive(posterior: Posterior, simulator: TargetSimulator, n_draw
                         scheduler: str | None = None, executor=None, resume: bool = False,
                         progress: bool = True) -> pd.DataFrame:
     """Simulate draws 0..n_draws-1 into ``out`` (resumable); one row per draw and target."""
-    from sim.config.loader import ConfigError
-    from sim.experiments.runner import open_executor
-    from sim.experiments.store_guard import batch_lock
-    from sim.sensitivity.core import design_record, open_study, run_design
+    from sim.sensitivity.core import design_record, run_points
 
     points = [{"draw": r, **posterior.draw(r)} for r in range(n_draws)]
-    out = Path(out)
     record = design_record("predictive", n_draws, posterior.seed, [],
                            {"posterior": posterior.record.get("fingerprint", ""),
                             "targets": [t.name for t in simulator.targets]})
-    with batch_lock(out), open_executor(workers, scheduler, executor) as pool:
-        open_study(out, record, resume)
-        records = run_design(points, DrawSimulator(simulator), out, pool, progress)
-    failed = [r for r in records if r["status"] != "ok"]
-    if failed:
-        raise ConfigError(f"{len(failed)} of {n_draws} predictive draws failed (first: "
-                          f"{failed[0]['message']}); rerun with --resume")
-    rows = [{"draw": r["index"], "target": name, "model": value}
-            for r in records for name, value in r["outputs"].items()]
+    outputs = run_points(points, DrawSimulator(simulator), Path(out), record, workers=workers,
+                         scheduler=scheduler, executor=executor, resume=resume,
+                         progress=progress, what="predictive draws")
+    rows = [{"draw": r, "target": name, "model": value}
+            for r, values in enumerate(outputs) for name, value in values.items()]
     return pd.DataFrame(rows)
 
 

@@ -58,10 +58,9 @@ def run_reference(params: Sequence[Parameter], simulator: Callable[[dict], dict]
         ConfigError: an unusable folder, a resumed folder holding another design, or failed
             points (listed; rerun with ``resume``).
     """
-    from sim.experiments.runner import check_workers, open_executor
+    from sim.experiments.runner import check_workers
     from sim.experiments.store import check_fresh_output
-    from sim.experiments.store_guard import batch_lock
-    from sim.sensitivity.core import design_record, open_study, run_design
+    from sim.sensitivity.core import design_record, run_points
 
     if n < 2:
         raise ConfigError(f"--draws: expected an integer >= 2 (got {n})")
@@ -70,13 +69,10 @@ def run_reference(params: Sequence[Parameter], simulator: Callable[[dict], dict]
     if not resume:
         check_fresh_output(out, "pass --resume to continue it or choose another --out")
     points = prior_points(params, n, seed, integer_keys)
-    with batch_lock(out), open_executor(workers, scheduler, executor) as pool:
-        open_study(out, design_record("reference", n, seed, params, label or {}), resume)
-        records = run_design(points, simulator, out, pool, progress)
-    failed = [r for r in records if r["status"] != "ok"]
-    if failed:
-        raise ConfigError(f"{len(failed)} of {n} prior draws failed (first: "
-                          f"{failed[0]['message']}); fix and rerun with --resume")
-    table = ReferenceTable(pd.DataFrame(points), pd.DataFrame([r["outputs"] for r in records]))
+    outputs = run_points(points, simulator, out,
+                         design_record("reference", n, seed, params, label or {}),
+                         workers=workers, scheduler=scheduler, executor=executor, resume=resume,
+                         progress=progress, what="prior draws")
+    table = ReferenceTable(pd.DataFrame(points), pd.DataFrame(outputs))
     table.frame().to_csv(out / "reference.csv", index=False)
     return table

@@ -79,19 +79,13 @@ def run_lhs(params, evaluator, n: int, out: Path, *, seed: int, integer_keys=(),
             label: dict | None = None, workers=None, scheduler=None, resume=False,
             progress=True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate a fresh (resumable) Latin-hypercube design; return (points, outputs)."""
-    from sim.experiments.runner import open_executor
-    from sim.experiments.store_guard import batch_lock
-    from sim.sensitivity.core import design_record, open_study, run_design
+    from sim.sensitivity.core import design_record, run_points
 
     points = lhs_points(params, n, seed, integer_keys)
-    with batch_lock(out), open_executor(workers, scheduler, None) as pool:  # one process
-        open_study(out, design_record("lhs", n, seed, params, label or {}), resume)
-        records = run_design(points, evaluator, out, pool, progress)
-    failed = [r for r in records if r["status"] != "ok"]
-    if failed:
-        raise ConfigError(f"{len(failed)} of {len(records)} points failed (first: "
-                          f"{failed[0]['message']}); fix and rerun with --resume")
-    return pd.DataFrame(points), pd.DataFrame([r["outputs"] for r in records])
+    outputs = run_points(points, evaluator, out, design_record("lhs", n, seed, params,
+                                                                 label or {}),
+                         workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+    return pd.DataFrame(points), pd.DataFrame(outputs)
 
 
 def stored_design(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
