@@ -358,11 +358,13 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  boundaries: str | os.PathLike | None = None, rate: float = 0.05,
                  n_boot: int | None = None,
                  sensitivity: str | os.PathLike | None = None,
-                 notes: list[str] = ()) -> Path:
+                 notes: list[str] = (), evidence: str | os.PathLike | None = None) -> Path:
     """Compare a stored batch and write the summary, figures and report; returns report.html.
 
     ``sensitivity``: a ``sim sensitivity`` output folder (its ``beats.csv`` and, when present,
-    ``sign_ranges.csv``) whose result the executive summary reports; ``notes`` (failed and
+    ``sign_ranges.csv``) whose result the executive summary reports; ``evidence``: a
+    ``sim evidence`` output folder (else one inside or beside the batch folder), whose fit to
+    history is stated near the top (:mod:`sim.analysis.evidence_summary`); ``notes`` (failed and
     missing runs) are stated at the top of the report; ``n_boot`` is ignored (kept for old
     callers).
 
@@ -391,6 +393,10 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                           baseline, figures, lang, lead, summary.replicates)
     blocks += sensitivity_blocks(sensitivity, batch_dir, batch.manifest, compared, baseline,
                                  out / "figures", lang)
+    from sim.analysis.evidence_summary import report_blocks  # the fit to history, near the top
+
+    at = next(i for i, block in enumerate(blocks) if i and block[0] != "warning")
+    blocks[at:at] = report_blocks(batch_dir, evidence, meta, lang)
     if notes:
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)

@@ -63,7 +63,7 @@ def check_data_folder(folder: Path) -> DataFolder:
                                    f"{show_path(folder)}{what})"])
     problems: list[str] = []
     tables = {name: _read(folder / name, name in REQUIRED, problems)
-              for name in (*REQUIRED, "structure.csv")}
+              for name in (*REQUIRED, "structure.csv", *EVIDENCE_FILES)}
     for name, frame in tables.items():
         if frame is not None:
             problems += _check_table(folder / name, frame)
@@ -71,6 +71,7 @@ def check_data_folder(folder: Path) -> DataFolder:
     sectors = _default_sectors(tables["sectors.csv"])
     if not problems:
         problems += _cross_checks(folder, tables, cities, sectors)
+        problems += _evidence_cities(folder, tables, cities)
     return DataFolder(cities, [s for s, _ in sectors], problems)
 
 
@@ -244,4 +245,40 @@ def _segment_problems(folder: Path, tables: dict, groups: set[str]) -> list[str]
             for i, s in enumerate(links[column])
             if s.strip() not in SEGMENTS
         ]
+    return problems
+
+
+# ---------------------------------------------------------------- evidence files (optional)
+# Read by the back-test and `sim evidence` (sim/validation): the city GDP series, Hubei's real
+# growth, the land figures and the targets. Columns the code reads are checked; the targets'
+# numbers (which may be empty: no data) are checked when `sim evidence` loads them.
+YEAR = (1949, 2100, False)
+EVIDENCE_NUMBERS: dict[str, dict[str, tuple[float, float, bool]]] = {
+    "gdp_series_2010_2019.csv": {"year": YEAR, "gdp_100m_yuan": (0, 1e8, True)},
+    "gdp_series_2020_2024.csv": {"year": YEAR, "gdp_100m_yuan": (0, 1e8, True)},
+    "hubei_gdp.csv": {"year": YEAR, "real_growth_pct": (-50, 50, False)},
+    "land_evidence.csv": {"first_year": YEAR, "last_year": YEAR, "value": (-1e9, 1e9, False)},
+}
+EVIDENCE_TEXT = {"gdp_series_2010_2019.csv": ("city",), "gdp_series_2020_2024.csv": ("city",),
+                 "hubei_gdp.csv": (), "land_evidence.csv": ("indicator", "region", "status"),
+                 "targets.csv": ("name", "run", "measure", "role")}
+EVIDENCE_KEYS = {"gdp_series_2010_2019.csv": ("city", "year"),
+                 "gdp_series_2020_2024.csv": ("city", "year"), "hubei_gdp.csv": ("year",),
+                 "land_evidence.csv": ("indicator", "region", "first_year", "last_year"),
+                 "targets.csv": ("name",)}
+EVIDENCE_FILES = tuple(EVIDENCE_TEXT)
+NUMBERS.update(EVIDENCE_NUMBERS)
+TEXT.update(EVIDENCE_TEXT)
+KEYS.update(EVIDENCE_KEYS)
+
+
+def _evidence_cities(folder: Path, tables: dict, cities: list[str]) -> list[str]:
+    """The GDP series name cities of cities.csv."""
+    problems = []
+    for name in ("gdp_series_2010_2019.csv", "gdp_series_2020_2024.csv"):
+        frame = tables.get(name)
+        if frame is not None:
+            problems += [f"{show_path(folder / name)}: city row {i + 2}: expected a city of "
+                         f"cities.csv (got {c!r})" for i, c in enumerate(frame["city"])
+                         if c.strip() not in cities]
     return problems

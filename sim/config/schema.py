@@ -36,7 +36,8 @@ class WorldConfig(Strict):
     land_rent_core: float = Field(0.43, gt=0.0, le=1e4)
     land_rent_gdppc_elasticity: float = Field(0.8, ge=0.0, le=3.0)
     utilisation_core: float = Field(0.86, gt=0.0, lt=1.0)
-    core_land_growth_share: float = Field(0.25, ge=0.0, le=1.0)
+    core_land_supply_km2: float = Field(0.0, ge=0.0, le=1e4)   # new serviced land a year
+    core_land_stock_km2: float | None = Field(None, gt=0.0, le=1e6)  # None: the calibrated stock
     utilisation_ring: float = Field(0.7, gt=0.0, lt=1.0)
 
 
@@ -57,6 +58,7 @@ class EconomyConfig(Strict):
     exit_rate_annual: float = Field(0.08, ge=0.0, lt=1.0)
     review_rate_annual: float = Field(0.10, ge=0.0, le=1.0)
     growth_rate_annual: float = Field(0.0, ge=-0.5, le=0.5)
+    land_intensity_decline: float = Field(0.0, ge=0.0, le=0.5)  # of land per unit of real output
     wage_adjustment_elasticity: float = Field(0.1, ge=0.0, le=1.0)
     land_price_utilisation_elasticity: float = Field(0.5, ge=0.0, le=3.0)
     max_utilisation: float = Field(0.99, gt=0.5, lt=1.0)

@@ -32,6 +32,7 @@ from sim.model.world import World, build_world
 from sim.rules.agreements import rd_link_attention
 from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
 from sim.rules.economy import Settings, Terms, land_prices, location_terms
+from sim.rules.land import core_land_factor
 
 #: Headline circle metrics collected by the model's DataCollector (columns of the circle table).
 HEADLINES = ("gdp_total", "wuhan_share", "similarity_ring_mean", "subsidy_total", "welfare",
@@ -145,21 +146,24 @@ class CircleModel(mesa.Model):
         return self.world.primary * self.trend()
 
     def land_trend(self, step: int | None = None) -> np.ndarray:
-        """Per city, the growth of serviced park land since the base year: the trend in a ring
-        city, (1 + s g)^(t/4) in the core, where s (``world.core_land_growth_share``) is the share
-        of the trend growth rate g by which the core city releases new industrial land."""
+        """Per city, its serviced park land since the base year, in base-year intensity units:
+        the trend in a ring city (balanced growth), and in the core the new land it releases a
+        year (``world.core_land_supply_km2``) on its stock, each km² holding more output as land
+        per unit of real output falls (``economy.land_intensity_decline``;
+        :func:`sim.rules.land.core_land_factor`)."""
         t = self.steps if step is None else step
         factor = np.full(self.world.n_cities, self.trend(t))
-        g = self.config.economy.growth_rate_annual
-        share = self.config.world.core_land_growth_share
-        factor[self.world.core] = (1 + share * g) ** (t / STEPS_PER_YEAR)
+        wc, core = self.config.world, self.world.core
+        stock = wc.core_land_stock_km2 or float(self.calibration.local_capacity[core])
+        factor[core] = core_land_factor(t / STEPS_PER_YEAR, wc.core_land_supply_km2, stock,
+                                        self.config.economy.land_intensity_decline)
         return factor
 
     def grow_supplies(self) -> None:
         """Balanced growth: local park land and labour supply grow with the trend, so a city that
-        grows with the circle faces its base land price and wage (A); the core's land may grow
-        slower (``land_trend``), so growth fills it; land a host allotted to agreement parks
-        stays theirs."""
+        grows with the circle faces its base land price and wage (A); the core's land follows
+        its released land and land intensity (``land_trend``), so growth may fill it; land a
+        host allotted to agreement parks stays theirs."""
         local = self.parks.kind == ParkKind.LOCAL
         self.parks.capacity[local] = (self.calibration.local_capacity * self.land_trend()
                                       - self.agreements.allotted)
