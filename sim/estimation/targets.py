@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -49,8 +51,9 @@ def load_calibration_targets(path: str | os.PathLike | None = None) -> list:
 
 
 def calibration_only(targets: Sequence[TargetLike]) -> list[TargetLike]:
-    """The ``calibration`` targets, in the file's order; a ConfigError if there are none."""
-    chosen = [t for t in targets if t.role == "calibration"]
+    """The ``calibration`` targets that have data, in the file's order (a target without data
+    cannot be fitted); a ConfigError if there are none."""
+    chosen = [t for t in targets if t.role == "calibration" and math.isfinite(t.data)]
     if not chosen:
         raise ConfigError("targets: expected at least one target with role 'calibration'")
     return chosen
@@ -103,10 +106,14 @@ class TargetSimulator:
     simulate: SimulateTargets | None = None
 
     def __call__(self, point: dict[str, Any]) -> dict[str, float]:
+        from sim.config.inert import InertWarning
+
         simulate = self.simulate or _evidence_simulator()
         replicate = replicate_of(point, self.seed) if self.replicate is None else self.replicate
-        values = simulate(list(self.targets), override_strings(point, self.overrides),
-                          self.seed, replicate, self.n_units)
+        with warnings.catch_warnings():  # a prior may cover a key the targets' runs ignore:
+            warnings.simplefilter("ignore", InertWarning)  # the screen shows it moves nothing
+            values = simulate(list(self.targets), override_strings(point, self.overrides),
+                              self.seed, replicate, self.n_units)
         return {t.name: float(values[t.name]) for t in self.targets}
 
 
