@@ -144,3 +144,14 @@ def test_cli_calibrate_toy_and_batch_under_a_posterior(tmp_path: Path) -> None:
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
     assert "expected a folder written by sim calibrate" in missing.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_evidence_runs_replicate_r_at_draw_r(tmp_path: Path, monkeypatch) -> None:
+    from sim.validation import evidence
+
+    seen = []
+    monkeypatch.setattr(evidence, "simulate_targets",
+                        lambda targets, overrides, seed, r, n: seen.append((r, overrides)) or {})
+    draws = override_sets(posterior_folder(tmp_path / "p"), 3)
+    evidence.realise([], 3, 1, ["world.n_units=200"], None, draws=draws)
+    assert seen == [(r, ["world.n_units=200", *draws[r]]) for r in range(3)]
