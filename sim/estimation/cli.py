@@ -69,11 +69,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ident = subparsers.add_parser("identifiability",
                                   help="coverage of the calibration on synthetic data sets")
     _common(ident)
-    ident.add_argument("--draws", type=int, default=500, help="prior simulations (default 500)")
+    ident.add_argument("--draws", type=int, default=1000,
+                       help="prior simulations (default 1000)")
     ident.add_argument("--truths", type=int, default=20,
                        help="held-out draws used as synthetic data sets (default 20)")
-    ident.add_argument("--accept", type=int, default=50,
-                       help="simulations accepted per data set (default 50)")
+    ident.add_argument("--accept", type=int, default=150,
+                       help="simulations accepted per data set (default 150: the regression "
+                            "adjustment needs 5 per coefficient, so up to 29 targets)")
     ident.set_defaults(handler=cmd_identifiability)
 
 

@@ -89,13 +89,15 @@ def summarise(per_truth: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def markdown(summary: pd.DataFrame, n_draws: int, accept: int, title: str) -> str:
+def markdown(summary: pd.DataFrame, n_draws: int, accept: int, title: str,
+             adjusted: bool = True) -> str:
     """The per-parameter table with the rule, for the folder and docs/VALIDATION.md."""
     n = int(summary["truths"].iloc[0]) if len(summary) else 0
     lines = [f"## {title}", "",
              f"{n} synthetic data sets (held-out prior draws), posterior of each from the other "
-             f"{n_draws - n} draws by ABC rejection ({accept} accepted) with regression "
-             f"adjustment. Identified: covers the truth in at least the 5% binomial quantile of "
+             f"{n_draws - n} draws by ABC rejection ({accept} accepted) "
+             f"{'with' if adjusted else 'WITHOUT (too few accepted for the targets)'} "
+             f"regression adjustment. Identified: covers the truth in at least the 5% binomial quantile of "
              f"{n} at {LEVEL:.0%}, and the {LEVEL:.0%} interval is at least "
              f"{MIN_CONTRACTION:.0%} narrower than the prior's on average.", "",
              "| parameter | covered | coverage | contraction | rank KS p | identified | why |",

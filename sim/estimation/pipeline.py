@@ -197,7 +197,8 @@ def identify(simulator: TargetSimulator, params: Sequence[Parameter], n_draws: i
     per_truth.to_csv(out / "truths.csv", index=False)
     summary = identifiability.summarise(per_truth)
     summary.to_csv(out / "identifiability.csv", index=False)
-    text = identifiability.markdown(summary, n_draws, accept, "Identifiability")
+    text = identifiability.markdown(summary, n_draws, accept, "Identifiability",
+                                    bool(per_truth["adjusted"].all()))
     (out / "identifiability.md").write_text(text, encoding="utf-8")
     (out / "run.json").write_text(json.dumps({"model": model_version(), **label}, indent=1),
                                   encoding="utf-8")
