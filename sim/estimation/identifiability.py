@@ -97,8 +97,8 @@ def markdown(summary: pd.DataFrame, n_draws: int, accept: int, title: str,
              f"{n} synthetic data sets (held-out prior draws), posterior of each from the other "
              f"{n_draws - n} draws by ABC rejection ({accept} accepted) "
              f"{'with' if adjusted else 'WITHOUT (too few accepted for the targets)'} "
-             f"regression adjustment. Identified: covers the truth in at least the 5% binomial quantile of "
-             f"{n} at {LEVEL:.0%}, and the {LEVEL:.0%} interval is at least "
+             f"regression adjustment. Identified: covers the truth in at least the 5% "
+             f"binomial quantile of {n} at {LEVEL:.0%}, and the {LEVEL:.0%} interval is at least "
              f"{MIN_CONTRACTION:.0%} narrower than the prior's on average.", "",
              "| parameter | covered | coverage | contraction | rank KS p | identified | why |",
              "|---|---|---|---|---|---|---|"]
