@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         files = bundled_scenarios()
         batch = run_batch(files, out_dir=out / "store", replicates=args.replicates,
                           workers=args.workers, overrides=args.overrides,
-                          posterior=args.posterior)
+                          **({"posterior": args.posterior} if args.posterior else {}))
     except (ConfigError, FileNotFoundError) as error:
         print(f"sim.experiments.demo: {error}", file=sys.stderr)
         return 2
