@@ -105,6 +105,19 @@ def test_screen_keeps_by_score_and_distinctness_worked_by_hand() -> None:
     assert not frame.loc["p2", "kept"] and frame.loc["p2", "score_distinct"] == 0.4
     # p3: 5 / 2 = 2.5 on a is noise (5 < 6); 1 / 10 = 0.1 on b -> not kept
     assert not frame.loc["p3", "kept"] and frame.loc["p3", "score"] == 2.5
+    # a noise floor of 1.6 on a: p1's mu* 3 is below 2 x 1.6 -> no longer kept
+    floored = screen(indices, [T("a", -1, 1), T("b", 0, 10)], {"a": 1.6, "b": 0.0})
+    assert not floored.set_index("parameter").loc["p1", "kept"]
+    assert screen(indices, [T("a", -1, 1), T("b", 0, 10)], {"a": 1.5}).set_index(
+        "parameter").loc["p1", "kept"]                                  # 3 >= 2 x 1.5
+
+
+def test_noise_floor_by_hand() -> None:
+    from sim.estimation.screening import noise_floor
+
+    # pairs |0 - 1| = 1, |0 - 3| = 3, |1 - 3| = 2: mean 2, over the Morris step 2/3 -> 3
+    assert noise_floor(pd.DataFrame({"a": [0.0, 1.0, 3.0], "b": [2.0, 2.0, 2.0]})) == {
+        "a": pytest.approx(3.0), "b": 0.0}
 
 
 def test_replicate_is_fixed_by_the_point() -> None:

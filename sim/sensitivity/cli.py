@@ -96,7 +96,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     title = f"Sensitivity: {scenario.name}" + (f" against {baseline.name}" if baseline else "")
     report = write_report(study, args.out, title)
     if args.targets is not None:
-        write_screen(study, evaluator.targets, args.out)
+        write_screen(study, evaluator, args.out)
     print(f"{args.method}: {len(study.points)} points over {len(params)} parameters in "
           f"{study.wall_s:.1f} s; report in {show_path(report)}")
     return 0
@@ -120,11 +120,19 @@ def target_evaluator(args: argparse.Namespace, seed: int):
                        "overrides": list(args.overrides)}
 
 
-def write_screen(study, targets, out: Path) -> None:
-    """``screening.csv`` and ``screening.md``: which parameters move the targets (kept)."""
-    from sim.estimation.screening import markdown, screen
+def write_screen(study, evaluator, out: Path, replicates: int = 8) -> None:
+    """``noise.csv`` (the targets at the scenario's own values over ``replicates`` replicates),
+    ``screening.csv`` and ``screening.md``: which parameters move the targets (kept)."""
+    import dataclasses
 
-    frame = screen(study.indices, targets)
+    import pandas as pd
+
+    from sim.estimation.screening import markdown, noise_floor, screen
+
+    noise = pd.DataFrame([dataclasses.replace(evaluator, replicate=r)({})
+                          for r in range(replicates)])
+    noise.to_csv(out / "noise.csv", index_label="replicate")
+    frame = screen(study.indices, evaluator.targets, noise_floor(noise))
     frame.to_csv(out / "screening.csv", index=False)
     (out / "screening.md").write_text(markdown(frame), encoding="utf-8")
     print(f"screen: kept {int(frame['kept'].sum())} of {len(frame)} parameters "
