@@ -232,3 +232,29 @@ def test_update_document_replaces_only_the_marked_block(tmp_path):
     doc.write_text("no markers")
     with pytest.raises(ValueError, match="marker"):
         update_document(doc, tmp_path)
+
+
+def test_cli_bad_set_or_targets_is_one_line_before_any_run(tmp_path, capsys):
+    from sim.cli import main
+
+    out = tmp_path / "ev"
+    assert main(["evidence", "--set", "economy.nope=1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "economy.nope" in err and not out.exists()
+    bad = _write_targets(tmp_path / "t.csv", role="maybe")
+    assert main(["evidence", "--targets", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "role: expected one of" in err and not out.exists()
+
+
+def test_realise_on_a_given_executor_keeps_the_replicate_order():
+    """The executor path (a given concurrent.futures executor, as a Dask cluster's would be)
+    gives the same realisations, in replicate order, as running them here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    targets = [t for t in load_targets() if t.run == "rest"][:2]
+    small = ["steps=2"]
+    here = ev.realise(targets, 2, 5, small, 300)
+    with ThreadPoolExecutor(2) as pool:
+        there = ev.realise(targets, 2, 5, small, 300, workers=None, executor=pool)
+    assert here == there and here[0] != here[1]

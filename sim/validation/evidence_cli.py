@@ -62,6 +62,17 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError(f"--doc {show_path(args.doc)}: expected an existing document")
 
 
+def _check_overrides(targets, overrides: list[str]) -> None:
+    """Bad ``--set`` values fail here, in one line, before any run starts."""
+    from sim.config import load_scenario
+    from sim.validation import evidence
+
+    files = {"backtest": evidence.SCENARIO, "forecast": evidence.FORECAST_SCENARIO,
+             "rest": evidence.REST_SCENARIO}
+    for run in dict.fromkeys(t.run for t in targets):
+        load_scenario(files[run], overrides)
+
+
 def cmd_evidence(args: argparse.Namespace) -> int:
     """Score the targets; write the four files (and the document's table with ``--doc``)."""
     from sim.experiments.runner import check_workers
@@ -70,6 +81,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     _check(args)
     check_workers(args.workers)
     targets = load_targets(args.targets)
+    _check_overrides(targets, args.overrides)
     if args.dry_run:
         print(_dry_run(targets, args))
         return 0
@@ -104,7 +116,7 @@ def _score(targets, args: argparse.Namespace):
     from sim.validation.evidence import evidence
     from sim.validation.fingerprint import code_hash
 
-    start = _cpu_seconds()
+    start, code = _cpu_seconds(), code_hash()   # the code the runs start with
     try:
         draws = None
         if args.posterior is not None:
@@ -115,7 +127,7 @@ def _score(targets, args: argparse.Namespace):
                          workers=args.workers, scheduler=args.scheduler, draws=draws)
     except (FileNotFoundError, KeyError, ValueError) as exc:   # a data folder of the wrong form
         raise ConfigError(" ".join(str(exc).strip("'\"").split())) from None
-    meta = {"version": sim.__version__, "code_hash": code_hash(), "data_hash": data_hash(None),
+    meta = {"version": sim.__version__, "code_hash": code, "data_hash": data_hash(None),
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "n_units": args.units,
             "replicates": args.replicates, "seed": args.seed, "overrides": args.overrides,
             "targets_file": str(args.targets or "sim/data/targets.csv"),
