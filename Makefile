@@ -1,12 +1,15 @@
 # The two commands: `make demo` (the bundled policy comparison, 3 replicates, about 82 s on 2 idle cores) and
 # `make test` (the whole suite, on PYTEST_WORKERS processes). `make study` is the comparison with
-# 20 replicates; `make notebooks` executes the notebooks into docs/notebooks (rendered copies).
+# 20 replicates (under the bundled posterior, replicate r at its draw r, once POSTERIOR exists);
+# `make notebooks` executes the notebooks into docs/notebooks (rendered copies).
 # All create .venv when it is missing or older than pyproject.toml.
 PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,distributed
 PYTEST_WORKERS ?= logical
+# The posterior `make study` integrates over (sim calibrate), once one is bundled.
+POSTERIOR ?= posteriors/bundled
 
 .PHONY: demo study test lint notebooks bench system-deps clean-venv
 
@@ -26,7 +29,8 @@ demo: $(BIN)/sim system-deps
 	$(BIN)/python -m sim.experiments.demo --out results/demo --force
 
 study: $(BIN)/sim system-deps
-	$(BIN)/python -m sim.experiments.demo --replicates 20 --out results/study --force
+	$(BIN)/python -m sim.experiments.demo --replicates 20 --out results/study --force \
+		$(if $(wildcard $(POSTERIOR)/posterior.parquet),--posterior $(POSTERIOR))
 
 test: $(BIN)/sim system-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)

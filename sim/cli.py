@@ -17,7 +17,7 @@ from pathlib import Path
 from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
 
 #: Modules that add subcommands through ``register(subparsers)`` when they are installed.
-PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.validation.cli")
+PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.validation.cli", "sim.estimation.cli")
 
 SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
                    ("wuhan_share", "Wuhan share of GDP", "{:.4f}"),
@@ -114,6 +114,9 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     batch.add_argument("--dry-run", action="store_true",
                        help="print the run count and a time estimate from one pilot run; "
                             "write nothing")
+    batch.add_argument("--posterior", metavar="DIR",
+                       help="posterior folder (sim calibrate): replicate r of every scenario runs "
+                            "at its draw r (default: the scenarios' posterior: key, if any)")
     batch.add_argument("--quiet", action="store_true", help="no progress output")
     batch.set_defaults(handler=cmd_batch)
 
@@ -211,11 +214,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         from sim.experiments.dry_run import batch_dry_run
 
         print(batch_dry_run(args.files, args.overrides, args.replicates, args.seed,
-                            args.workers, args.scheduler))
+                            args.workers, args.scheduler, args.posterior))
         return 0
     summary = run_batch(args.files, args.out, replicates=args.replicates, seed=args.seed,
                         workers=args.workers, scheduler=args.scheduler,
-                        overrides=args.overrides, resume=args.resume, progress=not args.quiet)
+                        overrides=args.overrides, resume=args.resume, progress=not args.quiet,
+                        posterior=args.posterior)
     ran = summary.n_ok + summary.n_failed
     rate = ran / summary.wall_s if summary.wall_s > 0 else 0.0
     print(f"{summary.n_ok} ok, {summary.n_failed} failed, {summary.n_skipped} already done "

@@ -36,6 +36,7 @@ from sim.analysis.evidence_summary import report_blocks as evidence_blocks
 from sim.analysis.executive import fmt, interval
 from sim.analysis.output import check_target, report_folder
 from sim.analysis.plan_pairs import section as plan_pairs_section
+from sim.analysis.posterior_headline import posterior_blocks
 from sim.analysis.render import to_html, to_markdown  # noqa: F401  (part of this module's API)
 from sim.config.loader import ConfigError
 from sim.experiments.store import load_results, run_folder_name
@@ -404,5 +405,7 @@ def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
     blocks += pairs.blocks
     blocks += enclaves.origin_blocks(batch.cities, lang)
+    blocks += posterior_blocks(  # only for a batch run under a posterior
+        batch.circle, scenario_configs(batch_dir, batch.manifest), baseline, compared, lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")

@@ -58,8 +58,9 @@ def read_yaml(path: Path) -> tuple[dict, Origins]:
     if not isinstance(data, dict):
         raise ConfigError(f"{shown}:1: expected a mapping of scenario keys "
                           f"(got {type(data).__name__} {_show_value(data)})")
-    if isinstance(data.get("data_dir"), str):
-        data["data_dir"] = str(resolved_or_absolute(path.parent / data["data_dir"]))
+    for folder in ("data_dir", "posterior"):  # relative to the file that names it
+        if isinstance(data.get(folder), str):
+            data[folder] = str(resolved_or_absolute(path.parent / data[folder]))
     return data, {key: (shown, line) for key, line in lines.items()}
 
 
@@ -381,8 +382,9 @@ def load_raw(path: str | os.PathLike, overrides: Iterable[str] = ()) -> tuple[di
     data, origins = load_chain(path)
     data.setdefault("name", path.stem)
     data = apply_overrides(data, overrides, origins)
-    if isinstance(data.get("data_dir"), str):
-        data["data_dir"] = str(resolved_or_absolute(Path(data["data_dir"])))
+    for folder in ("data_dir", "posterior"):
+        if isinstance(data.get(folder), str):
+            data[folder] = str(resolved_or_absolute(Path(data[folder])))
     return data, origins
 
 

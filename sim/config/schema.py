@@ -307,6 +307,8 @@ class ScenarioConfig(Strict):
     agreements: list[Agreement] = []
     sweep: dict | None = None
     uncertain: dict | None = None
+    #: A posterior folder (``sim calibrate``): replicate r of a batch runs at its draw r.
+    posterior: str | None = None
 
     @field_validator("name")
     @classmethod

@@ -37,7 +37,7 @@ from sim.config.uncertain import parse_entry
 
 #: Keys that a sweep or uncertain block may not vary (``seed``: replicates are the seeds; a
 #: swept seed would be overridden by the batch's root seed and give identical runs).
-UNSWEEPABLE = ("name", "sweep", "uncertain", "replicates", "extends", "seed")
+UNSWEEPABLE = ("name", "sweep", "uncertain", "replicates", "extends", "seed", "posterior")
 #: Most sweep points of one scenario file, and most runs (points x replicates) of one file.
 MAX_POINTS = 10_000
 MAX_RUNS = 1_000_000

@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              f"{STUDY_REPLICATES})")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     parser.add_argument("--lang", choices=("en", "zh"), default="en")
+    parser.add_argument("--posterior", type=Path, default=None,
+                        help="posterior folder: replicate r of every scenario at its draw r")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override for every scenario (repeatable)")
     return parser.parse_args(argv)
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         files = bundled_scenarios()
         batch = run_batch(files, out_dir=out / "store", replicates=args.replicates,
-                          workers=args.workers, overrides=args.overrides)
+                          workers=args.workers, overrides=args.overrides,
+                          **({"posterior": args.posterior} if args.posterior else {}))
     except (ConfigError, FileNotFoundError) as error:
         print(f"sim.experiments.demo: {error}", file=sys.stderr)
         return 2

@@ -42,13 +42,14 @@ def timed(call: Callable[[], object]) -> float:
 
 
 def batch_dry_run(files: Sequence[str], overrides: Sequence[str], replicates: int | None,
-                  seed: int | None, workers: int | None, scheduler: str | None) -> str:
+                  seed: int | None, workers: int | None, scheduler: str | None,
+                  posterior: str | None = None) -> str:
     """The batch's run count and a time estimate from its first run (nothing is written)."""
     import sim.model  # noqa: F401  (imported before timing: the pilot times the run alone)
     from sim.config.sweeps import expand_runs
-    from sim.experiments.runner import execute_run
+    from sim.experiments.runner import execute_run, posterior_runs
 
-    runs = expand_runs(files, overrides, replicates, seed)
+    runs = posterior_runs(expand_runs(files, overrides, replicates, seed), posterior)
     outcome = {}
     pilot_s = timed(lambda: outcome.update(execute_run(runs[0])))
     if outcome.get("status") != "ok":

@@ -244,7 +244,8 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
               replicates: int | None = None, seed: int | None = None,
               workers: int | None = None, scheduler: str | None = None,
               executor: cf.Executor | None = None, overrides: Sequence[str] = (),
-              resume: bool = False, progress: bool = True) -> BatchSummary:
+              resume: bool = False, progress: bool = True,
+              posterior: str | os.PathLike | None = None) -> BatchSummary:
     """Run every sweep point and replicate of the scenario files and store the tables.
 
     Args:
@@ -258,6 +259,8 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
         overrides: ``key.path=value`` strings applied to every file.
         resume: continue ``out_dir``: skip finished runs, redo missing, failed or damaged ones.
         progress: report progress on stderr.
+        posterior: a posterior folder (else the scenarios' ``posterior:``): replicate r of
+            every scenario runs at its draw r (:mod:`sim.estimation.assign`).
 
     Raises:
         ConfigError: bad input, an existing output folder, a folder locked by another process,
@@ -270,7 +273,7 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
     check_workers(workers)
     plans = plan_batch(scenario_files, overrides, replicates, seed)  # every point checked
     store_guard.check_run_names([name for plan in plans for name in plan.point_names()])
-    runs = [spec for plan in plans for spec in plan.runs()]
+    runs = posterior_runs([spec for plan in plans for spec in plan.runs()], posterior)
     out = Path(out_dir)
     if resume and not (out / "batch.json").is_file():
         raise ConfigError(f"{show_path(out)}: cannot resume: no batch.json (not a batch folder)")
@@ -346,6 +349,13 @@ def _run_all(pool: Pool, out: Path, todo: list[RunSpec], hashes: dict[str, dict]
     finally:
         bar.close()
     return failed
+
+
+def posterior_runs(runs: list[RunSpec], posterior: str | os.PathLike | None) -> list[RunSpec]:
+    """The runs at their replicate's posterior draw when the batch has a posterior."""
+    from sim.estimation.assign import batch_posterior, with_posterior
+
+    return with_posterior(runs, batch_posterior(runs, posterior))
 
 
 def drive(pool: Pool, todo: Sequence[Any], record: Callable[[Any, dict], None],

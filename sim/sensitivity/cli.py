@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--out", type=Path, help="study folder (required unless --dry-run)")
     cmd.add_argument("--resume", action="store_true", help="continue an interrupted study")
     cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    cmd.add_argument("--targets", nargs="?", const="", metavar="FILE",
+                     help="outputs: the calibration targets' model outputs (the bundled targets "
+                          "file, or FILE), and a screen of which parameters to keep "
+                          "(screening.csv; with --method morris)")
+    cmd.add_argument("--units", type=int, default=2000,
+                     help="production units per run with --targets (default 2000)")
     cmd.add_argument("--dry-run", action="store_true",
                      help="print the model-run count and a time estimate from one pilot point; "
                           "write nothing")
@@ -74,6 +80,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     evaluator = ModelEvaluator(config, base_config, seed=scenario.seed)
     label = {"scenario": config, "baseline": base_config}
+    if args.targets is not None:
+        evaluator, label = target_evaluator(args, scenario.seed)
     if args.dry_run:
         print(dry_run(params, evaluator, args, seed, integer_keys(config, [p.key for p in params])))
         return 0
@@ -89,9 +97,48 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         return 1
     title = f"Sensitivity: {scenario.name}" + (f" against {baseline.name}" if baseline else "")
     report = write_report(study, args.out, title)
+    if args.targets is not None:
+        write_screen(study, evaluator, args.out)
     print(f"{args.method}: {len(study.points)} points over {len(params)} parameters in "
           f"{study.wall_s:.1f} s; report in {show_path(report)}")
     return 0
+
+
+def target_evaluator(args: argparse.Namespace, seed: int):
+    """The calibration targets' simulator at one replicate (common random numbers across the
+    design's points), and the label that fixes the design."""
+    from sim.estimation.targets import TargetSimulator, calibration_only, load_calibration_targets
+
+    if args.against:
+        raise ConfigError("--targets: expected no --against (the outputs are the targets')")
+    if args.method != "morris":
+        raise ConfigError("--targets: expected --method morris (the screen reads Morris mu*)")
+    if args.units < 100:
+        raise ConfigError(f"--units: expected an integer >= 100 (got {args.units})")
+    targets = tuple(calibration_only(load_calibration_targets(args.targets or None)))
+    evaluator = TargetSimulator(targets, seed=seed, replicate=0, n_units=args.units,
+                                overrides=tuple(args.overrides))
+    return evaluator, {"targets": [t.name for t in targets], "units": args.units,
+                       "overrides": list(args.overrides)}
+
+
+def write_screen(study, evaluator, out: Path, replicates: int = 8) -> None:
+    """``noise.csv`` (the targets at the scenario's own values over ``replicates`` replicates),
+    ``screening.csv`` and ``screening.md``: which parameters move the targets (kept)."""
+    import dataclasses
+
+    import pandas as pd
+
+    from sim.estimation.screening import markdown, noise_floor, screen
+
+    noise = pd.DataFrame([dataclasses.replace(evaluator, replicate=r)({})
+                          for r in range(replicates)])
+    noise.to_csv(out / "noise.csv", index_label="replicate")
+    frame = screen(study.indices, evaluator.targets, noise_floor(noise))
+    frame.to_csv(out / "screening.csv", index=False)
+    (out / "screening.md").write_text(markdown(frame), encoding="utf-8")
+    print(f"screen: kept {int(frame['kept'].sum())} of {len(frame)} parameters "
+          f"({', '.join(frame.loc[frame['kept'], 'parameter'])}); see screening.md")
 
 
 def dry_run(params, evaluator, args: argparse.Namespace, seed: int, whole: list[str]) -> str:
@@ -106,7 +153,7 @@ def dry_run(params, evaluator, args: argparse.Namespace, seed: int, whole: list[
     pilot_s = timed(lambda: record.update(evaluate_point(evaluator, 0, points[0])))
     if record["status"] != "ok":
         return f"the pilot point failed: {record['message']}"
-    per_point = 2 if evaluator.baseline is not None else 1
+    per_point = 2 if getattr(evaluator, "baseline", None) is not None else 1
     line = estimate_line(len(points), pilot_s, parallel_slots(args.workers, args.scheduler,
                                                               len(points)), "point")
     return (f"dry run (nothing written): {args.method} over {len(params)} parameters, "

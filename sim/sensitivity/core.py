@@ -262,6 +262,27 @@ def run_design(points: Sequence[dict[str, float]], evaluator: Evaluator, out: Pa
     return [done[i] for i in range(len(points))]
 
 
+def run_points(points: Sequence[dict], evaluator: Evaluator, out: Path, record: dict, *,
+               workers: int | None = None, scheduler: str | None = None,
+               executor: cf.Executor | None = None, resume: bool = False,
+               progress: bool = True, what: str = "points") -> list[dict[str, float]]:
+    """Evaluate a fixed list of points into ``out`` (resumable, under the folder's lock) and
+    return each point's outputs in order; a ConfigError naming the first failure if any failed.
+
+    ``record`` (:func:`design_record`) fixes the design: resuming requires the same one.
+    """
+    from sim.experiments.runner import open_executor
+
+    with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
+        open_study(out, record, resume)
+        records = run_design(points, evaluator, out, pool, progress)
+    failed = [r for r in records if r["status"] != "ok"]
+    if failed:
+        raise ConfigError(f"{len(failed)} of {len(records)} {what} failed (first: "
+                          f"{failed[0]['message']}); fix and rerun with --resume")
+    return [r["outputs"] for r in records]
+
+
 # --------------------------------------------------------------------------- analysis
 
 

@@ -14,7 +14,6 @@ Further boxes cover the cases left outside the earlier ones.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -24,22 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.loader import ConfigError, show_path
-
-
-@dataclasses.dataclass
-class Box:
-    """One PRIM box: coverage, density, mass (share of points inside), points inside and the
-    limits of each restricted parameter (others span their whole sampled range)."""
-
-    coverage: float
-    density: float
-    mass: float
-    n: int
-    limits: dict[str, tuple[float, float]]
-
-    def text(self) -> str:
-        where = " and ".join(f"{lo:.4g} <= {k} <= {hi:.4g}" for k, (lo, hi) in self.limits.items())
-        return where or "anywhere"
+from sim.sensitivity.prim import Box, boxes_table, find_boxes  # noqa: F401 (re-exported)
 
 
 def loses(outputs: pd.DataFrame, metric: str) -> np.ndarray:
@@ -55,61 +39,6 @@ def loses(outputs: pd.DataFrame, metric: str) -> np.ndarray:
         raise ConfigError(f"--metric {metric}: expected a ranked metric (got one that is only "
                           f"descriptive)")
     return np.sign(outputs[column].to_numpy(float)) == -direction
-
-
-def find_boxes(points: pd.DataFrame, cases: np.ndarray, min_density: float = 0.8,
-               max_boxes: int = 2, mass_min: float = 0.05) -> list[Box]:
-    """PRIM boxes around the cases (see the module docstring for the choice of each box)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # EMA's import-time notes on optional back ends
-        from ema_workbench.analysis import prim
-
-    x = points.reset_index(drop=True).astype(float)
-    y = np.asarray(cases, bool)
-    if not y.any():
-        return []
-    full = pd.DataFrame({"min": x.min(), "max": x.max()})
-    finder = prim.Prim(x, y, peel_alpha=0.1, mass_min=mass_min)
-    boxes = []
-    for _ in range(max_boxes):
-        box = finder.find_box()
-        if box is None:
-            break
-        chosen = _choose(box, full, min_density, len(x))
-        if chosen.density <= 0:   # every case is already inside an earlier box
-            break
-        boxes.append(chosen)
-    return boxes
-
-
-def _choose(box, full: pd.DataFrame, min_density: float, n_points: int) -> Box:
-    trajectory = box.peeling_trajectory
-    dense = trajectory[trajectory["density"] >= min_density]
-    pick = (dense["coverage"].idxmax() if len(dense) else trajectory["density"].idxmax())
-    box.select(int(pick))
-    lims = box.box_lim
-    restricted = {}
-    for key in lims.columns:
-        lo, hi = float(lims.loc[0, key]), float(lims.loc[1, key])
-        if lo > full.loc[key, "min"] + 1e-12 or hi < full.loc[key, "max"] - 1e-12:
-            restricted[key] = (lo, hi)
-    row = trajectory.loc[pick]
-    return Box(float(row["coverage"]), float(row["density"]), float(row["mass"]),
-               int(round(row["mass"] * n_points)), restricted)
-
-
-def boxes_table(boxes: Sequence[Box]) -> pd.DataFrame:
-    """One row per box and restricted parameter (one row with empty parameter if none)."""
-    rows = []
-    for i, box in enumerate(boxes, 1):
-        head = {"box": i, "coverage": box.coverage, "density": box.density, "mass": box.mass,
-                "n_points": box.n}
-        limits = box.limits or {"": (np.nan, np.nan)}
-        rows += [{**head, "parameter": k, "low": lo, "high": hi} for k, (lo, hi) in limits.items()]
-    return pd.DataFrame(rows, columns=["box", "coverage", "density", "mass", "n_points",
-                                       "parameter", "low", "high"])
 
 
 def markdown(boxes: Sequence[Box], cases: np.ndarray, metric: str, title: str) -> str:
@@ -150,19 +79,13 @@ def run_lhs(params, evaluator, n: int, out: Path, *, seed: int, integer_keys=(),
             label: dict | None = None, workers=None, scheduler=None, resume=False,
             progress=True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate a fresh (resumable) Latin-hypercube design; return (points, outputs)."""
-    from sim.experiments.runner import open_executor
-    from sim.experiments.store_guard import batch_lock
-    from sim.sensitivity.core import design_record, open_study, run_design
+    from sim.sensitivity.core import design_record, run_points
 
     points = lhs_points(params, n, seed, integer_keys)
-    with batch_lock(out), open_executor(workers, scheduler, None) as pool:  # one process
-        open_study(out, design_record("lhs", n, seed, params, label or {}), resume)
-        records = run_design(points, evaluator, out, pool, progress)
-    failed = [r for r in records if r["status"] != "ok"]
-    if failed:
-        raise ConfigError(f"{len(failed)} of {len(records)} points failed (first: "
-                          f"{failed[0]['message']}); fix and rerun with --resume")
-    return pd.DataFrame(points), pd.DataFrame([r["outputs"] for r in records])
+    outputs = run_points(points, evaluator, out, design_record("lhs", n, seed, params,
+                                                                 label or {}),
+                         workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+    return pd.DataFrame(points), pd.DataFrame(outputs)
 
 
 def stored_design(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

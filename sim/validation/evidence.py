@@ -239,19 +239,26 @@ def score(targets: Sequence[Target], realisations: Sequence[dict[str, float]],
 
 def realise(targets: Sequence[Target], replicates: int, seed: int, overrides: list[str],
             n_units: int | None, workers: int | None = 1, scheduler: str | None = None,
-            executor: cf.Executor | None = None) -> list[dict[str, float]]:
+            executor: cf.Executor | None = None,
+            draws: Sequence[list[str]] | None = None) -> list[dict[str, float]]:
     """``replicates`` realisations (replicates 0 .. n-1), in order: here with one worker, else on
     the batch runner's executors (a local process pool, a given executor or a Dask cluster,
-    each replicate a keyed task)."""
+    each replicate a keyed task). ``draws``: per replicate r, overrides applied after
+    ``overrides`` (a posterior's draw r: ``sim evidence --posterior``)."""
+    def settings(r: int) -> list[str]:
+        return [*overrides, *(draws[r] if draws else [])]
+
     if workers == 1 and scheduler is None and executor is None:
-        return [simulate_targets(targets, overrides, seed, r, n_units) for r in range(replicates)]
+        return [simulate_targets(targets, settings(r), seed, r, n_units)
+                for r in range(replicates)]
     from sim.experiments.runner import open_executor
 
     with open_executor(workers, scheduler, executor) as pool:
         futures = []
         for r in range(replicates):
-            key = {"key": f"evidence-s{seed}-u{n_units}-r{r}"} if pool.dask else {}
-            futures.append(pool.executor.submit(simulate_targets, list(targets), overrides,
+            key = {"key": f"evidence-s{seed}-u{n_units}-r{r}{'-draw' if draws else ''}"} \
+                if pool.dask else {}
+            futures.append(pool.executor.submit(simulate_targets, list(targets), settings(r),
                                                 seed, r, n_units, **key))
         return [f.result() for f in futures]
 

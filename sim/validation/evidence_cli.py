@@ -43,6 +43,9 @@ def register_evidence(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--doc", type=Path, default=None,
                      help="also put the table into this document between its evidence markers "
                           "(e.g. docs/VALIDATION.md)")
+    cmd.add_argument("--posterior", type=Path, metavar="DIR",
+                     help="posterior folder (sim calibrate): replicate r at its draw r, so the "
+                          "scoreboard is the posterior predictive (validation targets held out)")
     cmd.add_argument("--dry-run", action="store_true",
                      help="print the run count and a time estimate from one pilot replicate; "
                           "write nothing")
@@ -115,14 +118,20 @@ def _score(targets, args: argparse.Namespace):
 
     start, code = _cpu_seconds(), code_hash()   # the code the runs start with
     try:
+        draws = None
+        if args.posterior is not None:
+            from sim.estimation.posterior import override_sets
+
+            draws = override_sets(args.posterior, args.replicates)
         frame = evidence(targets, args.replicates, args.seed, args.overrides, args.units,
-                         workers=args.workers, scheduler=args.scheduler)
+                         workers=args.workers, scheduler=args.scheduler, draws=draws)
     except (FileNotFoundError, KeyError, ValueError) as exc:   # a data folder of the wrong form
         raise ConfigError(" ".join(str(exc).strip("'\"").split())) from None
     meta = {"version": sim.__version__, "code_hash": code, "data_hash": data_hash(None),
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "n_units": args.units,
             "replicates": args.replicates, "seed": args.seed, "overrides": args.overrides,
             "targets_file": str(args.targets or "sim/data/targets.csv"),
+            "posterior": str(args.posterior) if args.posterior else None,
             "cpu_seconds": _cpu_seconds() - start}
     return frame, meta
 

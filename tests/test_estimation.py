@@ -1,0 +1,256 @@
+"""The calibration pipeline on the linear-Gaussian toy whose posterior is known: the rules worked
+by hand (scales, distances, quantiles, the screen's keep rule), the identifiability check against
+the exact posterior, pyabc's ABC-SMC on a Gaussian with known mean, and the hold-out of
+validation targets. No model runs."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config.loader import ConfigError
+from sim.config.uncertain import Parameter
+from sim.estimation import toy
+from sim.estimation.identifiability import coverage_study, summarise
+from sim.estimation.priors import (
+    from_unbounded,
+    prior_interval,
+    sample_prior,
+    to_unbounded,
+)
+from sim.estimation.reference import run_reference
+from sim.estimation.rejection import (
+    abc_rejection,
+    mad_scales,
+    scaled_distances,
+    weighted_quantiles,
+)
+from sim.estimation.screening import screen
+from sim.estimation.targets import (
+    TargetSimulator,
+    calibration_only,
+    check_held_out,
+    observed,
+    replicate_of,
+)
+
+TRUTH = {"toy.level": 1.0, "toy.slope": 0.5}
+
+
+def toy_simulator(targets=None, **kwargs) -> TargetSimulator:
+    chosen = calibration_only(toy.toy_targets(TRUTH)) if targets is None else targets
+    kwargs.setdefault("simulate", toy.toy_simulate_targets)
+    return TargetSimulator(tuple(chosen), seed=3, **kwargs)
+
+
+# --------------------------------------------------------------------------- rules by hand
+
+
+def test_mad_scales_and_scaled_distances_by_hand() -> None:
+    stats = np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [10.0, 5.0]])
+    scales = mad_scales(stats)
+    # column 0: median 2.5, |deviations| 1.5 0.5 0.5 7.5 -> median 1.0; column 1 never varies
+    assert scales.tolist() == [1.0, 0.0]
+    # the constant column carries no information and is left out of the distance
+    assert scaled_distances(stats, np.array([2.0, 99.0]), scales).tolist() == [1, 0, 1, 8]
+    two = scaled_distances(np.array([[3.0, 4.0]]), np.zeros(2), np.array([1.0, 2.0]))
+    assert two.tolist() == [pytest.approx(np.sqrt(9 + 4))]
+
+
+def test_weighted_quantiles_by_hand() -> None:
+    values = np.array([4.0, 1.0, 3.0, 2.0])
+    # equal weights: cumulative midpoints 0.125, 0.375, 0.625, 0.875 at 1, 2, 3, 4
+    got = weighted_quantiles(values, np.ones(4), [0.125, 0.5, 0.875])
+    assert got.tolist() == [1.0, 2.5, 4.0]
+    # all weight on 3: every quantile is 3
+    assert weighted_quantiles(values, np.array([0, 0, 1.0, 0]), [0.05, 0.95]).tolist() == [3, 3]
+
+
+def test_prior_transforms_round_trip_and_intervals() -> None:
+    params = [Parameter("a", 0, 1), Parameter("b", 0, 4, "normal"),
+              Parameter("c", 0, 1, "triangular", 0.2)]
+    draws = sample_prior(params, 200, np.random.default_rng(1))
+    assert ((draws >= [0, 0, 0]) & (draws <= [1, 4, 1])).all()
+    np.testing.assert_allclose(from_unbounded(params, to_unbounded(params, draws)), draws)
+    assert prior_interval(params[0]) == pytest.approx((0.05, 0.95))
+    low, high = prior_interval(params[1])  # symmetric around the midpoint 2
+    assert low + high == pytest.approx(4.0)
+
+
+def test_screen_keeps_by_score_and_distinctness_worked_by_hand() -> None:
+    @dataclasses.dataclass
+    class T:
+        name: str
+        band_lo: float
+        band_hi: float
+        role: str = "calibration"
+        data: float = 0.0
+
+    indices = pd.DataFrame({
+        "output": ["a", "a", "a", "b", "b", "b"],
+        "parameter": ["p1", "p2", "p3"] * 2,
+        # band widths: a 2.0, b 10.0
+        "mu_star": [3.0, 0.8, 5.0, 1.0, 4.0, 1.0],
+        "mu_star_conf": [0.1, 0.1, 6.0, 0.1, 4.5, 0.1]})
+    frame = screen(indices, [T("a", -1, 1), T("b", 0, 10)]).set_index("parameter")
+    # p1: 3 / 2 = 1.5 on a (distinct) -> kept
+    assert frame.loc["p1", "kept"] and frame.loc["p1", "score_distinct"] == 1.5
+    # p2: 0.8 / 2 = 0.4 on a; 4 / 10 = 0.4 on b but not distinct (4 < 4.5) -> not kept
+    assert not frame.loc["p2", "kept"] and frame.loc["p2", "score_distinct"] == 0.4
+    # p3: 5 / 2 = 2.5 on a is noise (5 < 6); 1 / 10 = 0.1 on b -> not kept
+    assert not frame.loc["p3", "kept"] and frame.loc["p3", "score"] == 2.5
+    # a noise floor of 1.6 on a: p1's mu* 3 is below 2 x 1.6 -> no longer kept
+    floored = screen(indices, [T("a", -1, 1), T("b", 0, 10)], {"a": 1.6, "b": 0.0})
+    assert not floored.set_index("parameter").loc["p1", "kept"]
+    assert screen(indices, [T("a", -1, 1), T("b", 0, 10)], {"a": 1.5}).set_index(
+        "parameter").loc["p1", "kept"]                                  # 3 >= 2 x 1.5
+
+
+def test_noise_floor_by_hand() -> None:
+    from sim.estimation.screening import noise_floor
+
+    # pairs |0 - 1| = 1, |0 - 3| = 3, |1 - 3| = 2: mean 2, over the Morris step 2/3 -> 3
+    assert noise_floor(pd.DataFrame({"a": [0.0, 1.0, 3.0], "b": [2.0, 2.0, 2.0]})) == {
+        "a": pytest.approx(3.0), "b": 0.0}
+
+
+def test_replicate_is_fixed_by_the_point() -> None:
+    a = replicate_of({"x": 0.1, "y": 2.0}, 1)
+    assert a == replicate_of({"y": 2.0, "x": 0.1}, 1)
+    assert a != replicate_of({"x": 0.1000001, "y": 2.0}, 1)
+    assert 0 <= a < 100_000
+
+
+# --------------------------------------------------------------------------- identifiability
+
+
+def test_regression_adjusted_rejection_matches_the_exact_posterior() -> None:
+    simulator = toy_simulator()
+    params = list(toy.PARAMETERS[:2])
+    theta = sample_prior(params, 4000, np.random.default_rng(5))
+    stats = np.array([list(simulator(dict(zip(["toy.level", "toy.slope"], row))).values())
+                      for row in theta])
+    data = observed(simulator.targets)
+    post = abc_rejection(theta, stats, np.array(list(data.values())), params, accept=200)
+    mean, cov = toy.exact_posterior(data)
+    got = np.average(post.samples, axis=0, weights=post.weights)
+    sd = np.sqrt(np.average((post.samples - got) ** 2, axis=0, weights=post.weights))
+    assert post.adjusted
+    np.testing.assert_allclose(got, mean, atol=0.15)
+    np.testing.assert_allclose(sd, np.sqrt(np.diag(cov)), rtol=0.25)
+
+
+def test_identifiability_finds_the_identified_and_the_inert_parameter(tmp_path: Path) -> None:
+    params = list(toy.PARAMETERS)
+    with cf.ThreadPoolExecutor(1) as pool:
+        table = run_reference(params, toy_simulator(), 1500, tmp_path / "ref", seed=2,
+                              executor=pool, progress=False)
+    summary = summarise(coverage_study(table, params, 20, 100, seed=1)).set_index("parameter")
+    assert summary["identified"].to_dict() == {"toy.level": True, "toy.slope": True,
+                                               "toy.inert": False}
+    # exact 90% width over the prior's 90% width (9): level 2 x 1.645 x 0.5, slope x 0.354
+    assert summary.loc["toy.level", "contraction"] == pytest.approx(1 - 1.645 / 9, abs=0.06)
+    assert summary.loc["toy.slope", "contraction"] == pytest.approx(1 - 1.163 / 9, abs=0.06)
+    assert summary.loc["toy.inert", "contraction"] < 0.1
+    assert (summary["covered"] >= 15).all()
+    assert (tmp_path / "ref" / "reference.csv").is_file()
+
+
+# --------------------------------------------------------------------------- pyabc
+
+
+@pytest.fixture
+def quiet_pyabc():
+    """pyabc installed (the 'calibration' extra) and its INFO logging off."""
+    pytest.importorskip("pyabc")
+    from sim.estimation.smc import quiet_pyabc as quiet
+
+    quiet()
+    yield
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+
+
+def test_abc_smc_recovers_a_gaussian_mean_and_resumes(tmp_path: Path, quiet_pyabc) -> None:
+    from sim.estimation.smc import SmcSettings, final_particles, run_smc
+
+    target = calibration_only(toy.toy_targets(TRUTH))[:1]          # level only
+    simulator = toy_simulator(target)
+    params = [toy.PARAMETERS[0]]
+    settings = SmcSettings(population=150, generations=3, max_simulations=5000)
+    history = run_smc(simulator, params, observed(target), tmp_path, settings, workers=1)
+    particles = final_particles(history)
+    w = particles["weight"].to_numpy()
+    mean = float(np.sum(w * particles["toy.level"]))
+    sd = float(np.sqrt(np.sum(w * (particles["toy.level"] - mean) ** 2)))
+    # known posterior (flat prior on [-5, 5]): N(data, 1 / REPEATS), sd 0.5
+    assert mean == pytest.approx(target[0].data, abs=0.2)
+    assert 0.35 < sd < 0.8
+    more = run_smc(simulator, params, observed(target), tmp_path,
+                   dataclasses.replace(settings, generations=4), workers=1, resume=True)
+    assert more.max_t == 3          # one more generation in the same database
+    with pytest.raises(ConfigError, match="already has 4"):
+        run_smc(simulator, params, observed(target), tmp_path, settings, workers=1, resume=True)
+
+
+def test_default_sampler_is_multicore_and_one_worker_single_core(quiet_pyabc) -> None:
+    import pyabc
+
+    from sim.estimation.smc import sampler
+
+    with sampler(2, None) as chosen:
+        assert isinstance(chosen, pyabc.sampler.MulticoreEvalParallelSampler)
+    with sampler(1, None) as chosen:
+        assert isinstance(chosen, pyabc.sampler.SingleCoreSampler)
+
+
+# --------------------------------------------------------------------------- the hold-out
+
+
+def test_no_validation_target_enters_a_fit(tmp_path: Path, quiet_pyabc) -> None:
+    """Screening, identifiability and ABC-SMC see only calibration targets; the validation
+    target is simulated only for the posterior predictive, where it is marked."""
+    from sim.estimation.pipeline import calibrate, identify
+    from sim.estimation.smc import SmcSettings
+
+    every = toy.toy_targets(TRUTH)
+    fitted: set[str] = set()
+
+    def recording(targets, overrides, seed, replicate, n_units=None):
+        fitted.update(t.name for t in targets)
+        return toy.toy_simulate_targets(targets, overrides, seed, replicate, n_units)
+
+    with pytest.raises(ConfigError, match="held_out: expected only 'calibration'"):
+        check_held_out(every)
+    with pytest.raises(ConfigError, match="held out"):
+        calibrate(toy_simulator(every), list(toy.PARAMETERS), every, tmp_path / "leak",
+                  SmcSettings(population=20, generations=1))
+    simulator = toy_simulator(simulate=recording)
+    params = list(toy.PARAMETERS[:2])
+    with cf.ThreadPoolExecutor(1) as pool:
+        identify(simulator, params, 60, 10, 20, tmp_path / "ident", seed=1, executor=pool,
+                 progress=False)
+    posterior = calibrate(simulator, params, every, tmp_path / "fit",
+                          SmcSettings(population=30, generations=2), predictive_draws=0,
+                          workers=1)
+    assert fitted == {"level", "trend"}
+    assert {t["role"] for t in posterior.record["fitted_to"]} == {"calibration"}
+    assert [t["name"] for t in posterior.record["fitted_to"]] == ["level", "trend"]
+
+
+def test_sensitivity_targets_refuses_a_baseline_and_sobol(tmp_path: Path, capsys) -> None:
+    from sim.cli import main
+
+    base = str(Path(__file__).resolve().parent.parent / "scenarios" / "base.yaml")
+    for extra, why in ((["--method", "morris", "--against", base], "expected no --against"),
+                       (["--method", "sobol"], "expected --method morris")):
+        status = main(["sensitivity", base, "--samples", "2", "--targets", *extra,
+                       "--out", str(tmp_path / "s")])
+        err = capsys.readouterr().err
+        assert status == 2 and why in err and err.count("\n") == 1
+    assert not (tmp_path / "s").exists()
