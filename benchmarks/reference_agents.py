@@ -6,8 +6,8 @@ its location this quarter, scores every park one by one (the same utilities as
 relocation and switching cost, Wuhan investors' gravity, attention), turns them into
 nested-logit probabilities (parks nested by city, the outside option apart) and draws its park
 by inverse CDF. The model then
-rations land park by park in random priority order and lets rejected units choose again
-(``sim.model.firms.Firms.choose``), and each leaver's city may counter-offer a retention subsidy
+rations land park by park in random priority order and lets rejected units take their next best
+park (``sim.model.firms.Firms.choose``), and each leaver's city may counter-offer a retention subsidy
 (``sim.model.retention.retention_offers``).
 
 It consumes the same draws in the same order as ``sim.model.firms.Firms.relocate`` (the
@@ -27,8 +27,9 @@ import numpy as np
 from sim.model.forecast import city_values
 from sim.model.utility import value_shares
 from sim.rules import accounts
+from sim.rules.choice import nested_probabilities, second_choice
 from sim.rules.consideration import consideration_terms
-from sim.rules.constants import SEGMENTS, Origin
+from sim.rules.constants import SEGMENTS, TOLERANCE, Origin
 from sim.rules.economy import friction, park_offers
 
 LOCAL, WUHAN, OUTSIDE = Origin.LOCAL, Origin.WUHAN, Origin.OUTSIDE
@@ -80,15 +81,22 @@ class UnitAgent(mesa.Agent):
         self.pick = self.model.draw(self.utility, self.available, self.uniform)
 
     def redraw(self, full: list[bool], uniform: float) -> None:
-        """Rejected by a full park: choose again among parks with land left."""
+        """Rejected by a full park: take the next best park among those with land left, with the
+        tastes it chose with (``sim.rules.choice.second_choice``; a reviewer may always stay)."""
         m = self.model
+        before = m.probabilities(self.utility, self.available)
         for j in range(m.n_parks):
             if full[j]:
                 self.available[j] = False
         self.available[self.pick] = False
         if self.current >= 0:
             self.available[self.current] = True
-        self.pick = m.draw(self.utility, self.available, uniform)
+        after = m.probabilities(self.utility, self.available)
+        chance = second_choice(np.array([before]), np.array([after]))[0]
+        cum = np.cumsum(chance)
+        cum[-1] = 1.0 + TOLERANCE
+        pick = int((cum < uniform).sum())
+        self.pick = -1 if pick == m.n_parks else pick
 
 
     def consider_counter_offer(self, grid: list[float], values: list[list[float]],
@@ -253,6 +261,12 @@ class ReferenceChoice(mesa.Model):
                                     np.asarray(self.city), self.circle.world.n_cities, self.lam,
                                     np.array([available]))
         return (np.array(utility) + terms[0]).tolist()
+
+    def probabilities(self, utility: list[float], available: list[bool]) -> list[float]:
+        """Nested-logit probabilities of every park and, last, the outside option (as the
+        model computes them, ``sim.rules.choice.nested_probabilities``)."""
+        return nested_probabilities(np.array([utility]), np.asarray(self.city), self.n_cities,
+                                    self.lam, np.array([available]))[0].tolist()
 
     def draw(self, utility: list[float], available: list[bool], uniform: float) -> int:
         """Nested-logit probabilities, then the inverse-CDF draw; -1 is the outside option."""

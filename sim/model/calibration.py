@@ -13,7 +13,8 @@ import dataclasses
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model.parks import Parks, build_parks
+from sim.model.in_force import base_counts, place_base_units
+from sim.model.parks import Parks, build_parks, status_quo_count
 from sim.model.units import Units, draw_base_units
 from sim.model.world import World, technology
 from sim.rules import welfare
@@ -68,7 +69,8 @@ class Calibration:
 
 def calibrate(world: World, config: ScenarioConfig,
               rng: np.random.Generator) -> tuple[Calibration, Units, Parks]:
-    """The calibration, the base-year units (at their local parks) and the parks.
+    """The calibration, the base-year units (at their local parks and the parks of agreements in
+    force, :mod:`sim.model.in_force`) and the parks.
 
     Parks are built once: local capacities are set from the land the base units hold at the
     base utilisation, after the base terms (which depend on local parks only) are known.
@@ -82,6 +84,11 @@ def calibrate(world: World, config: ScenarioConfig,
                             rent)
     q0, c0 = terms0.q[:, local], terms0.cost[:, local]
     units, mean_productivity, counts = _base_units(world, config, parks, q0, rng)
+    n_status_quo = status_quo_count(config, world.n_cities)
+    if n_status_quo > world.n_cities:    # agreements in force hold base-year units too
+        place_base_units(world, parks, units, terms0.q, n_status_quo, econ.max_utilisation,
+                         rng.spawn(1)[0])
+        counts = base_counts(world, parks, units, mean_productivity)
     shares = counts / counts.sum(axis=1, keepdims=True)
     z0 = q0 * (1 - c0)
     sigma = choice_scale(q0 * c0, shares * (1 - econ.outside_share_arrivals),

@@ -11,6 +11,7 @@ city's books in a ``DataCollector`` (:mod:`sim.model.collector`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -18,7 +19,7 @@ import mesa
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model import negotiation
+from sim.model import agreement_book, negotiation, status_quo
 from sim.model.books import Books, close_books
 from sim.model.bundled import resolve_config
 from sim.model.calibration import (
@@ -32,7 +33,7 @@ from sim.model.collector import CircleCollector
 from sim.model.coordinator import Coordinator, compensation_in_force
 from sim.model.equilibrium import draw_base_contracts, status_quo_offers, status_quo_state
 from sim.model.firms import Firms, StepEvents, empty_step, merge_step
-from sim.model.parks import build_parks
+from sim.model.parks import status_quo_count
 from sim.model.recorder import Recorder
 from sim.model.seeds import spawn_streams
 from sim.model.state import State, priced_terms, trend_level
@@ -76,7 +77,8 @@ class CircleModel(mesa.Model):
         self.world = world or build_world(config)
         self.technology = technology(self.world, config)
         self.calibration, units, self.parks = calibrate(self.world, config, self.streams["world"])
-        self.agreements = negotiation.prepare(self.parks)
+        self.agreements = agreement_book.prepare(self.parks, config, self.world.n_cities)
+        agreement_book.record_in_force(self.agreements, self.parks, self.world.cities)
         self.gravity = self.calibration.gravity0
         self.wage = self.world.wage.copy()
         self.settings = self._initial_settings()
@@ -94,7 +96,7 @@ class CircleModel(mesa.Model):
         self.settle_rounds = 0
         if config.competition.active:          # the base year is the status quo's equilibrium
             self._note_books()
-            self._settle_status_quo()
+        self._settle_status_quo()
         self._negotiate()      # agreements due at the start are offered in that equilibrium
         self.recorder = Recorder()
         self.datacollector = CircleCollector(self.recorder.rows["circle"], self.cities)
@@ -156,22 +158,39 @@ class CircleModel(mesa.Model):
                         platform=self.config.switches.shared_platform,
                         excluded=np.zeros(c, dtype=bool))
 
-    def _settle_status_quo(self) -> None:
-        """Start from the status quo's offers, with the arrival constants calibrated on them."""
-        w, econ, cal, state = self.world, self.config.economy, self.calibration, self.state
-        c = w.n_cities
-        local = build_parks(w, self.config.model_copy(update={"agreements": []}),
-                            self.parks.capacity[:c])
-        prices = land_prices(w.land_rent_base, local, state.land_used()[:c],
+    def _status_quo(self) -> State:
+        """The status quo as step 1 sees it (:func:`status_quo_state`): the local parks and those
+        of the agreements in force, their terms, the base-year promotion and no offers."""
+        w, econ, state = self.world, self.config.economy, self.state
+        parks = status_quo.head(self.parks, status_quo_count(self.config, w.n_cities))
+        prices = land_prices(w.land_rent_base, parks, state.land_used()[:parks.n],
                              econ.land_price_utilisation_elasticity, econ.max_utilisation)
-        terms = location_terms(self.technology, local, state.output_cube(), self.wage, prices)
+        terms = location_terms(self.technology, parks, state.output_cube(), self.wage, prices)
+        return status_quo_state(state, parks, terms)
+
+    def _free_constants(self, quo: State) -> np.ndarray:
+        """Arrival constants without offers that keep each city's base-year share of arrivals
+        with the parks of the agreements in force open (:func:`status_quo.arrival_constants`)."""
+        if quo.parks.n == self.world.n_cities:
+            return self.calibration.delta_arrival.copy()
+        return status_quo.arrival_constants(quo, self.world.n_cities)
+
+    def _settle_status_quo(self) -> None:
+        """Start from the status quo's offers, with the arrival constants calibrated on them;
+        without competition, only the constants that keep the base year with the parks of the
+        agreements in force."""
+        quo = self._status_quo()
+        delta_free = self._free_constants(quo)
+        if not self.config.competition.active:
+            self.calibration = dataclasses.replace(self.calibration, delta_arrival=delta_free)
+            return
+        econ, cal = self.config.economy, self.calibration
         term = int(round(self.config.competition.subsidy_years * STEPS_PER_YEAR))
         # units close before the survivors review; a unit is new if it arrived or moved in
         turnover = cal.p_exit + (1 - cal.p_exit) * cal.p_review * (1 - econ.stay_share_reviewers)
         contracts = draw_base_contracts(len(self.units), turnover, term, self.streams["world"])
         offers, self.calibration, self.settle_rounds = status_quo_offers(
-            status_quo_state(state, local, terms), list(self.cities), cal.delta_arrival.copy(),
-            contracts)
+            quo, list(self.cities), delta_free, contracts)
         self.settings.offers[:] = offers
 
     # ----------------------------------------------------------------- the schedule
@@ -232,6 +251,8 @@ class CircleModel(mesa.Model):
         local = self.parks.kind == ParkKind.LOCAL
         self.parks.capacity[local] = (self.calibration.local_capacity * self.land_trend()
                                       - self.agreements.allotted)
+        agreement_book.open_land(self.parks, self.agreements, self.steps,
+                                 self.config.policies.agreements.build_out_years)
 
     def update_wages(self) -> None:
         """w' = w (labour demand / supply)^ε per step."""
@@ -242,22 +263,32 @@ class CircleModel(mesa.Model):
 
     def _negotiate(self) -> None:
         """Agreements due now are offered; signed ones change the parks and so the terms."""
-        signed = negotiation.negotiate(self.state, self.agreements)
+        signed = negotiation.negotiate(self.state, self.agreements, self.coordinator)
         if signed is not None:
             self.parks = signed
             self.current_terms = self.state.location_terms()
 
     def _note_books(self) -> Books:
-        """Close the books; cities take note of their revenue and stakes."""
-        books = close_books(self.state, compensation_in_force(self.cities))
+        """Close the books (the map's compensation, the agreements' side payments and which
+        agreed shares are paid this period); cities take note of their revenue and stakes."""
+        book, n = self.agreements, self.world.n_cities
+        books = close_books(self.state, compensation_in_force(self.cities),
+                            agreement_book.settlement(book, self.parks, self.steps, n))
         for city in self.cities:
             city.note_books(books)
         return books
 
     def _close_step(self, events: StepEvents) -> None:
-        """Close the books: cities take note of their revenue and stakes; the recorder reads."""
+        """This period's agreed shares are paid or not; the books close: cities take note of
+        their revenue and stakes; the recorder reads."""
+        pol, book = self.config.policies.agreements, self.agreements
+        draws = self.streams["payments"].random(len(self.config.agreements))
+        agreement_book.settle_payments(book, self.parks, self.steps, draws,
+                                       pol.payment_probability)
         books = self._note_books()
-        self.recorder.record(self.state, events, books, self.cities, self.agreements.flush())
+        flows = agreement_book.payment_flows(book, self.parks, self.steps, books.park_output,
+                                             books.park_tax, self.world.cities)
+        self.recorder.record(self.state, events, books, self.cities, book.flush(), flows)
         self.datacollector.collect(self)
         self.running = self.steps < self.config.steps
 
