@@ -18,8 +18,9 @@ import mesa
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model import negotiation
+from sim.model import base_year_cache, negotiation
 from sim.model.base_year import settle_base_year
+from sim.model.base_year_cache import BaseYearCache
 from sim.model.books import Books, close_books
 from sim.model.bundled import resolve_config
 from sim.model.calibration import core_gravity, employment_by_city, stationary_outside_mass
@@ -50,12 +51,15 @@ class CircleModel(mesa.Model):
         world: a prebuilt world (to share calibration across runs); built from the data if None.
         scenario: a bundled scenario's name or a scenario file, when ``config`` is not given
             (the name Mesa's batch_run passes).
+        base_years: where the base year is looked up and kept (the process's cache,
+            :func:`sim.model.base_year_cache.shared`, if None).
         **values: dotted keys of the scenario to set, e.g. ``**{"world.n_units": 1000}``.
     """
 
     def __init__(self, config: ScenarioConfig | str | os.PathLike | None = None,
                  seed: int | None = 1, replicate: int = 0, world: World | None = None, *,
-                 scenario: str | os.PathLike | None = None, **values: Any) -> None:
+                 scenario: str | os.PathLike | None = None,
+                 base_years: BaseYearCache | None = None, **values: Any) -> None:
         if (config is None) == (scenario is None):
             raise TypeError("CircleModel needs either config or scenario")
         config = resolve_config(config if scenario is None else scenario, values)
@@ -69,7 +73,8 @@ class CircleModel(mesa.Model):
         self.config = config
         self.world = world or build_world(config)
         self.technology = technology(self.world, config)
-        base = settle_base_year(self.world, config, self.streams["world"])
+        base = (base_years or base_year_cache.shared()).base_year(
+            self.world, config, self.streams["world"], settle_base_year)
         self.calibration, units = base.calibration, base.units
         self.settle_rounds = base.settle_rounds
         self.parks = build_parks(self.world, config, self.calibration.local_capacity)

@@ -68,9 +68,10 @@ def retention_terms(state: State, kg: np.ndarray, current: np.ndarray, dest: np.
                                  / cal.sigma[kg])
     c = p.attractor(state.step)[current]
     ceiling = competition.subsidy_max
-    if state.config.switches.subsidy_cap:
-        ceiling = np.where(state.out_of_scheme[c], competition.subsidy_max,
-                           min(state.config.policies.subsidy_cap.cap, ceiling))
+    bound = ~state.out_of_scheme[c]        # a cap binds only the cities in its scheme
+    if bound.any() and state.config.switches.subsidy_cap:
+        ceiling = np.where(bound, min(state.config.policies.subsidy_cap.cap, ceiling),
+                           competition.subsidy_max)
     grid = (np.linspace(0.0, 1.0, competition.subsidy_grid_points)[None, :]
             * np.broadcast_to(ceiling, len(kg))[:, None])
     q_stay = state.terms.q[kg, current]

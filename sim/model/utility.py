@@ -170,8 +170,10 @@ def utility_parts(state: State, who: Choosers, settings: Settings,
     """
     base = like or _state_parts(state, who)
     cfg, p, econ = state.config, state.parks, state.config.economy
+    # without a map drawn (the status quo, or the map's switch off) nothing pays friction
     fric = (friction(settings, p, cfg.policies.investment_map.approval_friction)
-            if cfg.switches.investment_map else np.zeros((state.kg, p.n)))
+            if settings.mapped is not None and cfg.switches.investment_map
+            else np.zeros((state.kg, p.n)))
     fric = np.where((who.current >= 0)[:, None], 0.0, fric[who.kg])   # new projects need approval
     shares = accounts.share_matrices(p, state.step, state.world.n_cities,
                                      cfg.policies.enclave.credited_double_count)
