@@ -181,3 +181,35 @@ def test_runs_from_a_cached_base_year_equal_runs_without_the_cache():
     a, b = warm.recorder.results(cfg).tables(), cold.recorder.results(cfg).tables()
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name])
+
+
+# ----------------------------------------------------------------------------- on disk
+def test_a_base_year_written_to_disk_reads_back_equal_in_another_process_cache(tmp_path):
+    from sim.experiments.base_years import DiskStore, pack, unpack
+
+    cfg = config("homogenised")
+    writer = BaseYearCache(store=DiskStore(tmp_path))
+    base = cached(writer, cfg)
+    assert same(unpack(pack(base)), base)
+    reader = BaseYearCache(store=DiskStore(tmp_path))     # as another worker would
+    again = cached(reader, config("homogenised_with_park_within_park"))
+    assert (reader.misses, reader.loads) == (0, 1)
+    assert same(again, base)
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_changed_code_or_a_damaged_file_means_the_base_year_is_built_again(tmp_path,
+                                                                           monkeypatch):
+    from sim.experiments import base_years
+
+    cfg = config("homogenised")
+    base = cached(BaseYearCache(store=base_years.DiskStore(tmp_path)), cfg)
+    (npz,) = tmp_path.rglob("*.npz")
+    npz.write_bytes(npz.read_bytes()[:100])
+    damaged = BaseYearCache(store=base_years.DiskStore(tmp_path))
+    assert same(cached(damaged, cfg), base) and (damaged.loads, damaged.misses) == (0, 1)
+    monkeypatch.setattr(base_years, "code_scope", lambda: "another-version")
+    changed = BaseYearCache(store=base_years.DiskStore(tmp_path))
+    cached(changed, cfg)
+    assert (changed.loads, changed.misses) == (0, 1)
+    assert (tmp_path / "another-version").is_dir()

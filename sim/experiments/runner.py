@@ -5,7 +5,10 @@ worker); with ``scheduler="tcp://host:8786"`` a ``dask.distributed`` cluster, ea
 task. Runs that raise are recorded as failed and the batch goes on. On the local pool each worker
 writes its own run folder through :mod:`sim.experiments.store` (temporary name, then rename) and
 the parent writes only the manifest, so throughput grows with workers; with Dask or a given
-executor the parent writes every result, so workers need no shared file system.
+executor the parent writes every result, so workers need no shared file system. A local pool's
+workers share the base years they compute through the batch folder (``base_years/``, removed
+when the batch ends; :mod:`sim.experiments.base_years`), so scenarios that start from one base
+year build it once; elsewhere each worker keeps its own, or the folder ``SIM_BASE_YEARS`` names.
 
 This module imports only the standard library and ``sim.config`` at the top, so that a worker
 process pins its thread counts before numpy is first imported.
@@ -22,6 +25,7 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -33,6 +37,8 @@ import sim
 from sim.config.loader import ConfigError, show_path
 from sim.config.sweeps import RunSpec, expand_runs
 
+#: The batch folder's store of base years while the batch runs (removed when it ends).
+BASE_YEARS = "base_years"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -69,8 +75,10 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         from sim.config.schema import ScenarioConfig
+        from sim.experiments import base_years
         from sim.model import run_scenario
 
+        base_years.use_environment()
         config = ScenarioConfig.model_validate(spec.config)
         results = run_scenario(config, seed=spec.seed, replicate=spec.replicate)
         outcome = {"status": "ok", "message": "", "tables": results.tables()}
@@ -85,8 +93,10 @@ def execute_and_store(spec: RunSpec, out_dir: str, scenario: dict) -> dict[str, 
     """Run one :class:`RunSpec` in a worker and write its run folder there (temporary name, then
     rename); return the outcome without its tables and, under ``stored``, the status record
     written (with the files' checksums) for the parent's manifest."""
-    from sim.experiments import store
+    from sim.experiments import base_years, store
 
+    if not os.environ.get(base_years.ENVIRONMENT):    # the workers share the batch's base years
+        base_years.use_folder(Path(out_dir) / BASE_YEARS)
     outcome = execute_run(spec)
     status = _status_record(spec, outcome, scenario)
     stored = store.write_run_folder(Path(out_dir), status, outcome["tables"], spec.config)
@@ -351,6 +361,7 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
                   lambda pool, spec: _submit(pool, spec, (str(out), hashes[spec.scenario])))
             store.remove_temporary_runs(out)  # left by a worker killed while writing
         finally:
+            shutil.rmtree(out / BASE_YEARS, ignore_errors=True)
             bar.close()
             store.rebuild_manifest(out, order)
     return BatchSummary(out_dir=out, n_ok=len(todo) - len(failed), n_failed=len(failed),

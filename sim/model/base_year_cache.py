@@ -20,6 +20,7 @@ import collections
 import dataclasses
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -153,25 +154,28 @@ class BaseYearCache:
         self.entries: collections.OrderedDict[tuple[str, str], BaseYear] = (
             collections.OrderedDict())
         self.hits = self.misses = self.loads = 0
+        self._lock = threading.Lock()     # runs on a thread pool share one process's cache
 
     def base_year(self, world: World, config: ScenarioConfig, rng: np.random.Generator,
                   build: Callable[[World, Any, np.random.Generator], BaseYear]) -> BaseYear:
         """The base year ``build(world, config, rng)`` gives, from the cache when its inputs are
         there; ``rng`` is left where the build leaves it. The caller owns what is returned."""
         inputs = inputs_digest(world, rng.bit_generator.state)
-        found = self._find(inputs, config)
-        if found is not None:
-            rng.bit_generator.state = found.world_stream
-            return found.copy()         # the cache or the store keeps the original
-        self.misses += 1
+        with self._lock:
+            found = self._find(inputs, config)
+            if found is not None:
+                rng.bit_generator.state = found.world_stream
+                return found.copy()         # the cache keeps the original
+            self.misses += 1
         traced = ReadTrace(config)
         base = build(world, traced, rng)
         paths = tuple(sorted(traced.reads))
         values = digest({p: canonical(v) for p, v in sorted(traced.reads.items())})
-        self._remember(inputs, paths, values, base)
         if self.store is not None:
             self.store.save(inputs, paths, values, base)
-        return base.copy() if (inputs, values) in self.entries else base
+        with self._lock:
+            kept = self._remember(inputs, paths, values, base)
+        return base.copy() if kept else base
 
     def _find(self, inputs: str, config: ScenarioConfig) -> BaseYear | None:
         for paths in self.paths.get(inputs, []):
@@ -188,24 +192,27 @@ class BaseYearCache:
             if base is not None:
                 self.loads += 1
                 self._remember(inputs, paths, values, base)
-                return base
+                return base                  # copied by the caller
         return None
 
     def _remember(self, inputs: str, paths: tuple[str, ...], values: str,
-                  base: BaseYear) -> None:
+                  base: BaseYear) -> bool:
+        """Keep a base year (unless it is too large); whether it is kept."""
         known = self.paths.setdefault(inputs, [])
         if paths not in known:
             known.append(paths)
         if nbytes(base) * 4 > self.max_bytes:
-            return
+            return False
         self.entries[(inputs, values)] = base
         while sum(nbytes(b) for b in self.entries.values()) > self.max_bytes:
             self.entries.popitem(last=False)
+        return (inputs, values) in self.entries
 
     def clear(self) -> None:
         """Forget every base year held in memory (a store keeps its own)."""
-        self.paths.clear()
-        self.entries.clear()
+        with self._lock:
+            self.paths.clear()
+            self.entries.clear()
 
 
 def nbytes(base: BaseYear) -> int:
