@@ -31,7 +31,7 @@ SIZES: dict[str, dict[str, dict[str, object]]] = {
     # in the kernel's own process (under pytest-xdist the cores are already busy; the pool path
     # is tested in tests/test_explore_pool.py and tests/test_batch.py)
     "tiny": {
-        "01-quickstart": {"N_UNITS": 300, "STEPS": 1, "SEED": 1, "WORKERS": 1},
+        "01-quickstart": {"N_UNITS": 300, "STEPS": 1, "SEED": 1, "REPLICATES": 2, "WORKERS": 1},
         # two switches ablated (the map, and sharing whose "alone" scenario is a special case):
         # six scenarios, not sixteen; every bundled scenario runs in tests/test_golden.py
         "02-policy-comparison": {"N_UNITS": 300, "REPLICATES": 2, "STEPS": 1, "SEED": 1,

@@ -2,13 +2,13 @@
 
 The public API for outside drivers is re-exported lazily from :mod:`sim.api`, so ``import sim``
 stays cheap: ``sim.evaluate``, ``sim.salib_problem``, ``sim.ema_parameters``, ``sim.ema_model``,
-``sim.bundled_scenarios``.
+``sim.bundled_scenarios``, ``sim.ema_levers``.
 """
 
 __version__ = "0.1.0"
 
-_API = ("evaluate", "salib_problem", "ema_parameters", "ema_model", "bundled_scenarios",
-        "uncertain_parameters", "ScenarioFunction", "OUTCOMES")
+_API = ("evaluate", "salib_problem", "ema_parameters", "ema_model", "ema_levers",
+        "bundled_scenarios", "uncertain_parameters", "ScenarioFunction", "OUTCOMES", "SWITCHES")
 __all__ = [*_API, "__version__"]
 
 

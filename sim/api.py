@@ -4,40 +4,56 @@ Dict in, dict out::
 
     import sim
     sim.evaluate("coordinated", seed=1, n_units=2000, **{"competition.homogenisation": 0.3})
-    # {'similarity_ring_mean': ..., 'welfare': ..., 'subsidy_total': ..., 'wuhan_share': ...,
-    #  'theil': ..., 'gdp_total': ...}
+    # {'welfare.pv': ..., 'welfare_national.pv': ..., 'gdp_total.pv': ...,
+    #  'subsidy_total.pv': ..., 'similarity_ring_mean.last': ..., 'wuhan_share.last': ...,
+    #  'theil.last': ...}
 
 A scenario is a bundled name (``"coordinated"``, a file stem of ``scenarios/``), the path of a
 scenario file, or a :class:`~sim.config.ScenarioConfig`. Values are dotted keys of the scenario
-schema, given as keyword arguments (``**{"a.b": v}``) or as a mapping. The outcomes are the
-circle table's headline columns at the last step, run with the model's own seeded streams: the
+schema, given as keyword arguments (``**{"a.b": v}``) or as a mapping. The outcomes are what
+``sim compare`` headlines, named by their measure: money flows as present values over the
+horizon (``welfare.pv``, at the scenario's ``economy.discount_rate_annual``, 100m yuan), the
+other headline metrics in the last quarter (``wuhan_share.last``); any circle column may be
+asked for as ``<column>.pv`` or ``<column>.last``. Runs use the model's own seeded streams: the
 same scenario, values, seed and replicate give the same outcomes. With ``against=`` the baseline
 runs at the same values, seed and replicate (common random numbers) and the outcomes gain
-``<metric>.baseline`` and ``<metric>.diff`` (scenario minus baseline).
+``<outcome>.baseline`` and ``<outcome>.diff`` (scenario minus baseline). A value that the
+scenario's settings make inert (``sim/config/inert.py``) gives an ``InertWarning``.
 
 The scenario's ``uncertain:`` block becomes a SALib problem (:func:`salib_problem`) or EMA
-Workbench parameters (:func:`ema_parameters`, :func:`ema_model`; the ``ema`` extra).
+Workbench parameters (:func:`ema_parameters`, :func:`ema_model`; the ``ema`` extra), whose
+levers are the seven switches and which runs paired replicates on request.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.config.loader import ConfigError, load_scenario, resolved_dict, schema_key_error
+from sim.config.loader import (
+    BUNDLED_SCENARIO_DIR,
+    ConfigError,
+    load_scenario,
+    resolved_dict,
+    schema_key_error,
+)
 from sim.config.schema import ScenarioConfig
 
 if TYPE_CHECKING:
     from sim.sensitivity.core import Parameter
 
 #: The scenario files bundled with the repository checkout.
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
-#: Headline outcomes (circle table, last step); same names as the sensitivity analysis uses.
-OUTCOMES = ("similarity_ring_mean", "welfare", "subsidy_total", "wuhan_share", "theil",
-            "gdp_total")
+SCENARIO_DIR = BUNDLED_SCENARIO_DIR
+#: The report's headline outcomes: money flows as present values (``.pv``), the rest in the
+#: last quarter (``.last``).
+OUTCOMES = ("welfare.pv", "welfare_national.pv", "gdp_total.pv", "subsidy_total.pv",
+            "similarity_ring_mean.last", "wuhan_share.last", "theil.last")
+#: The seven switches of the co-construction rules: the levers of :func:`ema_model`.
+SWITCHES = ("investment_map", "subsidy_cap", "shared_platform", "enclave", "gdp_tax_sharing",
+            "park_within_park", "reverse_enclave")
 
 ScenarioLike = str | os.PathLike | ScenarioConfig
 
@@ -54,16 +70,7 @@ def load(scenario: ScenarioLike, *, n_units: int | None = None,
     Raises:
         ConfigError: an unknown name (the known ones listed) or a bad file, in one line.
     """
-    if isinstance(scenario, ScenarioConfig):
-        config = scenario
-    else:
-        path = Path(scenario)
-        if not path.is_file() and path.suffix not in (".yaml", ".yml") and path.parent == Path():
-            path = SCENARIO_DIR / f"{scenario}.yaml"
-            if not path.is_file():
-                raise ConfigError(f"scenario {str(scenario)!r}: expected a bundled name "
-                                  f"({', '.join(bundled_scenarios())}) or a scenario file path")
-        config = load_scenario(path)
+    config = scenario if isinstance(scenario, ScenarioConfig) else load_scenario(scenario)
     size = {"world.n_units": n_units, "steps": steps}
     return with_dotted(config, {k: v for k, v in size.items() if v is not None})
 
@@ -103,7 +110,7 @@ def evaluate(scenario: ScenarioLike, values: Mapping[str, Any] | None = None, /,
              against: ScenarioLike | None = None, seed: int = 1, replicate: int = 0,
              n_units: int | None = None, steps: int | None = None,
              outcomes: Sequence[str] = OUTCOMES, **dotted_values: Any) -> dict[str, float]:
-    """Run one scenario at the given values; return its headline outcomes at the last step.
+    """Run one scenario at the given values; return its headline outcomes.
 
     Args:
         scenario: bundled name, file path or ScenarioConfig.
@@ -111,17 +118,42 @@ def evaluate(scenario: ScenarioLike, values: Mapping[str, Any] | None = None, /,
         against: a baseline run at the same values, seed and replicate (paired).
         seed, replicate: the root seed and replicate index of the run's random streams.
         n_units, steps: model size and quarters (the file's if None).
-        outcomes: circle-table columns to return.
+        outcomes: ``<circle column>.pv`` (present value over the horizon) or ``.last`` (last
+            quarter); default :data:`OUTCOMES`, what the report headlines.
         **dotted_values: more values, e.g. ``**{"competition.homogenisation": 0.3}``.
 
     Raises:
-        ConfigError: an unknown scenario or key, or a value outside the schema's range.
+        ConfigError: an unknown scenario, key or outcome, or a value outside the schema's range.
     """
     point = check_keys({**(values or {}), **dotted_values})
     config = load(scenario, n_units=n_units, steps=steps)
-    with_dotted(config, point)  # validate before running
+    warn_inert_values(with_dotted(config, point), point)  # validates before running
     base = None if against is None else load(against, n_units=n_units, steps=steps)
-    return ScenarioFunction(config, base, seed, replicate, tuple(outcomes))(**point)
+    return ScenarioFunction(config, base, seed, replicate, check_outcomes(outcomes))(**point)
+
+
+def check_outcomes(outcomes: Sequence[str]) -> tuple[str, ...]:
+    """The outcome names, each a circle column with ``.pv`` or ``.last`` (or none: last).
+
+    Raises:
+        ConfigError: naming the first unknown one.
+    """
+    from sim.model.tables import TABLES
+
+    for name in outcomes:
+        column, _, measure = str(name).partition(".")
+        if column not in TABLES["circle"] or measure not in ("", "pv", "last"):
+            raise ConfigError(f"outcome {name}: expected <circle column>.pv or .last, e.g. "
+                              f"welfare.pv or wuhan_share.last")
+    return tuple(str(name) for name in outcomes)
+
+
+def warn_inert_values(config: ScenarioConfig, values: Mapping[str, Any]) -> None:
+    """An ``InertWarning`` per given key that the config's settings make inert or narrow."""
+    from sim.config.inert import InertWarning, value_findings
+
+    for line in value_findings(config, values):
+        warnings.warn(line, InertWarning, stacklevel=3)
 
 
 @dataclasses.dataclass
@@ -139,10 +171,13 @@ class ScenarioFunction:
     outcomes: tuple[str, ...] = OUTCOMES
 
     def __call__(self, **values: Any) -> dict[str, float]:
+        """The outcomes at ``values``; a ``replicate`` keyword (EMA's replications) picks the
+        replicate of the random streams instead of ``self.replicate``."""
         from sim.sensitivity.core import ModelEvaluator
 
+        replicate = int(_plain(values.pop("replicate", self.replicate)))
         base = None if self.baseline is None else resolved_dict(self.baseline)
-        evaluator = ModelEvaluator(resolved_dict(self.scenario), base, self.seed, self.replicate,
+        evaluator = ModelEvaluator(resolved_dict(self.scenario), base, self.seed, replicate,
                                    self.outcomes)
         return evaluator({k: _plain(v) for k, v in values.items()})
 
@@ -219,23 +254,54 @@ def _scipy_dist(p: Parameter):
     return stats.triang((mode - p.low) / width, loc=p.low, scale=width)
 
 
+def ema_levers(switches: Sequence[str] = SWITCHES) -> list:
+    """The switches as EMA Workbench ``CategoricalParameter`` levers (False, True), named
+    ``switches__<name>`` with the dotted key as ``variable_name``."""
+    from ema_workbench import CategoricalParameter
+
+    keys = check_keys(dict.fromkeys(f"switches.{name}" for name in switches), "lever")
+    return [CategoricalParameter(ema_name(key), [False, True], variable_name=key) for key in keys]
+
+
 def ema_model(scenario: ScenarioLike, *, against: ScenarioLike | None = None,
               keys: Sequence[str] | None = None,
-              categorical: Mapping[str, Sequence[Any]] | None = None, seed: int = 1,
-              replicate: int = 0, n_units: int | None = None, steps: int | None = None,
-              outcomes: Sequence[str] = OUTCOMES, name: str | None = None):
-    """An EMA Workbench ``Model`` of the scenario: uncertainties from its uncertain block,
-    one ``ScalarOutcome`` per headline outcome (and ``<m>__baseline``, ``<m>__diff`` with
-    ``against``); ready for ``perform_experiments`` with any evaluator."""
-    from ema_workbench import Model, ScalarOutcome
+              categorical: Mapping[str, Sequence[Any]] | None = None,
+              levers: Sequence[str] | None = SWITCHES, replications: int | None = None,
+              seed: int = 1, replicate: int = 0, n_units: int | None = None,
+              steps: int | None = None, outcomes: Sequence[str] = OUTCOMES,
+              name: str | None = None):
+    """An EMA Workbench model of the scenario, ready for ``perform_experiments``.
+
+    Uncertainties come from its ``uncertain:`` block (and ``categorical``); levers are the
+    switches named in ``levers`` (default all seven; a policy sets each on or off, the others
+    keep the scenario's value; ``levers=()`` for none); one ``ScalarOutcome`` per outcome (and
+    ``<o>__baseline``, ``<o>__diff`` with ``against``). With ``replications=n`` it is a
+    ``ReplicatorModel`` that runs replicates 0..n−1 of the random streams at every experiment
+    (the same replicates for every experiment and policy: paired), and each outcome is an
+    ``ArrayOutcome`` named ``<o>__by_replicate`` holding the n values (experiments x
+    replications).
+    """
+    from ema_workbench import ArrayOutcome, Model, ReplicatorModel, ScalarOutcome
 
     config = load(scenario, n_units=n_units, steps=steps)
     base = None if against is None else load(against, n_units=n_units, steps=steps)
-    model = Model(ema_name(name or config.name),
-                  function=ScenarioFunction(config, base, seed, replicate, tuple(outcomes)))
+    function = ScenarioFunction(config, base, seed, replicate, check_outcomes(outcomes))
+    label = ema_name(name or config.name)
+    if replications is None:
+        model = Model(label, function=function)
+    else:
+        if int(replications) < 1:
+            raise ConfigError(f"replications: expected an integer >= 1 (got {replications})")
+        model = ReplicatorModel(label, function=function)
+        model.replications = [{"replicate": r} for r in range(int(replications))]
     model.uncertainties = ema_parameters(config, keys, categorical)
-    names = list(outcomes)
+    model.levers = ema_levers(levers or ())
+    names = list(function.outcomes)
     if base is not None:
-        names += [f"{m}.{kind}" for kind in ("baseline", "diff") for m in outcomes]
-    model.outcomes = [ScalarOutcome(ema_name(n), variable_name=n) for n in names]
+        names += [f"{m}.{kind}" for kind in ("baseline", "diff") for m in function.outcomes]
+    if replications is None:
+        model.outcomes = [ScalarOutcome(ema_name(n), variable_name=n) for n in names]
+    else:   # EMA keeps one outcome class per name for the whole process: a name of its own
+        model.outcomes = [ArrayOutcome(f"{ema_name(n)}__by_replicate", variable_name=n)
+                          for n in names]
     return model

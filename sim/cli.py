@@ -54,11 +54,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sim import __version__
+
     parser = _Parser(prog="sim", description="Wuhan city-circle park co-construction model.")
+    parser.add_argument("--version", action="version", version=f"sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_run(sub)
     check = sub.add_parser("validate", help="check scenario files (and every sweep point)")
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("files", nargs="+", metavar="FILE",
+                       help="scenario files or bundled scenario names")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help=SET_HELP)
     check.set_defaults(handler=cmd_validate)
@@ -81,7 +85,8 @@ def _import_plugin(name: str):
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run one scenario and write its tables")
-    run.add_argument("scenario", metavar="SCENARIO.yaml")
+    run.add_argument("scenario", metavar="SCENARIO",
+                     help="scenario file, or a bundled scenario's name (e.g. coordinated)")
     run.add_argument("--seed", type=int, help="root seed (default: the file's seed)")
     run.add_argument("--replicate", type=int, default=0, help="replicate index r (default 0)")
     run.add_argument("--steps", type=int, help="quarters to simulate (default: the file's steps)")
@@ -94,7 +99,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 def _add_batch(sub: argparse._SubParsersAction) -> None:
     batch = sub.add_parser("batch", help="run scenario files x sweep points x replicates")
-    batch.add_argument("files", nargs="+", metavar="FILE")
+    batch.add_argument("files", nargs="+", metavar="FILE",
+                       help="scenario files or bundled scenario names")
     batch.add_argument("--replicates", type=int, help="replicates per point (default: the file's)")
     batch.add_argument("--seed", type=int, help="root seed (default: the file's seed)")
     batch.add_argument("--workers", type=int, help="local worker processes (default: all cores)")

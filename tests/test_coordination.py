@@ -371,18 +371,29 @@ def _batch(values):
 def test_who_pays_flags_a_city_losing_credited_gdp_and_budget():
     from sim.analysis.fiscal import display_table, who_pays
     values = {("homogenised", r, c): (1000.0, 50.0, 0.0)
-              for r in (0, 1) for c in ("Wuhan", "Ezhou")}
-    # Ezhou: credited GDP −10 and −20, balance −4 and −6, paying 5 and 15 of 100 tax
+              for r in (0, 1, 2) for c in ("Wuhan", "Ezhou", "Xiaogan")}
+    # Ezhou: credited GDP −10, −12, −11, balance −4, −5, −6, paying 5, 15 and 10 of 100 tax:
+    # mean −11 and −5, each with sd 1 and t(2) = 4.303, so both intervals end below zero
+    # (−11 + 4.303/√3 = −8.52; −5 + 2.48 = −2.52)
     values.update({("coordinated", 0, "Ezhou"): (990.0, 46.0, 5.0),
-                   ("coordinated", 1, "Ezhou"): (980.0, 44.0, 15.0),
+                   ("coordinated", 1, "Ezhou"): (988.0, 45.0, 15.0),
+                   ("coordinated", 2, "Ezhou"): (989.0, 44.0, 10.0),
                    ("coordinated", 0, "Wuhan"): (1010.0, 40.0, 0.0),
-                   ("coordinated", 1, "Wuhan"): (1030.0, 40.0, 0.0)})
+                   ("coordinated", 1, "Wuhan"): (1030.0, 40.0, 0.0),
+                   ("coordinated", 2, "Wuhan"): (1020.0, 40.0, 0.0),
+                   # Xiaogan: both means below zero, but credited GDP's interval crosses it
+                   ("coordinated", 0, "Xiaogan"): (990.0, 45.0, 0.0),
+                   ("coordinated", 1, "Xiaogan"): (1004.0, 44.0, 0.0),
+                   ("coordinated", 2, "Xiaogan"): (997.0, 46.0, 0.0)})
     table = who_pays(_batch(values), "homogenised")
     ezhou = table[table.city == "Ezhou"].set_index("metric")
-    assert ezhou.loc["gdp_credited", "mean"] == pytest.approx(-15.0)
+    assert ezhou.loc["gdp_credited", "mean"] == pytest.approx(-11.0)
     assert ezhou.loc["balance", "mean"] == pytest.approx(-5.0)
+    assert ezhou.loc["gdp_credited", "ci_high"] == pytest.approx(-11 + 4.302653 / 3 ** 0.5)
     assert ezhou["compensation_share"].iloc[0] == pytest.approx(-0.10)
     assert ezhou["defector"].all()
     assert not table[table.city == "Wuhan"]["defector"].any()    # gains GDP, loses budget
+    xiaogan = table[table.city == "Xiaogan"].set_index("metric")
+    assert (xiaogan["mean"] < 0).all() and not xiaogan["defector"].any()
     shown = display_table(table, "coordinated", "zh")
     assert "可能退出" in shown.to_string() and "鄂州" in shown.to_string()

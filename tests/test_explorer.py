@@ -78,6 +78,38 @@ def test_explorer_model_levers_reach_the_config():
     assert cfg.competition.homogenisation == 0.9
     with pytest.raises(ValueError, match="regime"):
         ExplorerModel(regime="anarchy", n_units=300, twin=False)
+    # the page's shares act only when imposed; otherwise the file's bargaining stands
+    assert ExplorerModel(enclave_gdp_share=0.3, n_units=300, twin=False).config.policies.enclave.\
+        bargain
+    imposed = ExplorerModel(enclave_gdp_share=0.3, impose_shares=True, n_units=300, twin=False)
+    assert not imposed.config.policies.enclave.bargain and imposed.horizon == 20
+
+
+def test_flow_map_has_no_width_key_before_anything_moved():
+    from sim.explorer.figures import FlowMap
+    from sim.explorer.views import ExplorerModel
+
+    model = ExplorerModel(n_units=300, twin=False)
+    live = FlowMap(model)
+    live.refresh(model)
+    assert not live.key_legend.get_visible()            # not a key reading "1e-12"
+    model.step()
+    live.refresh(model)
+    assert live.key_legend.get_visible()
+    assert "e-" not in " ".join(t.get_text() for t in live.key_legend.get_texts())
+
+
+def levers(rc) -> dict:
+    """Label (with its value) -> slider: each slider's label is the line just above it."""
+    import ipyvuetify as v
+
+    from sim.explorer.app import MODEL_PARAMS
+
+    names = [spec["label"] for spec in MODEL_PARAMS.values() if spec["type"].startswith("Slider")]
+    labels = [h.children[0] for h in rc.find(v.Html, tag="span").widgets
+              if h.children and isinstance(h.children[0], str)
+              and any(h.children[0].startswith(n + ": ") for n in names)]
+    return dict(zip(labels, rc.find(v.Slider).widgets, strict=True))
 
 
 @pytest.mark.slow
@@ -91,15 +123,22 @@ def test_page_renders_controls_and_plots_and_steps():
     model = ExplorerModel(n_units=400)
     box, rc = solara.render(solara.AppLayout(children=[make_page(model)]), handle_error=False)
     assert [b.children for b in rc.find(v.Btn).widgets] == [["Reset"], ["▶"], ["Step"]]
-    sliders = {s.label: s for s in rc.find(v.Slider).widgets}
-    # each slider shows its value in its label and on its thumb
+    sliders = levers(rc)
+    # each slider's label (with its value) sits on its own line; no bubble over the thumb
     assert {"Enclave: source's GDP share: 0.5", "Subsidy cap (share of value added): 0.03",
             "ω homogenisation: 0.6"} <= set(sliders)
-    assert all(s.thumb_label == "always" for s in sliders.values())
-    assert not any(s.disabled for s in sliders.values())       # all act under coordinated
-    assert {c.label for c in rc.find(v.Checkbox).widgets} >= {"Park-within-park",
-                                                               "Reverse enclaves"}
-    assert rc.find(v.Select).widget.items == ["homogenised", "coordinated"]
+    assert not any(s.thumb_label or s.label for s in sliders.values())
+    # coordinated bargains its enclave shares, as its file does: those two sliders are greyed
+    greyed = {label.rsplit(":", 1)[0] for label, s in sliders.items() if s.disabled}
+    assert greyed == {"Enclave: source's GDP share", "Enclave: source's tax share"}
+    assert {c.label for c in rc.find(v.Checkbox).widgets} >= {
+        "Park-within-park", "Reverse enclaves", "Impose the enclave shares below (no bargaining)"}
+    assert rc.find(v.Select).widget.items == ["Homogenised competition",
+                                              "Coordinated co-construction"]
+    from sim.explorer.app import size_note
+
+    assert "bargained by source and host, as in the scenario files" in size_note(400)
+    assert "imposed at the sliders' values** (bargaining off)" in size_note(400, True)
     images = rc.find(w.Image).widgets
     assert len(images) == 3 and all(len(bytes(i.value)) > 1000 for i in images)
     before = [bytes(i.value) for i in images]
@@ -107,8 +146,11 @@ def test_page_renders_controls_and_plots_and_steps():
     assert model.steps == 1 and model.twin.steps == 1  # both regimes stepped together
     after = [bytes(i.value) for i in rc.find(w.Image).widgets]
     assert all(a != b for a, b in zip(after, before))
-    rc.find(v.Select).widget.v_model = "homogenised"        # its switches are off: greyed
-    greyed = {s.label.split(":")[0] for s in rc.find(v.Slider).widgets if s.disabled}
+    rc.find(v.Checkbox, label="Impose the enclave shares below (no bargaining)").widget.v_model \
+        = True
+    assert not any(s.disabled for s in rc.find(v.Slider).widgets)   # imposed: all act
+    rc.find(v.Select).widget.v_model = "Homogenised competition"     # its switches are off
+    greyed = {label.split(":")[0] for label, s in levers(rc).items() if s.disabled}
     assert greyed == {"Enclave", "Subsidy cap (share of value added)"}
     rc.close()
 
@@ -127,8 +169,9 @@ def test_both_regimes_share_the_world_and_the_draws():
     fig = time_series_figure(model)
     first = fig.axes[0]
     assert [line.get_label() for line in first.get_lines()] == [
-        "step 0", "coordinated (file values)", "homogenised"]
-    assert first.get_xlim() == (0.0, 12.0)       # the horizon is drawn from step 0 on
+        "step 0", "Coordinated co-construction (file values)", "Homogenised competition"]
+    assert first.get_title() == "Welfare of the circle (100m yuan/yr)"
+    assert first.get_xlim() == (0.0, 20.0)       # the files' horizon is drawn from step 0 on
 
 
 def test_views_draw_the_coordinator_map_after_a_step():
@@ -158,6 +201,7 @@ def test_room_keeps_limits_while_values_fit_and_widens_by_a_third():
     assert room((0.0, 5.0), np.array([np.nan])) == (0.0, 5.0)
     low, high = room(None, np.array([200.0]))                          # one point: 2 % of it
     assert (low, high) == (200.0 - 0.35 * 4, 200.0 + 0.35 * 4)
+    assert room(None, np.array([0.0, 0.0])) == (-0.35, 0.35)     # zeros: a unit span, no 1e-10
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -189,10 +233,10 @@ def test_live_figures_are_reused_and_match_a_full_redraw():
     assert [f.figure for f in live] == figures                 # the same Figure objects
     assert [f.draws for f in live] == [3, 3, 2]                # the map changed once (step 1)
     assert [f.backgrounds for f in live] == [1, 1, 1]          # drawn once, then restored
-    assert series.panel_draws <= 2 * 4                         # axes whose limits moved
+    assert series.panel_draws <= 2 * 6                         # axes whose limits moved
     own, other = series.lines[0][1], series.lines[0][0]
     assert own.get_xdata().tolist() == [0, 1, 2] and len(other.get_xdata()) == 3
-    assert own.get_ydata()[-1] == model.tables()["circle"]["wuhan_share"].iloc[-1]
+    assert own.get_ydata()[-1] == model.tables()["circle"]["welfare"].iloc[-1]
     assert sum(a.get_visible() for a in live[0].arrows.values()) > 0
     for f in live:                                             # same pixels as a full draw
         shown = _pixels(f.png(model))

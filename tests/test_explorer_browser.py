@@ -113,6 +113,9 @@ def test_explorer_renders_controls_and_plots_and_steps(server, browser, tmp_path
                   "Production units: 1000"):
         assert label in text, f"control {label!r} (with its value) not on the page"
     assert "This explorer runs 1,000 production units" in text and "20,000" in text
+    assert "Enclave shares are bargained by source and host, as in the scenario files" in text
+    assert "Coordinated co-construction" in text and "coordinated_" not in text
+    assert "._" not in text and "e-12" not in text      # no code names, no float noise
     assert browser.find_elements(By.CSS_SELECTOR, ".v-select")
     assert len(browser.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")) >= 2
     assert "Could not load URL" not in log.read_text()
@@ -127,5 +130,5 @@ def test_explorer_renders_controls_and_plots_and_steps(server, browser, tmp_path
     one_step = time.perf_counter() - start
     # measured, reported, never asserted (wall-clock time depends on the machine)
     print(f"first view {first_view:.1f} s, one step {one_step:.1f} s")
-    wait.until(lambda d: "Step 1 (quarters)" in d.find_element(By.TAG_NAME, "body").text)
+    wait.until(lambda d: "Quarter 1 of 20" in d.find_element(By.TAG_NAME, "body").text)
     browser.save_screenshot(str(tmp_path / "explorer_step1.png"))

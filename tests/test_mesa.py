@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim.config import ConfigError
-from sim.model import CircleModel
+from sim.model import CircleModel, run_scenario
+from sim.model.bundled import resolve_config
 from sim.model.collector import CITY_FIGURES, HEADLINES, RecordedColumn
 
 #: A small world, passed the way batch_run passes any parameter (dotted keys as keywords).
@@ -16,16 +17,28 @@ SMALL = {"world.n_units": 500, "steps": 2}
 TINY = {"world.n_units": 300, "steps": 1}
 
 
-def test_batch_run_with_mesas_defaults_gives_one_row_per_city_and_run_at_its_last_step() -> None:
-    results = mesa.batch_run(
-        CircleModel,
-        parameters={"scenario": ["homogenised", "coordinated"],
-                    "competition.homogenisation": [0.3, 0.9], **SMALL},
-        rng=[None, None], display_progress=False)
+def test_batch_run_is_seeded_and_paired_with_rng() -> None:
+    """``rng=[1, 2]``: every parameter combination runs once per root seed (replicate 0), so
+    scenarios are paired by seed (common random numbers) and a row is reproduced by
+    ``run_scenario(config, seed)``; the deprecated ``iterations=`` gave unseeded runs."""
+    parameters = {"scenario": ["homogenised", "coordinated"],
+                  "competition.homogenisation": [0.3, 0.9], **SMALL}
+    results = mesa.batch_run(CircleModel, parameters=parameters, rng=[1, 2],
+                             display_progress=False)
     assert len(results) == 2 * 2 * 2 * 9                      # runs x the nine cities
     assert {row["Step"] for row in results} == {2.0}          # running ends after the steps
-    assert {(row["scenario"], row["competition.homogenisation"]) for row in results} == {
-        (s, h) for s in ("homogenised", "coordinated") for h in (0.3, 0.9)}
+    assert {(row["scenario"], row["competition.homogenisation"], row["seed"])
+            for row in results} == {(s, h, seed) for s in ("homogenised", "coordinated")
+                                    for h in (0.3, 0.9) for seed in (1, 2)}
+    assert {row["iteration"]: row["seed"] for row in results} == {0: 1, 1: 2}
+    again = mesa.batch_run(CircleModel, parameters=parameters, rng=[1, 2],
+                           display_progress=False)
+    key = ("scenario", "competition.homogenisation", "seed")
+    first = {tuple(r[k] for k in key): r["gdp_total"] for r in results}
+    assert first == {tuple(r[k] for k in key): r["gdp_total"] for r in again}   # seeded
+    config = resolve_config("coordinated", {"competition.homogenisation": 0.9, **SMALL})
+    circle = run_scenario(config, seed=2).circle
+    assert first[("coordinated", 0.9, 2)] == circle["gdp_total"].iloc[-1]
     assert all(row["gdp_total"] > 0 and 0 < row["wuhan_share"] < 1 for row in results)
     for run in {row["RunId"] for row in results}:
         rows = [row for row in results if row["RunId"] == run]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import shared_once
 
-from sim.analysis import executive, i18n, report
+from sim.analysis import executive, i18n, plan_pairs, report
 from sim.cli import main
 from sim.experiments import demo
 from sim.experiments.runner import run_batch
@@ -28,6 +28,7 @@ FIGURES = (
     "flow_map",
     "city_gains",
     "who_pays",
+    "plan_pairs",
 )
 NAMES = ("homogenised", "coordinated", "coordinated_without_subsidy_cap")
 
@@ -92,11 +93,15 @@ def test_report_leads_with_the_answer(built):
     text = (out / "report.md").read_text()
     table = pd.read_csv(out / "summary.csv")
     lines = text.splitlines()
-    assert lines[0].startswith("# ") and lines[2].startswith("> **Warning: fewer than 10")
-    order = [text.index(s) for s in ("## Executive summary", "figures/headline.png",
-                                     "## The question", "## Scenarios")]
+    assert lines[0].startswith("# ") and lines[2].startswith("> **This batch is smaller")
+    assert lines[4].startswith("> **Warning: fewer than 10")
+    order = [text.index(s) for s in ("## Settings", "## Executive summary",
+                                     "figures/headline.png", "## The question", "## Scenarios")]
     assert order == sorted(order)
-    lead = text[order[0]:order[1]]
+    assert "| Model size | 2,000 production units (default 20,000) |" in text
+    assert "| Horizon | 3 quarters (0.75 years) from 2021Q1 (default 20) |" in text
+    assert "| Discount rate of present values | 5.0% |" in text
+    lead = text[order[1]:order[2]]
     welfare = table.query("section == 'difference' and scenario == 'coordinated' and "
                           "metric == 'welfare' and measure == 'discounted'").iloc[0]
     assert f"Welfare (present value) {executive.interval(welfare)}" in lead
@@ -223,6 +228,27 @@ def test_chinese_report_text(built, batch_dir):
     assert "## 谁受益，谁付钱" in section and "核算GDP" in section and "协同共建" in section
 
 
+def test_plan_pairs_section(built, batch_dir, tmp_path):
+    """The plan's four pairs: a section read back from plan_pairs.csv, one executive sentence
+    whether coordination builds the pattern, and the same in Chinese with the plan's words."""
+    out, _ = built
+    text = (out / "report.md").read_text()
+    pairs = pd.read_csv(out / "plan_pairs.csv")
+    row = pairs.query("section == 'difference' and scenario == 'coordinated' and "
+                      "metric == 'pair_rnd_vs_manufacturing'").iloc[0]
+    lead = text[text.index("## Executive summary"):text.index("## The question")]
+    assert "Does Coordinated co-construction build the plan's pattern" in lead
+    section = text[text.index("## The plan's four pairs"):]
+    assert f"{executive.interval(row)}: " in section and "figures/plan_pairs.png" in section
+    assert "Why ring cities grow more or less alike" in section
+    zh = plan_pairs.section(load_results(batch_dir), "homogenised", ["coordinated"], tmp_path,
+                            "zh")
+    body = report.to_markdown(zh.blocks, tmp_path)
+    assert "研发在武汉、制造在城市圈" in body and "规划的四组分工格局" in body
+    assert "R&D" not in body and "coordinated" not in body
+    assert zh.executive.startswith("协同共建是否形成规划格局")
+
+
 def test_cli_bad_input_is_one_line_exit_2(batch_dir, tmp_path, capsys):
     bad = sim("compare", batch_dir, "--out", tmp_path / "bad", "--baseline", "nope")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
@@ -302,7 +328,17 @@ def test_wins_and_rule_sentences_by_hand():
                     "capita −0.5 [−1, 0.25].")
     assert executive.rule_sentence(table, "welfare", "en") == (
         "The rule that moves Welfare (present value) most: Enclave parks (contributes to the "
-        "coordinated regime +8 [1, 15]: better (higher)).")
+        "coordinated regime +8 [1, 15]: better (higher)). Next: Subsidy cap (contributes to the "
+        "coordinated regime −2 [−9, 5]: not distinguishable from zero).")
+    # one rule that moves it most both ways is named once, with both of its effects
+    both = pd.concat([table, pd.DataFrame([
+        row("ablation", "homogenised_with_enclave", "welfare", "discounted", -20.0, -30.0, -10.0,
+            "lower", kind="added", switch="enclave")])])
+    assert executive.rule_sentence(both, "welfare", "en") == (
+        "The rule that moves Welfare (present value) most: Enclave parks (contributes to the "
+        "coordinated regime +8 [1, 15]: better (higher); adds alone to competition −20 [−30, "
+        "−10]: worse (lower)). Next: Subsidy cap (contributes to the coordinated regime −2 [−9, "
+        "5]: not distinguishable from zero).")
 
 
 def test_demo_headline_marks_intervals_that_exclude_zero():

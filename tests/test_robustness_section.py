@@ -49,7 +49,9 @@ def test_rules_in_words_with_display_names():
     assert robustness.rule_text("everywhere: beats in 0% of 22 points") == \
         "anywhere (beats in 0% of 22 points)"
     assert robustness.rule_text("something else") == "something else"  # never garbled
-    assert robustness.parameter_label("agreements.3.land_km2") == "Land of agreement 3"
+    assert robustness.parameter_label("agreements.3.land_km2") == \
+        "Land of the Wuhan-Xiaogan enclave (km²)"
+    assert robustness.parameter_label("agreements.9.land_km2") == "Land of agreement 9"
     assert robustness.parameter_label("economy.unknown_key") == "economy.unknown_key"
 
 

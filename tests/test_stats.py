@@ -199,7 +199,7 @@ def test_write_summary_csv_and_readable_xlsx(tmp_path):
     assert row["mean"] == pytest.approx(2.8 / 6) and row["verdict"] == "higher"
     book = load_workbook(tmp_path / "summary.xlsx")
     assert book.sheetnames == ["About", "Verdicts", "Levels", "City gains", "City levels",
-                               "Over time"]
+                               "Over time", "Glossary"]
     about = {r[0]: r[1] for r in book["About"].iter_rows(min_row=2, values_only=True)}
     assert about["Package version"] == "9.9" and about["Root seed"] == "42"
     assert about["Batch written (manifest.csv)"] == "2026-01-02 03:04 UTC"
@@ -219,7 +219,42 @@ def test_write_summary_csv_and_readable_xlsx(tmp_path):
     mean_col = header.index("Mean") + 1
     formats = {sheet.cell(row=i + 2, column=mean_col).number_format: r["Metric"]
                for i, r in enumerate(rows)}
-    assert "#,##0.0" in formats and "0.000" in formats  # money vs index formats
+    assert "#,##0.0" in formats and "0.0000" in formats  # money vs index formats
+    assert formats["0.000%"] in ("Wuhan share of circle GDP", "Idle park land share")
+    terms = {r[0] for r in book["Glossary"].iter_rows(min_row=2, values_only=True)}
+    assert {"Welfare (100m yuan/yr)", "Present value", "Cannot be judged", "Subsidy cap"} <= terms
+
+
+def test_xlsx_opens_with_the_batch_settings(tmp_path):
+    from openpyxl import load_workbook
+
+    from sim.analysis.settings import BatchSettings
+
+    circle = pd.concat([circle_rows("homogenised", BASE[:1]), circle_rows("coordinated",
+                                                                          BASE[:1] + DIFF[:1])])
+    cities = pd.concat([cities_rows("homogenised", [1, 2, 3], [0, 0, 0], [1, 2, 3]),
+                        cities_rows("coordinated", [2, 2, 4], [0, 1, 0], [1, 3, 3])])
+    summary = stats.summarise(type("B", (), {"circle": circle, "cities": cities})(), "homogenised")
+    settings = BatchSettings(n_units=300, steps=2, replicates=summary.replicates, seed="7",
+                             rate=0.05, version="9.9", data_hash="0123456789ab",
+                             written="2026-01-02 03:04 UTC", default_units=20000,
+                             default_steps=20)
+    stats.write_summary(summary, tmp_path, "en", {}, settings)
+    rows = list(load_workbook(tmp_path / "summary.xlsx")["About"].iter_rows(min_row=2,
+                                                                            values_only=True))
+    assert [r[0] for r in rows[1:9]] == ["Model size", "Horizon", "Replicates", "Root seed",
+                                         "Discount rate of present values", "Model version",
+                                         "Data folder hash", "Batch written"]
+    about = dict(rows)
+    assert about["Model size"] == "300 production units (default 20,000)"
+    assert about["Horizon"] == "2 quarters (0.5 years) from 2021Q1 (default 20)"
+    assert about["Discount rate of present values"] == "5.0%"
+    warnings = [r[1] for r in rows if r[0] == "Warning"]
+    assert warnings[0].startswith("This batch is smaller or shorter than the model's default")
+    assert warnings[1].startswith("Warning: one replicate per scenario. No difference can be")
+    verdicts = {r[-1] for r in load_workbook(tmp_path / "summary.xlsx")["Verdicts"].iter_rows(
+        min_row=2, values_only=True)}
+    assert "cannot be judged (one replicate: no interval, no test)" in verdicts
 
 
 def test_xlsx_in_chinese(tmp_path):

@@ -1,4 +1,8 @@
-"""``sim compare DIR``: statistics, figures and the report of a stored batch."""
+"""``sim compare DIR``: statistics, figures and the report of a stored batch.
+
+Whatever the batch holds, the command ends with the report or with one line and exit 2; the
+report is written beside its target and moved into place only when whole, so a failure never
+leaves a half-written report (``--force`` replaces an earlier report's own files only)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--baseline", default="homogenised",
                         help="scenario every other is compared against (default: homogenised)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="report folder (default: DIR/report); never overwritten")
+                        help="report folder (default: DIR/report); an earlier report there is "
+                             "kept unless --force")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an earlier report that `sim compare` wrote in --out (its "
+                             "own files only; nothing else in the folder is touched)")
     parser.add_argument("--lang", choices=i18n.LANGUAGES, default="en",
                         help="language of labels and report (zh needs a CJK font)")
     parser.add_argument("--boundaries", type=Path, default=None,
@@ -62,9 +70,13 @@ def run_compare(args: argparse.Namespace) -> int:
 
         path = build_report(args.dir, out, baseline=args.baseline, lang=args.lang,
                             boundaries=args.boundaries, rate=args.discount_rate,
-                            sensitivity=args.sensitivity, notes=notes)
+                            sensitivity=args.sensitivity, notes=notes, force=args.force)
     except (ConfigError, ValueError, FileExistsError, i18n.FontMissingError) as error:
         return _fail(str(error))
+    except Exception as error:  # noqa: BLE001 (a batch shape the report does not handle yet)
+        text = " ".join(f"{type(error).__name__}: {error}".split())
+        return _fail(f"{args.dir}: cannot build the report of this batch ({text}); nothing was "
+                     f"written to {out}")
     print(path)
     return 0
 

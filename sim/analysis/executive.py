@@ -34,7 +34,10 @@ def signed(value: float) -> str:
 
 
 def interval(row: pd.Series) -> str:
-    """``+12.3 [4.5, 20.1]``: mean and its 95% interval."""
+    """``+12.3 [4.5, 20.1]``: mean and its 95% interval (``+12.3 (no interval)`` from a single
+    replicate)."""
+    if pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
+        return f"{signed(row['mean'])} (no interval)"
     return f"{signed(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
 
 
@@ -47,6 +50,8 @@ def _unswept(frame: pd.DataFrame) -> pd.DataFrame:
 def _ranked(row: pd.Series) -> str:
     """``better`` / ``worse`` / ``higher`` / ``lower`` / ``not_distinct`` of a difference row."""
     verdict = row["verdict"]
+    if verdict == "cannot_judge":
+        return verdict
     if verdict not in ("higher", "lower"):
         return "not_distinct"
     direction = registry.get(row["metric"]).better
@@ -72,7 +77,9 @@ def wins_sentence(table: pd.DataFrame, scenario: str, baseline: str, metrics,
     zh = lang == "zh"
     names = {"better": "更优" if zh else "better on", "worse": "更差" if zh else "worse on",
              "higher": "更高" if zh else "higher on", "lower": "更低" if zh else "lower on",
-             "not_distinct": "与基准无显著区别" if zh else "not distinguishable on"}
+             "not_distinct": "与基准无显著区别" if zh else "not distinguishable on",
+             "cannot_judge": ("无法判断(仅一次重复)" if zh
+                              else "cannot be judged (one replicate) on")}
     parts = [f"{names[k]}: {'; '.join(groups[k])}" for k in names if k in groups]
     parts = [p[:1].upper() + p[1:] for p in parts]
     head = (f"{i18n.scenario_label(scenario, lang)}相对{i18n.scenario_label(baseline, lang)}"
@@ -82,7 +89,9 @@ def wins_sentence(table: pd.DataFrame, scenario: str, baseline: str, metrics,
 
 
 def rule_sentence(table: pd.DataFrame, metric: str, lang: str) -> str:
-    """The ablation whose switch moves ``metric`` most, removed and added alone."""
+    """The rule whose ablations move ``metric`` most (its effect removed from the coordinated
+    regime and added alone to competition, each named once), then the next rule, a different
+    one."""
     zh = lang == "zh"
     rows = table[(table["section"] == "ablation") & (table["metric"] == metric)
                  & (table["measure"] == headline_measure(metric))]
@@ -93,25 +102,42 @@ def rule_sentence(table: pd.DataFrame, metric: str, lang: str) -> str:
             else "Which rule carries the result cannot be told: the batch has no one-at-a-time "
             "ablations (make demo runs them)."
         )
+    strength = rows.groupby("switch")["mean"].agg(lambda m: m.abs().max())
+    ranked = [s for s in strength.sort_values(ascending=False, kind="stable").index
+              if strength[s] > 0]
     label = headline_label(metric, lang)
+    if not ranked:
+        return (f"没有一条规则的消融改变{label}:每个消融情景都与其对照情景相同。" if zh else
+                f"No rule's ablation moves {label}: every ablation equals the scenario it was "
+                "made from.")
+    named = [_rule_effects(rows[rows["switch"] == switch], lang) for switch in ranked[:2]]
+    if zh:
+        text = f"对{label}影响最大的规则:{named[0]}"
+        return text + (f";其次:{named[1]}" if len(named) > 1 else "") + "。"
+    text = f"The rule that moves {label} most: {named[0]}"
+    return text + (f". Next: {named[1]}" if len(named) > 1 else "") + "."
+
+
+def _rule_effects(rows: pd.DataFrame, lang: str) -> str:
+    """``Subsidy cap (contributes to the coordinated regime +8 [1, 15]: better (higher); ...)``:
+    one rule's ablation effects, removed then added."""
+    zh = lang == "zh"
     parts = []
     for kind in ("removed", "added"):
         part = rows[rows["kind"] == kind]
         if part.empty:
             continue
         row = part.loc[part["mean"].abs().idxmax()]
-        switch = i18n.switch_label(row["switch"], lang)
-        word = i18n.verdict_word(row["verdict"], metric, lang)
+        word = i18n.verdict_word(row["verdict"], row["metric"], lang)
         if zh:
             what = "在协同共建中该规则的贡献" if kind == "removed" else "在竞争情景中单独加入的效应"
-            parts.append(f"{switch}({what}{interval(row)},{word})")
+            parts.append(f"{what}{interval(row)},{word}")
         else:
             what = ("contributes to the coordinated regime" if kind == "removed"
                     else "adds alone to competition")
-            parts.append(f"{switch} ({what} {interval(row)}: {word})")
-    if zh:
-        return f"对{label}影响最大的规则:" + ";".join(parts) + "。"
-    return f"The rule that moves {label} most: " + "; ".join(parts) + "."
+            parts.append(f"{what} {interval(row)}: {word}")
+    switch = i18n.switch_label(rows["switch"].iloc[0], lang)
+    return f"{switch}({';'.join(parts)})" if zh else f"{switch} ({'; '.join(parts)})"
 
 
 def cities_sentence(table: pd.DataFrame, scenario: str, lang: str,
@@ -121,12 +147,13 @@ def cities_sentence(table: pd.DataFrame, scenario: str, lang: str,
                           & (table["metric"] == measure)])
     rows = rows.set_index("city").reindex(i18n.city_order(rows["city"])).reset_index()
     zh = lang == "zh"
-    groups = {"higher": [], "lower": [], "not_distinct": []}
+    groups = {"higher": [], "lower": [], "not_distinct": [], "cannot_judge": []}
     for _, row in rows.iterrows():
         key = row["verdict"] if row["verdict"] in groups else "not_distinct"
         groups[key].append(f"{i18n.city_label(row['city'], lang)} {interval(row)}")
     names = {"higher": "增加" if zh else "gain", "lower": "减少" if zh else "lose",
-             "not_distinct": "无显著变化" if zh else "no distinguishable change"}
+             "not_distinct": "无显著变化" if zh else "no distinguishable change",
+             "cannot_judge": "无法判断" if zh else "cannot be judged"}
     label = registry.get(measure).label_with_unit(lang)
     parts = [f"{names[k]}: {', '.join(v)}" for k, v in groups.items() if v]
     head = f"{i18n.scenario_label(scenario, lang)}下各城市{label}" if zh else \
@@ -138,8 +165,11 @@ def robustness_sentence(replicates: int, sensitivity: pd.DataFrame | None, lang:
     """Replicates behind the verdicts and what the sensitivity study says, if one was given."""
     zh = lang == "zh"
     text = (f"每个情景{replicates}次配对重复实验(共同随机数)。" if zh else
-            f"{replicates} paired replicates per scenario (common random numbers).")
-    if replicates < MIN_REPLICATES:
+            f"{replicates} paired replicate{'s' if replicates != 1 else ''} per scenario "
+            "(common random numbers).")
+    if replicates < 2:
+        text += " " + i18n.sentence("one_replicate", lang)
+    elif replicates < MIN_REPLICATES:
         text += " " + i18n.sentence("few_replicates", lang)
     if sensitivity is None or sensitivity.empty:
         return text + (" 未对假设参数做敏感性分析:结论仅在设定参数下成立(运行 sim sensitivity 后以 "

@@ -2,7 +2,8 @@
 
 A city whose credited GDP (what its officials are reviewed on) and fiscal balance (its budget,
 from the ``fiscal`` table) both fall under a scenario has no reason of its own to keep to it: the
-report flags it as a likely defector.
+report flags it as a likely defector, but only where the 95% intervals of both changes lie
+wholly below zero (a mean below zero whose interval crosses it is noise, not a reason).
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "heading": ("Who gains, who pays", "谁受益，谁付钱"),
     "intro": ("Each city's credited GDP and fiscal balance at the last step against the baseline "
               "(paired by replicate, mean and 95% t-interval, 100m yuan a year), with the "
-              "compensation it pays or receives as a share of its tax revenue. A city whose "
-              "credited GDP and fiscal balance both fall is flagged as a likely defector.",
+              "compensation it pays or receives as a share of its tax revenue. A city is flagged "
+              "as a likely defector only where the 95% intervals of both its credited GDP and "
+              "its fiscal balance lie wholly below zero.",
               "各城市末期核算GDP与财政收支相对基准情景的变化"
               "（按重复配对，均值及95% t区间，亿元/年），"
-              "以及所付或所得补偿占其税收的比重。核算GDP与财政收支同时下降的城市被标为可能退出者。"),
+              "以及所付或所得补偿占其税收的比重。仅当核算GDP与财政收支变化的95%区间都完全低于零时,"
+              "该城市才被标为可能退出者。"),
     "defector": ("likely defector", "可能退出"),
-    "none": ("No city loses both credited GDP and fiscal balance.",
-             "没有城市的核算GDP与财政收支同时下降。"),
+    "none": ("No city loses both credited GDP and fiscal balance with intervals below zero.",
+             "没有城市的核算GDP与财政收支同时显著下降(区间均低于零)。"),
     "city": ("City", "城市"), "scenario": ("Scenario", "情景"),
     "gdp_credited": ("Credited GDP", "核算GDP"), "balance": ("Fiscal balance", "财政收支"),
     "compensation": ("Compensation net, % of tax", "净补偿占税收%"),
@@ -57,7 +60,8 @@ def _last_values(batch) -> pd.DataFrame:
 def who_pays(batch, baseline: str) -> pd.DataFrame:
     """Per scenario and city: the paired change of credited GDP and fiscal balance against the
     baseline (mean, 95% interval), the net compensation as a share of tax revenue and the
-    defector flag (both means below zero). Sweep points are left out (their own report part)."""
+    defector flag (both 95% intervals wholly below zero; never from one replicate). Sweep points
+    are left out (their own report part)."""
     values = _last_values(batch)
     swept = [c for c in getattr(batch, "swept_keys", []) if c in batch.cities.columns]
     if swept:
@@ -75,7 +79,8 @@ def who_pays(batch, baseline: str) -> pd.DataFrame:
                                         "n"])
     share = (values.groupby(["scenario", "city"])["compensation_share"].mean()
              .rename("compensation_share"))
-    wide = table.pivot_table(index=["scenario", "city"], columns="metric", values="mean")
+    wide = table.pivot_table(index=["scenario", "city"], columns="metric", values="ci_high",
+                             dropna=False)
     flags = (wide.reindex(columns=list(MEASURES)) < 0).all(axis=1).rename("defector")
     return (table.merge(share.reset_index(), on=["scenario", "city"], how="left")
                  .merge(flags.reset_index(), on=["scenario", "city"], how="left"))

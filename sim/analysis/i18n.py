@@ -135,6 +135,14 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "lower": ("lower", "更低"),
     "not_distinct": ("not distinguishable from zero", "与零无显著区别"),
     "identical": ("identical to the baseline in every replicate", "每次重复均与基准完全相同"),
+    "cannot_judge": ("cannot be judged (one replicate: no interval, no test)",
+                     "无法判断(仅一次重复:没有区间,无法检验)"),
+    "one_replicate": (
+        "Warning: one replicate per scenario. No difference can be judged: there is no interval "
+        "and no test. Rerun with --replicates 2 or more (10 or more before quoting numbers).",
+        "警告:每个情景只有一次重复实验,任何差值都无法判断(没有区间,无法检验)。请以 --replicates 2 "
+        "或更多重新运行(引用数字前应为10次或更多)。",
+    ),
     "few_replicates": (
         "Warning: fewer than 10 replicates. Intervals are wide and the verdicts fragile; rerun "
         "with --replicates 10 or more before quoting these numbers.",
@@ -251,7 +259,8 @@ def verdict_word(verdict: str, metric: str, lang: str = "en") -> str:
     """A verdict code of :func:`stats.paired_t` in words, saying better or worse where the
     registry ranks the metric: ``better (higher)``, ``worse (lower)``, ``higher``, ..."""
     if verdict not in ("higher", "lower"):
-        return sentence(verdict if verdict == "identical" else "not_distinct", lang)
+        known = verdict in ("identical", "cannot_judge")
+        return sentence(verdict if known else "not_distinct", lang)
     direction = registry.get(metric).better
     word = sentence(verdict, lang)
     if direction == 0:

@@ -25,7 +25,7 @@ class Metric:
     better: int = 0
     flow: bool = False  # an annual money flow: a discounted total over the horizon means something
     headline: bool = False    # shown in the executive summary and the headline figure
-    number_format: str = "0.000"
+    number_format: str = "0.0000"   # indices: four decimals
 
     def label(self, lang: str = "en") -> str:
         return self.zh if lang == "zh" else self.en
@@ -44,6 +44,8 @@ MONEY = ("100m yuan/yr", "亿元/年")
 INDEX = ("index", "指数")
 SHARE = ("share", "比重")
 YUAN = "#,##0.0"
+#: Shares as percentages with three decimals, so a difference of 9e-05 reads 0.009%, not 0.000.
+PERCENT = "0.000%"
 
 #: Circle-wide metrics (columns of the ``circle`` table), in report order.
 CIRCLE: tuple[Metric, ...] = (
@@ -55,12 +57,13 @@ CIRCLE: tuple[Metric, ...] = (
     Metric("specialisation_mean", "Krugman specialisation (mean)", "克鲁格曼专业化指数(均值)",
            *INDEX, 0),
     Metric("wuhan_share", "Wuhan share of circle GDP", "武汉占城市圈GDP比重", *SHARE, 0, False,
-           True),
+           True, PERCENT),
     Metric("theil", "Theil index of GDP per capita", "人均GDP泰尔指数", *INDEX, -1, False, True),
     Metric("subsidy_total", "Subsidies", "补贴", *MONEY, -1, True, True, YUAN),
     Metric("tax_total", "Tax", "税收", *MONEY, 0, True, False, YUAN),
     Metric("distance_cost_total", "Distance costs", "距离成本", *MONEY, -1, True, False, YUAN),
-    Metric("idle_land_share", "Idle park land share", "园区闲置土地比例", *SHARE, -1),
+    Metric("idle_land_share", "Idle park land share", "园区闲置土地比例", *SHARE, -1, False,
+           False, PERCENT),
     Metric("relocated_out_of_wuhan_cum", "Output relocated out of Wuhan, cumulative",
            "累计迁出武汉产值", *MONEY, 0, False, False, YUAN),
     Metric("wuhan_investment_in_ring_cum", "Wuhan investors' new projects in ring cities, "
@@ -74,7 +77,28 @@ CITY: tuple[Metric, ...] = (
     Metric("fiscal_net", "Tax minus subsidies", "税收减补贴", *MONEY, +1, False, False, YUAN),
 )
 
-BY_CODE: dict[str, Metric] = {m.code: m for m in CIRCLE + CITY}
+GAP = ("share difference", "比重之差")
+#: The plan's four pairs, chain completeness and segment-level similarity (``circle`` columns),
+#: reported in their own section (:mod:`sim.analysis.plan_pairs`), not among the headline
+#: measures: the plan's pattern is an outcome the report describes, not a welfare ranking.
+PLAN_PAIRS: tuple[Metric, ...] = (
+    Metric("pair_rnd_vs_manufacturing", "Wuhan's share of R&D minus its share of manufacturing",
+           "武汉研发占比减制造占比", *GAP),
+    Metric("pair_hq_vs_chain", "Wuhan's share of head offices minus its share of the chain",
+           "武汉头部占比减链条占比", *GAP),
+    Metric("pair_wuhan_capital_to_ring_cum", "Wuhan investors' new investment placed in the "
+           "ring, cumulative", "武汉资本新投资落在圈内城市的比重(累计)", *SHARE),
+    Metric("pair_ring_capital_from_wuhan_cum", "Ring cities' new investment from Wuhan "
+           "investors, cumulative", "圈内城市新投资中武汉资本比重(累计)", *SHARE),
+    Metric("pair_core_vs_supply", "Wuhan's share of the main chain minus its share of suppliers",
+           "武汉主链占比减配套占比", *GAP),
+    Metric("chain_completeness_ring", "Chain completeness of ring cities' lead sectors",
+           "圈内城市主导产业链完整度", "segments within 100 km, of 4", "100公里内环节数(满分4)"),
+    Metric("similarity_ring_mean_segment", "Ring-city similarity by sector-segment",
+           "圈内城市产业环节结构相似系数", *INDEX),
+)
+
+BY_CODE: dict[str, Metric] = {m.code: m for m in CIRCLE + CITY + PLAN_PAIRS}
 
 
 def get(code: str) -> Metric:

@@ -1,16 +1,17 @@
 """The comparison report: ``summary.csv``/``.xlsx``, figures, ``report.md`` and ``report.html``.
 
-The report leads with the answer: an executive summary computed from the results
-(:mod:`sim.analysis.executive`), a warning when replicates are few, then one slide-sized headline
-figure, then the detail. Every number in the text is read back from ``summary.csv`` after it is
-written, so the report and the table cannot disagree. Wording follows the sign of the interval,
-never an assumption.
+The report opens with its settings (size, horizon, replicates, seed, discount rate, version, data
+hash; :mod:`sim.analysis.settings`) and what they forbid reading into it (a small batch, few
+replicates), then leads with the answer: an executive summary computed from the results
+(:mod:`sim.analysis.executive`), one slide-sized headline figure, then the detail, the
+agreements that came about (:mod:`sim.analysis.uptake`) and who gains and who pays. Every number
+in the text is read back from ``summary.csv`` after it is written, so the report and the table
+cannot disagree. Wording follows the sign of the interval, never an assumption. The report is
+written beside its target and moved into place when whole (:mod:`sim.analysis.output`).
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import os
 from datetime import UTC, datetime
@@ -19,11 +20,25 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.analysis import enclaves, executive, fiscal, forest, i18n, plots, registry, stats
+from sim.analysis import (
+    enclaves,
+    executive,
+    fiscal,
+    forest,
+    i18n,
+    plots,
+    registry,
+    settings,
+    stats,
+    uptake,
+)
 from sim.analysis.executive import fmt, interval
+from sim.analysis.output import check_target, report_folder
+from sim.analysis.plan_pairs import section as plan_pairs_section
+from sim.analysis.render import to_html, to_markdown  # noqa: F401  (part of this module's API)
+from sim.config.loader import ConfigError
 from sim.experiments.store import load_results, run_folder_name
 
-OUTPUTS = ("report.md", "report.html", "summary.csv", "summary.xlsx", "figures")
 #: At most this many regimes are compared in the headline figure and the executive summary.
 MAX_COMPARED = 3
 
@@ -35,11 +50,26 @@ def fmt_p(value: float) -> str:
 
 
 def check_fresh(out_dir: Path) -> None:
-    """Refuse to overwrite an earlier report in ``out_dir`` (outputs are never overwritten)."""
-    existing = [name for name in OUTPUTS if (out_dir / name).exists()]
-    if existing:
-        raise FileExistsError(f"{out_dir}: already holds {', '.join(existing)}; choose another "
-                              "--out or remove them")
+    """Refuse to overwrite an earlier report in ``out_dir`` (see :func:`output.check_target`)."""
+    check_target(Path(out_dir))
+
+
+def check_comparable(batch, baseline: str) -> None:
+    """Refuse a batch that cannot be compared, in one line: no run, or nothing beside the
+    baseline.
+
+    Raises:
+        ConfigError: naming what the batch holds and what a comparison needs.
+    """
+    names = sorted(batch.circle["scenario"].unique()) if len(batch.circle) else []
+    if not names:
+        raise ConfigError("the batch holds no finished run; nothing to compare")
+    if baseline not in names:
+        raise ConfigError(f"--baseline {baseline}: not in the batch (it holds "
+                          f"{', '.join(names)})")
+    if names == [baseline]:
+        raise ConfigError(f"the batch holds only the baseline {baseline}; a comparison needs "
+                          "at least one other scenario (add one to `sim batch`)")
 
 
 def scenario_configs(batch_dir: Path, manifest: pd.DataFrame) -> dict[str, dict]:
@@ -133,7 +163,8 @@ def metric_table(table: pd.DataFrame, section: str, scenarios, lang: str,
     for _, row in rows.iterrows():
         label = plots.series_label(row["scenario"], keys, [row[k] for k in keys], lang)
         out.setdefault(label, {})[row["metric"]] = (
-            f"{fmt(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]")
+            f"{fmt(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+            if pd.notna(row["ci_low"]) else fmt(row["mean"]))
     frame = pd.DataFrame.from_dict(out, orient="index")
     columns = list(registry.present(frame.columns))
     return frame[columns].rename(columns=lambda m: i18n.metric_label(m, lang))
@@ -178,12 +209,14 @@ def map_figures(batch, main: list[str], lang: str, boundaries: list | None) -> l
         runs = int(batch.circle.loc[batch.circle["scenario"] == mapped[0], "run"].nunique())
         figures.append(("coordinator_map", plots.plot_coordinator_map(table, mapped[0], runs,
                                                                       lang)))
-    figures += [
-        ("specialisation", plots.plot_specialisation(batch.sectors, main, lang=lang)),
-        ("arrivals_map", plots.plot_specialisation(batch.transfers, main, "arrivals", lang)),
-        ("flow_map", plots.plot_flow_map(batch.cities, batch.transfers, main[:2],
-                                         boundaries=boundaries, lang=lang)),
-    ]
+    figures.append(("specialisation", plots.plot_specialisation(batch.sectors, main, lang=lang)))
+    placed = batch.transfers[(batch.transfers["channel"] != "exit")
+                             & batch.transfers["to_city"].notna()]
+    if set(main) <= set(placed["scenario"]):     # a batch of 0 quarters placed nothing
+        figures.append(("arrivals_map", plots.plot_specialisation(batch.transfers, main,
+                                                                  "arrivals", lang)))
+    figures.append(("flow_map", plots.plot_flow_map(batch.cities, batch.transfers, main[:2],
+                                                    boundaries=boundaries, lang=lang)))
     return figures
 
 
@@ -226,8 +259,10 @@ def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, baseline: 
         config = configs[scenario]
         description = i18n.scenario_description(scenario, str(config.get("description") or ""),
                                                  lang)
-        text = (f"**{i18n.scenario_label(scenario, lang)}** ({counts.get(scenario, 0)} "
-                f"{i18n.heading('replicates', lang)}): {description}")
+        count = int(counts.get(scenario, 0))
+        word = i18n.heading("replicates", lang)
+        text = (f"**{i18n.scenario_label(scenario, lang)}** ({count} "
+                f"{word[:-1] if count == 1 and lang == 'en' else word}): {description}")
         changes = switch_changes(config, configs.get(baseline, {}), lang)
         if changes:
             versus = "相对" if lang == "zh" else "vs"
@@ -240,15 +275,18 @@ def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, baseline: 
 
 def build_blocks(table: pd.DataFrame, configs: dict, manifest: pd.DataFrame, baseline: str,
                  figures: list[tuple[str, Path]], lang: str, lead: list[str],
-                 replicates: int) -> list:
-    """The report as blocks rendered to Markdown and HTML: the answer first, then the detail."""
+                 replicates: int, opening: list | None = None) -> list:
+    """The report as blocks rendered to Markdown and HTML: the settings (``opening``, else a
+    replicate warning), the answer, then the detail."""
     scenarios = sorted(configs, key=lambda s: plots.scenario_rank(s, baseline))
     first = [f for f in figures if f[0] == "headline"]
     rest = [f for f in figures if f[0] != "headline"]
-    warning = ([("warning", i18n.sentence("few_replicates", lang))]
-               if replicates < stats.MIN_REPLICATES else [])
+    if opening is None:
+        key = "one_replicate" if replicates < 2 else "few_replicates"
+        opening = ([("warning", i18n.sentence(key, lang))]
+                   if replicates < stats.MIN_REPLICATES else [])
     return [
-        ("h1", i18n.sentence("title", lang)), *warning,
+        ("h1", i18n.sentence("title", lang)), *opening,
         ("h2", i18n.heading("executive", lang)), ("ul", lead),
         *[("figure", name, path, i18n.caption(name, lang)) for name, path in first],
         ("h2", i18n.heading("question", lang)), ("p", i18n.sentence("question", lang)),
@@ -273,6 +311,8 @@ def who_pays_blocks(batch, baseline: str, fig_dir: Path, lang: str) -> list:
     if batch.fiscal.empty or not circle[swept].isna().all(axis=1).any():
         return []
     table = fiscal.who_pays(batch, baseline)
+    if table.empty:
+        return []
     scenarios = [s for s in main_scenarios(table["scenario"].unique(), baseline)
                  if s in set(table["scenario"])] or sorted(table["scenario"].unique())
     path = plots.save_figure(fiscal.plot_who_pays(table, scenarios, lang), fig_dir, "who_pays",
@@ -292,108 +332,71 @@ def sensitivity_blocks(folder: str | os.PathLike | None, batch_dir: Path,
     return robustness.report_blocks(folder, compared, baseline, size, fig_dir, lang)
 
 
-def to_markdown(blocks: list, out_dir: Path) -> str:
-    lines = []
-    for block in blocks:
-        kind = block[0]
-        if kind in ("h1", "h2", "h3"):
-            lines.append("#" * int(kind[1]) + " " + block[1])
-        elif kind == "warning":
-            lines.append(f"> **{block[1]}**")
-        elif kind == "p":
-            lines.append(block[1])
-        elif kind == "ul":
-            lines.extend(f"- {item}" for item in block[1])
-        elif kind == "table":
-            frame = block[1]
-            lines.append("| | " + " | ".join(frame.columns) + " |")
-            lines.append("|---" * (len(frame.columns) + 1) + "|")
-            lines.extend(f"| {i} | " + " | ".join(map(str, r)) + " |"
-                         for i, r in zip(frame.index, frame.to_numpy()))
-        elif kind == "figure":
-            lines.append(f"![{block[1]}]({block[2].relative_to(out_dir).as_posix()})")
-            lines.append(f"*{block[3]}*")
-        lines.append("")
-    return "\n".join(lines)
-
-
-CSS = ("body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;max-width:1200px;"
-       "margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;font-size:12px;"
-       "display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 6px}"
-       "th{background:#f4f4f4}img{max-width:100%;border:1px solid #eee}li{margin:.3em 0}"
-       "figcaption{font-size:13px;color:#555;margin:.3em 0 1.5em}"
-       ".warning{background:#fff3cd;border:2px solid #d39e00;padding:.6em 1em;font-weight:bold}")
-
-
-def _inline(text: str) -> str:
-    parts = html.escape(text).split("**")
-    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
-
-
-def to_html(blocks: list, lang: str) -> str:
-    body = []
-    for block in blocks:
-        kind = block[0]
-        if kind in ("h1", "h2", "h3", "p"):
-            body.append(f"<{kind}>{_inline(block[1])}</{kind}>")
-        elif kind == "warning":
-            body.append(f'<p class="warning">{_inline(block[1])}</p>')
-        elif kind == "ul":
-            body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block[1]) + "</ul>")
-        elif kind == "table":
-            body.append(block[1].to_html(escape=True, na_rep=""))
-        elif kind == "figure":
-            data = base64.b64encode(block[2].read_bytes()).decode("ascii")
-            body.append(f'<figure><img alt="{html.escape(block[1])}" '
-                        f'src="data:image/png;base64,{data}">'
-                        f"<figcaption>{html.escape(block[3])}</figcaption></figure>")
-    return (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
-            f'<meta charset="utf-8"><title>{html.escape(i18n.sentence("title", lang))}</title>'
-            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")
-
-
 def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  baseline: str = "homogenised", lang: str = "en",
                  boundaries: str | os.PathLike | None = None, rate: float = 0.05,
                  n_boot: int | None = None,
                  sensitivity: str | os.PathLike | None = None,
-                 notes: list[str] = ()) -> Path:
+                 notes: list[str] = (), force: bool = False) -> Path:
     """Compare a stored batch and write the summary, figures and report; returns report.html.
 
     ``sensitivity``: a ``sim sensitivity`` output folder (its ``beats.csv`` and, when present,
     ``sign_ranges.csv``) whose result the executive summary reports; ``notes`` (failed and
-    missing runs) are stated at the top of the report; ``n_boot`` is ignored (kept for old
-    callers).
+    missing runs) are stated at the top of the report; ``force`` replaces an earlier report
+    that ``sim compare`` wrote in ``out_dir`` (its own files only); ``n_boot`` is ignored (kept
+    for old callers). Nothing reaches ``out_dir`` unless the whole report was written.
 
     Raises:
-        FileExistsError: ``out_dir`` already holds a report.
-        ValueError: the baseline is not in the batch, or the boundaries or sensitivity files
-            are unusable.
-        sim.config.ConfigError: ``batch_dir`` is not a batch folder.
+        FileExistsError: ``out_dir`` already holds a report (and ``force`` is not given).
+        ValueError: the boundaries or sensitivity files are unusable.
+        sim.config.ConfigError: ``batch_dir`` is not a batch folder, cannot be compared (no
+            run, only the baseline) or ``out_dir`` cannot be written safely.
     """
     batch_dir, out = Path(batch_dir), Path(out_dir)
-    check_fresh(out)
+    check_target(out, force)
     rings = plots.read_boundaries(boundaries) if boundaries else None
     beats = executive.read_sensitivity(sensitivity)
     turning = executive.read_sign_ranges(sensitivity)
     if lang == "zh":
         i18n.cjk_font()
     batch = load_results(batch_dir)
+    check_comparable(batch, baseline)
+    with report_folder(out, force) as tmp:
+        write_report(batch, batch_dir, tmp, baseline, lang, rings, rate, beats, turning,
+                     sensitivity, notes)
+    return out / "report.html"
+
+
+def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
+                 rings: list | None, rate: float, beats, turning, sensitivity,
+                 notes) -> None:
+    """Every file of the report, written into ``out`` (a fresh folder)."""
     summary = stats.summarise(batch, baseline, rate)
     meta = batch_metadata(batch_dir, batch.manifest)
-    table = pd.read_csv(stats.write_summary(summary, out, lang, meta))
+    configs = scenario_configs(batch_dir, batch.manifest)
+    setup = settings.batch_settings({k: configs[k] for k in sorted(
+        configs, key=lambda s: s != baseline)}, meta, summary.replicates, rate)
+    table = pd.read_csv(stats.write_summary(summary, out, lang, meta, setup))
     compared = compared_scenarios(table, baseline)
     lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang,
                                      turning)
+    pairs = plan_pairs_section(batch, baseline, compared, out, lang, summary.ablations)
+    lead[len(compared):len(compared)] = [pairs.executive] if pairs.executive else []
     figures = make_figures(batch, summary, compared, out / "figures", lang, rings)
-    blocks = build_blocks(table, scenario_configs(batch_dir, batch.manifest), batch.manifest,
-                          baseline, figures, lang, lead, summary.replicates)
+    blocks = build_blocks(table, configs, batch.manifest, baseline, figures, lang, lead,
+                          summary.replicates, settings.report_blocks(setup, lang))
     blocks += sensitivity_blocks(sensitivity, batch_dir, batch.manifest, compared, baseline,
                                  out / "figures", lang)
     if notes:
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
+    order = sorted(configs, key=lambda s: plots.scenario_rank(s, baseline))
+    flags = uptake.identical_items(batch, configs, baseline, lang)
+    if flags:      # also beside the scenarios they concern
+        at = blocks.index(("h2", i18n.heading("summary", lang)))
+        blocks[at:at] = [("ul", flags)]
+    blocks += uptake.report_blocks(batch, configs, baseline, order, lang, flags)
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
+    blocks += pairs.blocks
     blocks += enclaves.origin_blocks(batch.cities, lang)
     (out / "report.md").write_text(to_markdown(blocks, out), encoding="utf-8")
     (out / "report.html").write_text(to_html(blocks, lang), encoding="utf-8")
-    return out / "report.html"

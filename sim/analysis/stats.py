@@ -37,7 +37,7 @@ LEVEL = 0.95
 ALPHA = 1 - LEVEL
 #: Fewer replicates than this and the report warns that intervals are wide and fragile.
 MIN_REPLICATES = 10
-VERDICTS = ("higher", "lower", "not_distinct", "identical")
+VERDICTS = ("higher", "lower", "not_distinct", "identical", "cannot_judge")
 
 
 def sweep_columns(frame: pd.DataFrame, table: str = "circle") -> list[str]:
@@ -65,7 +65,8 @@ def paired_t(diff: np.ndarray, level: float = LEVEL) -> dict:
     Returns ``n``, ``mean``, ``sd``, ``ci_low``, ``ci_high``, ``effect_size_dz`` (mean / sd),
     ``p_ttest`` and ``verdict``: ``higher`` / ``lower`` when the interval lies above / below 0
     (equivalently p < 1 − level), ``not_distinct`` otherwise, ``identical`` when every difference
-    is 0. Degenerate case: differences all equal and non-zero have a zero-width interval and p = 0.
+    is 0, ``cannot_judge`` with fewer than two differences (no interval, no test). Degenerate
+    case: differences all equal and non-zero have a zero-width interval and p = 0.
     """
     x = np.asarray(diff, dtype=float)
     x = x[~np.isnan(x)]
@@ -78,7 +79,9 @@ def paired_t(diff: np.ndarray, level: float = LEVEL) -> dict:
         p = 1.0 if mean == 0 else 0.0
     if x.size and np.all(x == 0):
         verdict = "identical"
-    elif x.size > 1 and p < 1 - level:
+    elif x.size < 2:
+        verdict = "cannot_judge"
+    elif p < 1 - level:
         verdict = "higher" if mean > 0 else "lower"
     else:
         verdict = "not_distinct"
@@ -149,7 +152,8 @@ def _pair_keys(base: pd.DataFrame, sweep: list[str], keys: list[str]) -> list[st
 
 
 def paired(values: pd.DataFrame, baseline: str, keys: list[str]) -> pd.DataFrame:
-    """Rows of every non-baseline scenario with ``diff = value − baseline value``, by replicate.
+    """Rows of every non-baseline scenario with ``diff = value − baseline value``, by replicate
+    (0 where the two agree up to rounding, :func:`rounded_difference`).
 
     Raises:
         ValueError: the baseline scenario is not in the batch.
@@ -163,7 +167,20 @@ def paired(values: pd.DataFrame, baseline: str, keys: list[str]) -> pd.DataFrame
     base = base[on + ["value"]].rename(columns={"value": "baseline_value"})
     others = values[values["scenario"] != baseline]
     merged = others.merge(base, on=on, how="inner", validate="many_to_one")
-    return merged.assign(diff=merged["value"] - merged["baseline_value"])
+    return merged.assign(diff=rounded_difference(merged["value"], merged["baseline_value"]))
+
+
+#: Differences within this relative (and absolute) tolerance are rounding, not effects: two runs
+#: that add the same numbers in another order (an agreement offered and declined) differ by
+#: about 1e-13 of the values.
+RTOL, ATOL = 1e-9, 1e-12
+
+
+def rounded_difference(value: pd.Series, baseline: pd.Series) -> pd.Series:
+    """``value − baseline``, set to 0 where the two agree within :data:`RTOL` / :data:`ATOL`."""
+    a, b = value.to_numpy(dtype=float), baseline.to_numpy(dtype=float)
+    same = np.isclose(a, b, rtol=RTOL, atol=ATOL)
+    return pd.Series(np.where(same, 0.0, a - b), index=value.index)
 
 
 def differences(per_run: pd.DataFrame, baseline: str, n_boot: int | None = None) -> pd.DataFrame:
@@ -387,13 +404,14 @@ def summarise(batch, baseline: str = "homogenised", rate: float = 0.05,
 
 
 def write_summary(summary: Summary, out_dir: str | os.PathLike, lang: str = "en",
-                  metadata: dict | None = None) -> Path:
-    """Write ``summary.csv`` (one long table) and the readable ``summary.xlsx``."""
+                  metadata: dict | None = None, settings=None) -> Path:
+    """Write ``summary.csv`` (one long table) and the readable ``summary.xlsx`` (``settings``:
+    the batch's :class:`sim.analysis.settings.BatchSettings`, stated on its About sheet)."""
     from sim.analysis.workbook import write_workbook
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "summary.csv"
     summary.table().to_csv(path, index=False)
-    write_workbook(summary, out / "summary.xlsx", lang, metadata or {})
+    write_workbook(summary, out / "summary.xlsx", lang, metadata or {}, settings)
     return path

@@ -1,10 +1,11 @@
 """``summary.xlsx``: the statistics as a workbook that reads on its own.
 
 Labels and units instead of metric codes, display names instead of scenario codes, the verdict
-per row, an "About" sheet with what produced the numbers (package version, root seed,
-replicates, config hashes, when the batch was written), frozen header rows, filters and number
-formats declared per metric in :mod:`sim.analysis.registry`. Headers and sheet names follow
-``lang``.
+per row, an "About" sheet that opens with the batch's settings (model size, horizon, replicates,
+seed, discount rate, version, data hash: :mod:`sim.analysis.settings`) and its warnings, then
+config hashes; a "Glossary" sheet (:mod:`sim.analysis.glossary`); frozen header rows, filters
+and number formats declared per metric in :mod:`sim.analysis.registry` (shares as percentages).
+Headers and sheet names follow ``lang``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ SHEETS: dict[str, tuple[str, str]] = {
     "about": ("About", "说明"), "differences": ("Verdicts", "结论"),
     "ablations": ("Rules (ablations)", "规则消融"), "levels": ("Levels", "水平"),
     "city_gains": ("City gains", "城市得失"), "city_levels": ("City levels", "城市水平"),
-    "over_time": ("Over time", "时间序列"),
+    "over_time": ("Over time", "时间序列"), "glossary": ("Glossary", "术语"),
 }
 MEASURES = {"last": ("last quarter", "末期"), "discounted": ("present value", "贴现值")}
 KINDS = {"removed": ("removed from the full regime", "从完整协同中移除"),
@@ -117,41 +118,50 @@ def ordered(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return frame.loc[order]
 
 
-def metadata_rows(metadata: dict, summary, lang: str) -> pd.DataFrame:
-    """The About sheet: one item per row, every value from the batch (never the clock)."""
+def metadata_rows(metadata: dict, summary, lang: str, batch=None) -> pd.DataFrame:
+    """The About sheet: the settings and their warnings first (``batch``: a
+    :class:`~sim.analysis.settings.BatchSettings`), then the rest; every value from the batch
+    (never the clock)."""
+    from sim.analysis import settings
+
     zh = lang == "zh"
-    items = [
-        ("标题" if zh else "Title", i18n.sentence("title", lang)),
-        ("软件包版本" if zh else "Package version", metadata.get("version", "")),
-        ("根随机种子" if zh else "Root seed", metadata.get("seed", "")),
-        ("每个情景的重复次数(最少)" if zh else "Replicates per scenario (smallest)",
-         summary.replicates),
-        ("批次写入时间(manifest.csv)" if zh else "Batch written (manifest.csv)",
-         metadata.get("date", "")),
-        ("基准情景" if zh else "Baseline", i18n.scenario_label(summary.baseline, lang)),
-        ("区间与检验" if zh else "Interval and test", i18n.caption("methods", lang)),
-    ]
-    if summary.replicates < 10:
-        items.append(("警告" if zh else "Warning", i18n.sentence("few_replicates", lang)))
+    items: list[tuple[str, object]] = [("标题" if zh else "Title", i18n.sentence("title", lang))]
+    if batch is not None:
+        items += settings.rows(batch, lang)
+        items += [("警告" if zh else "Warning", line) for line in settings.warnings(batch, lang)]
+    else:
+        items += [("软件包版本" if zh else "Package version", metadata.get("version", "")),
+                  ("根随机种子" if zh else "Root seed", metadata.get("seed", "")),
+                  ("每个情景的重复次数(最少)" if zh else "Replicates per scenario (smallest)",
+                   summary.replicates),
+                  ("批次写入时间(manifest.csv)" if zh else "Batch written (manifest.csv)",
+                   metadata.get("date", ""))]
+        if summary.replicates < 10:
+            key = "one_replicate" if summary.replicates < 2 else "few_replicates"
+            items.append(("警告" if zh else "Warning", i18n.sentence(key, lang)))
+    items += [("基准情景" if zh else "Baseline", i18n.scenario_label(summary.baseline, lang)),
+              ("区间与检验" if zh else "Interval and test", i18n.caption("methods", lang))]
     for name, record in sorted((metadata.get("scenarios") or {}).items()):
         label = i18n.scenario_label(name, lang)
         items.append((f"{'配置哈希' if zh else 'Config hash'}: {label}",
-                      record.get("config_hash", "")))
+                       record.get("config_hash", "")))
         items.append((f"{'数据哈希' if zh else 'Data hash'}: {label}", record.get("data_hash", "")))
     columns = [_pick(HEADERS["key"], lang), _pick(HEADERS["value"], lang)]
     return pd.DataFrame(items, columns=columns)
 
 
 def write_workbook(summary, path: str | os.PathLike, lang: str = "en",
-                   metadata: dict | None = None) -> Path:
-    """Write ``summary.xlsx``: About, Verdicts, Rules, Levels, City gains, City levels, Over
-    time."""
+                   metadata: dict | None = None, settings=None) -> Path:
+    """Write ``summary.xlsx``: About (``settings`` first), Verdicts, Rules, Levels, City gains,
+    City levels, Over time, Glossary."""
+    from sim.analysis.glossary import glossary
+
     path = Path(path)
     parts = {"differences": summary.differences, "ablations": summary.ablations,
              "levels": summary.levels, "city_gains": summary.city_gains,
              "city_levels": summary.city_levels, "over_time": summary.over_time}
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        about = metadata_rows(metadata or {}, summary, lang)
+        about = metadata_rows(metadata or {}, summary, lang, settings)
         about.to_excel(writer, sheet_name=_pick(SHEETS["about"], lang), index=False)
         _style(writer.sheets[_pick(SHEETS["about"], lang)], about, [], {}, widths=(34, 110))
         for key, frame in parts.items():
@@ -161,6 +171,10 @@ def write_workbook(summary, path: str | os.PathLike, lang: str = "en",
             name = _pick(SHEETS[key], lang)
             table.to_excel(writer, sheet_name=name, index=False)
             _style(writer.sheets[name], table, formats, _column_formats(frame, table))
+        terms = glossary(lang)
+        name = _pick(SHEETS["glossary"], lang)
+        terms.to_excel(writer, sheet_name=name, index=False)
+        _style(writer.sheets[name], terms, [], {}, widths=(40, 120))
     return path
 
 

@@ -31,6 +31,8 @@ from sim.config.yaml_reader import MAX_EXTENDS, ConfigError, parse_yaml, read_te
 
 #: The data folder bundled with the package, used when a scenario sets no ``data_dir``.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: The scenario files bundled with the repository (``coordinated`` names ``coordinated.yaml``).
+BUNDLED_SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 Origins = dict[tuple, tuple[str, int | None]]
 
@@ -311,9 +313,29 @@ def check_references(config: ScenarioConfig, origins: Origins, default: str) -> 
 # --------------------------------------------------------------------------- entry points
 
 
-def load_raw(path: str | os.PathLike, overrides: Iterable[str] = ()) -> tuple[dict, Origins]:
-    """The merged, overridden mapping of a scenario file (not yet validated)."""
+def scenario_file(path: str | os.PathLike) -> Path:
+    """The file a scenario argument names: the path itself when it exists, else a bundled
+    scenario's file by bare name (``coordinated`` -> ``scenarios/coordinated.yaml``).
+
+    Raises:
+        ConfigError: a bare name that is neither a file nor a bundled scenario (known ones
+            listed).
+    """
     path = Path(path)
+    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) != 1:
+        return path
+    bundled = BUNDLED_SCENARIO_DIR / f"{path.name}.yaml"
+    if bundled.is_file():
+        return bundled
+    known = sorted(p.stem for p in BUNDLED_SCENARIO_DIR.glob("*.yaml") if p.stem != "base")
+    raise ConfigError(f"{path}: file not found, and not a bundled scenario name (expected a "
+                      f"scenario file or one of {', '.join(known)})")
+
+
+def load_raw(path: str | os.PathLike, overrides: Iterable[str] = ()) -> tuple[dict, Origins]:
+    """The merged, overridden mapping of a scenario file or bundled scenario name (not yet
+    validated)."""
+    path = scenario_file(path)
     if path.is_dir():
         raise ConfigError(f"{show_path(path)}: expected a scenario file, got a folder")
     data, origins = load_chain(path)
@@ -328,7 +350,7 @@ def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Sce
     """Read, merge, override and validate one scenario file.
 
     Args:
-        path: the scenario YAML file.
+        path: the scenario YAML file, or a bundled scenario's name (``"coordinated"``).
         overrides: ``"key.path=value"`` strings applied after the ``extends:`` chain.
 
     Raises:
@@ -336,6 +358,7 @@ def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Sce
     """
     from sim.config.sweeps import check_uncertain, sweep_points  # sweeps imports this module
 
+    path = scenario_file(path)
     data, origins = load_raw(path, overrides)
     default = show_path(path)
     config = validate_mapping(data, origins, default)

@@ -26,6 +26,7 @@ from sim.config.loader import (
     load_raw,
     origin_of,
     resolved_dict,
+    scenario_file,
     schema_key_error,
     set_dotted,
     show_path,
@@ -183,7 +184,9 @@ def _format_value(value: Any) -> str:
 
 def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
                   replicates: int | None = None, seed: int | None = None) -> list[RunSpec]:
-    """Every run of one scenario file: each sweep point times each replicate."""
+    """Every run of one scenario file (or bundled scenario name): each sweep point times each
+    replicate."""
+    path = scenario_file(path)
     data, origins = load_raw(path, overrides)
     default = show_path(path)
     config = validate_mapping(data, origins, default)

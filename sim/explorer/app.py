@@ -10,20 +10,25 @@ As a web page (offline: needs the pinned ``explorer`` extra)::
     solara run sim/explorer/app.py
 
 Pick the regime and the policy levers, press RESET to rebuild the model, then STEP or PLAY to
-watch the flow map, the time series and the investment map change quarter by quarter. The other
-regime runs beside it at its file's values on the same random draws (dashed lines, second map).
-Levers that do nothing under the chosen regime are greyed (``sim/config/inert.py``).
+watch the flow map, the time series (welfare first, over the files' 20 quarters) and the
+investment map change quarter by quarter. The other regime runs beside it at its file's values
+on the same random draws (dashed lines, second map). Enclave shares are bargained by source and
+host, as in the scenario files, unless the page is told to impose the sliders' shares (it then
+says so). Levers that do nothing under the chosen settings are greyed, with the reason
+(``sim/config/inert.py``).
 """
 
 from __future__ import annotations
 
 import functools
+import warnings
 
 import solara
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
-from sim.config.inert import inert_under
+from sim.analysis import i18n
+from sim.config.inert import InertWarning, inert_under
 from sim.explorer.levers import scenario
 from sim.explorer.views import (
     EXPLORER_UNITS,
@@ -50,6 +55,9 @@ def _slider(value: float, low: float, high: float, step: float, label: str, key:
 MODEL_PARAMS = {
     "regime": {"type": "Select", "value": "coordinated", "values": list(REGIMES),
                "label": "Regime", "key": None},
+    "impose_shares": {"type": "Checkbox", "value": False,
+                      "label": "Impose the enclave shares below (no bargaining)",
+                      "key": "policies.enclave.bargain"},
     "enclave_gdp_share": _slider(_ENCLAVE.gdp_share_source, 0.0, 1.0, 0.05,
                                  "Enclave: source's GDP share",
                                  "policies.enclave.gdp_share_source"),
@@ -73,12 +81,17 @@ MODEL_PARAMS = {
 DEFAULTS = {name: spec["value"] for name, spec in MODEL_PARAMS.items()} | {"seed": 1}
 
 
-def size_note(n_units: int) -> str:
-    """The explorer's size stated next to the batches' size."""
+def size_note(n_units: int, impose_shares: bool = False) -> str:
+    """The explorer's size and horizon stated next to the batches', and how enclave shares are
+    set."""
+    shares = ("**Enclave shares are imposed at the sliders' values** (bargaining off), unlike the "
+              "scenario files, where source and host bargain them." if impose_shares else
+              "Enclave shares are bargained by source and host, as in the scenario files.")
     return (f"This explorer runs {n_units:,} production units (model resolution); `sim run` and "
             f"`sim batch` run the files' {_START.world.n_units:,} (scenarios/base.yaml), so "
-            f"figures here are noisier versions of theirs. Levers apply to the chosen regime; "
-            f"the other regime runs at its file's values on the same random draws.")
+            f"figures here are noisier versions of theirs. The files run {_START.steps} quarters "
+            f"(2021-2025); STEP goes on beyond them. Levers apply to the chosen regime; the "
+            f"other regime runs at its file's values on the same random draws. {shares}")
 
 
 def lever_state(params: dict) -> dict[str, str | None]:
@@ -86,25 +99,34 @@ def lever_state(params: dict) -> dict[str, str | None]:
     inert or narrows it (read from the declarations in ``sim/config/inert.py``)."""
     return _lever_state(params.get("regime", "coordinated"),
                         bool(params.get("park_within_park", True)),
-                        bool(params.get("reverse_enclave", True)))
+                        bool(params.get("reverse_enclave", True)),
+                        bool(params.get("impose_shares", False)))
 
 
-@functools.lru_cache(maxsize=16)
-def _lever_state(regime: str, park_within_park: bool, reverse_enclave: bool) -> dict:
-    config = scenario(regime, n_units=500, steps=1, overrides=[
-        f"switches.park_within_park={str(park_within_park).lower()}",
-        f"switches.reverse_enclave={str(reverse_enclave).lower()}"])
+@functools.lru_cache(maxsize=32)
+def _lever_state(regime: str, park_within_park: bool, reverse_enclave: bool,
+                 impose_shares: bool = False) -> dict:
+    with warnings.catch_warnings():   # the page greys inert levers instead
+        warnings.simplefilter("ignore", InertWarning)
+        config = scenario(regime, n_units=500, steps=1, overrides=[
+            f"switches.park_within_park={str(park_within_park).lower()}",
+            f"switches.reverse_enclave={str(reverse_enclave).lower()}",
+            f"policies.enclave.bargain={str(not impose_shares).lower()}"])
     found = inert_under(config)
     state = {}
     for name, spec in MODEL_PARAMS.items():
         entry = found.get(spec["key"]) if spec["key"] else None
-        state[name] = None if entry is None else ("inert" if entry.still is None
-                                                  else f"acts only through {entry.still}")
+        state[name] = None if entry is None else (
+            f"no effect here: {entry.why}" if entry.still is None
+            else f"acts only through {entry.still}")
+        if entry is not None and entry.switch == "policies.enclave.bargain" and entry.when:
+            state[name] += "; tick the box above to impose them"
     return state
 
 
 def shown(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A lever's value as a user reads it: at most four significant digits, no float noise."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 @solara.component
@@ -118,19 +140,22 @@ def LeverControls(params: solara.Reactive[dict]):
     for name, spec in MODEL_PARAMS.items():
         value, note = params.value.get(name, spec["value"]), state[name]
         label = spec["label"] + (": " + shown(value) if spec["type"].startswith("Slider") else "")
-        disabled = note == "inert"
+        disabled = bool(note) and note.startswith("no effect")
         if spec["type"] == "Select":
-            solara.Select(label, value=value, values=spec["values"], on_value=setter(name))
+            codes = {i18n.scenario_label(code): code for code in spec["values"]}
+            solara.Select(label, value=i18n.scenario_label(value), values=list(codes),
+                          on_value=lambda shown_as, name=name, codes=codes:
+                          setter(name)(codes[shown_as]))
         elif spec["type"] == "Checkbox":
-            solara.Checkbox(label=label, value=value, on_value=setter(name))
+            solara.Checkbox(label=label, value=value, on_value=setter(name), disabled=disabled)
         else:
             widget = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
-            widget(label, value=value, min=spec["min"], max=spec["max"], step=spec["step"],
-                   on_value=setter(name), thumb_label="always", disabled=disabled)
-        if note == "inert":
-            solara.Text(f"(no effect under {params.value.get('regime')}: its switch is off)",
-                        style={"font-size": "0.75em", "color": "grey"})
-        elif note:
+            # the label (with the value) on its own line, the slider the full width below it
+            # (no bubble over the thumb, no label squeezing it)
+            solara.Text(label, style={"color": "grey" if disabled else "inherit"})
+            widget("", value=value, min=spec["min"], max=spec["max"], step=spec["step"],
+                   on_value=setter(name), thumb_label=False, disabled=disabled)
+        if note:
             solara.Text(f"({note})", style={"font-size": "0.75em", "color": "grey"})
 
 
@@ -138,7 +163,8 @@ def LeverControls(params: solara.Reactive[dict]):
 def StepText(model: ExplorerModel):
     """The current step; redrawn after every step like the views."""
     update_counter.get()
-    solara.Text(f"Step {model.steps} (quarters)")
+    solara.Text(f"Quarter {model.steps} of {getattr(model, 'horizon', model.config.steps)} "
+                "(2021Q1 = 0)")
 
 
 @solara.component
@@ -160,7 +186,8 @@ def ExplorerPage(model: ExplorerModel | None = None):
         with solara.Card("Levers (press RESET to apply)"):
             LeverControls(params)
     with solara.Column():
-        solara.Markdown(size_note(current.value.config.world.n_units))
+        solara.Markdown(size_note(current.value.config.world.n_units,
+                                  not current.value.config.policies.enclave.bargain))
         FlowMapView(current.value)
         TimeSeriesView(current.value)
         InvestmentMapView(current.value)

@@ -30,14 +30,17 @@ from sim.model import CircleModel
 from sim.model.tables import CHANNELS
 from sim.model.world import SEGMENTS
 
-#: Quarters drawn on the time axes before the run gets there (the bundled files' horizon).
-HORIZON = 12
+#: Quarters drawn on the time axes before the run gets there when the model does not say
+#: (an ExplorerModel's ``horizon``: the bundled files' 20 quarters, 2021-2025).
+HORIZON = 20
 #: Figure resolution (dots per inch): the page shows them at about this size.
 DPI = 80
-SERIES = (("wuhan_share", "Wuhan share of circle GDP"),
+SERIES = (("welfare", "Welfare of the circle (100m yuan/yr)"),
+          ("welfare_national", "National welfare (100m yuan/yr)"),
+          ("wuhan_share", "Wuhan share of circle GDP"),
           ("similarity_ring_mean", "Ring structure similarity"),
-          ("subsidy_total", "Subsidies (100M yuan/yr)"),
-          ("relocated_out_of_wuhan_cum", "Relocated out of Wuhan, cum. (100M yuan/yr)"))
+          ("subsidy_total", "Subsidies (100m yuan/yr)"),
+          ("relocated_out_of_wuhan_cum", "Relocated out of Wuhan, cum. (100m yuan/yr)"))
 #: Channels that move output out of Wuhan (exits leave the circle), in the legend's order.
 MOVING = tuple(c for c in CHANNELS if c != "exit")
 
@@ -56,34 +59,35 @@ def _steps(model: CircleModel) -> tuple[int, ...]:
 
 
 class TimeSeries(LiveFigure):
-    """Four headline series against the step (quarter): this regime solid, its twin (the other
-    regime, same draws) dashed, and the level at step 0 dotted across the horizon."""
+    """Six headline series against the step (quarter), welfare first: this regime solid, its
+    twin (the other regime, same draws) dashed, and the level at step 0 dotted across the
+    horizon (the scenario files' 20 quarters at least)."""
 
     def __init__(self, model: CircleModel) -> None:
-        super().__init__(Figure(figsize=(7.0, 4.6), dpi=DPI))
+        super().__init__(Figure(figsize=(7.0, 6.4), dpi=DPI))
         fig = self.figure
-        fig.subplots_adjust(left=0.08, right=0.98, top=0.82, bottom=0.07, hspace=0.45,
-                            wspace=0.25)
+        fig.subplots_adjust(left=0.09, right=0.98, top=0.85, bottom=0.05, hspace=0.5,
+                            wspace=0.28)
         start = model.tables()["circle"].iloc[0]
         twin = getattr(model, "twin", None)
         self.lines: list[tuple[Line2D | None, Line2D]] = []
-        for ax, (column, label) in zip(fig.subplots(2, 2).ravel(), SERIES):
+        for ax, (column, label) in zip(fig.subplots(3, 2).ravel(), SERIES):
             ax.axhline(start[column], color="0.6", linestyle=":", linewidth=1, label="step 0")
             other = None if twin is None else ax.plot(
                 [], [], color="tab:grey", linestyle="--", marker="o", markersize=2,
-                label=f"{twin.config.name} (file values)")[0]
+                label=f"{i18n.scenario_label(twin.config.name)} (file values)")[0]
             own = ax.plot([], [], color="tab:blue", marker="o", markersize=3,
-                          label=model.config.name)[0]
+                          label=i18n.scenario_label(model.config.name))[0]
             self.lines.append((other, own))
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.set_title(label, fontsize=9)
             ax.tick_params(labelsize=7)
         handles = fig.axes[0].get_lines()[::-1]
-        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.95),
+        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.925),
                    ncol=len(handles), fontsize=7, frameon=False)
-        name = getattr(twin, "config", model.config).name
-        self._title = (f"{model.config.name} (solid) and {name} (dashed) on the same random "
-                       "draws: step {} (quarters)")
+        name = i18n.scenario_label(getattr(twin, "config", model.config).name)
+        self._title = (f"Quarter {{}}: {i18n.scenario_label(model.config.name)} (solid) and\n"
+                        f"{name} (dashed) on the same random draws")
         self.suptitle = fig.suptitle("", fontsize=9)
         self._fitted = False
 
@@ -93,7 +97,8 @@ class TimeSeries(LiveFigure):
     def update(self, model: CircleModel) -> None:
         circle = model.tables()["circle"]
         twin = model.twin_tables()["circle"] if getattr(model, "twin", None) else None
-        end = max(HORIZON, -(-model.steps // 4) * 4)      # the axis grows a year at a time
+        horizon = getattr(model, "horizon", HORIZON)
+        end = max(horizon, -(-model.steps // 4) * 4)      # beyond it, a year at a time
         for ax, (column, _), (other, own) in zip(self.figure.axes, SERIES, self.lines):
             own.set_data(circle["step"].to_numpy(), circle[column].to_numpy())
             values = [circle[column].to_numpy(), ax.get_lines()[0].get_ydata()]
@@ -165,13 +170,16 @@ class FlowMap(LiveFigure):
     def update(self, model: CircleModel) -> None:
         runs = _runs(model)
         flows = [stats.moved_out_of_wuhan(tables["transfers"], name, 1) for name, tables in runs]
-        largest = max([float(f["output"].max()) for f in flows if len(f)] + [1e-12])
+        largest = max([float(f["output"].max()) for f in flows if len(f)] + [0.0])
         for i, ((_, tables), moved) in enumerate(zip(runs, flows)):
             cities = tables["cities"]
             gdp = (cities[cities["step"] == cities["step"].max()].set_index("city")
                    ["gdp_physical"].reindex(self.coords.index).fillna(0.0))
             self.dots[i].set_sizes(20 + 900 * gdp.to_numpy() / max(float(gdp.max()), 1e-12))
             self._arrows(i, moved, largest)
+        self.key_legend.set_visible(largest > 0)      # nothing moved yet: no width key
+        if largest <= 0:
+            return
         for handle, text, entry in zip(self.key_legend.legend_handles,
                                        self.key_legend.get_texts(), width_key(largest)):
             handle.set_linewidth(entry.get_linewidth())
@@ -215,7 +223,7 @@ class InvestmentMap(LiveFigure):
         names = sector_labels(str(data_folder(model.config)))
         ax.set_xticks(range(w.n_sectors), [names.get(k, k) for k in w.sectors], rotation=45,
                       ha="right", rotation_mode="anchor", fontsize=7)
-        ax.set_yticks(range(w.n_cities), list(w.cities), fontsize=8)
+        ax.set_yticks(range(w.n_cities), [i18n.city_label(c) for c in w.cities], fontsize=8)
         bar = fig.colorbar(self.image, ax=ax, shrink=0.8, ticks=range(len(SEGMENTS) + 1))
         bar.set_label("segments assigned (R&D, HQ, core, supply)", fontsize=8)
         self.title = ax.set_title("", fontsize=10)

@@ -179,7 +179,8 @@ def room(limits: tuple[float, float] | None, values: np.ndarray) -> tuple[float,
     low, high = float(values.min()), float(values.max())
     if limits is not None and limits[0] <= low and high <= limits[1]:
         return limits
-    span = max(high - low, 0.02 * max(abs(low), abs(high)), 1e-9)
+    # a series still at zero gets a unit span, not one of 1e-9 (an axis offset "1e-10")
+    span = max(high - low, 0.02 * max(abs(low), abs(high))) or 1.0
     keep_low, keep_high = (False, False) if limits is None else (limits[0] <= low,
                                                                   high <= limits[1])
     return (limits[0] if keep_low else low - 0.35 * span,

@@ -46,8 +46,11 @@ class ExplorerModel(CircleModel):
 
     Args:
         regime: ``homogenised`` or ``coordinated`` (the bundled scenario it starts from).
-        enclave_gdp_share: source city's share of an enclave's GDP credit, 0-1.
-        enclave_tax_share: source city's share of an enclave's tax, 0-1.
+        enclave_gdp_share: source city's share of an enclave's GDP credit, 0-1 (acts only
+            with ``impose_shares``: the scenario files let source and host bargain it).
+        enclave_tax_share: source city's share of an enclave's tax, 0-1 (likewise).
+        impose_shares: impose the two shares above instead of the bargained ones
+            (``policies.enclave.bargain`` off); False keeps the file's bargaining.
         enclave_term_years: years the sharing lasts.
         park_within_park: park-within-park branches (园外园) on or off.
         reverse_enclave: reverse enclaves (反向飞地) on or off.
@@ -59,7 +62,8 @@ class ExplorerModel(CircleModel):
     """
 
     def __init__(self, regime: str = "coordinated", enclave_gdp_share: float | None = None,
-                 enclave_tax_share: float | None = None, enclave_term_years: float | None = None,
+                 enclave_tax_share: float | None = None, impose_shares: bool = False,
+                 enclave_term_years: float | None = None,
                  park_within_park: bool | None = None, reverse_enclave: bool | None = None,
                  subsidy_cap: float | None = None, homogenisation: float | None = None,
                  n_units: int = EXPLORER_UNITS, seed: int = 1, rng=None,
@@ -69,9 +73,8 @@ class ExplorerModel(CircleModel):
         levers = {  # None keeps the regime's own value from its scenario file
             "policies.enclave.gdp_share_source": enclave_gdp_share,
             "policies.enclave.tax_share_source": enclave_tax_share,
-            # a share set by hand replaces the bargained one
-            "policies.enclave.bargain": (
-                None if enclave_gdp_share is None and enclave_tax_share is None else False),
+            # shares set by hand replace the bargained ones only when imposed
+            "policies.enclave.bargain": False if impose_shares else None,
             "policies.enclave.term_years": enclave_term_years,
             "switches.park_within_park": None
             if park_within_park is None
@@ -88,6 +91,8 @@ class ExplorerModel(CircleModel):
         seed = int(seed if rng is None else rng)
         world = cached_world(int(n_units))
         super().__init__(config, seed=seed, world=world)
+        #: Quarters the scenario files run (the plan period); the axes show at least these.
+        self.horizon = file_steps(regime)
         self._tables: tuple[int, dict[str, pd.DataFrame]] | None = None
         #: The other regime at its file's values, same size, seed and world: same random draws.
         self.twin: CircleModel | None = None
@@ -116,6 +121,12 @@ class ExplorerModel(CircleModel):
         if getattr(self, "_twin_tables", (None,))[0] != self.twin.steps:
             self._twin_tables = (self.twin.steps, tagged_tables(self.twin, VIEW_TABLES))
         return self._twin_tables[1]
+
+
+@functools.lru_cache(maxsize=2)
+def file_steps(regime: str) -> int:
+    """The quarters a bundled regime's file runs (``steps`` of ``scenarios/base.yaml``)."""
+    return scenario(regime).steps
 
 
 @functools.lru_cache(maxsize=4)

@@ -60,6 +60,7 @@ class Recorder:
         cube = state.output_cube()
         self._circle(state, events, books, cube)
         self._cities(state, events, books, cube, cities)
+        self._plan_pairs(state, cube)
         self._fiscal(state, books, cities)
         self._sectors(state, cube)
         self._parks(state, books.used, books.park_output, books.terms.land_price)
@@ -121,6 +122,21 @@ class Recorder:
             n_units=len(units),
             new_investment_total=float(STEPS_PER_YEAR * events.output[arrivals].sum()),
             compensation_total=float(np.maximum(transfers, 0).sum())))
+
+    def _plan_pairs(self, state: State, cube: np.ndarray) -> None:
+        """The plan's four pairs, the ring's chain completeness and segment-level similarity, added
+        to the step's circle row: outcomes read off the state (after the cities' investment
+        totals), never an input to any decision."""
+        w = state.world
+        manuf = cube[:, w.manufacturing]
+        row = self.rows["circle"][-1]
+        row.update(metrics.segment_pairs(manuf, w.core))
+        row["pair_wuhan_capital_to_ring_cum"], row["pair_ring_capital_from_wuhan_cum"] = \
+            metrics.capital_pair(self.new_investment_cum, self.from_wuhan_cum, w.core)
+        lead = metrics.lead_sectors(w.output[:, w.manufacturing].sum(axis=2))
+        row["chain_completeness_ring"] = metrics.chain_completeness_ring(manuf, w.distance_km,
+                                                                         lead, w.core)
+        row["similarity_ring_mean_segment"] = metrics.similarity_ring_mean_segments(manuf, w.core)
 
     @staticmethod
     def _welfare(state: State, events: StepEvents, books: Books) -> tuple[float, float]:

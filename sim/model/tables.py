@@ -37,6 +37,14 @@ TABLES: dict[str, tuple[str, ...]] = {
         "n_units",
         "new_investment_total",
         "compensation_total",
+        # the plan's four pairs (docs/ODD.md, section 7, Observation): outcomes, never targets
+        "pair_rnd_vs_manufacturing",
+        "pair_hq_vs_chain",
+        "pair_core_vs_supply",
+        "pair_wuhan_capital_to_ring_cum",
+        "pair_ring_capital_from_wuhan_cum",
+        "chain_completeness_ring",
+        "similarity_ring_mean_segment",
     ),
     "cities": (
         "step",
@@ -110,8 +118,11 @@ OPTIONAL_TABLES = ("investment_map", "fiscal", "agreements")
 #: column must be finite, and an infinity is never allowed. ``term_years`` is NaN for an
 #: agreement without a term; ``wuhan_origin_share_cum`` for a city without new investment yet
 #: (every city at step 0), ``wuhan_origin_share_nonlocal_cum`` likewise for investment from
-#: investors based outside the city.
+#: investors based outside the city; the circle's two capital pairs before any new investment
+#: (step 0).
 NAN_ALLOWED: dict[str, tuple[str, ...]] = {"agreements": ("term_years",),
+                                           "circle": ("pair_wuhan_capital_to_ring_cum",
+                                                      "pair_ring_capital_from_wuhan_cum"),
                                            "cities": ("wuhan_origin_share_cum",
                                                       "wuhan_origin_share_nonlocal_cum")}
 

@@ -14,14 +14,31 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.rules.constants import STEPS_PER_YEAR
+from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR
 
 __all__ = [
     "similarity", "similarity_matrix", "similarity_ring_mean", "krugman_index",
     "specialisation_mean", "location_quotients", "theil_index", "core_share", "idle_land_share",
     "discounted_total", "gain_against_baseline", "wuhan_origin_share",
-    "output_matrix", "structure_by_step",
+    "output_matrix", "structure_by_step", "similarity_ring_mean_segments", "core_share_gap",
+    "segment_pairs", "capital_pair", "lead_sectors", "chain_coverage", "chain_completeness_ring",
 ]
+
+#: The plan's pairs read off the value chain: (column, segments that belong in the core city,
+#: segments that belong in the ring): 研发在武汉、制造在城市圈 (R&D / manufacturing),
+#: 头部在武汉、链条在城市圈 (head offices / the chain), 主链在武汉、配套在城市圈 (main chain /
+#: suppliers). Manufacturing and the chain are both the chain's production: core and supply.
+SEGMENT_PAIRS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("pair_rnd_vs_manufacturing", ("rnd",), ("core", "supply")),
+    ("pair_hq_vs_chain", ("hq",), ("core", "supply")),
+    ("pair_core_vs_supply", ("core",), ("supply",)),
+)
+#: Chain completeness: a segment counts when the cities within this road distance of a ring city
+#: (itself included) hold it (an hour by road; the distance cost's unit is 100 km).
+CHAIN_REACH_KM = 100.0
+#: Chain completeness is measured on each ring city's lead sectors: its top sectors by base-year
+#: location quotient (as many as the cities' targeting promotes).
+LEAD_SECTORS = 3
 
 
 def _output_array(output: np.ndarray, ndim: int) -> np.ndarray:
@@ -319,3 +336,138 @@ def structure_by_step(
             "specialisation_mean": specialisation_mean(output),
         })
     return pd.DataFrame(rows, columns=["step", "similarity_ring_mean", "specialisation_mean"])
+
+
+# --- the plan's four pairs and chain completeness --------------------------------------------
+
+def similarity_ring_mean_segments(cube: np.ndarray, core_index: int = 0) -> float:
+    """Ring-mean structure similarity over sector-segments instead of sectors.
+
+    The same coefficient on ``cities x (sectors x segments)`` output: two cities making the same
+    sector's main chain and its suppliers count as different here, alike at the sector level.
+    Equals :func:`similarity_ring_mean` on sector totals when every ring city splits every sector
+    over segments in the same proportions.
+
+    Args:
+        cube: cities x sectors x segments output (>= 0).
+        core_index: row of the core city, excluded from the pairs.
+    """
+    cube = _output_array(cube, 3)
+    return similarity_ring_mean(cube.reshape(cube.shape[0], -1), core_index)
+
+
+def core_share_gap(first: np.ndarray, second: np.ndarray, core_index: int = 0) -> float:
+    """The core city's share of the circle's ``first`` output minus its share of ``second``.
+
+    +1: all of ``first`` in the core city and none of ``second`` (the plan's pattern, e.g. R&D in
+    Wuhan, manufacturing in the circle); 0: both spread alike between core and ring; −1 reversed.
+    With the circle split into core and ring it is the signed Duncan dissimilarity index of the two
+    distributions, directed toward the pattern.
+
+    Args:
+        first, second: output by city (>= 0).
+
+    Returns:
+        The gap in [−1, 1]; nan if either has no output in the circle.
+    """
+    return core_share(first, core_index) - core_share(second, core_index)
+
+
+def segment_pairs(cube: np.ndarray, core_index: int = 0,
+                  segments: tuple[str, ...] = SEGMENTS) -> dict[str, float]:
+    """The three segment pairs of :data:`SEGMENT_PAIRS`, each a :func:`core_share_gap`.
+
+    Args:
+        cube: cities x sectors x segments output (pass the manufacturing sectors).
+        segments: the cube's segment order.
+    """
+    by_segment = _output_array(cube, 3).sum(axis=1)
+    column = {g: by_segment[:, segments.index(g)] for g in segments}
+    return {name: core_share_gap(sum(column[g] for g in first), sum(column[g] for g in second),
+                                 core_index)
+            for name, first, second in SEGMENT_PAIRS}
+
+
+def capital_pair(invested: np.ndarray, from_core: np.ndarray,
+                 core_index: int = 0) -> tuple[float, float]:
+    """融资在武汉、投资在城市圈: the core's capital invested in the ring, seen from both ends.
+
+    Args:
+        invested: new investment placed in each city (value added of new units, any period).
+        from_core: the part of it whose investor is based in the core city.
+
+    Returns:
+        (share of the core's new investment in the circle placed in ring cities, share of the
+        ring's new investment funded from the core); nan where the denominator is 0.
+    """
+    invested, from_core = _output_array(invested, 1), _output_array(from_core, 1)
+    if invested.shape != from_core.shape or np.any(from_core > invested * (1 + 1e-12)):
+        raise ValueError("from_core must have invested's shape and not exceed it")
+    ring = np.arange(invested.size) != core_index
+    core_total, ring_total = from_core.sum(), invested[ring].sum()
+    placed_out = from_core[ring].sum()
+    return (placed_out / core_total if core_total > 0 else float("nan"),
+            placed_out / ring_total if ring_total > 0 else float("nan"))
+
+
+def lead_sectors(output: np.ndarray, n_lead: int = LEAD_SECTORS) -> np.ndarray:
+    """Each city's lead sectors: its ``n_lead`` highest location quotients (ties: first sector).
+
+    Args:
+        output: cities x sectors output (pass the base year's, so every scenario of a world
+            measures the same sectors).
+
+    Returns:
+        cities x sectors bool.
+    """
+    quotients = location_quotients(output)
+    order = np.argsort(-quotients, axis=1, kind="stable")[:, :n_lead]
+    lead = np.zeros(quotients.shape, dtype=bool)
+    np.put_along_axis(lead, order, True, axis=1)
+    return lead & (quotients > 0)
+
+
+def chain_coverage(cube: np.ndarray, distance_km: np.ndarray,
+                   reach_km: float = CHAIN_REACH_KM) -> np.ndarray:
+    """How many of its sectors' four segments each city finds within reach, from 0 to 4.
+
+    A city's chain in sector k needs segment g in the circle's proportions: ``need = x_ck · s_kg``
+    (x_ck the city's output of the sector, s_kg the segment's share of the circle's output of the
+    sector). The segment counts in proportion to what the cities within ``reach_km`` hold,
+    ``min(1, Σ_{d(c,c') <= reach} x_c'kg / need)``: 1 when the neighbourhood (the city included)
+    holds at least that much; a segment the circle does not hold counts 0.
+
+    Args:
+        cube: cities x sectors x segments output (>= 0).
+        distance_km: cities x cities road distance (the diagonal the intra-city distance).
+
+    Returns:
+        cities x sectors completeness in [0, 4]; nan where the city has none of the sector.
+    """
+    cube = _output_array(cube, 3)
+    near = (np.asarray(distance_km, dtype=float) <= reach_km).astype(float)
+    if near.shape != (cube.shape[0],) * 2:
+        raise ValueError("distance_km must be cities x cities")
+    held = np.einsum("cd,dkg->ckg", near, cube)
+    sector = cube.sum(axis=2)
+    circle = cube.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        segment_share = np.where(circle.sum(axis=1, keepdims=True) > 0,
+                                 circle / circle.sum(axis=1, keepdims=True), 0.0)
+        need = sector[:, :, None] * segment_share[None]
+        covered = np.where(need > 0, np.minimum(1.0, held / np.where(need > 0, need, 1.0)), 0.0)
+    return np.where(sector > 0, covered.sum(axis=2), np.nan)
+
+
+def chain_completeness_ring(cube: np.ndarray, distance_km: np.ndarray, lead: np.ndarray,
+                            core_index: int = 0, reach_km: float = CHAIN_REACH_KM) -> float:
+    """Mean :func:`chain_coverage` over the ring cities' lead sectors (nan if none is defined).
+
+    Args:
+        lead: cities x sectors bool, e.g. :func:`lead_sectors` of the base year.
+    """
+    coverage = chain_coverage(cube, distance_km, reach_km)
+    ring = np.arange(coverage.shape[0]) != core_index
+    values = coverage[ring][np.asarray(lead, dtype=bool)[ring]]
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float("nan")

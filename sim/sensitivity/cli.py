@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help=SET_HELP)
     cmd.add_argument("--seed", type=int, help="sampler seed (default: the scenario's seed)")
-    cmd.add_argument("--out", type=Path, required=True, help="study folder")
+    cmd.add_argument("--out", type=Path, help="study folder (required unless --dry-run)")
     cmd.add_argument("--resume", action="store_true", help="continue an interrupted study")
     cmd.add_argument("--quiet", action="store_true", help="no progress output")
     cmd.add_argument("--dry-run", action="store_true",
@@ -60,6 +60,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.sensitivity.report import write_report
 
     check_samples(args.method, args.samples)  # before loading or any folder check
+    if args.out is None and not args.dry_run:
+        raise ConfigError("--out: expected the study folder (only --dry-run needs none)")
     if args.workers is not None and args.scheduler:
         raise ConfigError("--workers and --scheduler: expected at most one of them")
     scenario = load_scenario(args.scenario, args.overrides)

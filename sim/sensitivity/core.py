@@ -144,10 +144,25 @@ class ModelEvaluator:
         data = json.loads(json.dumps(config))
         for key, value in point.items():
             set_dotted(data, key, value, f"sample {key}")
-        results = run_scenario(ScenarioConfig.model_validate(data), seed=self.seed,
-                               replicate=self.replicate)
-        last = results.circle.iloc[-1]
-        return {m: float(last[m]) for m in self.metrics}
+        config = ScenarioConfig.model_validate(data)
+        results = run_scenario(config, seed=self.seed, replicate=self.replicate)
+        rate = config.economy.discount_rate_annual
+        return {m: outcome_value(results.circle, m, rate) for m in self.metrics}
+
+
+def outcome_value(circle: pd.DataFrame, name: str, rate: float) -> float:
+    """One outcome of a run's circle table: ``metric`` or ``metric.last`` at the last step,
+    ``metric.pv`` the present value of the quarterly series at the annual ``rate`` (what the
+    report headlines for money flows, :func:`sim.rules.metrics.discounted_total`)."""
+    from sim.rules.metrics import discounted_total
+
+    metric, _, measure = name.partition(".")
+    if measure == "pv":
+        return float(discounted_total(circle[metric].to_numpy(dtype=float), rate))
+    if measure not in ("", "last"):
+        raise ConfigError(f"outcome {name}: expected a circle column, optionally with .last "
+                          "(last quarter) or .pv (present value)")
+    return float(circle[metric].iloc[-1])
 
 
 def evaluate_point(evaluator: Evaluator, index: int, point: dict[str, float]) -> dict[str, Any]:
