@@ -194,9 +194,35 @@ def read_csv(folder: Path, name: str, required: bool = True) -> pd.DataFrame | N
     return pd.read_csv(path)
 
 
+#: Worlds built in this process, by data folder, its files' hash and the ``world`` parameters.
+_BUILT: dict[tuple[str, str, str], World] = {}
+_KEEP_WORLDS = 8
+
+
 def build_world(config: ScenarioConfig, folder: Path | None = None) -> World:
-    """Build the base-year world from the data folder and the ``world`` parameters."""
-    return build_world_with_gdp(config, None, folder)
+    """Build the base-year world from the data folder and the ``world`` parameters.
+
+    A process builds each world once: the world is read only by the runs, so every run whose
+    folder holds the same files and whose ``world`` parameters are equal shares it (its arrays
+    are read-only).
+    """
+    folder = folder or data_folder(config)
+    key = (str(Path(folder).resolve()), hash_data(folder), config.world.model_dump_json())
+    world = _BUILT.get(key)
+    if world is None:
+        world = _read_only(build_world_with_gdp(config, None, folder))
+        if len(_BUILT) >= _KEEP_WORLDS:
+            _BUILT.pop(next(iter(_BUILT)))
+        _BUILT[key] = world
+    return world
+
+
+def _read_only(world: World) -> World:
+    for f in dataclasses.fields(world):
+        value = getattr(world, f.name)
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    return world
 
 
 def build_world_with_gdp(config: ScenarioConfig, gdp_by_city: Mapping[str, float] | None,
