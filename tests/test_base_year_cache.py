@@ -214,11 +214,3 @@ def test_changed_code_or_a_damaged_file_means_the_base_year_is_built_again(tmp_p
     assert (changed.loads, changed.misses) == (0, 1)
     assert (tmp_path / "another-version").is_dir()
 
-
-def test_a_process_builds_each_world_once_and_its_arrays_are_read_only():
-    cfg = config("homogenised")
-    world = build_world(cfg)
-    assert build_world(config("coordinated", "economy.tax_rate=0.08")) is world
-    assert build_world(config("homogenised", "world.detour_factor=1.4")) is not world
-    with pytest.raises(ValueError):
-        world.wage[0] = 2.0
