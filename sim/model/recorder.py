@@ -51,6 +51,7 @@ class Recorder:
         self.nonlocal_cum: np.ndarray | None = None
         self.from_wuhan_nonlocal_cum: np.ndarray | None = None
         self.lead: np.ndarray | None = None      # the world's lead sectors (cities x sectors)
+        self.cells: tuple[np.ndarray, ...] | None = None   # labels of the sectors table's rows
 
     def record(self, state: State, events: StepEvents, books: Books, cities: Sequence[City],
                agreements: list[dict]) -> None:
@@ -226,13 +227,15 @@ class Recorder:
             caught=[bool(c.detected) for c in cities]))
 
     def _sectors(self, state: State, cube: np.ndarray) -> None:
-        w = state.world
-        c, k, g = np.meshgrid(
-            np.arange(w.n_cities), np.arange(w.n_sectors), np.arange(len(SEGMENTS)), indexing="ij"
-        )
-        self._keep("sectors", dict(step=state.step, city=names(w.cities)[c.ravel()],
-                                   sector=names(w.sectors)[k.ravel()],
-                                   segment=names(SEGMENTS)[g.ravel()], output=cube.ravel()))
+        if self.cells is None:      # the labels of the city x sector x segment cells, once
+            w = state.world
+            c, k, g = np.meshgrid(np.arange(w.n_cities), np.arange(w.n_sectors),
+                                  np.arange(len(SEGMENTS)), indexing="ij")
+            self.cells = (names(w.cities)[c.ravel()], names(w.sectors)[k.ravel()],
+                          names(SEGMENTS)[g.ravel()])
+        city, sector, segment = self.cells
+        self._keep("sectors", dict(step=state.step, city=city, sector=sector, segment=segment,
+                                   output=cube.ravel()))
 
     def _parks(self, state: State, used: np.ndarray, park_output: np.ndarray,
                price: np.ndarray) -> None:

@@ -99,8 +99,10 @@ def attention(state: State, who: Choosers, settings: Settings,
                         1 + p.referral_strength[j] * vshare[op, j])
         att[:, j] *= np.where(own, mult[None, :], 1.0)
     # R&D a ring city's firms run in its reverse enclaves draws linked production to its parks
-    new = np.flatnonzero(arrival)
-    att[new] *= state.rd_attention[kg[new]][:, p.city]
+    # (a multiplier of 1 everywhere while no such R&D runs: nothing to multiply)
+    if (state.rd_attention != 1.0).any():
+        new = np.flatnonzero(arrival)
+        att[new] *= state.rd_attention[kg[new]][:, p.city]
     return att
 
 
