@@ -4,8 +4,9 @@ By default a local process pool (one process per core, numeric libraries pinned 
 worker); with ``scheduler="tcp://host:8786"`` a ``dask.distributed`` cluster, each run a keyed
 task. Runs that raise are recorded as failed and the batch goes on. On the local pool each worker
 writes its own run folder through :mod:`sim.experiments.store` (temporary name, then rename) and
-the parent writes only the manifest, so throughput grows with workers; with Dask or a given
-executor the parent writes every result, so workers need no shared file system. A local pool's
+the parent writes only the manifest, so throughput grows with workers; so do the workers of a
+Dask cluster whose workers all run on this machine (a ``LocalCluster``). On any other cluster or
+a given executor the parent writes every result, so workers need no shared file system. A local pool's
 workers share the base years they compute through the batch folder (``base_years/``, removed
 when the batch ends; :mod:`sim.experiments.base_years`), so scenarios that start from one base
 year build it once; elsewhere each worker keeps its own, or the folder ``SIM_BASE_YEARS`` names.
@@ -157,7 +158,9 @@ class Pool:
         check_workers(workers)
         self.workers, self.client, self.address = workers, client, address
         self.renewable = executor is None and client is None
-        self.workers_write = self.renewable    # a local pool's workers share our file system
+        # a local pool's workers share our file system, and so do the workers of a Dask
+        # cluster that all run on this machine (a LocalCluster): they write their own runs
+        self.workers_write = self.renewable or (client is not None and _workers_here(client))
         self.executor = executor or (client.get_executor() if client else self._local())
         self.dask = client is not None or type(self.executor).__module__.startswith("distributed")
         # a local pool keeps few runs in flight, so a dead worker costs few retries; a cluster
@@ -241,11 +244,26 @@ def _dask_client(address: str) -> Iterator[Any]:
             logger.setLevel(level)
 
 
+def _workers_here(client: Any) -> bool:
+    """Whether every worker of a Dask cluster runs on this machine (its address is loopback)."""
+    try:
+        workers = client.scheduler_info().get("workers", {})
+    except Exception:  # noqa: BLE001 (an unreachable scheduler is reported elsewhere)
+        return False
+    hosts = {address.split("://")[-1].rsplit(":", 1)[0].strip("[]") for address in workers}
+    return bool(hosts) and all(h == "localhost" or h.startswith("127.") or h == "::1"
+                               for h in hosts)
+
+
 def _submit(pool: Pool, spec: RunSpec, target: tuple[str, dict] | None = None) -> cf.Future:
     """Submit one run; on Dask the task key is the run name (plus its config hash). With
-    ``target`` (batch folder, scenario record) on a local pool the worker writes the run."""
+    ``target`` (batch folder, scenario record), workers that share our file system (a local
+    pool, a Dask cluster on this machine) write the run themselves."""
     if pool.dask:
-        return pool.executor.submit(execute_run, spec, key=f"{spec.name}@{run_hash(spec)[:12]}")
+        key = f"{spec.name}@{run_hash(spec)[:12]}"
+        if target is not None and pool.workers_write:
+            return pool.executor.submit(execute_and_store, spec, *target, key=key)
+        return pool.executor.submit(execute_run, spec, key=key)
     if target is not None and pool.workers_write:
         return pool.executor.submit(execute_and_store, spec, *target)
     return pool.executor.submit(execute_run, spec)
