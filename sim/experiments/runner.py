@@ -6,10 +6,11 @@ task. Runs that raise are recorded as failed and the batch goes on. On the local
 writes its own run folder through :mod:`sim.experiments.store` (temporary name, then rename) and
 the parent writes only the manifest, so throughput grows with workers; so do the workers of a
 Dask cluster whose workers all run on this machine (a ``LocalCluster``). On any other cluster or
-a given executor the parent writes every result, so workers need no shared file system. A local pool's
-workers share the base years they compute through the batch folder (``base_years/``, removed
-when the batch ends; :mod:`sim.experiments.base_years`), so scenarios that start from one base
-year build it once; elsewhere each worker keeps its own, or the folder ``SIM_BASE_YEARS`` names.
+a given executor the parent writes every result, so workers need no shared file system. Workers
+that write their runs share the base years they compute through the batch folder
+(``base_years/``, removed when the batch ends; :mod:`sim.experiments.base_years`), so scenarios
+that start from one base year build it once; elsewhere each worker keeps its own, or the folder
+``SIM_BASE_YEARS`` names.
 
 This module imports only the standard library and ``sim.config`` at the top, so that a worker
 process pins its thread counts before numpy is first imported.
