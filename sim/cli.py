@@ -123,22 +123,21 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print ``OK`` per valid file (with its run count) or its error; 2 if any is bad."""
-    from sim.config.sweeps import scenario_runs
+    from sim.config.sweeps import plan_scenario
     from sim.experiments.store_guard import check_run_names
 
     status = 0
     for path in args.files:
         try:
-            runs = scenario_runs(path, args.overrides)
-            check_run_names([run.name for run in runs])  # distinct, usable run folder names
+            plan = plan_scenario(path, args.overrides)  # every sweep point, like a file
+            check_run_names(plan.point_names())  # distinct, usable run folder names
         except ConfigError as exc:
             for line in str(exc).splitlines():
                 print(f"error: {line}", file=sys.stderr)
             status = 2
             continue
-        points = len({tuple(sorted(map(str, r.sweep.items()))) for r in runs})
-        print(f"{show_path(path)}: OK ({runs[0].scenario}; {points} sweep point(s), "
-              f"{len(runs) // points} replicate(s))")
+        print(f"{show_path(path)}: OK ({plan.name}; {len(plan.points)} sweep point(s), "
+              f"{plan.n_replicates} replicate(s))")
     return status
 
 
@@ -169,7 +168,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     if args.out is not None:
         check_output(args.out, args.force)  # again: the folder may have changed during the run
-        _write_run_folder(args.out, results, resolved_dict(config))
+        try:
+            _write_run_folder(args.out, results, resolved_dict(config))
+        except OSError as exc:  # read-only, full, busy: the folder as it was, one line
+            where = f" ({show_path(exc.filename)})" if exc.filename else ""
+            raise UserError(f"{show_path(args.out)}: cannot write the run folder: "
+                            f"{exc.strerror or type(exc).__name__}{where}; nothing was "
+                            f"written") from None
     last = results.circle.iloc[-1]
     print(f"{config.name}: seed {seed}, replicate {args.replicate}, step {int(last['step'])}")
     for column, label, fmt in SUMMARY_COLUMNS:
@@ -248,6 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file the command had to read or write: one line, not a traceback
+        where = f"{show_path(exc.filename)}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -62,7 +62,7 @@ def test_evaluate_warns_about_a_value_the_scenario_makes_inert():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: sim.evaluate("coordinatd"),
-     "not a bundled scenario name (expected a scenario file or one of coordinated, "),
+     "not a bundled scenario name (expected a scenario file or one of as_happened, coordinated, "),
     (lambda: sim.evaluate("coordinated", **{"competition.homogenisatio": 1}),
      "did you mean 'homogenisation'"),
     (lambda: sim.evaluate("coordinated", **{"competition.homogenisation": 3}, **TINY),

@@ -519,7 +519,7 @@ CASES = [
         "duplicated_ezhou",
         edit("cities.csv", lambda f: pd.concat([f, f[f["city"] == "Ezhou"]], ignore_index=True)),
         1,
-        "cities.csv: city row 11: expected unique values (got 'Ezhou' again)",
+        "cities.csv: city row 11: expected unique values (got 'Ezhou' again, as on row 4)",
     ),
     data_cell(
         "hotness_nan",
@@ -549,7 +549,7 @@ CASES = [
         2,
         "population",
         "many",
-        "population row 4: expected a finite number (got 'many')",
+        "population row 4: expected a finite number written with digits and a point (got 'many')",
     ),
     data_cell(
         "lon_500", "cities.csv", 1, "lon", "500", "lon row 3: expected a number >= -180 and <= 180"

@@ -39,8 +39,9 @@ def test_same_seed_same_tables_different_seed_different_units():
 
 
 def test_base_world_is_stationary_over_12_steps_mean_of_10_seeds():
-    cfg = load_scenario("scenarios/base.yaml", overrides=["competition.active=false", "steps=12",
-                                                          "economy.growth_rate_annual=0"])
+    cfg = load_scenario("scenarios/base.yaml", overrides=[
+        "competition.active=false", "steps=12", "economy.growth_rate_annual=0",
+        "economy.land_intensity_decline=0", "world.core_land_supply_km2=0"])   # nothing grows
     world = build_world(cfg)
     change = []
     for seed in range(10):

@@ -25,7 +25,9 @@ QUARTERS = 20
 def first_quarter():
     """The homogenised status quo, growth off, at the decision point of its first quarter."""
     cfg = load_scenario("scenarios/homogenised.yaml",
-                        overrides=["world.n_units=2000", "economy.growth_rate_annual=0"])
+                        overrides=["world.n_units=2000", "economy.growth_rate_annual=0",
+                                   "economy.land_intensity_decline=0",   # no growth of land
+                                   "world.core_land_supply_km2=0"])      # either: at rest
     model = CircleModel(cfg, seed=3, world=build_world(cfg))
     gdp = model.world.gdp.copy()
     model.steps = 1

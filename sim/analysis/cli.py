@@ -37,6 +37,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--sensitivity", type=Path, default=None,
                         help="a `sim sensitivity` output folder (holds beats.csv) whose result "
                              "the executive summary reports")
+    parser.add_argument("--evidence", type=Path, default=None,
+                        help="a `sim evidence` output folder (holds evidence.json) whose fit to "
+                             "history the report states (default: evidence/ inside or beside DIR)")
     parser.set_defaults(handler=run_compare, func=run_compare)
     return parser
 
@@ -57,6 +60,9 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.sensitivity is not None and not (args.sensitivity / "beats.csv").is_file():
         return _fail(f"{args.sensitivity}: --sensitivity folder has no beats.csv (expected the "
                      "output folder of `sim sensitivity`)")
+    if args.evidence is not None and not (args.evidence / "evidence.json").is_file():
+        return _fail(f"{args.evidence}: --evidence folder has no evidence.json (expected the "
+                     "output folder of `sim evidence`)")
     if not -1 < args.discount_rate < 1:
         return _fail("--discount-rate must be between -1 and 1")
     try:
@@ -70,7 +76,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
         path = build_report(args.dir, out, baseline=args.baseline, lang=args.lang,
                             boundaries=args.boundaries, rate=args.discount_rate,
-                            sensitivity=args.sensitivity, notes=notes, force=args.force)
+                            sensitivity=args.sensitivity, notes=notes, force=args.force,
+                            evidence=getattr(args, "evidence", None))
     except (ConfigError, ValueError, FileExistsError, i18n.FontMissingError) as error:
         return _fail(str(error))
     except Exception as error:  # noqa: BLE001 (a batch shape the report does not handle yet)

@@ -32,6 +32,7 @@ from sim.analysis import (
     stats,
     uptake,
 )
+from sim.analysis.evidence_summary import report_blocks as evidence_blocks
 from sim.analysis.executive import fmt, interval
 from sim.analysis.output import check_target, report_folder
 from sim.analysis.plan_pairs import section as plan_pairs_section
@@ -337,11 +338,14 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  boundaries: str | os.PathLike | None = None, rate: float = 0.05,
                  n_boot: int | None = None,
                  sensitivity: str | os.PathLike | None = None,
-                 notes: list[str] = (), force: bool = False) -> Path:
+                 notes: list[str] = (), evidence: str | os.PathLike | None = None,
+                 force: bool = False) -> Path:
     """Compare a stored batch and write the summary, figures and report; returns report.html.
 
     ``sensitivity``: a ``sim sensitivity`` output folder (its ``beats.csv`` and, when present,
-    ``sign_ranges.csv``) whose result the executive summary reports; ``notes`` (failed and
+    ``sign_ranges.csv``) whose result the executive summary reports; ``evidence``: a
+    ``sim evidence`` output folder (else one inside or beside the batch folder), whose fit to
+    history is stated near the top (:mod:`sim.analysis.evidence_summary`); ``notes`` (failed and
     missing runs) are stated at the top of the report; ``force`` replaces an earlier report
     that ``sim compare`` wrote in ``out_dir`` (its own files only); ``n_boot`` is ignored (kept
     for old callers). Nothing reaches ``out_dir`` unless the whole report was written.
@@ -363,13 +367,13 @@ def build_report(batch_dir: str | os.PathLike, out_dir: str | os.PathLike,
     check_comparable(batch, baseline)
     with report_folder(out, force) as tmp:
         write_report(batch, batch_dir, tmp, baseline, lang, rings, rate, beats, turning,
-                     sensitivity, notes)
+                     sensitivity, notes, evidence)
     return out / "report.html"
 
 
 def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
                  rings: list | None, rate: float, beats, turning, sensitivity,
-                 notes) -> None:
+                 notes, evidence: str | os.PathLike | None = None) -> None:
     """Every file of the report, written into ``out`` (a fresh folder)."""
     summary = stats.summarise(batch, baseline, rate)
     meta = batch_metadata(batch_dir, batch.manifest)
@@ -387,6 +391,8 @@ def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
                           summary.replicates, settings.report_blocks(setup, lang))
     blocks += sensitivity_blocks(sensitivity, batch_dir, batch.manifest, compared, baseline,
                                  out / "figures", lang)
+    at = next(i for i, block in enumerate(blocks) if i and block[0] != "warning")
+    blocks[at:at] = evidence_blocks(batch_dir, evidence, meta, lang)   # the fit to history
     if notes:
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
     order = sorted(configs, key=lambda s: plots.scenario_rank(s, baseline))

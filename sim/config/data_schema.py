@@ -2,20 +2,26 @@
 
 Each check yields one line ``<file>: <column> row <n>: <what was expected> (got <value>)``; all
 problems of a folder are reported at once. The checks cover what :mod:`sim.model.world` needs:
-columns, numbers (finite, in range), unique keys, cities and sector codes that agree across files,
+columns, names and codes as written (no surrounding spaces, not a word pandas reads as missing,
+one of the allowed values), numbers strictly written (``16_223.21`` and ``1,000`` are refused),
+finite and in range, unique keys (also after ignoring case) and coordinates, parts that add up to
+their total (GDP by sector, structure shares), cities and sector codes that agree across files,
 and sums that the calibration divides by (a city needs some manufacturing and some service weight).
+The checks are declared per file in the tables below.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import stat
 from pathlib import Path
 
 import pandas as pd
 
 from sim.config.loader import show_path
+from sim.config.yaml_reader import printable
 
 SEGMENTS = ("rnd", "hq", "core", "supply")
 GROUPS = ("manufacturing", "services")
@@ -44,6 +50,27 @@ TEXT = {"cities.csv": ("city",), "sectors.csv": ("code", "group", "default"),
 KEYS = {"cities.csv": ("city",), "sectors.csv": ("code",), "sector_weights.csv": ("city",),
         "segments.csv": ("group", "segment"), "segment_links.csv": ("segment", "linked_segment"),
         "sector_hotness.csv": ("code",), "structure.csv": ("city",)}
+#: file -> column -> the values it may hold (``default`` in any case: the model lowers it).
+CHOICES = {"sectors.csv": {"default": ("yes", "no")}}
+#: file -> numeric columns whose values must differ row to row (two cities at one point).
+DISTINCT_NUMBERS = {"cities.csv": (("lon", "lat"),)}
+#: file -> (parts, total, tolerance): the parts add up to the total column (or number) within
+#: the relative tolerance (rounding in the sources).
+SUMS: dict[str, tuple[tuple[tuple[str, ...], str | float, float], ...]] = {
+    "cities.csv": ((("gdp_2019_primary", "gdp_2019_secondary", "gdp_2019_tertiary"), "gdp_2019",
+                    0.01),),
+    "structure.csv": ((("primary_pct", "secondary_pct", "tertiary_pct"), 100.0, 0.01),),
+}
+#: file -> columns whose sum the calibration divides by (the secondary share of non-primary GDP).
+POSITIVE_SUMS = {"cities.csv": (("gdp_2019_secondary", "gdp_2019_tertiary"),),
+                 "structure.csv": (("secondary_pct", "tertiary_pct"),)}
+#: Cell texts pandas reads as missing by default (``read_csv``'s ``na_values``), so a city or
+#: sector of that name would silently become NaN in the model.
+MISSING_WORDS = frozenset(("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                           "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
+                           "nan", "null"))
+#: A number as the model reads it: digits, one optional point, an optional exponent.
+NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 @dataclasses.dataclass
@@ -101,7 +128,7 @@ def _check_data_folder(folder: Path) -> DataFolder:
                                    f"{show_path(folder)}{what})"])
     problems: list[str] = []
     tables = {name: _read(folder / name, name in REQUIRED, problems)
-              for name in (*REQUIRED, "structure.csv")}
+              for name in (*REQUIRED, "structure.csv", *EVIDENCE_FILES)}
     for name, frame in tables.items():
         if frame is not None:
             problems += _check_table(folder / name, frame)
@@ -109,6 +136,8 @@ def _check_data_folder(folder: Path) -> DataFolder:
     sectors = _default_sectors(tables["sectors.csv"])
     if not problems:
         problems += _cross_checks(folder, tables, cities, sectors)
+    if not problems:    # the evidence files' cities, once the core files agree
+        problems += _evidence_cities(folder, tables, cities)
     return DataFolder(cities, [s for s, _ in sectors], problems)
 
 
@@ -149,17 +178,67 @@ def _check_table(path: Path, frame: pd.DataFrame) -> list[str]:
         return [f"{shown}: expected at least one row (got none)"]
     problems = []
     for column in TEXT.get(name, ()):
-        for row in frame.index[frame[column].str.strip() == ""]:
-            problems.append(
-                f"{shown}: {column} row {row + 2}: expected a value (got an empty cell)"
-            )
+        problems += _check_text(shown, frame, column, CHOICES.get(name, {}).get(column))
     for column, (low, high, open_low) in NUMBERS.get(name, {}).items():
         problems += _check_numbers(shown, frame, column, low, high, open_low)
-    keys = list(KEYS[name])
-    for row in frame.index[frame.duplicated(keys)]:
-        shown_key = ", ".join(str(frame.at[row, k]) for k in keys)
-        problems.append(f"{shown}: {'+'.join(keys)} row {row + 2}: expected unique values "
-                        f"(got {shown_key!r} again)")
+    problems += _duplicates(shown, frame, KEYS[name], lambda v: v.strip().casefold())
+    if not problems:  # sums and coordinates of numbers that all parsed
+        for columns in DISTINCT_NUMBERS.get(name, ()):
+            problems += _duplicates(shown, frame, columns, float)
+        problems += _sum_problems(shown, frame, name)
+    return problems
+
+
+def _check_text(shown: str, frame: pd.DataFrame, column: str,
+                choices: tuple[str, ...] | None) -> list[str]:
+    """A name or code as written: not empty, no surrounding spaces, not a missing-value word."""
+    problems = []
+    for row, text in frame[column].items():
+        where = f"{shown}: {column} row {row + 2}"
+        if text.strip() == "":
+            problems.append(f"{where}: expected a value (got an empty cell)")
+        elif text != text.strip():
+            problems.append(f"{where}: expected no spaces before or after the value (got "
+                            f"{printable(repr(text))})")
+        elif text in MISSING_WORDS:
+            problems.append(f"{where}: expected a name that is not read as a missing value "
+                            f"(got {text!r})")
+        elif choices and text.lower() not in choices:
+            problems.append(f"{where}: expected one of {', '.join(choices)} (got "
+                            f"{printable(repr(text))})")
+    return problems
+
+
+def _duplicates(shown: str, frame: pd.DataFrame, columns: tuple[str, ...], normal) -> list[str]:
+    """Rows whose values in ``columns`` repeat an earlier row's once normalised."""
+    problems, seen = [], {}
+    for row in frame.index:
+        key = tuple(normal(frame.at[row, c]) for c in columns)
+        if key in seen:
+            shown_key = ", ".join(str(frame.at[row, c]) for c in columns)
+            problems.append(f"{shown}: {'+'.join(columns)} row {row + 2}: expected unique values "
+                            f"(got {printable(repr(shown_key))} again, as on row {seen[key]})")
+        else:
+            seen[key] = row + 2
+    return problems
+
+
+def _sum_problems(shown: str, frame: pd.DataFrame, name: str) -> list[str]:
+    """Parts that do not add up to their total, and sums the calibration divides by that are 0."""
+    problems = []
+    for parts, total, tolerance in SUMS.get(name, ()):
+        for row in frame.index:
+            got = sum(float(frame.at[row, c]) for c in parts)
+            want = float(frame.at[row, total]) if isinstance(total, str) else total
+            if abs(got - want) > tolerance * abs(want):
+                of = f"{total} ({want:g})" if isinstance(total, str) else f"{want:g}"
+                problems.append(f"{shown}: {'+'.join(parts)} row {row + 2}: expected a sum within "
+                                f"{tolerance:.0%} of {of} (got {got:g})")
+    for parts in POSITIVE_SUMS.get(name, ()):
+        for row in frame.index:
+            if sum(float(frame.at[row, c]) for c in parts) <= 0:
+                problems.append(f"{shown}: {'+'.join(parts)} row {row + 2}: expected a positive "
+                                f"sum (the model divides by it) (got 0)")
     return problems
 
 
@@ -168,13 +247,10 @@ def _check_numbers(shown: str, frame: pd.DataFrame, column: str, low: float, hig
     problems = []
     sign = ">" if open_low else ">="
     for row, text in frame[column].items():
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
+        value = float(text) if NUMBER.fullmatch(text) else math.nan
         if not math.isfinite(value):
-            problems.append(f"{shown}: {column} row {row + 2}: expected a finite number "
-                            f"(got {text!r})")
+            problems.append(f"{shown}: {column} row {row + 2}: expected a finite number written "
+                            f"with digits and a point (got {printable(repr(text))})")
         elif value < low or (open_low and value == low) or value > high:
             problems.append(f"{shown}: {column} row {row + 2}: expected a number {sign} {low:g} "
                             f"and <= {high:g} (got {text})")
@@ -282,4 +358,40 @@ def _segment_problems(folder: Path, tables: dict, groups: set[str]) -> list[str]
             for i, s in enumerate(links[column])
             if s.strip() not in SEGMENTS
         ]
+    return problems
+
+
+# ---------------------------------------------------------------- evidence files (optional)
+# Read by the back-test and `sim evidence` (sim/validation): the city GDP series, Hubei's real
+# growth, the land figures and the targets. Columns the code reads are checked; the targets'
+# numbers (which may be empty: no data) are checked when `sim evidence` loads them.
+YEAR = (1949, 2100, False)
+EVIDENCE_NUMBERS: dict[str, dict[str, tuple[float, float, bool]]] = {
+    "gdp_series_2010_2019.csv": {"year": YEAR, "gdp_100m_yuan": (0, 1e8, True)},
+    "gdp_series_2020_2024.csv": {"year": YEAR, "gdp_100m_yuan": (0, 1e8, True)},
+    "hubei_gdp.csv": {"year": YEAR, "real_growth_pct": (-50, 50, False)},
+    "land_evidence.csv": {"first_year": YEAR, "last_year": YEAR, "value": (-1e9, 1e9, False)},
+}
+EVIDENCE_TEXT = {"gdp_series_2010_2019.csv": ("city",), "gdp_series_2020_2024.csv": ("city",),
+                 "hubei_gdp.csv": (), "land_evidence.csv": ("indicator", "region", "status"),
+                 "targets.csv": ("name", "run", "measure", "role")}
+EVIDENCE_KEYS = {"gdp_series_2010_2019.csv": ("city", "year"),
+                 "gdp_series_2020_2024.csv": ("city", "year"), "hubei_gdp.csv": ("year",),
+                 "land_evidence.csv": ("indicator", "region", "first_year", "last_year"),
+                 "targets.csv": ("name",)}
+EVIDENCE_FILES = tuple(EVIDENCE_TEXT)
+NUMBERS.update(EVIDENCE_NUMBERS)
+TEXT.update(EVIDENCE_TEXT)
+KEYS.update(EVIDENCE_KEYS)
+
+
+def _evidence_cities(folder: Path, tables: dict, cities: list[str]) -> list[str]:
+    """The GDP series name cities of cities.csv."""
+    problems = []
+    for name in ("gdp_series_2010_2019.csv", "gdp_series_2020_2024.csv"):
+        frame = tables.get(name)
+        if frame is not None:
+            problems += [f"{show_path(folder / name)}: city row {i + 2}: expected a city of "
+                         f"cities.csv (got {c!r})" for i, c in enumerate(frame["city"])
+                         if c.strip() not in cities]
     return problems

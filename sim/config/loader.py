@@ -26,8 +26,17 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.config.schema import ScenarioConfig
-from sim.config.yaml_reader import MAX_EXTENDS, ConfigError, parse_yaml, read_text_file, show_path
+from sim.config.schema import Flag, ScenarioConfig
+from sim.config.yaml_reader import (
+    MAX_EXTENDS,
+    YAML_FORBIDDEN,
+    ConfigError,
+    parse_yaml,
+    printable,
+    read_text_file,
+    resolved_or_absolute,
+    show_path,
+)
 
 #: The data folder bundled with the package, used when a scenario sets no ``data_dir``.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -67,7 +76,7 @@ def read_yaml(path: Path) -> tuple[dict, Origins]:
         raise ConfigError(f"{shown}:1: expected a mapping of scenario keys "
                           f"(got {type(data).__name__} {_show_value(data)})")
     if isinstance(data.get("data_dir"), str):
-        data["data_dir"] = str((path.parent / data["data_dir"]).resolve())
+        data["data_dir"] = str(resolved_or_absolute(path.parent / data["data_dir"]))
     return data, {key: (shown, line) for key, line in lines.items()}
 
 
@@ -104,15 +113,19 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Origins]:
         raise ConfigError(
             f"{where}: expected the path of a scenario file (got {_show_value(parent)})"
         )
-    target = (path.parent / parent).resolve()
+    try:
+        target = (path.parent / parent).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a link loop, a NUL byte
+        why = "a symbolic-link loop" if isinstance(exc, RuntimeError) else \
+            printable(getattr(exc, "strerror", None) or str(exc))
+        raise ConfigError(f"{where}: cannot read {printable(repr(parent))} ({why})") from None
     chain = seen + (path,)
     if target in chain:
         cycle = " -> ".join(p.name for p in chain[chain.index(target):] + (target,))
         raise ConfigError(f"{where}: extends cycle ({cycle})")
     if not target.exists():
-        raise ConfigError(
-            f"{where}: file not found (got {parent!r}, looked for {show_path(target)})"
-        )
+        raise ConfigError(f"{where}: file not found (got {printable(repr(parent))}, looked for "
+                          f"{show_path(target)})")
     base, base_origins = load_chain(target, chain)
     return deep_merge(base, data), {**base_origins, **origins}
 
@@ -143,7 +156,7 @@ def schema_key_error(dotted: str, model: type[BaseModel] = ScenarioConfig) -> st
                     if close
                     else f"expected one of: {', '.join(fields)}"
                 )
-                return f"unknown key '{segment}'{where} ({hint})"
+                return f"unknown key '{printable(segment)}'{where} ({hint})"
             node = _unwrap(node.model_fields[segment].annotation)
         elif typing.get_origin(node) is dict:
             key_type = typing.get_args(node)[0] if typing.get_args(node) else str
@@ -151,16 +164,19 @@ def schema_key_error(dotted: str, model: type[BaseModel] = ScenarioConfig) -> st
                 typing.get_args(key_type) if typing.get_origin(key_type) is typing.Literal else ()
             )
             if allowed and segment not in allowed:
-                return f"unknown key '{segment}'{where} (expected one of: {', '.join(allowed)})"
+                return (f"unknown key '{printable(segment)}'{where} (expected one of: "
+                        f"{', '.join(allowed)})")
             node = _unwrap(typing.get_args(node)[1]) if typing.get_args(node) else Any
         elif typing.get_origin(node) is list:
-            if not segment.isdigit():
-                return f"'{'.'.join(done)}' is a list: expected an index, got '{segment}'"
+            if not (segment.isascii() and segment.isdigit()):
+                return (f"'{'.'.join(done)}' is a list: expected an index, got "
+                        f"'{printable(segment)}'")
             node = _unwrap(typing.get_args(node)[0])
         elif node is dict:
             node = Any
         else:
-            return f"'{'.'.join(done)}' is a value, not a mapping (no key '{segment}')"
+            return (f"'{'.'.join(done)}' is a value, not a mapping (no key "
+                    f"'{printable(segment)}')")
         done.append(segment)
     return None
 
@@ -168,19 +184,30 @@ def schema_key_error(dotted: str, model: type[BaseModel] = ScenarioConfig) -> st
 # --------------------------------------------------------------------------- overrides
 
 
+def override_label(text: str) -> str:
+    """``--set key=value`` as shown in messages: one line, at most about 80 characters."""
+    shown = printable(text)
+    return f"--set {shown if len(shown) <= 80 else shown[:77] + '...'}"
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """``"key.path=value"`` -> ``("key.path", value)``, the value read as a YAML scalar."""
+    label = override_label(text)
     if len(text) > 2000:
-        raise ConfigError(f"--set {text[:40]}...: expected at most 2,000 characters")
+        raise ConfigError(f"{label}: expected at most 2,000 characters")
+    forbidden = YAML_FORBIDDEN.search(text)
+    if forbidden:
+        raise ConfigError(f"{label}: expected printable text (got the control character "
+                          f"U+{ord(forbidden.group()):04X})")
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"--set {text}: expected key.path=value")
+        raise ConfigError(f"{label}: expected key.path=value")
     problem = schema_key_error(key)
     if problem:
-        raise ConfigError(f"--set {text}: {problem}")
+        raise ConfigError(f"{label}: {problem}")
     try:
-        value = parse_yaml(raw, f"--set {text}")[0] if raw.strip() else raw
+        value = parse_yaml(raw, label)[0] if raw.strip() else raw
     except ConfigError:
         value = raw
     return key, value
@@ -215,13 +242,16 @@ def apply_overrides(data: dict, overrides: Iterable[str], origins: Origins) -> d
     data = copy.deepcopy(data)
     for text in overrides:
         key, value = parse_override(text)
-        set_dotted(data, key, value, f"--set {text}")
-        origins[_path_tuple(key)] = (f"--set {text}", None)
+        set_dotted(data, key, value, override_label(text))
+        path = _path_tuple(key)
+        for below in [k for k in origins if k[:len(path)] == path]:  # the file's, now replaced
+            del origins[below]
+        origins[path] = (override_label(text), None)
     return data
 
 
 def _path_tuple(dotted: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
+    return tuple(int(p) if p.isascii() and p.isdigit() else p for p in dotted.split("."))
 
 
 # --------------------------------------------------------------------------- validation
@@ -240,7 +270,9 @@ _BOUNDS = {"less_than_equal": ("<=", "le"), "less_than": ("<", "lt"),
 
 
 def _show_value(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(value, Flag):
+        return str(value)
+    text = printable(repr(value)) if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -248,7 +280,7 @@ def _dotted(loc: Iterable) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return printable(out)
 
 
 def origin_of(loc: tuple, origins: Origins, default: str) -> str:
@@ -309,14 +341,22 @@ def data_folder(config: ScenarioConfig) -> Path:
     return Path(config.data_dir) if config.data_dir else DEFAULT_DATA_DIR
 
 
-def check_references(config: ScenarioConfig, origins: Origins, default: str) -> None:
+def check_references(config: ScenarioConfig, origins: Origins, default: str,
+                     folders: dict[str, Any] | None = None) -> None:
     """The data folder must pass its schema, and the scenario its cross-field constraints
-    (known core city and agreement cities and sectors, non-zero denominators, a feasible map)."""
+    (known core city and agreement cities and sectors, non-zero denominators, a feasible map).
+
+    Args:
+        folders: checked data folders by path, reused across calls (sweep points share them).
+    """
     from sim.config.constraints import config_problems
     from sim.config.data_schema import check_data_folder
 
     folder = data_folder(config)
-    data = check_data_folder(folder)
+    folders = {} if folders is None else folders
+    if str(folder) not in folders:
+        folders[str(folder)] = check_data_folder(folder)
+    data = folders[str(folder)]
     problems = data.problems
     if problems:
         where = origin_of(("data_dir",), origins, default)
@@ -359,7 +399,7 @@ def load_raw(path: str | os.PathLike, overrides: Iterable[str] = ()) -> tuple[di
     data.setdefault("name", path.stem)
     data = apply_overrides(data, overrides, origins)
     if isinstance(data.get("data_dir"), str):
-        data["data_dir"] = str(Path(data["data_dir"]).resolve())
+        data["data_dir"] = str(resolved_or_absolute(Path(data["data_dir"])))
     return data, origins
 
 

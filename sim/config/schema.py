@@ -7,9 +7,12 @@ live in ``scenarios/base.yaml``, which every bundled scenario extends.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import functools
+import types
+import typing
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.rules.constants import STEPS_PER_YEAR
 
@@ -18,8 +21,65 @@ Share = Field(ge=0.0, le=1.0)
 ShareValue = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+class Flag:
+    """``true`` or ``false`` given where a number is expected: it stands in for the value so the
+    number's own check refuses it at its key (pydantic would read true as 1)."""
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return "true" if self.value else "false"
+
+
+def _holds_number(annotation: Any) -> bool:
+    """Whether a field's type is a number or a container of numbers (bool is not a number)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _holds_number(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, dict, list, tuple):
+        return any(_holds_number(arg) for arg in typing.get_args(annotation))
+    return annotation in (int, float)
+
+
+def _flags_marked(value: Any) -> Any:
+    """``value`` with every bool (also inside a mapping or list) replaced by a :class:`Flag`."""
+    if isinstance(value, bool):
+        return Flag(value)
+    if isinstance(value, dict):
+        return {key: _flags_marked(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_flags_marked(item) for item in value]
+    return value
+
+
+def _has_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, dict):
+        return any(_has_bool(item) for item in value.values())
+    return isinstance(value, (list, tuple)) and any(_has_bool(item) for item in value)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_flags_as_numbers(cls, data: Any) -> Any:
+        """``steps: true`` is refused as not a number (pydantic alone would take it as 1)."""
+        if isinstance(data, dict):
+            marked = {name: _flags_marked(data[name]) for name in _number_fields(cls)
+                      if name in data and _has_bool(data[name])}
+            if marked:
+                return {**data, **marked}
+        return data
+
+
+@functools.cache
+def _number_fields(model: type[Strict]) -> tuple[str, ...]:
+    return tuple(name for name, field in model.model_fields.items()
+                 if _holds_number(field.annotation))
 
 
 class WorldConfig(Strict):
@@ -28,16 +88,23 @@ class WorldConfig(Strict):
     core_city: str = "Wuhan"
     n_units: int = Field(20_000, ge=100, le=5_000_000)
     detour_factor: float = Field(1.3, ge=1.0, le=3.0)
-    intra_city_km: float = Field(25.0, ge=0.0, le=500.0)
+    # distances enter logarithms (gravity of core-city investors): a city's own linked units
+    # are some distance apart, never 0 km
+    intra_city_km: float = Field(25.0, gt=0.0, le=500.0)
     productivity_sd: float = Field(0.6, ge=0.0, le=3.0)
-    wage_core_yuan: float = Field(110_000.0, gt=0.0, le=1e8)
+    # yuan a year; employment is the wage bill over it, so a wage of a few yuan would make more
+    # workers than people (China's lowest monthly minimum wages are above 1,000 yuan)
+    wage_core_yuan: float = Field(110_000.0, ge=1_000.0, le=1e8)
     wage_gdppc_elasticity: float = Field(0.35, ge=0.0, le=2.0)
     talent_gdppc_elasticity: float = Field(1.5, ge=0.0, le=5.0)
     land_rent_core: float = Field(0.43, gt=0.0, le=1e4)
     land_rent_gdppc_elasticity: float = Field(0.8, ge=0.0, le=3.0)
-    utilisation_core: float = Field(0.86, gt=0.0, lt=1.0)
-    core_land_growth_share: float = Field(0.25, ge=0.0, le=1.0)
-    utilisation_ring: float = Field(0.7, gt=0.0, lt=1.0)
+    # a park's land is its used land over its utilisation: a park used less than 1% is not a
+    # base-year park but idle land a hundred times its use (and infinite land at 0)
+    utilisation_core: float = Field(0.86, ge=0.01, lt=1.0)
+    core_land_supply_km2: float = Field(0.0, ge=0.0, le=1e4)   # new serviced land a year
+    core_land_stock_km2: float | None = Field(None, gt=0.0, le=1e6)  # None: the calibrated stock
+    utilisation_ring: float = Field(0.7, ge=0.01, lt=1.0)
 
 
 class EconomyConfig(Strict):
@@ -51,18 +118,22 @@ class EconomyConfig(Strict):
     distance_cost_per_100km: float = Field(0.02, ge=0.0, le=0.2)
     relocation_cost: float = Field(0.3, ge=0.0, le=5.0)
     own_cost_elasticity: float = Field(-1.0, lt=0.0, ge=-10.0)
-    outside_share_arrivals: float = Field(0.3, gt=0.0, le=0.9)  # arrivals scale by 1/(1-x)
-    leave_share_reviewers: float = Field(0.05, gt=0.0, lt=1.0)
+    # shares that enter logarithms (logit constants, attention): below one in a thousand a
+    # share cannot be told from zero at any model size, and at zero the logarithm is infinite
+    outside_share_arrivals: float = Field(0.3, ge=0.001, le=0.9)  # arrivals scale by 1/(1-x)
+    leave_share_reviewers: float = Field(0.05, ge=0.001, lt=1.0)
     stay_share_reviewers: float = Field(0.85, gt=0.0, lt=1.0)
     exit_rate_annual: float = Field(0.08, ge=0.0, lt=1.0)
     review_rate_annual: float = Field(0.10, ge=0.0, le=1.0)
     growth_rate_annual: float = Field(0.0, ge=-0.5, le=0.5)
+    land_intensity_decline: float = Field(0.0, ge=0.0, le=0.5)  # of land per unit of real output
     wage_adjustment_elasticity: float = Field(0.1, ge=0.0, le=1.0)
     land_price_utilisation_elasticity: float = Field(0.5, ge=0.0, le=3.0)
     max_utilisation: float = Field(0.99, gt=0.5, lt=1.0)
     rejection_rounds: int = Field(3, ge=0, le=20)
-    nest_parameter: float = Field(0.3, gt=0.0, le=1.0)
-    attention_base: float = Field(0.5, gt=0.0, le=1.0)
+    # λ divides utilities: below 0.01 the nested logit is a strict maximum within a city
+    nest_parameter: float = Field(0.3, ge=0.01, le=1.0)
+    attention_base: float = Field(0.5, ge=0.001, le=1.0)
     core_investor_distance_decay: float = Field(1.0, ge=0.0, le=5.0)
     origin_shares: dict[Literal["wuhan", "outside", "local"], ShareValue] = {
         "wuhan": 0.25, "outside": 0.35, "local": 0.40}
@@ -236,6 +307,14 @@ class ScenarioConfig(Strict):
     agreements: list[Agreement] = []
     sweep: dict | None = None
     uncertain: dict | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _one_line_name(cls, name: str) -> str:
+        """The name labels runs, folders and report lines: no control character in it."""
+        if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in name):
+            raise ValueError("expected a name without control characters (newline, tab, ...)")
+        return name
 
     @model_validator(mode="after")
     def _no_overlapping_terms(self) -> ScenarioConfig:

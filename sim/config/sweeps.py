@@ -176,46 +176,161 @@ def point_label(point: dict[str, Any]) -> str:
     return ",".join(f"{short[k]}={_format_value(v)}" for k, v in point.items())
 
 
+def run_name(scenario: str, label: str, replicate: int, n_replicates: int) -> str:
+    """A run's name: ``<scenario>/<point label>/r07`` (no middle part without a sweep), the
+    replicate zero-padded to the width of the largest of ``n_replicates`` (at least 2)."""
+    width = max(2, len(str(n_replicates - 1)))
+    return f"{scenario}{'/' + label if label else ''}/r{replicate:0{width}d}"
+
+
 def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value).replace("%", "%25").replace("/", "%2F")  # "/" separates a run's name
 
 
-def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
-                  replicates: int | None = None, seed: int | None = None) -> list[RunSpec]:
-    """Every run of one scenario file (or bundled scenario name): each sweep point times each
-    replicate."""
+@dataclasses.dataclass(frozen=True)
+class ScenarioPlan:
+    """A scenario file validated at every sweep point: what its runs are made of.
+
+    Attributes:
+        name: the scenario's ``name``.
+        file: the scenario file, absolute.
+        points: swept dotted key -> value at each point (``[{}]`` without a sweep).
+        configs: the fully resolved scenario at each point, as plain data.
+        n_replicates: replicates per point.
+        seed: the root seed of every run.
+    """
+
+    name: str
+    file: str
+    points: list[dict[str, Any]]
+    configs: list[dict]
+    n_replicates: int
+    seed: int
+
+    def run_name(self, point: int, replicate: int) -> str:
+        """``<scenario>/<key=value,...>/r07`` (no middle part without a sweep)."""
+        return run_name(self.name, point_label(self.points[point]), replicate, self.n_replicates)
+
+    def point_names(self) -> list[str]:
+        """One run name per point, of its last replicate: replicate suffixes are distinct and
+        of one width, so these names collide or overflow exactly when the runs' names do."""
+        return [self.run_name(i, self.n_replicates - 1) for i in range(len(self.points))]
+
+    def runs(self) -> list[RunSpec]:
+        """Every run: each point times each replicate."""
+        return [RunSpec(name=self.run_name(i, r), scenario=self.name, sweep=dict(point),
+                        replicate=r, seed=self.seed, config=config, file=self.file)
+                for i, (point, config) in enumerate(zip(self.points, self.configs))
+                for r in range(self.n_replicates)]
+
+
+def plan_scenario(path: str | os.PathLike, overrides: Iterable[str] = (),
+                  replicates: int | None = None, seed: int | None = None) -> ScenarioPlan:
+    """One scenario file (or bundled scenario name), validated at its base and at every sweep
+    point like a file of its own (schema, data folder and cross-field constraints), before any
+    run starts."""
     path = scenario_file(path)
     data, origins = load_raw(path, overrides)
     default = show_path(path)
     config = validate_mapping(data, origins, default)
-    check_references(config, origins, default)
+    folders: dict[str, Any] = {}
+    check_references(config, origins, default, folders)
     check_uncertain(config, origins, default)
     points = sweep_points(config, origins, default)
-    from sim.config.inert import warn_inert
-    warn_inert(config, origins, default, points)  # a warning line, not an error
     n_replicates = config.replicates if replicates is None else replicates
     if len(points) * n_replicates > MAX_RUNS:
         raise ConfigError(f"{default}: expected at most {MAX_RUNS:,} runs per scenario file (got "
                           f"{len(points):,} sweep point(s) x {n_replicates:,} replicates)")
     root_seed = config.seed if seed is None else seed
-    width = max(2, len(str(n_replicates - 1)))
-    runs = []
-    for point in points:
-        point_data = {**data, "sweep": None, "seed": root_seed, "replicates": n_replicates}
-        for key, value in point.items():
-            set_dotted(point_data, key, value, default)
-        for key in point:
-            origins[_path_tuple(key)] = origins.get(("sweep",), (default, None))
-        resolved = resolved_dict(validate_mapping(point_data, origins, default))
-        label = point_label(point)
-        for r in range(n_replicates):
-            middle = f"/{label}" if label else ""
-            runs.append(RunSpec(name=f"{config.name}{middle}/r{r:0{width}d}", scenario=config.name,
-                                sweep=dict(point), replicate=r, seed=root_seed, config=resolved,
-                                file=str(Path(path).resolve())))
-    return runs
+    base = {**data, "sweep": None, "seed": root_seed, "replicates": n_replicates}
+    file_origins = dict(origins)
+    for key in points[0]:  # a swept value comes from its line of the sweep block
+        where = next((origins[("sweep", kind, key)] for kind in ("grid", "zip")
+                      if ("sweep", kind, key) in origins), origins.get(("sweep",), (default, None)))
+        origins[_path_tuple(key)] = where
+    configs = [point_config(base, point, origins, default, folders) for point in points]
+    from sim.config.inert import warn_inert
+    warn_inert(config, file_origins, default, points)  # a warning line, once the file is valid
+    return ScenarioPlan(name=config.name, file=str(Path(path).resolve()), points=points,
+                        configs=configs, n_replicates=n_replicates, seed=root_seed)
+
+
+def point_config(data: dict, point: dict[str, Any], origins: Origins, default: str,
+                 folders: dict[str, Any]) -> dict:
+    """The resolved scenario at one sweep point, checked like a file; every problem line names
+    the point: ``<file>:<line> (sweep point <key=value,...>): <key>: <expected> (got ...)``."""
+    try:
+        return _checked_point(data, point, origins, default, folders)
+    except ConfigError:
+        pass
+    shown = ", ".join(f"{key}={_show_value(value)}" for key, value in point.items())
+    tag = f" (sweep point {shown})"
+    tagged = {key: (f"{shown}:{line}{tag}" if line else f"{shown}{tag}", None)
+              for key, (shown, line) in origins.items()}
+    return _checked_point(data, point, tagged, default + tag, folders)  # raises, naming the point
+
+
+def _checked_point(data: dict, point: dict[str, Any], origins: Origins, default: str,
+                   folders: dict[str, Any]) -> dict:
+    point_data = data
+    for key, value in point.items():
+        point_data = _copied_along(point_data, key)
+        set_dotted(point_data, key, value, origin_of(_path_tuple(key), origins, default))
+    config = validate_mapping(point_data, origins, default)
+    check_references(config, origins, default, folders)
+    return resolved_dict(config)
+
+
+def _copied_along(data: dict, dotted: str) -> dict:
+    """A copy of ``data`` whose mappings and lists on the path ``dotted`` are copies too, so
+    setting that key leaves ``data`` (shared by every sweep point) as it was."""
+    top = dict(data)
+    node: Any = top
+    for part in dotted.split(".")[:-1]:
+        key: Any = int(part) if isinstance(node, list) and part.isascii() and part.isdigit() \
+            else part
+        try:
+            child = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+        if not isinstance(child, (dict, list)):
+            break
+        node[key] = child = dict(child) if isinstance(child, dict) else list(child)
+        node = child
+    return top
+
+
+def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
+                  replicates: int | None = None, seed: int | None = None) -> list[RunSpec]:
+    """Every run of one scenario file (or bundled scenario name): each sweep point times each
+    replicate."""
+    return plan_scenario(path, overrides, replicates, seed).runs()
+
+
+def plan_batch(config_files: Iterable[str | os.PathLike], overrides: Iterable[str] = (),
+               replicates: int | None = None, seed: int | None = None) -> list[ScenarioPlan]:
+    """Every scenario file of a batch, validated at every sweep point (see :func:`expand_runs`)."""
+    for flag, value, low, high in (("replicates", replicates, 1, MAX_REPLICATES),
+                                   ("seed", seed, 0, MAX_SEED)):
+        if value is not None and not low <= value <= high:
+            bound = f">= {low}" if value < low else f"<= {high:,}"
+            raise ConfigError(f"--{flag}: expected an integer {bound} (got {value})")
+    overrides = list(overrides)
+    plans: list[ScenarioPlan] = []
+    owner: dict[str, str] = {}
+    for path in config_files:
+        plan = plan_scenario(path, overrides, replicates, seed)
+        if plan.name in owner:
+            raise ConfigError(f"{show_path(path)}: name: expected a scenario name not used by "
+                              f"another file of the batch ({show_path(owner[plan.name])}) "
+                              f"(got {plan.name!r})")
+        owner[plan.name] = str(path)
+        plans.append(plan)
+    if not plans:
+        raise ConfigError("batch: expected at least one scenario file")
+    return plans
 
 
 def expand_runs(config_files: Iterable[str | os.PathLike], overrides: Iterable[str] = (),
@@ -229,25 +344,8 @@ def expand_runs(config_files: Iterable[str | os.PathLike], overrides: Iterable[s
         seed: root seed; default each file's ``seed:``.
 
     Raises:
-        ConfigError: on any bad file, override or option, or two scenarios sharing a name.
+        ConfigError: on any bad file, override, option or sweep point, or two scenarios sharing
+            a name.
     """
-    for flag, value, low, high in (("replicates", replicates, 1, MAX_REPLICATES),
-                                   ("seed", seed, 0, MAX_SEED)):
-        if value is not None and not low <= value <= high:
-            bound = f">= {low}" if value < low else f"<= {high:,}"
-            raise ConfigError(f"--{flag}: expected an integer {bound} (got {value})")
-    overrides = list(overrides)
-    runs: list[RunSpec] = []
-    owner: dict[str, str] = {}
-    for path in config_files:
-        file_runs = scenario_runs(path, overrides, replicates, seed)
-        name = file_runs[0].scenario
-        if name in owner:
-            raise ConfigError(f"{show_path(path)}: name: expected a scenario name not used by "
-                              f"another file of the batch ({show_path(owner[name])}) "
-                              f"(got {name!r})")
-        owner[name] = str(path)
-        runs.extend(file_runs)
-    if not runs:
-        raise ConfigError("batch: expected at least one scenario file")
-    return runs
+    return [run for plan in plan_batch(config_files, overrides, replicates, seed)
+            for run in plan.runs()]

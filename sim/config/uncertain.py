@@ -55,14 +55,18 @@ def parse_entry(key: str, spec: Any, where: str) -> Parameter:
     if not isinstance(spec, dict) or set(spec) - {"low", "high", "dist", "mode"}:
         raise ConfigError(f"{at}: expected [low, high] or {{low, high, dist, mode}} (got {spec!r})")
     low, high = spec.get("low"), spec.get("high")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) \
-            or not low < high:
+    if not all(_number(v) for v in (low, high)) or not low < high:
         raise ConfigError(f"{at}: expected numbers low < high (got low={low!r}, high={high!r})")
     dist = spec.get("dist", "uniform")
     if dist not in DISTRIBUTIONS:
         raise ConfigError(f"{at}.dist: expected one of {', '.join(DISTRIBUTIONS)} (got {dist!r})")
     mode = spec.get("mode")
-    if mode is not None and (dist != "triangular" or not low <= mode <= high):
+    if mode is not None and (dist != "triangular" or not _number(mode) or not low <= mode <= high):
         raise ConfigError(f"{at}.mode: expected a number in [low, high] for a triangular "
                           f"distribution (got {mode!r}, dist {dist})")
     return Parameter(key, float(low), float(high), dist, None if mode is None else float(mode))
+
+
+def _number(value: Any) -> bool:
+    """An int or a float, not true or false (which Python counts as 1 and 0)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -13,18 +13,17 @@ that start from one base year build it once; elsewhere each worker keeps its own
 ``SIM_BASE_YEARS`` names.
 
 This module imports only the standard library and ``sim.config`` at the top, so that a worker
-process pins its thread counts before numpy is first imported.
+process pins its thread counts before numpy is first imported. Reaching a Dask scheduler is
+:mod:`sim.experiments.cluster`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures as cf
 import contextlib
 import dataclasses
 import hashlib
 import json
-import logging
 import multiprocessing
 import os
 import shutil
@@ -33,11 +32,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import sim
 from sim.config.loader import ConfigError, show_path
-from sim.config.sweeps import RunSpec, expand_runs
+from sim.config.sweeps import RunSpec, plan_batch, point_label
+from sim.experiments.cluster import scheduler_client
+from sim.experiments.progress import Progress
 
 #: The batch folder's store of base years while the batch runs (removed when it ends).
 BASE_YEARS = "base_years"
@@ -58,10 +59,13 @@ class BatchSummary:
     n_total: int = 0
 
 
-def pin_threads() -> None:
+def pin_threads(batch_pid: int | None = None) -> None:
     """Process-pool initializer: one BLAS/OpenMP thread per worker (workers are the parallelism);
-    on Linux a worker also dies with the batch's process, so none writes into a batch folder
-    after the process holding its lock is gone."""
+    a worker also dies with the batch's process (``batch_pid``), so none writes into a batch
+    folder after the process holding its lock is gone. On Linux the kernel kills it when the
+    batch dies (parent-death signal); the batch may have died before that was set, while the
+    worker was starting, so the worker then checks that its parent is still the batch and
+    exits at once if not."""
     for name in THREAD_VARIABLES:
         os.environ[name] = "1"
     if sys.platform.startswith("linux"):
@@ -70,6 +74,8 @@ def pin_threads() -> None:
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if batch_pid is not None and os.getppid() != batch_pid:
+        os._exit(0)  # orphaned during start-up: the batch is gone, so is this worker
 
 
 def execute_run(spec: RunSpec) -> dict[str, Any]:
@@ -91,18 +97,41 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     return outcome
 
 
-def execute_and_store(spec: RunSpec, out_dir: str, scenario: dict) -> dict[str, Any]:
+def execute_and_store(spec: RunSpec, out_dir: str, scenario: dict,
+                      batch_pid: int | None = None,
+                      owner_pid: int | None = None) -> dict[str, Any]:
     """Run one :class:`RunSpec` in a worker and write its run folder there (temporary name, then
     rename); return the outcome without its tables and, under ``stored``, the status record
-    written (with the files' checksums) for the parent's manifest."""
+    written (with the files' checksums) for the parent's manifest. A worker whose batch is gone
+    writes nothing: a local pool's worker (``batch_pid``, its parent) dies, a Dask worker on this
+    machine (``owner_pid``, the batch's process) returns without writing; one that cannot write
+    (a full disk) returns the error under ``store_error`` and leaves no half-written folder."""
     from sim.experiments import base_years, store
 
     if not os.environ.get(base_years.ENVIRONMENT):    # the workers share the batch's base years
         base_years.use_folder(Path(out_dir) / BASE_YEARS)
     outcome = execute_run(spec)
+    if batch_pid is not None and os.getppid() != batch_pid:
+        os._exit(0)  # the batch died while this run ran: never write after it
+    if owner_pid is not None and not _alive(owner_pid):
+        return {**outcome, "tables": None}           # nobody to report to: nothing written
     status = _status_record(spec, outcome, scenario)
-    stored = store.write_run_folder(Path(out_dir), status, outcome["tables"], spec.config)
+    try:
+        stored = store.write_run_folder(Path(out_dir), status, outcome["tables"], spec.config)
+    except OSError as exc:
+        return {**outcome, "tables": None, "store_error": exc}
     return {**outcome, "tables": None, "stored": stored}
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this machine is still running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_hash(spec: RunSpec) -> str:
@@ -112,21 +141,25 @@ def run_hash(spec: RunSpec) -> str:
 
 
 def scenario_hashes(runs: Sequence[RunSpec]) -> dict[str, dict]:
-    """Per scenario: a hash over its sweep points' configs and the hash of its data folder."""
-    from sim.experiments.store import data_hash
+    """Per scenario: a hash over its sweep points' configs, the hash of its data folder (of all
+    of them, for a sweep over ``data_dir``), its point labels and its replicate count."""
+    from sim.experiments.store import data_hash_of_all
 
     points: dict[str, set[str]] = {}
+    folders: dict[str, set[str | None]] = {}
     info: dict[str, dict] = {}
-    data_cache: dict[str | None, str] = {}
     for spec in runs:
         points.setdefault(spec.scenario, set()).add(run_hash(spec))
-        folder = spec.config.get("data_dir")
-        if folder not in data_cache:
-            data_cache[folder] = data_hash(folder)
-        info[spec.scenario] = {"file": spec.file, "data_hash": data_cache[folder]}
+        folders.setdefault(spec.scenario, set()).add(spec.config.get("data_dir"))
+        info.setdefault(spec.scenario, {"file": spec.file, "points": [], "replicates": 0})
+        if spec.replicate == 0:
+            info[spec.scenario]["points"].append(point_label(spec.sweep))
+        info[spec.scenario]["replicates"] = max(info[spec.scenario]["replicates"],
+                                                spec.replicate + 1)
     for name, hashes in points.items():
         joined = "\n".join(sorted(hashes)).encode()
         info[name]["config_hash"] = hashlib.sha256(joined).hexdigest()
+        info[name]["data_hash"] = data_hash_of_all(folders[name])  # every swept data folder
     return info
 
 
@@ -155,9 +188,10 @@ class Pool:
     """The executor of a batch: the one given, a Dask cluster's, or a renewable process pool."""
 
     def __init__(self, workers: int | None, executor: cf.Executor | None = None,
-                 client: Any = None, address: str = "") -> None:
+                 client: Any = None, address: str = "", batch_pid: int | None = None) -> None:
         check_workers(workers)
         self.workers, self.client, self.address = workers, client, address
+        self.batch_pid = batch_pid  # a local pool's workers die with this process
         self.renewable = executor is None and client is None
         # a local pool's workers share our file system, and so do the workers of a Dask
         # cluster that all run on this machine (a LocalCluster): they write their own runs
@@ -172,7 +206,7 @@ class Pool:
     def _local(self) -> cf.Executor:
         return cf.ProcessPoolExecutor(max_workers=self.workers or os.cpu_count() or 1,
                                       mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=pin_threads)
+                                      initializer=pin_threads, initargs=(self.batch_pid,))
 
     def renew(self) -> None:
         """Replace a broken local pool by a fresh one (the batch goes on)."""
@@ -203,46 +237,23 @@ class Pool:
 
 
 @contextlib.contextmanager
-def open_executor(workers: int | None, scheduler: str | None,
-                  executor: cf.Executor | None) -> Iterator[Pool]:
-    """The batch's :class:`Pool`: the executor given, a Dask cluster's, or a process pool."""
+def open_executor(workers: int | None, scheduler: str | None, executor: cf.Executor | None,
+                  client: Any = None) -> Iterator[Pool]:
+    """The batch's :class:`Pool`: the executor given, a Dask cluster's (``client``, already
+    connected, or connected here to ``scheduler``), or a process pool."""
     if executor is not None:
         yield Pool(workers, executor=executor)
+    elif client is not None:
+        yield Pool(workers, client=client, address=scheduler or "")
     elif scheduler:
-        with _dask_client(scheduler) as client:
-            yield Pool(workers, client=client, address=scheduler)
+        with scheduler_client(scheduler) as connected:
+            yield Pool(workers, client=connected, address=scheduler)
     else:
-        pool = Pool(workers)
+        pool = Pool(workers, batch_pid=os.getpid())
         try:
             yield pool
         finally:
             pool.shutdown()
-
-
-@contextlib.contextmanager
-def _dask_client(address: str) -> Iterator[Any]:
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ConfigError(f"--scheduler {address}: needs the 'distributed' extra "
-                          f"(pip install 'wuhan-circle-sim[distributed]')") from None
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        raise ConfigError(f"--scheduler {address}: cannot reach the Dask scheduler "
-                          f"({' '.join(str(exc).split())})") from None
-    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
-               if name == "distributed" or name.startswith("distributed.")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:  # a lost cluster is reported in one line, not in client tracebacks
-        logger.setLevel(logging.CRITICAL)
-    try:
-        yield client
-    finally:
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            client.close(timeout=5)
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
 
 
 def _workers_here(client: Any) -> bool:
@@ -263,57 +274,12 @@ def _submit(pool: Pool, spec: RunSpec, target: tuple[str, dict] | None = None) -
     if pool.dask:
         key = f"{spec.name}@{run_hash(spec)[:12]}"
         if target is not None and pool.workers_write:
-            return pool.executor.submit(execute_and_store, spec, *target, key=key)
+            return pool.executor.submit(execute_and_store, spec, *target, None, os.getpid(),
+                                        key=key)
         return pool.executor.submit(execute_run, spec, key=key)
     if target is not None and pool.workers_write:
-        return pool.executor.submit(execute_and_store, spec, *target)
+        return pool.executor.submit(execute_and_store, spec, *target, pool.batch_pid)
     return pool.executor.submit(execute_run, spec)
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class Progress:
-    """Runs done/total, failures and time left: one redrawn line on a terminal, else lines."""
-
-    def __init__(self, total: int, enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.total, self.enabled = total, enabled
-        self.stream = stream or sys.stderr
-        self.tty = self.enabled and self.stream.isatty()
-        self.done = self.failed = 0
-        self.start = time.perf_counter()
-        if self.tty:
-            self._draw("ETA -")
-
-    def _draw(self, eta: str) -> None:
-        filled = int(30 * self.done / max(self.total, 1))
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
-                          f"runs, {self.failed} failed, {eta}   ")
-        self.stream.flush()
-
-    def update(self, name: str, status: str, duration_s: float) -> None:
-        self.done += 1
-        self.failed += status != "ok"
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.start
-        eta = f"ETA {_clock(elapsed / self.done * (self.total - self.done))}"
-        if self.tty:
-            self._draw(eta)
-        else:
-            self.stream.write(f"{name}: {status} ({duration_s:.1f} s); {self.done}/{self.total} "
-                              f"runs, {self.failed} failed, {eta}\n")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 # --------------------------------------------------------------------------- the batch
@@ -347,45 +313,85 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
 
     start = time.perf_counter()
     check_workers(workers)
-    runs = expand_runs(scenario_files, overrides, replicates, seed)
-    store_guard.check_run_names([spec.name for spec in runs])
+    plans = plan_batch(scenario_files, overrides, replicates, seed)  # every point checked
+    store_guard.check_run_names([name for plan in plans for name in plan.point_names()])
+    runs = [spec for plan in plans for spec in plan.runs()]
     out = Path(out_dir)
     if resume and not (out / "batch.json").is_file():
         raise ConfigError(f"{show_path(out)}: cannot resume: no batch.json (not a batch folder)")
-    if not resume:
-        store.check_fresh_output(out, "use --resume to continue that batch or choose another --out")
+    if not resume:  # a lone lock file is the tool's own, left by a batch that never began
+        store.check_fresh_output(out, "use --resume to continue that batch or choose another --out",
+                                 ignore=(store_guard.LOCK_FILE,))
     hashes = scenario_hashes(runs)
     order = [spec.name for spec in runs]
-    with store_guard.batch_lock(out), open_executor(workers, scheduler, executor) as pool:
-        store.open_batch(out, store.batch_record(hashes), resume)
-        finished = store.scan_runs(out, order) if resume else set()
-        store.rebuild_manifest(out, order)
-        todo = [spec for spec in runs if spec.name not in finished]
-        bar = Progress(len(todo), progress)
-
-        def record(spec: RunSpec, outcome: dict) -> None:
-            if "stored" in outcome:          # a worker wrote the run folder
-                store.append_manifest(out, outcome["stored"])
-            else:
-                status = _status_record(spec, outcome, hashes[spec.scenario])
-                store.write_run(out, status, outcome["tables"], spec.config)
-            if outcome["status"] != "ok":
-                failed.append((spec.name, outcome["message"]))
-            bar.update(spec.name, outcome["status"], outcome["duration_s"])
-
-        failed: list[tuple[str, str]] = []
+    # the cluster is reached before the batch folder is made: a failed connection leaves nothing
+    with scheduler_client(None if executor else scheduler) as client, \
+            store_guard.batch_lock(out):
         try:
-            # on the local pool each worker writes its own run folder; the parent, the manifest
-            drive(pool, todo, record,
-                  lambda pool, spec: _submit(pool, spec, (str(out), hashes[spec.scenario])))
+            todo = _open_batch(out, runs, order, hashes, resume)
+        except OSError as exc:  # the batch folder cannot be written: one line
+            raise store.store_error(out, exc) from None
+        tidy = True
+        try:
+            with open_executor(workers, scheduler, executor, client) as pool:
+                failed = _run_all(pool, out, todo, hashes, progress)
             store.remove_temporary_runs(out)  # left by a worker killed while writing
-        finally:
-            shutil.rmtree(out / BASE_YEARS, ignore_errors=True)
-            bar.close()
             store.rebuild_manifest(out, order)
+            tidy = False
+        except OSError as exc:  # the batch folder cannot be written: one line, runs kept
+            raise store.store_error(out, exc) from None
+        finally:  # after the pool is shut down (no worker writes any more), as far as it goes
+            shutil.rmtree(out / BASE_YEARS, ignore_errors=True)   # the workers' base years
+            if tidy:
+                with contextlib.suppress(OSError):
+                    store.remove_temporary_runs(out)
+                    store.rebuild_manifest(out, order)
     return BatchSummary(out_dir=out, n_ok=len(todo) - len(failed), n_failed=len(failed),
                         failed=failed, wall_s=time.perf_counter() - start,
                         n_skipped=len(runs) - len(todo), n_total=len(runs))
+
+
+def _open_batch(out: Path, runs: list[RunSpec], order: list[str], hashes: dict[str, dict],
+                resume: bool) -> list[RunSpec]:
+    """Create the batch folder (or check the one to resume) and return the runs still to do."""
+    from sim.experiments import store
+
+    record = store.batch_record(hashes)
+    store.open_batch(out, record, resume)
+    finished = store.scan_runs(out, order) if resume else set()
+    if resume:
+        store.update_batch_record(out, record)
+    store.rebuild_manifest(out, order)
+    return [spec for spec in runs if spec.name not in finished]
+
+
+def _run_all(pool: Pool, out: Path, todo: list[RunSpec], hashes: dict[str, dict],
+             progress: bool) -> list[tuple[str, str]]:
+    """Run ``todo`` and record each outcome; return the failed runs as (name, message)."""
+    from sim.experiments import store
+
+    bar = Progress(len(todo), progress)
+    failed: list[tuple[str, str]] = []
+
+    def record(spec: RunSpec, outcome: dict) -> None:
+        if "store_error" in outcome:       # a worker could not write its run folder
+            raise outcome["store_error"]
+        if "stored" in outcome:            # a worker wrote the run folder
+            store.append_manifest(out, outcome["stored"])
+        else:
+            status = _status_record(spec, outcome, hashes[spec.scenario])
+            store.write_run(out, status, outcome["tables"], spec.config)
+        if outcome["status"] != "ok":
+            failed.append((spec.name, outcome["message"]))
+        bar.update(spec.name, outcome["status"], outcome["duration_s"])
+
+    try:
+        # on the local pool each worker writes its own run folder; the parent, the manifest
+        drive(pool, todo, record,
+              lambda pool, spec: _submit(pool, spec, (str(out), hashes[spec.scenario])))
+    finally:
+        bar.close()
+    return failed
 
 
 def drive(pool: Pool, todo: Sequence[Any], record: Callable[[Any, dict], None],

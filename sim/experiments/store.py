@@ -17,7 +17,6 @@ encoding, markers and the lock).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -28,27 +27,32 @@ import pandas as pd
 import yaml
 
 import sim
-from sim.config.loader import DEFAULT_DATA_DIR, ConfigError, show_path
+from sim.config.loader import ConfigError, show_path
 from sim.experiments import store_guard as guard
+from sim.experiments.store_guard import data_hash, data_hash_of_all  # noqa: F401 (re-exported)
 from sim.model.tables import OPTIONAL_TABLES, TABLES, TableSet
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
                     "message", "version", "config_hash", "data_hash")
 
 
+class StoreError(ConfigError):
+    """The batch folder cannot be written (not a folder, read-only, full, busy, a link): one
+    line, and the store as it was before the write that failed."""
+
+
+def store_error(out_dir: Path, exc: OSError) -> StoreError:
+    """One line for an operating-system error met while writing ``out_dir``."""
+    name = f" ({show_path(exc.filename)})" if exc.filename else ""
+    return StoreError(f"{show_path(out_dir)}: cannot write the batch folder: "
+                      f"{exc.strerror or type(exc).__name__}{name}; finished runs are kept: fix "
+                      f"this, then rerun with --resume")
+
+
 def run_folder_name(run: str) -> str:
     """A run name as a folder name: ``coordinated/x=1/r07`` -> ``coordinated__x=1__r07``
     (reversible and collision-free, see :func:`sim.experiments.store_guard.encode_name`)."""
     return guard.encode_name(run)
-
-
-def data_hash(data_dir: str | os.PathLike | None) -> str:
-    """SHA-256 over the names and bytes of the files in a data folder (default ``sim/data``)."""
-    folder = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def is_nonempty_dir(path: Path, ignore: tuple[str, ...] = ()) -> bool:
@@ -61,6 +65,10 @@ def check_fresh_output(path: Path, hint: str, ignore: tuple[str, ...] = ()) -> N
         raise ConfigError(f"{show_path(path)}: output path is a broken symbolic link")
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{show_path(path)}: output path exists and is not a folder")
+    above = next((p for p in Path(os.path.abspath(path)).parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise ConfigError(f"{show_path(path)}: output path lies under {show_path(above)}, which "
+                          f"is a file, not a folder")
     if is_nonempty_dir(path, ignore):
         raise ConfigError(f"{show_path(path)}: output folder exists and is not empty ({hint})")
 
@@ -72,7 +80,9 @@ def batch_record(scenarios: dict[str, dict]) -> dict:
     """The contents of ``batch.json``: version plus each scenario's config and data hash.
 
     Args:
-        scenarios: scenario name -> ``{"config_hash": ..., "data_hash": ..., "file": ...}``.
+        scenarios: scenario name -> ``{"config_hash": ..., "data_hash": ..., "file": ...,
+            "points": [point label, ...], "replicates": n}`` (the last two name every run the
+            batch expects, so a comparison can name the missing ones).
     """
     return {"version": sim.__version__, "scenarios": scenarios}
 
@@ -105,6 +115,29 @@ def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
                                   f"batch began; start a new --out folder")
     guard.check_real_folder(out_dir / "runs", "runs/")
     (out_dir / "runs").mkdir(exist_ok=True)
+
+
+def update_batch_record(out_dir: Path, record: dict) -> None:
+    """After a resume's checks: the record of the runs this batch now expects (``--resume
+    --replicates`` may add replicates), rewritten only if it changed."""
+    text = json.dumps(record, indent=2, sort_keys=True)
+    if (out_dir / "batch.json").read_text(encoding="utf-8") != text:
+        write_atomic(out_dir / "batch.json", text)
+
+
+def expected_runs(record: dict) -> dict[str, list[str]]:
+    """Scenario -> the run names a batch record expects (empty for a record written before
+    records listed their points and replicates)."""
+    from sim.config.sweeps import run_name
+
+    expected = {}
+    for name, info in record.get("scenarios", {}).items():
+        points, n = (info.get("points"), info.get("replicates")) if isinstance(info, dict) \
+            else (None, None)
+        if isinstance(points, list) and isinstance(n, int) and n > 0:
+            expected[name] = [run_name(name, str(label), r, n) for label in points
+                              for r in range(n)]
+    return expected
 
 
 def read_batch_record(out_dir: Path) -> dict:
@@ -210,16 +243,20 @@ def write_run_folder(out_dir: Path, status: dict, tables: dict[str, pd.DataFrame
     """
     final = out_dir / "runs" / run_folder_name(status["run"])
     tmp = guard.temp_sibling(final)
-    for name, frame in (tables or {}).items():
-        frame.to_parquet(tmp / f"{name}.parquet", index=False)
-    if config is not None:
-        (tmp / "config.yaml").write_text(
-            yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-        )
-    names = sorted(p.name for p in tmp.iterdir() if not p.name.startswith("."))
-    status = {**status, "files": guard.file_digests(tmp, names)}
-    _write_file(tmp / "status.json", json.dumps(status, indent=2, default=str))
-    replace_folder(tmp, final)
+    try:
+        for name, frame in (tables or {}).items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        if config is not None:
+            (tmp / "config.yaml").write_text(
+                yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+            )
+        names = sorted(p.name for p in tmp.iterdir() if not p.name.startswith("."))
+        status = {**status, "files": guard.file_digests(tmp, names)}
+        _write_file(tmp / "status.json", json.dumps(status, indent=2, default=str))
+        replace_folder(tmp, final)
+    except BaseException:  # a full disk, say: no half-written folder is left behind
+        guard.remove_tool_folder(tmp, guard.RUN_MARKER)
+        raise
     return status
 
 
@@ -290,8 +327,13 @@ def _write_file(path: Path, text: str) -> None:
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temporary sibling, flushed to disk, then rename it over ``path``."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    _write_file(tmp, text)
-    os.replace(tmp, path)
+    try:
+        _write_file(tmp, text)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, say: the old file stays whole, no temporary is left
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink()
+        raise
 
 
 def _fsync_dir(path: Path) -> None:
@@ -315,7 +357,12 @@ class BatchResults(TableSet):
 
 
 def damaged_runs(out_dir: Path) -> list[str]:
-    """``run (why)`` for every run folder whose files or status record are damaged."""
+    """``run (why)`` for every run folder whose files or status record are damaged.
+
+    Raises:
+        ConfigError: when ``runs/`` is a symbolic link (the store never reads through one).
+    """
+    guard.check_real_folder(out_dir / "runs", "runs/")
     found = []
     for folder in sorted((out_dir / "runs").iterdir()):
         if folder.name.startswith("."):

@@ -14,7 +14,13 @@ import pandas as pd
 import yaml
 
 from sim.config.loader import ConfigError, show_path
-from sim.experiments.store import damaged_runs, manifest_frame, read_batch_record, run_folder_name
+from sim.experiments.store import (
+    damaged_runs,
+    expected_runs,
+    manifest_frame,
+    read_batch_record,
+    run_folder_name,
+)
 
 #: What every scenario of a compared batch must share, read from each run's records.
 SHARED = (("world.n_units", ("world", "n_units")), ("steps", ("steps",)))
@@ -44,7 +50,7 @@ def audit_batch(batch_dir: str | Path, baseline: str) -> list[str]:
     _check_shared(out, ok, where)
     if baseline in set(ok["scenario"]):
         _check_common_replicates(ok, baseline, where)
-    return _notes(manifest, ok)
+    return _notes(manifest, ok) + _missing_notes(out, manifest)
 
 
 def _expected_scenarios(out: Path, manifest: pd.DataFrame) -> list[str]:
@@ -92,6 +98,25 @@ def _notes(manifest: pd.DataFrame, ok: pd.DataFrame) -> list[str]:
         if missing:
             notes.append(f"scenario {name} has no successful run for replicate(s) "
                          f"{', '.join(map(str, missing))}: those pairs are left out")
+    return notes
+
+
+def _missing_notes(out: Path, manifest: pd.DataFrame) -> list[str]:
+    """One note per scenario naming every run the batch expects (``batch.json``) that has no
+    run folder at all (deleted, or never run): a replicate missing from every scenario leaves
+    no unpaired run behind, so only the record can tell it is gone."""
+    try:
+        expected = expected_runs(read_batch_record(out))
+    except ConfigError:
+        return []
+    present = set(manifest["run"].astype(str))
+    notes = []
+    for name, runs in expected.items():
+        missing = [run for run in runs if run not in present]
+        if missing:
+            notes.append(f"scenario {name} has no run folder for {len(missing)} of its "
+                         f"{len(runs)} run(s): {', '.join(missing)}; those runs are left out "
+                         f"(rerun the batch with --resume)")
     return notes
 
 

@@ -19,10 +19,11 @@ import hashlib
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from sim.config.loader import ConfigError, show_path
+from sim.config.loader import DEFAULT_DATA_DIR, ConfigError, show_path
+from sim.config.yaml_reader import printable
 
 RUN_MARKER = ".sim-run"
 BATCH_MARKER = ".sim-batch"
@@ -125,6 +126,20 @@ def check_replaceable(out: Path) -> None:
     if any(real.iterdir()) and not is_tool_folder(real, RUN_MARKER):
         raise ConfigError(f"{shown}: --force: not a run folder written by `sim run` (no "
                           f"{RUN_MARKER} marker); the tool only replaces its own folders")
+    foreign = sorted(p.name for p in real.iterdir() if p.name not in run_folder_files()
+                     or p.is_symlink() or not p.is_file())
+    if foreign:
+        listed = ", ".join(printable(name) for name in foreign[:5])
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        raise ConfigError(f"{shown}: --force: the run folder holds files `sim run` did not write "
+                          f"({listed}{more}); move them away or choose another --out")
+
+
+def run_folder_files() -> frozenset[str]:
+    """The files ``sim run --out`` writes: its tables, ``config.yaml`` and its marker."""
+    from sim.model.tables import TABLES
+
+    return frozenset({RUN_MARKER, "config.yaml", *(f"{name}.parquet" for name in TABLES)})
 
 
 def check_output(out: Path, force: bool) -> None:
@@ -158,7 +173,11 @@ def swap_into_place(tmp: Path, final: Path) -> None:
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         os.rename(final, old)
-        os.rename(tmp, final)
+        try:
+            os.rename(tmp, final)
+        except BaseException:
+            os.rename(old, final)  # the old folder back in place: nothing is lost
+            raise
         shutil.rmtree(old)
     else:
         os.rename(tmp, final)
@@ -167,15 +186,15 @@ def swap_into_place(tmp: Path, final: Path) -> None:
 @contextlib.contextmanager
 def replacing(out: Path) -> Iterator[Path]:
     """Yield a fresh hidden sibling folder of ``out`` to fill; when the block ends without an
-    error it is swapped into place (:func:`swap_into_place`), otherwise removed."""
+    error it is swapped into place (:func:`swap_into_place`); if either fails it is removed."""
     final = Path(os.path.abspath(out))
     tmp = temp_sibling(final)
     try:
         yield tmp
-    except BaseException:
+        swap_into_place(tmp, final)
+    except BaseException:  # the block or the swap failed: no temporary folder is left
         remove_tool_folder(tmp, RUN_MARKER)
         raise
-    swap_into_place(tmp, final)
 
 
 def check_real_folder(path: Path, what: str) -> None:
@@ -190,11 +209,21 @@ def check_real_folder(path: Path, what: str) -> None:
 
 @contextlib.contextmanager
 def batch_lock(out_dir: Path) -> Iterator[None]:
-    """Hold ``OUT/.lock`` for the block; a second process gets one line and exit 2."""
+    """Hold ``OUT/.lock`` for the block; a second process gets one line and exit 2, and so
+    does a folder that cannot be made or a lock file that is a link."""
     import fcntl
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    shown = show_path(out_dir)
+    lock = out_dir / LOCK_FILE
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        if lock.is_symlink():
+            raise ConfigError(f"{show_path(lock)}: is a symbolic link; the store does not follow "
+                              f"links (remove it, then run again)") from None
+        raise ConfigError(f"{shown}: cannot create the batch folder and its {LOCK_FILE}: "
+                          f"{exc.strerror or exc}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -204,8 +233,9 @@ def batch_lock(out_dir: Path) -> Iterator[None]:
             raise ConfigError(f"{show_path(out_dir)}: another sim process is using this batch "
                               f"folder ({LOCK_FILE} is held); wait for it to finish or choose "
                               f"another --out") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        with contextlib.suppress(OSError):  # the holder's pid, for people (a full disk may refuse)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         os.close(fd)
@@ -245,3 +275,22 @@ def damage(folder: Path, files: dict) -> str | None:
         if sha256_file(path) != want.get("sha256"):
             return f"{name} does not match its SHA-256 in status.json"
     return None
+
+
+def data_hash(data_dir: str | os.PathLike | None) -> str:
+    """SHA-256 over the names and bytes of the files in a data folder (default ``sim/data``)."""
+    folder = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def data_hash_of_all(data_dirs: Iterable[str | None]) -> str:
+    """The data hash of a scenario that reads one or several folders (a sweep over
+    ``data_dir``): the folder's own hash, or one hash over every folder's, so a change in any
+    of them is seen by ``--resume``."""
+    hashes = sorted({data_hash(folder) for folder in data_dirs})
+    if len(hashes) == 1:
+        return hashes[0]
+    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()

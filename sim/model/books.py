@@ -93,7 +93,8 @@ def _subsidies(state: State, park_output: np.ndarray
     units, p, t, n = state.units, state.parks, state.step, state.world.n_cities
     sub_paid = np.where(units.subsidy_until > t, units.subsidy_rate * units.output, 0.0)
     payer = np.maximum(units.subsidy_payer, 0)
-    subsidies = np.bincount(payer, weights=sub_paid, minlength=n)
+    # float even when no unit is left (bincount of nothing is an integer array)
+    subsidies = np.bincount(payer, weights=sub_paid, minlength=n).astype(float)
     retention = np.bincount(payer, weights=sub_paid * units.subsidy_retention, minlength=n)
     rent_sub = np.where(t < p.rent_end, p.rent_subsidy, 0.0) * park_output
     subsidies += np.bincount(p.operator, weights=rent_sub, minlength=n)

@@ -35,6 +35,7 @@ from sim.rules.constants import (
 )
 from sim.rules.economy import location_terms
 from sim.rules.offers import target_sectors, unit_value_factors
+from sim.rules.trend import trend_flows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Calibration:
     base_promoted: np.ndarray      # C x KG sector-segments each city promotes in the base year
     outside_q: np.ndarray          # KG output per unit of productivity outside the circle
     outside_rate: np.ndarray       # KG national surplus per yuan of output outside the circle
+    decline_exit: float = 0.0      # e: closures that carry a trend falling faster than h
 
 
 def calibrate(world: World, config: ScenarioConfig,
@@ -89,6 +91,7 @@ def calibrate(world: World, config: ScenarioConfig,
     v_review, switching_cost = calibrate_reviewers(counts, econ.leave_share_reviewers, move,
                                                    econ.stay_share_reviewers)
     hazards = _hazards(config)
+    flows = trend_flows(hazards["outflow"], hazards["growth_q"])  # a fast decline: closures
     gravity_decay = base_gravity_decay(world, econ.core_investor_distance_decay)
     gravity0 = core_gravity(world, world.output, gravity_decay)
     life, sub_life = unit_value_factors(econ.discount_rate_annual, econ.exit_rate_annual,
@@ -107,8 +110,9 @@ def calibrate(world: World, config: ScenarioConfig,
         base_counts=counts, mean_productivity=mean_productivity,
         labour_supply=employment_by_city(world, config, units, parks), gdp0=world.gdp.copy(),
         **hazards,
-        arrival_rate=(counts.sum(axis=1) * (hazards["outflow"] + hazards["growth_q"])
+        arrival_rate=(counts.sum(axis=1) * flows.arrival_share
                       / (1 - econ.outside_share_arrivals)),
+        decline_exit=flows.decline_exit,
         local_capacity=parks.capacity[parks.kind == ParkKind.LOCAL].copy(),
         life=life, sub_life=sub_life, base_promoted=base_promoted,
         outside_q=outside_q, outside_rate=outside_rate)

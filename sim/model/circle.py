@@ -38,6 +38,7 @@ from sim.model.utility import reverse_enclave_attention
 from sim.model.world import World, build_world, technology
 from sim.rules.constants import STEPS_PER_YEAR, TOLERANCE, ParkKind, n_sector_segments
 from sim.rules.economy import Settings, Terms
+from sim.rules.land import core_land_factor
 
 
 class CircleModel(mesa.Model):
@@ -191,21 +192,24 @@ class CircleModel(mesa.Model):
                                                       self.units)
 
     def land_trend(self, step: int | None = None) -> np.ndarray:
-        """Per city, the growth of serviced park land since the base year: the trend in a ring
-        city, (1 + s g)^(t/4) in the core, where s (``world.core_land_growth_share``) is the share
-        of the trend growth rate g by which the core city releases new industrial land."""
+        """Per city, its serviced park land since the base year, in base-year intensity units:
+        the trend in a ring city (balanced growth), and in the core the new land it releases a
+        year (``world.core_land_supply_km2``) on its stock, each km² holding more output as land
+        per unit of real output falls (``economy.land_intensity_decline``;
+        :func:`sim.rules.land.core_land_factor`)."""
         t = self.steps if step is None else step
         factor = np.full(self.world.n_cities, trend_level(self.config, t))
-        g = self.config.economy.growth_rate_annual
-        share = self.config.world.core_land_growth_share
-        factor[self.world.core] = (1 + share * g) ** (t / STEPS_PER_YEAR)
+        wc, core = self.config.world, self.world.core
+        stock = wc.core_land_stock_km2 or float(self.calibration.local_capacity[core])
+        factor[core] = core_land_factor(t / STEPS_PER_YEAR, wc.core_land_supply_km2, stock,
+                                        self.config.economy.land_intensity_decline)
         return factor
 
     def grow_supplies(self) -> None:
         """Balanced growth: local park land and labour supply grow with the trend, so a city that
-        grows with the circle faces its base land price and wage (A); the core's land may grow
-        slower (``land_trend``), so growth fills it; land a host allotted to agreement parks
-        stays theirs."""
+        grows with the circle faces its base land price and wage (A); the core's land follows
+        its released land and land intensity (``land_trend``), so growth may fill it; land a
+        host allotted to agreement parks stays theirs."""
         local = self.parks.kind == ParkKind.LOCAL
         self.parks.capacity[local] = (self.calibration.local_capacity * self.land_trend()
                                       - self.agreements.allotted)

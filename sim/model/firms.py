@@ -18,6 +18,7 @@ from sim.model.utility import Choosers, utilities
 from sim.rules.choice import nested_probabilities, ration_land, sample_choices, second_choice
 from sim.rules.constants import ORIGINS, STEPS_PER_YEAR, Origin, ParkKind, sector_and_segment
 from sim.rules.economy import park_offers
+from sim.rules.trend import exit_hazard
 
 
 @dataclasses.dataclass
@@ -65,10 +66,12 @@ class Firms:
         self.arrivals, self.reviews, self.choices = arrivals, reviews, choices
 
     def retire(self, state: State) -> StepEvents:
-        """Units close or leave at the exit hazard (draws from the ``reviews`` stream); projects
-        producing outside the circle close at the same hazard."""
-        units, p_exit = self.units, state.calibration.p_exit
-        gone = self.reviews.random(len(units)) < p_exit
+        """Units close or leave at the exit hazard, raised by the trend's closures in a circle
+        that declines faster than units leave (draws from the ``reviews`` stream); projects
+        producing outside the circle close at the units' own hazard."""
+        units, cal = self.units, state.calibration
+        p_exit = cal.p_exit
+        gone = self.reviews.random(len(units)) < exit_hazard(p_exit, cal.decline_exit)
         events = StepEvents(units.unit_id[gone], units.kg[gone],
                             units.origin[gone].astype(np.int64),
                             state.parks.city[units.park[gone]].astype(np.int64),

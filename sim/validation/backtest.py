@@ -4,8 +4,10 @@ The 2010 world is built from each city's 2010 GDP in ``gdp_series_2010_2019.csv`
 population and every parameter as in the base year). It runs the pre-plan regime: homogenised
 competition with only the co-construction agreements signed before 2019 (their start years from
 ``agreements.csv``). The one input taken from the series is the circle's total growth, the
-compound annual growth rate of the nine cities' summed GDP from the first to the last year; each
-city's share of circle GDP is then predicted, never fitted, and compared with the data.
+The drivers of the decade come from the data folder (``sim.validation.history``): the circle's
+real growth (Hubei's GDP at comparable prices; the money of the model has no price level), the
+fall of land per unit of GDP, and the new land Wuhan released a year. Each city's share of
+circle GDP is then predicted, never fitted, and compared with the data.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from matplotlib.figure import Figure
 from sim.config import load_scenario
 from sim.config.schema import Agreement, ScenarioConfig
 from sim.model import run_scenario
-from sim.model.world import build_world_with_gdp, data_folder
+from sim.model.world import build_world, build_world_with_gdp, data_folder
 from sim.rules.constants import STEPS_PER_YEAR
+from sim.validation.history import PeriodDrivers, base_core_stock, period_drivers
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "homogenised.yaml"
 SERIES = "gdp_series_2010_2019.csv"
@@ -44,7 +47,9 @@ def read_series(folder: Path) -> pd.DataFrame:
 
 
 def circle_growth(series: pd.DataFrame, first: int = FIRST_YEAR, last: int = LAST_YEAR) -> float:
-    """Compound annual growth of the circle's total GDP between two years (nominal)."""
+    """Compound annual growth of the circle's total GDP between two years (nominal: the
+    series is in current prices; the back-test's trend is the real growth of
+    :func:`sim.validation.history.real_growth`)."""
     total = series.sum(axis=0)
     return float((total[last] / total[first]) ** (1.0 / (last - first)) - 1.0)
 
@@ -63,10 +68,11 @@ def start_year(agreement: Agreement, dates: pd.DataFrame) -> int | None:
     return int(years.min()) if len(years) else None
 
 
-def pre_plan_config(base: ScenarioConfig, growth: float, folder: Path,
-                    first: int = FIRST_YEAR, last: int = LAST_YEAR) -> ScenarioConfig:
+def pre_plan_config(base: ScenarioConfig, folder: Path, first: int = FIRST_YEAR,
+                    last: int = LAST_YEAR) -> ScenarioConfig:
     """The scenario of the back-test: ``base`` with only the agreements signed before ``last``,
-    each opening in the quarter its year starts, their rules' switches on, and the given growth."""
+    each opening in the quarter its year starts, their rules' switches on, for the years from
+    ``first`` to ``last``."""
     dates = pd.read_csv(folder / AGREEMENT_DATES)
     kept = []
     for agreement in base.agreements:
@@ -76,9 +82,17 @@ def pre_plan_config(base: ScenarioConfig, growth: float, folder: Path,
                 agreement.model_copy(update={"start_step": max(year - first, 0) * STEPS_PER_YEAR})
             )
     switches = base.switches.model_copy(update={a.kind: True for a in kept})
-    economy = base.economy.model_copy(update={"growth_rate_annual": growth})
-    return base.model_copy(update={"agreements": kept, "switches": switches, "economy": economy,
+    return base.model_copy(update={"agreements": kept, "switches": switches,
                                    "steps": (last - first) * STEPS_PER_YEAR})
+
+
+def decade_drivers(scenario: Path, overrides: list[str]) -> PeriodDrivers:
+    """The drivers of 2010-2019 from the scenario's data folder; Wuhan's 2010 land stock is
+    back-cast from the base year's (2021) stock the scenario builds."""
+    base = load_scenario(scenario, overrides)
+    folder = data_folder(base, Path(scenario).parent)
+    stock = base_core_stock(build_world(base, folder), base.world.utilisation_core)
+    return period_drivers(folder, FIRST_YEAR, LAST_YEAR, stock)
 
 
 def model_shares(config: ScenarioConfig, gdp_first: pd.Series, replicates: int, seed: int,
@@ -107,17 +121,20 @@ def backtest(replicates: int = 5, seed: int = 1, overrides: list[str] | None = N
     Args:
         replicates: runs of the 2010 world (paired random streams r = 0 .. replicates-1).
         seed: root seed.
-        overrides: ``key=value`` overrides of the scenario (e.g. ``world.n_units=2000``).
+        overrides: ``key=value`` overrides of the scenario (e.g. ``world.n_units=2000``),
+            applied after the decade's drivers, so they may replace them.
         scenario: the pre-plan regime's scenario file (homogenised competition).
-        last_year: the year the run ends (2019; earlier for a short check). Growth is the
-            circle's growth over 2010-2019 whatever the last year.
+        last_year: the year the run ends (2019; earlier for a short check). The drivers are
+            those of 2010-2019 whatever the last year.
     """
-    base = load_scenario(scenario, overrides or [])
+    overrides = overrides or []
+    drivers = decade_drivers(scenario, overrides)
+    base = load_scenario(scenario, [*drivers.overrides(), *overrides])   # the user's win
     folder = data_folder(base, Path(scenario).parent)
     series = read_series(folder)
     if not FIRST_YEAR < last_year <= LAST_YEAR:
         raise ValueError(f"last year: expected {FIRST_YEAR + 1}..{LAST_YEAR} (got {last_year})")
-    config = pre_plan_config(base, circle_growth(series), folder, last=last_year)
+    config = pre_plan_config(base, folder, last=last_year)
     runs = model_shares(config, series[FIRST_YEAR], replicates, seed, folder)
     observed = data_shares(series).loc[:, FIRST_YEAR:last_year].stack()
     observed.index.names = ["city", "year"]

@@ -1,4 +1,5 @@
-"""``sim backtest``: the 2010 world run through 2019 against each city's share of circle GDP."""
+"""``sim backtest``: the 2010 world run through 2019 against each city's share of circle GDP;
+``sim evidence`` (:mod:`sim.validation.evidence_cli`): every empirical target."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--last-year", type=int, default=2019, help="year the run ends (default 2019)")
     cmd.add_argument("--force", action="store_true", help="replace an existing --out folder")
     cmd.set_defaults(handler=cmd_backtest)
+    from sim.validation.evidence_cli import register_evidence
+
+    register_evidence(subparsers)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
