@@ -214,3 +214,17 @@ def test_changed_code_or_a_damaged_file_means_the_base_year_is_built_again(tmp_p
     assert (changed.loads, changed.misses) == (0, 1)
     assert (tmp_path / "another-version").is_dir()
 
+
+
+def test_a_process_told_sim_base_years_keeps_its_base_years_there(tmp_path, monkeypatch):
+    from sim.experiments import base_years
+    from sim.model import base_year_cache
+
+    monkeypatch.setattr(base_year_cache, "_SHARED", BaseYearCache())
+    monkeypatch.delenv(base_years.ENVIRONMENT, raising=False)
+    base_years.use_environment()
+    assert base_year_cache.shared().store is None
+    monkeypatch.setenv(base_years.ENVIRONMENT, str(tmp_path))
+    base_years.use_environment()
+    cached(base_year_cache.shared(), config("homogenised"))
+    assert list(tmp_path.rglob("*.npz"))
