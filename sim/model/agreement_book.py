@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pandas as pd
 
 from sim.config.schema import ScenarioConfig
 from sim.model.parks import built_agreements
@@ -180,10 +179,11 @@ def committed_side_payments(book: AgreementBook, parks: Parks, n_cities: int) ->
             + np.bincount(parks.operator[j], weights=np.maximum(-z, 0.0), minlength=n_cities))
 
 
-def payment_flows(book: AgreementBook, parks: Parks, step: int, park_output: np.ndarray,
-                  park_tax: np.ndarray, cities: tuple[str, ...]) -> pd.DataFrame:
-    """The ``flows`` rows this step adds: agreed shares due but not paid (``gdp_credit_unpaid``,
-    ``tax_unpaid``, from the host that kept them to the source) and side payments."""
+def payment_flow_rows(book: AgreementBook, parks: Parks, step: int, park_output: np.ndarray,
+                      park_tax: np.ndarray, cities: tuple[str, ...]) -> list[tuple]:
+    """The ``flows`` rows this step adds, as (step, from_city, to_city, kind, amount) tuples:
+    agreed shares due but not paid (``gdp_credit_unpaid``, ``tax_unpaid``, from the host that
+    kept them to the source) and side payments."""
     rows = []
     n = len(cities)
     due = accounts.share_matrices(parks, step, n)
@@ -199,4 +199,4 @@ def payment_flows(book: AgreementBook, parks: Parks, step: int, park_output: np.
         if book.active[i] and z != 0 and parks.start[j] <= step < parks.term_end[j]:
             payer, payee = (host, src) if z > 0 else (src, host)
             rows.append((step, payer, payee, "side_payment", abs(float(z))))
-    return pd.DataFrame(rows, columns=["step", "from_city", "to_city", "kind", "amount"])
+    return rows

@@ -11,7 +11,6 @@ city's books in a ``DataCollector`` (:mod:`sim.model.collector`).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Any
 
@@ -19,21 +18,17 @@ import mesa
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model import agreement_book, negotiation, status_quo
+from sim.model import agreement_book, base_year_cache, negotiation
+from sim.model.base_year import settle_base_year
+from sim.model.base_year_cache import BaseYearCache
 from sim.model.books import Books, close_books
 from sim.model.bundled import resolve_config
-from sim.model.calibration import (
-    calibrate,
-    core_gravity,
-    employment_by_city,
-    stationary_outside_mass,
-)
+from sim.model.calibration import core_gravity, employment_by_city, stationary_outside_mass
 from sim.model.city import City, SharedDecisions
 from sim.model.collector import CircleCollector
 from sim.model.coordinator import Coordinator, compensation_in_force
-from sim.model.equilibrium import draw_base_contracts, status_quo_offers, status_quo_state
 from sim.model.firms import Firms, StepEvents, empty_step, merge_step
-from sim.model.parks import status_quo_count
+from sim.model.parks import build_parks
 from sim.model.recorder import Recorder
 from sim.model.seeds import spawn_streams
 from sim.model.state import State, priced_terms, trend_level
@@ -42,7 +37,7 @@ from sim.model.units import Units
 from sim.model.utility import reverse_enclave_attention
 from sim.model.world import World, build_world, technology
 from sim.rules.constants import STEPS_PER_YEAR, TOLERANCE, ParkKind, n_sector_segments
-from sim.rules.economy import Settings, Terms, land_prices, location_terms
+from sim.rules.economy import Settings, Terms
 from sim.rules.land import core_land_factor
 
 
@@ -57,12 +52,15 @@ class CircleModel(mesa.Model):
         world: a prebuilt world (to share calibration across runs); built from the data if None.
         scenario: a bundled scenario's name or a scenario file, when ``config`` is not given
             (the name Mesa's batch_run passes).
+        base_years: where the base year is looked up and kept (the process's cache,
+            :func:`sim.model.base_year_cache.shared`, if None).
         **values: dotted keys of the scenario to set, e.g. ``**{"world.n_units": 1000}``.
     """
 
     def __init__(self, config: ScenarioConfig | str | os.PathLike | None = None,
                  seed: int | None = 1, replicate: int = 0, world: World | None = None, *,
-                 scenario: str | os.PathLike | None = None, **values: Any) -> None:
+                 scenario: str | os.PathLike | None = None,
+                 base_years: BaseYearCache | None = None, **values: Any) -> None:
         if (config is None) == (scenario is None):
             raise TypeError("CircleModel needs either config or scenario")
         config = resolve_config(config if scenario is None else scenario, values)
@@ -76,12 +74,16 @@ class CircleModel(mesa.Model):
         self.config = config
         self.world = world or build_world(config)
         self.technology = technology(self.world, config)
-        self.calibration, units, self.parks = calibrate(self.world, config, self.streams["world"])
+        base = (base_years or base_year_cache.shared()).base_year(
+            self.world, config, self.streams["world"], settle_base_year)
+        self.calibration, units = base.calibration, base.units
+        self.settle_rounds = base.settle_rounds
+        self.parks = build_parks(self.world, config, self.calibration.local_capacity)
         self.agreements = agreement_book.prepare(self.parks, config, self.world.n_cities)
         agreement_book.record_in_force(self.agreements, self.parks, self.world.cities)
         self.gravity = self.calibration.gravity0
         self.wage = self.world.wage.copy()
-        self.settings = self._initial_settings()
+        self.settings = self._initial_settings(base.offers)
         n = self.world.n_cities
         self.cities = City.create_agents(self, n, index=list(range(n)),
                                          name=list(self.world.cities),
@@ -93,10 +95,6 @@ class CircleModel(mesa.Model):
         self.current_terms = priced_terms(self.world, config, self.technology, self.parks,
                                           units, self.wage)
         self.rd_attention = reverse_enclave_attention(self.world, config, self.parks, units)
-        self.settle_rounds = 0
-        if config.competition.active:          # the base year is the status quo's equilibrium
-            self._note_books()
-        self._settle_status_quo()
         self._negotiate()      # agreements due at the start are offered in that equilibrium
         self.recorder = Recorder()
         self.datacollector = CircleCollector(self.recorder.rows["circle"], self.cities)
@@ -149,49 +147,14 @@ class CircleModel(mesa.Model):
         """Primary output now (it grows with the circle's trend)."""
         return self.state.primary
 
-    def _initial_settings(self) -> Settings:
-        """No offers yet; under competition each city promotes its base-year target sectors."""
+    def _initial_settings(self, offers: np.ndarray) -> Settings:
+        """The status quo's offers (the base year's); under competition each city promotes its
+        base-year target sectors."""
         c = self.world.n_cities
         targets = self.calibration.base_promoted.copy()
-        return Settings(offers=np.zeros((c, n_sector_segments(self.world.n_sectors))),
-                        promoted=targets, mapped=None,
+        return Settings(offers=offers.copy(), promoted=targets, mapped=None,
                         platform=self.config.switches.shared_platform,
                         excluded=np.zeros(c, dtype=bool))
-
-    def _status_quo(self) -> State:
-        """The status quo as step 1 sees it (:func:`status_quo_state`): the local parks and those
-        of the agreements in force, their terms, the base-year promotion and no offers."""
-        w, econ, state = self.world, self.config.economy, self.state
-        parks = status_quo.head(self.parks, status_quo_count(self.config, w.n_cities))
-        prices = land_prices(w.land_rent_base, parks, state.land_used()[:parks.n],
-                             econ.land_price_utilisation_elasticity, econ.max_utilisation)
-        terms = location_terms(self.technology, parks, state.output_cube(), self.wage, prices)
-        return status_quo_state(state, parks, terms)
-
-    def _free_constants(self, quo: State) -> np.ndarray:
-        """Arrival constants without offers that keep each city's base-year share of arrivals
-        with the parks of the agreements in force open (:func:`status_quo.arrival_constants`)."""
-        if quo.parks.n == self.world.n_cities:
-            return self.calibration.delta_arrival.copy()
-        return status_quo.arrival_constants(quo, self.world.n_cities)
-
-    def _settle_status_quo(self) -> None:
-        """Start from the status quo's offers, with the arrival constants calibrated on them;
-        without competition, only the constants that keep the base year with the parks of the
-        agreements in force."""
-        quo = self._status_quo()
-        delta_free = self._free_constants(quo)
-        if not self.config.competition.active:
-            self.calibration = dataclasses.replace(self.calibration, delta_arrival=delta_free)
-            return
-        econ, cal = self.config.economy, self.calibration
-        term = int(round(self.config.competition.subsidy_years * STEPS_PER_YEAR))
-        # units close before the survivors review; a unit is new if it arrived or moved in
-        turnover = cal.p_exit + (1 - cal.p_exit) * cal.p_review * (1 - econ.stay_share_reviewers)
-        contracts = draw_base_contracts(len(self.units), turnover, term, self.streams["world"])
-        offers, self.calibration, self.settle_rounds = status_quo_offers(
-            quo, list(self.cities), delta_free, contracts)
-        self.settings.offers[:] = offers
 
     # ----------------------------------------------------------------- the schedule
     def step(self) -> None:
@@ -286,7 +249,7 @@ class CircleModel(mesa.Model):
         agreement_book.settle_payments(book, self.parks, self.steps, draws,
                                        pol.payment_probability)
         books = self._note_books()
-        flows = agreement_book.payment_flows(book, self.parks, self.steps, books.park_output,
+        flows = agreement_book.payment_flow_rows(book, self.parks, self.steps, books.park_output,
                                              books.park_tax, self.world.cities)
         self.recorder.record(self.state, events, books, self.cities, book.flush(), flows)
         self.datacollector.collect(self)

@@ -47,7 +47,7 @@ def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
     """One agreement's park attributes, policy defaults filled in."""
     pol = getattr(config.policies, a.kind)
     # an agreement in force keeps its documented terms whatever the scenario switches
-    sharing = config.switches.gdp_tax_sharing or a.basis == "in_force"
+    sharing = a.basis == "in_force" or config.switches.gdp_tax_sharing
     src, host = world.city_index(a.source), world.city_index(a.host)
     q = STEPS_PER_YEAR
     term = a.term_years if a.term_years is not None else getattr(pol, "term_years", np.inf)
@@ -86,6 +86,23 @@ def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
 def build_parks(world: World, config: ScenarioConfig, local_capacity: np.ndarray) -> Parks:
     """Local parks (one per city), then the agreements in force, then every other agreement whose
     kind's switch is on (:func:`built_agreements`)."""
+    rows = _local_rows(world, local_capacity)
+    for i in built_agreements(config):
+        rows.append(_agreement_row(config.agreements[i], config, world))
+    return _table(rows)
+
+
+def status_quo_parks(world: World, config: ScenarioConfig, local_capacity: np.ndarray) -> Parks:
+    """The base year's parks: each city's local park and the parks of the agreements in force
+    (the first :func:`status_quo_count` parks of :func:`build_parks`, whatever the switches)."""
+    rows = _local_rows(world, local_capacity)
+    for a in config.agreements:
+        if a.basis == "in_force":
+            rows.append(_agreement_row(a, config, world))
+    return _table(rows)
+
+
+def _local_rows(world: World, local_capacity: np.ndarray) -> list[dict]:
     rows = []
     for c, name in enumerate(world.cities):
         rows.append(dict(
@@ -95,8 +112,10 @@ def build_parks(world: World, config: ScenarioConfig, local_capacity: np.ndarray
             rent_subsidy=0.0, rent_end=0.0, productivity_bonus=0.0, referral_strength=0.0,
             build_cost=0.0, home_only=False, sector_ok=np.ones(world.n_sectors, bool),
             segment_ok=np.ones(len(SEGMENTS), bool)))
-    for i in built_agreements(config):
-        rows.append(_agreement_row(config.agreements[i], config, world))
+    return rows
+
+
+def _table(rows: list[dict]) -> Parks:
     columns = {f.name: [r[f.name] for r in rows] for f in dataclasses.fields(Parks)}
     arrays = {k: (v if k == "name" else np.array(v)) for k, v in columns.items()}
     for k in ("start",):
