@@ -7,8 +7,8 @@ relocation and switching cost, Wuhan investors' gravity, attention), turns them 
 nested-logit probabilities (parks nested by city, the outside option apart) and draws its park
 by inverse CDF. The model then
 rations land park by park in random priority order and lets rejected units take their next best
-park (``sim.model.firms.Firms.choose``), and each leaver's city may counter-offer a retention subsidy
-(``sim.model.retention.retention_offers``).
+park (``sim.model.firms.Firms.choose``), and each leaver's city may counter-offer a retention
+subsidy (``sim.model.retention.retention_offers``).
 
 It consumes the same draws in the same order as ``sim.model.firms.Firms.relocate`` (the
 ``reviews`` stream for reviews, ``Firms.arrive`` for new projects, the ``choices`` stream for
