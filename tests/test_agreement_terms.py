@@ -224,3 +224,28 @@ def test_the_status_quo_with_parks_in_force_draws_each_citys_base_share_of_arriv
     has = expected > 0
     # exact at no offers (the contraction); with the status quo's offers within 0.2% a cell
     np.testing.assert_allclose((drawn / potential)[has], expected[has], rtol=3e-3)
+
+
+def test_a_source_never_paid_values_a_later_proposal_below_one_always_paid(monkeypatch):
+    # the Wuhan-Xiaogan enclave (agreements.3) proposed at step 1 instead of 0; before it, Wuhan's
+    # record says 4 periods of shares fell due to it, paid in all of them or in none
+    from sim.model import negotiation
+    seen = []
+
+    def spy(gain_source, gain_host, *rest):
+        seen.append(np.asarray(gain_source, float).copy())
+        return bargain_with_side_payment(gain_source, gain_host, *rest)
+
+    monkeypatch.setattr(negotiation, "bargain_with_side_payment", spy)
+    over = SMALL + ["steps=1", "agreements.3.start_step=1", "switches.park_within_park=false",
+                    "switches.reverse_enclave=false"]
+    gains = {}
+    for paid in (4, 0):
+        seen.clear()
+        model = CircleModel(load_scenario("scenarios/coordinated.yaml", overrides=over), seed=2)
+        wuhan = model.world.city_index("Wuhan")
+        model.agreements.due_periods[wuhan], model.agreements.paid_periods[wuhan] = 4, paid
+        model.step()
+        gains[paid] = seen[-1]
+    # the enclave's shares are worth nothing to a source that expects none of them paid
+    assert (gains[0] < gains[4]).all()
