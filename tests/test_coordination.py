@@ -128,13 +128,14 @@ def test_a_noiseless_frictionless_map_never_lowers_expected_national_welfare():
     an effect of about 8, so it falls below zero in some replicate-quarters; at 256,000 units it
     is positive in all 32 of 8 replicates x 4 quarters, docs/VALIDATION.md, section 7)."""
     v = _quarter_one_values()
-    gain = v["planner"] - v["none"]          # +9.50, +9.26, +8.93, +7.96 a year (issue 25)
+    gain = v["planner"] - v["none"]          # +9.32, +9.68, +9.32, +8.22 a year (issue 27)
     assert (gain >= 0).all(), gain
     assert (v["planner"] > v["reversed"]).all()
-    # reversed: +0.01, +2.04, +2.43, +0.13 with land intensity falling 6% a year (issue 25): the
-    # check lost its power against this bad map, every map helps at quarter 1 (docs/VALIDATION.md,
-    # section 7). With land per output fixed, the land of issue 14's measurement (planner +9.15,
-    # +8.89, +8.59, +7.85), the reversed map gives −0.10, +2.13, +2.49, +0.23: the check fails
+    # reversed: −0.86, +1.42, +1.94, −0.30 with land intensity falling 6% a year (issue 27's
+    # welfare conventions: public money at one shadow price, the base year's reservation wage;
+    # +0.01, +2.04, +2.43, +0.13 under issue 25's). With land per output fixed, the land of issue
+    # 14's measurement (planner +9.25, +9.27, +8.95, +8.10), the reversed map gives −0.77,
+    # +1.51, +1.99, −0.26: the check fails
     fixed = _quarter_one_values(("economy.land_intensity_decline=0",))
     assert (fixed["reversed"] < fixed["none"]).any(), fixed["reversed"] - fixed["none"]
 
