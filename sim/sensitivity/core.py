@@ -139,8 +139,10 @@ class ModelEvaluator:
 
     def _last_step(self, config: dict, point: dict[str, float]) -> dict[str, float]:
         from sim.config.schema import ScenarioConfig
+        from sim.experiments.base_years import use_environment
         from sim.model import run_scenario
 
+        use_environment()       # base years kept in SIM_BASE_YEARS, if it names a folder
         data = json.loads(json.dumps(config))
         for key, value in point.items():
             set_dotted(data, key, value, f"sample {key}")

@@ -178,6 +178,9 @@ def simulate_targets(targets: Sequence[Target], overrides: list[str], seed: int,
     dotted-key ``overrides`` (values of assumed parameters) applied after the run's own settings
     and the same random streams (seed, replicate) in every run.
     """
+    from sim.experiments.base_years import use_environment
+
+    use_environment()       # base years kept in SIM_BASE_YEARS, if it names a folder
     sized = _sized(overrides, n_units)
     runs = {name: RUNNERS[name](sized, seed, replicate)
             for name in dict.fromkeys(t.run for t in targets)}
