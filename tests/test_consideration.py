@@ -106,5 +106,5 @@ def test_promotion_is_booked_at_its_reach_and_paid_from_the_subsidy_budget():
     expected = cfg.competition.promotion_cost_per_slot * (state.settings.promoted @ reach)
     np.testing.assert_allclose(books.promotion_cost, expected)
     assert (books.promotion_cost > 0).all()
-    city = model.cities[1]
+    city = model.cities.to_list()[1]
     assert city.promotion_spent == pytest.approx(books.promotion_cost[1])
