@@ -10,8 +10,9 @@ each other (a world of another size draws other units). Prints, per size and hea
 the horizon at the scenario's discount rate, 亿元), the mean paired difference, its 95% t-interval
 and sd, whether the interval excludes zero, and the CPU seconds the size took (this process and
 its workers, ``resource.getrusage``). A sign "settles" at a size when the interval there and at
-every larger size excludes zero on the same side. CPU-heavy: at 20 replicates and the four
-default sizes about 10 CPU minutes on this machine's cores (docs/VALIDATION.md, section 10).
+every larger size excludes zero on the same side. CPU: at 20 replicates and the four
+default sizes about 3 CPU minutes on this machine (180 CPU s measured, docs/VALIDATION.md,
+section 10).
 """
 
 from __future__ import annotations
