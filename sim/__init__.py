@@ -5,7 +5,7 @@ stays cheap: ``sim.evaluate``, ``sim.salib_problem``, ``sim.ema_parameters``, ``
 ``sim.bundled_scenarios``, ``sim.ema_levers``.
 """
 
-__version__ = "0.1.0"
+from sim.version import __version__
 
 _API = ("evaluate", "salib_problem", "ema_parameters", "ema_model", "ema_levers",
         "bundled_scenarios", "uncertain_parameters", "ScenarioFunction", "OUTCOMES", "SWITCHES")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
+from sim.version import __version__
 
 #: Modules that add subcommands through ``register(subparsers)`` when they are installed.
 PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.validation.cli", "sim.estimation.cli")
@@ -54,8 +55,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sim import __version__
-
     parser = _Parser(prog="sim", description="Wuhan city-circle park co-construction model.")
     parser.add_argument("--version", action="version", version=f"sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

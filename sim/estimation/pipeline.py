@@ -15,13 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-import sim
 from sim.config.loader import ConfigError, show_path
 from sim.config.uncertain import Parameter
 from sim.estimation import identifiability, predictive
 from sim.estimation.posterior import Posterior, weighted_summary, write_posterior
 from sim.estimation.smc import SmcSettings
 from sim.estimation.targets import TargetLike, TargetSimulator, check_held_out
+from sim.version import __version__
 
 #: Posterior draws simulated for the posterior predictive by default.
 PREDICTIVE_DRAWS = 20
@@ -82,7 +82,7 @@ def model_version() -> dict[str, str]:
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "unknown", ""
-    return {"version": sim.__version__, "commit": commit, "modified": str(bool(dirty))}
+    return {"version": __version__, "commit": commit, "modified": str(bool(dirty))}
 
 
 def target_rows(targets: Sequence[TargetLike]) -> list[dict[str, Any]]:

@@ -28,11 +28,11 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-import sim
 from sim.config.loader import ConfigError, show_path
 from sim.config.sweeps import RunSpec, plan_batch, point_label
 from sim.experiments.cluster import scheduler_client
 from sim.experiments.progress import Progress
+from sim.version import __version__
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -433,5 +433,5 @@ def _status_record(spec: RunSpec, outcome: dict, scenario: dict) -> dict[str, An
     return {"run": spec.name, "scenario": spec.scenario, "sweep": spec.sweep,
             "replicate": spec.replicate, "seed": spec.seed, "status": outcome["status"],
             "duration_s": outcome["duration_s"], "message": outcome["message"],
-            "version": sim.__version__, "config_hash": scenario["config_hash"],
+            "version": __version__, "config_hash": scenario["config_hash"],
             "data_hash": scenario["data_hash"]}

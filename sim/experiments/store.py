@@ -26,11 +26,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
-import sim
 from sim.config.loader import ConfigError, show_path
 from sim.experiments import store_guard as guard
 from sim.experiments.store_guard import data_hash, data_hash_of_all  # noqa: F401 (re-exported)
 from sim.model.tables import OPTIONAL_TABLES, TABLES, TableSet
+from sim.version import __version__
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
                     "message", "version", "config_hash", "data_hash")
@@ -84,7 +84,7 @@ def batch_record(scenarios: dict[str, dict]) -> dict:
             "points": [point label, ...], "replicates": n}`` (the last two name every run the
             batch expects, so a comparison can name the missing ones).
     """
-    return {"version": sim.__version__, "scenarios": scenarios}
+    return {"version": __version__, "scenarios": scenarios}
 
 
 def open_batch(out_dir: Path, record: dict, resume: bool) -> None:

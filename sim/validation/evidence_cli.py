@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sim.config.loader import ConfigError, show_path
 from sim.experiments.store_guard import check_output, replacing
+from sim.version import __version__
 
 #: Default size: the bundled scenarios' production units, and replicates enough for a 5-95% band
 #: (about 2 CPU minutes in all at this size; `--dry-run` estimates first).
@@ -111,7 +112,6 @@ def _cpu_seconds() -> float:
 
 def _score(targets, args: argparse.Namespace):
     """The scoreboard and what it was computed from."""
-    import sim
     from sim.experiments.store import data_hash
     from sim.validation.evidence import evidence
     from sim.validation.fingerprint import code_hash
@@ -127,7 +127,7 @@ def _score(targets, args: argparse.Namespace):
                          workers=args.workers, scheduler=args.scheduler, draws=draws)
     except (FileNotFoundError, KeyError, ValueError) as exc:   # a data folder of the wrong form
         raise ConfigError(" ".join(str(exc).strip("'\"").split())) from None
-    meta = {"version": sim.__version__, "code_hash": code, "data_hash": data_hash(None),
+    meta = {"version": __version__, "code_hash": code, "data_hash": data_hash(None),
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "n_units": args.units,
             "replicates": args.replicates, "seed": args.seed, "overrides": args.overrides,
             "targets_file": str(args.targets or "sim/data/targets.csv"),
