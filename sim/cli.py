@@ -14,7 +14,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
+from sim.config.loader import ConfigError, resolved_dict, show_path
+from sim.config.sweeps import load_scenario
 from sim.version import __version__
 
 #: Modules that add subcommands through ``register(subparsers)`` when they are installed.

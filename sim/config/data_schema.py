@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.config.loader import show_path
-from sim.config.yaml_reader import printable
+from sim.config.yaml_reader import printable, show_path
 
 SEGMENTS = ("rnd", "hq", "core", "supply")
 GROUPS = ("manufacturing", "services")

@@ -4,8 +4,10 @@ A scenario file is YAML read by :mod:`sim.config.yaml_reader` (a safe loader tha
 duplicate keys, with bounded size, nesting and alias expansion). ``extends: base.yaml``
 (relative to the file) names a parent whose mappings the child deep-merges over (lists replace).
 Dotted overrides ``key.path=value`` (the value read as a YAML scalar) are applied last. The merged
-mapping is validated by :class:`~sim.config.schema.ScenarioConfig`; then agreements are checked
-against the data folder (cities and sector codes) and sweep and uncertain keys against the schema.
+mapping is validated by :class:`~sim.config.schema.ScenarioConfig` (:func:`validate_mapping`).
+:func:`sim.config.load_scenario` (in :mod:`sim.config.sweeps`, which this module's checks serve)
+then checks agreements against the data folder (cities and sector codes,
+:mod:`sim.config.constraints`) and sweep and uncertain keys against the schema.
 
 Every problem raises :class:`ConfigError` whose message is one line:
 ``<file>[:<line>]: <dotted.key.path>: <what was expected> (got <value>)``, naming the file (or the
@@ -325,32 +327,6 @@ def data_folder(config: ScenarioConfig) -> Path:
     return Path(config.data_dir) if config.data_dir else DEFAULT_DATA_DIR
 
 
-def check_references(config: ScenarioConfig, origins: Origins, default: str,
-                     folders: dict[str, Any] | None = None) -> None:
-    """The data folder must pass its schema, and the scenario its cross-field constraints
-    (known core city and agreement cities and sectors, non-zero denominators, a feasible map).
-
-    Args:
-        folders: checked data folders by path, reused across calls (sweep points share them).
-    """
-    from sim.config.constraints import config_problems
-    from sim.config.data_schema import check_data_folder
-
-    folder = data_folder(config)
-    folders = {} if folders is None else folders
-    if str(folder) not in folders:
-        folders[str(folder)] = check_data_folder(folder)
-    data = folders[str(folder)]
-    problems = data.problems
-    if problems:
-        where = origin_of(("data_dir",), origins, default)
-        problems = [f"{where}: data_dir: {problem}" for problem in problems]
-    else:
-        problems = config_problems(config, data, show_path(folder), origins, default)
-    if problems:
-        raise ConfigError("\n".join(problems))
-
-
 # --------------------------------------------------------------------------- entry points
 
 
@@ -386,30 +362,6 @@ def load_raw(path: str | os.PathLike, overrides: Iterable[str] = ()) -> tuple[di
         if isinstance(data.get(folder), str):
             data[folder] = str(resolved_or_absolute(Path(data[folder])))
     return data, origins
-
-
-def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> ScenarioConfig:
-    """Read, merge, override and validate one scenario file.
-
-    Args:
-        path: the scenario YAML file, or a bundled scenario's name (``"coordinated"``).
-        overrides: ``"key.path=value"`` strings applied after the ``extends:`` chain.
-
-    Raises:
-        ConfigError: with a one-line message naming the file, key path and what was expected.
-    """
-    from sim.config.sweeps import check_uncertain, sweep_points  # sweeps imports this module
-
-    path = scenario_file(path)
-    data, origins = load_raw(path, overrides)
-    default = show_path(path)
-    config = validate_mapping(data, origins, default)
-    check_references(config, origins, default)
-    check_uncertain(config, origins, default)
-    points = sweep_points(config, origins, default)
-    from sim.config.inert import warn_inert
-    warn_inert(config, origins, default, points)  # a warning line, not an error
-    return config
 
 
 def resolved_dict(config: ScenarioConfig) -> dict:

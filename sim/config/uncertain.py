@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sim.config.loader import ConfigError
+from sim.config.yaml_reader import ConfigError
 
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
 

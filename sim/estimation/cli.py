@@ -109,7 +109,7 @@ def setup(args: argparse.Namespace):
 
 def _priors(args: argparse.Namespace):
     from sim.api import SCENARIO_DIR
-    from sim.config.loader import load_scenario
+    from sim.config.sweeps import load_scenario
     from sim.config.uncertain import parse_uncertain
 
     path = args.scenario or SCENARIO_DIR / "base.yaml"

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.config.loader import ConfigError, apply_overrides, load_scenario, validate_mapping
+from sim.config.loader import ConfigError, apply_overrides, validate_mapping
 from sim.config.schema import ScenarioConfig
+from sim.config.sweeps import load_scenario
 
 #: The scenario files shipped with the repository.
 BUNDLED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

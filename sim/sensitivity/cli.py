@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from sim.cli import SET_HELP
-from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
+from sim.config.loader import ConfigError, resolved_dict, show_path
+from sim.config.sweeps import load_scenario
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -169,7 +169,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 
 def _fresh(args: argparse.Namespace):
-    from sim.config.loader import load_scenario, resolved_dict
+    from sim.config.loader import resolved_dict
+    from sim.config.sweeps import load_scenario
     from sim.sensitivity.cli import integer_keys
     from sim.sensitivity.core import ModelEvaluator, parse_uncertain, select
 
