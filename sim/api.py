@@ -33,20 +33,14 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sim.config.loader import (
-    BUNDLED_SCENARIO_DIR,
-    ConfigError,
-    load_scenario,
-    resolved_dict,
-    schema_key_error,
-)
+from sim.config.loader import ConfigError, resolved_dict, schema_key_error, with_values
 from sim.config.schema import ScenarioConfig
+from sim.config.sweeps import load_scenario
+from sim.paths import bundled_scenarios  # noqa: F401  (sim.bundled_scenarios)
 
 if TYPE_CHECKING:
     from sim.sensitivity.core import Parameter
 
-#: The scenario files bundled with the repository checkout.
-SCENARIO_DIR = BUNDLED_SCENARIO_DIR
 #: The report's headline outcomes: money flows as present values (``.pv``), the rest in the
 #: last quarter (``.last``).
 OUTCOMES = ("welfare.pv", "welfare_national.pv", "gdp_total.pv", "subsidy_total.pv",
@@ -56,11 +50,6 @@ SWITCHES = ("investment_map", "subsidy_cap", "shared_platform", "enclave", "gdp_
             "park_within_park", "reverse_enclave")
 
 ScenarioLike = str | os.PathLike | ScenarioConfig
-
-
-def bundled_scenarios() -> list[str]:
-    """Names of the bundled scenario files (``scenarios/<name>.yaml``)."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml") if p.stem != "base")
 
 
 def load(scenario: ScenarioLike, *, n_units: int | None = None,
@@ -95,15 +84,7 @@ def with_dotted(config: ScenarioConfig, values: Mapping[str, Any]) -> ScenarioCo
     """A copy of ``config`` with dotted keys set and validated again."""
     if not values:
         return config
-    from pydantic import ValidationError
-
-    from sim.config.loader import describe_validation_error
-    from sim.explorer.levers import with_values
-
-    try:
-        return with_values(config, check_keys(values))
-    except ValidationError as exc:  # a value outside the schema's range
-        raise ConfigError(describe_validation_error(exc, {}, f"scenario {config.name}")) from None
+    return with_values(config, check_keys(values))  # one line for a value outside its range
 
 
 def evaluate(scenario: ScenarioLike, values: Mapping[str, Any] | None = None, /, *,
@@ -197,7 +178,7 @@ def uncertain_parameters(scenario: ScenarioLike,
 
 def integer_keys(scenario: ScenarioLike, keys: Sequence[str]) -> list[str]:
     """Those of ``keys`` whose value in the scenario is an integer (sampled values round)."""
-    from sim.sensitivity.cli import integer_keys as found
+    from sim.config.uncertain import integer_keys as found
 
     return found(resolved_dict(load(scenario)), list(keys))
 

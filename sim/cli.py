@@ -19,7 +19,8 @@ from sim.config.sweeps import load_scenario
 from sim.version import __version__
 
 #: Modules that add subcommands through ``register(subparsers)`` when they are installed.
-PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.validation.cli", "sim.estimation.cli")
+PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.sensitivity.discover",
+           "sim.validation.cli", "sim.estimation.cli")
 
 SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
                    ("wuhan_share", "Wuhan share of GDP", "{:.4f}"),

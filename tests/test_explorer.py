@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.config import ConfigError
 from sim.explorer import levers as explore
 
 solara = pytest.importorskip("solara", reason="the explorer extra (solara) is not installed")
@@ -58,8 +59,10 @@ def test_with_values_sets_and_checks_keys():
     changed = explore.with_values(config, {"policies.enclave.gdp_share_source": 0.2})
     assert changed.policies.enclave.gdp_share_source == 0.2
     assert config.policies.enclave.gdp_share_source == 0.5
-    with pytest.raises(KeyError):
+    with pytest.raises(ConfigError, match="policies.enclave.no_such_key: expected a dotted key"):
         explore.with_values(config, {"policies.enclave.no_such_key": 1})
+    with pytest.raises(ConfigError, match="gdp_share_source"):     # outside the schema's range
+        explore.with_values(config, {"policies.enclave.gdp_share_source": 2.0})
 
 
 def test_explorer_model_levers_reach_the_config():

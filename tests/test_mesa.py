@@ -119,5 +119,5 @@ def test_the_coordinator_is_an_agent_created_after_the_cities() -> None:
 
 
 def test_a_model_of_an_unknown_scenario_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="bundled scenarios"):
+    with pytest.raises(ConfigError, match="not a bundled scenario name"):
         CircleModel(scenario="no_such_scenario")

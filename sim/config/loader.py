@@ -22,7 +22,7 @@ import json
 import os
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,7 @@ from sim.config.yaml_reader import (
     resolved_or_absolute,
     show_path,
 )
-
-#: The data folder bundled with the package, used when a scenario sets no ``data_dir``.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-#: The scenario files bundled with the repository (``coordinated`` names ``coordinated.yaml``).
-BUNDLED_SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+from sim.paths import DATA_DIR, SCENARIO_DIR, bundled_scenarios
 
 Origins = dict[tuple, tuple[str, int | None]]
 
@@ -322,9 +318,13 @@ def validate_mapping(data: dict, origins: Origins, default: str) -> ScenarioConf
         raise ConfigError(describe_validation_error(exc, origins, default)) from None
 
 
-def data_folder(config: ScenarioConfig) -> Path:
-    """The data folder a scenario reads: its ``data_dir`` or the bundled ``sim/data``."""
-    return Path(config.data_dir) if config.data_dir else DEFAULT_DATA_DIR
+def data_folder(config: ScenarioConfig, base_dir: Path | None = None) -> Path:
+    """The data folder a scenario reads: its ``data_dir`` (relative to ``base_dir`` when given
+    and the path is relative) or the bundled ``sim/data``."""
+    if not config.data_dir:
+        return DATA_DIR
+    path = Path(config.data_dir)
+    return path if path.is_absolute() or base_dir is None else base_dir / path
 
 
 # --------------------------------------------------------------------------- entry points
@@ -341,10 +341,10 @@ def scenario_file(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) != 1:
         return path
-    bundled = BUNDLED_SCENARIO_DIR / f"{path.name}.yaml"
+    bundled = SCENARIO_DIR / f"{path.name}.yaml"
     if bundled.is_file():
         return bundled
-    known = sorted(p.stem for p in BUNDLED_SCENARIO_DIR.glob("*.yaml") if p.stem != "base")
+    known = bundled_scenarios()
     raise ConfigError(f"{path}: file not found, and not a bundled scenario name (expected a "
                       f"scenario file or one of {', '.join(known)})")
 
@@ -367,3 +367,25 @@ def load_raw(path: str | os.PathLike, overrides: Iterable[str] = ()) -> tuple[di
 def resolved_dict(config: ScenarioConfig) -> dict:
     """The fully resolved scenario as plain data, for ``config.yaml`` beside the outputs."""
     return config.model_dump(mode="json")
+
+
+def with_values(config: ScenarioConfig, values: Mapping[str, Any], name: str | None = None,
+                label: str | None = None) -> ScenarioConfig:
+    """A copy of ``config`` with dotted keys set (:func:`set_dotted`) and validated again,
+    optionally renamed.
+
+    Raises:
+        ConfigError: one line naming the key that is not a key of the schema, or every value
+            the schema refuses (``label`` names the source, default the scenario's name).
+    """
+    label = label or f"scenario {config.name}"
+    data = config.model_dump()
+    for dotted, value in values.items():
+        problem = schema_key_error(dotted)
+        if problem:
+            raise ConfigError(f"{label}: {printable(dotted)}: expected a dotted key of the "
+                              f"scenario schema: {problem}")
+        set_dotted(data, dotted, value, label)
+    if name is not None:
+        data["name"] = name
+    return validate_mapping(data, {}, label)

@@ -70,3 +70,15 @@ def parse_entry(key: str, spec: Any, where: str) -> Parameter:
 def _number(value: Any) -> bool:
     """An int or a float, not true or false (which Python counts as 1 and 0)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def integer_keys(config: dict, keys: list[str]) -> list[str]:
+    """Keys whose value in the resolved config is an integer (sampled values are rounded)."""
+    found = []
+    for key in keys:
+        node = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, int) and not isinstance(node, bool):
+            found.append(key)
+    return found

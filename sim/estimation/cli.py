@@ -108,9 +108,9 @@ def setup(args: argparse.Namespace):
 
 
 def _priors(args: argparse.Namespace):
-    from sim.api import SCENARIO_DIR
     from sim.config.sweeps import load_scenario
     from sim.config.uncertain import parse_uncertain
+    from sim.paths import SCENARIO_DIR
 
     path = args.scenario or SCENARIO_DIR / "base.yaml"
     return parse_uncertain(load_scenario(path).uncertain, show_path(path))
@@ -131,7 +131,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the posterior and write the folder; print where it is."""
     from sim.estimation.pipeline import calibrate
     from sim.estimation.smc import SmcSettings
-    from sim.experiments.store import check_fresh_output
+    from sim.experiments.store_guard import check_fresh_output
 
     for flag in ("population", "generations", "max_simulations"):
         if getattr(args, flag) < 1:

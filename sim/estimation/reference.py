@@ -59,7 +59,7 @@ def run_reference(params: Sequence[Parameter], simulator: Callable[[dict], dict]
             points (listed; rerun with ``resume``).
     """
     from sim.experiments.runner import check_workers
-    from sim.experiments.store import check_fresh_output
+    from sim.experiments.store_guard import check_fresh_output
     from sim.sensitivity.core import design_record, run_points
 
     if n < 2:

@@ -17,10 +17,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.paths import SCENARIO_DIR
+
 if TYPE_CHECKING:
     import pandas as pd
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 #: Replicates of the quick demo: the fewest that give each paired difference an interval.
 DEMO_REPLICATES = 3
 #: Replicates of the full study (``make study``).
@@ -30,7 +31,7 @@ HEADLINE = {"welfare": "higher", "gdp_total": "higher", "similarity_ring_mean": 
             "subsidy_total": "lower", "theil": "lower"}
 
 
-def bundled_scenarios(folder: Path = SCENARIO_DIR) -> list[Path]:
+def comparison_files(folder: Path = SCENARIO_DIR) -> list[Path]:
     """The comparison's scenario files: baseline, coordinated, then the ablations (sorted)."""
     files = [folder / "homogenised.yaml", folder / "coordinated.yaml"]
     files += sorted(folder.glob("coordinated_without_*.yaml"))
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim.experiments.runner import run_batch
 
     try:
-        files = bundled_scenarios()
+        files = comparison_files()
         batch = run_batch(files, out_dir=out / "store", replicates=args.replicates,
                           workers=args.workers, overrides=args.overrides,
                           **({"posterior": args.posterior} if args.posterior else {}))

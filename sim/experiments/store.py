@@ -28,7 +28,7 @@ import yaml
 
 from sim.config.loader import ConfigError, show_path
 from sim.experiments import store_guard as guard
-from sim.experiments.store_guard import data_hash, data_hash_of_all  # noqa: F401 (re-exported)
+from sim.experiments.store_guard import check_fresh_output, data_hash, data_hash_of_all  # noqa: F401 (re-exported)
 from sim.model.tables import OPTIONAL_TABLES, TABLES, TableSet
 from sim.version import __version__
 
@@ -53,24 +53,6 @@ def run_folder_name(run: str) -> str:
     """A run name as a folder name: ``coordinated/x=1/r07`` -> ``coordinated__x=1__r07``
     (reversible and collision-free, see :func:`sim.experiments.store_guard.encode_name`)."""
     return guard.encode_name(run)
-
-
-def is_nonempty_dir(path: Path, ignore: tuple[str, ...] = ()) -> bool:
-    return path.is_dir() and any(p.name not in ignore for p in path.iterdir())
-
-
-def check_fresh_output(path: Path, hint: str, ignore: tuple[str, ...] = ()) -> None:
-    """Refuse to write into an existing non-empty folder (outputs are never overwritten)."""
-    if path.is_symlink() and not path.exists():
-        raise ConfigError(f"{show_path(path)}: output path is a broken symbolic link")
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{show_path(path)}: output path exists and is not a folder")
-    above = next((p for p in Path(os.path.abspath(path)).parents if p.exists()), None)
-    if above is not None and not above.is_dir():
-        raise ConfigError(f"{show_path(path)}: output path lies under {show_path(above)}, which "
-                          f"is a file, not a folder")
-    if is_nonempty_dir(path, ignore):
-        raise ConfigError(f"{show_path(path)}: output folder exists and is not empty ({hint})")
 
 
 # --------------------------------------------------------------------------- batch folder

@@ -10,6 +10,7 @@ from pathlib import Path
 from sim.cli import SET_HELP
 from sim.config.loader import ConfigError, resolved_dict, show_path
 from sim.config.sweeps import load_scenario
+from sim.config.uncertain import integer_keys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,20 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="print the model-run count and a time estimate from one pilot point; "
                           "write nothing")
     cmd.set_defaults(handler=cmd_sensitivity)
-    from sim.sensitivity.discover import register as register_discover
-    register_discover(subparsers)
-
-
-def integer_keys(config: dict, keys: list[str]) -> list[str]:
-    """Keys whose value in the resolved config is an integer (sampled values are rounded)."""
-    found = []
-    for key in keys:
-        node = config
-        for part in key.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, int) and not isinstance(node, bool):
-            found.append(key)
-    return found
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:

@@ -27,8 +27,8 @@ import pandas as pd
 
 from sim.config.loader import ConfigError, set_dotted, show_path
 from sim.config.uncertain import DISTRIBUTIONS, Parameter, parse_uncertain  # noqa: F401 (re-exported for the CLI and tests)
-from sim.experiments.store import check_fresh_output, write_atomic
-from sim.experiments.store_guard import LOCK_FILE, batch_lock
+from sim.experiments.store import write_atomic
+from sim.experiments.store_guard import LOCK_FILE, batch_lock, check_fresh_output
 
 #: Headline metrics read at the last step of ``Results.circle``.
 HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "welfare_national", "subsidy_total",

@@ -144,7 +144,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """Find the boxes, write ``boxes.csv`` and ``discovery.md`` into ``--out``."""
-    from sim.experiments.store import check_fresh_output
+    from sim.experiments.store_guard import check_fresh_output
 
     _check_args(args)
     start = time.perf_counter()
@@ -171,7 +171,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
 def _fresh(args: argparse.Namespace):
     from sim.config.loader import resolved_dict
     from sim.config.sweeps import load_scenario
-    from sim.sensitivity.cli import integer_keys
+    from sim.config.uncertain import integer_keys
     from sim.sensitivity.core import ModelEvaluator, parse_uncertain, select
 
     if args.metric not in ("welfare", "similarity_ring_mean", "subsidy_total", "theil",

@@ -19,13 +19,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.config import load_scenario
+from sim.config.loader import data_folder
 from sim.config.schema import Agreement, ScenarioConfig
 from sim.model import run_scenario
-from sim.model.world import build_world, build_world_with_gdp, data_folder
+from sim.model.world import build_world, build_world_with_gdp
+from sim.paths import SCENARIO_DIR
 from sim.rules.constants import STEPS_PER_YEAR
 from sim.validation.history import PeriodDrivers, base_core_stock, period_drivers
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "homogenised.yaml"
+SCENARIO = SCENARIO_DIR / "homogenised.yaml"
 SERIES = "gdp_series_2010_2019.csv"
 AGREEMENT_DATES = "agreements.csv"
 FIRST_YEAR, LAST_YEAR = 2010, 2019

@@ -26,8 +26,10 @@ import numpy as np
 import pandas as pd
 
 from sim.config import load_scenario
+from sim.config.loader import data_folder
 from sim.model import run_scenario
-from sim.model.world import build_world_with_gdp, data_folder
+from sim.model.world import build_world_with_gdp
+from sim.paths import SCENARIO_DIR
 from sim.rules.constants import STEPS_PER_YEAR
 from sim.validation.backtest import (
     FIRST_YEAR,
@@ -39,9 +41,8 @@ from sim.validation.backtest import (
 )
 from sim.validation.targets import Target
 
-ROOT = Path(__file__).resolve().parents[2]
-FORECAST_SCENARIO = ROOT / "scenarios" / "as_happened.yaml"
-REST_SCENARIO = ROOT / "scenarios" / "homogenised.yaml"
+FORECAST_SCENARIO = SCENARIO_DIR / "as_happened.yaml"
+REST_SCENARIO = SCENARIO_DIR / "homogenised.yaml"
 FORECAST_FIRST_YEAR = 2021
 REST_STEPS = 20
 #: Nothing grows: no trend, no new core land, no fall of land intensity (the base year at rest).
