@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats as st
 
 from sim.analysis import i18n
-from sim.analysis.plots import series_label
+from sim.analysis.plots import plot_enclave_share, series_label
 from sim.analysis.stats import sweep_columns
 
 ID = ["scenario", "replicate"]
@@ -141,8 +141,6 @@ SHARE_KEY = "policies.enclave.gdp_share_source"
 def share_sweep_figures(batch, lang: str = "en") -> list:
     """``(name, Figure)`` of the enclave share figure for each scenario of a stored batch that
     sweeps the source's share; none when no scenario does or no agreements were recorded."""
-    from sim.analysis.plots import plot_enclave_share  # plots is imported after this module
-
     circle = batch.circle
     if SHARE_KEY not in circle.columns or batch.agreements.empty:
         return []

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from sim.analysis import i18n, registry
 from sim.analysis.executive import read_sensitivity, signed
+from sim.analysis.plots import save_figure
 
 #: At most this many parameters in the index figure.
 TOP = 10
@@ -269,8 +270,6 @@ def plot_indices(table: pd.DataFrame, method: str, lang: str = "en") -> Figure:
 def report_blocks(folder: str | Path, regimes: list[str], baseline: str,
                   batch_size: tuple[int, int] | None, fig_dir: Path, lang: str) -> list:
     """The section: heading, the study's design, the beats table, the index figure."""
-    from sim.analysis.plots import save_figure
-
     study = read_study(folder)
     pair = {"scenario": i18n.scenario_label(study.scenario or "?", lang),
             "baseline": i18n.scenario_label(study.baseline or "?", lang)}

@@ -16,9 +16,7 @@ freedom, so the 95% interval excludes 0 exactly when p < 0.05.
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +24,7 @@ from scipy import stats as sps
 
 from sim.analysis import i18n, registry
 from sim.model.tables import TABLES
+from sim.rules.constants import SEGMENTS
 from sim.rules.metrics import discounted_total, location_quotients
 
 #: Circle metrics summarised when present (the registry's, in its order).
@@ -305,8 +304,6 @@ def map_matrix(investment_map: pd.DataFrame, scenario: str, n_runs: int) -> pd.D
     share = counts.pivot_table(index="city", columns=["sector", "segment"], values="n",
                                fill_value=0.0) / max(1, n_runs)
     segments = list(pd.unique(investment_map["segment"]))
-    from sim.rules.constants import SEGMENTS
-
     order = {s: i for i, s in enumerate(SEGMENTS)}
     sectors = i18n.sector_order(share.columns.get_level_values(0))
     columns = sorted(
@@ -401,17 +398,3 @@ def summarise(batch, baseline: str = "homogenised", rate: float = 0.05,
         over_time=over_time(batch.circle),
         ablations=ablation_effects(per_run),
     )
-
-
-def write_summary(summary: Summary, out_dir: str | os.PathLike, lang: str = "en",
-                  metadata: dict | None = None, settings=None) -> Path:
-    """Write ``summary.csv`` (one long table) and the readable ``summary.xlsx`` (``settings``:
-    the batch's :class:`sim.analysis.settings.BatchSettings`, stated on its About sheet)."""
-    from sim.analysis.workbook import write_workbook
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "summary.csv"
-    summary.table().to_csv(path, index=False)
-    write_workbook(summary, out / "summary.xlsx", lang, metadata or {}, settings)
-    return path
