@@ -14,6 +14,8 @@ __all__ = [*_API, "__version__"]
 
 def __getattr__(name: str):
     if name in _API:
+        # lazy: sim.api loads the config, the runner and the glue to SALib and EMA Workbench only
+        # when a caller asks for sim.evaluate & co., so `import sim` stays cheap
         from sim import api
 
         return getattr(api, name)

@@ -31,15 +31,18 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sim.config import uncertain
+from sim.config.inert import InertWarning, value_findings
 from sim.config.loader import ConfigError, resolved_dict, schema_key_error, with_values
 from sim.config.schema import ScenarioConfig
 from sim.config.sweeps import load_scenario
+from sim.config.uncertain import Parameter
+from sim.model.tables import TABLES
 from sim.paths import bundled_scenarios  # noqa: F401  (sim.bundled_scenarios)
-
-if TYPE_CHECKING:
-    from sim.sensitivity.core import Parameter
+from sim.sensitivity import core as sensitivity
+from sim.sensitivity.core import ModelEvaluator, parse_uncertain, select
 
 #: The report's headline outcomes: money flows as present values (``.pv``), the rest in the
 #: last quarter (``.last``).
@@ -119,8 +122,6 @@ def check_outcomes(outcomes: Sequence[str]) -> tuple[str, ...]:
     Raises:
         ConfigError: naming the first unknown one.
     """
-    from sim.model.tables import TABLES
-
     for name in outcomes:
         column, _, measure = str(name).partition(".")
         if column not in TABLES["circle"] or measure not in ("", "pv", "last"):
@@ -131,8 +132,6 @@ def check_outcomes(outcomes: Sequence[str]) -> tuple[str, ...]:
 
 def warn_inert_values(config: ScenarioConfig, values: Mapping[str, Any]) -> None:
     """An ``InertWarning`` per given key that the config's settings make inert or narrow."""
-    from sim.config.inert import InertWarning, value_findings
-
     for line in value_findings(config, values):
         warnings.warn(line, InertWarning, stacklevel=3)
 
@@ -154,8 +153,6 @@ class ScenarioFunction:
     def __call__(self, **values: Any) -> dict[str, float]:
         """The outcomes at ``values``; a ``replicate`` keyword (EMA's replications) picks the
         replicate of the random streams instead of ``self.replicate``."""
-        from sim.sensitivity.core import ModelEvaluator
-
         replicate = int(_plain(values.pop("replicate", self.replicate)))
         base = None if self.baseline is None else resolved_dict(self.baseline)
         evaluator = ModelEvaluator(resolved_dict(self.scenario), base, self.seed, replicate,
@@ -169,8 +166,6 @@ class ScenarioFunction:
 def uncertain_parameters(scenario: ScenarioLike,
                          keys: Sequence[str] | None = None) -> list[Parameter]:
     """The scenario's ``uncertain:`` entries (all, or ``keys`` in that order)."""
-    from sim.sensitivity.core import parse_uncertain, select
-
     config = load(scenario)
     where = f"scenario {config.name}"
     return select(parse_uncertain(config.uncertain, where), keys, where)
@@ -178,17 +173,13 @@ def uncertain_parameters(scenario: ScenarioLike,
 
 def integer_keys(scenario: ScenarioLike, keys: Sequence[str]) -> list[str]:
     """Those of ``keys`` whose value in the scenario is an integer (sampled values round)."""
-    from sim.config.uncertain import integer_keys as found
-
-    return found(resolved_dict(load(scenario)), list(keys))
+    return uncertain.integer_keys(resolved_dict(load(scenario)), list(keys))
 
 
 def salib_problem(scenario: ScenarioLike, keys: Sequence[str] | None = None) -> dict:
     """The SALib problem dict (``num_vars``, ``names``, ``bounds``, ``dists``) of the
     scenario's uncertain parameters; names are the dotted keys."""
-    from sim.sensitivity.core import salib_problem as problem
-
-    return problem(uncertain_parameters(scenario, keys))
+    return sensitivity.salib_problem(uncertain_parameters(scenario, keys))
 
 
 def ema_name(key: str) -> str:

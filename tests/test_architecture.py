@@ -168,6 +168,87 @@ def test_the_cycle_check_counts_imports_inside_functions_and_not_type_hints(
     assert "pkg.e" in import_graph(tmp_path, "pkg", type_checking=True)["pkg.d"]
 
 
+def unexplained_lazy_imports(path: Path, package: str = "sim") -> list[int]:
+    """Lines of imports of ``package`` inside functions that no ``# lazy: <why>`` comment explains
+    (on the import's own lines, or on the comment lines directly above its run of imports)."""
+    lines = path.read_text().splitlines()
+    tree = ast.parse("\n".join(lines))
+    bad: list[int] = []
+
+    def names(node: ast.stmt) -> list[str]:
+        if isinstance(node, ast.Import):
+            return [alias.name for alias in node.names]
+        if isinstance(node, ast.ImportFrom):
+            return ["." if node.level else node.module or ""]
+        return []
+
+    def comments_above(node: ast.stmt) -> list[str]:
+        above, row = [], node.lineno - 2
+        while row >= 0 and lines[row].strip().startswith("#"):
+            above.append(lines[row])
+            row -= 1
+        return above
+
+    def explained(run: list[ast.stmt]) -> bool:
+        node = run[-1]
+        said = [lines[node.lineno - 1], *comments_above(node), *comments_above(run[0])]
+        return any("# lazy:" in line for line in said)
+
+    def check(body: list[ast.stmt]) -> None:
+        run: list[ast.stmt] = []
+        for node in [*body, None]:
+            if node is not None and names(node):
+                run.append(node)
+                continue
+            ours = [n for n in run if any(m == "." or m == package or
+                                          m.startswith(package + ".") for m in names(n))]
+            bad.extend(n.lineno for n in ours if not explained(run[:run.index(n) + 1]))
+            run = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if in_function and isinstance(block, list):
+                check([b for b in block if isinstance(b, ast.stmt)])
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef))
+
+    visit(tree, False)
+    return sorted(set(bad))
+
+
+def test_every_import_inside_a_function_says_why_it_is_lazy() -> None:
+    """A function-level import of sim is kept only where it keeps ``import sim`` or a command's
+    start cheap (or a worker's start before its threads are pinned), and says so."""
+    found = {str(path.relative_to(ROOT)): lines for path in sorted((ROOT / "sim").rglob("*.py"))
+             if (lines := unexplained_lazy_imports(path))}
+    assert found == {}
+
+
+def test_the_lazy_import_check_reads_runs_of_imports_and_their_comments(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(
+        "import sim.a\n"
+        "def f():\n"
+        "    # lazy: loads the model only when f runs\n"
+        "    from sim import b\n"
+        "    import sim.c\n"
+        "    import numpy\n"
+        "    x = 1\n"
+        "    import os\n"
+        "    # lazy: below another import of its run\n"
+        "    from sim import h\n"
+        "    from sim.d import e\n"
+        "    import json\n"
+        "    if x:\n"
+        "        from sim import f  # lazy: keeps import cheap\n"
+        "    try:\n"
+        "        from sim import g\n"
+        "    except ImportError:\n"
+        "        pass\n")
+    assert unexplained_lazy_imports(path) == [11, 16]
+
+
 def test_the_rules_import_nothing_from_sim_outside_the_rules_not_even_type_hints() -> None:
     for module, path in _modules(ROOT, "sim.rules").items():
         outside = {m for m in _imports(path, module, type_checking=True)

@@ -17,10 +17,12 @@ import math
 import re
 import stat
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sim.config.yaml_reader import printable, show_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEGMENTS = ("rnd", "hq", "core", "supply")
 GROUPS = ("manufacturing", "services")
@@ -121,6 +123,8 @@ def _read(path: Path, required: bool, problems: list[str]) -> pd.DataFrame | Non
             f"{shown}: expected at most {MAX_DATA_BYTES:,} bytes (got {info.st_size:,})"
         )
         return None
+    import pandas as pd  # lazy: pandas loads when a folder is read; `import sim.config` is cheap
+
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (ValueError, UnicodeDecodeError, OSError) as exc:

@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(out)
         else:
             out.unlink()
+    # lazy: spawned workers import this script's module first, and numpy must load after they pin
+    # their threads (sim.experiments.runner)
     from sim.analysis.report import build_report
     from sim.config import ConfigError
     from sim.experiments.runner import run_batch
@@ -100,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def store_differences(store: Path) -> pd.DataFrame:
     """Paired differences against ``homogenised``, computed as the report computes them."""
+    # lazy: spawned workers import this script's module first, and numpy must load after they pin
+    # their threads (sim.experiments.runner)
     from sim.analysis import stats
     from sim.experiments.store import load_results
 

@@ -27,6 +27,7 @@ import pandas as pd
 import yaml
 
 from sim.config.loader import ConfigError, show_path
+from sim.config.sweeps import run_name
 from sim.experiments import store_guard as guard
 from sim.experiments.store_guard import check_fresh_output, data_hash, data_hash_of_all  # noqa: F401 (re-exported)
 from sim.model.tables import OPTIONAL_TABLES, TABLES, TableSet
@@ -110,8 +111,6 @@ def update_batch_record(out_dir: Path, record: dict) -> None:
 def expected_runs(record: dict) -> dict[str, list[str]]:
     """Scenario -> the run names a batch record expects (empty for a record written before
     records listed their points and replicates)."""
-    from sim.config.sweeps import run_name
-
     expected = {}
     for name, info in record.get("scenarios", {}).items():
         points, n = (info.get("points"), info.get("replicates")) if isinstance(info, dict) \

@@ -138,6 +138,8 @@ def check_replaceable(out: Path) -> None:
 
 def run_folder_files() -> frozenset[str]:
     """The files ``sim run --out`` writes: its tables, ``config.yaml`` and its marker."""
+    # lazy: the table declarations load pandas; this module stays light for the command line's
+    # start
     from sim.model.tables import TABLES
 
     return frozenset({RUN_MARKER, "config.yaml", *(f"{name}.parquet" for name in TABLES)})

@@ -27,6 +27,7 @@ import pandas as pd
 
 from sim.config import load_scenario
 from sim.config.loader import data_folder
+from sim.experiments.runner import open_executor
 from sim.model import run_scenario
 from sim.model.world import build_world_with_gdp
 from sim.paths import SCENARIO_DIR
@@ -252,7 +253,6 @@ def realise(targets: Sequence[Target], replicates: int, seed: int, overrides: li
     if workers == 1 and scheduler is None and executor is None:
         return [simulate_targets(targets, settings(r), seed, r, n_units)
                 for r in range(replicates)]
-    from sim.experiments.runner import open_executor
 
     with open_executor(workers, scheduler, executor) as pool:
         futures = []
