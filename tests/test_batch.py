@@ -222,5 +222,6 @@ def test_local_pool_workers_write_their_own_runs(scenario_dir: Path,
     runs = scenario_dir / "workers" / "runs"
     assert sorted(p.name for p in runs.iterdir()) == ["tiny__r00", "tiny__r01"]
     assert store.damaged_runs(scenario_dir / "workers") == []
+    assert not (scenario_dir / "workers" / "base_years").exists()   # the workers' store is gone
     assert list(pd.read_csv(scenario_dir / "workers" / "manifest.csv")["status"]) == ["ok"] * 2
     assert_same_tables(Path("parent"), Path("workers"))

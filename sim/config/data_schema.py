@@ -83,8 +83,46 @@ class DataFolder:
     problems: list[str]
 
 
+#: Checked data folders by path and the bytes of their files: checked once per process.
+_CHECKED: dict[tuple, DataFolder] = {}
+_KEEP_CHECKED = 16
+
+
 def check_data_folder(folder: Path) -> DataFolder:
-    """Every problem of a data folder (empty when it is valid), with its cities and sectors."""
+    """Every problem of a data folder (empty when it is valid), with its cities and sectors.
+
+    A process checks a folder once as long as its files are the same (their bytes are compared,
+    so an edit is seen)."""
+    key = _content_key(folder)
+    if key is None:
+        return _check_data_folder(folder)
+    if key not in _CHECKED:
+        if len(_CHECKED) >= _KEEP_CHECKED:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        _CHECKED[key] = _check_data_folder(folder)
+    found = _CHECKED[key]
+    return DataFolder(list(found.cities), list(found.sectors), list(found.problems))
+
+
+def _content_key(folder: Path) -> tuple | None:
+    """The folder and the bytes of each file the check reads (None when one cannot be read as a
+    small regular file: then the check itself says what is wrong)."""
+    files = []
+    for name in (*REQUIRED, "structure.csv"):
+        path = folder / name
+        try:
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_DATA_BYTES:
+                return None
+            files.append((name, path.read_bytes()))
+        except FileNotFoundError:
+            files.append((name, None))
+        except OSError:
+            return None
+    return (str(folder), tuple(files))
+
+
+def _check_data_folder(folder: Path) -> DataFolder:
     if not folder.is_dir():
         what = "" if not folder.exists() else ", a file"
         return DataFolder([], [], [f"expected a folder holding cities.csv (got "

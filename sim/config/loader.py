@@ -47,10 +47,27 @@ Origins = dict[tuple, tuple[str, int | None]]
 # --------------------------------------------------------------------------- YAML
 
 
+#: Parsed scenario files by (shown path, text): a process that loads one file many times (a
+#: calibration, a sweep) parses it once; the text is read every time, so an edit is seen.
+_PARSED: dict[tuple[str, str], tuple[Any, dict[tuple, int]]] = {}
+_KEEP_PARSED = 64
+
+
+def _parsed(text: str, shown: str) -> tuple[Any, dict[tuple, int]]:
+    """:func:`parse_yaml` of ``text``, once per process; each caller gets its own copy."""
+    key = (shown, text)
+    if key not in _PARSED:
+        if len(_PARSED) >= _KEEP_PARSED:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = parse_yaml(text, shown)
+    data, lines = _PARSED[key]
+    return copy.deepcopy(data), lines
+
+
 def read_yaml(path: Path) -> tuple[dict, Origins]:
     """One scenario file as a mapping, plus the (file, line) of every key path in it."""
     shown = show_path(path)
-    data, lines = parse_yaml(read_text_file(path), shown)
+    data, lines = _parsed(read_text_file(path), shown)
     if data is None:
         raise ConfigError(f"{shown}: the file is empty (expected a mapping of scenario keys)")
     if not isinstance(data, dict):

@@ -4,8 +4,13 @@ By default a local process pool (one process per core, numeric libraries pinned 
 worker); with ``scheduler="tcp://host:8786"`` a ``dask.distributed`` cluster, each run a keyed
 task. Runs that raise are recorded as failed and the batch goes on. On the local pool each worker
 writes its own run folder through :mod:`sim.experiments.store` (temporary name, then rename) and
-the parent writes only the manifest, so throughput grows with workers; with Dask or a given
-executor the parent writes every result, so workers need no shared file system.
+the parent writes only the manifest, so throughput grows with workers; so do the workers of a
+Dask cluster whose workers all run on this machine (a ``LocalCluster``). On any other cluster or
+a given executor the parent writes every result, so workers need no shared file system. Workers
+that write their runs share the base years they compute through the batch folder
+(``base_years/``, removed when the batch ends; :mod:`sim.experiments.base_years`), so scenarios
+that start from one base year build it once; elsewhere each worker keeps its own, or the folder
+``SIM_BASE_YEARS`` names.
 
 This module imports only the standard library and ``sim.config`` at the top, so that a worker
 process pins its thread counts before numpy is first imported. Reaching a Dask scheduler is
@@ -21,6 +26,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +40,8 @@ from sim.experiments.cluster import scheduler_client
 from sim.experiments.progress import Progress
 from sim.version import __version__
 
+#: The batch folder's store of base years while the batch runs (removed when it ends).
+BASE_YEARS = "base_years"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -77,8 +85,10 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
         # lazy: a worker imports this module before it pins its threads; the model and numpy load
         # after (see the module's docstring)
         from sim.config.schema import ScenarioConfig
+        from sim.experiments import base_years
         from sim.model import run_scenario
 
+        base_years.use_environment()
         config = ScenarioConfig.model_validate(spec.config)
         results = run_scenario(config, seed=spec.seed, replicate=spec.replicate)
         outcome = {"status": "ok", "message": "", "tables": results.tables()}
@@ -90,25 +100,42 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
 
 
 def execute_and_store(spec: RunSpec, out_dir: str, scenario: dict,
-                      batch_pid: int | None = None) -> dict[str, Any]:
+                      batch_pid: int | None = None,
+                      owner_pid: int | None = None) -> dict[str, Any]:
     """Run one :class:`RunSpec` in a worker and write its run folder there (temporary name, then
     rename); return the outcome without its tables and, under ``stored``, the status record
-    written (with the files' checksums) for the parent's manifest. A worker whose batch
-    (``batch_pid``) is gone writes nothing; one that cannot write (a full disk) returns the
-    error under ``store_error`` and leaves no half-written folder."""
-    # lazy: the store loads pandas and pyarrow; a worker pins its threads before they load (see the
-    # module's docstring)
-    from sim.experiments import store
+    written (with the files' checksums) for the parent's manifest. A worker whose batch is gone
+    writes nothing: a local pool's worker (``batch_pid``, its parent) dies, a Dask worker on this
+    machine (``owner_pid``, the batch's process) returns without writing; one that cannot write
+    (a full disk) returns the error under ``store_error`` and leaves no half-written folder."""
+    # lazy: the store and the base years load pandas, pyarrow and the model; a worker pins its
+    # threads before they load (see the module's docstring)
+    from sim.experiments import base_years, store
 
+    if not os.environ.get(base_years.ENVIRONMENT):    # the workers share the batch's base years
+        base_years.use_folder(Path(out_dir) / BASE_YEARS)
     outcome = execute_run(spec)
     if batch_pid is not None and os.getppid() != batch_pid:
         os._exit(0)  # the batch died while this run ran: never write after it
+    if owner_pid is not None and not _alive(owner_pid):
+        return {**outcome, "tables": None}           # nobody to report to: nothing written
     status = _status_record(spec, outcome, scenario)
     try:
         stored = store.write_run_folder(Path(out_dir), status, outcome["tables"], spec.config)
     except OSError as exc:
         return {**outcome, "tables": None, "store_error": exc}
     return {**outcome, "tables": None, "stored": stored}
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this machine is still running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_hash(spec: RunSpec) -> str:
@@ -172,7 +199,9 @@ class Pool:
         self.workers, self.client, self.address = workers, client, address
         self.batch_pid = batch_pid  # a local pool's workers die with this process
         self.renewable = executor is None and client is None
-        self.workers_write = self.renewable    # a local pool's workers share our file system
+        # a local pool's workers share our file system, and so do the workers of a Dask
+        # cluster that all run on this machine (a LocalCluster): they write their own runs
+        self.workers_write = self.renewable or (client is not None and _workers_here(client))
         self.executor = executor or (client.get_executor() if client else self._local())
         self.dask = client is not None or type(self.executor).__module__.startswith("distributed")
         # a local pool keeps few runs in flight, so a dead worker costs few retries; a cluster
@@ -233,11 +262,27 @@ def open_executor(workers: int | None, scheduler: str | None, executor: cf.Execu
             pool.shutdown()
 
 
+def _workers_here(client: Any) -> bool:
+    """Whether every worker of a Dask cluster runs on this machine (its address is loopback)."""
+    try:
+        workers = client.scheduler_info().get("workers", {})
+    except Exception:  # noqa: BLE001 (an unreachable scheduler is reported elsewhere)
+        return False
+    hosts = {address.split("://")[-1].rsplit(":", 1)[0].strip("[]") for address in workers}
+    return bool(hosts) and all(h == "localhost" or h.startswith("127.") or h == "::1"
+                               for h in hosts)
+
+
 def _submit(pool: Pool, spec: RunSpec, target: tuple[str, dict] | None = None) -> cf.Future:
     """Submit one run; on Dask the task key is the run name (plus its config hash). With
-    ``target`` (batch folder, scenario record) on a local pool the worker writes the run."""
+    ``target`` (batch folder, scenario record), workers that share our file system (a local
+    pool, a Dask cluster on this machine) write the run themselves."""
     if pool.dask:
-        return pool.executor.submit(execute_run, spec, key=f"{spec.name}@{run_hash(spec)[:12]}")
+        key = f"{spec.name}@{run_hash(spec)[:12]}"
+        if target is not None and pool.workers_write:
+            return pool.executor.submit(execute_and_store, spec, *target, None, os.getpid(),
+                                        key=key)
+        return pool.executor.submit(execute_run, spec, key=key)
     if target is not None and pool.workers_write:
         return pool.executor.submit(execute_and_store, spec, *target, pool.batch_pid)
     return pool.executor.submit(execute_run, spec)
@@ -307,6 +352,7 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
         except OSError as exc:  # the batch folder cannot be written: one line, runs kept
             raise store.store_error(out, exc) from None
         finally:  # after the pool is shut down (no worker writes any more), as far as it goes
+            shutil.rmtree(out / BASE_YEARS, ignore_errors=True)   # the workers' base years
             if tidy:
                 with contextlib.suppress(OSError):
                     store.remove_temporary_runs(out)

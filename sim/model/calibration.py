@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model.parks import Parks, build_parks
+from sim.model.parks import Parks, local_parks
 from sim.model.units import Units, draw_base_units
 from sim.model.world import World, technology
 from sim.rules import welfare
@@ -68,13 +68,14 @@ class Calibration:
 
 def calibrate(world: World, config: ScenarioConfig,
               rng: np.random.Generator) -> tuple[Calibration, Units, Parks]:
-    """The calibration, the base-year units (at their local parks) and the parks.
+    """The calibration, the base-year units and their local parks.
 
-    Parks are built once: local capacities are set from the land the base units hold at the
-    base utilisation, after the base terms (which depend on local parks only) are known.
+    The base year has the local parks alone (agreements come into force from step 1):
+    their capacities are set from the land the base units hold at the base utilisation,
+    after the base terms are known.
     """
     econ = config.economy
-    parks = build_parks(world, config, np.ones(world.n_cities))
+    parks = local_parks(world, np.ones(world.n_cities))
     local = slice(0, world.n_cities)
     rent = (world.land_rent_base[parks.city]
             * (1 - world.utilisation[parks.city]) ** (-econ.land_price_utilisation_elasticity))

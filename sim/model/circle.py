@@ -18,19 +18,15 @@ import mesa
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model import negotiation
+from sim.model import base_year_cache, negotiation
+from sim.model.base_year import settle_base_year
+from sim.model.base_year_cache import BaseYearCache
 from sim.model.books import Books, close_books
 from sim.model.bundled import resolve_config
-from sim.model.calibration import (
-    calibrate,
-    core_gravity,
-    employment_by_city,
-    stationary_outside_mass,
-)
+from sim.model.calibration import core_gravity, employment_by_city, stationary_outside_mass
 from sim.model.city import City, SharedDecisions
 from sim.model.collector import CircleCollector
 from sim.model.coordinator import Coordinator, compensation_in_force
-from sim.model.equilibrium import draw_base_contracts, status_quo_offers, status_quo_state
 from sim.model.firms import Firms, StepEvents, empty_step, merge_step
 from sim.model.parks import build_parks
 from sim.model.recorder import Recorder
@@ -41,7 +37,7 @@ from sim.model.units import Units
 from sim.model.utility import reverse_enclave_attention
 from sim.model.world import World, build_world, technology
 from sim.rules.constants import STEPS_PER_YEAR, TOLERANCE, ParkKind, n_sector_segments
-from sim.rules.economy import Settings, Terms, land_prices, location_terms
+from sim.rules.economy import Settings, Terms
 from sim.rules.land import core_land_factor
 
 
@@ -56,12 +52,15 @@ class CircleModel(mesa.Model):
         world: a prebuilt world (to share calibration across runs); built from the data if None.
         scenario: a bundled scenario's name or a scenario file, when ``config`` is not given
             (the name Mesa's batch_run passes).
+        base_years: where the base year is looked up and kept (the process's cache,
+            :func:`sim.model.base_year_cache.shared`, if None).
         **values: dotted keys of the scenario to set, e.g. ``**{"world.n_units": 1000}``.
     """
 
     def __init__(self, config: ScenarioConfig | str | os.PathLike | None = None,
                  seed: int | None = 1, replicate: int = 0, world: World | None = None, *,
-                 scenario: str | os.PathLike | None = None, **values: Any) -> None:
+                 scenario: str | os.PathLike | None = None,
+                 base_years: BaseYearCache | None = None, **values: Any) -> None:
         if (config is None) == (scenario is None):
             raise TypeError("CircleModel needs either config or scenario")
         config = resolve_config(config if scenario is None else scenario, values)
@@ -75,11 +74,15 @@ class CircleModel(mesa.Model):
         self.config = config
         self.world = world or build_world(config)
         self.technology = technology(self.world, config)
-        self.calibration, units, self.parks = calibrate(self.world, config, self.streams["world"])
+        base = (base_years or base_year_cache.shared()).base_year(
+            self.world, config, self.streams["world"], settle_base_year)
+        self.calibration, units = base.calibration, base.units
+        self.settle_rounds = base.settle_rounds
+        self.parks = build_parks(self.world, config, self.calibration.local_capacity)
         self.agreements = negotiation.prepare(self.parks)
         self.gravity = self.calibration.gravity0
         self.wage = self.world.wage.copy()
-        self.settings = self._initial_settings()
+        self.settings = self._initial_settings(base.offers)
         n = self.world.n_cities
         self.cities = City.create_agents(self, n, index=list(range(n)),
                                          name=list(self.world.cities),
@@ -91,10 +94,6 @@ class CircleModel(mesa.Model):
         self.current_terms = priced_terms(self.world, config, self.technology, self.parks,
                                           units, self.wage)
         self.rd_attention = reverse_enclave_attention(self.world, config, self.parks, units)
-        self.settle_rounds = 0
-        if config.competition.active:          # the base year is the status quo's equilibrium
-            self._note_books()
-            self._settle_status_quo()
         self._negotiate()      # agreements due at the start are offered in that equilibrium
         self.recorder = Recorder()
         self.datacollector = CircleCollector(self.recorder.rows["circle"], self.cities)
@@ -147,32 +146,14 @@ class CircleModel(mesa.Model):
         """Primary output now (it grows with the circle's trend)."""
         return self.state.primary
 
-    def _initial_settings(self) -> Settings:
-        """No offers yet; under competition each city promotes its base-year target sectors."""
+    def _initial_settings(self, offers: np.ndarray) -> Settings:
+        """The status quo's offers (the base year's); under competition each city promotes its
+        base-year target sectors."""
         c = self.world.n_cities
         targets = self.calibration.base_promoted.copy()
-        return Settings(offers=np.zeros((c, n_sector_segments(self.world.n_sectors))),
-                        promoted=targets, mapped=None,
+        return Settings(offers=offers.copy(), promoted=targets, mapped=None,
                         platform=self.config.switches.shared_platform,
                         excluded=np.zeros(c, dtype=bool))
-
-    def _settle_status_quo(self) -> None:
-        """Start from the status quo's offers, with the arrival constants calibrated on them."""
-        w, econ, cal, state = self.world, self.config.economy, self.calibration, self.state
-        c = w.n_cities
-        local = build_parks(w, self.config.model_copy(update={"agreements": []}),
-                            self.parks.capacity[:c])
-        prices = land_prices(w.land_rent_base, local, state.land_used()[:c],
-                             econ.land_price_utilisation_elasticity, econ.max_utilisation)
-        terms = location_terms(self.technology, local, state.output_cube(), self.wage, prices)
-        term = int(round(self.config.competition.subsidy_years * STEPS_PER_YEAR))
-        # units close before the survivors review; a unit is new if it arrived or moved in
-        turnover = cal.p_exit + (1 - cal.p_exit) * cal.p_review * (1 - econ.stay_share_reviewers)
-        contracts = draw_base_contracts(len(self.units), turnover, term, self.streams["world"])
-        offers, self.calibration, self.settle_rounds = status_quo_offers(
-            status_quo_state(state, local, terms), list(self.cities), cal.delta_arrival.copy(),
-            contracts)
-        self.settings.offers[:] = offers
 
     # ----------------------------------------------------------------- the schedule
     def step(self) -> None:

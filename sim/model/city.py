@@ -20,7 +20,7 @@ import numpy as np
 from sim.model.books import Books
 from sim.model.forecast import BudgetBase, budget_bases, city_values, decider_groups
 from sim.model.state import State
-from sim.model.utility import Choosers, UtilityParts, utilities, utility_parts
+from sim.model.utility import Choosers, OfferedUtilities, rows_of, utilities, utility_parts
 from sim.rules.constants import STEPS_PER_YEAR
 from sim.rules.economy import Settings, park_offers
 from sim.rules.offers import best_responses_on, breaks_cap, damped, within_budget
@@ -84,8 +84,9 @@ class City(mesa.Agent):
         kgs = np.flatnonzero(self.targets)
         offers = np.zeros(state.kg)
         if len(kgs):
-            inputs = self.offer_inputs(state, kgs, s,
-                                       *((shared.everyone, shared.parts) if shared else ()))
+            inputs = self.offer_inputs(
+                state, kgs, s, *((shared.everyone, shared.parts, shared.values) if shared
+                                 else ()))
             capped = cfg.switches.subsidy_cap
             ceilings = [competition.subsidy_max,
                         *([min(cfg.policies.subsidy_cap.cap, competition.subsidy_max)]
@@ -138,23 +139,27 @@ class City(mesa.Agent):
 
     def offer_inputs(self, state: State, kgs: np.ndarray, settings: Settings,
                      everyone: tuple[Choosers, np.ndarray] | None = None,
-                     parts: UtilityParts | None = None) -> OfferInputs:
+                     parts: OfferedUtilities | None = None,
+                     values: np.ndarray | None = None) -> OfferInputs:
         """Decider groups, their utilities and availability, and the city's values per yuan.
 
         ``everyone`` (``decider_groups`` of all sector-segments at this step) saves rebuilding
-        them; with it, ``parts`` (their ``utility_parts`` under ``settings``, whose offers may
-        since have changed) saves all of their utilities but the offers.
+        them; with it, ``parts`` (their utilities under ``settings``, kept while only offers
+        change) saves all of their utilities but those of sector-segments whose offers moved.
+        ``values`` (``city_values`` of every sector-segment) saves recomputing them.
         """
         if everyone is None:
             groups, weight = decider_groups(state, kgs)
             u, available = utilities(state, groups, settings)
-        else:
-            rows = np.flatnonzero(np.isin(everyone[0].kg, kgs))
+        elif parts is None:
+            rows = rows_of(everyone[0].kg, kgs, state.kg)
             groups, weight = everyone[0].select(rows), everyone[1][rows]
-            u, available = (utilities(state, groups, settings) if parts is None else
-                            parts.select(rows).at(park_offers(settings, state.parks,
-                                                              state.step)))
-        return OfferInputs(groups, weight, u, available, city_values(state, kgs)[self.index])
+            u, available = utilities(state, groups, settings)
+        else:
+            rows, u, available = parts.at(park_offers(settings, state.parks, state.step), kgs)
+            groups, weight = everyone[0].select(rows), everyone[1][rows]
+        values = (city_values(state, kgs) if values is None else values[:, kgs])[self.index]
+        return OfferInputs(groups, weight, u, available, values)
 
     def best_offers(self, state: State, kgs: np.ndarray, settings: Settings, ceiling: float,
                     inputs: OfferInputs | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -197,8 +202,12 @@ class SharedDecisions:
         return decider_groups(self.state, np.arange(self.state.kg))
 
     @functools.cached_property
-    def parts(self) -> UtilityParts:
-        return utility_parts(self.state, self.everyone[0], self.state.settings)
+    def parts(self) -> OfferedUtilities:
+        return OfferedUtilities(utility_parts(self.state, self.everyone[0], self.state.settings))
+
+    @functools.cached_property
+    def values(self) -> np.ndarray:
+        return city_values(self.state, np.arange(self.state.kg))
 
     @functools.cached_property
     def budgets(self) -> list[BudgetBase]:

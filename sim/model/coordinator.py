@@ -14,7 +14,7 @@ import numpy as np
 from sim.model.city import City
 from sim.model.forecast import city_values, decider_groups, projected_values
 from sim.model.state import State
-from sim.model.utility import utility_parts
+from sim.model.utility import OfferedUtilities, utility_parts
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
 from sim.rules.constants import (
@@ -168,13 +168,15 @@ class Coordinator(mesa.Agent):
         rival = Settings(offers=state.settings.offers.copy(), promoted=targets, mapped=None,
                          platform=False, excluded=state.settings.excluded.copy())
         if competition.active:
-            parts = utility_parts(state, everyone[0], rival)   # only the rivals' offers move
+            # only the rivals' offers move: utilities kept and recomputed where offers moved
+            parts = OfferedUtilities(utility_parts(state, everyone[0], rival))
+            values = city_values(state, np.arange(state.kg))
             for _ in range(2):   # a short damped best-response path as the competition benchmark
                 for city in self.cities:
                     kgs = np.flatnonzero(targets[city.index])
                     br, _ = city.best_offers(state, kgs, rival, competition.subsidy_max,
                                              city.offer_inputs(state, kgs, rival, everyone,
-                                                               parts))
+                                                               parts, values))
                     row = rival.offers[city.index]
                     row[kgs] = damped(row[kgs], br, competition.damping)
         return rival

@@ -18,10 +18,10 @@ import numpy as np
 
 from sim.model.calibration import Calibration
 from sim.model.city import City
-from sim.model.forecast import budget_bases, decider_groups
+from sim.model.forecast import budget_bases, city_values, decider_groups
 from sim.model.state import State
 from sim.model.stationary import retention_hazards, settle_reviewers
-from sim.model.utility import utility_parts
+from sim.model.utility import OfferedUtilities, utility_parts
 from sim.rules.constants import TOLERANCE
 from sim.rules.economy import Settings, Terms
 from sim.rules.park_table import Parks
@@ -198,14 +198,15 @@ class _Settling:
         state, settings = self.state, self.settings
         out = np.zeros_like(settings.offers)
         everyone = decider_groups(state, np.arange(state.kg))
-        parts = utility_parts(state, everyone[0], settings)
+        parts = OfferedUtilities(utility_parts(state, everyone[0], settings))
+        values = city_values(state, np.arange(state.kg))
         ceiling = state.config.competition.subsidy_max
         for city in self.cities:
             kgs = np.flatnonzero(state.calibration.base_promoted[city.index])
             if len(kgs):
                 out[city.index, kgs], _ = city.best_offers(
                     state, kgs, settings, ceiling,
-                    city.offer_inputs(state, kgs, settings, everyone, parts))
+                    city.offer_inputs(state, kgs, settings, everyone, parts, values))
         return out
 
     def half_step(self, best: np.ndarray) -> float:

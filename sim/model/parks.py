@@ -69,6 +69,19 @@ def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
 
 def build_parks(world: World, config: ScenarioConfig, local_capacity: np.ndarray) -> Parks:
     """Local parks (one per city) then every agreement whose switch is on, in file order."""
+    rows = _local_rows(world, local_capacity)
+    for a in config.agreements:
+        if _switch_on(config, a.kind):
+            rows.append(_agreement_row(a, config, world))
+    return _table(rows)
+
+
+def local_parks(world: World, local_capacity: np.ndarray) -> Parks:
+    """Each city's local park alone (the base year's parks: no agreement is in force yet)."""
+    return _table(_local_rows(world, local_capacity))
+
+
+def _local_rows(world: World, local_capacity: np.ndarray) -> list[dict]:
     rows = []
     for c, name in enumerate(world.cities):
         rows.append(dict(
@@ -78,9 +91,10 @@ def build_parks(world: World, config: ScenarioConfig, local_capacity: np.ndarray
             rent_subsidy=0.0, rent_end=0.0, productivity_bonus=0.0, referral_strength=0.0,
             build_cost=0.0, home_only=False, sector_ok=np.ones(world.n_sectors, bool),
             segment_ok=np.ones(len(SEGMENTS), bool)))
-    for a in config.agreements:
-        if _switch_on(config, a.kind):
-            rows.append(_agreement_row(a, config, world))
+    return rows
+
+
+def _table(rows: list[dict]) -> Parks:
     columns = {f.name: [r[f.name] for r in rows] for f in dataclasses.fields(Parks)}
     arrays = {k: (v if k == "name" else np.array(v)) for k, v in columns.items()}
     for k in ("start",):

@@ -50,6 +50,8 @@ class Recorder:
         #: 招商引资, counts): a local investor's project in its home city is left out
         self.nonlocal_cum: np.ndarray | None = None
         self.from_wuhan_nonlocal_cum: np.ndarray | None = None
+        self.lead: np.ndarray | None = None      # the world's lead sectors (cities x sectors)
+        self.cells: tuple[np.ndarray, ...] | None = None   # labels of the sectors table's rows
 
     def record(self, state: State, events: StepEvents, books: Books, cities: Sequence[City],
                agreements: list[dict]) -> None:
@@ -66,16 +68,9 @@ class Recorder:
         self._parks(state, books.used, books.park_output, books.terms.land_price)
         self._transfers(state, events)
         self._investment_map(state)
-        flows = accounts.sharing_flows(
-            p,
-            books.shares,
-            books.park_output,
-            books.park_tax,
-            cfg.policies.park_within_park.platform_return_rate,
-            w.cities,
-            t,
-        )
-        self.rows["flows"].append(flows)
+        self._keep_rows("flows", accounts.sharing_flow_rows(
+            p, books.shares, books.park_output, books.park_tax,
+            cfg.policies.park_within_park.platform_return_rate, w.cities, t))
         transfers = books.compensation
         if agreements:
             self.rows["agreements"].append(pd.DataFrame(agreements, columns=TABLES["agreements"]))
@@ -83,10 +78,9 @@ class Recorder:
             payers = np.flatnonzero(transfers < 0)
             takers = np.flatnonzero(transfers > 0)
             total = transfers[takers].sum()
-            extra = [(t, w.cities[a], w.cities[b], "compensation",
-                      -transfers[a] * transfers[b] / total)
-                     for a in payers for b in takers]
-            self.rows["flows"].append(pd.DataFrame(extra, columns=TABLES["flows"]))
+            self._keep_rows("flows", [(t, w.cities[a], w.cities[b], "compensation",
+                                       -transfers[a] * transfers[b] / total)
+                                      for a in payers for b in takers])
 
     def _circle(self, state: State, events: StepEvents, books: Books,
                 cube: np.ndarray) -> None:
@@ -133,7 +127,9 @@ class Recorder:
         row.update(metrics.segment_pairs(manuf, w.core))
         row["pair_wuhan_capital_to_ring_cum"], row["pair_ring_capital_from_wuhan_cum"] = \
             metrics.capital_pair(self.new_investment_cum, self.from_wuhan_cum, w.core)
-        lead = metrics.lead_sectors(w.output[:, w.manufacturing].sum(axis=2))
+        if self.lead is None:       # the base year's lead sectors: the same at every step
+            self.lead = metrics.lead_sectors(w.output[:, w.manufacturing].sum(axis=2))
+        lead = self.lead
         row["chain_completeness_ring"] = metrics.chain_completeness_ring(manuf, w.distance_km,
                                                                          lead, w.core)
         row["similarity_ring_mean_segment"] = metrics.similarity_ring_mean_segments(manuf, w.core)
@@ -231,13 +227,15 @@ class Recorder:
             caught=[bool(c.detected) for c in cities]))
 
     def _sectors(self, state: State, cube: np.ndarray) -> None:
-        w = state.world
-        c, k, g = np.meshgrid(
-            np.arange(w.n_cities), np.arange(w.n_sectors), np.arange(len(SEGMENTS)), indexing="ij"
-        )
-        self._keep("sectors", dict(step=state.step, city=names(w.cities)[c.ravel()],
-                                   sector=names(w.sectors)[k.ravel()],
-                                   segment=names(SEGMENTS)[g.ravel()], output=cube.ravel()))
+        if self.cells is None:      # the labels of the city x sector x segment cells, once
+            w = state.world
+            c, k, g = np.meshgrid(np.arange(w.n_cities), np.arange(w.n_sectors),
+                                  np.arange(len(SEGMENTS)), indexing="ij")
+            self.cells = (names(w.cities)[c.ravel()], names(w.sectors)[k.ravel()],
+                          names(SEGMENTS)[g.ravel()])
+        city, sector, segment = self.cells
+        self._keep("sectors", dict(step=state.step, city=city, sector=sector, segment=segment,
+                                   output=cube.ravel()))
 
     def _parks(self, state: State, used: np.ndarray, park_output: np.ndarray,
                price: np.ndarray) -> None:
@@ -288,6 +286,13 @@ class Recorder:
         n = max(len(v) for v in columns.values() if not np.isscalar(v))
         self.rows[table].append({name: np.full(n, v) if np.isscalar(v) else np.asarray(v)
                                  for name, v in columns.items()})
+
+    def _keep_rows(self, table: str, rows: list[tuple]) -> None:
+        """Rows given as tuples in the table's column order, kept as :meth:`_keep` keeps them."""
+        if rows:
+            self._keep(table, {name: names(column) if isinstance(column[0], str)
+                               else np.array(column)
+                               for name, column in zip(TABLES[table], zip(*rows), strict=True)})
 
     def results(self, config: ScenarioConfig) -> Results:
         frames = {}

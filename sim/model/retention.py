@@ -64,13 +64,13 @@ def retention_terms(state: State, kg: np.ndarray, current: np.ndarray, dest: np.
     """
     competition, p, cal = state.config.competition, state.parks, state.calibration
     if rate is not None:
-        return rate, _acceptance(u_move - u_stay, rate * state.terms.q[kg, current]
-                                 / cal.sigma[kg])
+        return rate, _acceptance(u_move - u_stay, acceptance_lift(state, kg, current, rate))
     c = p.attractor(state.step)[current]
     ceiling = competition.subsidy_max
-    if state.config.switches.subsidy_cap:
-        ceiling = np.where(state.out_of_scheme[c], competition.subsidy_max,
-                           min(state.config.policies.subsidy_cap.cap, ceiling))
+    bound = ~state.out_of_scheme[c]        # a cap binds only the cities in its scheme
+    if bound.any() and state.config.switches.subsidy_cap:
+        ceiling = np.where(bound, min(state.config.policies.subsidy_cap.cap, ceiling),
+                           competition.subsidy_max)
     grid = (np.linspace(0.0, 1.0, competition.subsidy_grid_points)[None, :]
             * np.broadcast_to(ceiling, len(kg))[:, None])
     q_stay = state.terms.q[kg, current]
@@ -81,6 +81,17 @@ def retention_terms(state: State, kg: np.ndarray, current: np.ndarray, dest: np.
     v_there = np.where(dest >= 0, values[c, kg, np.maximum(dest, 0)], 0.0)
     rate, chance = retention_choice(grid, p_stay, v_here, v_there, cal.life, cal.sub_life)
     return rate, np.where(rate > 0, chance, 0.0)
+
+
+def acceptance_lift(state: State, kg: np.ndarray, current: np.ndarray,
+                    rate: np.ndarray) -> np.ndarray:
+    """What a counter-offer at ``rate`` adds to the utility of staying at park ``current``."""
+    return rate * state.terms.q[kg, current] / state.calibration.sigma[kg]
+
+
+def accepted_chance(u_stay: np.ndarray, u_move: np.ndarray, lift: np.ndarray) -> np.ndarray:
+    """The chance that a counter-offer lifting staying by ``lift`` is accepted."""
+    return _acceptance(u_move - u_stay, lift)
 
 
 def _acceptance(gap: np.ndarray, lift: np.ndarray) -> np.ndarray:

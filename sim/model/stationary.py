@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from sim.model.forecast import decider_groups
-from sim.model.retention import retention_terms
+from sim.model.retention import acceptance_lift, accepted_chance, retention_terms
 from sim.model.state import State
 from sim.model.utility import Choosers, utilities
 from sim.rules.choice import nested_probabilities
@@ -64,12 +64,37 @@ def review_terms(state: State, who: Choosers, u: np.ndarray,
     return _reviews(state, who, u, available)
 
 
+class _ReviewGrid:
+    """The (group, destination) pairs of fixed reviewer groups, flattened (n (P + 1); the last
+    destination of each group is the outside), kept while a fixed point iterates on the groups;
+    with the counter-offers' lift to staying while the counter-offers stay the same."""
+
+    def __init__(self, who: Choosers, n_parks: int) -> None:
+        n = len(who.kg)
+        self.rows = np.arange(n)
+        self.dest = np.tile(np.append(np.arange(n_parks), -1), n)
+        self.current = np.repeat(who.current, n_parks + 1)
+        self.kg = np.repeat(who.kg, n_parks + 1)
+        self.leaves = self.dest != self.current
+        self._rates: np.ndarray | None = None
+        self._lift: np.ndarray | None = None
+
+    def lift(self, state: State, rates: np.ndarray) -> np.ndarray:
+        """:func:`acceptance_lift` of ``rates`` (n x (P + 1)), once per array of rates."""
+        if rates is not self._rates:
+            self._rates = rates
+            self._lift = acceptance_lift(state, self.kg, self.current, rates.ravel())
+        return self._lift
+
+
 def _reviews(state: State, who: Choosers, u: np.ndarray, available: np.ndarray,
-             rates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             rates: np.ndarray | None = None, grid: _ReviewGrid | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Review outcomes (n x (P + 1)), and per announced departure the chance it is retained
     (choice probability times acceptance) and the counter-offer's rate (n x (P + 1)).
 
     ``rates``: counter-offers taken as given (only their acceptance is evaluated); None: chosen.
+    ``grid``: the groups' :class:`_ReviewGrid`, if kept between calls.
     """
     nest_param, n_c = state.config.economy.nest_parameter, state.world.n_cities
     probs = nested_probabilities(u, state.parks.city, n_c, nest_param, available)
@@ -77,14 +102,15 @@ def _reviews(state: State, who: Choosers, u: np.ndarray, available: np.ndarray,
     if not (competition.active and competition.retention):
         return probs, np.zeros_like(probs), np.zeros_like(probs)
     n, n_p = u.shape
-    rows = np.arange(n)
-    dest = np.tile(np.append(np.arange(n_p), -1), n)
-    current = np.repeat(who.current, n_p + 1)
+    grid = grid or _ReviewGrid(who, n_p)
+    rows = grid.rows
     u_move = np.concatenate([u, np.zeros((n, 1))], axis=1).ravel()
     u_stay = np.repeat(u[rows, who.current], n_p + 1)
-    rate, chance = retention_terms(state, np.repeat(who.kg, n_p + 1), current, dest, u_stay,
-                                   u_move, None if rates is None else rates.ravel())
-    chance = np.where(dest != current, chance, 0.0).reshape(n, n_p + 1)
+    if rates is None:
+        rate, chance = retention_terms(state, grid.kg, grid.current, grid.dest, u_stay, u_move)
+    else:
+        rate, chance = rates.ravel(), accepted_chance(u_stay, u_move, grid.lift(state, rates))
+    chance = np.where(grid.leaves, chance, 0.0).reshape(n, n_p + 1)
     chance[~np.isfinite(chance)] = 0.0
     kept = probs * chance
     out = probs - kept
@@ -147,13 +173,14 @@ def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
     delta, kappa = cal.delta_review.copy(), cal.switching_cost.copy()
     cells = (np.repeat(who.kg, p.n) * n_c + np.tile(p.city, len(mass)))   # (KG, city) of (n, P)
     it, rates, fresh = 0, None, 0
+    grid = _ReviewGrid(who, p.n)
     for it in range(1, max_iter + 1):
         u = u0 + delta[who.kg][:, p.city] - moving * kappa[who.kg][:, None]
         # the counter-offers are re-chosen every few steps and before accepting convergence;
         # in between only their acceptance moves with the utilities
         fresh = it if rates is None or it - fresh >= _RECHOOSE else fresh
-        out, _, chosen = _reviews(state, who, u, available, None if fresh == it else rates)
-        rates = chosen
+        out, _, chosen = _reviews(state, who, u, available, None if fresh == it else rates, grid)
+        rates = chosen if fresh == it else rates     # given rates come back as they went in
         inflow, slope, stay = _review_flows(state, who, mass, out, cells, kg_mass)
         has = cal.base_counts > 0
         # a Newton step on each constant alone: d inflow_b / dV_b = Σ_a n_a P'_ab (1 − P'_ab)

@@ -99,8 +99,10 @@ def attention(state: State, who: Choosers, settings: Settings,
                         1 + p.referral_strength[j] * vshare[op, j])
         att[:, j] *= np.where(own, mult[None, :], 1.0)
     # R&D a ring city's firms run in its reverse enclaves draws linked production to its parks
-    new = np.flatnonzero(arrival)
-    att[new] *= state.rd_attention[kg[new]][:, p.city]
+    # (a multiplier of 1 everywhere while no such R&D runs: nothing to multiply)
+    if (state.rd_attention != 1.0).any():
+        new = np.flatnonzero(arrival)
+        att[new] *= state.rd_attention[kg[new]][:, p.city]
     return att
 
 
@@ -157,6 +159,43 @@ class UtilityParts:
         return u, self.available.copy()
 
 
+class OfferedUtilities:
+    """Deciders' utilities at the subsidy offers in force, kept between calls while only offers
+    change (the cities moving in turn, a round of best responses): a decider's utilities depend
+    on the offers of its own sector-segment alone (its row of :func:`park_offers`), so the
+    deciders of a sector-segment are computed when first asked for and again only once that
+    row of offers has changed. Each row is computed as :meth:`UtilityParts.at` computes it."""
+
+    def __init__(self, parts: UtilityParts) -> None:
+        self.parts = parts
+        self.u = np.empty_like(parts.delta)
+        self.available = parts.available
+        self.offers: np.ndarray | None = None       # KG x P offers each row was computed at
+        self.done: np.ndarray | None = None         # KG bool: rows computed
+
+    def at(self, offers: np.ndarray, kgs: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+        """The rows of the deciders of ``kgs``, their utilities at ``offers`` (KG x P) and a
+        copy of their availability."""
+        if self.offers is None:
+            self.offers, self.done = offers.copy(), np.zeros(len(offers), dtype=bool)
+        kgs = np.asarray(kgs)
+        stale = kgs[~self.done[kgs] | (offers[kgs] != self.offers[kgs]).any(axis=1)]
+        if len(stale):
+            rows = rows_of(self.parts.kg, stale, len(offers))
+            self.u[rows] = self.parts.select(rows).at(offers)[0]
+            self.offers[stale], self.done[stale] = offers[stale], True
+        rows = rows_of(self.parts.kg, kgs, len(offers))
+        return rows, self.u[rows], self.available[rows]
+
+
+def rows_of(kg: np.ndarray, kgs: np.ndarray, n_kg: int) -> np.ndarray:
+    """The rows (in order) whose sector-segment ``kg`` is one of ``kgs``."""
+    mask = np.zeros(n_kg, dtype=bool)
+    mask[kgs] = True
+    return np.flatnonzero(mask[kg])
+
+
 _ROWS = ("kg", "net", "friction", "reviewer", "current", "stay_margin", "delta", "q", "sigma",
          "moving", "gravity", "log_att", "log_ref", "entry", "available")
 
@@ -170,8 +209,10 @@ def utility_parts(state: State, who: Choosers, settings: Settings,
     """
     base = like or _state_parts(state, who)
     cfg, p, econ = state.config, state.parks, state.config.economy
+    # without a map drawn (the status quo, or the map's switch off) nothing pays friction
     fric = (friction(settings, p, cfg.policies.investment_map.approval_friction)
-            if cfg.switches.investment_map else np.zeros((state.kg, p.n)))
+            if settings.mapped is not None and cfg.switches.investment_map
+            else np.zeros((state.kg, p.n)))
     fric = np.where((who.current >= 0)[:, None], 0.0, fric[who.kg])   # new projects need approval
     shares = accounts.share_matrices(p, state.step, state.world.n_cities,
                                      cfg.policies.enclave.credited_double_count)

@@ -186,6 +186,12 @@ def read_csv(folder: Path, name: str, required: bool = True) -> pd.DataFrame | N
     return pd.read_csv(path)
 
 
+#: Worlds built in this process, by data folder, its files' hash, the ``world`` parameters and
+#: the GDP by city given.
+_BUILT: dict[tuple, World] = {}
+_KEEP_WORLDS = 8
+
+
 def build_world(config: ScenarioConfig, folder: Path | None = None) -> World:
     """Build the base-year world from the data folder and the ``world`` parameters."""
     return build_world_with_gdp(config, None, folder)
@@ -198,8 +204,35 @@ def build_world_with_gdp(config: ScenarioConfig, gdp_by_city: Mapping[str, float
     Structure (primary share, secondary/tertiary split, sector weights), population, coordinates
     and the ``world`` parameters are the base year's; wages, talent and land rents follow the
     given GDP per capita. ``None`` gives the base-year world (``gdp_2021``).
+
+    A process builds each world once: the world is read only by the runs, so every run whose
+    folder holds the same files and whose ``world`` parameters and GDP are equal shares it (its
+    arrays are read-only).
     """
     folder = folder or data_folder(config)
+    gdp = None if gdp_by_city is None else tuple(sorted((str(k), float(v))
+                                                        for k, v in gdp_by_city.items()))
+    key = (str(Path(folder).resolve()), hash_data(folder), config.world.model_dump_json(), gdp)
+    world = _BUILT.get(key)
+    if world is None:
+        world = _read_only(_read_world(config, gdp_by_city, folder))
+        if len(_BUILT) >= _KEEP_WORLDS:
+            _BUILT.pop(next(iter(_BUILT)))
+        _BUILT[key] = world
+    return world
+
+
+def _read_only(world: World) -> World:
+    for f in dataclasses.fields(world):
+        value = getattr(world, f.name)
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    return world
+
+
+def _read_world(config: ScenarioConfig, gdp_by_city: Mapping[str, float] | None,
+                folder: Path) -> World:
+    """:func:`build_world_with_gdp` from the files."""
     wc: WorldConfig = config.world
     cities = read_csv(folder, "cities.csv")
     sectors = read_csv(folder, "sectors.csv")

@@ -119,6 +119,15 @@ def platform_returns(parks: Parks, park_output: np.ndarray, return_rate: float,
 def sharing_flows(parks: Parks, shares: Shares, park_output: np.ndarray, park_tax: np.ndarray,
                   returns_rate: float, cities: tuple[str, ...], step: int) -> pd.DataFrame:
     """The ``flows`` rows of one step: credit, tax and platform returns moved between cities."""
+    return pd.DataFrame(sharing_flow_rows(parks, shares, park_output, park_tax, returns_rate,
+                                          cities, step),
+                        columns=["step", "from_city", "to_city", "kind", "amount"])
+
+
+def sharing_flow_rows(parks: Parks, shares: Shares, park_output: np.ndarray,
+                      park_tax: np.ndarray, returns_rate: float, cities: tuple[str, ...],
+                      step: int) -> list[tuple]:
+    """:func:`sharing_flows` as (step, from_city, to_city, kind, amount) tuples."""
     rows = []
     for j in np.flatnonzero(parks.kind != ParkKind.LOCAL):
         host, op = cities[parks.city[j]], cities[parks.operator[j]]
@@ -139,4 +148,4 @@ def sharing_flows(parks: Parks, shares: Shares, park_output: np.ndarray, park_ta
         ):
             rows.append((step, host, op, "platform_return",
                          returns_rate * park_output[j] * parks.equity_operator[j]))
-    return pd.DataFrame(rows, columns=["step", "from_city", "to_city", "kind", "amount"])
+    return rows

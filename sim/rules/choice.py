@@ -132,17 +132,17 @@ def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.n
     kappa = np.ones(n.shape[0])
     eye = np.eye(n.shape[1], dtype=bool)
     goal = np.log(stay_share / (1 - stay_share))
+    floor_target, total, present = np.maximum(target, 1e-300), n.sum(axis=1), n > 0
     for _ in range(max_iter):
         move = money_move + kappa[:, None]
         util = np.where(eye[None], v[:, None, :], (v - move)[:, None, :])
-        top = np.maximum(util.max(axis=2, keepdims=True), 0.0)
+        top = np.maximum(row_max(util.reshape(-1, util.shape[2])).reshape(*util.shape[:2], 1),
+                         0.0)
         e = np.exp(util - top)
         p = e / (e.sum(axis=2, keepdims=True) + np.exp(-top))
         inflow = np.einsum("ka,kab->kb", n, p)
-        step_v = np.where(
-            n > 0, np.log(np.maximum(target, 1e-300) / np.maximum(inflow, 1e-300)), 0.0
-        )
-        stay = np.einsum("ka,kaa->k", n, p) / n.sum(axis=1)
+        step_v = np.where(present, np.log(floor_target / np.maximum(inflow, 1e-300)), 0.0)
+        stay = np.einsum("ka,kaa->k", n, p) / total
         step_k = np.log(stay / (1 - stay)) - goal
         v += step_v
         kappa = np.maximum(kappa - step_k, 0.0)

@@ -117,35 +117,42 @@ def best_responses_on(grids: list[np.ndarray], u: np.ndarray, available: np.ndar
     m0, rest, rest_value = _untouched(sums[:, ~touched], worth[:, ~touched], top, nest_param)
     paid = np.flatnonzero(pays)
     e_in_force, q_paid, value_paid = e[:, None, paid], q[:, None, paid], value[:, None, paid]
+    scale = sigma[:, None, None] * nest_param
+    in_block = block[None, :] == np.arange(n_blocks)[:, None]
+    nests = [(c, np.flatnonzero(nest[paid] == c)) for c in np.flatnonzero(touched)]
     out = []
     for grid in grids:
         e_paid = e_in_force * np.exp((grid[None, :, None] - current[:, None, None])
-                                     * q_paid / (sigma[:, None, None] * nest_param))
+                                     * q_paid / scale)
         worth_paid = e_paid * q_paid * (life * value_paid
                                         - sub_life * grid[None, :, None])   # N x S x J
         num, denom = _touched(e_paid, worth_paid, sums, worth, top, m0, rest, rest_value,
-                              nest[paid], np.flatnonzero(touched), nest_param)
-        values = (block[None, :] == np.arange(n_blocks)[:, None]) @ (weight[:, None] * num / denom)
+                              nests, nest_param)
+        values = in_block @ (weight[:, None] * num / denom)
         out.append((grid[np.argmax(values, axis=1)], values))
     return out
 
 
+def _over_paid(x: np.ndarray, here: np.ndarray) -> np.ndarray:
+    """``x`` (N x S x J) summed over the paid parks ``here`` (N x S); one park is itself."""
+    return x[:, :, here[0]] if len(here) == 1 else x[:, :, here].sum(axis=2)
+
+
 def _touched(e_paid: np.ndarray, worth_paid: np.ndarray, sums: np.ndarray, worth: np.ndarray,
              top: np.ndarray, m0: np.ndarray, rest: np.ndarray, rest_value: np.ndarray,
-             nest_paid: np.ndarray, touched: np.ndarray,
+             nests: list[tuple[int, np.ndarray]],
              nest_param: float) -> tuple[np.ndarray, np.ndarray]:
     """The logit's expected value (numerator) and denominator (N x S), relative to the largest
-    nest term, with the nests holding the paid parks recomputed at each candidate rate."""
+    nest term, with the nests holding the paid parks (``nests``: each nest and the positions of
+    its paid parks among them) recomputed at each candidate rate."""
     parts = []
     m = np.repeat(m0, e_paid.shape[1], axis=1)            # the largest nest term, N x S
     with np.errstate(divide="ignore"):
-        for c in touched:
-            here = nest_paid == c
-            nest_sum = sums[:, c, None] + e_paid[:, :, here].sum(axis=2)         # N x S
+        for c, here in nests:
+            nest_sum = sums[:, c, None] + _over_paid(e_paid, here)               # N x S
             nest_u = nest_param * (np.log(nest_sum) + top)
             m = np.maximum(m, nest_u)
-            parts.append((nest_u, nest_sum,
-                          worth[:, c, None] + worth_paid[:, :, here].sum(axis=2)))
+            parts.append((nest_u, nest_sum, worth[:, c, None] + _over_paid(worth_paid, here)))
     scale = np.exp(m0 - m)
     denom, num = rest * scale, rest_value * scale
     for nest_u, nest_sum, nest_worth in parts:

@@ -143,8 +143,10 @@ class ModelEvaluator:
     def _last_step(self, config: dict, point: dict[str, float]) -> dict[str, float]:
         # lazy: the model (and Mesa) loads only where a model point is evaluated, never in
         # studies of a test function, nor in the command line before the study starts
+        from sim.experiments.base_years import use_environment
         from sim.model import run_scenario
 
+        use_environment()       # base years kept in SIM_BASE_YEARS, if it names a folder
         data = json.loads(json.dumps(config))
         for key, value in point.items():
             set_dotted(data, key, value, f"sample {key}")

@@ -27,6 +27,7 @@ import pandas as pd
 
 from sim.config import load_scenario
 from sim.config.loader import data_folder
+from sim.experiments.base_years import use_environment
 from sim.experiments.runner import open_executor
 from sim.model import run_scenario
 from sim.model.world import build_world_with_gdp
@@ -180,6 +181,7 @@ def simulate_targets(targets: Sequence[Target], overrides: list[str], seed: int,
     dotted-key ``overrides`` (values of assumed parameters) applied after the run's own settings
     and the same random streams (seed, replicate) in every run.
     """
+    use_environment()       # base years kept in SIM_BASE_YEARS, if it names a folder
     sized = _sized(overrides, n_units)
     runs = {name: RUNNERS[name](sized, seed, replicate)
             for name in dict.fromkeys(t.run for t in targets)}

@@ -1,0 +1,203 @@
+"""Issue 33's targets, this tree against a baseline revision in one command, in CPU seconds.
+
+Usage: ``python benchmarks/side_by_side.py [--baseline af3d7a8] [--rounds 3] [--only ...]``.
+The baseline's tree is extracted by ``git archive`` into a temporary folder and each
+measurement runs in a fresh Python process importing ``sim`` from one tree or the other, the
+two trees in turns; the best of ``--rounds`` counts. Times are CPU seconds of the measured span
+(``time.process_time``; a batch adds its worker processes' CPU, ``RUSAGE_CHILDREN``), so other
+work on the machine inflates them little; the load average is printed beside them.
+
+- ``standard``: the bundled ``coordinated`` scenario at its size (20,000 units, 20 quarters):
+  the first run of a fresh process (every part cold: world, base year), the next run of that
+  process with its base year built again, and the one after with the base year from the
+  process's cache (what a batch's second scenario of a replicate pays); target <= 0.4x.
+- ``calibration``: the back-test (2010 world, 36 quarters, 1 replicate) at the calibration's
+  size (2,000 units: ``sim calibrate``'s default), the first in a fresh process, and the next
+  one of that process at another seed (what a calibration worker pays per simulation from its
+  second on: a new replicate, so a new base year); target <= 0.3x.
+- ``batch``: the 16 scenarios of ``make demo`` (one world) at the standard size, one replicate,
+  ``run_batch`` on 2 local workers: the batch's CPU (parent and workers); target <= 0.35x.
+- ``million``: 1,000,000 units, 4 quarters after an untimed build: CPU per quarter and the
+  process's peak memory; target: within the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import checked_out  # noqa: E402  (the sibling benchmark's git-archive helper)
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"standard": 0.4, "standard_next": 0.4, "standard_warm": 0.4, "calibration": 0.3,
+           "calibration_next": 0.3, "batch": 0.35, "million": 1.0, "standard_peak_mb": 1.02,
+           "million_peak_mb": 1.02}
+#: The figures of each measurement beyond its ``cpu_s``, and their labels.
+EXTRA = {"standard": [("next_cpu_s", "standard_next"), ("warm_cpu_s", "standard_warm")],
+         "calibration": [("next_cpu_s", "calibration_next")]}
+
+
+def _tree() -> Path:
+    import sim
+    return Path(sim.__file__).resolve().parents[1]
+
+
+def _clear_base_years() -> None:
+    """Forget the process's base years (a tree without the cache has nothing to forget)."""
+    try:
+        from sim.model import base_year_cache
+    except ImportError:
+        return
+    base_year_cache.shared().clear()
+
+
+def measure_standard() -> dict:
+    """The standard run three times in one process: first (everything cold), next with the base
+    year built again, next with the base year from the process's cache (a tree without the
+    cache builds it every time)."""
+    import sim.rules.planning  # noqa: F401  (scipy.optimize, imported lazily by the map)
+    from sim.config import load_scenario
+    from sim.model import run_scenario
+    config = load_scenario(_tree() / "scenarios" / "coordinated.yaml")
+    out = {}
+    for key in ("cpu_s", "next_cpu_s", "warm_cpu_s"):
+        if key == "next_cpu_s":
+            _clear_base_years()
+        start = time.process_time()
+        run_scenario(config)
+        out[key] = time.process_time() - start
+    return {**out, "peak_mb": _peak_mb()}
+
+
+def measure_calibration() -> dict:
+    import sim.model  # noqa: F401
+    import sim.rules.planning  # noqa: F401
+    from sim.validation.backtest import backtest
+    sized = ["world.n_units=2000"]
+    start = time.process_time()
+    backtest(replicates=1, seed=1, overrides=sized)
+    first = time.process_time() - start
+    start = time.process_time()
+    backtest(replicates=1, seed=2, overrides=sized)
+    return {"cpu_s": first, "next_cpu_s": time.process_time() - start}
+
+
+def measure_batch() -> dict:
+    from sim.experiments.demo import bundled_scenarios
+    from sim.experiments.runner import run_batch
+    files = bundled_scenarios(_tree() / "scenarios")
+    with tempfile.TemporaryDirectory() as tmp:
+        start, children = time.process_time(), _children_cpu()
+        wall = time.perf_counter()
+        summary = run_batch(files, Path(tmp) / "batch", replicates=1, seed=1, workers=2,
+                            progress=False)
+        wall = time.perf_counter() - wall
+        cpu = time.process_time() - start + _children_cpu() - children
+    if summary.n_failed or summary.n_ok != len(files):
+        raise SystemExit(f"batch: {summary.n_failed} of {len(files)} runs failed")
+    return {"cpu_s": cpu, "wall_s": wall, "runs": summary.n_ok}
+
+
+def measure_million() -> dict:
+    import sim.rules.planning  # noqa: F401
+    from sim.config import load_scenario
+    from sim.model import CircleModel
+    config = load_scenario(_tree() / "scenarios" / "coordinated.yaml",
+                           ["world.n_units=1000000"])
+    model = CircleModel(config, seed=config.seed)
+    start = time.process_time()
+    for _ in range(4):
+        model.step()
+    return {"cpu_s": (time.process_time() - start) / 4, "peak_mb": _peak_mb()}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+MEASURES = {"standard": measure_standard, "calibration": measure_calibration,
+            "batch": measure_batch, "million": measure_million}
+
+
+def in_child(name: str, tree: Path) -> dict:
+    """One measurement in a fresh interpreter importing ``sim`` from ``tree``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure", name],
+                          capture_output=True, text=True, env=env, cwd=tree)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"{name} in {tree}: {tail}")
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["load_1min"] = os.getloadavg()[0]
+    return out
+
+
+def side_by_side(baseline: str, only: list[str], rounds: int) -> dict:
+    """Each measurement of ``only`` for both trees, in turns; the best of ``rounds`` of each."""
+    results: dict[str, dict] = {}
+    with checked_out(baseline) as old:
+        for name in only:
+            turns = [(in_child(name, old), in_child(name, ROOT)) for _ in range(rounds)]
+            results[name] = {"baseline": [t[0] for t in turns], "current": [t[1] for t in turns]}
+    return results
+
+
+def rows(results: dict) -> list[tuple[str, float, float, float, float]]:
+    """(measure, baseline CPU, current CPU, ratio, target) of each figure, best of the rounds."""
+    out = []
+    for name, turns in results.items():
+        keys = [("cpu_s", name), *EXTRA.get(name, [])]
+        for key, label in keys:
+            old = min(t[key] for t in turns["baseline"])
+            new = min(t[key] for t in turns["current"])
+            out.append((label, old, new, new / old, TARGETS[label]))
+        if name in ("million", "standard"):
+            old = min(t["peak_mb"] for t in turns["baseline"])
+            new = min(t["peak_mb"] for t in turns["current"])
+            out.append((f"{name}_peak_mb", old, new, new / old, TARGETS[f"{name}_peak_mb"]))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default="af3d7a8", help="git revision (default af3d7a8)")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of each tree (best counts)")
+    parser.add_argument("--only", nargs="+", choices=sorted(MEASURES), default=list(MEASURES))
+    parser.add_argument("--out", help="also write the figures as JSON here")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(MEASURES[args.measure]()))
+        return 0
+    if args.rounds < 1:
+        parser.error(f"--rounds: expected an integer >= 1 (got {args.rounds})")
+    results = side_by_side(args.baseline, args.only, args.rounds)
+    print(f"| measure (best of {args.rounds}, CPU s; MB) | {args.baseline} | this tree | ratio "
+          f"| target |")
+    print("|---|---:|---:|---:|---|")
+    for label, old, new, ratio, target in rows(results):
+        mark = "met" if ratio <= target else "missed"
+        print(f"| {label} | {old:.3f} | {new:.3f} | {ratio:.2f}x | <= {target}x: {mark} |")
+    loads = [t["load_1min"] for r in results.values() for side in r.values() for t in side]
+    print(f"load average (1 min) during the measurements: {min(loads):.1f} to {max(loads):.1f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
