@@ -85,21 +85,6 @@ def enclave_fill(parks: pd.DataFrame, full: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=by + ["fill_step", "land_used", "land_capacity"])
 
 
-def host_land_carved(parks: pd.DataFrame, without: pd.DataFrame) -> pd.DataFrame:
-    """Per host city and replicate (last step): land used in enclaves, and the share of it that
-    the host's local park lost relative to a paired run without the enclaves (``without``):
-    ``(local used without − local used with) / enclave land used``."""
-    def last(f: pd.DataFrame) -> pd.DataFrame:
-        return f[f.step == f.step.max()]
-    w, wo = last(parks), last(without)
-    enclave = w[w.kind == "enclave"].groupby(["replicate", "city"]).land_used.sum()
-    local = w[w.kind == "local"].set_index(["replicate", "city"]).land_used
-    local0 = wo[wo.kind == "local"].set_index(["replicate", "city"]).land_used
-    out = pd.DataFrame({"enclave_land_used": enclave})
-    out["carved_share"] = (local0 - local).reindex(out.index) / out.enclave_land_used
-    return out.reset_index()
-
-
 def enclave_share_table(circle: pd.DataFrame, cities: pd.DataFrame, parks: pd.DataFrame,
                         agreements: pd.DataFrame, share_key: str,
                         source: str = "Wuhan") -> pd.DataFrame:

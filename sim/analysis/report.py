@@ -54,11 +54,6 @@ def fmt_p(value: float) -> str:
     return "< 0.001" if value < 0.001 else f"= {value:.3f}"
 
 
-def check_fresh(out_dir: Path) -> None:
-    """Refuse to overwrite an earlier report in ``out_dir`` (see :func:`output.check_target`)."""
-    check_target(Path(out_dir))
-
-
 def check_comparable(batch, baseline: str) -> None:
     """Refuse a batch that cannot be compared, in one line: no run, or nothing beside the
     baseline.
