@@ -33,6 +33,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sim.analysis import registry
 from sim.config import uncertain
 from sim.config.inert import InertWarning, value_findings
 from sim.config.loader import ConfigError, resolved_dict, schema_key_error, with_values
@@ -44,10 +45,10 @@ from sim.paths import bundled_scenarios  # noqa: F401  (sim.bundled_scenarios)
 from sim.sensitivity import core as sensitivity
 from sim.sensitivity.core import ModelEvaluator, parse_uncertain, select
 
-#: The report's headline outcomes: money flows as present values (``.pv``), the rest in the
-#: last quarter (``.last``).
-OUTCOMES = ("welfare.pv", "welfare_national.pv", "gdp_total.pv", "subsidy_total.pv",
-            "similarity_ring_mean.last", "wuhan_share.last", "theil.last")
+#: The report's headline outcomes (the metric registry's): money flows as present values
+#: (``.pv``), the rest in the last quarter (``.last``).
+OUTCOMES = tuple(f"{code}.{'pv' if registry.get(code).flow else 'last'}"
+                 for code in registry.HEADLINE)
 #: The seven switches of the co-construction rules: the levers of :func:`ema_model`.
 SWITCHES = ("investment_map", "subsidy_cap", "shared_platform", "enclave", "gdp_tax_sharing",
             "park_within_park", "reverse_enclave")

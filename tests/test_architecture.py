@@ -309,3 +309,47 @@ def test_the_tree_reader_finds_files_by_folder() -> None:
     text = "## The tree\n\n```\nsim/\n  a.py, b.py     two\n  sub/           a folder\n" \
            "    c.py         one\n                 more words d.py\n  e.py           back\n```\n"
     assert tree_entries(text) == {"sim": {"a.py", "b.py", "e.py"}, "sim/sub": {"c.py"}}
+
+
+def headline_lists(path: Path, headline: tuple[str, ...]) -> list[int]:
+    """Lines of literal tuples, lists, sets or dicts of three or more strings, all of them headline
+    metrics: a headline list written out again instead of derived from the metric registry (a
+    catalogue of every column or metric names others too, and is not one)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        items = node.keys if isinstance(node, ast.Dict) else getattr(node, "elts", None)
+        if isinstance(node, ast.Tuple | ast.List | ast.Set | ast.Dict) and items:
+            names = [item.value for item in items
+                     if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+            if len(names) >= 3 and set(names) <= set(headline):
+                found.append(node.lineno)
+    return found
+
+
+def test_the_headline_metrics_are_declared_once_and_every_list_derives_from_them() -> None:
+    from sim.analysis import registry
+    from sim.api import OUTCOMES
+    from sim.experiments import demo
+    from sim.sensitivity import core
+
+    assert registry.HEADLINE == ("welfare", "welfare_national", "gdp_total",
+                                 "similarity_ring_mean", "wuhan_share", "theil", "subsidy_total")
+    assert tuple(c for c in registry.HEADLINE if c != "wuhan_share") == registry.RANKED
+    assert OUTCOMES == ("welfare.pv", "welfare_national.pv", "gdp_total.pv",
+                        "similarity_ring_mean.last", "wuhan_share.last", "theil.last",
+                        "subsidy_total.pv")
+    assert core.HEADLINE_METRICS == registry.HEADLINE
+    assert core.DIRECTIONS["theil"] == -1 and core.DIRECTIONS["welfare"] == +1
+    assert demo.HEADLINE["similarity_ring_mean"] == "lower" and "wuhan_share" not in demo.HEADLINE
+    written_out = {str(path.relative_to(ROOT)): lines
+                   for path in sorted((ROOT / "sim").rglob("*.py")) if path.name != "registry.py"
+                   and (lines := headline_lists(path, registry.HEADLINE))}
+    assert written_out == {}
+
+
+def test_the_headline_list_check_finds_a_written_out_list(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text('A = ("welfare", "theil", "gdp_total")\nB = {"welfare": 1, "theil": -1}\n'
+                    'C = ["x", "welfare", "theil", "subsidy_total"]\n'
+                    'D = {"welfare": 1, "theil": -1, "subsidy_total": -1}\n')
+    assert headline_lists(path, ("welfare", "theil", "gdp_total", "subsidy_total")) == [1, 4]

@@ -34,8 +34,10 @@ from sim.analysis.maps import (  # noqa: F401  (the map figures, re-exported)
 )
 from sim.analysis.summary_rows import distinct_sweeps, sweep_keys
 
-TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
-                       "welfare_national", "relocated_out_of_wuhan_cum", "theil")
+#: Metrics drawn over time (seven panels): the headline metrics except circle GDP, and the
+#: output relocated out of Wuhan.
+TIME_SERIES_METRICS = (*(code for code in registry.HEADLINE if code != "gdp_total"),
+                       "relocated_out_of_wuhan_cum")
 FIXED_COLOURS = {"homogenised": "#d62728", "coordinated": "#1f77b4"}
 MEASURE_COLOURS = {"gdp_physical": "#4c72b0", "gdp_credited": "#dd8452", "fiscal_net": "#55a868"}
 LINESTYLES = ("-", "--", ":", "-.")

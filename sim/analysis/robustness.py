@@ -139,7 +139,7 @@ def parameter_label(key: str, lang: str = "en") -> str:
 
 
 def parse_rule(where_not: str) -> list[tuple[list[tuple[str, str, str]], str, str]] | None:
-    """The leaves of a ``where_not`` rule of ``sim.sensitivity.rules``: (conditions (key, op,
+    """The leaves of a ``where_not`` rule of ``sim.sensitivity.where_beats``: (conditions (key, op,
     value), share in %, points) each; ``[]`` for "nowhere", None for text of another form."""
     if str(where_not).startswith(NOWHERE):
         return []
@@ -161,7 +161,7 @@ def parse_rule(where_not: str) -> list[tuple[list[tuple[str, str, str]], str, st
 
 def rule_text(where_not: str, lang: str = "en") -> str:
     """The tree's region where the regime does not beat, in words with display names; text
-    that does not have the form ``sim.sensitivity.rules`` writes is returned as it is."""
+    that does not have the form ``sim.sensitivity.where_beats`` writes is returned as it is."""
     leaves = parse_rule(where_not)
     if leaves is None:
         return str(where_not)

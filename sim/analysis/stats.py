@@ -24,11 +24,9 @@ from scipy import stats as sps
 
 from sim.analysis import i18n, registry
 from sim.model.tables import TABLES
-from sim.rules.constants import SEGMENTS
+from sim.rules.constants import SEGMENTS, TOLERANCE
 from sim.rules.metrics import discounted_total, location_quotients
 
-#: Circle metrics summarised when present (the registry's, in its order).
-HEADLINE_METRICS: tuple[str, ...] = tuple(m.code for m in registry.CIRCLE)
 #: City measures compared against the baseline: physical and credited GDP, tax minus subsidies.
 CITY_MEASURES: tuple[str, ...] = tuple(m.code for m in registry.CITY)
 ID_COLUMNS: tuple[str, ...] = ("run", "scenario", "replicate")
@@ -172,7 +170,7 @@ def paired(values: pd.DataFrame, baseline: str, keys: list[str]) -> pd.DataFrame
 #: Differences within this relative (and absolute) tolerance are rounding, not effects: two runs
 #: that add the same numbers in another order (an agreement offered and declined) differ by
 #: about 1e-13 of the values.
-RTOL, ATOL = 1e-9, 1e-12
+RTOL, ATOL = 1e-9, TOLERANCE
 
 
 def rounded_difference(value: pd.Series, baseline: pd.Series) -> pd.Series:

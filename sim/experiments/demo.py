@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.analysis import registry
 from sim.paths import SCENARIO_DIR
 
 if TYPE_CHECKING:
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
 DEMO_REPLICATES = 3
 #: Replicates of the full study (``make study``).
 STUDY_REPLICATES = 20
-#: Headline metrics printed after the run, with the direction that counts as better.
-HEADLINE = {"welfare": "higher", "gdp_total": "higher", "similarity_ring_mean": "lower",
-            "subsidy_total": "lower", "theil": "lower"}
+#: Headline metrics printed after the run (the registry's ranked ones), with the direction that
+#: counts as better.
+HEADLINE = {code: "higher" if registry.DIRECTIONS[code] > 0 else "lower"
+            for code in registry.RANKED}
 
 
 def comparison_files(folder: Path = SCENARIO_DIR) -> list[Path]:

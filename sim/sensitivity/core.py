@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis import registry
 from sim.config.loader import ConfigError, set_dotted, show_path
 from sim.config.schema import ScenarioConfig
 from sim.config.uncertain import DISTRIBUTIONS, Parameter, parse_uncertain  # noqa: F401 (re-exported for the CLI and tests)
@@ -33,15 +34,12 @@ from sim.experiments.store import write_atomic
 from sim.experiments.store_guard import LOCK_FILE, batch_lock, check_fresh_output
 from sim.rules.metrics import discounted_total
 
-#: Headline metrics read at the last step of ``Results.circle``.
-HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "welfare_national", "subsidy_total",
-                    "wuhan_share", "theil", "gdp_total")
-#: Which way is better: -1 lower is better, +1 higher is better, 0 not ranked (descriptive only).
-#: Lower ring similarity = less homogenisation; lower Theil = less regional inequality; Wuhan's
-#: share of GDP is a distribution outcome, reported but not ranked.
-DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "welfare_national": +1,
-              "subsidy_total": -1, "wuhan_share": 0,
-              "theil": -1, "gdp_total": +1}
+#: Headline metrics read at the last step of ``Results.circle`` (the metric registry's).
+HEADLINE_METRICS = registry.HEADLINE
+#: Which way is better: -1 lower is better, +1 higher is better, 0 not ranked (descriptive only),
+#: as the metric registry declares it (e.g. Wuhan's share of GDP is a distribution outcome,
+#: reported but not ranked).
+DIRECTIONS = registry.DIRECTIONS
 #: Most Morris trajectories or Sobol base samples of one study.
 MAX_SAMPLES = 100_000
 METHODS = ("morris", "sobol")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.analysis import registry
 from sim.cli import SET_HELP
 from sim.config.loader import ConfigError, resolved_dict, show_path
 from sim.config.sweeps import load_scenario
@@ -32,15 +33,11 @@ from sim.sensitivity.prim import Box, boxes_table, find_boxes  # noqa: F401 (re-
 
 def loses(outputs: pd.DataFrame, metric: str) -> np.ndarray:
     """True where the scenario is strictly worse than the baseline on ``metric``."""
-    # lazy: the study's machinery (the store, the runner's pool) loads when `sim discover` runs,
-    # not when `sim` builds its parser
-    from sim.sensitivity.core import DIRECTIONS
-
     column = f"{metric}.diff"
     if column not in outputs:
         raise ConfigError(f"{metric}: expected paired outputs ({column}): the design needs a "
                           f"baseline (sim sensitivity --against)")
-    direction = DIRECTIONS.get(metric, 0)
+    direction = registry.DIRECTIONS.get(metric, 0)
     if direction == 0:
         raise ConfigError(f"--metric {metric}: expected a ranked metric (got one that is only "
                           f"descriptive)")
@@ -178,10 +175,9 @@ def _fresh(args: argparse.Namespace):
     # lazy: the study's machinery (the store, the runner's pool) loads when this command runs
     from sim.sensitivity.core import ModelEvaluator, parse_uncertain, select
 
-    if args.metric not in ("welfare", "similarity_ring_mean", "subsidy_total", "theil",
-                           "gdp_total"):
-        raise ConfigError(f"--metric {args.metric}: expected a ranked metric (welfare, "
-                          f"similarity_ring_mean, subsidy_total, theil, gdp_total)")
+    if args.metric not in registry.RANKED:
+        raise ConfigError(f"--metric {args.metric}: expected a ranked metric "
+                          f"({', '.join(registry.RANKED)})")
     scenario = load_scenario(args.scenario, args.overrides)
     baseline = load_scenario(args.against, args.overrides)
     where = show_path(args.scenario)
