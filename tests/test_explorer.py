@@ -159,7 +159,8 @@ def test_page_renders_controls_and_plots_and_steps():
 
 
 def test_both_regimes_share_the_world_and_the_draws():
-    from sim.explorer.views import ExplorerModel, time_series_figure
+    from sim.explorer.figures import TimeSeries
+    from sim.explorer.views import ExplorerModel
 
     model = ExplorerModel(regime="homogenised", n_units=300)
     assert model.twin.config.name == "coordinated" and model.twin.world is model.world
@@ -169,7 +170,9 @@ def test_both_regimes_share_the_world_and_the_draws():
     lone.step()
     assert model.twin.recorder.results(model.twin.config).circle.equals(
         lone.recorder.results(lone.config).circle)
-    fig = time_series_figure(model)
+    series = TimeSeries(model)                  # the headline series so far, as a new figure
+    series.refresh(model)
+    fig = series.figure
     first = fig.axes[0]
     assert [line.get_label() for line in first.get_lines()] == [
         "step 0", "Coordinated co-construction (file values)", "Homogenised competition"]

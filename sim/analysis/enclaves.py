@@ -71,20 +71,6 @@ def origin_blocks(cities: pd.DataFrame, lang: str = "en") -> list:
             ("table", origin_table(cities, lang))]
 
 
-def enclave_fill(parks: pd.DataFrame, full: float = 0.95) -> pd.DataFrame:
-    """Per enclave park and run: the first step its land is ``full`` used (NaN if never), and its
-    last step's land used and capacity."""
-    enc = parks[parks.kind == "enclave"]
-    by = _ids(enc) + ["park"]
-    rows = []
-    for key, g in enc.groupby(by, dropna=False):
-        filled = g[(g.land_capacity > 0) & (g.land_used >= full * g.land_capacity)]
-        last = g[g.step == g.step.max()].iloc[0]
-        rows.append((*np.atleast_1d(key), filled.step.min() if len(filled) else np.nan,
-                     last.land_used, last.land_capacity))
-    return pd.DataFrame(rows, columns=by + ["fill_step", "land_used", "land_capacity"])
-
-
 def enclave_share_table(circle: pd.DataFrame, cities: pd.DataFrame, parks: pd.DataFrame,
                         agreements: pd.DataFrame, share_key: str,
                         source: str = "Wuhan") -> pd.DataFrame:

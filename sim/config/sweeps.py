@@ -329,13 +329,6 @@ def _copied_along(data: dict, dotted: str) -> dict:
     return top
 
 
-def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
-                  replicates: int | None = None, seed: int | None = None) -> list[RunSpec]:
-    """Every run of one scenario file (or bundled scenario name): each sweep point times each
-    replicate."""
-    return plan_scenario(path, overrides, replicates, seed).runs()
-
-
 def plan_batch(config_files: Iterable[str | os.PathLike], overrides: Iterable[str] = (),
                replicates: int | None = None, seed: int | None = None) -> list[ScenarioPlan]:
     """Every scenario file of a batch, validated at every sweep point (see :func:`expand_runs`)."""

@@ -48,14 +48,6 @@ def read_series(folder: Path) -> pd.DataFrame:
     return series.pivot(index="city", columns="year", values="gdp_100m_yuan")
 
 
-def circle_growth(series: pd.DataFrame, first: int = FIRST_YEAR, last: int = LAST_YEAR) -> float:
-    """Compound annual growth of the circle's total GDP between two years (nominal: the
-    series is in current prices; the back-test's trend is the real growth of
-    :func:`sim.validation.history.real_growth`)."""
-    total = series.sum(axis=0)
-    return float((total[last] / total[first]) ** (1.0 / (last - first)) - 1.0)
-
-
 def data_shares(series: pd.DataFrame) -> pd.DataFrame:
     """Each city's share of the circle's GDP, city x year."""
     return series / series.sum(axis=0)
