@@ -77,10 +77,13 @@ class UnitAgent(mesa.Agent):
     def step(self) -> None:
         """Score every park and draw one with this unit's uniform (the ``choices`` stream)."""
         self.utility, self.available = self.model.score(self)
-        self.pick = self.model.draw(self.utility, self.available, self.uniform)
+        self.probs = self.model.probabilities(self.utility, self.available)
+        self.pick = self.model.pick(self.probs, self.uniform)
 
     def redraw(self, full: list[bool], uniform: float) -> None:
-        """Rejected by a full park: choose again among parks with land left."""
+        """Rejected by a full park: take the next best park among those with land left, with
+        the tastes it chose with (``sim.rules.choice.second_choice``: among the deciders the
+        removal moves, j has the chance ``(P_after(j) − P_before(j)) / P_before(removed)``)."""
         m = self.model
         for j in range(m.n_parks):
             if full[j]:
@@ -88,7 +91,12 @@ class UnitAgent(mesa.Agent):
         self.available[self.pick] = False
         if self.current >= 0:
             self.available[self.current] = True
-        self.pick = m.draw(self.utility, self.available, uniform)
+        after = m.probabilities(self.utility, self.available)
+        gain = [max(a - b, 0.0) for a, b in zip(after, self.probs)]
+        total = sum(gain)
+        second = [g / total for g in gain] if total > 1e-12 else after
+        self.probs = after
+        self.pick = m.pick(second, uniform)
 
 
     def consider_counter_offer(self, grid: list[float], values: list[list[float]],
@@ -181,8 +189,10 @@ class ReferenceChoice(mesa.Model):
         att = econ.attention_base
         if cfg.competition.active and arrival and self.promoted[self.attractor[j]][a.kg]:
             att = cfg.competition.attention_promoted
-        if self.circle.settings.platform and arrival and not self.excluded[self.registration[j]]:
-            att = max(att, cfg.policies.shared_platform.attention)
+        if self.circle.settings.platform and arrival and self.shown(a.kg, j):
+            base, level = econ.attention_base, cfg.policies.shared_platform.attention
+            if base < 1.0 and level > base:        # a second, independent channel
+                att = 1.0 - (1.0 - att) * (1.0 - (level - base) / (1.0 - base))
         if self.kind[j] != 0:
             op = self.operator[j]
             cur_reg = -1 if arrival else self.registration[a.current]
@@ -200,6 +210,16 @@ class ReferenceChoice(mesa.Model):
         if arrival:
             att *= self.rd_attention[a.kg][self.city[j]]
         return att
+
+    def shown(self, kg: int, j: int) -> bool:
+        """Whether the platform shows park j to projects of ``kg``
+        (``sim.model.utility.platform_parks``): its city is mapped for the segment (without a
+        map: the city attracting there promotes it) and neither it nor the park's registration
+        city is out of the scheme."""
+        mapped = self.circle.settings.mapped
+        who = self.city[j] if mapped is not None else self.attractor[j]
+        slot = (mapped if mapped is not None else self.promoted)[who][kg]
+        return bool(slot) and not self.excluded[who] and not self.excluded[self.registration[j]]
 
     def score(self, a: UnitAgent) -> tuple[list[float], list[bool]]:
         """Utility and availability of every park for unit a (``sim.model.utility.utilities``)."""
@@ -244,8 +264,7 @@ class ReferenceChoice(mesa.Model):
                              if arrival and base[self.registration[j]][a.kg]
                              else econ.attention_base) / econ.attention_base)
                    for j in range(self.n_parks)]
-        shown = [available[j] and not self.excluded[self.registration[j]]
-                 for j in range(self.n_parks)]
+        shown = [available[j] and self.shown(a.kg, j) for j in range(self.n_parks)]
         entry = (cfg.policies.shared_platform.entry_effect
                  if self.circle.settings.platform and arrival and any(shown) else 0.0)
         terms = consideration_terms(np.array([utility]), np.array([log_att]),
@@ -254,8 +273,8 @@ class ReferenceChoice(mesa.Model):
                                     np.array([available]))
         return (np.array(utility) + terms[0]).tolist()
 
-    def draw(self, utility: list[float], available: list[bool], uniform: float) -> int:
-        """Nested-logit probabilities, then the inverse-CDF draw; -1 is the outside option."""
+    def probabilities(self, utility: list[float], available: list[bool]) -> list[float]:
+        """Nested-logit probabilities of every park, then of the outside option (last)."""
         scaled = [u / self.lam if ok else -math.inf for u, ok in zip(utility, available)]
         top = max(scaled)
         top = top if math.isfinite(top) else 0.0
@@ -267,10 +286,16 @@ class ReferenceChoice(mesa.Model):
         m = max(max(nest_u), 0.0)
         ne = [math.exp(v - m) for v in nest_u]
         denom = sum(ne) + math.exp(-m)
+        probs = [ne[self.city[j]] / denom * (ej / (nest_sum[self.city[j]] or 1.0))
+                 for j, ej in enumerate(e)]
+        return [*probs, math.exp(-m) / denom]
+
+    @staticmethod
+    def pick(probs: list[float], uniform: float) -> int:
+        """The inverse-CDF draw over the parks; -1 is the outside option."""
         cum = 0.0
-        for j, ej in enumerate(e):
-            s = nest_sum[self.city[j]]
-            cum += ne[self.city[j]] / denom * (ej / (s if s > 0 else 1.0))
+        for j, pj in enumerate(probs[:-1]):
+            cum += pj
             if cum >= uniform:
                 return j
         return -1

@@ -53,7 +53,8 @@ def test_enclave_shares_are_bargained_within_the_declared_range():
     rows = run_scenario(cfg, seed=1, steps=1).agreements
     signed = rows[(rows.kind == "enclave") & (rows.status == "signed")]
     assert len(signed) > 0
-    assert signed.gdp_share.isin([0.3, 0.4, 0.5, 0.6]).all()
+    grid = np.linspace(0.3, 0.6, 4)          # the grid's points (0.4 is not exactly 0.4)
+    assert all(np.isclose(share, grid).any() for share in signed.gdp_share)
     assert (signed.gdp_share == signed.tax_share).all()
 
 
@@ -120,7 +121,7 @@ def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
     inflows = (f.tax_collected + f.tax_shared_in - f.tax_shared_out + f.land_revenue
                + f.platform_return + f.compensation_received)
     outlays = (f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
-               + f.park_capital_cost + f.platform_cost)
+               + f.park_capital_cost + f.platform_cost + f.promotion_cost)
     assert (inflows - outlays).to_numpy() == pytest.approx(f.balance.to_numpy(), abs=1e-9)
     # each host carries all the land it serviced (its local park's, grown with its land trend:
     # Wuhan's slower than the others'), the land allotted to agreement parks included; their
@@ -158,8 +159,10 @@ def test_a_branch_diverting_projects_from_a_full_wuhan_costs_wuhan_only_the_land
         monkeypatch):
     """The valuation rations land as the model does: with Wuhan's parks full, the arrivals a
     park-within-park branch draws away would have been turned away by Wuhan anyway, so Wuhan's
-    projected loss per step (2,000 units, step 0: −64.6 against −313.4 when the same full parks
-    are valued as if land were unlimited) is only the reviewers who would have stayed."""
+    projected loss per step is a fraction of what it is when the same full parks are valued as
+    if land were unlimited (2,000 units, step 0: −76.3 against −293.2 since issue 27's promotion
+    cost entered the budgets, which moved the status quo's offers; −64.6 against −313.4 before):
+    mostly the reviewers who would have stayed (−47.0 from reviewers alone)."""
     from sim.model import negotiation
     from sim.model.forecast import decider_groups
     from sim.rules.constants import ParkKind
@@ -184,4 +187,4 @@ def test_a_branch_diverting_projects_from_a_full_wuhan_costs_wuhan_only_the_land
                         lambda u, a, w, need, cur, free, *rest:
                         ration(u, a, w, need, cur, np.full_like(free, np.inf), *rest))
     unlimited = wuhan_change()
-    assert unlimited < 0 and abs(rationed) < 0.25 * abs(unlimited), (rationed, unlimited)
+    assert unlimited < 0 and abs(rationed) < 0.3 * abs(unlimited), (rationed, unlimited)

@@ -327,7 +327,7 @@ def headline_lists(path: Path, headline: tuple[str, ...]) -> list[int]:
 
 
 def test_the_headline_metrics_are_declared_once_and_every_list_derives_from_them() -> None:
-    from sim.analysis import registry
+    from sim.analysis import registry, welfare_sources
     from sim.api import OUTCOMES
     from sim.experiments import demo
     from sim.sensitivity import core
@@ -341,6 +341,7 @@ def test_the_headline_metrics_are_declared_once_and_every_list_derives_from_them
     assert core.HEADLINE_METRICS == registry.HEADLINE
     assert core.DIRECTIONS["theil"] == -1 and core.DIRECTIONS["welfare"] == +1
     assert demo.HEADLINE["similarity_ring_mean"] == "lower" and "wuhan_share" not in demo.HEADLINE
+    assert sorted(welfare_sources.EXPLAINED) == sorted(registry.GAINS)
     written_out = {str(path.relative_to(ROOT)): lines
                    for path in sorted((ROOT / "sim").rglob("*.py")) if path.name != "registry.py"
                    and (lines := headline_lists(path, registry.HEADLINE))}

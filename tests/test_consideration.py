@@ -9,7 +9,14 @@ from sim.model import CircleModel
 from sim.model.forecast import decider_groups
 from sim.model.utility import utilities
 from sim.rules.choice import nested_probabilities
-from sim.rules.consideration import circle_logsum, consideration_terms
+from sim.rules.consideration import (
+    circle_logsum,
+    consideration_terms,
+    relative_reach,
+    slot_costs,
+    subsidy_equivalent,
+    with_platform,
+)
 
 U = np.array([[0.0, 0.5, 1.0]])
 NEST, LAM, ALL = np.array([0, 0, 1]), 0.5, np.ones((1, 3), bool)
@@ -59,3 +66,45 @@ def test_base_year_offers_keep_base_shares_and_are_a_fixed_point():
     model.steps = 1                               # step 1's strategies, before anything moved
     model.cities.do("set_offers", model.state)
     np.testing.assert_allclose(model.settings.offers, offers, atol=1e-3)
+
+
+def test_the_platform_is_a_second_channel_of_consideration_by_hand():
+    # base 0.5, platform 0.9: it reaches (0.9 − 0.5)/0.5 = 80% of those who would not consider
+    att = np.array([0.5, 0.8, 1.0])
+    np.testing.assert_allclose(with_platform(att, 0.5, 0.9), [0.9, 1 - 0.2 * 0.2, 1.0])
+    # a platform weaker than the base rate, or a base rate of 1, changes nothing
+    np.testing.assert_allclose(with_platform(att, 0.5, 0.4), att)
+    np.testing.assert_allclose(with_platform(att, 1.0, 0.9), att)
+
+
+def test_slot_costs_scale_with_reach_by_hand():
+    reach = relative_reach(np.array([10.0, 30.0]))         # mean 20: reach 0.5 and 1.5
+    np.testing.assert_allclose(reach, [0.5, 1.5])
+    slots = np.array([[True, True], [False, True], [False, False]])
+    # 0.1 per slot of mean reach: city 0 pays 0.1·(0.5 + 1.5) = 0.2, city 1 0.15, city 2 0
+    np.testing.assert_allclose(slot_costs(slots, reach, 0.1), [0.2, 0.15, 0.0])
+
+
+def test_attention_in_subsidy_terms_by_hand():
+    # doubling consideration (ln 2 = 0.693) where q/σ = 2.8 is worth a subsidy of 24.8% of
+    # value added (the issue's median); where q/σ = 7, 9.9%
+    np.testing.assert_allclose(subsidy_equivalent(np.log(2.0), np.array([2.8, 7.0])),
+                               [np.log(2) / 2.8, np.log(2) / 7.0])
+    assert subsidy_equivalent(np.log(2.0), np.array([2.8]))[0] == pytest.approx(0.2476, abs=1e-4)
+
+
+def test_promotion_is_booked_at_its_reach_and_paid_from_the_subsidy_budget():
+    """Each city pays its promoted slots at their reach (fiscal table ``promotion_cost``), and its
+    subsidy budget is what is left of its investment-attraction budget."""
+    from sim.model.books import close_books, promotion_reach
+    cfg = load_scenario("scenarios/homogenised.yaml", overrides=["world.n_units=2000"])
+    model = CircleModel(cfg, seed=3)
+    state = model.state
+    books = close_books(state, np.zeros(model.world.n_cities))
+    reach = promotion_reach(state)
+    assert reach.mean() == pytest.approx(1.0)
+    expected = cfg.competition.promotion_cost_per_slot * (state.settings.promoted @ reach)
+    np.testing.assert_allclose(books.promotion_cost, expected)
+    assert (books.promotion_cost > 0).all()
+    city = model.cities.to_list()[1]
+    assert city.promotion_spent == pytest.approx(books.promotion_cost[1])

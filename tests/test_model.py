@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sim.config import load_scenario
 from sim.model import CircleModel, run_scenario
@@ -197,11 +198,14 @@ def test_reverse_enclave_units_are_likelier_to_leave_once_the_rent_subsidy_ends(
     assert (stay[4] < stay[3]).all()
 
 
-def test_shared_platform_draws_projects_in_from_outside():
+def test_shared_platform_draws_projects_in_from_outside_only_by_its_stated_entry_effect():
+    """The platform moves projects between parks; only its ``entry_effect`` (0 by default since
+    issue 27: no evidence) moves them between the circle and the rest of the country."""
     outside = {}
-    for platform in (False, True):
+    for platform, entry in ((False, 0.1), (True, 0.0), (True, 0.1)):
         cfg = load_scenario("scenarios/homogenised.yaml",
-                            overrides=SMALL + [f"switches.shared_platform={platform}"])
+                            overrides=SMALL + [f"switches.shared_platform={platform}",
+                                               f"policies.shared_platform.entry_effect={entry}"])
         model = CircleModel(cfg, seed=1)
         state = priced(model)
         groups, weight = decider_groups(state, np.arange(state.kg))
@@ -209,8 +213,9 @@ def test_shared_platform_draws_projects_in_from_outside():
         u, avail = utilities(state, groups.select(arrivals), state.settings)
         p = nested_probabilities(u, model.parks.city, model.world.n_cities,
                                  model.config.economy.nest_parameter, avail)
-        outside[platform] = float(weight[arrivals] @ p[:, -1] / weight[arrivals].sum())
-    assert outside[True] < outside[False]
+        outside[platform, entry] = float(weight[arrivals] @ p[:, -1] / weight[arrivals].sum())
+    assert outside[True, 0.0] == pytest.approx(outside[False, 0.1], rel=1e-9)
+    assert outside[True, 0.1] < outside[False, 0.1]
 
 
 def test_exclusion_from_the_scheme_reaches_new_projects_only():

@@ -63,8 +63,13 @@ def built(batch_dir, tmp_path_factory):
 def test_outputs_written(built):
     out, path = built
     assert path == out / "report.html"
-    for name in ("report.md", "report.html", "summary.csv", "summary.xlsx"):
+    for name in ("report.md", "report.html", "summary.csv", "summary.xlsx",
+                 "welfare_sources.csv"):
         assert (out / name).stat().st_size > 0
+    # where the welfare difference comes from: accounts, and the cap's share of the regime's
+    text = (out / "report.md").read_text()
+    section = text[text.index("## Where the welfare difference comes from"):]
+    assert "public money at MCPF" in section and "Subsidy cap" in section
     from matplotlib.image import imread
 
     for name in FIGURES:

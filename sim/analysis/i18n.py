@@ -101,8 +101,10 @@ SWITCHES: dict[str, tuple[str, str]] = {
         "A circle-wide cap on subsidy rates, which a city breaks when cheating pays.",
         "全圈统一的补贴上限;当违约收益更大时城市可能突破上限。"),
     "shared_platform": (
-        "Shared information and platforms: every park sees every project.",
-        "信息共享、平台共建:所有园区都能看到所有项目。"),
+        "Shared information and platforms: arriving projects are shown the parks the map "
+        "assigns to their sector (without a map, the parks that promote it), at a cost.",
+        "信息共享、平台共建:向新来项目展示招商地图为其行业指定的园区(无地图时为推介该行业的园区),"
+        "平台运行有成本。"),
     "enclave": (
         "Enclave parks (飞地园区): a source city co-builds and runs a park in a host city.",
         "飞地园区:输出城市在承接城市共建并运营园区。"),

@@ -22,7 +22,8 @@ from sim.experiments.store_guard import remove_tool_folder, temp_sibling
 
 REPORT_MARKER = ".sim-report"
 #: The report's own files, in the order they are moved into place (the page last).
-OUTPUTS = ("figures", "summary.csv", "summary.xlsx", "report.md", "report.html", "plan_pairs.csv")
+OUTPUTS = ("figures", "summary.csv", "summary.xlsx", "report.md", "report.html", "plan_pairs.csv",
+           "welfare_sources.csv")
 
 
 class ReportExistsError(ConfigError, FileExistsError):

@@ -32,6 +32,7 @@ from sim.analysis import (
     settings,
     stats,
     uptake,
+    welfare_sources,
     workbook,
 )
 from sim.analysis.evidence_summary import report_blocks as evidence_blocks
@@ -393,6 +394,9 @@ def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
         blocks[at:at] = [("ul", flags)]
     blocks += uptake.report_blocks(batch, configs, baseline, order, lang, flags)
     blocks += who_pays_blocks(batch, baseline, out / "figures", lang)
+    welfare_sources.write_table(batch.circle, baseline, out, rate)
+    blocks += welfare_sources.report_blocks(batch.circle, summary.differences, summary.ablations,
+                                            baseline, compared, lang, rate)
     blocks += pairs.blocks
     blocks += enclaves.origin_blocks(batch.cities, lang)
     blocks += posterior_blocks(  # only for a batch run under a posterior

@@ -117,7 +117,7 @@ def _content_key(folder: Path) -> tuple | None:
             files.append((name, path.read_bytes()))
         except FileNotFoundError:
             files.append((name, None))
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in the path
             return None
     return (str(folder), tuple(files))
 

@@ -23,7 +23,8 @@ from sim.config.schema import ScenarioConfig
 _SHARING = ("gdp_share_source", "tax_share_source", "park_retained_share", "retention_years")
 _BARGAINING = ("bargain", "share_range", "share_grid_points")
 _COMPETING = ("homogenisation", "damping", "subsidy_max", "subsidy_grid_points",
-              "subsidy_years", "budget_share", "attention_promoted", "retention")
+              "subsidy_years", "budget_share", "attention_promoted", "promotion_cost_per_slot",
+              "retention")
 _AGREEMENT_KEY = re.compile(r"^agreements\.(\d+)\.(\w+)$")
 
 
@@ -81,9 +82,10 @@ INERT: tuple[Inert, ...] = (
     Inert(("policies.subsidy_cap.cap", "policies.subsidy_cap.detection_probability_annual"),
           "subsidy_cap", False, "no cap binds, so no city breaks it and there is nothing to detect",
           "sim/model/city.py"),
-    Inert(("policies.shared_platform.attention",), "shared_platform", False,
-          "the platform's attention applies only while the platform is on",
-          "sim/model/utility.py"),
+    Inert(("policies.shared_platform.attention", "policies.shared_platform.cost_per_slot",
+           "policies.shared_platform.entry_effect"), "shared_platform", False,
+          "the platform's attention, entry effect and cost apply only while the platform is on",
+          "sim/model/utility.py, sim/model/books.py"),
     Inert(tuple(f"policies.enclave.{k}" for k in (
         *_SHARING, *_BARGAINING, "term_years", "build_cost_per_km2", "referral_strength")),
         "enclave", False, "no enclave park is built while the switch is off",

@@ -141,6 +141,9 @@ class EconomyConfig(Strict):
     reservation_wage_share: float = Field(0.8, ge=0.0, le=1.0)
     land_capital_cost_per_km2: float = Field(0.15, ge=0.0)
     land_alternative_rent_per_km2: float = Field(0.015, ge=0.0)
+    # what the outside option (the rest of China) pays projects and charges for land
+    outside_subsidy_rate: float = Field(0.0105, ge=0.0, le=1.0)   # share of value added
+    outside_land_rent: float = Field(0.164, ge=0.0, le=1e4)      # 亿元/km²/yr
     discount_rate_annual: float = Field(0.05, ge=0.0, le=0.5)
 
     @model_validator(mode="after")
@@ -167,6 +170,7 @@ class CompetitionConfig(Strict):
     subsidy_years: float = Field(3.0, ge=0.25, le=20.0)
     budget_share: float = Field(0.2, ge=0.0, le=2.0)
     attention_promoted: float = Field(1.0, gt=0.0, le=1.0)
+    promotion_cost_per_slot: float = Field(0.1, ge=0.0, le=1e3)   # 亿元/yr, a mean reach
     retention: bool = True
 
 
@@ -238,7 +242,8 @@ class SharedPlatformPolicy(Strict):
 
     attention: float = Field(1.0, gt=0.0, le=1.0)
     operating_cost_per_city: float = Field(0.3, ge=0.0)
-    entry_effect: float = Field(0.05, ge=0.0, le=1.0)
+    cost_per_slot: float = Field(0.05, ge=0.0, le=1e3)   # 亿元/yr per slot shown, a mean reach
+    entry_effect: float = Field(0.0, ge=0.0, le=1.0)
 
 
 class Policies(Strict):

@@ -116,8 +116,9 @@ def unpack(data: dict[str, np.ndarray]) -> BaseYear:
 
 def use_folder(folder: str | os.PathLike) -> None:
     """Keep this process's base years in ``folder`` too (its in-memory cache stays)."""
+    folder = Path(folder).absolute()   # a later change of directory must not move the store
     cache = base_year_cache.shared()
-    if getattr(cache.store, "folder", None) != Path(folder) / code_scope():
+    if getattr(cache.store, "folder", None) != folder / code_scope():
         cache.store = DiskStore(folder)
 
 

@@ -1,6 +1,7 @@
 """The circle's books at the end of a step: GDP by each count, tax, land revenue, subsidies,
-transfers, park costs and each city's fiscal balance, computed once from the state for the cities
-(their next budget and what they risk by cheating) and for the recorder (the tables)."""
+transfers, park, promotion and platform costs and each city's fiscal balance, computed once from
+the state for the cities (their next budget and what they risk by cheating) and for the recorder
+(the tables)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import dataclasses
 import numpy as np
 
 from sim.model.state import State
+from sim.model.utility import platform_slots
 from sim.rules import accounts
+from sim.rules.consideration import relative_reach, slot_costs
 from sim.rules.constants import ParkKind
 from sim.rules.economy import Terms
 
@@ -35,6 +38,7 @@ class Books:
     park_cost: np.ndarray      # running cost of co-built parks (and reverse enclaves' plot rent)
     park_capital_cost: np.ndarray  # carrying cost of the serviced park land the city owns
     platform_cost: np.ndarray  # the shared platform's running cost paid by each member city
+    promotion_cost: np.ndarray  # what each city pays to promote its targeted sector-segments
     compensation: np.ndarray   # bargained transfers in force (+ receives)
     fiscal: np.ndarray         # fiscal balance
     objective: np.ndarray      # the promotion tournament's objective
@@ -67,9 +71,11 @@ def close_books(state: State, compensation: np.ndarray) -> Books:
     park_cost, plot_rent = _park_costs(state, terms)
     land_rev += np.bincount(p.city, weights=plot_rent, minlength=w.n_cities)
     capital = accounts.park_capital_cost(p, t, w.n_cities, econ.land_capital_cost_per_km2)
-    platform_cost = _platform_cost(state)
+    reach = promotion_reach(state)
+    platform_cost = _platform_cost(state, reach)
+    promotion_cost = _promotion_cost(state, reach)
     fiscal = (tax + land_rev + returns + compensation - subsidies - park_cost - capital
-              - platform_cost)
+              - platform_cost - promotion_cost)
     gdp_weight = cfg.competition.promotion_weight_gdp
     gdp0 = state.calibration.gdp0
     growth = credited / gdp0
@@ -80,7 +86,7 @@ def close_books(state: State, compensation: np.ndarray) -> Books:
         statistical=accounts.statistical_gdp(shares, park_output, primary), credited=credited,
         tax=tax, returns=returns, used=used, terms=terms, land_revenue=land_rev,
         subsidy_paid=sub_paid, subsidies=subsidies, retention=retention, park_cost=park_cost,
-        park_capital_cost=capital, platform_cost=platform_cost,
+        park_capital_cost=capital, platform_cost=platform_cost, promotion_cost=promotion_cost,
         compensation=compensation, fiscal=fiscal,
         objective=gdp_weight * (growth - peers) + fiscal / gdp0,
         shared_inflow=_inflow(state, shares, park_output, park_tax, returns, compensation))
@@ -115,13 +121,32 @@ def _park_costs(state: State, terms: Terms) -> tuple[np.ndarray, np.ndarray]:
     return park_cost, plot_rent
 
 
-def _platform_cost(state: State) -> np.ndarray:
-    """The shared platform's running cost, paid by each member city (C)."""
+def promotion_reach(state: State) -> np.ndarray:
+    """Relative reach of a slot in each sector-segment (KG, mean 1): the value added a year of
+    its potential projects (``State.arrivals_now`` at the base year's output per unit of
+    productivity) over the mean (:func:`sim.rules.consideration.relative_reach`)."""
+    cal = state.calibration
+    return relative_reach(state.arrivals_now() * cal.mean_productivity.ravel() * cal.outside_q)
+
+
+def _promotion_cost(state: State, reach: np.ndarray) -> np.ndarray:
+    """What each city pays a year to promote its targeted sector-segments (C): its slots at
+    their reach (:func:`sim.rules.consideration.slot_costs`); nothing without competition."""
+    competition = state.config.competition
+    if not competition.active:
+        return np.zeros(state.world.n_cities)
+    return slot_costs(state.settings.promoted, reach, competition.promotion_cost_per_slot)
+
+
+def _platform_cost(state: State, reach: np.ndarray) -> np.ndarray:
+    """The shared platform's running cost paid by each member city (C): a fixed share, and the
+    slots the platform shows for it at their reach (its cost scales with what it shows)."""
     s = state.settings
     if not s.platform:
         return np.zeros(state.world.n_cities)
-    return np.where(s.excluded, 0.0,
-                    state.config.policies.shared_platform.operating_cost_per_city)
+    pol = state.config.policies.shared_platform
+    return (np.where(s.excluded, 0.0, pol.operating_cost_per_city)
+            + slot_costs(platform_slots(s), reach, pol.cost_per_slot))
 
 
 def _inflow(state: State, shares: accounts.Shares, park_output: np.ndarray,

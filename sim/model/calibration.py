@@ -211,8 +211,10 @@ def outside_terms(w: World, config: ScenarioConfig, q: np.ndarray,
 
     A project that takes the outside option produces its productivity times the base-year
     output-weighted mean output per unit of productivity of its sector-segment in the circle,
-    with the circle's base-year mean wage bill and distance costs per yuan (docs/ODD.md,
-    section 7).
+    with the circle's base-year mean wage bill and distance costs per yuan, and it meets the
+    outside option's own subsidies and land rent (``economy.outside_subsidy_rate``,
+    ``economy.outside_land_rent``: the rest of China bids for projects too) and pays the same
+    tax (docs/ODD.md, section 7).
 
     Args:
         q: KG x P base-year output per unit of productivity (the first C columns: local parks).
@@ -222,9 +224,11 @@ def outside_terms(w: World, config: ScenarioConfig, q: np.ndarray,
     c = w.n_cities
     y = np.moveaxis(w.output, 0, -1).reshape(-1, c)                           # KG x C
     weight = y / np.maximum(y.sum(axis=1, keepdims=True), 1e-300)
-    wage_share = w.wage[None, :] * w.labour_share.reshape(-1, 1)
+    reservation = econ.reservation_wage_share * w.wage[None, :] * w.labour_share.reshape(-1, 1)
     dist_share = econ.distance_cost_per_100km * link_km100[:, :c]
-    rate = welfare.surplus_per_output(wage_share, dist_share, econ.reservation_wage_share)
+    public = (econ.tax_rate + econ.outside_land_rent * w.land_per_output.reshape(-1, 1)
+              - econ.outside_subsidy_rate)
+    rate = welfare.surplus_per_output(reservation, dist_share, public, econ.mcpf)
     return (weight * q[:, :c]).sum(axis=1), (weight * rate).sum(axis=1)
 
 

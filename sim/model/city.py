@@ -42,6 +42,7 @@ class City(mesa.Agent):
             breaking the cap): inflows from agreements, compensation owed, placements it keeps.
         placement_stake: the placements part of the stake (re-projected once a plan period).
         fiscal_revenue: last step's tax and land revenue per year (its subsidy budget's base).
+        promotion_spent: last step's promotion cost per year (paid out of the same budget).
         tax_revenue: last step's tax revenue per year (the bound on the compensation it pays).
         shared_inflow: last step's value per year received through agreements and transfers.
         gdp_physical, gdp_statistical, gdp_credited, subsidy_spent, fiscal_balance: last step's
@@ -60,6 +61,7 @@ class City(mesa.Agent):
         self.scheme_stake = 0.0
         self.placement_stake = 0.0
         self.fiscal_revenue = 0.0
+        self.promotion_spent = 0.0
         self.tax_revenue = 0.0
         self.shared_inflow = 0.0
         self.gdp_physical = self.gdp_statistical = self.gdp_credited = 0.0
@@ -108,6 +110,7 @@ class City(mesa.Agent):
         bounds) and the figures it reports."""
         i = self.index
         self.fiscal_revenue = float(books.fiscal_revenue[i])
+        self.promotion_spent = float(books.promotion_cost[i])
         self.tax_revenue = float(books.tax[i])
         self.shared_inflow = float(books.shared_inflow[i])
         self.gdp_physical = float(books.physical[i])
@@ -126,7 +129,8 @@ class City(mesa.Agent):
 
     def within_budget(self, state: State, offers: np.ndarray,
                       base: BudgetBase | None = None) -> np.ndarray:
-        """Scale offers so running contracts plus a year of expected new ones fit the budget.
+        """Scale offers so running contracts plus a year of expected new ones fit the budget
+        (its investment-attraction budget less what its promotion costs: 招商 budgets pay both).
 
         ``base`` (this city's of :func:`budget_bases` at the units as they are) saves rebuilding it.
         """
@@ -134,7 +138,8 @@ class City(mesa.Agent):
         base = base or budget_bases(state, [self.index])[0]
         expected_new = float(STEPS_PER_YEAR * (cal.p_review + cal.p_exit)
                              * (offers[base.kg] * base.output).sum())
-        budget = state.config.competition.budget_share * self.fiscal_revenue
+        budget = max(state.config.competition.budget_share * self.fiscal_revenue
+                     - self.promotion_spent, 0.0)
         return within_budget(offers, base.committed, expected_new, budget)
 
     def offer_inputs(self, state: State, kgs: np.ndarray, settings: Settings,

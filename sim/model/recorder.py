@@ -24,6 +24,7 @@ from sim.rules.constants import (
     ParkKind,
     sector_and_segment,
 )
+from sim.rules.welfare import WelfareParts
 
 #: The transfers channel of a move into a park of each kind (a local park: relocation).
 CHANNEL_OF_KIND = np.array(["relocation", *KINDS[1:]], dtype=object)
@@ -95,7 +96,8 @@ class Recorder:
         self.relocated_cum += relocated
         self.invested_cum += invested
         relocation = STEPS_PER_YEAR * events.relocation_cost
-        welfare, welfare_national = self._welfare(state, events, books)
+        parts = self._welfare(state, events, books)
+        paid, friction = welfare_accounts.placed_friction(state, events)
         arrivals = events.is_arrival & (events.to_park >= 0)
         self.rows["circle"].append(dict(
             step=t, gdp_total=float(physical.sum()),
@@ -107,8 +109,16 @@ class Recorder:
             theil_credited=metrics.theil_index(credited, w.population),
             subsidy_total=float(subsidies.sum()), tax_total=float(books.tax.sum()),
             distance_cost_total=float(dist_cost), relocation_cost_total=float(relocation),
-            park_cost_total=float(park_cost.sum()), welfare=welfare,
-            welfare_national=welfare_national,
+            park_cost_total=float(park_cost.sum()), welfare=parts.circle,
+            welfare_national=parts.national,
+            welfare_labour_rents=parts.labour_rents,
+            welfare_profits_resident=parts.profits_resident,
+            welfare_profits_nonresident=parts.profits_nonresident,
+            welfare_public=parts.public, welfare_land_forgone=parts.land_forgone,
+            welfare_outside=parts.outside,
+            friction_cost_total=float(STEPS_PER_YEAR * friction[paid].sum()),
+            promotion_cost_total=float(books.promotion_cost.sum()),
+            platform_cost_total=float(books.platform_cost.sum()),
             idle_land_share=metrics.idle_land_share(used[state.parks.open_at(t)],
                                                     state.parks.capacity[state.parks.open_at(t)]),
             relocated_out_of_wuhan=relocated, relocated_out_of_wuhan_cum=self.relocated_cum,
@@ -135,8 +145,8 @@ class Recorder:
         row["similarity_ring_mean_segment"] = metrics.similarity_ring_mean_segments(manuf, w.core)
 
     @staticmethod
-    def _welfare(state: State, events: StepEvents, books: Books) -> tuple[float, float]:
-        """(welfare of the circle's residents, welfare of the country) per year at this step."""
+    def _welfare(state: State, events: StepEvents, books: Books) -> WelfareParts:
+        """The accounts of the circle residents' and the country's welfare a year at this step."""
         p, n = state.parks, state.world.n_cities
         retained = np.bincount(p.city, weights=books.shares.retained * books.park_tax,
                                minlength=n)
@@ -145,8 +155,9 @@ class Recorder:
             state.config.policies.park_within_park.platform_return_rate)
         public = welfare_accounts.public_accounts(
             books.tax, retained, books.land_revenue, books.returns, books.compensation,
-            books.subsidies, books.park_cost, books.park_capital_cost, books.platform_cost)
-        return welfare_accounts.measures(state, flows, public)
+            books.subsidies, books.park_cost, books.park_capital_cost, books.platform_cost,
+            books.promotion_cost)
+        return welfare_accounts.parts(state, flows, public)
 
     @staticmethod
     def _out_of_wuhan(state: State, events: StepEvents) -> tuple[float, float]:
@@ -223,7 +234,8 @@ class Recorder:
             subsidies=books.subsidies - books.retention, retention=books.retention,
             compensation_paid=np.maximum(-transfers, 0.0), park_operating_cost=books.park_cost,
             park_capital_cost=books.park_capital_cost, platform_cost=books.platform_cost,
-            balance=books.fiscal, breaks_cap=[bool(c.cheating) for c in cities],
+            promotion_cost=books.promotion_cost, balance=books.fiscal,
+            breaks_cap=[bool(c.cheating) for c in cities],
             caught=[bool(c.detected) for c in cities]))
 
     def _sectors(self, state: State, cube: np.ndarray) -> None:

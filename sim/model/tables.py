@@ -29,6 +29,18 @@ TABLES: dict[str, tuple[str, ...]] = {
         "park_cost_total",
         "welfare",
         "welfare_national",
+        # the accounts of both welfare measures (sim/rules/welfare.py, WelfareParts):
+        # welfare = labour rents + residents' profits + public − land forgone;
+        # welfare_national = welfare + outside-owned units' profits + outside production
+        "welfare_labour_rents",
+        "welfare_profits_resident",
+        "welfare_profits_nonresident",
+        "welfare_public",
+        "welfare_land_forgone",
+        "welfare_outside",
+        "friction_cost_total",
+        "promotion_cost_total",
+        "platform_cost_total",
         "idle_land_share",
         "relocated_out_of_wuhan",
         "relocated_out_of_wuhan_cum",
@@ -102,7 +114,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "fiscal": (
         "step", "city", "tax_collected", "tax_shared_in", "tax_shared_out", "land_revenue",
         "platform_return", "compensation_received", "subsidies", "retention", "compensation_paid",
-        "park_operating_cost", "park_capital_cost", "platform_cost", "balance", "breaks_cap",
+        "park_operating_cost", "park_capital_cost", "platform_cost", "promotion_cost", "balance",
+        "breaks_cap",
         "caught",
     ),
     "investment_map": ("step", "city", "sector", "segment"),

@@ -13,7 +13,7 @@ from sim.model.units import Units
 from sim.model.world import World
 from sim.rules import accounts
 from sim.rules.agreements import rd_link_attention
-from sim.rules.consideration import consideration_terms
+from sim.rules.consideration import consideration_terms, with_platform
 from sim.rules.constants import (
     SEGMENTS,
     TOLERANCE,
@@ -67,9 +67,12 @@ def attention(state: State, who: Choosers, settings: Settings,
               vshare: np.ndarray) -> np.ndarray:
     """How strongly each decider considers each park (n x P), relative to nothing special.
 
-    Promotion reaches a city's targeted projects; the shared platform shows projects every park;
-    an agreement park's operator refers its own projects there, an enclave's source in proportion
-    to the value it keeps (so sharing raises referrals).
+    Promotion reaches a city's targeted projects; the shared platform shows projects the parks
+    the investment map assigns to their sector-segment (without a map, those their city
+    promotes), on top of promotion as an independent channel
+    (:func:`sim.rules.consideration.with_platform`); an agreement park's operator refers its own
+    projects there, an enclave's source in proportion to the value it keeps (so sharing raises
+    referrals).
     """
     p, econ, competition = state.parks, state.config.economy, state.config.competition
     kg, origin, home, current = who.kg, who.origin, who.home, who.current
@@ -81,9 +84,10 @@ def attention(state: State, who: Choosers, settings: Settings,
     else:
         att = np.full((len(kg), p.n), econ.attention_base)
     if settings.platform:
-        shown = ~settings.excluded[p.registration]
-        np.maximum(att, state.config.policies.shared_platform.attention, out=att,
-                   where=shown[None, :] & arrival[:, None])
+        shown = platform_parks(settings, p, state.step)[kg] & arrival[:, None]
+        att = np.where(shown, with_platform(att, econ.attention_base,
+                                            state.config.policies.shared_platform.attention),
+                       att)
     cur_reg = np.where(arrival, -1, p.registration[np.maximum(current, 0)])
     j = np.flatnonzero(p.kind != ParkKind.LOCAL)          # agreement parks, all at once
     if len(j):
@@ -104,6 +108,23 @@ def attention(state: State, who: Choosers, settings: Settings,
         new = np.flatnonzero(arrival)
         att[new] *= state.rd_attention[kg[new]][:, p.city]
     return att
+
+
+def platform_slots(settings: Settings) -> np.ndarray:
+    """The sector-segments the shared platform shows for each member city (C x KG): those the
+    investment map assigns it, or without a map those it promotes; none for a city out of the
+    scheme (caught breaking the subsidy cap)."""
+    chosen = settings.mapped if settings.mapped is not None else settings.promoted
+    return chosen & ~settings.excluded[:, None]
+
+
+def platform_parks(settings: Settings, parks: Parks, step: int) -> np.ndarray:
+    """Which parks the shared platform shows to projects of each sector-segment (KG x P): a
+    park of a city mapped for the segment (without a map, of the city promoting it there), not
+    one registered in a city out of the scheme."""
+    city = parks.city if settings.mapped is not None else parks.attractor(step)
+    return (platform_slots(settings)[city]
+            & ~settings.excluded[parks.registration][:, None]).T
 
 
 def utilities(state: State, who: Choosers,
@@ -219,7 +240,7 @@ def utility_parts(state: State, who: Choosers, settings: Settings,
     att = attention(state, who, settings, value_shares(state, shares))
     entry = np.zeros(len(who.kg))
     if settings.platform:   # the platform alone may change whether projects look at the circle
-        shown = (~settings.excluded[p.registration])[None, :] & base.available
+        shown = platform_parks(settings, p, state.step)[who.kg] & base.available
         entry = np.where((who.current < 0) & shown.any(axis=1),
                          cfg.policies.shared_platform.entry_effect, 0.0)
     return dataclasses.replace(base, friction=fric, log_att=np.log(att / econ.attention_base),

@@ -13,7 +13,7 @@ from sim.model.firms import StepEvents
 from sim.model.state import State
 from sim.rules import welfare
 from sim.rules.constants import STEPS_PER_YEAR, Origin, ParkKind
-from sim.rules.economy import Terms
+from sim.rules.economy import Terms, friction
 
 
 def unit_flows(state: State, events: StepEvents, terms: Terms,
@@ -25,41 +25,71 @@ def unit_flows(state: State, events: StepEvents, terms: Terms,
     paying = units.subsidy_until > t
     rent_support = np.where(t < p.rent_end, p.rent_subsidy, 0.0)[units.park]
     pwp_open = (p.kind == ParkKind.PARK_WITHIN_PARK) & p.open_at(t)
-    relocation = np.zeros(len(units))
-    moved = ~events.is_arrival & (events.to_park >= 0)
-    if moved.any():   # this step's moves, found among the units by id
-        order = np.argsort(units.unit_id)
-        pos = np.searchsorted(units.unit_id, events.unit_id[moved], sorter=order)
-        relocation[order[pos]] = STEPS_PER_YEAR * econ.relocation_cost * events.output[moved]
     output = units.output
+    labour = w.labour_share.ravel()[kg] * output
+    moved = ~events.is_arrival & (events.to_park >= 0)
     return welfare.UnitFlows(
-        output=output,
-        labour_cost=state.wage[city] * w.labour_share.ravel()[kg] * output,
+        output=output, labour_cost=state.wage[city] * labour,
+        reservation=econ.reservation_wage_share * w.wage[city] * labour,
         land_rent=units.land * terms.land_price[units.park],
         distance_cost=econ.distance_cost_per_100km * output * terms.link_km100[kg, city],
         subsidy=np.where(paying, units.subsidy_rate, 0.0) * output + rent_support * output,
         platform_fee=np.where(pwp_open[units.park], platform_rate, 0.0) * output,
-        relocation=relocation, resident=units.origin != Origin.OUTSIDE)
+        relocation=_per_unit(state, events, moved, econ.relocation_cost * events.output),
+        friction=_per_unit(state, events, *placed_friction(state, events)),
+        resident=units.origin != Origin.OUTSIDE)
+
+
+def placed_friction(state: State, events: StepEvents) -> tuple[np.ndarray, np.ndarray]:
+    """The step's new projects placed off the map, and what the approval delay cost each (a
+    share of a year's value added, once): ``(which events, cost)``."""
+    placed = events.is_arrival & (events.to_park >= 0)
+    cfg = state.config
+    if not cfg.switches.investment_map or not placed.any():
+        return np.zeros_like(placed), np.zeros(len(placed))
+    rate = friction(state.settings, state.parks, cfg.policies.investment_map.approval_friction)
+    cost = rate[events.kg, np.maximum(events.to_park, 0)] * events.output
+    return placed & (cost > 0), cost
+
+
+def _per_unit(state: State, events: StepEvents, which: np.ndarray,
+              once: np.ndarray) -> np.ndarray:
+    """A one-off cost of some of the step's events (``once``, where ``which``), as the annual
+    rate of this step on the units that paid it (found among the units by id)."""
+    units = state.units
+    out = np.zeros(len(units))
+    if which.any():
+        order = np.argsort(units.unit_id)
+        pos = np.searchsorted(units.unit_id, events.unit_id[which], sorter=order)
+        out[order[pos]] = STEPS_PER_YEAR * once[which]
+    return out
 
 
 def public_accounts(tax: np.ndarray, retained_tax: np.ndarray, land_rev: np.ndarray,
                     returns: np.ndarray, transfers: np.ndarray, subsidies: np.ndarray,
                     park_cost: np.ndarray, park_capital_cost: np.ndarray,
-                    platform_cost: np.ndarray) -> welfare.PublicAccounts:
+                    platform_cost: np.ndarray, promotion_cost: np.ndarray
+                    ) -> welfare.PublicAccounts:
     """Cities' revenue and outlays (C), the carrying cost of serviced park land among the
     outlays (``sim.rules.accounts.park_capital_cost``, the same number the fiscal table books)."""
     revenue = tax + retained_tax + land_rev + returns + np.maximum(transfers, 0.0)
-    outlays = (subsidies + park_cost + park_capital_cost + platform_cost
+    outlays = (subsidies + park_cost + park_capital_cost + platform_cost + promotion_cost
                + np.maximum(-transfers, 0.0))
     return welfare.PublicAccounts(revenue, outlays)
+
+
+def parts(state: State, flows: welfare.UnitFlows,
+          accounts: welfare.PublicAccounts) -> welfare.WelfareParts:
+    """The accounts of both welfare measures at this step (``.circle``, ``.national``)."""
+    econ, p = state.config.economy, state.parks
+    forgone = econ.land_alternative_rent_per_km2 * float(p.capacity[p.open_at(state.step)].sum())
+    cal = state.calibration
+    outside = float((state.outside_mass * cal.outside_q * cal.outside_rate).sum())
+    return welfare.welfare_parts(flows, accounts, econ.tax_rate, forgone, econ.mcpf, outside)
 
 
 def measures(state: State, flows: welfare.UnitFlows,
              accounts: welfare.PublicAccounts) -> tuple[float, float]:
     """(welfare of the circle's residents, welfare of the country) per year."""
-    econ, p = state.config.economy, state.parks
-    forgone = econ.land_alternative_rent_per_km2 * float(p.capacity[p.open_at(state.step)].sum())
-    args = (flows, accounts, econ.tax_rate, econ.reservation_wage_share, forgone, econ.mcpf)
-    cal = state.calibration
-    outside = float((state.outside_mass * cal.outside_q * cal.outside_rate).sum())
-    return welfare.welfare_circle(*args), welfare.welfare_national(*args, outside)
+    found = parts(state, flows, accounts)
+    return found.circle, found.national

@@ -2,11 +2,13 @@
 
 What the step's deciders add to ``welfare_national`` at the step's close, by the accounts of
 :mod:`sim.rules.welfare`: a yuan of value added at park j of city c is worth
-``1 − ρ w_c λ_g − d D_kgc`` to the country (taxes, land rent and the platform fee are transfers),
-a subsidy costs its excess burden ``(MCPF − 1) s``, a move its relocation cost (a year's rate in
-the step it happens), and a project outside the circle what it produces there
-(``outside_q · outside_rate``). Arrivals choose by the nested logit; reviewers, after exits, by
-the review rule with the cities' counter-offers (a retained unit stays on the retention rate).
+``1 − ρ w₀_c λ_g − d D_kgc + (MCPF − 1)(τ + r_j a_g)`` to the country (taxes, land rent and the
+platform fee are transfers, public money at its shadow price), a subsidy costs its excess burden
+``(MCPF − 1) s``, a move its relocation cost and a new project placed off the map its approval
+friction (each a year's rate in the step it happens), and a project outside the circle what it
+produces there (``outside_q · outside_rate``). Arrivals choose by the nested logit; reviewers,
+after exits, by the review rule with the cities' counter-offers (a retained unit stays on the
+retention rate).
 Left out: land rationing (it binds only in full parks) and the feedback of the step's placements
 on other firms' output through agglomeration, which is zero to first order with output
 ``∝ (X_kc / X̄_k)^γ`` (others in c gain ``γ`` times the new output, every city loses as much
@@ -22,18 +24,26 @@ from sim.model.forecast import decider_groups
 from sim.model.state import State
 from sim.model.stationary import review_terms, reviewer_groups
 from sim.model.utility import utilities
+from sim.rules import welfare
 from sim.rules.choice import nested_probabilities
-from sim.rules.constants import STEPS_PER_YEAR
-from sim.rules.economy import Settings, park_offers
+from sim.rules.constants import STEPS_PER_YEAR, ParkKind
+from sim.rules.economy import Settings, friction, park_offers
 
 
 def national_rate(state: State) -> np.ndarray:
     """The country's value per yuan of value added at each park before subsidies (KG x P):
-    ``1 − ρ w_c λ_g − d D_kgc``."""
+    ``1 − ρ w₀_c λ_g − d D_kgc + (MCPF − 1)(τ + f_j + r_j a_g)``, f_j a branch's platform fee
+    (:func:`sim.rules.welfare.surplus_per_output`)."""
     econ, w, p, terms = state.config.economy, state.world, state.parks, state.terms
-    wage_bill = state.wage[p.city][None, :] * w.labour_share.ravel()[:, None]
-    return (1.0 - econ.reservation_wage_share * wage_bill
-            - econ.distance_cost_per_100km * terms.link_km100[:, p.city])
+    reservation = (econ.reservation_wage_share * w.wage[p.city][None, :]
+                   * w.labour_share.ravel()[:, None])
+    branch = (p.kind == ParkKind.PARK_WITHIN_PARK) & p.open_at(state.step)   # platform fee
+    fee = np.where(branch, state.config.policies.park_within_park.platform_return_rate, 0.0)
+    public = (econ.tax_rate + fee[None, :]
+              + terms.land_price[None, :] * w.land_per_output.ravel()[:, None])
+    return welfare.surplus_per_output(
+        reservation, econ.distance_cost_per_100km * terms.link_km100[:, p.city], public,
+        econ.mcpf)
 
 
 def expected_national_value(state: State, settings: Settings | None = None) -> float:
@@ -60,7 +70,11 @@ def _arrivals(state: State, s: Settings, placed: np.ndarray, outside: np.ndarray
     probs = nested_probabilities(u, state.parks.city, state.world.n_cities,
                                  state.config.economy.nest_parameter, available)
     kg = arrivals.kg
-    return float(weight @ ((probs[:, :-1] * placed[kg]).sum(axis=1) + probs[:, -1] * outside[kg]))
+    cfg = state.config
+    fric = (friction(s, state.parks, cfg.policies.investment_map.approval_friction)
+            if cfg.switches.investment_map else 0.0)    # paid once, a year's rate this step
+    value = placed - STEPS_PER_YEAR * fric * state.terms.q
+    return float(weight @ ((probs[:, :-1] * value[kg]).sum(axis=1) + probs[:, -1] * outside[kg]))
 
 
 def _reviewers(state: State, s: Settings, placed: np.ndarray, outside: np.ndarray) -> float:

@@ -63,3 +63,49 @@ def consideration_terms(u: np.ndarray, log_att: np.ndarray, log_ref: np.ndarray,
     shift[moved] = both[:k] - both[k:] + np.log1p(entry[moved])
     shift = np.where(np.isfinite(shift), shift, 0.0)
     return log_att + shift[:, None]
+
+
+def with_platform(att: np.ndarray, base: float, level: float) -> np.ndarray:
+    """Consideration of a park that the shared platform also shows (same shape as ``att``).
+
+    The platform and the city's own promotion are two independent ways a project comes to
+    consider a park beyond the base rate: the platform alone brings a park from ``base`` to
+    ``level``, so it reaches a share ``e = (level − base)/(1 − base)`` of the projects that would
+    not otherwise consider it, and ``π' = 1 − (1 − π)(1 − e)``. A park already considered by
+    every project (π = 1) gains nothing; a park nobody promotes gets exactly ``level``; the
+    platform never lowers consideration (``level`` below ``base`` leaves it as it is).
+    """
+    if base >= 1.0 or level <= base:
+        return att
+    reach = (level - base) / (1.0 - base)
+    return 1.0 - (1.0 - att) * (1.0 - reach)
+
+
+def slot_costs(slots: np.ndarray, reach: np.ndarray, cost_per_slot: float) -> np.ndarray:
+    """What each city pays a year for its slots (C): ``cost_per_slot · Σ_kg slots_ckg · r_kg``.
+
+    A slot is a sector-segment a city promotes (or the platform shows for it). Its cost scales
+    with its reach ``r_kg``: the value added of the potential projects of the sector-segment
+    relative to the mean over sector-segments (a delegation to a large industry's fairs and
+    firms costs more than one to a small industry's), so ``cost_per_slot`` is the cost of a slot
+    of mean reach.
+
+    Args:
+        slots: C x KG bool.
+        reach: KG relative reach (mean 1).
+    """
+    return cost_per_slot * (slots.astype(float) @ reach)
+
+
+def relative_reach(potential_value: np.ndarray) -> np.ndarray:
+    """Each sector-segment's potential projects' value added over the mean (KG; mean 1)."""
+    mean = float(np.mean(potential_value))
+    return potential_value / mean if mean > 0 else np.ones_like(potential_value)
+
+
+def subsidy_equivalent(log_attention_ratio: float | np.ndarray, q_over_sigma: np.ndarray
+                       ) -> np.ndarray:
+    """The subsidy rate (share of value added) that moves a park's utility as much as raising
+    its consideration by the factor ``exp(log_attention_ratio)``: ``σ ln(π'/π) / q``, the size
+    of an attention effect in subsidy terms (docs/ODD.md, section 4)."""
+    return np.asarray(log_attention_ratio) / np.asarray(q_over_sigma)
