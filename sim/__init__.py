@@ -5,7 +5,7 @@ stays cheap: ``sim.evaluate``, ``sim.salib_problem``, ``sim.ema_parameters``, ``
 ``sim.bundled_scenarios``, ``sim.ema_levers``.
 """
 
-__version__ = "0.1.0"
+from sim.version import __version__
 
 _API = ("evaluate", "salib_problem", "ema_parameters", "ema_model", "ema_levers",
         "bundled_scenarios", "uncertain_parameters", "ScenarioFunction", "OUTCOMES", "SWITCHES")
@@ -14,6 +14,8 @@ __all__ = [*_API, "__version__"]
 
 def __getattr__(name: str):
     if name in _API:
+        # lazy: sim.api loads the config, the runner and the glue to SALib and EMA Workbench only
+        # when a caller asks for sim.evaluate & co., so `import sim` stays cheap
         from sim import api
 
         return getattr(api, name)

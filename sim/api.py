@@ -31,36 +31,29 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sim.config.loader import (
-    BUNDLED_SCENARIO_DIR,
-    ConfigError,
-    load_scenario,
-    resolved_dict,
-    schema_key_error,
-)
+from sim.analysis import registry
+from sim.config import uncertain
+from sim.config.inert import InertWarning, value_findings
+from sim.config.loader import ConfigError, resolved_dict, schema_key_error, with_values
 from sim.config.schema import ScenarioConfig
+from sim.config.sweeps import load_scenario
+from sim.config.uncertain import Parameter
+from sim.model.tables import TABLES
+from sim.paths import bundled_scenarios  # noqa: F401  (sim.bundled_scenarios)
+from sim.sensitivity import core as sensitivity
+from sim.sensitivity.core import ModelEvaluator, parse_uncertain, select
 
-if TYPE_CHECKING:
-    from sim.sensitivity.core import Parameter
-
-#: The scenario files bundled with the repository checkout.
-SCENARIO_DIR = BUNDLED_SCENARIO_DIR
-#: The report's headline outcomes: money flows as present values (``.pv``), the rest in the
-#: last quarter (``.last``).
-OUTCOMES = ("welfare.pv", "welfare_national.pv", "gdp_total.pv", "subsidy_total.pv",
-            "similarity_ring_mean.last", "wuhan_share.last", "theil.last")
+#: The report's headline outcomes (the metric registry's): money flows as present values
+#: (``.pv``), the rest in the last quarter (``.last``).
+OUTCOMES = tuple(f"{code}.{'pv' if registry.get(code).flow else 'last'}"
+                 for code in registry.HEADLINE)
 #: The seven switches of the co-construction rules: the levers of :func:`ema_model`.
 SWITCHES = ("investment_map", "subsidy_cap", "shared_platform", "enclave", "gdp_tax_sharing",
             "park_within_park", "reverse_enclave")
 
 ScenarioLike = str | os.PathLike | ScenarioConfig
-
-
-def bundled_scenarios() -> list[str]:
-    """Names of the bundled scenario files (``scenarios/<name>.yaml``)."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml") if p.stem != "base")
 
 
 def load(scenario: ScenarioLike, *, n_units: int | None = None,
@@ -95,15 +88,7 @@ def with_dotted(config: ScenarioConfig, values: Mapping[str, Any]) -> ScenarioCo
     """A copy of ``config`` with dotted keys set and validated again."""
     if not values:
         return config
-    from pydantic import ValidationError
-
-    from sim.config.loader import describe_validation_error
-    from sim.explorer.levers import with_values
-
-    try:
-        return with_values(config, check_keys(values))
-    except ValidationError as exc:  # a value outside the schema's range
-        raise ConfigError(describe_validation_error(exc, {}, f"scenario {config.name}")) from None
+    return with_values(config, check_keys(values))  # one line for a value outside its range
 
 
 def evaluate(scenario: ScenarioLike, values: Mapping[str, Any] | None = None, /, *,
@@ -138,8 +123,6 @@ def check_outcomes(outcomes: Sequence[str]) -> tuple[str, ...]:
     Raises:
         ConfigError: naming the first unknown one.
     """
-    from sim.model.tables import TABLES
-
     for name in outcomes:
         column, _, measure = str(name).partition(".")
         if column not in TABLES["circle"] or measure not in ("", "pv", "last"):
@@ -150,8 +133,6 @@ def check_outcomes(outcomes: Sequence[str]) -> tuple[str, ...]:
 
 def warn_inert_values(config: ScenarioConfig, values: Mapping[str, Any]) -> None:
     """An ``InertWarning`` per given key that the config's settings make inert or narrow."""
-    from sim.config.inert import InertWarning, value_findings
-
     for line in value_findings(config, values):
         warnings.warn(line, InertWarning, stacklevel=3)
 
@@ -173,8 +154,6 @@ class ScenarioFunction:
     def __call__(self, **values: Any) -> dict[str, float]:
         """The outcomes at ``values``; a ``replicate`` keyword (EMA's replications) picks the
         replicate of the random streams instead of ``self.replicate``."""
-        from sim.sensitivity.core import ModelEvaluator
-
         replicate = int(_plain(values.pop("replicate", self.replicate)))
         base = None if self.baseline is None else resolved_dict(self.baseline)
         evaluator = ModelEvaluator(resolved_dict(self.scenario), base, self.seed, replicate,
@@ -188,8 +167,6 @@ class ScenarioFunction:
 def uncertain_parameters(scenario: ScenarioLike,
                          keys: Sequence[str] | None = None) -> list[Parameter]:
     """The scenario's ``uncertain:`` entries (all, or ``keys`` in that order)."""
-    from sim.sensitivity.core import parse_uncertain, select
-
     config = load(scenario)
     where = f"scenario {config.name}"
     return select(parse_uncertain(config.uncertain, where), keys, where)
@@ -197,17 +174,13 @@ def uncertain_parameters(scenario: ScenarioLike,
 
 def integer_keys(scenario: ScenarioLike, keys: Sequence[str]) -> list[str]:
     """Those of ``keys`` whose value in the scenario is an integer (sampled values round)."""
-    from sim.sensitivity.cli import integer_keys as found
-
-    return found(resolved_dict(load(scenario)), list(keys))
+    return uncertain.integer_keys(resolved_dict(load(scenario)), list(keys))
 
 
 def salib_problem(scenario: ScenarioLike, keys: Sequence[str] | None = None) -> dict:
     """The SALib problem dict (``num_vars``, ``names``, ``bounds``, ``dists``) of the
     scenario's uncertain parameters; names are the dotted keys."""
-    from sim.sensitivity.core import salib_problem as problem
-
-    return problem(uncertain_parameters(scenario, keys))
+    return sensitivity.salib_problem(uncertain_parameters(scenario, keys))
 
 
 def ema_name(key: str) -> str:

@@ -14,10 +14,17 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
+from sim.config.inert import InertWarning
+from sim.config.loader import ConfigError, resolved_dict, show_path
+from sim.config.schema import ScenarioConfig
+from sim.config.sweeps import load_scenario, plan_scenario
+from sim.experiments import runner
+from sim.experiments.store_guard import check_output, check_run_names, replacing
+from sim.version import __version__
 
 #: Modules that add subcommands through ``register(subparsers)`` when they are installed.
-PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.validation.cli", "sim.estimation.cli")
+PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.sensitivity.discover",
+           "sim.validation.cli", "sim.estimation.cli")
 
 SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
                    ("wuhan_share", "Wuhan share of GDP", "{:.4f}"),
@@ -36,8 +43,6 @@ SET_HELP = ("set a scenario key for this command, e.g. --set competition.homogen
 
 def steps_bounds() -> tuple[int, int]:
     """The range the schema allows for ``steps`` (quarters)."""
-    from sim.config.schema import ScenarioConfig
-
     meta = ScenarioConfig.model_fields["steps"].metadata
     low = next(m.ge for m in meta if hasattr(m, "ge"))
     high = next(m.le for m in meta if hasattr(m, "le"))
@@ -54,8 +59,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sim import __version__
-
     parser = _Parser(prog="sim", description="Wuhan city-circle park co-construction model.")
     parser.add_argument("--version", action="version", version=f"sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -126,9 +129,6 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print ``OK`` per valid file (with its run count) or its error; 2 if any is bad."""
-    from sim.config.sweeps import plan_scenario
-    from sim.experiments.store_guard import check_run_names
-
     status = 0
     for path in args.files:
         try:
@@ -156,10 +156,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     flags = [f"{flag}={getattr(args, flag)}" for flag in ("steps", "seed")
              if getattr(args, flag) is not None]  # bounded like the file, and in config.yaml
     config = load_scenario(args.scenario, [*args.overrides, *flags])
-    from sim.experiments.store_guard import check_output
 
     if args.out is not None:
         check_output(args.out, args.force)
+    # lazy: the model (Mesa) loads when `sim run` runs, not for `sim --help` or `sim validate`
     from sim.model import run_scenario
     from sim.model.tables import NonFiniteOutputError
 
@@ -193,8 +193,6 @@ def _write_run_folder(out: Path, results, config: dict) -> None:
     """Write tables + config.yaml into a fresh hidden sibling folder, then swap it into place."""
     import yaml
 
-    from sim.experiments.store_guard import replacing
-
     with replacing(out) as tmp:
         results.write(tmp)
         (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False,
@@ -203,23 +201,22 @@ def _write_run_folder(out: Path, results, config: dict) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run a batch; print a summary and list failed runs (exit 1 if any failed)."""
-    from sim.experiments.runner import run_batch
-
     if args.steps is not None:
         low, high = steps_bounds()
         if not low <= args.steps <= high:
             raise UserError(f"--steps: expected an integer from {low} to {high} (got {args.steps})")
         args.overrides = [*args.overrides, f"steps={args.steps}"]
     if args.dry_run:
+        # lazy: the dry run loads the model to time a pilot run
         from sim.experiments.dry_run import batch_dry_run
 
         print(batch_dry_run(args.files, args.overrides, args.replicates, args.seed,
                             args.workers, args.scheduler, args.posterior))
         return 0
-    summary = run_batch(args.files, args.out, replicates=args.replicates, seed=args.seed,
-                        workers=args.workers, scheduler=args.scheduler,
-                        overrides=args.overrides, resume=args.resume, progress=not args.quiet,
-                        posterior=args.posterior)
+    summary = runner.run_batch(args.files, args.out, replicates=args.replicates, seed=args.seed,
+                               workers=args.workers, scheduler=args.scheduler,
+                               overrides=args.overrides, resume=args.resume,
+                               progress=not args.quiet, posterior=args.posterior)
     ran = summary.n_ok + summary.n_failed
     rate = ran / summary.wall_s if summary.wall_s > 0 else 0.0
     print(f"{summary.n_ok} ok, {summary.n_failed} failed, {summary.n_skipped} already done "
@@ -232,8 +229,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Model warnings (e.g. an inert parameter) as one ``warning:`` line on stderr."""
-    from sim.config.inert import InertWarning
-
     if issubclass(category, InertWarning):
         print(f"warning: {message}", file=sys.stderr)
     else:
@@ -249,8 +244,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with warnings.catch_warnings():
-            from sim.config.inert import InertWarning
-
             warnings.simplefilter("always", InertWarning)   # every one, as a line on stderr
             warnings.showwarning = _show_warning
             return args.handler(args)

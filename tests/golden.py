@@ -43,11 +43,11 @@ def table_hash(frame: pd.DataFrame) -> str:
 def scenario_results(file_name: str, worlds: dict | None = None) -> dict[int, Any]:
     """Seed -> the results of one scenario file's first sweep point on the small world."""
     from sim.config import ScenarioConfig
-    from sim.config.sweeps import scenario_runs
+    from sim.config.sweeps import plan_scenario
     from sim.model import run_scenario
     from sim.model.world import build_world
 
-    first = scenario_runs(SCENARIOS / file_name, OVERRIDES, replicates=1)[0]
+    first = plan_scenario(SCENARIOS / file_name, OVERRIDES, replicates=1).runs()[0]
     config = ScenarioConfig(**first.config)
     worlds = {} if worlds is None else worlds
     key = (config.data_dir, config.world.model_dump_json())

@@ -83,10 +83,15 @@ def _is_type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def _imports(path: Path, module: str, type_checking: bool) -> set[str]:
+def _imports(path: Path, module: str, type_checking: bool,
+             modules: set[str] | None = None) -> set[str]:
     """Every module ``module`` (in ``path``) imports, at the top, in functions and (with
-    ``type_checking``) in ``if TYPE_CHECKING:`` blocks; ``from a import b`` names ``a.b``
-    (``a.b`` may be a name in ``a``, then the caller finds only ``a``)."""
+    ``type_checking``) in ``if TYPE_CHECKING:`` blocks.
+
+    ``from a import b`` names ``a.b`` when ``a.b`` is one of ``modules`` (a submodule: Python
+    has loaded the package ``a`` before any of its modules, so that is no edge to ``a``'s face)
+    and ``a`` otherwise (a name the face ``a`` defines); without ``modules`` it names both.
+    """
     tree = ast.parse(path.read_text())
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
@@ -103,8 +108,11 @@ def _imports(path: Path, module: str, type_checking: bool) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+            named = {f"{base}.{alias.name}" for alias in node.names}
+            if modules is None:
+                found.update({base} | named)
+            else:
+                found.update(name if name in modules else base for name in named)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
@@ -116,7 +124,8 @@ def import_graph(root: Path, package: str, type_checking: bool = False) -> dict[
     """Module -> the modules of ``package`` it imports anywhere in its file (function-level
     imports included; ``if TYPE_CHECKING:`` blocks only with ``type_checking``)."""
     modules = _modules(root, package)
-    return {name: {m for m in _imports(path, name, type_checking) if m in modules}
+    names = set(modules)
+    return {name: _imports(path, name, type_checking, names) & names
             for name, path in modules.items()}
 
 
@@ -130,18 +139,19 @@ class _Graph:
         return self.edges.get(module, set())
 
 
-def test_no_import_cycles_in_the_model_and_the_rules_function_level_imports_counted() -> None:
+def test_no_import_cycle_anywhere_in_sim_function_level_imports_counted() -> None:
+    """Every module of every sim package, the package faces (``__init__``) included: an import
+    inside a function (a lazy import) closes a cycle as surely as one at the top."""
     edges = import_graph(ROOT, "sim")
-    # a package's __init__ re-exporting its own modules is not a cycle between modules
-    modules = {m for m in edges if m.startswith(("sim.model.", "sim.rules."))}
-    assert _cycles(_Graph(edges), modules) == []
+    assert _cycles(_Graph(edges), set(edges)) == []
 
 
 def test_the_cycle_check_counts_imports_inside_functions_and_not_type_hints(
         tmp_path: Path) -> None:
     package = tmp_path / "pkg"
     package.mkdir()
-    (package / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("VERSION = 1\n\ndef __getattr__(name):\n"
+                                         "    from pkg import f\n    return f\n")
     (package / "a.py").write_text("import pkg.b\n")
     (package / "b.py").write_text("def f():\n    from pkg import a\n    return a\n")
     (package / "c.py").write_text("from typing import TYPE_CHECKING\nimport pkg.a\n"
@@ -149,10 +159,94 @@ def test_the_cycle_check_counts_imports_inside_functions_and_not_type_hints(
     (package / "d.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
                                   "    from pkg import e\n")
     (package / "e.py").write_text("from . import d\n")
+    (package / "f.py").write_text("from pkg import VERSION\n")
     edges = import_graph(tmp_path, "pkg")
-    assert edges["pkg.b"] == {"pkg", "pkg.a"} and edges["pkg.e"] == {"pkg", "pkg.d"}
-    assert _cycles(_Graph(edges), set(edges) - {"pkg"}) == [["pkg.a", "pkg.b"]]
+    # a submodule named in ``from pkg import a`` is an edge to it, a name of the face one to pkg
+    assert edges["pkg.b"] == {"pkg.a"} and edges["pkg.e"] == {"pkg.d"}
+    assert edges["pkg.f"] == {"pkg"} and edges["pkg"] == {"pkg.f"}
+    assert _cycles(_Graph(edges), set(edges)) == [["pkg", "pkg.f"], ["pkg.a", "pkg.b"]]
     assert "pkg.e" in import_graph(tmp_path, "pkg", type_checking=True)["pkg.d"]
+
+
+def unexplained_lazy_imports(path: Path, package: str = "sim") -> list[int]:
+    """Lines of imports of ``package`` inside functions that no ``# lazy: <why>`` comment explains
+    (on the import's own lines, or on the comment lines directly above its run of imports)."""
+    lines = path.read_text().splitlines()
+    tree = ast.parse("\n".join(lines))
+    bad: list[int] = []
+
+    def names(node: ast.stmt) -> list[str]:
+        if isinstance(node, ast.Import):
+            return [alias.name for alias in node.names]
+        if isinstance(node, ast.ImportFrom):
+            return ["." if node.level else node.module or ""]
+        return []
+
+    def comments_above(node: ast.stmt) -> list[str]:
+        above, row = [], node.lineno - 2
+        while row >= 0 and lines[row].strip().startswith("#"):
+            above.append(lines[row])
+            row -= 1
+        return above
+
+    def explained(run: list[ast.stmt]) -> bool:
+        node = run[-1]
+        said = [lines[node.lineno - 1], *comments_above(node), *comments_above(run[0])]
+        return any("# lazy:" in line for line in said)
+
+    def check(body: list[ast.stmt]) -> None:
+        run: list[ast.stmt] = []
+        for node in [*body, None]:
+            if node is not None and names(node):
+                run.append(node)
+                continue
+            ours = [n for n in run if any(m == "." or m == package or
+                                          m.startswith(package + ".") for m in names(n))]
+            bad.extend(n.lineno for n in ours if not explained(run[:run.index(n) + 1]))
+            run = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if in_function and isinstance(block, list):
+                check([b for b in block if isinstance(b, ast.stmt)])
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef))
+
+    visit(tree, False)
+    return sorted(set(bad))
+
+
+def test_every_import_inside_a_function_says_why_it_is_lazy() -> None:
+    """A function-level import of sim is kept only where it keeps ``import sim`` or a command's
+    start cheap (or a worker's start before its threads are pinned), and says so."""
+    found = {str(path.relative_to(ROOT)): lines for path in sorted((ROOT / "sim").rglob("*.py"))
+             if (lines := unexplained_lazy_imports(path))}
+    assert found == {}
+
+
+def test_the_lazy_import_check_reads_runs_of_imports_and_their_comments(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(
+        "import sim.a\n"
+        "def f():\n"
+        "    # lazy: loads the model only when f runs\n"
+        "    from sim import b\n"
+        "    import sim.c\n"
+        "    import numpy\n"
+        "    x = 1\n"
+        "    import os\n"
+        "    # lazy: below another import of its run\n"
+        "    from sim import h\n"
+        "    from sim.d import e\n"
+        "    import json\n"
+        "    if x:\n"
+        "        from sim import f  # lazy: keeps import cheap\n"
+        "    try:\n"
+        "        from sim import g\n"
+        "    except ImportError:\n"
+        "        pass\n")
+    assert unexplained_lazy_imports(path) == [11, 16]
 
 
 def test_the_rules_import_nothing_from_sim_outside_the_rules_not_even_type_hints() -> None:
@@ -215,3 +309,48 @@ def test_the_tree_reader_finds_files_by_folder() -> None:
     text = "## The tree\n\n```\nsim/\n  a.py, b.py     two\n  sub/           a folder\n" \
            "    c.py         one\n                 more words d.py\n  e.py           back\n```\n"
     assert tree_entries(text) == {"sim": {"a.py", "b.py", "e.py"}, "sim/sub": {"c.py"}}
+
+
+def headline_lists(path: Path, headline: tuple[str, ...]) -> list[int]:
+    """Lines of literal tuples, lists, sets or dicts of three or more strings, all of them headline
+    metrics: a headline list written out again instead of derived from the metric registry (a
+    catalogue of every column or metric names others too, and is not one)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        items = node.keys if isinstance(node, ast.Dict) else getattr(node, "elts", None)
+        if isinstance(node, ast.Tuple | ast.List | ast.Set | ast.Dict) and items:
+            names = [item.value for item in items
+                     if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+            if len(names) >= 3 and set(names) <= set(headline):
+                found.append(node.lineno)
+    return found
+
+
+def test_the_headline_metrics_are_declared_once_and_every_list_derives_from_them() -> None:
+    from sim.analysis import registry, welfare_sources
+    from sim.api import OUTCOMES
+    from sim.experiments import demo
+    from sim.sensitivity import core
+
+    assert registry.HEADLINE == ("welfare", "welfare_national", "gdp_total",
+                                 "similarity_ring_mean", "wuhan_share", "theil", "subsidy_total")
+    assert tuple(c for c in registry.HEADLINE if c != "wuhan_share") == registry.RANKED
+    assert OUTCOMES == ("welfare.pv", "welfare_national.pv", "gdp_total.pv",
+                        "similarity_ring_mean.last", "wuhan_share.last", "theil.last",
+                        "subsidy_total.pv")
+    assert core.HEADLINE_METRICS == registry.HEADLINE
+    assert core.DIRECTIONS["theil"] == -1 and core.DIRECTIONS["welfare"] == +1
+    assert demo.HEADLINE["similarity_ring_mean"] == "lower" and "wuhan_share" not in demo.HEADLINE
+    assert sorted(welfare_sources.EXPLAINED) == sorted(registry.GAINS)
+    written_out = {str(path.relative_to(ROOT)): lines
+                   for path in sorted((ROOT / "sim").rglob("*.py")) if path.name != "registry.py"
+                   and (lines := headline_lists(path, registry.HEADLINE))}
+    assert written_out == {}
+
+
+def test_the_headline_list_check_finds_a_written_out_list(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text('A = ("welfare", "theil", "gdp_total")\nB = {"welfare": 1, "theil": -1}\n'
+                    'C = ["x", "welfare", "theil", "subsidy_total"]\n'
+                    'D = {"welfare": 1, "theil": -1, "subsidy_total": -1}\n')
+    assert headline_lists(path, ("welfare", "theil", "gdp_total", "subsidy_total")) == [1, 4]

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 from sim.config import ConfigError
-from sim.config.loader import DEFAULT_DATA_DIR
 from sim.experiments.runner import run_batch
 from sim.experiments.store import load_results
 from sim.model.tables import TABLES
+from sim.paths import DATA_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 #: A tiny world: what these tests compare (tables across executors, streams, refusals) does not
@@ -136,7 +136,7 @@ def test_killed_batch_resumes_to_the_uninterrupted_result(scenario_dir: Path) ->
 
 
 def test_resume_refuses_a_changed_config_data_or_version(scenario_dir: Path) -> None:
-    shutil.copytree(DEFAULT_DATA_DIR, scenario_dir / "data")
+    shutil.copytree(DATA_DIR, scenario_dir / "data")
     (scenario_dir / "own.yaml").write_text("extends: tiny.yaml\nname: own\ndata_dir: data\n")
     run_batch(["own.yaml"], "out", replicates=1, workers=1, overrides=SMALL, progress=False)
     assert run_batch(["own.yaml"], "out", replicates=1, workers=1, overrides=SMALL,

@@ -6,7 +6,8 @@ import pytest
 
 from sim.config.schema import ScenarioConfig
 from sim.model import CircleModel
-from sim.model.world import BUNDLED_DATA, build_world, great_circle_km, spread_output
+from sim.model.world import build_world, great_circle_km, spread_output
+from sim.paths import DATA_DIR
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +18,7 @@ def world():
 def test_step0_reproduces_2021_gdp_within_one_percent():
     model = CircleModel(ScenarioConfig(competition={"active": False}), seed=3)
     cities = model.recorder.results(model.config).cities
-    data = pd.read_csv(BUNDLED_DATA / "cities.csv").set_index("city")["gdp_2021"]
+    data = pd.read_csv(DATA_DIR / "cities.csv").set_index("city")["gdp_2021"]
     got = cities[cities.step == 0].set_index("city")["gdp_physical"]
     np.testing.assert_allclose(got[data.index], data, rtol=0.01)
 

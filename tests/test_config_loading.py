@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from sim.config import ScenarioConfig, expand_runs, load_scenario, resolved_dict
-from sim.config.loader import DEFAULT_DATA_DIR, schema_key_error
+from sim.config.loader import schema_key_error
 from sim.config.sweeps import point_label
+from sim.paths import DATA_DIR
 
 CHILD = """\
 extends: tiny.yaml
@@ -57,7 +58,7 @@ def test_name_defaults_to_the_file_stem(scenario_dir: Path) -> None:
 
 def test_data_dir_is_relative_to_the_file_that_sets_it(scenario_dir: Path) -> None:
     assert load_scenario("tiny.yaml").data_dir is None  # the bundled sim/data
-    shutil.copytree(DEFAULT_DATA_DIR, scenario_dir / "mydata")
+    shutil.copytree(DATA_DIR, scenario_dir / "mydata")
     (scenario_dir / "sub").mkdir()
     (scenario_dir / "withdata.yaml").write_text("extends: tiny.yaml\ndata_dir: mydata\n")
     (scenario_dir / "sub" / "leaf.yaml").write_text("extends: ../withdata.yaml\n")

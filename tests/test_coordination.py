@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.config.loader import load_scenario
+from sim.config import load_scenario
 from sim.model.circle import CircleModel, run_scenario
 from sim.model.city import out_of_scheme
 from sim.rules.offers import breaks_cap, present_value

@@ -9,10 +9,9 @@ import re
 import pandas as pd
 
 from sim.analysis import i18n, registry, stats
-from sim.api import bundled_scenarios
 from sim.config import load_scenario
-from sim.config.loader import BUNDLED_SCENARIO_DIR
 from sim.config.schema import Switches
+from sim.paths import SCENARIO_DIR, bundled_scenarios
 
 TABLE = pd.read_csv(i18n.DATA_DIR / "display_names.csv", dtype=str, keep_default_na=False)
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -54,7 +53,7 @@ def test_every_metric_has_both_languages():
 
 
 def test_every_uncertain_parameter_has_both_languages():
-    uncertain = load_scenario(BUNDLED_SCENARIO_DIR / "base.yaml").uncertain
+    uncertain = load_scenario(SCENARIO_DIR / "base.yaml").uncertain
     parameters = names("parameter")
     assert set(uncertain) == set(parameters)                # none missing, none stale
     for key in uncertain:

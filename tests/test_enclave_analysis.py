@@ -1,12 +1,10 @@
 """Tables and the figure about enclaves, on small frames worked by hand."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from sim.analysis.enclaves import (
     core_origin_shares,
-    enclave_fill,
     enclave_share_table,
     origin_blocks,
 )
@@ -43,17 +41,12 @@ def test_enclave_share_table_means_and_intervals():
     assert len(fig.axes) == 3 and len(fig.axes[0].lines) == 2
 
 
-def test_core_origin_shares_and_fill_steps():
+def test_core_origin_shares():
     cities = pd.DataFrame(dict(scenario="s", replicate=[0, 0, 1, 1], step=[1, 1, 1, 1],
                                city=["A", "B", "A", "B"], new_investment=[10.0, 4.0, 10.0, 0.0],
                                new_investment_from_wuhan=[5.0, 1.0, 0.0, 0.0]))
     shares = core_origin_shares(cities).set_index("city").core_origin_share
     assert shares["A"] == pytest.approx(0.25) and shares["B"] == pytest.approx(0.25)
-    parks = pd.DataFrame(dict(scenario="s", replicate=0, park="e", kind="enclave", step=[0, 1, 2],
-                              land_used=[0.0, 9.6, 9.9], land_capacity=10.0))
-    fill = enclave_fill(parks)
-    assert fill.fill_step.iloc[0] == 1 and fill.land_used.iloc[0] == 9.9
-    assert np.isnan(enclave_fill(parks.assign(land_used=1.0)).fill_step.iloc[0])
 
 
 def test_origin_table_shows_each_citys_pooled_share_in_percent():

@@ -176,8 +176,26 @@ def quiet_pyabc():
     logging.getLogger("ABC").setLevel(logging.WARNING)
 
 
+def test_the_smc_sampler_on_a_scheduler_reaches_it_through_the_batch_runners_client(
+        quiet_pyabc) -> None:
+    """``sim calibrate --scheduler`` asks the same bounded client as ``sim batch``: a closed port
+    is its one-line error (the sampler once named a helper the runner no longer has)."""
+    pytest.importorskip("distributed")
+    import socket
+
+    from sim.estimation.smc import sampler
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"), \
+            sampler(None, address):
+        pass
+
+
 def test_abc_smc_recovers_a_gaussian_mean_and_resumes(tmp_path: Path, quiet_pyabc) -> None:
-    from sim.estimation.smc import SmcSettings, final_particles, run_smc
+    from sim.estimation.budget import SmcSettings
+    from sim.estimation.smc import final_particles, run_smc
 
     target = calibration_only(toy.toy_targets(TRUTH))[:1]          # level only
     simulator = toy_simulator(target)
@@ -215,8 +233,8 @@ def test_default_sampler_is_multicore_and_one_worker_single_core(quiet_pyabc) ->
 def test_no_validation_target_enters_a_fit(tmp_path: Path, quiet_pyabc) -> None:
     """Screening, identifiability and ABC-SMC see only calibration targets; the validation
     target is simulated only for the posterior predictive, where it is marked."""
+    from sim.estimation.budget import SmcSettings
     from sim.estimation.pipeline import calibrate, identify
-    from sim.estimation.smc import SmcSettings
 
     every = toy.toy_targets(TRUTH)
     fitted: set[str] = set()

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sim.config.loader import ConfigError
-from sim.model.world import BUNDLED_DATA
+from sim.paths import DATA_DIR
 from sim.validation import evidence as ev
 from sim.validation import history
 from sim.validation.backtest import data_shares, read_series
@@ -49,7 +49,7 @@ def test_bundled_targets_declare_every_fact_once_with_role_and_source():
 def test_panel_targets_hold_the_series_values():
     """The data of the share targets are the series' shares (rounded to 5 decimals) and each MAE
     band ends at persistence's error, so the file and the series cannot drift apart."""
-    shares = data_shares(read_series(BUNDLED_DATA))
+    shares = data_shares(read_series(DATA_DIR))
     for t in load_targets():
         kind, args = t.measure_parts()
         if t.run == "backtest" and kind == "share":
@@ -145,10 +145,10 @@ def test_score_by_hand():
 
 def test_benchmarks_are_persistence_from_the_data():
     targets = [t for t in load_targets() if t.benchmark == "persistence"]
-    bench = ev.benchmarks(targets, BUNDLED_DATA)
+    bench = ev.benchmarks(targets, DATA_DIR)
     assert bench["backtest.share.Wuhan.2019"] == pytest.approx(5458.35 / 9531.50)
     assert bench["forecast.wuhan_growth_vs_circle.2023"] == 1.0
-    cities = pd.read_csv(BUNDLED_DATA / "cities.csv").set_index("city")["gdp_2021"]
+    cities = pd.read_csv(DATA_DIR / "cities.csv").set_index("city")["gdp_2021"]
     assert bench["forecast.share.Tianmen.2024"] == pytest.approx(718.89 / cities.sum())
 
 
@@ -179,7 +179,7 @@ def test_decade_drivers_from_the_bundled_data():
     land per GDP -24.2% (2011-15) and -10.1% (2016-17) over 7 years: 5.33% a year; Wuhan
     321,117 mu in 2012-2022 x 87.7% new: 17.07 km² a year; its 2021 stock 542.04 km² less 11
     years of it."""
-    d = history.period_drivers(BUNDLED_DATA, 2010, 2019, base_stock_km2=542.04)
+    d = history.period_drivers(DATA_DIR, 2010, 2019, base_stock_km2=542.04)
     assert d.real_growth == pytest.approx(0.095053, abs=1e-6)
     assert d.land_intensity_decline == pytest.approx(1 - (0.758 * 0.899) ** (1 / 7))
     assert d.core_land_supply_km2 == pytest.approx(321117 / 11 / 1500 * 0.877)

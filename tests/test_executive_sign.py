@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sim.analysis import executive
-from sim.sensitivity.rules import sign_ranges_table
+from sim.sensitivity.where_beats import sign_ranges_table
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.config import ConfigError
 from sim.explorer import levers as explore
 
 solara = pytest.importorskip("solara", reason="the explorer extra (solara) is not installed")
@@ -58,8 +59,10 @@ def test_with_values_sets_and_checks_keys():
     changed = explore.with_values(config, {"policies.enclave.gdp_share_source": 0.2})
     assert changed.policies.enclave.gdp_share_source == 0.2
     assert config.policies.enclave.gdp_share_source == 0.5
-    with pytest.raises(KeyError):
+    with pytest.raises(ConfigError, match="policies.enclave.no_such_key: expected a dotted key"):
         explore.with_values(config, {"policies.enclave.no_such_key": 1})
+    with pytest.raises(ConfigError, match="gdp_share_source"):     # outside the schema's range
+        explore.with_values(config, {"policies.enclave.gdp_share_source": 2.0})
 
 
 def test_explorer_model_levers_reach_the_config():
@@ -156,7 +159,8 @@ def test_page_renders_controls_and_plots_and_steps():
 
 
 def test_both_regimes_share_the_world_and_the_draws():
-    from sim.explorer.views import ExplorerModel, time_series_figure
+    from sim.explorer.figures import TimeSeries
+    from sim.explorer.views import ExplorerModel
 
     model = ExplorerModel(regime="homogenised", n_units=300)
     assert model.twin.config.name == "coordinated" and model.twin.world is model.world
@@ -166,7 +170,9 @@ def test_both_regimes_share_the_world_and_the_draws():
     lone.step()
     assert model.twin.recorder.results(model.twin.config).circle.equals(
         lone.recorder.results(lone.config).circle)
-    fig = time_series_figure(model)
+    series = TimeSeries(model)                  # the headline series so far, as a new figure
+    series.refresh(model)
+    fig = series.figure
     first = fig.axes[0]
     assert [line.get_label() for line in first.get_lines()] == [
         "step 0", "Coordinated co-construction (file values)", "Homogenised competition"]

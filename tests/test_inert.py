@@ -9,8 +9,9 @@ import pytest
 
 from sim.config import load_scenario, resolved_dict
 from sim.config.inert import INERT, InertWarning, inert_under
-from sim.explorer.levers import SCENARIO_DIR, scenario, with_values
+from sim.explorer.levers import scenario, with_values
 from sim.model import run_scenario
+from sim.paths import SCENARIO_DIR
 
 TINY = {"n_units": 300, "steps": 2}
 

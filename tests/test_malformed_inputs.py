@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import tree_snapshot
 
-from sim.config.loader import DEFAULT_DATA_DIR
+from sim.paths import DATA_DIR
 
 EXT = "extends: tiny.yaml\n"
 DATA = EXT + "data_dir: data\n"
@@ -56,7 +56,7 @@ def replace_file(name: str, how: str) -> Callable:
         elif how == "binary":
             path.write_bytes(b"\xff\xfe\x00garbage\x81\x82")
         elif how == "header":
-            path.write_text((DEFAULT_DATA_DIR / name).read_text().splitlines()[0] + "\n")
+            path.write_text((DATA_DIR / name).read_text().splitlines()[0] + "\n")
     return apply
 
 
@@ -703,7 +703,7 @@ def test_malformed_input_gives_one_line_per_problem_and_exit_2(
         scenario_dir: Path, cli, files: dict, setup, argv, n_lines: int, needle: str) -> None:
     target = scenario_dir
     if "data_dir: data" in "".join(files.values()):  # setup edits a copy of the bundled data
-        target = Path(shutil.copytree(DEFAULT_DATA_DIR, scenario_dir / "data"))
+        target = Path(shutil.copytree(DATA_DIR, scenario_dir / "data"))
     for name, text in files.items():
         (scenario_dir / name).write_text(text)
     if setup is not None:

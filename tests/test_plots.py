@@ -75,7 +75,8 @@ def test_time_series_one_line_and_band_per_series(summary):
     assert len(labels) == n_series
     expected = summary.over_time.query("scenario == 'homogenised' and metric == "
                                        "'similarity_ring_mean'").sort_values("step")["mean"]
-    line = next(ln for ln in axes[0].lines if ln.get_label() == "Homogenised competition")
+    panel = axes[plots.TIME_SERIES_METRICS.index("similarity_ring_mean")]
+    line = next(ln for ln in panel.lines if ln.get_label() == "Homogenised competition")
     np.testing.assert_allclose(line.get_ydata(), expected)
 
 

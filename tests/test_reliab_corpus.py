@@ -21,7 +21,7 @@ import pytest
 from conftest import tree_snapshot
 from test_malformed_inputs import cell, edit
 
-from sim.config.loader import DEFAULT_DATA_DIR
+from sim.paths import DATA_DIR
 
 EXT = "extends: tiny.yaml\n"
 DATA = EXT + "data_dir: data\n"
@@ -219,7 +219,7 @@ CASES: dict[str, Case] = {
         "[0.07, 0]\n", "(sweep point economy.tax_rate=0): competition.promotion_weight_gdp"),
     "sweep_data_dir_without_cities": Case(
         files={"bad.yaml": sweep("    data_dir: [data, empty]\n")},
-        setup=lambda f: (shutil.copytree(DEFAULT_DATA_DIR, f / "data"), empty_data(f)),
+        setup=lambda f: (shutil.copytree(DATA_DIR, f / "data"), empty_data(f)),
         needle="(sweep point data_dir='empty'): data_dir: empty/cities.csv: expected this data "
                "file (missing)", lines=6),
     "sweep_data_dir_missing": bad(sweep("    data_dir: [nowhere]\n"),
@@ -481,7 +481,7 @@ CASES: dict[str, Case] = {
 def test_each_case_is_answered_in_one_line_and_changes_nothing(scenario_dir: Path, cli,
                                                                case: Case) -> None:
     if case.data:
-        shutil.copytree(DEFAULT_DATA_DIR, scenario_dir / "data")
+        shutil.copytree(DATA_DIR, scenario_dir / "data")
     for name, text in case.files.items():
         path = scenario_dir / name
         path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)

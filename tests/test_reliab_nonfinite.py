@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.config.loader import load_scenario
+from sim.config import load_scenario
 from sim.experiments.runner import run_batch
 from sim.experiments.store import load_results, run_folder_name
 from sim.model import run_scenario, tables

@@ -261,10 +261,10 @@ def test_compare_names_every_replicate_missing_from_every_scenario(batch: Path) 
 
 
 def test_resume_sees_a_change_in_any_swept_data_folder(scenario_dir: Path) -> None:
-    from sim.config.loader import DEFAULT_DATA_DIR
+    from sim.paths import DATA_DIR
 
     for name in ("d1", "d2"):
-        shutil.copytree(DEFAULT_DATA_DIR, scenario_dir / name)
+        shutil.copytree(DATA_DIR, scenario_dir / name)
     (scenario_dir / "s.yaml").write_text(MINIMAL.replace("name: tiny", "name: s")
                                          + "sweep:\n  grid:\n    data_dir: [d1, d2]\n")
     with cf.ThreadPoolExecutor(1) as threads:

@@ -24,7 +24,7 @@ from sim.sensitivity.core import (
     salib_problem,
     sample,
 )
-from sim.sensitivity.rules import beats_table, best_split, gini, shallow_tree
+from sim.sensitivity.where_beats import beats_table, best_split, gini, shallow_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 ISHIGAMI_S1 = (0.3139, 0.4424, 0.0)
@@ -146,7 +146,7 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_sign_ranges_by_hand():
-    from sim.sensitivity.rules import sign_ranges, sign_ranges_table
+    from sim.sensitivity.where_beats import sign_ranges, sign_ranges_table
     # diff = x − 0.5 on x = 0.0, 0.1, ..., 0.9 (two bins of five): means −0.3 and +0.2, bin
     # centres 0.2 and 0.7, so the sign changes at 0.2 + 0.5 · 0.3 / 0.5 = 0.5; binned by y
     # (0 on even x, 1 on odd) the means are −0.1 and 0: no change of sign
@@ -163,7 +163,7 @@ def test_sign_ranges_by_hand():
 
 
 def test_sign_ranges_never_split_a_grid_value_between_bins():
-    from sim.sensitivity.rules import sign_ranges, value_bins
+    from sim.sensitivity.where_beats import sign_ranges, value_bins
     # a Morris-like design on 4 levels (three 0s, three 1s, two 2s, two 3s) in 5 bins: equal
     # counts would put a 0 and a 1 in one bin; kept together there are 4 bins of one value each.
     # diff = x − 0.5: bin means −0.5, 0.5, 1.5, 2.5, so negative at 0 alone, positive over 1–3,

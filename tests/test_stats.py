@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from sim.analysis import stats
+from sim.analysis import stats, workbook
 from sim.model.tables import TABLES
 
 BASE = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
@@ -191,7 +191,7 @@ def test_write_summary_csv_and_readable_xlsx(tmp_path):
     summary = stats.summarise(batch, "homogenised")
     meta = {"version": "9.9", "seed": "42", "date": "2026-01-02 03:04 UTC",
             "scenarios": {"coordinated": {"config_hash": "abc", "data_hash": "def"}}}
-    path = stats.write_summary(summary, tmp_path, "en", meta)
+    path = workbook.write_summary(summary, tmp_path, "en", meta)
     table = pd.read_csv(path)
     assert set(table["section"]) == {"level", "difference", "city_gain", "city_level"}
     row = table[(table["section"] == "difference") & (table["metric"] == "welfare")
@@ -239,7 +239,7 @@ def test_xlsx_opens_with_the_batch_settings(tmp_path):
                              rate=0.05, version="9.9", data_hash="0123456789ab",
                              written="2026-01-02 03:04 UTC", default_units=20000,
                              default_steps=20)
-    stats.write_summary(summary, tmp_path, "en", {}, settings)
+    workbook.write_summary(summary, tmp_path, "en", {}, settings)
     rows = list(load_workbook(tmp_path / "summary.xlsx")["About"].iter_rows(min_row=2,
                                                                             values_only=True))
     assert [r[0] for r in rows[1:9]] == ["Model size", "Horizon", "Replicates", "Root seed",
@@ -264,7 +264,7 @@ def test_xlsx_in_chinese(tmp_path):
     cities = pd.concat([cities_rows("homogenised", [1, 2, 3], [0, 0, 0], [1, 2, 3]),
                         cities_rows("coordinated", [2, 2, 4], [0, 1, 0], [1, 3, 3])])
     summary = stats.summarise(type("B", (), {"circle": circle, "cities": cities})(), "homogenised")
-    stats.write_summary(summary, tmp_path, "zh")
+    workbook.write_summary(summary, tmp_path, "zh")
     book = load_workbook(tmp_path / "summary.xlsx")
     assert book.sheetnames[:2] == ["说明", "结论"]
     header = [c.value for c in book["结论"][1]]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from sim.analysis import i18n
+from sim.config import ConfigError
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -50,7 +51,6 @@ def run_compare(args: argparse.Namespace) -> int:
     if known and args.baseline not in known:  # checked before any folder is looked at
         return _fail(f"--baseline {args.baseline}: unknown scenario name (expected one of the "
                      f"batch's scenarios: {', '.join(known)})")
-    from sim.config import ConfigError
 
     out = args.out if args.out is not None else args.dir / "report"
     if not (args.dir / "runs").is_dir():
@@ -66,12 +66,14 @@ def run_compare(args: argparse.Namespace) -> int:
     if not -1 < args.discount_rate < 1:
         return _fail("--discount-rate must be between -1 and 1")
     try:
+        # lazy: the store's audit (pandas) loads when `sim compare` runs, not when `sim` builds its
+        # parser
         from sim.experiments.store_audit import audit_batch
 
         notes = audit_batch(args.dir, args.baseline)  # damaged or unpairable runs: exit 2
         for note in notes:
             print(f"sim compare: warning: {note}", file=sys.stderr)
-        # imported after the audit: the plotting libraries load slowly
+        # lazy: imported after the audit (the plotting libraries load slowly)
         from sim.analysis.report import build_report
 
         path = build_report(args.dir, out, baseline=args.baseline, lang=args.lang,

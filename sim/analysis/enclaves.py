@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats as st
 
 from sim.analysis import i18n
-from sim.analysis.plots import series_label
+from sim.analysis.plots import plot_enclave_share, series_label
 from sim.analysis.stats import sweep_columns
 
 ID = ["scenario", "replicate"]
@@ -71,35 +71,6 @@ def origin_blocks(cities: pd.DataFrame, lang: str = "en") -> list:
             ("table", origin_table(cities, lang))]
 
 
-def enclave_fill(parks: pd.DataFrame, full: float = 0.95) -> pd.DataFrame:
-    """Per enclave park and run: the first step its land is ``full`` used (NaN if never), and its
-    last step's land used and capacity."""
-    enc = parks[parks.kind == "enclave"]
-    by = _ids(enc) + ["park"]
-    rows = []
-    for key, g in enc.groupby(by, dropna=False):
-        filled = g[(g.land_capacity > 0) & (g.land_used >= full * g.land_capacity)]
-        last = g[g.step == g.step.max()].iloc[0]
-        rows.append((*np.atleast_1d(key), filled.step.min() if len(filled) else np.nan,
-                     last.land_used, last.land_capacity))
-    return pd.DataFrame(rows, columns=by + ["fill_step", "land_used", "land_capacity"])
-
-
-def host_land_carved(parks: pd.DataFrame, without: pd.DataFrame) -> pd.DataFrame:
-    """Per host city and replicate (last step): land used in enclaves, and the share of it that
-    the host's local park lost relative to a paired run without the enclaves (``without``):
-    ``(local used without − local used with) / enclave land used``."""
-    def last(f: pd.DataFrame) -> pd.DataFrame:
-        return f[f.step == f.step.max()]
-    w, wo = last(parks), last(without)
-    enclave = w[w.kind == "enclave"].groupby(["replicate", "city"]).land_used.sum()
-    local = w[w.kind == "local"].set_index(["replicate", "city"]).land_used
-    local0 = wo[wo.kind == "local"].set_index(["replicate", "city"]).land_used
-    out = pd.DataFrame({"enclave_land_used": enclave})
-    out["carved_share"] = (local0 - local).reindex(out.index) / out.enclave_land_used
-    return out.reset_index()
-
-
 def enclave_share_table(circle: pd.DataFrame, cities: pd.DataFrame, parks: pd.DataFrame,
                         agreements: pd.DataFrame, share_key: str,
                         source: str = "Wuhan") -> pd.DataFrame:
@@ -141,8 +112,6 @@ SHARE_KEY = "policies.enclave.gdp_share_source"
 def share_sweep_figures(batch, lang: str = "en") -> list:
     """``(name, Figure)`` of the enclave share figure for each scenario of a stored batch that
     sweeps the source's share; none when no scenario does or no agreements were recorded."""
-    from sim.analysis.plots import plot_enclave_share  # plots is imported after this module
-
     circle = batch.circle
     if SHARE_KEY not in circle.columns or batch.agreements.empty:
         return []

@@ -17,6 +17,7 @@ import pandas as pd
 
 from sim.analysis import i18n, registry
 from sim.analysis.forest import headline_label, headline_measure
+from sim.analysis.summary_rows import unswept
 
 MIN_REPLICATES = 10
 
@@ -41,12 +42,6 @@ def interval(row: pd.Series) -> str:
     return f"{signed(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
 
 
-def _unswept(frame: pd.DataFrame) -> pd.DataFrame:
-    from sim.analysis.report import unswept
-
-    return unswept(frame)
-
-
 def _ranked(row: pd.Series) -> str:
     """``better`` / ``worse`` / ``higher`` / ``lower`` / ``not_distinct`` of a difference row."""
     verdict = row["verdict"]
@@ -63,7 +58,7 @@ def _ranked(row: pd.Series) -> str:
 def wins_sentence(table: pd.DataFrame, scenario: str, baseline: str, metrics,
                   lang: str) -> str:
     """Where ``scenario`` is better, worse, merely different or indistinct from the baseline."""
-    diffs = _unswept(table[(table["section"] == "difference") & (table["scenario"] == scenario)])
+    diffs = unswept(table[(table["section"] == "difference") & (table["scenario"] == scenario)])
     groups: dict[str, list[str]] = {}
     for metric in metrics:
         rows = diffs[(diffs["metric"] == metric) & (diffs["measure"] == headline_measure(metric))]
@@ -143,7 +138,7 @@ def _rule_effects(rows: pd.DataFrame, lang: str) -> str:
 def cities_sentence(table: pd.DataFrame, scenario: str, lang: str,
                     measure: str = "gdp_credited") -> str:
     """Cities whose ``measure`` gains, loses, or does not move against the baseline."""
-    rows = _unswept(table[(table["section"] == "city_gain") & (table["scenario"] == scenario)
+    rows = unswept(table[(table["section"] == "city_gain") & (table["scenario"] == scenario)
                           & (table["metric"] == measure)])
     rows = rows.set_index("city").reindex(i18n.city_order(rows["city"])).reset_index()
     zh = lang == "zh"

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim.analysis import i18n, registry
+from sim.analysis.summary_rows import unswept
 
 VERDICT_COLOURS = {"better": "#1a9641", "worse": "#d7191c", "neutral": "#2c7bb6",
                    "not_distinct": "#8c8c8c"}
@@ -59,13 +60,13 @@ def headline_rows(differences: pd.DataFrame, levels: pd.DataFrame, scenarios,
     for metric in metrics:
         measure = headline_measure(metric)
         for scenario in scenarios:
-            diff = _unswept(differences[(differences["scenario"] == scenario)
+            diff = unswept(differences[(differences["scenario"] == scenario)
                                         & (differences["metric"] == metric)
                                         & (differences["measure"] == measure)])
             if diff.empty:
                 continue
             row = diff.iloc[0]
-            base = _unswept(levels[(levels["scenario"] == row["baseline"])
+            base = unswept(levels[(levels["scenario"] == row["baseline"])
                                    & (levels["metric"] == metric)
                                    & (levels["measure"] == measure)])
             scale = abs(float(base["mean"].iloc[0])) if len(base) else np.nan
@@ -74,13 +75,6 @@ def headline_rows(differences: pd.DataFrame, levels: pd.DataFrame, scenarios,
                          **{f"pct_{k}": 100 * row[k] / scale
                             for k in ("mean", "ci_low", "ci_high")}})
     return pd.DataFrame(rows)
-
-
-def _unswept(frame: pd.DataFrame) -> pd.DataFrame:
-    from sim.analysis.plots import sweep_keys
-
-    keys = sweep_keys(frame)
-    return frame[frame[keys].isna().all(axis=1)] if keys else frame
 
 
 def ablation_metrics(metrics) -> list[str]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis import registry
+from sim.paths import DATA_DIR
 
 LANGUAGES = ("en", "zh")
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 TERMS: dict[str, tuple[str, str]] = {
     "step": ("Quarter", "季度"),

@@ -22,6 +22,7 @@ from matplotlib.patches import FancyArrowPatch, Polygon
 
 from sim.analysis import i18n, stats
 from sim.model.tables import CHANNELS
+from sim.rules.constants import TOLERANCE
 
 CHANNEL_COLOURS = dict(zip(CHANNELS, colormaps["Dark2"].colors))
 LQ_CLIP = (0.125, 8.0)
@@ -136,7 +137,7 @@ def plot_flow_map(cities: pd.DataFrame, transfers: pd.DataFrame, scenarios,
     coords = (coordinates if coordinates is not None else city_coordinates()).set_index("city")
     runs = cities.groupby("scenario")["run"].nunique()
     flows = {s: stats.moved_out_of_wuhan(transfers, s, int(runs.get(s, 0))) for s in scenarios}
-    largest = max([f["output"].max() for f in flows.values() if len(f)] + [1e-12])
+    largest = max([f["output"].max() for f in flows.values() if len(f)] + [TOLERANCE])
     with i18n.figure_style(lang):
         fig = Figure(figsize=(min(16.0, 5.5 * len(scenarios) + 2.0), 5.6), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(scenarios), squeeze=False).ravel())
@@ -168,7 +169,7 @@ def _draw_cities(ax, cities: pd.DataFrame, scenario: str, coords: pd.DataFrame, 
     rows = cities[cities["scenario"] == scenario]
     rows = rows[rows["step"] == rows.groupby("run")["step"].transform("max")]
     gdp = rows.groupby("city")["gdp_physical"].mean().reindex(coords.index).fillna(0.0)
-    sizes = 20 + 900 * gdp / max(float(gdp.max()), 1e-12)
+    sizes = 20 + 900 * gdp / max(float(gdp.max()), TOLERANCE)
     ax.scatter(coords["lon"], coords["lat"], s=sizes, color="#8c8c8c", alpha=0.6,
                edgecolor="black", linewidth=0.5, zorder=3)
     for city, (dx, dy, ha, va) in label_offsets(coords).items():

@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.analysis import i18n, registry, similarity_sources, stats
 from sim.analysis.executive import fmt, interval, signed
+from sim.analysis.plots import save_figure, scenario_colours
 
 #: (column, the plan's pair in display_names.csv, +1 if higher is toward the plan's pattern)
 MEASURES: tuple[tuple[str, str, int], ...] = (
@@ -237,8 +238,6 @@ def pattern_sentence(table: pd.DataFrame, scenario: str, baseline: str, lang: st
 def plot_pairs(circle: pd.DataFrame, table: pd.DataFrame, baseline: str, scenarios,
                lang: str = "en") -> Figure:
     """Six panels (the pair measures) over time, baseline and regimes, 16 x 9 inches."""
-    from sim.analysis.plots import scenario_colours
-
     shown = [baseline, *scenarios]
     colours = scenario_colours(shown)
     codes = [c for c, _, _ in MEASURES if c in circle.columns]
@@ -292,7 +291,7 @@ def similarity_blocks(batch, table: pd.DataFrame, baseline: str, scenario: str,
                      f"{i18n.term('ablation_' + r['kind'], lang)}: {interval(r)}, "
                      f"{i18n.verdict_word(r['verdict'], r['metric'], lang)}" for r in top]
             blocks += [("p", text("rule", lang) + ":"), ("ul", items)]
-    manufacturing = manufacturing_sectors()
+    manufacturing = similarity_sources.manufacturing_sectors()
     if len(batch.transfers) and "similarity_ring_mean" in batch.circle.columns:
         parts = similarity_sources.decompose(batch, scenario, baseline, manufacturing)
         summary = similarity_sources.summarise(parts, "channel")
@@ -307,13 +306,6 @@ def channel_label(channel: str, lang: str) -> str:
         i18n.channel_label(channel, lang)
 
 
-def manufacturing_sectors() -> list[str]:
-    """The manufacturing sectors of the bundled data (similarity's sectors)."""
-    sectors = pd.read_csv(i18n.DATA_DIR / "sectors.csv")
-    default = sectors["default"].astype(str).str.lower() == "yes"
-    return list(sectors.loc[(sectors["group"] == "manufacturing") & default, "code"])
-
-
 @dataclasses.dataclass
 class Section:
     """The section's executive sentence (None without pair columns) and its report blocks."""
@@ -325,8 +317,6 @@ class Section:
 def section(batch, baseline: str, compared, out_dir: Path, lang: str = "en",
             ablations: pd.DataFrame | None = None) -> Section:
     """Write ``plan_pairs.csv`` and the figure into ``out_dir`` and return the section."""
-    from sim.analysis.plots import save_figure
-
     circle = batch.circle
     if not any(code in circle.columns for code, _, _ in MEASURES):
         return Section(None, [("h2", text("heading", lang)), ("p", text("missing", lang))])

@@ -32,18 +32,17 @@ from sim.analysis.maps import (  # noqa: F401  (the map figures, re-exported)
     read_boundaries,
     width_key,
 )
+from sim.analysis.summary_rows import distinct_sweeps, sweep_keys
 
-TIME_SERIES_METRICS = ("similarity_ring_mean", "wuhan_share", "subsidy_total", "welfare",
-                       "welfare_national", "relocated_out_of_wuhan_cum", "theil")
+#: Metrics drawn over time (seven panels): the headline metrics except circle GDP, and the
+#: output relocated out of Wuhan.
+TIME_SERIES_METRICS = (*(code for code in registry.HEADLINE if code != "gdp_total"),
+                       "relocated_out_of_wuhan_cum")
 FIXED_COLOURS = {"homogenised": "#d62728", "coordinated": "#1f77b4"}
 MEASURE_COLOURS = {"gdp_physical": "#4c72b0", "gdp_credited": "#dd8452", "fiscal_net": "#55a868"}
 LINESTYLES = ("-", "--", ":", "-.")
 #: Largest PNG (width, height) in pixels: a 16:9 slide.
 MAX_PIXELS = (1600, 900)
-STAT_COLUMNS = ("n", "mean", "sd", "ci_low", "ci_high", "metric", "measure", "step", "city",
-                "baseline", "effect_size_dz", "p_ttest", "p_wilcoxon", "section", "value",
-                "verdict", "parent", "switch", "kind", "baseline_mean", "pct_mean", "pct_ci_low",
-                "pct_ci_high")
 
 
 def scenario_colours(names) -> dict[str, str]:
@@ -58,21 +57,6 @@ def scenario_colours(names) -> dict[str, str]:
     colours = {name: FIXED_COLOURS[name] for name in set(names) & set(FIXED_COLOURS)}
     colours.update({name: palette[i % len(palette)] for i, name in enumerate(others)})
     return colours
-
-
-def sweep_keys(frame: pd.DataFrame) -> list[str]:
-    """Swept dotted-key columns of a statistics table."""
-    return [c for c in frame.columns if c not in STAT_COLUMNS and c != "scenario"]
-
-
-def distinct_sweeps(frame: pd.DataFrame) -> list[str]:
-    """Swept keys, leaving out keys that move in lockstep with an earlier one (zipped sweeps)."""
-    keys: list[str] = []
-    for key in sweep_keys(frame):
-        codes = pd.factorize(frame[key].astype(str))[0]
-        if not any((pd.factorize(frame[k].astype(str))[0] == codes).all() for k in keys):
-            keys.append(key)
-    return keys
 
 
 def series_label(scenario: str, keys, values, lang: str = "en") -> str:
@@ -128,12 +112,6 @@ def plot_time_series(over_time: pd.DataFrame, metrics=TIME_SERIES_METRICS,
             fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)),
                        fontsize=8)
     return fig
-
-
-def scenario_rank(name: str, baseline: str) -> tuple:
-    """Sort key: the baseline, main scenarios, ``*_without_*`` then ``*_with_*`` ablations."""
-    kind = 0 if name == baseline else 3 if "_with_" in name else 2 if "_without_" in name else 1
-    return kind, name
 
 
 def plot_city_gains(city_gains: pd.DataFrame, scenarios, lang: str = "en") -> Figure:

@@ -19,6 +19,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from sim.analysis import registry, stats
+from sim.estimation.assign import draws_by_replicate
+from sim.sensitivity.prim import find_boxes
 
 #: Headline measures reported (present and ranked ones only), as (measure, metric).
 MEASURES = (("last", "welfare"), ("last", "welfare_national"), ("last", "gdp_total"),
@@ -83,7 +85,6 @@ def flip_region(pairs: pd.DataFrame, draws: pd.DataFrame, scenario: str, measure
     if worse.all():
         return "everywhere: not better at any draw"
     try:
-        from sim.sensitivity.prim import find_boxes
         boxes = find_boxes(draws.loc[rows.index].reset_index(drop=True), worse, max_boxes=1)
     except ImportError:
         return "PRIM needs the 'ema' extra"
@@ -102,8 +103,6 @@ def batch_posterior_folder(configs: dict[str, dict]) -> Path | None:
 def posterior_blocks(circle: pd.DataFrame, configs: dict[str, dict], baseline: str,
                      compared: list[str], lang: str = "en") -> list:
     """The report's section (blocks) when the batch ran under a posterior; [] otherwise."""
-    from sim.estimation.assign import draws_by_replicate
-
     folder = batch_posterior_folder(configs)
     if folder is None or not (folder / "posterior.parquet").is_file():
         return []

@@ -100,6 +100,17 @@ PLAN_PAIRS: tuple[Metric, ...] = (
 
 BY_CODE: dict[str, Metric] = {m.code: m for m in CIRCLE + CITY + PLAN_PAIRS}
 
+#: The headline metrics (codes, report order): the executive summary's, the headline figure's,
+#: the sensitivity study's outcomes and ``sim.OUTCOMES`` all derive from this one list.
+HEADLINE: tuple[str, ...] = tuple(m.code for m in CIRCLE if m.headline)
+#: The headline metrics a planner ranks (a direction other than 0).
+RANKED: tuple[str, ...] = tuple(code for code in HEADLINE if BY_CODE[code].better)
+#: The headline metrics where higher is better (welfare, national welfare, circle GDP): the gains
+#: whose sign ranges the report's summary cites.
+GAINS: tuple[str, ...] = tuple(code for code in HEADLINE if BY_CODE[code].better > 0)
+#: Which way is better per circle-wide metric: +1 higher, -1 lower, 0 not ranked.
+DIRECTIONS: dict[str, int] = {m.code: m.better for m in CIRCLE}
+
 
 def get(code: str) -> Metric:
     """The declared metric, or a plain one named by its code (unknown metrics still display)."""

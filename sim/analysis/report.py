@@ -28,10 +28,12 @@ from sim.analysis import (
     i18n,
     plots,
     registry,
+    robustness,
     settings,
     stats,
     uptake,
     welfare_sources,
+    workbook,
 )
 from sim.analysis.evidence_summary import report_blocks as evidence_blocks
 from sim.analysis.executive import fmt, interval
@@ -39,6 +41,7 @@ from sim.analysis.output import check_target, report_folder
 from sim.analysis.plan_pairs import section as plan_pairs_section
 from sim.analysis.posterior_headline import posterior_blocks
 from sim.analysis.render import to_html, to_markdown  # noqa: F401  (part of this module's API)
+from sim.analysis.summary_rows import distinct_sweeps, scenario_rank, unswept
 from sim.config.loader import ConfigError
 from sim.experiments.store import load_results, run_folder_name
 
@@ -50,11 +53,6 @@ def fmt_p(value: float) -> str:
     if pd.isna(value):
         return "n/a"
     return "< 0.001" if value < 0.001 else f"= {value:.3f}"
-
-
-def check_fresh(out_dir: Path) -> None:
-    """Refuse to overwrite an earlier report in ``out_dir`` (see :func:`output.check_target`)."""
-    check_target(Path(out_dir))
 
 
 def check_comparable(batch, baseline: str) -> None:
@@ -112,12 +110,6 @@ def main_scenarios(names, baseline: str) -> list[str]:
     return [baseline, *others]
 
 
-def unswept(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of a summary table that belong to no sweep point."""
-    keys = plots.sweep_keys(frame)
-    return frame[frame[keys].isna().all(axis=1)] if keys else frame
-
-
 def compared_scenarios(table: pd.DataFrame, baseline: str) -> list[str]:
     """The regimes the summary leads with: main scenarios with unswept differences."""
     diffs = unswept(table[table["section"] == "difference"])
@@ -143,7 +135,7 @@ def detail_items(table: pd.DataFrame, baseline: str, lang: str) -> list[str]:
     items = []
     main = main_scenarios(diffs["scenario"].unique(), baseline)
     for scenario in sorted(
-        diffs["scenario"].unique(), key=lambda s: plots.scenario_rank(s, baseline)
+        diffs["scenario"].unique(), key=lambda s: scenario_rank(s, baseline)
     ):
         rows = diffs[diffs["scenario"] == scenario]
         if scenario not in main:
@@ -159,7 +151,7 @@ def metric_table(table: pd.DataFrame, section: str, scenarios, lang: str,
     """Scenario (and sweep point) x metric table of ``mean [ci_low, ci_high]`` strings."""
     rows = table[(table["section"] == section) & (table["measure"] == measure)]
     rows = rows[rows["scenario"].isin(scenarios)]
-    keys = [k for k in plots.distinct_sweeps(rows) if rows[k].notna().any()]
+    keys = [k for k in distinct_sweeps(rows) if rows[k].notna().any()]
     rank = {s: i for i, s in enumerate(scenarios)}
     rows = rows.assign(rank=rows["scenario"].map(rank)).sort_values(["rank", *keys])
     out: dict[str, dict[str, str]] = {}
@@ -227,7 +219,7 @@ def sweep_figures(summary: stats.Summary, colours: dict, lang: str) -> list:
     """Response curves of every swept key, and each city's credited-GDP gain along it."""
     figures = []
     metrics = [m for m in plots.TIME_SERIES_METRICS if m in set(summary.levels["metric"])]
-    for key in plots.distinct_sweeps(summary.levels):
+    for key in distinct_sweeps(summary.levels):
         name = f"sweep_{key.replace('.', '_')}"
         figures.append((name, plots.plot_sweep(summary.levels, key, metrics, colours, lang,
                                                baseline=summary.baseline)))
@@ -258,7 +250,7 @@ def scenario_blocks(configs: dict[str, dict], manifest: pd.DataFrame, baseline: 
     counts = manifest[manifest["status"] == "ok"].groupby("scenario")["replicate"].nunique()
     items = []
     base_label = i18n.scenario_label(baseline, lang)
-    for scenario in sorted(configs, key=lambda s: plots.scenario_rank(s, baseline)):
+    for scenario in sorted(configs, key=lambda s: scenario_rank(s, baseline)):
         config = configs[scenario]
         description = i18n.scenario_description(scenario, str(config.get("description") or ""),
                                                  lang)
@@ -281,7 +273,7 @@ def build_blocks(table: pd.DataFrame, configs: dict, manifest: pd.DataFrame, bas
                  replicates: int, opening: list | None = None) -> list:
     """The report as blocks rendered to Markdown and HTML: the settings (``opening``, else a
     replicate warning), the answer, then the detail."""
-    scenarios = sorted(configs, key=lambda s: plots.scenario_rank(s, baseline))
+    scenarios = sorted(configs, key=lambda s: scenario_rank(s, baseline))
     first = [f for f in figures if f[0] == "headline"]
     rest = [f for f in figures if f[0] != "headline"]
     if opening is None:
@@ -329,8 +321,6 @@ def sensitivity_blocks(folder: str | os.PathLike | None, batch_dir: Path,
     """The section on the sensitivity study given with ``--sensitivity`` (none without one)."""
     if folder is None:
         return []
-    from sim.analysis import robustness  # reads the study's files only when one is given
-
     size = robustness.run_size(scenario_configs(batch_dir, manifest).get(baseline, {}))
     return robustness.report_blocks(folder, compared, baseline, size, fig_dir, lang)
 
@@ -382,7 +372,7 @@ def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
     configs = scenario_configs(batch_dir, batch.manifest)
     setup = settings.batch_settings({k: configs[k] for k in sorted(
         configs, key=lambda s: s != baseline)}, meta, summary.replicates, rate)
-    table = pd.read_csv(stats.write_summary(summary, out, lang, meta, setup))
+    table = pd.read_csv(workbook.write_summary(summary, out, lang, meta, setup))
     compared = compared_scenarios(table, baseline)
     lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang,
                                      turning)
@@ -397,7 +387,7 @@ def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
     blocks[at:at] = evidence_blocks(batch_dir, evidence, meta, lang)   # the fit to history
     if notes:
         blocks[1:1] = [("ul", [f"**{note}**" for note in notes])]
-    order = sorted(configs, key=lambda s: plots.scenario_rank(s, baseline))
+    order = sorted(configs, key=lambda s: scenario_rank(s, baseline))
     flags = uptake.identical_items(batch, configs, baseline, lang)
     if flags:      # also beside the scenarios they concern
         at = blocks.index(("h2", i18n.heading("summary", lang)))

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from sim.analysis import i18n, registry
 from sim.analysis.executive import read_sensitivity, signed
+from sim.analysis.plots import save_figure
 
 #: At most this many parameters in the index figure.
 TOP = 10
@@ -138,7 +139,7 @@ def parameter_label(key: str, lang: str = "en") -> str:
 
 
 def parse_rule(where_not: str) -> list[tuple[list[tuple[str, str, str]], str, str]] | None:
-    """The leaves of a ``where_not`` rule of ``sim.sensitivity.rules``: (conditions (key, op,
+    """The leaves of a ``where_not`` rule of ``sim.sensitivity.where_beats``: (conditions (key, op,
     value), share in %, points) each; ``[]`` for "nowhere", None for text of another form."""
     if str(where_not).startswith(NOWHERE):
         return []
@@ -160,7 +161,7 @@ def parse_rule(where_not: str) -> list[tuple[list[tuple[str, str, str]], str, st
 
 def rule_text(where_not: str, lang: str = "en") -> str:
     """The tree's region where the regime does not beat, in words with display names; text
-    that does not have the form ``sim.sensitivity.rules`` writes is returned as it is."""
+    that does not have the form ``sim.sensitivity.where_beats`` writes is returned as it is."""
     leaves = parse_rule(where_not)
     if leaves is None:
         return str(where_not)
@@ -269,8 +270,6 @@ def plot_indices(table: pd.DataFrame, method: str, lang: str = "en") -> Figure:
 def report_blocks(folder: str | Path, regimes: list[str], baseline: str,
                   batch_size: tuple[int, int] | None, fig_dir: Path, lang: str) -> list:
     """The section: heading, the study's design, the beats table, the index figure."""
-    from sim.analysis.plots import save_figure
-
     study = read_study(folder)
     pair = {"scenario": i18n.scenario_label(study.scenario or "?", lang),
             "baseline": i18n.scenario_label(study.baseline or "?", lang)}

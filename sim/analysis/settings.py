@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from sim.analysis import i18n
-from sim.config.loader import BUNDLED_SCENARIO_DIR
+from sim.paths import SCENARIO_DIR
 from sim.rules.constants import STEPS_PER_YEAR
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -72,7 +72,7 @@ class BatchSettings:
 @lru_cache(maxsize=1)
 def defaults() -> tuple[int, int]:
     """Units and quarters of the bundled ``base.yaml`` (what ``sim run`` uses by default)."""
-    base = yaml.safe_load((BUNDLED_SCENARIO_DIR / "base.yaml").read_text(encoding="utf-8"))
+    base = yaml.safe_load((SCENARIO_DIR / "base.yaml").read_text(encoding="utf-8"))
     return int(base["world"]["n_units"]), int(base["steps"])
 
 

@@ -25,7 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis import stats
+from sim.analysis import i18n, stats
+from sim.analysis.plots import save_figure
+from sim.experiments.store import load_results
+from sim.paths import DATA_DIR
 
 PLACEMENT_CHANNELS = ("new_investment", "relocation", "enclave", "park_within_park",
                       "reverse_enclave")
@@ -207,8 +210,6 @@ def plot_explained(table: pd.DataFrame, by: str, lang: str = "en", top: int = 11
     t-intervals, largest first, and the total difference in the title. 16 x 9 inches."""
     from matplotlib.figure import Figure
 
-    from sim.analysis import i18n
-
     pairs = list(dict.fromkeys(zip(table["scenario"], table["baseline"])))
     with i18n.figure_style(lang):
         fig = Figure(figsize=(16, 9), layout="constrained")
@@ -233,8 +234,6 @@ def plot_explained(table: pd.DataFrame, by: str, lang: str = "en", top: int = 11
 
 
 def key_label(by: str, key: str, lang: str) -> str:
-    from sim.analysis import i18n
-
     if by == "city":
         return i18n.city_label(key, lang)
     if by == "cell":
@@ -245,15 +244,18 @@ def key_label(by: str, key: str, lang: str) -> str:
         "在位" if key == IN_PLACE else i18n.channel_label(key, lang)
 
 
+def manufacturing_sectors() -> list[str]:
+    """The manufacturing sectors of the bundled data (similarity's sectors)."""
+    sectors = pd.read_csv(DATA_DIR / "sectors.csv")
+    default = sectors["default"].astype(str).str.lower() == "yes"
+    return list(sectors.loc[(sectors["group"] == "manufacturing") & default, "code"])
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.analysis.similarity_sources BATCH --out DIR``: the decomposition of every
     comparison in :data:`COMPARISONS` the batch holds, as ``similarity_sources.csv`` and figures
     by channel, city and sector (``similarity_<by>.png``)."""
     import argparse
-
-    from sim.analysis.plan_pairs import manufacturing_sectors
-    from sim.analysis.plots import save_figure
-    from sim.experiments.store import load_results
 
     parser = argparse.ArgumentParser(prog="python -m sim.analysis.similarity_sources",
                                      description=main.__doc__.split("\n")[0])

@@ -16,9 +16,7 @@ freedom, so the 95% interval excludes 0 exactly when p < 0.05.
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,10 +24,9 @@ from scipy import stats as sps
 
 from sim.analysis import i18n, registry
 from sim.model.tables import TABLES
+from sim.rules.constants import SEGMENTS, TOLERANCE
 from sim.rules.metrics import discounted_total, location_quotients
 
-#: Circle metrics summarised when present (the registry's, in its order).
-HEADLINE_METRICS: tuple[str, ...] = tuple(m.code for m in registry.CIRCLE)
 #: City measures compared against the baseline: physical and credited GDP, tax minus subsidies.
 CITY_MEASURES: tuple[str, ...] = tuple(m.code for m in registry.CITY)
 ID_COLUMNS: tuple[str, ...] = ("run", "scenario", "replicate")
@@ -173,7 +170,7 @@ def paired(values: pd.DataFrame, baseline: str, keys: list[str]) -> pd.DataFrame
 #: Differences within this relative (and absolute) tolerance are rounding, not effects: two runs
 #: that add the same numbers in another order (an agreement offered and declined) differ by
 #: about 1e-13 of the values.
-RTOL, ATOL = 1e-9, 1e-12
+RTOL, ATOL = 1e-9, TOLERANCE
 
 
 def rounded_difference(value: pd.Series, baseline: pd.Series) -> pd.Series:
@@ -305,8 +302,6 @@ def map_matrix(investment_map: pd.DataFrame, scenario: str, n_runs: int) -> pd.D
     share = counts.pivot_table(index="city", columns=["sector", "segment"], values="n",
                                fill_value=0.0) / max(1, n_runs)
     segments = list(pd.unique(investment_map["segment"]))
-    from sim.rules.constants import SEGMENTS
-
     order = {s: i for i, s in enumerate(SEGMENTS)}
     sectors = i18n.sector_order(share.columns.get_level_values(0))
     columns = sorted(
@@ -401,17 +396,3 @@ def summarise(batch, baseline: str = "homogenised", rate: float = 0.05,
         over_time=over_time(batch.circle),
         ablations=ablation_effects(per_run),
     )
-
-
-def write_summary(summary: Summary, out_dir: str | os.PathLike, lang: str = "en",
-                  metadata: dict | None = None, settings=None) -> Path:
-    """Write ``summary.csv`` (one long table) and the readable ``summary.xlsx`` (``settings``:
-    the batch's :class:`sim.analysis.settings.BatchSettings`, stated on its About sheet)."""
-    from sim.analysis.workbook import write_workbook
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "summary.csv"
-    summary.table().to_csv(path, index=False)
-    write_workbook(summary, out / "summary.xlsx", lang, metadata or {}, settings)
-    return path

@@ -17,6 +17,10 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from sim.analysis import i18n, registry
+from sim.analysis.glossary import glossary
+from sim.analysis.settings import rows as setting_rows
+from sim.analysis.settings import warnings as setting_warnings
+from sim.analysis.summary_rows import scenario_rank
 
 HEADERS: dict[str, tuple[str, str]] = {
     "scenario": ("Scenario", "情景"),
@@ -104,8 +108,6 @@ def _unit(metric: str, measure: str, lang: str) -> str:
 
 def ordered(frame: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """Rows by scenario (baseline, main, ablations), measure, then the registry's metric order."""
-    from sim.analysis.plots import scenario_rank
-
     if "metric" not in frame or "scenario" not in frame:
         return frame
     rank = {code: i for i, code in enumerate(registry.BY_CODE)}
@@ -122,13 +124,11 @@ def metadata_rows(metadata: dict, summary, lang: str, batch=None) -> pd.DataFram
     """The About sheet: the settings and their warnings first (``batch``: a
     :class:`~sim.analysis.settings.BatchSettings`), then the rest; every value from the batch
     (never the clock)."""
-    from sim.analysis import settings
-
     zh = lang == "zh"
     items: list[tuple[str, object]] = [("标题" if zh else "Title", i18n.sentence("title", lang))]
     if batch is not None:
-        items += settings.rows(batch, lang)
-        items += [("警告" if zh else "Warning", line) for line in settings.warnings(batch, lang)]
+        items += setting_rows(batch, lang)
+        items += [("警告" if zh else "Warning", line) for line in setting_warnings(batch, lang)]
     else:
         items += [("软件包版本" if zh else "Package version", metadata.get("version", "")),
                   ("根随机种子" if zh else "Root seed", metadata.get("seed", "")),
@@ -150,12 +150,22 @@ def metadata_rows(metadata: dict, summary, lang: str, batch=None) -> pd.DataFram
     return pd.DataFrame(items, columns=columns)
 
 
+def write_summary(summary, out_dir: str | os.PathLike, lang: str = "en",
+                  metadata: dict | None = None, settings=None) -> Path:
+    """Write ``summary.csv`` (one long table) and the readable ``summary.xlsx`` (``settings``:
+    the batch's :class:`sim.analysis.settings.BatchSettings`, stated on its About sheet)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "summary.csv"
+    summary.table().to_csv(path, index=False)
+    write_workbook(summary, out / "summary.xlsx", lang, metadata or {}, settings)
+    return path
+
+
 def write_workbook(summary, path: str | os.PathLike, lang: str = "en",
                    metadata: dict | None = None, settings=None) -> Path:
     """Write ``summary.xlsx``: About (``settings`` first), Verdicts, Rules, Levels, City gains,
     City levels, Over time, Glossary."""
-    from sim.analysis.glossary import glossary
-
     path = Path(path)
     parts = {"differences": summary.differences, "ablations": summary.ablations,
              "levels": summary.levels, "city_gains": summary.city_gains,

@@ -1,8 +1,8 @@
 """Scenario configuration: the schema, loading scenario files, and expanding them into runs."""
 
-from sim.config.loader import ConfigError, load_scenario, resolved_dict
+from sim.config.loader import ConfigError, resolved_dict
 from sim.config.schema import ScenarioConfig
-from sim.config.sweeps import RunSpec, expand_runs
+from sim.config.sweeps import RunSpec, expand_runs, load_scenario
 
 __all__ = ["ConfigError", "RunSpec", "ScenarioConfig", "expand_runs", "load_scenario",
            "resolved_dict"]

@@ -7,9 +7,34 @@ before any run starts (one line per problem).
 
 from __future__ import annotations
 
-from sim.config.data_schema import DataFolder
-from sim.config.loader import Origins, origin_of
+from typing import Any
+
+from sim.config.data_schema import DataFolder, check_data_folder
+from sim.config.loader import ConfigError, Origins, data_folder, origin_of, show_path
 from sim.config.schema import ScenarioConfig
+
+
+def check_references(config: ScenarioConfig, origins: Origins, default: str,
+                     folders: dict[str, Any] | None = None) -> None:
+    """The data folder must pass its schema, and the scenario its cross-field constraints
+    (known core city and agreement cities and sectors, non-zero denominators, a feasible map).
+
+    Args:
+        folders: checked data folders by path, reused across calls (sweep points share them).
+    """
+    folder = data_folder(config)
+    folders = {} if folders is None else folders
+    if str(folder) not in folders:
+        folders[str(folder)] = check_data_folder(folder)
+    data = folders[str(folder)]
+    problems = data.problems
+    if problems:
+        where = origin_of(("data_dir",), origins, default)
+        problems = [f"{where}: data_dir: {problem}" for problem in problems]
+    else:
+        problems = config_problems(config, data, show_path(folder), origins, default)
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def config_problems(config: ScenarioConfig, data: DataFolder, folder_shown: str,

@@ -17,11 +17,12 @@ import math
 import re
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from sim.config.yaml_reader import printable, show_path
 
-from sim.config.loader import show_path
-from sim.config.yaml_reader import printable
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEGMENTS = ("rnd", "hq", "core", "supply")
 GROUPS = ("manufacturing", "services")
@@ -160,6 +161,8 @@ def _read(path: Path, required: bool, problems: list[str]) -> pd.DataFrame | Non
             f"{shown}: expected at most {MAX_DATA_BYTES:,} bytes (got {info.st_size:,})"
         )
         return None
+    import pandas as pd  # lazy: pandas loads when a folder is read; `import sim.config` is cheap
+
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (ValueError, UnicodeDecodeError, OSError) as exc:

@@ -4,8 +4,10 @@ A scenario file is YAML read by :mod:`sim.config.yaml_reader` (a safe loader tha
 duplicate keys, with bounded size, nesting and alias expansion). ``extends: base.yaml``
 (relative to the file) names a parent whose mappings the child deep-merges over (lists replace).
 Dotted overrides ``key.path=value`` (the value read as a YAML scalar) are applied last. The merged
-mapping is validated by :class:`~sim.config.schema.ScenarioConfig`; then agreements are checked
-against the data folder (cities and sector codes) and sweep and uncertain keys against the schema.
+mapping is validated by :class:`~sim.config.schema.ScenarioConfig` (:func:`validate_mapping`).
+:func:`sim.config.load_scenario` (in :mod:`sim.config.sweeps`, which this module's checks serve)
+then checks agreements against the data folder (cities and sector codes,
+:mod:`sim.config.constraints`) and sweep and uncertain keys against the schema.
 
 Every problem raises :class:`ConfigError` whose message is one line:
 ``<file>[:<line>]: <dotted.key.path>: <what was expected> (got <value>)``, naming the file (or the
@@ -20,7 +22,7 @@ import json
 import os
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +39,7 @@ from sim.config.yaml_reader import (
     resolved_or_absolute,
     show_path,
 )
-
-#: The data folder bundled with the package, used when a scenario sets no ``data_dir``.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-#: The scenario files bundled with the repository (``coordinated`` names ``coordinated.yaml``).
-BUNDLED_SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+from sim.paths import DATA_DIR, SCENARIO_DIR, bundled_scenarios
 
 Origins = dict[tuple, tuple[str, int | None]]
 
@@ -337,35 +335,13 @@ def validate_mapping(data: dict, origins: Origins, default: str) -> ScenarioConf
         raise ConfigError(describe_validation_error(exc, origins, default)) from None
 
 
-def data_folder(config: ScenarioConfig) -> Path:
-    """The data folder a scenario reads: its ``data_dir`` or the bundled ``sim/data``."""
-    return Path(config.data_dir) if config.data_dir else DEFAULT_DATA_DIR
-
-
-def check_references(config: ScenarioConfig, origins: Origins, default: str,
-                     folders: dict[str, Any] | None = None) -> None:
-    """The data folder must pass its schema, and the scenario its cross-field constraints
-    (known core city and agreement cities and sectors, non-zero denominators, a feasible map).
-
-    Args:
-        folders: checked data folders by path, reused across calls (sweep points share them).
-    """
-    from sim.config.constraints import config_problems
-    from sim.config.data_schema import check_data_folder
-
-    folder = data_folder(config)
-    folders = {} if folders is None else folders
-    if str(folder) not in folders:
-        folders[str(folder)] = check_data_folder(folder)
-    data = folders[str(folder)]
-    problems = data.problems
-    if problems:
-        where = origin_of(("data_dir",), origins, default)
-        problems = [f"{where}: data_dir: {problem}" for problem in problems]
-    else:
-        problems = config_problems(config, data, show_path(folder), origins, default)
-    if problems:
-        raise ConfigError("\n".join(problems))
+def data_folder(config: ScenarioConfig, base_dir: Path | None = None) -> Path:
+    """The data folder a scenario reads: its ``data_dir`` (relative to ``base_dir`` when given
+    and the path is relative) or the bundled ``sim/data``."""
+    if not config.data_dir:
+        return DATA_DIR
+    path = Path(config.data_dir)
+    return path if path.is_absolute() or base_dir is None else base_dir / path
 
 
 # --------------------------------------------------------------------------- entry points
@@ -382,10 +358,10 @@ def scenario_file(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) != 1:
         return path
-    bundled = BUNDLED_SCENARIO_DIR / f"{path.name}.yaml"
+    bundled = SCENARIO_DIR / f"{path.name}.yaml"
     if bundled.is_file():
         return bundled
-    known = sorted(p.stem for p in BUNDLED_SCENARIO_DIR.glob("*.yaml") if p.stem != "base")
+    known = bundled_scenarios()
     raise ConfigError(f"{path}: file not found, and not a bundled scenario name (expected a "
                       f"scenario file or one of {', '.join(known)})")
 
@@ -405,30 +381,28 @@ def load_raw(path: str | os.PathLike, overrides: Iterable[str] = ()) -> tuple[di
     return data, origins
 
 
-def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> ScenarioConfig:
-    """Read, merge, override and validate one scenario file.
-
-    Args:
-        path: the scenario YAML file, or a bundled scenario's name (``"coordinated"``).
-        overrides: ``"key.path=value"`` strings applied after the ``extends:`` chain.
-
-    Raises:
-        ConfigError: with a one-line message naming the file, key path and what was expected.
-    """
-    from sim.config.sweeps import check_uncertain, sweep_points  # sweeps imports this module
-
-    path = scenario_file(path)
-    data, origins = load_raw(path, overrides)
-    default = show_path(path)
-    config = validate_mapping(data, origins, default)
-    check_references(config, origins, default)
-    check_uncertain(config, origins, default)
-    points = sweep_points(config, origins, default)
-    from sim.config.inert import warn_inert
-    warn_inert(config, origins, default, points)  # a warning line, not an error
-    return config
-
-
 def resolved_dict(config: ScenarioConfig) -> dict:
     """The fully resolved scenario as plain data, for ``config.yaml`` beside the outputs."""
     return config.model_dump(mode="json")
+
+
+def with_values(config: ScenarioConfig, values: Mapping[str, Any], name: str | None = None,
+                label: str | None = None) -> ScenarioConfig:
+    """A copy of ``config`` with dotted keys set (:func:`set_dotted`) and validated again,
+    optionally renamed.
+
+    Raises:
+        ConfigError: one line naming the key that is not a key of the schema, or every value
+            the schema refuses (``label`` names the source, default the scenario's name).
+    """
+    label = label or f"scenario {config.name}"
+    data = config.model_dump()
+    for dotted, value in values.items():
+        problem = schema_key_error(dotted)
+        if problem:
+            raise ConfigError(f"{label}: {printable(dotted)}: expected a dotted key of the "
+                              f"scenario schema: {problem}")
+        set_dotted(data, dotted, value, label)
+    if name is not None:
+        data["name"] = name
+    return validate_mapping(data, {}, label)

@@ -1,4 +1,9 @@
-"""Sweeps and replicates: from scenario files to the list of runs of a batch.
+"""Scenario files checked whole, and expanded into the runs of a batch (sweeps x replicates).
+
+:func:`load_scenario` reads one file (its ``extends:`` chain and ``--set`` overrides,
+:mod:`sim.config.loader`) and checks it whole: the schema, the data folder and the cross-field
+constraints (:mod:`sim.config.constraints`), its ``uncertain:`` and ``sweep:`` blocks, and warns
+about inert values (:mod:`sim.config.inert`). :func:`plan_scenario` checks every sweep point too.
 
 A ``sweep:`` block varies dotted keys of the schema. ``grid:`` takes the cartesian product of its
 lists; ``zip:`` pairs its lists element by element (equal lengths); with both, every zip pair is
@@ -17,12 +22,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.config.constraints import check_references
+from sim.config.inert import warn_inert
 from sim.config.loader import (
     ConfigError,
     Origins,
     _path_tuple,
     _show_value,
-    check_references,
     load_raw,
     origin_of,
     resolved_dict,
@@ -226,6 +232,28 @@ class ScenarioPlan:
                 for r in range(self.n_replicates)]
 
 
+def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> ScenarioConfig:
+    """Read, merge, override and validate one scenario file (its base point; its sweep points
+    are checked when a batch is planned, :func:`plan_scenario`).
+
+    Args:
+        path: the scenario YAML file, or a bundled scenario's name (``"coordinated"``).
+        overrides: ``"key.path=value"`` strings applied after the ``extends:`` chain.
+
+    Raises:
+        ConfigError: with a one-line message naming the file, key path and what was expected.
+    """
+    path = scenario_file(path)
+    data, origins = load_raw(path, overrides)
+    default = show_path(path)
+    config = validate_mapping(data, origins, default)
+    check_references(config, origins, default)
+    check_uncertain(config, origins, default)
+    points = sweep_points(config, origins, default)
+    warn_inert(config, origins, default, points)  # a warning line, not an error
+    return config
+
+
 def plan_scenario(path: str | os.PathLike, overrides: Iterable[str] = (),
                   replicates: int | None = None, seed: int | None = None) -> ScenarioPlan:
     """One scenario file (or bundled scenario name), validated at its base and at every sweep
@@ -251,7 +279,6 @@ def plan_scenario(path: str | os.PathLike, overrides: Iterable[str] = (),
                       if ("sweep", kind, key) in origins), origins.get(("sweep",), (default, None)))
         origins[_path_tuple(key)] = where
     configs = [point_config(base, point, origins, default, folders) for point in points]
-    from sim.config.inert import warn_inert
     warn_inert(config, file_origins, default, points)  # a warning line, once the file is valid
     return ScenarioPlan(name=config.name, file=str(Path(path).resolve()), points=points,
                         configs=configs, n_replicates=n_replicates, seed=root_seed)
@@ -300,13 +327,6 @@ def _copied_along(data: dict, dotted: str) -> dict:
         node[key] = child = dict(child) if isinstance(child, dict) else list(child)
         node = child
     return top
-
-
-def scenario_runs(path: str | os.PathLike, overrides: Iterable[str] = (),
-                  replicates: int | None = None, seed: int | None = None) -> list[RunSpec]:
-    """Every run of one scenario file (or bundled scenario name): each sweep point times each
-    replicate."""
-    return plan_scenario(path, overrides, replicates, seed).runs()
 
 
 def plan_batch(config_files: Iterable[str | os.PathLike], overrides: Iterable[str] = (),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sim.config.loader import ConfigError
+from sim.config.yaml_reader import ConfigError
 
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
 
@@ -70,3 +70,15 @@ def parse_entry(key: str, spec: Any, where: str) -> Parameter:
 def _number(value: Any) -> bool:
     """An int or a float, not true or false (which Python counts as 1 and 0)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def integer_keys(config: dict, keys: list[str]) -> list[str]:
+    """Keys whose value in the resolved config is an integer (sampled values are rounded)."""
+    found = []
+    for key in keys:
+        node = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, int) and not isinstance(node, bool):
+            found.append(key)
+    return found

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sim.config.loader import ConfigError, set_dotted, show_path
+from sim.config.schema import ScenarioConfig
 from sim.config.sweeps import RunSpec
 from sim.estimation.posterior import Posterior, load_posterior
 
@@ -48,8 +49,6 @@ def with_posterior(runs: Sequence[RunSpec], folder: Path | None) -> list[RunSpec
 
 
 def _at_draw(spec: RunSpec, posterior: Posterior, values: dict[str, float]) -> RunSpec:
-    from sim.config.schema import ScenarioConfig
-
     config = {**spec.config, "posterior": str(posterior.folder.resolve())}
     where = f"{show_path(posterior.folder)}/posterior.parquet"
     for key, value in values.items():

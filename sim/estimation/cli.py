@@ -13,15 +13,21 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.cli import SET_HELP
 from sim.config.loader import ConfigError, show_path
+from sim.config.sweeps import load_scenario
+from sim.config.uncertain import parse_uncertain
+from sim.estimation import toy
+from sim.estimation.budget import PREDICTIVE_DRAWS, SmcSettings
+from sim.experiments.runner import check_workers
+from sim.experiments.store_guard import check_fresh_output
+from sim.paths import SCENARIO_DIR
 
 #: Model size of a calibration's simulations unless ``--units`` says otherwise.
 DEFAULT_UNITS = 2000
 
 
 def _common(cmd: argparse.ArgumentParser) -> None:
-    from sim.cli import SET_HELP
-
     cmd.add_argument("--scenario", type=Path, help="scenario whose uncertain: block gives the "
                      "priors (default scenarios/base.yaml)")
     cmd.add_argument("--targets", type=Path, help="targets file (default: the bundled one)")
@@ -46,9 +52,6 @@ def _common(cmd: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``calibrate`` and ``identifiability`` to the ``sim`` command."""
-    from sim.estimation.pipeline import PREDICTIVE_DRAWS
-    from sim.estimation.smc import SmcSettings
-
     defaults = SmcSettings()
     cal = subparsers.add_parser("calibrate", help="ABC-SMC posterior of assumed parameters")
     _common(cal)
@@ -81,10 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def setup(args: argparse.Namespace):
     """(simulator, chosen parameters, every target) from the options."""
-    from sim.estimation import toy
+    # lazy: the pipeline (scipy, matplotlib, pyabc's helpers) loads when this command runs
     from sim.estimation.pipeline import chosen_keys
     from sim.estimation.targets import TargetSimulator, calibration_only, load_calibration_targets
-    from sim.experiments.runner import check_workers
 
     check_workers(args.workers)
     if args.workers is not None and args.scheduler:
@@ -108,15 +110,12 @@ def setup(args: argparse.Namespace):
 
 
 def _priors(args: argparse.Namespace):
-    from sim.api import SCENARIO_DIR
-    from sim.config.loader import load_scenario
-    from sim.config.uncertain import parse_uncertain
-
     path = args.scenario or SCENARIO_DIR / "base.yaml"
     return parse_uncertain(load_scenario(path).uncertain, show_path(path))
 
 
 def _dry_run(simulator, params, n_sims: int, args: argparse.Namespace, what: str) -> str:
+    # lazy: the dry run loads the model to time a pilot simulation
     from sim.experiments.dry_run import estimate_line, parallel_slots, timed
 
     point = {p.key: (p.low + p.high) / 2 for p in params}
@@ -129,9 +128,8 @@ def _dry_run(simulator, params, n_sims: int, args: argparse.Namespace, what: str
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the posterior and write the folder; print where it is."""
+    # lazy: the pipeline (scipy, matplotlib, pyabc) loads when this command runs
     from sim.estimation.pipeline import calibrate
-    from sim.estimation.smc import SmcSettings
-    from sim.experiments.store import check_fresh_output
 
     for flag in ("population", "generations", "max_simulations"):
         if getattr(args, flag) < 1:
@@ -163,6 +161,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_identifiability(args: argparse.Namespace) -> int:
     """Run the reference table and the coverage check; print the per-parameter verdicts."""
+    # lazy: the pipeline (scipy, matplotlib, pyabc) loads when this command runs
     from sim.estimation.pipeline import identify
 
     simulator, params, _ = setup(args)

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from sim.config.uncertain import Parameter
 from sim.estimation.posterior import Posterior
+from sim.estimation.priors import frozen
 
 #: Bins of a marginal histogram.
 BINS = 20
@@ -21,8 +22,6 @@ def _short(key: str) -> str:
 
 def plot_marginals(posterior: Posterior, params: Sequence[Parameter]) -> Figure:
     """A weighted histogram per parameter on its prior's range, the prior's density dashed."""
-    from sim.estimation.priors import frozen
-
     n = len(params)
     cols = min(n, 3)
     rows = -(-n // cols)

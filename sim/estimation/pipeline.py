@@ -15,16 +15,17 @@ from typing import Any
 
 import pandas as pd
 
-import sim
 from sim.config.loader import ConfigError, show_path
 from sim.config.uncertain import Parameter
 from sim.estimation import identifiability, predictive
+from sim.estimation.budget import PREDICTIVE_DRAWS, SmcSettings
+from sim.estimation.figures import plot_marginals, plot_pairs
 from sim.estimation.posterior import Posterior, weighted_summary, write_posterior
-from sim.estimation.smc import SmcSettings
-from sim.estimation.targets import TargetLike, TargetSimulator, check_held_out
+from sim.estimation.reference import run_reference
+from sim.estimation.smc import final_particles, generations_table, run_smc
+from sim.estimation.targets import TargetLike, TargetSimulator, check_held_out, observed
+from sim.version import __version__
 
-#: Posterior draws simulated for the posterior predictive by default.
-PREDICTIVE_DRAWS = 20
 #: Below this share of the population, the last generation's effective sample size is flagged:
 #: a few particles carry the posterior (a weight collapse; run more particles or generations).
 LOW_ESS_SHARE = 0.1
@@ -82,7 +83,7 @@ def model_version() -> dict[str, str]:
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "unknown", ""
-    return {"version": sim.__version__, "commit": commit, "modified": str(bool(dirty))}
+    return {"version": __version__, "commit": commit, "modified": str(bool(dirty))}
 
 
 def target_rows(targets: Sequence[TargetLike]) -> list[dict[str, Any]]:
@@ -97,9 +98,6 @@ def calibrate(simulator: TargetSimulator, params: Sequence[Parameter],
               scheduler: str | None = None, resume: bool = False,
               progress: bool = True) -> Posterior:
     """Fit, write the posterior folder with its figures, then the posterior predictive."""
-    from sim.estimation.smc import final_particles, generations_table, run_smc
-    from sim.estimation.targets import observed
-
     check_held_out(simulator.targets)
     out.mkdir(parents=True, exist_ok=True)
     start_cpu, start = cpu_seconds(), time.perf_counter()
@@ -135,8 +133,6 @@ def calibrate(simulator: TargetSimulator, params: Sequence[Parameter],
 
 
 def write_figures(posterior: Posterior, params: Sequence[Parameter], out: Path) -> None:
-    from sim.estimation.figures import plot_marginals, plot_pairs
-
     weighted_summary(posterior).to_csv(out / "posterior_summary.csv", index=False)
     plot_marginals(posterior, params).savefig(out / "marginals.png")
     plot_pairs(posterior, params).savefig(out / "pairs.png")
@@ -182,8 +178,6 @@ def summary_markdown(posterior: Posterior, generations: pd.DataFrame) -> str:
 def identify(simulator: TargetSimulator, params: Sequence[Parameter], n_draws: int,
              n_truths: int, accept: int, out: Path, *, seed: int, **run: Any) -> pd.DataFrame:
     """Reference table, coverage over held-out truths, and the per-parameter verdicts."""
-    from sim.estimation.reference import run_reference
-
     check_held_out(simulator.targets)
     if n_truths < identifiability.MIN_TRUTHS or n_truths >= n_draws:
         raise ConfigError(f"--truths: expected at least {identifiability.MIN_TRUTHS} and fewer "

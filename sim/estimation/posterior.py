@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.loader import ConfigError, show_path
+from sim.estimation.rejection import weighted_quantiles
 
 PARTICLES = "posterior.parquet"
 RECORD = "posterior.json"
@@ -105,8 +106,6 @@ def load_posterior(folder: str | os.PathLike) -> Posterior:
 
 def weighted_summary(posterior: Posterior) -> pd.DataFrame:
     """Per parameter: weighted mean, sd, 5% and 95% quantiles."""
-    from sim.estimation.rejection import weighted_quantiles
-
     w = posterior.frame["weight"].to_numpy(float)
     rows = []
     for key in posterior.keys:

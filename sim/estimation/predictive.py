@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from sim.estimation.posterior import Posterior
 from sim.estimation.targets import TargetLike, TargetSimulator
+from sim.sensitivity.core import design_record, run_points
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,8 +40,6 @@ def simulate_predictive(posterior: Posterior, simulator: TargetSimulator, n_draw
                         scheduler: str | None = None, executor=None, resume: bool = False,
                         progress: bool = True) -> pd.DataFrame:
     """Simulate draws 0..n_draws-1 into ``out`` (resumable); one row per draw and target."""
-    from sim.sensitivity.core import design_record, run_points
-
     points = [{"draw": r, **posterior.draw(r)} for r in range(n_draws)]
     record = design_record("predictive", n_draws, posterior.seed, [],
                            {"posterior": posterior.record.get("fingerprint", ""),

@@ -21,6 +21,9 @@ import pandas as pd
 from sim.config.loader import ConfigError
 from sim.config.uncertain import Parameter
 from sim.estimation.priors import sample_prior
+from sim.experiments.runner import check_workers
+from sim.experiments.store_guard import check_fresh_output
+from sim.sensitivity.core import design_points, design_record, run_points
 
 #: Spawn key of the reference table's prior draws (kept apart from any model stream).
 REFERENCE_STREAM = 29
@@ -40,8 +43,6 @@ class ReferenceTable:
 def prior_points(params: Sequence[Parameter], n: int, seed: int,
                  integer_keys: Iterable[str] = ()) -> list[dict[str, float]]:
     """``n`` prior draws as ``{key: value}`` (integer keys rounded), from ``seed`` alone."""
-    from sim.sensitivity.core import design_points
-
     rng = np.random.default_rng(np.random.SeedSequence(entropy=seed,
                                                        spawn_key=(REFERENCE_STREAM,)))
     return design_points(sample_prior(params, n, rng), params, integer_keys)
@@ -58,10 +59,6 @@ def run_reference(params: Sequence[Parameter], simulator: Callable[[dict], dict]
         ConfigError: an unusable folder, a resumed folder holding another design, or failed
             points (listed; rerun with ``resume``).
     """
-    from sim.experiments.runner import check_workers
-    from sim.experiments.store import check_fresh_output
-    from sim.sensitivity.core import design_record, run_points
-
     if n < 2:
         raise ConfigError(f"--draws: expected an integer >= 2 (got {n})")
     check_workers(workers)

@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.config.uncertain import Parameter
 from sim.estimation.priors import from_unbounded, to_unbounded
+from sim.rules.constants import TOLERANCE
 
 #: Fewest accepted simulations per regression coefficient for the adjustment to be made.
 MIN_PER_COEFFICIENT = 5
@@ -65,7 +66,7 @@ def abc_rejection(theta: np.ndarray, stats: np.ndarray, observed: np.ndarray,
     chosen = np.argsort(dist, kind="stable")[:accept]
     tolerance = float(dist[chosen].max())
     kernel = 1 - (dist[chosen] / tolerance) ** 2 if tolerance > 0 else np.ones(len(chosen))
-    weights = np.clip(kernel, 0, None) + 1e-12
+    weights = np.clip(kernel, 0, None) + TOLERANCE
     samples = np.asarray(theta, float)[chosen]
     use = scales > 0
     regressors = (stats[chosen][:, use] - np.asarray(observed, float)[use]) / scales[use]

@@ -12,7 +12,6 @@ sampler, as ``sim batch --scheduler`` runs batches.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -23,20 +22,11 @@ import pandas as pd
 
 from sim.config.loader import ConfigError
 from sim.config.uncertain import Parameter
+from sim.estimation.budget import SmcSettings
 from sim.estimation.priors import pyabc_prior
+from sim.experiments.cluster import scheduler_client
 
 DATABASE = "history.db"
-
-
-@dataclasses.dataclass(frozen=True)
-class SmcSettings:
-    """How long the fit runs: particles per generation, generations at most, the tolerance to
-    stop at, and a cap on simulations (the budget the dry run prices)."""
-
-    population: int = 200
-    generations: int = 8
-    min_epsilon: float = 0.0
-    max_simulations: int = 5000
 
 
 def quiet_pyabc(level: int = logging.WARNING) -> None:
@@ -53,9 +43,7 @@ def sampler(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     import pyabc
 
     if scheduler:
-        from sim.experiments.runner import _dask_client
-
-        with _dask_client(scheduler) as client:
+        with scheduler_client(scheduler) as client:
             yield pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=4)
         return
     n = workers or os.cpu_count() or 1

@@ -18,7 +18,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from sim.config.inert import InertWarning
 from sim.config.loader import ConfigError
+from sim.validation.targets import load_targets
 
 #: Replicate indices a simulation draws from (the CLI's and the schema's cap on replicates).
 REPLICATE_SPACE = 100_000
@@ -41,12 +43,6 @@ SimulateTargets = Callable[..., dict[str, float]]
 
 def load_calibration_targets(path: str | os.PathLike | None = None) -> list:
     """Every target of the targets file (both roles), read by ``sim evidence``'s loader."""
-    try:
-        from sim.validation.targets import load_targets
-    except ImportError:
-        raise ConfigError("targets: expected the targets file and loader of `sim evidence` "
-                          "(sim/validation/targets.py), which this version does not have") \
-            from None
     return list(load_targets(path))
 
 
@@ -106,8 +102,6 @@ class TargetSimulator:
     simulate: SimulateTargets | None = None
 
     def __call__(self, point: dict[str, Any]) -> dict[str, float]:
-        from sim.config.inert import InertWarning
-
         simulate = self.simulate or _evidence_simulator()
         replicate = replicate_of(point, self.seed) if self.replicate is None else self.replicate
         with warnings.catch_warnings():  # a prior may cover a key the targets' runs ignore:
@@ -118,9 +112,9 @@ class TargetSimulator:
 
 
 def _evidence_simulator() -> SimulateTargets:
-    try:
-        from sim.validation.evidence import simulate_targets
-    except ImportError:
-        raise ConfigError("targets: expected sim.validation.evidence.simulate_targets "
-                          "(`sim evidence`), which this version does not have") from None
+    """``sim evidence``'s simulator of the targets."""
+    # lazy: the model loads only when targets are simulated, not when the calibration's
+    # command line is built (`sim --help`) nor for the toy
+    from sim.validation.evidence import simulate_targets
+
     return simulate_targets

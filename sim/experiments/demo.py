@@ -17,20 +17,23 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.analysis import registry
+from sim.paths import SCENARIO_DIR
+
 if TYPE_CHECKING:
     import pandas as pd
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 #: Replicates of the quick demo: the fewest that give each paired difference an interval.
 DEMO_REPLICATES = 3
 #: Replicates of the full study (``make study``).
 STUDY_REPLICATES = 20
-#: Headline metrics printed after the run, with the direction that counts as better.
-HEADLINE = {"welfare": "higher", "gdp_total": "higher", "similarity_ring_mean": "lower",
-            "subsidy_total": "lower", "theil": "lower"}
+#: Headline metrics printed after the run (the registry's ranked ones), with the direction that
+#: counts as better.
+HEADLINE = {code: "higher" if registry.DIRECTIONS[code] > 0 else "lower"
+            for code in registry.RANKED}
 
 
-def bundled_scenarios(folder: Path = SCENARIO_DIR) -> list[Path]:
+def comparison_files(folder: Path = SCENARIO_DIR) -> list[Path]:
     """The comparison's scenario files: baseline, coordinated, then the ablations (sorted)."""
     files = [folder / "homogenised.yaml", folder / "coordinated.yaml"]
     files += sorted(folder.glob("coordinated_without_*.yaml"))
@@ -74,12 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(out)
         else:
             out.unlink()
+    # lazy: spawned workers import this script's module first, and numpy must load after they pin
+    # their threads (sim.experiments.runner)
     from sim.analysis.report import build_report
     from sim.config import ConfigError
     from sim.experiments.runner import run_batch
 
     try:
-        files = bundled_scenarios()
+        files = comparison_files()
         batch = run_batch(files, out_dir=out / "store", replicates=args.replicates,
                           workers=args.workers, overrides=args.overrides,
                           **({"posterior": args.posterior} if args.posterior else {}))
@@ -99,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def store_differences(store: Path) -> pd.DataFrame:
     """Paired differences against ``homogenised``, computed as the report computes them."""
+    # lazy: spawned workers import this script's module first, and numpy must load after they pin
+    # their threads (sim.experiments.runner)
     from sim.analysis import stats
     from sim.experiments.store import load_results
 

@@ -7,6 +7,10 @@ import os
 import time
 from collections.abc import Callable, Sequence
 
+import sim.model.circle  # noqa: F401  (the model loads before the pilot is timed: it times the run)
+from sim.config.sweeps import expand_runs
+from sim.experiments.runner import execute_run, posterior_runs
+
 
 def parallel_slots(workers: int | None, scheduler: str | None, n_runs: int) -> int | None:
     """Runs that execute at once: the local workers (default all cores), None on a cluster."""
@@ -45,10 +49,6 @@ def batch_dry_run(files: Sequence[str], overrides: Sequence[str], replicates: in
                   seed: int | None, workers: int | None, scheduler: str | None,
                   posterior: str | None = None) -> str:
     """The batch's run count and a time estimate from its first run (nothing is written)."""
-    import sim.model  # noqa: F401  (imported before timing: the pilot times the run alone)
-    from sim.config.sweeps import expand_runs
-    from sim.experiments.runner import execute_run, posterior_runs
-
     runs = posterior_runs(expand_runs(files, overrides, replicates, seed), posterior)
     outcome = {}
     pilot_s = timed(lambda: outcome.update(execute_run(runs[0])))

@@ -34,11 +34,11 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-import sim
 from sim.config.loader import ConfigError, show_path
 from sim.config.sweeps import RunSpec, plan_batch, point_label
 from sim.experiments.cluster import scheduler_client
 from sim.experiments.progress import Progress
+from sim.version import __version__
 
 #: The batch folder's store of base years while the batch runs (removed when it ends).
 BASE_YEARS = "base_years"
@@ -82,6 +82,8 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     """Run one :class:`RunSpec` in a worker; never raises (a failure is returned as a record)."""
     start = time.perf_counter()
     try:
+        # lazy: a worker imports this module before it pins its threads; the model and numpy load
+        # after (see the module's docstring)
         from sim.config.schema import ScenarioConfig
         from sim.experiments import base_years
         from sim.model import run_scenario
@@ -106,6 +108,8 @@ def execute_and_store(spec: RunSpec, out_dir: str, scenario: dict,
     writes nothing: a local pool's worker (``batch_pid``, its parent) dies, a Dask worker on this
     machine (``owner_pid``, the batch's process) returns without writing; one that cannot write
     (a full disk) returns the error under ``store_error`` and leaves no half-written folder."""
+    # lazy: the store and the base years load pandas, pyarrow and the model; a worker pins its
+    # threads before they load (see the module's docstring)
     from sim.experiments import base_years, store
 
     if not os.environ.get(base_years.ENVIRONMENT):    # the workers share the batch's base years
@@ -143,6 +147,8 @@ def run_hash(spec: RunSpec) -> str:
 def scenario_hashes(runs: Sequence[RunSpec]) -> dict[str, dict]:
     """Per scenario: a hash over its sweep points' configs, the hash of its data folder (of all
     of them, for a sweep over ``data_dir``), its point labels and its replicate count."""
+    # lazy: the store loads pandas and pyarrow; a worker pins its threads before they load (see the
+    # module's docstring)
     from sim.experiments.store import data_hash_of_all
 
     points: dict[str, set[str]] = {}
@@ -312,6 +318,8 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
             or a resume whose config, data or package version changed.
         BatchAborted: a Dask scheduler or its last worker died (finished runs are kept).
     """
+    # lazy: the store loads pandas and pyarrow; a worker pins its threads before they load (see the
+    # module's docstring)
     from sim.experiments import store, store_guard
 
     start = time.perf_counter()
@@ -357,6 +365,8 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
 def _open_batch(out: Path, runs: list[RunSpec], order: list[str], hashes: dict[str, dict],
                 resume: bool) -> list[RunSpec]:
     """Create the batch folder (or check the one to resume) and return the runs still to do."""
+    # lazy: the store loads pandas and pyarrow; a worker pins its threads before they load (see the
+    # module's docstring)
     from sim.experiments import store
 
     record = store.batch_record(hashes)
@@ -371,6 +381,8 @@ def _open_batch(out: Path, runs: list[RunSpec], order: list[str], hashes: dict[s
 def _run_all(pool: Pool, out: Path, todo: list[RunSpec], hashes: dict[str, dict],
              progress: bool) -> list[tuple[str, str]]:
     """Run ``todo`` and record each outcome; return the failed runs as (name, message)."""
+    # lazy: the store loads pandas and pyarrow; a worker pins its threads before they load (see the
+    # module's docstring)
     from sim.experiments import store
 
     bar = Progress(len(todo), progress)
@@ -399,6 +411,8 @@ def _run_all(pool: Pool, out: Path, todo: list[RunSpec], hashes: dict[str, dict]
 
 def posterior_runs(runs: list[RunSpec], posterior: str | os.PathLike | None) -> list[RunSpec]:
     """The runs at their replicate's posterior draw when the batch has a posterior."""
+    # lazy: the posterior (pandas) loads only for a batch run under one, after the workers pinned
+    # their threads
     from sim.estimation.assign import batch_posterior, with_posterior
 
     return with_posterior(runs, batch_posterior(runs, posterior))
@@ -479,5 +493,5 @@ def _status_record(spec: RunSpec, outcome: dict, scenario: dict) -> dict[str, An
     return {"run": spec.name, "scenario": spec.scenario, "sweep": spec.sweep,
             "replicate": spec.replicate, "seed": spec.seed, "status": outcome["status"],
             "duration_s": outcome["duration_s"], "message": outcome["message"],
-            "version": sim.__version__, "config_hash": scenario["config_hash"],
+            "version": __version__, "config_hash": scenario["config_hash"],
             "data_hash": scenario["data_hash"]}

@@ -26,11 +26,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
-import sim
 from sim.config.loader import ConfigError, show_path
+from sim.config.sweeps import run_name
 from sim.experiments import store_guard as guard
-from sim.experiments.store_guard import data_hash, data_hash_of_all  # noqa: F401 (re-exported)
+from sim.experiments.store_guard import check_fresh_output, data_hash, data_hash_of_all  # noqa: F401 (re-exported)
 from sim.model.tables import OPTIONAL_TABLES, TABLES, TableSet
+from sim.version import __version__
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
                     "message", "version", "config_hash", "data_hash")
@@ -55,24 +56,6 @@ def run_folder_name(run: str) -> str:
     return guard.encode_name(run)
 
 
-def is_nonempty_dir(path: Path, ignore: tuple[str, ...] = ()) -> bool:
-    return path.is_dir() and any(p.name not in ignore for p in path.iterdir())
-
-
-def check_fresh_output(path: Path, hint: str, ignore: tuple[str, ...] = ()) -> None:
-    """Refuse to write into an existing non-empty folder (outputs are never overwritten)."""
-    if path.is_symlink() and not path.exists():
-        raise ConfigError(f"{show_path(path)}: output path is a broken symbolic link")
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{show_path(path)}: output path exists and is not a folder")
-    above = next((p for p in Path(os.path.abspath(path)).parents if p.exists()), None)
-    if above is not None and not above.is_dir():
-        raise ConfigError(f"{show_path(path)}: output path lies under {show_path(above)}, which "
-                          f"is a file, not a folder")
-    if is_nonempty_dir(path, ignore):
-        raise ConfigError(f"{show_path(path)}: output folder exists and is not empty ({hint})")
-
-
 # --------------------------------------------------------------------------- batch folder
 
 
@@ -84,7 +67,7 @@ def batch_record(scenarios: dict[str, dict]) -> dict:
             "points": [point label, ...], "replicates": n}`` (the last two name every run the
             batch expects, so a comparison can name the missing ones).
     """
-    return {"version": sim.__version__, "scenarios": scenarios}
+    return {"version": __version__, "scenarios": scenarios}
 
 
 def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
@@ -128,8 +111,6 @@ def update_batch_record(out_dir: Path, record: dict) -> None:
 def expected_runs(record: dict) -> dict[str, list[str]]:
     """Scenario -> the run names a batch record expects (empty for a record written before
     records listed their points and replicates)."""
-    from sim.config.sweeps import run_name
-
     expected = {}
     for name, info in record.get("scenarios", {}).items():
         points, n = (info.get("points"), info.get("replicates")) if isinstance(info, dict) \

@@ -22,8 +22,9 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from sim.config.loader import DEFAULT_DATA_DIR, ConfigError, show_path
+from sim.config.loader import ConfigError, show_path
 from sim.config.yaml_reader import printable
+from sim.paths import DATA_DIR
 
 RUN_MARKER = ".sim-run"
 BATCH_MARKER = ".sim-batch"
@@ -137,9 +138,30 @@ def check_replaceable(out: Path) -> None:
 
 def run_folder_files() -> frozenset[str]:
     """The files ``sim run --out`` writes: its tables, ``config.yaml`` and its marker."""
+    # lazy: the table declarations load pandas; this module stays light for the command line's
+    # start
     from sim.model.tables import TABLES
 
     return frozenset({RUN_MARKER, "config.yaml", *(f"{name}.parquet" for name in TABLES)})
+
+
+def is_nonempty_dir(path: Path, ignore: tuple[str, ...] = ()) -> bool:
+    """Whether ``path`` is a folder holding anything but the names in ``ignore``."""
+    return path.is_dir() and any(p.name not in ignore for p in path.iterdir())
+
+
+def check_fresh_output(path: Path, hint: str, ignore: tuple[str, ...] = ()) -> None:
+    """Refuse to write into an existing non-empty folder (outputs are never overwritten)."""
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(f"{show_path(path)}: output path is a broken symbolic link")
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{show_path(path)}: output path exists and is not a folder")
+    above = next((p for p in Path(os.path.abspath(path)).parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise ConfigError(f"{show_path(path)}: output path lies under {show_path(above)}, which "
+                          f"is a file, not a folder")
+    if is_nonempty_dir(path, ignore):
+        raise ConfigError(f"{show_path(path)}: output folder exists and is not empty ({hint})")
 
 
 def check_output(out: Path, force: bool) -> None:
@@ -148,8 +170,6 @@ def check_output(out: Path, force: bool) -> None:
     if force:
         check_replaceable(out)
     else:
-        from sim.experiments.store import check_fresh_output  # store imports this module
-
         check_fresh_output(out, "pass --force to replace it or choose another --out")
 
 
@@ -279,7 +299,7 @@ def damage(folder: Path, files: dict) -> str | None:
 
 def data_hash(data_dir: str | os.PathLike | None) -> str:
     """SHA-256 over the names and bytes of the files in a data folder (default ``sim/data``)."""
-    folder = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+    folder = Path(data_dir) if data_dir else DATA_DIR
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")

@@ -29,6 +29,7 @@ from sim.explorer.live import LiveFigure, encode_png, room  # noqa: F401  (encod
 from sim.model import CircleModel
 from sim.model.tables import CHANNELS
 from sim.model.world import SEGMENTS
+from sim.rules.constants import TOLERANCE
 
 #: Quarters drawn on the time axes before the run gets there when the model does not say
 #: (an ExplorerModel's ``horizon``: the bundled files' 20 quarters, 2021-2025).
@@ -175,7 +176,7 @@ class FlowMap(LiveFigure):
             cities = tables["cities"]
             gdp = (cities[cities["step"] == cities["step"].max()].set_index("city")
                    ["gdp_physical"].reindex(self.coords.index).fillna(0.0))
-            self.dots[i].set_sizes(20 + 900 * gdp.to_numpy() / max(float(gdp.max()), 1e-12))
+            self.dots[i].set_sizes(20 + 900 * gdp.to_numpy() / max(float(gdp.max()), TOLERANCE))
             self._arrows(i, moved, largest)
         self.key_legend.set_visible(largest > 0)      # nothing moved yet: no width key
         if largest <= 0:

@@ -17,15 +17,16 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ScenarioConfig, load_scenario
+from sim.config.loader import with_values  # noqa: F401  (notebooks call explore.with_values)
 from sim.config.sweeps import RunSpec
 from sim.experiments.runner import execute_run, open_executor
 from sim.experiments.store import BatchResults
 from sim.model import CircleModel, run_scenario
 from sim.model.tables import TABLES
 from sim.model.world import SEGMENTS, build_world
+from sim.paths import SCENARIO_DIR
 
 #: The bundled scenario files (repository checkout; the package is installed editable).
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 #: The Xi'an study's acceptable compensation, share of the benefit passed on (Kou & Wang 2019).
 XIAN_COMPENSATION = (0.10, 0.25)
 #: The sharing rule of the real agreements in ``sim/data/agreements.csv``: 50:50.
@@ -46,23 +47,6 @@ def scenario(name: str, n_units: int | None = None, steps: int | None = None,
     extra = [f"world.n_units={n_units}"] if n_units is not None else []
     extra += [f"steps={steps}"] if steps is not None else []
     return load_scenario(Path(scenario_dir) / f"{name}.yaml", overrides=[*extra, *overrides])
-
-
-def with_values(config: ScenarioConfig, values: Mapping[str, object],
-                name: str | None = None) -> ScenarioConfig:
-    """A copy of ``config`` with dotted keys set (validated again), optionally renamed."""
-    data = config.model_dump()
-    for dotted, value in values.items():
-        node = data
-        *parents, last = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        if last not in node:
-            raise KeyError(f"{dotted}: no such key in the scenario")
-        node[last] = value
-    if name is not None:
-        data["name"] = name
-    return ScenarioConfig.model_validate(data)
 
 
 def run_replicates(configs: Sequence[ScenarioConfig] | Mapping[str, ScenarioConfig],

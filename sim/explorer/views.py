@@ -144,20 +144,6 @@ def tagged_tables(model: CircleModel, names: Sequence[str] | None = None
     return {name: tables[name].assign(**ids) for name in (names or tables)}
 
 
-def flow_map_figure(model: ExplorerModel) -> Figure:
-    """The flow map of the model (and its twin) at its current step, as a new figure."""
-    live = FlowMap(model)
-    live.refresh(model)
-    return live.figure
-
-
-def time_series_figure(model: ExplorerModel) -> Figure:
-    """The four headline series of the model (and its twin) so far, as a new figure."""
-    live = TimeSeries(model)
-    live.refresh(model)
-    return live.figure
-
-
 def investment_map_figure(model: CircleModel) -> Figure:
     """The model's current investment map (or the cities' own targets), as a new figure."""
     live = InvestmentMap(model)

@@ -17,6 +17,8 @@ __all__ = ["CircleModel", "run_scenario"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
+        # lazy: the model class loads Mesa; reading the table declarations (sim.model.tables) does
+        # not
         from sim.model import circle
 
         return getattr(circle, name)

@@ -1,10 +1,10 @@
 """The model's face to Mesa's tools: a ``DataCollector`` for ``mesa.batch_run``, SolaraViz and
 notebooks.
 
-Model variables: the headline circle metrics, read in place from the rows the recorder builds
-(nothing is copied), and the run's ``seed`` and ``replicate`` (so rows of a paired
-``batch_run`` say which draws they share). Agent variables: each City agent's books of the
-step (``gdp_physical``, ``gdp_statistical``, ``gdp_credited``, ``subsidy_spent``,
+Model variables: every column of the circle table (:data:`sim.model.tables.TABLES`), read in place
+from the rows the recorder builds (nothing is copied), and the run's ``seed`` and ``replicate`` (so
+rows of a paired ``batch_run`` say which draws they share). Agent variables: each City agent's books
+of the step (``gdp_physical``, ``gdp_statistical``, ``gdp_credited``, ``subsidy_spent``,
 ``fiscal_balance``); the coordinator keeps none of these figures and is left out.
 """
 
@@ -16,10 +16,11 @@ from typing import Any, overload
 import mesa
 
 from sim.model.city import City
+from sim.model.tables import TABLES
 
-#: Headline circle metrics collected by the model's DataCollector (columns of the circle table).
-HEADLINES = ("gdp_total", "wuhan_share", "similarity_ring_mean", "subsidy_total", "welfare",
-             "welfare_national", "relocated_out_of_wuhan_cum")
+#: Circle metrics collected by the model's DataCollector: the circle table's columns, as declared
+#: once in :data:`sim.model.tables.TABLES` (the step is the collector's own index).
+CIRCLE_COLUMNS = tuple(name for name in TABLES["circle"] if name != "step")
 
 #: Each city's figures collected per step (City attributes set from the step's books).
 CITY_FIGURES = ("gdp_physical", "gdp_statistical", "gdp_credited", "subsidy_spent",
@@ -61,8 +62,8 @@ class CircleCollector(mesa.DataCollector):
                          agent_reporters={"city": "name",
                                           **{name: name for name in CITY_FIGURES}})
         self.cities = list(cities)
-        # the headlines first, as views; Mesa appends only to the reporters' own lists
-        self.model_vars = {**{name: RecordedColumn(circle_rows, name) for name in HEADLINES},
+        # the circle's columns first, as views; Mesa appends only to the reporters' own lists
+        self.model_vars = {**{name: RecordedColumn(circle_rows, name) for name in CIRCLE_COLUMNS},
                            **self.model_vars}
 
     def _record_agents(self, model: mesa.Model) -> list[tuple]:

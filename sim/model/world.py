@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.config.loader import data_folder
 from sim.config.schema import ScenarioConfig, WorldConfig
 from sim.rules.constants import SEGMENTS
 from sim.rules.economy import Technology
 
-BUNDLED_DATA = Path(__file__).parent.parent / "data"
 EARTH_RADIUS_KM = 6371.0
 DATA_FILES = ("cities.csv", "sectors.csv", "sector_weights.csv", "segments.csv",
               "segment_links.csv", "sector_hotness.csv", "structure.csv")
@@ -75,14 +75,6 @@ def technology(world: World, config: ScenarioConfig) -> Technology:
                       labour_share=world.labour_share, land_per_output=world.land_per_output,
                       tax_rate=econ.tax_rate, distance_cost_per_100km=econ.distance_cost_per_100km,
                       agglomeration_elasticity=econ.agglomeration_elasticity)
-
-
-def data_folder(config: ScenarioConfig, base_dir: Path | None = None) -> Path:
-    """The scenario's data folder: ``data_dir`` (relative to ``base_dir``) or the bundled one."""
-    if config.data_dir is None:
-        return BUNDLED_DATA
-    path = Path(config.data_dir)
-    return path if path.is_absolute() or base_dir is None else base_dir / path
 
 
 def hash_data(folder: Path) -> str:

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from sim.cli import SET_HELP
-from sim.config.loader import ConfigError, load_scenario, resolved_dict, show_path
+from sim.config.loader import ConfigError, resolved_dict, show_path
+from sim.config.sweeps import load_scenario
+from sim.config.uncertain import integer_keys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,24 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="print the model-run count and a time estimate from one pilot point; "
                           "write nothing")
     cmd.set_defaults(handler=cmd_sensitivity)
-    from sim.sensitivity.discover import register as register_discover
-    register_discover(subparsers)
-
-
-def integer_keys(config: dict, keys: list[str]) -> list[str]:
-    """Keys whose value in the resolved config is an integer (sampled values are rounded)."""
-    found = []
-    for key in keys:
-        node = config
-        for part in key.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, int) and not isinstance(node, bool):
-            found.append(key)
-    return found
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run the study, write tables, figures and report.md; 1 if some points failed."""
+    # lazy: the study's machinery (numpy, the store, SALib) loads when `sim sensitivity` runs, not
+    # when `sim` builds its parser
     from sim.sensitivity.core import (
         ModelEvaluator,
         check_samples,
@@ -107,6 +97,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def target_evaluator(args: argparse.Namespace, seed: int):
     """The calibration targets' simulator at one replicate (common random numbers across the
     design's points), and the label that fixes the design."""
+    # lazy: the targets' simulator loads only with --targets
     from sim.estimation.targets import TargetSimulator, calibration_only, load_calibration_targets
 
     if args.against:
@@ -129,6 +120,7 @@ def write_screen(study, evaluator, out: Path, replicates: int = 8) -> None:
 
     import pandas as pd
 
+    # lazy: the screening loads only with --targets
     from sim.estimation.screening import markdown, noise_floor, screen
 
     noise = pd.DataFrame([dataclasses.replace(evaluator, replicate=r)({})
@@ -143,7 +135,7 @@ def write_screen(study, evaluator, out: Path, replicates: int = 8) -> None:
 
 def dry_run(params, evaluator, args: argparse.Namespace, seed: int, whole: list[str]) -> str:
     """The design's size in model runs and a time estimate from its first point."""
-    import sim.model  # noqa: F401  (imported before timing)
+    # lazy: the dry run loads the model to time a pilot point
     from sim.experiments.dry_run import estimate_line, parallel_slots, timed
     from sim.sensitivity.core import design_points, evaluate_point, salib_problem, sample
 

@@ -25,20 +25,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis import registry
 from sim.config.loader import ConfigError, set_dotted, show_path
+from sim.config.schema import ScenarioConfig
 from sim.config.uncertain import DISTRIBUTIONS, Parameter, parse_uncertain  # noqa: F401 (re-exported for the CLI and tests)
-from sim.experiments.store import check_fresh_output, write_atomic
-from sim.experiments.store_guard import LOCK_FILE, batch_lock
+from sim.experiments.runner import Pool, Progress, check_workers, drive, open_executor
+from sim.experiments.store import write_atomic
+from sim.experiments.store_guard import LOCK_FILE, batch_lock, check_fresh_output
+from sim.rules.metrics import discounted_total
 
-#: Headline metrics read at the last step of ``Results.circle``.
-HEADLINE_METRICS = ("similarity_ring_mean", "welfare", "welfare_national", "subsidy_total",
-                    "wuhan_share", "theil", "gdp_total")
-#: Which way is better: -1 lower is better, +1 higher is better, 0 not ranked (descriptive only).
-#: Lower ring similarity = less homogenisation; lower Theil = less regional inequality; Wuhan's
-#: share of GDP is a distribution outcome, reported but not ranked.
-DIRECTIONS = {"similarity_ring_mean": -1, "welfare": +1, "welfare_national": +1,
-              "subsidy_total": -1, "wuhan_share": 0,
-              "theil": -1, "gdp_total": +1}
+#: Headline metrics read at the last step of ``Results.circle`` (the metric registry's).
+HEADLINE_METRICS = registry.HEADLINE
+#: Which way is better: -1 lower is better, +1 higher is better, 0 not ranked (descriptive only),
+#: as the metric registry declares it (e.g. Wuhan's share of GDP is a distribution outcome,
+#: reported but not ranked).
+DIRECTIONS = registry.DIRECTIONS
 #: Most Morris trajectories or Sobol base samples of one study.
 MAX_SAMPLES = 100_000
 METHODS = ("morris", "sobol")
@@ -138,7 +139,8 @@ class ModelEvaluator:
         return out
 
     def _last_step(self, config: dict, point: dict[str, float]) -> dict[str, float]:
-        from sim.config.schema import ScenarioConfig
+        # lazy: the model (and Mesa) loads only where a model point is evaluated, never in
+        # studies of a test function, nor in the command line before the study starts
         from sim.experiments.base_years import use_environment
         from sim.model import run_scenario
 
@@ -156,8 +158,6 @@ def outcome_value(circle: pd.DataFrame, name: str, rate: float) -> float:
     """One outcome of a run's circle table: ``metric`` or ``metric.last`` at the last step,
     ``metric.pv`` the present value of the quarterly series at the annual ``rate`` (what the
     report headlines for money flows, :func:`sim.rules.metrics.discounted_total`)."""
-    from sim.rules.metrics import discounted_total
-
     metric, _, measure = name.partition(".")
     if measure == "pv":
         return float(discounted_total(circle[metric].to_numpy(dtype=float), rate))
@@ -238,8 +238,6 @@ def run_design(points: Sequence[dict[str, float]], evaluator: Evaluator, out: Pa
     a retry of the points in flight, and only a point that kills its worker alone fails (to be
     redone by ``--resume``).
     """
-    from sim.experiments.runner import Pool, Progress, drive
-
     pool = pool if isinstance(pool, Pool) else Pool(None, executor=pool)
     done = finished_points(out)
     todo = [i for i in range(len(points)) if i not in done]
@@ -273,8 +271,6 @@ def run_points(points: Sequence[dict], evaluator: Evaluator, out: Path, record: 
 
     ``record`` (:func:`design_record`) fixes the design: resuming requires the same one.
     """
-    from sim.experiments.runner import open_executor
-
     with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
         open_study(out, record, resume)
         records = run_design(points, evaluator, out, pool, progress)
@@ -364,8 +360,6 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     Raises:
         ConfigError: bad method or size, or an output folder that cannot be used.
     """
-    from sim.experiments.runner import check_workers, open_executor
-
     if method not in METHODS:
         raise ConfigError(f"--method: expected one of {', '.join(METHODS)} (got {method!r})")
     if not 2 <= n <= MAX_SAMPLES:

@@ -22,19 +22,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config.loader import ConfigError, show_path
+from sim.analysis import registry
+from sim.cli import SET_HELP
+from sim.config.loader import ConfigError, resolved_dict, show_path
+from sim.config.sweeps import load_scenario
+from sim.config.uncertain import integer_keys
+from sim.experiments.store_guard import check_fresh_output
 from sim.sensitivity.prim import Box, boxes_table, find_boxes  # noqa: F401 (re-exported)
 
 
 def loses(outputs: pd.DataFrame, metric: str) -> np.ndarray:
     """True where the scenario is strictly worse than the baseline on ``metric``."""
-    from sim.sensitivity.core import DIRECTIONS
-
     column = f"{metric}.diff"
     if column not in outputs:
         raise ConfigError(f"{metric}: expected paired outputs ({column}): the design needs a "
                           f"baseline (sim sensitivity --against)")
-    direction = DIRECTIONS.get(metric, 0)
+    direction = registry.DIRECTIONS.get(metric, 0)
     if direction == 0:
         raise ConfigError(f"--metric {metric}: expected a ranked metric (got one that is only "
                           f"descriptive)")
@@ -65,6 +68,8 @@ def lhs_points(params, n: int, seed: int, integer_keys: Sequence[str] = ()) -> l
     """A Latin hypercube of ``n`` points, uniform over each parameter's [low, high]."""
     from scipy.stats import qmc
 
+    # lazy: the study's machinery (the store, the runner's pool) loads when `sim discover` runs,
+    # not when `sim` builds its parser
     from sim.sensitivity.core import design_points
 
     if n < 2:
@@ -79,6 +84,8 @@ def run_lhs(params, evaluator, n: int, out: Path, *, seed: int, integer_keys=(),
             label: dict | None = None, workers=None, scheduler=None, resume=False,
             progress=True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate a fresh (resumable) Latin-hypercube design; return (points, outputs)."""
+    # lazy: the study's machinery (the store, the runner's pool) loads when `sim discover` runs,
+    # not when `sim` builds its parser
     from sim.sensitivity.core import design_record, run_points
 
     points = lhs_points(params, n, seed, integer_keys)
@@ -104,8 +111,6 @@ def stored_design(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``discover`` subcommand to the ``sim`` command."""
-    from sim.cli import SET_HELP
-
     cmd = subparsers.add_parser(
         "discover", help="PRIM: the assumptions under which a scenario loses to its baseline",
         description="Scenario discovery over a sensitivity design: a stored paired study "
@@ -144,8 +149,6 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """Find the boxes, write ``boxes.csv`` and ``discovery.md`` into ``--out``."""
-    from sim.experiments.store import check_fresh_output
-
     _check_args(args)
     start = time.perf_counter()
     if args.study is not None:
@@ -169,14 +172,12 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 
 def _fresh(args: argparse.Namespace):
-    from sim.config.loader import load_scenario, resolved_dict
-    from sim.sensitivity.cli import integer_keys
+    # lazy: the study's machinery (the store, the runner's pool) loads when this command runs
     from sim.sensitivity.core import ModelEvaluator, parse_uncertain, select
 
-    if args.metric not in ("welfare", "similarity_ring_mean", "subsidy_total", "theil",
-                           "gdp_total"):
-        raise ConfigError(f"--metric {args.metric}: expected a ranked metric (welfare, "
-                          f"similarity_ring_mean, subsidy_total, theil, gdp_total)")
+    if args.metric not in registry.RANKED:
+        raise ConfigError(f"--metric {args.metric}: expected a ranked metric "
+                          f"({', '.join(registry.RANKED)})")
     scenario = load_scenario(args.scenario, args.overrides)
     baseline = load_scenario(args.against, args.overrides)
     where = show_path(args.scenario)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.rules.constants import TOLERANCE
+
 
 @dataclasses.dataclass
 class Box:
@@ -68,7 +70,7 @@ def _choose(box, full: pd.DataFrame, min_density: float, n_points: int) -> Box:
     restricted = {}
     for key in lims.columns:
         lo, hi = float(lims.loc[0, key]), float(lims.loc[1, key])
-        if lo > full.loc[key, "min"] + 1e-12 or hi < full.loc[key, "max"] - 1e-12:
+        if lo > full.loc[key, "min"] + TOLERANCE or hi < full.loc[key, "max"] - TOLERANCE:
             restricted[key] = (lo, hi)
     row = trajectory.loc[pick]
     return Box(float(row["coverage"]), float(row["density"]), float(row["mass"]),

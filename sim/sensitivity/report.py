@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.sensitivity.core import DIRECTIONS, Study, most_influential
-from sim.sensitivity.rules import beats_table, sign_ranges_table
+from sim.sensitivity.where_beats import beats_table, sign_ranges_table
 
 
 def plot_indices(indices: pd.DataFrame, output: str, top: int = 15):

@@ -19,13 +19,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.config import load_scenario
+from sim.config.loader import data_folder
 from sim.config.schema import Agreement, ScenarioConfig
 from sim.model import run_scenario
-from sim.model.world import build_world, build_world_with_gdp, data_folder
+from sim.model.world import build_world, build_world_with_gdp
+from sim.paths import SCENARIO_DIR
 from sim.rules.constants import STEPS_PER_YEAR
 from sim.validation.history import PeriodDrivers, base_core_stock, period_drivers
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "homogenised.yaml"
+SCENARIO = SCENARIO_DIR / "homogenised.yaml"
 SERIES = "gdp_series_2010_2019.csv"
 AGREEMENT_DATES = "agreements.csv"
 FIRST_YEAR, LAST_YEAR = 2010, 2019
@@ -44,14 +46,6 @@ def read_series(folder: Path) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path}: expected the columns {sorted(missing)}")
     return series.pivot(index="city", columns="year", values="gdp_100m_yuan")
-
-
-def circle_growth(series: pd.DataFrame, first: int = FIRST_YEAR, last: int = LAST_YEAR) -> float:
-    """Compound annual growth of the circle's total GDP between two years (nominal: the
-    series is in current prices; the back-test's trend is the real growth of
-    :func:`sim.validation.history.real_growth`)."""
-    total = series.sum(axis=0)
-    return float((total[last] / total[first]) ** (1.0 / (last - first)) - 1.0)
 
 
 def data_shares(series: pd.DataFrame) -> pd.DataFrame:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.cli import SET_HELP
 from sim.config.loader import ConfigError, show_path
 from sim.experiments.store_guard import check_output, replacing
+from sim.validation.evidence_cli import register_evidence
 
 #: Production units of the back-test's 2010 world unless ``--set world.n_units=N`` says otherwise
 #: (small, so that the default command takes well under a minute).
@@ -16,8 +18,6 @@ DEFAULT_UNITS = 1000
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``backtest`` subcommand to the ``sim`` command."""
-    from sim.cli import SET_HELP  # the CLI is loaded: it registers this subcommand
-
     cmd = subparsers.add_parser(
         "backtest", help="out-of-sample back-test of city shares, 2010-2019"
     )
@@ -35,13 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--last-year", type=int, default=2019, help="year the run ends (default 2019)")
     cmd.add_argument("--force", action="store_true", help="replace an existing --out folder")
     cmd.set_defaults(handler=cmd_backtest)
-    from sim.validation.evidence_cli import register_evidence
-
     register_evidence(subparsers)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run the back-test, write backtest.csv and backtest.png, print the 2019 share errors."""
+    # lazy: the back-test loads the model when `sim backtest` runs
     from sim.validation.backtest import (
         FIRST_YEAR,
         LAST_YEAR,

@@ -26,8 +26,12 @@ import numpy as np
 import pandas as pd
 
 from sim.config import load_scenario
+from sim.config.loader import data_folder
+from sim.experiments.base_years import use_environment
+from sim.experiments.runner import open_executor
 from sim.model import run_scenario
-from sim.model.world import build_world_with_gdp, data_folder
+from sim.model.world import build_world_with_gdp
+from sim.paths import SCENARIO_DIR
 from sim.rules.constants import STEPS_PER_YEAR
 from sim.validation.backtest import (
     FIRST_YEAR,
@@ -39,9 +43,8 @@ from sim.validation.backtest import (
 )
 from sim.validation.targets import Target
 
-ROOT = Path(__file__).resolve().parents[2]
-FORECAST_SCENARIO = ROOT / "scenarios" / "as_happened.yaml"
-REST_SCENARIO = ROOT / "scenarios" / "homogenised.yaml"
+FORECAST_SCENARIO = SCENARIO_DIR / "as_happened.yaml"
+REST_SCENARIO = SCENARIO_DIR / "homogenised.yaml"
 FORECAST_FIRST_YEAR = 2021
 REST_STEPS = 20
 #: Nothing grows: no trend, no new core land, no fall of land intensity (the base year at rest).
@@ -191,8 +194,6 @@ def simulate_targets(targets: Sequence[Target], overrides: list[str], seed: int,
     dotted-key ``overrides`` (values of assumed parameters) applied after the run's own settings
     and the same random streams (seed, replicate) in every run.
     """
-    from sim.experiments.base_years import use_environment
-
     use_environment()       # base years kept in SIM_BASE_YEARS, if it names a folder
     sized = _sized(overrides, n_units)
     runs = {name: RUNNERS[name](sized, seed, replicate)
@@ -267,7 +268,6 @@ def realise(targets: Sequence[Target], replicates: int, seed: int, overrides: li
     if workers == 1 and scheduler is None and executor is None:
         return [simulate_targets(targets, settings(r), seed, r, n_units)
                 for r in range(replicates)]
-    from sim.experiments.runner import open_executor
 
     with open_executor(workers, scheduler, executor) as pool:
         futures = []

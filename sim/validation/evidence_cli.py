@@ -7,8 +7,13 @@ import resource
 import time
 from pathlib import Path
 
+from sim.cli import SET_HELP
+from sim.config import load_scenario
 from sim.config.loader import ConfigError, show_path
+from sim.experiments.runner import check_workers
 from sim.experiments.store_guard import check_output, replacing
+from sim.validation.fingerprint import code_hash
+from sim.version import __version__
 
 #: Default size: the bundled scenarios' production units, and replicates enough for a 5-95% band
 #: (about 2 CPU minutes in all at this size; `--dry-run` estimates first).
@@ -19,8 +24,6 @@ MAX_UNITS = 5_000_000
 
 def register_evidence(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``evidence`` subcommand to the ``sim`` command."""
-    from sim.cli import SET_HELP
-
     cmd = subparsers.add_parser(
         "evidence", help="score the model on every empirical target (sim/data/targets.csv)",
         description="Runs the back-test (2010-2019), the as_happened forecast (2021-2024) and "
@@ -64,7 +67,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def _check_overrides(targets, overrides: list[str]) -> None:
     """Bad ``--set`` values fail here, in one line, before any run starts."""
-    from sim.config import load_scenario
+    # lazy: the model loads when this command runs, not when `sim` builds its parser
     from sim.validation import evidence
 
     files = {"backtest": evidence.SCENARIO, "forecast": evidence.FORECAST_SCENARIO,
@@ -75,7 +78,7 @@ def _check_overrides(targets, overrides: list[str]) -> None:
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     """Score the targets; write the four files (and the document's table with ``--doc``)."""
-    from sim.experiments.runner import check_workers
+    # lazy: pandas and the targets file load when this command runs
     from sim.validation.targets import load_targets
 
     _check(args)
@@ -88,13 +91,16 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     check_output(args.out, args.force)   # --force: only a folder the tool wrote, never a parent
     frame, meta = _score(targets, args)
     with replacing(args.out) as tmp:
+        # lazy: the files' figures (matplotlib) load when they are written
         from sim.validation.evidence_report import write_outputs
 
         write_outputs(tmp, frame, meta)
     if args.doc is not None:
+        # lazy: the files' figures (matplotlib) load when they are written
         from sim.validation.evidence_report import update_document
 
         update_document(args.doc, args.out)
+    # lazy: the files' figures (matplotlib) load when they are written
     from sim.validation.evidence_report import summary, summary_line
 
     print(f"evidence, {args.replicates} replicates of {args.units:,} units: "
@@ -111,15 +117,15 @@ def _cpu_seconds() -> float:
 
 def _score(targets, args: argparse.Namespace):
     """The scoreboard and what it was computed from."""
-    import sim
+    # lazy: the model and the store load when `sim evidence` runs
     from sim.experiments.store import data_hash
     from sim.validation.evidence import evidence
-    from sim.validation.fingerprint import code_hash
 
     start, code = _cpu_seconds(), code_hash()   # the code the runs start with
     try:
         draws = None
         if args.posterior is not None:
+            # lazy: the posterior (pandas, scipy) loads only with --posterior
             from sim.estimation.posterior import override_sets
 
             draws = override_sets(args.posterior, args.replicates)
@@ -127,7 +133,7 @@ def _score(targets, args: argparse.Namespace):
                          workers=args.workers, scheduler=args.scheduler, draws=draws)
     except (FileNotFoundError, KeyError, ValueError) as exc:   # a data folder of the wrong form
         raise ConfigError(" ".join(str(exc).strip("'\"").split())) from None
-    meta = {"version": sim.__version__, "code_hash": code, "data_hash": data_hash(None),
+    meta = {"version": __version__, "code_hash": code, "data_hash": data_hash(None),
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "n_units": args.units,
             "replicates": args.replicates, "seed": args.seed, "overrides": args.overrides,
             "targets_file": str(args.targets or "sim/data/targets.csv"),
@@ -138,7 +144,7 @@ def _score(targets, args: argparse.Namespace):
 
 def _dry_run(targets, args: argparse.Namespace) -> str:
     """Replicates and an estimate from one pilot replicate timed here (nothing is written)."""
-    import sim.model  # noqa: F401  (imported before timing: the pilot times the runs alone)
+    # lazy: the dry run loads the model to time a pilot replicate
     from sim.experiments.dry_run import estimate_line, parallel_slots, timed
     from sim.validation.evidence import simulate_targets
 

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.rules.constants import TOLERANCE
+
 BEGIN, END = "<!-- evidence:begin -->", "<!-- evidence:end -->"
 CLIP = 4.0      # band units beyond which a marker is drawn at the edge
 
@@ -72,7 +74,7 @@ def markdown(frame: pd.DataFrame, meta: dict) -> str:
 
 
 def _band_units(value: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    centre, half = (lo + hi) / 2, max((hi - lo) / 2, 1e-12)
+    centre, half = (lo + hi) / 2, max((hi - lo) / 2, TOLERANCE)
     return np.clip((value - centre) / half, -CLIP, CLIP)
 
 

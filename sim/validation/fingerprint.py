@@ -7,13 +7,14 @@ the model and data of a batch it compares.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1]
+from sim.paths import PACKAGE_DIR, SCENARIO_DIR
+
+PACKAGE = PACKAGE_DIR
 #: The code and files that decide a run's results (rules, model, scenario schema, the targets'
 #: runs) and the bundled scenario files.
 MODEL_PARTS = ("rules", "model", "config", "validation")
-SCENARIOS = PACKAGE.parent / "scenarios"
+SCENARIOS = SCENARIO_DIR
 
 
 def code_hash() -> str:

@@ -18,8 +18,9 @@ from typing import Literal
 import pandas as pd
 
 from sim.config.loader import ConfigError, show_path
+from sim.paths import DATA_DIR
 
-BUNDLED_TARGETS = Path(__file__).resolve().parents[1] / "data" / "targets.csv"
+BUNDLED_TARGETS = DATA_DIR / "targets.csv"
 ROLES = ("calibration", "validation")
 RUNS = ("backtest", "forecast", "rest")
 COLUMNS = ("name", "run", "measure", "output", "data", "band_lo", "band_hi", "band_reason",

@@ -13,6 +13,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from sim.analysis import registry
+from sim.rules.constants import TOLERANCE
 from sim.sensitivity.core import DIRECTIONS, beats
 
 
@@ -56,7 +58,7 @@ def best_split(X: pd.DataFrame, y: np.ndarray, min_leaf: int) -> tuple[str, floa
             continue
         i = int(np.argmin(np.where(valid, child, np.inf)))
         gain = parent - child[i]
-        if gain > 1e-12 and (best is None or gain > best[2]):
+        if gain > TOLERANCE and (best is None or gain > best[2]):
             best = (str(key), float((xs[i] + xs[i + 1]) / 2), float(gain))
     return best
 
@@ -167,7 +169,7 @@ def _runs(lo: np.ndarray, hi: np.ndarray, mask: np.ndarray) -> str:
 
 
 def sign_ranges_table(points: pd.DataFrame, outputs: pd.DataFrame,
-                      metrics: tuple[str, ...] = ("welfare", "welfare_national", "gdp_total"),
+                      metrics: tuple[str, ...] = registry.GAINS,
                       bins: int = 5) -> pd.DataFrame:
     """:func:`sign_ranges` of ``<metric>.diff`` for each metric present, stacked with a
     ``metric`` column (what the report's summary cites: where coordinated minus homogenised
