@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.cli_options import SET_HELP
 from sim.config.inert import InertWarning
 from sim.config.loader import ConfigError, resolved_dict, show_path
 from sim.config.schema import ScenarioConfig
@@ -36,9 +37,6 @@ SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
 #: Largest replicate index (the schema's cap on ``replicates``).
 MAX_REPLICATE = 100_000
 
-#: Help text of every ``--set`` option.
-SET_HELP = ("set a scenario key for this command, e.g. --set competition.homogenisation=0.9 "
-            "(dotted key of the schema; repeatable; applied after the file's extends: chain)")
 
 
 def steps_bounds() -> tuple[int, int]:

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli import SET_HELP
+from sim.cli_options import SET_HELP
 from sim.config.loader import ConfigError, show_path
 from sim.config.sweeps import load_scenario
 from sim.config.uncertain import parse_uncertain

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import registry
-from sim.cli import SET_HELP
+from sim.cli_options import SET_HELP
 from sim.config.loader import ConfigError, resolved_dict, show_path
 from sim.config.sweeps import load_scenario
 from sim.config.uncertain import integer_keys

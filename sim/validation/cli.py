@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli import SET_HELP
+from sim.cli_options import SET_HELP
 from sim.config.loader import ConfigError, show_path
 from sim.experiments.store_guard import check_output, replacing
 from sim.validation.evidence_cli import register_evidence

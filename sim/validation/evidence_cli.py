@@ -7,7 +7,7 @@ import resource
 import time
 from pathlib import Path
 
-from sim.cli import SET_HELP
+from sim.cli_options import SET_HELP
 from sim.config import load_scenario
 from sim.config.loader import ConfigError, show_path
 from sim.experiments.runner import check_workers
