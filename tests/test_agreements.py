@@ -1,4 +1,4 @@
-"""Agreements as both cities' choice: the bargaining rule by hand, then a tiny world."""
+"""Agreements as both cities' choice: the bargaining rules by hand, then a tiny world."""
 
 import numpy as np
 import pytest
@@ -9,6 +9,9 @@ from sim.model.negotiation import STATUSES
 from sim.rules.agreements import allotted_land, nash_bargain
 
 SMALL = ["world.n_units=2000"]
+#: Today's rule before the circle's office proposed agreements: offered at their date, signed
+#: if both sides gain, no side payment.
+VOLUNTARY = ["policies.agreements.formation=voluntary"]
 
 
 def test_nash_bargain_picks_the_largest_product_of_strict_gains():
@@ -29,26 +32,32 @@ def test_allotted_land_is_the_terms_at_most_the_hosts_idle_land():
     assert allotted_land(10.0, 100.0, 100.5) == 0.0
 
 
-def test_signed_enclaves_take_their_land_from_the_host_and_every_offer_is_answered():
-    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL)
+def test_signed_agreements_take_their_land_from_the_host_and_every_offer_is_answered():
+    cfg = load_scenario("scenarios/coordinated.yaml",
+                        overrides=SMALL + ["policies.agreements.build_out_years=0"])
     model = CircleModel(cfg, seed=1)
     book, p = model.agreements, model.parks
     rows = run_scenario(cfg, seed=1, steps=0).agreements
     assert set(rows.status) <= set(STATUSES)
-    assert (rows.status == "offered").sum() == rows.status.isin(["signed", "declined"]).sum()
-    assert (rows.status == "offered").sum() == sum(a.start_step == 0 for a in cfg.agreements)
+    answered = rows.status.isin(["signed", "declined"]).sum()
+    assert (rows.status == "offered").sum() == answered
+    new_at_0 = [a for a in cfg.agreements if a.start_step == 0 and a.basis != "in_force"]
+    assert (rows.status.isin(["offered", "withheld"])).sum() == len(new_at_0)
+    assert (rows.status == "in_force").sum() == sum(a.basis == "in_force" for a in cfg.agreements)
     base = CircleModel(load_scenario("scenarios/homogenised.yaml", overrides=SMALL), seed=1)
+    new = np.array([b != "in_force" for b in book.basis])
     for i, j in enumerate(book.park):
         if book.active[i]:
             assert p.start[j] == 0 and p.capacity[j] == pytest.approx(book.land[i])
         else:
             assert p.start[j] > cfg.steps and p.capacity[j] == 0.0
-    taken = np.bincount(p.city[book.park], weights=p.capacity[book.park], minlength=9)
+    # a new agreement's land comes out of its host's local park; those in force have their own
+    taken = np.bincount(p.city[book.park[new]], weights=p.capacity[book.park[new]], minlength=9)
     np.testing.assert_allclose(p.capacity[:9] + taken, base.parks.capacity[:9])
 
 
 def test_enclave_shares_are_bargained_within_the_declared_range():
-    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL + [
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL + VOLUNTARY + [
         "policies.enclave.share_range=[0.3, 0.6]", "policies.enclave.share_grid_points=4"])
     rows = run_scenario(cfg, seed=1, steps=1).agreements
     signed = rows[(rows.kind == "enclave") & (rows.status == "signed")]
@@ -59,19 +68,22 @@ def test_enclave_shares_are_bargained_within_the_declared_range():
 
 
 def test_without_sharing_the_source_declines_an_enclave_unless_it_is_imposed():
-    over = SMALL + ["switches.gdp_tax_sharing=false", "switches.park_within_park=false",
-                    "switches.reverse_enclave=false"]
+    over = SMALL + VOLUNTARY + ["switches.gdp_tax_sharing=false",
+                                "switches.park_within_park=false",
+                                "switches.reverse_enclave=false"]
     voluntary = run_scenario(load_scenario("scenarios/coordinated.yaml", overrides=over),
                              seed=1, steps=4).agreements
-    assert set(voluntary.status) == {"offered", "declined"}
-    assert (voluntary.step.isin([0, 4])).all()          # declined offers come back a year later
-    imposed = run_scenario(load_scenario("scenarios/coordinated.yaml", overrides=over + [
-        "policies.agreements_voluntary=false"]), seed=1, steps=4).agreements
+    new = voluntary[voluntary.status != "in_force"]      # the branches in force are not offered
+    assert set(new.status) == {"offered", "declined"}
+    assert (new.step.isin([0, 4])).all()                # declined offers come back a year later
+    mandate = [o for o in over if o not in VOLUNTARY] + ["policies.agreements_voluntary=false"]
+    imposed = run_scenario(load_scenario("scenarios/coordinated.yaml", overrides=mandate),
+                           seed=1, steps=4).agreements
     assert (imposed.status == "signed").sum() == 3
 
 
 def test_an_expiring_enclave_is_renewed_or_expires():
-    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL + [
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=SMALL + VOLUNTARY + [
         "switches.park_within_park=false", "switches.reverse_enclave=false",
         "policies.enclave.term_years=0.5"])
     rows = run_scenario(cfg, seed=1, steps=3).agreements
@@ -119,17 +131,22 @@ def test_the_fiscal_table_books_what_imposed_agreements_move_and_adds_up():
     res = run_scenario(cfg, seed=1)
     f = res.fiscal
     inflows = (f.tax_collected + f.tax_shared_in - f.tax_shared_out + f.land_revenue
-               + f.platform_return + f.compensation_received)
-    outlays = (f.subsidies + f.retention + f.compensation_paid + f.park_operating_cost
-               + f.park_capital_cost + f.platform_cost + f.promotion_cost)
+               + f.platform_return + f.compensation_received + f.side_payment_received)
+    outlays = (f.subsidies + f.retention + f.compensation_paid + f.side_payment_paid
+               + f.park_operating_cost + f.park_capital_cost + f.platform_cost + f.promotion_cost)
     assert (inflows - outlays).to_numpy() == pytest.approx(f.balance.to_numpy(), abs=1e-9)
     # each host carries all the land it serviced (its local park's, grown with its land trend:
-    # Wuhan's slower than the others'), the land allotted to agreement parks included; their
-    # operators pay none of it
+    # Wuhan's slower than the others'), the land allotted to new agreement parks included, open
+    # or still being built out, and the parks of the agreements in force; their operators pay
+    # none of it
     model = CircleModel(cfg, seed=1)
+    in_force = [j for j, b in zip(model.agreements.park, model.agreements.basis)
+                if b == "in_force"]
+    own = np.bincount(model.parks.city[in_force], weights=model.parks.capacity[in_force],
+                      minlength=9)
     for t, step in f.groupby("step"):
-        carried = (cfg.economy.land_capital_cost_per_km2 * model.calibration.local_capacity
-                   * model.land_trend(int(t)))
+        carried = cfg.economy.land_capital_cost_per_km2 * (
+            model.calibration.local_capacity * model.land_trend(int(t)) + own)
         assert step.park_capital_cost.to_numpy() == pytest.approx(carried, rel=1e-12)
     last = f[f.step == 2].set_index("city")
     assert last.tax_shared_out.sum() > 0          # enclave tax leaves the hosts...

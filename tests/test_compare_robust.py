@@ -34,7 +34,7 @@ def batch(tmp_path_factory, name: str, scenarios: list[str], replicates: int) ->
 @pytest.fixture(scope="session")
 def one_replicate(tmp_path_factory):
     return batch(tmp_path_factory, "one-replicate", ["homogenised", "coordinated",
-                                                     "coordinated_without_reverse_enclave"], 1)
+                                                     "coordinated_without_park_within_park"], 1)
 
 
 def test_a_batch_of_the_baseline_alone_is_one_line_and_exit_2(tmp_path_factory, tmp_path):
@@ -78,12 +78,16 @@ def test_one_replicate_cannot_be_judged_and_a_do_nothing_ablation_is_flagged(one
     assert "[n/a, n/a]" not in text and "not distinguishable from zero (p" not in text
     assert "Cannot be judged (one replicate) on: Welfare (present value)" in text
     assert "(no interval)" in text
-    # every reverse enclave offered under coordinated was declined: the ablation is a copy
-    assert ("**Coordinated without reverse enclaves** is identical to **Coordinated "
+    # the only new branch is offered at step 4, after the horizon: the ablation is a copy (the
+    # branches in force are the status quo of both)
+    assert ("**Coordinated without park-within-park** is identical to **Coordinated "
             "co-construction** (up to rounding)") in text
-    assert "every reverse enclave offered under Coordinated co-construction was declined" in text
+    assert ("no park-within-park branch was offered under Coordinated co-construction within the "
+            "horizon") in text
     assert "## Agreements offered, signed and declined" in text
-    assert "| Coordinated co-construction: reverse enclave | 1 | 0 | 1 | 0 | 0 |" in text
+    assert "| Homogenised competition: park-within-park branch (in force) | 2 | 0 | 0 | 0 |" in text
+    assert "| Coordinated co-construction: enclave park (hypothetical) | 0 | 3 |" in text
+    assert "### Who paid whom under the agreements" in text
     assert (out / output.REPORT_MARKER).is_file()
 
 

@@ -48,7 +48,10 @@ def test_attention_moves_projects_between_parks_not_into_the_circle():
 
 
 def test_base_year_offers_keep_base_shares_and_are_a_fixed_point():
-    cfg = load_scenario("scenarios/homogenised.yaml", overrides=["world.n_units=2000"])
+    # local parks alone: with agreements in force their full parks ration arrivals
+    # (tests/test_agreement_terms.py checks the shares then)
+    cfg = load_scenario("scenarios/homogenised.yaml", overrides=[
+        "world.n_units=2000", "agreements=[]", "uncertain={}"])
     model = CircleModel(cfg, seed=3)
     assert model.settle_rounds < 60 and model.settings.offers.max() > 0
     cal = model.calibration

@@ -103,6 +103,7 @@ def test_enclave_share_lowers_the_sources_retention_offers_to_units_heading_ther
             "scenarios/homogenised.yaml",
             overrides=SMALL + MANDATED
             + [
+                "competition.subsidy_max=0.3",   # most counter-offers below the ceiling
                 "switches.enclave=true",
                 "switches.gdp_tax_sharing=true",
                 "policies.enclave.bargain=false",

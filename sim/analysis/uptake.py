@@ -1,11 +1,14 @@
 """Which agreements came about, and which scenarios therefore changed nothing.
 
-Agreements are choices of both cities (offered, then signed or declined; renewed or expired at
-the end of a term), so a rule whose every agreement is declined never acts: its ablation is then
-identical to the scenario it was made from. :func:`uptake` counts the ``agreements`` table per
-scenario and kind; :func:`identical_scenarios` finds scenarios whose stored tables equal another
-scenario's on every replicate and says why (from the switches that differ and the agreements
-signed under them). Reads stored tables only.
+Agreements in force in the base year are the status quo of every scenario; new ones are choices
+of both cities (proposed by the circle's office or offered, then signed or declined; withheld
+when the office's assessment says the circle would not gain; renewed or expired at the end of a
+term), so a rule whose every agreement is declined never acts: its ablation is then identical to
+the scenario it was made from. :func:`uptake` counts the ``agreements`` table per scenario, kind
+and basis (in force, documented or hypothetical, so illustrative agreements are marked);
+:func:`identical_scenarios` finds scenarios whose stored tables equal another scenario's on every
+replicate and says why (from the switches that differ and the agreements signed under them); who
+paid whom is :mod:`sim.analysis.payments`. Reads stored tables only.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from sim.analysis import i18n
+from sim.analysis import i18n, payments
 from sim.analysis.stats import ATOL, RTOL, ablation_pairs
 
-STATUSES = ("offered", "signed", "declined", "renewed", "expired")
+STATUSES = ("in_force", "offered", "withheld", "signed", "declined", "renewed", "expired")
 #: Agreement kinds through which a switch acts (the others act on every unit).
 SWITCH_KINDS: dict[str, tuple[str, ...]] = {
     "enclave": ("enclave",), "park_within_park": ("park_within_park",),
@@ -27,16 +30,26 @@ SWITCH_KINDS: dict[str, tuple[str, ...]] = {
 COMPARED = ("circle", "cities", "fiscal")
 TEXT: dict[str, tuple[str, str]] = {
     "heading": ("Agreements offered, signed and declined", "合作协议的提出、签署与拒绝"),
-    "intro": ("Co-construction agreements per run (mean over the scenario's runs) by kind and "
-              "outcome over the horizon: each offer is signed or declined by both cities' own "
-              "choice (a declined offer is made again a year later); at the end of a term an "
-              "agreement is renewed or expires.",
-              "各情景每次运行的合作协议数(各次运行的平均),按类型与结果统计:每项提议由双方城市自主决定"
-              "签署或拒绝(被拒绝的提议一年后再次提出);协议期满时续签或到期。"),
+    "intro": ("Co-construction agreements per run (mean over the scenario's runs) by kind, basis "
+              "and outcome over the horizon. In force: in operation in the base year, the status "
+              "quo of every scenario. A new agreement is proposed by the circle's coordination "
+              "office where its assessment says the circle gains (withheld where it does not), "
+              "or offered at its date under the voluntary rule, and signed or declined by both "
+              "cities' own choice (a declined or withheld offer comes back a year later); at the "
+              "end of a term it is renewed or expires. Hypothetical: illustrative agreements, "
+              "not documented.",
+              "各情景每次运行的合作协议数(各次运行的平均),按类型、依据与结果统计。已生效:基年已在运行,"
+              "是各情景的现状。新协议由城市圈协调机构在其评估认为城市圈受益时提出(否则暂缓),或在自愿规则下"
+              "按期提出,由双方城市自主决定签署或拒绝(被拒绝或暂缓的提议一年后再次提出);协议期满时续签或到期。"
+              "假设:示意性协议,无文献记载。"),
+    "in_force": ("in force", "已生效"), "withheld": ("withheld", "暂缓"),
+    "basis_in_force": ("in force", "已生效"), "basis_documented": ("documented", "有记载"),
+    "basis_hypothetical": ("hypothetical", "假设"),
     "none": ("No agreement was offered in any scenario of this batch.",
              "本批次各情景均未提出任何合作协议。"),
     "kind": ("Kind", "类型"),
-    "offered": ("offered", "提出"), "signed": ("signed", "签署"), "declined": ("declined", "拒绝"),
+    "offered": ("proposed or offered", "提出"), "signed": ("signed", "签署"),
+    "declined": ("declined", "拒绝"),
     "renewed": ("renewed", "续签"), "expired": ("expired", "到期"),
     "identical": ("**{a}** is identical to **{b}** (up to rounding) in every column of the "
                   "circle, cities and fiscal tables, on each of its {n} paired replicate(s): "
@@ -48,6 +61,9 @@ TEXT: dict[str, tuple[str, str]] = {
                      "{where}下提出的{kind}全部被拒绝(共{k}次提议),{switch}从未起作用"),
     "never_offered": ("no {kind} was offered under {where} within the horizon, so {switch} "
                       "never acted", "{where}下期内未提出任何{kind},{switch}从未起作用"),
+    "withheld_all": ("the circle's office withheld every {kind} under {where} ({k} times: its "
+                     "assessment said the circle would not gain), so {switch} never acted",
+                     "{where}下协调机构暂缓了全部{kind}(共{k}次:评估认为城市圈不受益),{switch}从未起作用"),
     "no_change": ("switching {switch} changed no decision in these runs",
                   "开关{switch}在这些运行中未改变任何决策"),
 }
@@ -75,17 +91,19 @@ def unswept_runs(batch) -> pd.DataFrame:
 
 
 def uptake(batch) -> pd.DataFrame:
-    """Agreements per run by scenario, kind and status (mean over the scenario's unswept runs,
-    runs without any agreement counted as zero). Columns ``scenario``, ``kind`` and one per
-    status."""
+    """Agreements per run by scenario, kind, basis and status (mean over the scenario's unswept
+    runs, runs without any agreement counted as zero). Columns ``scenario``, ``kind``,
+    ``basis`` (empty for runs stored before agreements had one) and one per status."""
     runs = unswept_runs(batch)
     table = getattr(batch, "agreements", None)
+    empty = pd.DataFrame(columns=["scenario", "kind", "basis", *STATUSES])
     if table is None or table.empty:
-        return pd.DataFrame(columns=["scenario", "kind", *STATUSES])
+        return empty
     rows = table[table["run"].isin(set(runs["run"]))]
     if rows.empty:
-        return pd.DataFrame(columns=["scenario", "kind", *STATUSES])
-    counts = rows.groupby(["scenario", "kind", "status"]).size().unstack(fill_value=0)
+        return empty
+    rows = rows.assign(basis=rows["basis"].fillna("") if "basis" in rows else "")
+    counts = rows.groupby(["scenario", "kind", "basis", "status"]).size().unstack(fill_value=0)
     counts = counts.reindex(columns=list(STATUSES), fill_value=0).astype(float)
     per_run = runs.groupby("scenario")["run"].nunique()
     n = np.array([per_run[s] for s in counts.index.get_level_values("scenario")], dtype=float)
@@ -93,13 +111,16 @@ def uptake(batch) -> pd.DataFrame:
 
 
 def uptake_table(table: pd.DataFrame, order: list[str], lang: str) -> pd.DataFrame:
-    """The uptake as a readable table: scenario and kind in words, counts per run."""
+    """The uptake as a readable table: scenario, kind and basis in words, counts per run (the
+    statuses that occur in the batch)."""
     rank = {s: i for i, s in enumerate(order)}
     table = table.assign(rank=table["scenario"].map(rank).fillna(len(rank)))
-    table = table.sort_values(["rank", "kind"])
+    table = table.sort_values(["rank", "kind", "basis"])
     index = [f"{i18n.scenario_label(s, lang)}: {_kind(k, lang)}"
-             for s, k in zip(table["scenario"], table["kind"])]
-    return pd.DataFrame({text(s, lang): [f"{v:.3g}" for v in table[s]] for s in STATUSES},
+             + (f" ({text('basis_' + b, lang)})" if b else "")
+             for s, k, b in zip(table["scenario"], table["kind"], table["basis"])]
+    shown = [s for s in STATUSES if s in ("offered", "signed", "declined") or table[s].any()]
+    return pd.DataFrame({text(s, lang): [f"{v:.3g}" for v in table[s]] for s in shown},
                         index=index)
 
 
@@ -179,8 +200,11 @@ def reasons(batch, configs: dict[str, dict], a: str, b: str, lang: str = "en") -
             taken = int(mine["status"].isin(["signed", "renewed"]).sum())
             if taken:
                 continue
-            key = "declined_all" if offered else "never_offered"
-            out.append(text(key, lang).format(kind=_kind(kind, lang), k=offered, switch=label,
+            withheld = int((mine["status"] == "withheld").sum())
+            key = ("declined_all" if offered else "withheld_all" if withheld
+                   else "never_offered")
+            out.append(text(key, lang).format(kind=_kind(kind, lang), k=offered or withheld,
+                                              switch=label,
                                               where=i18n.scenario_label(where, lang)))
     return tuple(out) or (text("no_change", lang).format(switch="—"),)
 
@@ -194,7 +218,9 @@ def report_blocks(batch, configs: dict[str, dict], baseline: str, order: list[st
     blocks.append(("table", uptake_table(table, order, lang)) if len(table)
                   else ("p", text("none", lang)))
     flags = identical_items(batch, configs, baseline, lang) if flags is None else flags
-    return blocks + ([("ul", flags)] if flags else [])
+    blocks += [("ul", flags)] if flags else []
+    return blocks + payments.report_blocks(getattr(batch, "flows", None), unswept_runs(batch),
+                                           order, lang)
 
 
 def identical_items(batch, configs: dict[str, dict], baseline: str, lang: str) -> list[str]:

@@ -22,9 +22,10 @@ from sim.config.schema import ScenarioConfig
 
 _SHARING = ("gdp_share_source", "tax_share_source", "park_retained_share", "retention_years")
 _BARGAINING = ("bargain", "share_range", "share_grid_points")
+# subsidy_years is not among them: it sets the present value of a support contract, with which
+# a reverse enclave's rent support is valued when an agreement is weighed, competition or not
 _COMPETING = ("homogenisation", "damping", "subsidy_max", "subsidy_grid_points",
-              "subsidy_years", "budget_share", "attention_promoted", "promotion_cost_per_slot",
-              "retention")
+              "budget_share", "attention_promoted", "promotion_cost_per_slot", "retention")
 _AGREEMENT_KEY = re.compile(r"^agreements\.(\d+)\.(\w+)$")
 
 
@@ -43,26 +44,37 @@ class Inert:
 
     keys: tuple[str, ...]
     switch: str
-    when: bool
+    when: bool | str
     why: str
     where: str = ""
     still: str | None = None
-    also: tuple[tuple[str, bool], ...] = ()
+    also: tuple[tuple[str, bool | str], ...] = ()
     fix: str = ""
+    #: agreement kinds whose agreements in force (``basis: in_force``, in every scenario
+    #: whatever the switches) use the keys: the entry does not apply while one is listed
+    unless_in_force: tuple[str, ...] = ()
 
     @property
-    def conditions(self) -> tuple[tuple[str, bool], ...]:
+    def conditions(self) -> tuple[tuple[str, bool | str], ...]:
         """Every dotted setting that must hold for the entry to apply, with its value."""
         first = self.switch if "." in self.switch else f"switches.{self.switch}"
         return ((first, self.when), *self.also)
 
     def applies(self, config: ScenarioConfig) -> bool:
+        if any(a.basis == "in_force" and a.kind in self.unless_in_force
+               for a in config.agreements):
+            return False
         return all(setting(config, key) == value for key, value in self.conditions)
 
     def state(self) -> str:
-        """``switches.enclave is on and policies.enclave.bargain is on``."""
-        return " and ".join(f"{key} is {'on' if value else 'off'}"
-                            for key, value in self.conditions)
+        """``switches.enclave is on and policies.agreements.formation is voluntary``."""
+        return " and ".join(f"{key} is {_shown(value)}" for key, value in self.conditions)
+
+
+def _shown(value: bool | str) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
 
 
 def setting(config: ScenarioConfig, key: str) -> Any:
@@ -88,12 +100,15 @@ INERT: tuple[Inert, ...] = (
           "sim/model/utility.py, sim/model/books.py"),
     Inert(tuple(f"policies.enclave.{k}" for k in (
         *_SHARING, *_BARGAINING, "term_years", "build_cost_per_km2", "referral_strength")),
-        "enclave", False, "no enclave park is built while the switch is off",
-        "sim/model/parks.py"),
+        "enclave", False, "no new enclave park is built while the switch is off (and none is "
+        "in force)", "sim/model/parks.py", unless_in_force=("enclave",)),
     Inert(tuple(f"policies.enclave.{k}" for k in (*_SHARING, *_BARGAINING))
-          + ("policies.reverse_enclave.gdp_share_source",), "gdp_tax_sharing", False,
+          + ("policies.reverse_enclave.gdp_share_source",
+             "policies.agreements.payment_probability"), "gdp_tax_sharing", False,
           "without GDP and tax sharing an agreement park's credit and tax stay with its "
-          "registration city, and nothing is bargained", "sim/model/parks.py"),
+          "registration city, so nothing is bargained and no share falls due",
+          "sim/model/parks.py, sim/model/agreement_book.py",
+          unless_in_force=("enclave", "reverse_enclave")),
     Inert(("policies.enclave.gdp_share_source", "policies.enclave.tax_share_source"),
           "policies.enclave.bargain", True,
           "each enclave's GDP and tax shares are bargained by source and host, so the declared "
@@ -108,11 +123,33 @@ INERT: tuple[Inert, ...] = (
     Inert(tuple(f"policies.park_within_park.{k}" for k in (
         "productivity_bonus", "equity_share_operator", "platform_return_rate",
         "referral_strength", "build_cost_per_km2")), "park_within_park", False,
-        "no park-within-park branch is built while the switch is off", "sim/model/parks.py"),
+        "no new park-within-park branch is built while the switch is off (and none is in "
+        "force)", "sim/model/parks.py", unless_in_force=("park_within_park",)),
     Inert(tuple(f"policies.reverse_enclave.{k}" for k in (
         "gdp_share_source", "rent_subsidy", "rent_subsidy_years", "segments",
         "referral_strength")), "reverse_enclave", False,
-        "no reverse enclave is built while the switch is off", "sim/model/parks.py"),
+        "no new reverse enclave is built while the switch is off (and none is in force)",
+        "sim/model/parks.py", unless_in_force=("reverse_enclave",)),
+    Inert(("policies.agreements.formation", "policies.agreements.political_reward",
+           "policies.agreements.side_payment_cap_share", "policies.agreements.build_out_years"),
+          "enclave", False,
+          "no new agreement can be offered while the enclave, park-within-park and reverse "
+          "enclave switches are all off (agreements in force are not offered)",
+          "sim/model/negotiation.py",
+          also=(("switches.park_within_park", False), ("switches.reverse_enclave", False))),
+    Inert(("policies.agreements.build_out_years",), "enclave", False,
+          "only new enclaves and park-within-park branches are built out (a reverse enclave is a "
+          "building, open at once)", "sim/model/agreement_book.py",
+          also=(("switches.park_within_park", False),)),
+    Inert(("policies.agreements.political_reward", "policies.agreements.side_payment_cap_share"),
+          "policies.agreements.formation", "voluntary",
+          "a voluntary offer has no proposal of the office to reward and no side payment",
+          "sim/model/negotiation.py",
+          fix="set policies.agreements.formation=proposed"),
+    Inert(("policies.agreements.formation", "policies.agreements.political_reward",
+           "policies.agreements.side_payment_cap_share"), "policies.agreements_voluntary", False,
+          "imposed agreements are signed at the best joint gain whatever either side weighs",
+          "sim/model/negotiation.py"),
     Inert(tuple(f"competition.{k}" for k in _COMPETING)
           + ("policies.subsidy_cap.cap", "policies.subsidy_cap.detection_probability_annual"),
           "competition.active", False,

@@ -246,7 +246,21 @@ class SharedPlatformPolicy(Strict):
     entry_effect: float = Field(0.0, ge=0.0, le=1.0)
 
 
+class AgreementPolicy(Strict):
+    """How new co-construction agreements come about and how their terms are kept."""
+
+    #: ``proposed``: the circle's coordination office proposes an agreement where its assessment
+    #: says the circle gains; each side weighs it in its objective plus a political reward, and
+    #: side payments are bargained. ``voluntary``: offered at its date, signed if both gain.
+    formation: Literal["proposed", "voluntary"] = "proposed"
+    political_reward: float = Field(0.0, ge=0.0, le=0.2)   # share of base-year GDP a year
+    side_payment_cap_share: float = Field(0.2, ge=0.0, le=1.0)  # of the payer's tax revenue
+    payment_probability: float = Field(1.0, ge=0.0, le=1.0)  # a period's shares are paid
+    build_out_years: float = Field(0.0, ge=0.0, le=50.0)   # a new park's land opens over these
+
+
 class Policies(Strict):
+    agreements: AgreementPolicy = AgreementPolicy()
     enclave: EnclavePolicy = EnclavePolicy(
         gdp_share_source=0.5, tax_share_source=0.5, park_retained_share=0.0)
     park_within_park: ParkWithinParkPolicy = ParkWithinParkPolicy(equity_share_operator=0.8)
@@ -274,6 +288,10 @@ class Agreement(Strict):
 
     kind: Literal["enclave", "park_within_park", "reverse_enclave"]
     name: str | None = None
+    #: ``in_force``: in operation in the base year, part of every scenario's status quo;
+    #: ``documented``: real, signed at its documented date (``start_step``) after the base year;
+    #: ``hypothetical``: illustrative, not documented.
+    basis: Literal["in_force", "documented", "hypothetical"] = "hypothetical"
     source: str
     host: str
     start_step: int = Field(0, ge=0, le=400)
@@ -291,6 +309,9 @@ class Agreement(Strict):
     def _distinct(self) -> Agreement:
         if self.source == self.host:
             raise ValueError(f"source and host are the same city ({self.source})")
+        if self.basis == "in_force" and self.start_step != 0:
+            raise ValueError(f"an agreement in force in the base year starts at step 0 (got "
+                             f"start_step {self.start_step}); a later one is 'documented'")
         return self
 
 

@@ -2,8 +2,9 @@
 settled offers, built by one function of explicit inputs.
 
 The base year depends only on the world, the scenario keys its build reads, and the ``world``
-random stream (so on the root seed and the replicate): no agreement is in force yet, and the
-status quo's rules (base-year targets, no cap, platform or map) are the same in every scenario.
+random stream (so on the root seed and the replicate): its parks are the local ones and those of
+the agreements in force in the base year (the same in every scenario, whatever the switches), and
+the status quo's rules (base-year targets, no cap, platform or map) are the same in every scenario.
 So scenarios and sweep points that differ only in what changes from step 1 share one base year,
 which :mod:`sim.model.base_year_cache` computes once and hands to every run that shares it.
 """
@@ -23,6 +24,7 @@ from sim.model.city import City
 from sim.model.equilibrium import draw_base_contracts, status_quo_offers, status_quo_state
 from sim.model.parks import Parks
 from sim.model.state import State, priced_terms
+from sim.model.status_quo import arrival_constants
 from sim.model.units import Units
 from sim.model.utility import reverse_enclave_attention
 from sim.model.world import World, technology
@@ -36,7 +38,8 @@ class BaseYear:
 
     Attributes:
         calibration: the constants, with the status quo's arrival and reviewer constants.
-        units: the base-year units at their local parks, holding the status quo's contracts.
+        units: the base-year units at their local parks and those of the agreements in force,
+            holding the status quo's contracts.
         offers: C x KG the status quo's subsidy offers (zeros without competition).
         settle_rounds: rounds the status quo's offers took to settle (0 without competition).
         world_stream: the ``world`` generator's state after the base year's draws.
@@ -65,30 +68,37 @@ def _copied(value: Any) -> Any:
 def settle_base_year(world: World, config: ScenarioConfig, rng: np.random.Generator) -> BaseYear:
     """The base year of ``world`` under ``config``, drawing from the ``world`` stream ``rng``.
 
-    The calibration and the base-year units (:func:`sim.model.calibration.calibrate`); under
-    competition, the status quo's equilibrium: offers, constants and the running contracts the
-    units hold at them (:func:`sim.model.equilibrium.status_quo_offers`).
+    The calibration and the base-year units (:func:`sim.model.calibration.calibrate`); with
+    agreements in force, the arrival constants that keep every city's base-year share of arrivals
+    with their parks open (:func:`sim.model.status_quo.arrival_constants`); under competition,
+    the status quo's equilibrium: offers, constants and the running contracts the units hold at
+    them (:func:`sim.model.equilibrium.status_quo_offers`).
     """
-    calibration, units, local = calibrate(world, config, rng)
+    calibration, units, quo = calibrate(world, config, rng)
     offers = np.zeros((world.n_cities, n_sector_segments(world.n_sectors)))
     rounds = 0
-    if config.competition.active:
-        state = _base_state(world, config, calibration, units, local)
+    state = _base_state(world, config, calibration, units, quo)
+    step_one = status_quo_state(state, quo, state.terms)
+    delta_free = (calibration.delta_arrival.copy() if quo.n == world.n_cities
+                  else arrival_constants(step_one, world.n_cities))
+    if not config.competition.active:
+        calibration = dataclasses.replace(calibration, delta_arrival=delta_free)
+    else:
         econ, cal = config.economy, calibration
         term = int(round(config.competition.subsidy_years * STEPS_PER_YEAR))
         # units close before the survivors review; a unit is new if it arrived or moved in
         turnover = cal.p_exit + (1 - cal.p_exit) * cal.p_review * (1 - econ.stay_share_reviewers)
         contracts = draw_base_contracts(len(units), turnover, term, rng)
-        offers, calibration, rounds = status_quo_offers(
-            status_quo_state(state, local, state.terms), _budget_holders(state),
-            cal.delta_arrival.copy(), contracts)
+        offers, calibration, rounds = status_quo_offers(step_one, _budget_holders(state),
+                                                        delta_free, contracts)
     return BaseYear(calibration=calibration, units=units, offers=offers, settle_rounds=rounds,
                     world_stream=rng.bit_generator.state)
 
 
 def _base_state(world: World, config: ScenarioConfig, calibration: Calibration, units: Units,
                 local: Parks) -> State:
-    """The base year as step 0 sees it: local parks, no offers, the base-year targets promoted."""
+    """The base year as step 0 sees it: the status quo's parks (``local``: the local ones and those
+    of the agreements in force), no offers, the base-year targets promoted."""
     c = world.n_cities
     tech = technology(world, config)
     wage = world.wage.copy()

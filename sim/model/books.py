@@ -9,6 +9,7 @@ import dataclasses
 
 import numpy as np
 
+from sim.model.agreement_book import Settlement
 from sim.model.state import State
 from sim.model.utility import platform_slots
 from sim.rules import accounts
@@ -40,6 +41,7 @@ class Books:
     platform_cost: np.ndarray  # the shared platform's running cost paid by each member city
     promotion_cost: np.ndarray  # what each city pays to promote its targeted sector-segments
     compensation: np.ndarray   # bargained transfers in force (+ receives)
+    side_payments: np.ndarray  # agreements' side payments in force (+ receives)
     fiscal: np.ndarray         # fiscal balance
     objective: np.ndarray      # the promotion tournament's objective
     shared_inflow: np.ndarray  # value received through agreements and transfers
@@ -50,13 +52,19 @@ class Books:
         return self.tax + self.land_revenue
 
 
-def close_books(state: State, compensation: np.ndarray) -> Books:
-    """The accounts of the state, with the bargained transfers in force (C, + receives)."""
+def close_books(state: State, compensation: np.ndarray,
+                settled: Settlement | None = None) -> Books:
+    """The accounts of the state, with the map's bargained transfers in force (C, + receives)
+    and what the agreements settle (:class:`sim.model.agreement_book.Settlement`: shares paid,
+    side payments, land reserved for parks not yet open; all shares paid and nothing else if
+    None)."""
     w, p, units, t = state.world, state.parks, state.units, state.step
     cfg, econ = state.config, state.config.economy
+    side = np.zeros(w.n_cities) if settled is None else settled.side_payments
     park_output = np.bincount(units.park, weights=units.output, minlength=p.n)
     park_tax = econ.tax_rate * park_output
-    shares = accounts.share_matrices(p, t, w.n_cities, cfg.policies.enclave.credited_double_count)
+    shares = accounts.share_matrices(p, t, w.n_cities, cfg.policies.enclave.credited_double_count,
+                                     None if settled is None else settled.paid)
     primary = state.primary
     credited = accounts.credited_gdp(shares, park_output, primary)
     tax = accounts.tax_revenue(shares, park_tax)
@@ -71,10 +79,12 @@ def close_books(state: State, compensation: np.ndarray) -> Books:
     park_cost, plot_rent = _park_costs(state, terms)
     land_rev += np.bincount(p.city, weights=plot_rent, minlength=w.n_cities)
     capital = accounts.park_capital_cost(p, t, w.n_cities, econ.land_capital_cost_per_km2)
+    if settled is not None:     # serviced land given over to a park still being built out
+        capital = capital + econ.land_capital_cost_per_km2 * settled.reserved_land
     reach = promotion_reach(state)
     platform_cost = _platform_cost(state, reach)
     promotion_cost = _promotion_cost(state, reach)
-    fiscal = (tax + land_rev + returns + compensation - subsidies - park_cost - capital
+    fiscal = (tax + land_rev + returns + compensation + side - subsidies - park_cost - capital
               - platform_cost - promotion_cost)
     gdp_weight = cfg.competition.promotion_weight_gdp
     gdp0 = state.calibration.gdp0
@@ -87,7 +97,7 @@ def close_books(state: State, compensation: np.ndarray) -> Books:
         tax=tax, returns=returns, used=used, terms=terms, land_revenue=land_rev,
         subsidy_paid=sub_paid, subsidies=subsidies, retention=retention, park_cost=park_cost,
         park_capital_cost=capital, platform_cost=platform_cost, promotion_cost=promotion_cost,
-        compensation=compensation, fiscal=fiscal,
+        compensation=compensation, side_payments=side, fiscal=fiscal,
         objective=gdp_weight * (growth - peers) + fiscal / gdp0,
         shared_inflow=_inflow(state, shares, park_output, park_tax, returns, compensation))
 

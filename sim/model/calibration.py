@@ -13,7 +13,8 @@ import dataclasses
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model.parks import Parks, local_parks
+from sim.model.in_force import base_counts, place_base_units
+from sim.model.parks import Parks, status_quo_parks
 from sim.model.units import Units, draw_base_units
 from sim.model.world import World, technology
 from sim.rules import welfare
@@ -68,14 +69,14 @@ class Calibration:
 
 def calibrate(world: World, config: ScenarioConfig,
               rng: np.random.Generator) -> tuple[Calibration, Units, Parks]:
-    """The calibration, the base-year units and their local parks.
+    """The calibration, the base-year units and the status quo's parks: the local ones and those
+    of the agreements in force (:mod:`sim.model.in_force`), which hold base-year units too.
 
-    The base year has the local parks alone (agreements come into force from step 1):
-    their capacities are set from the land the base units hold at the base utilisation,
-    after the base terms are known.
+    New agreements come into force from step 1; the local parks' capacities are set from the land
+    the base units hold at the base utilisation, after the base terms are known.
     """
     econ = config.economy
-    parks = local_parks(world, np.ones(world.n_cities))
+    parks = status_quo_parks(world, config, np.ones(world.n_cities))
     local = slice(0, world.n_cities)
     rent = (world.land_rent_base[parks.city]
             * (1 - world.utilisation[parks.city]) ** (-econ.land_price_utilisation_elasticity))
@@ -83,6 +84,12 @@ def calibrate(world: World, config: ScenarioConfig,
                             rent)
     q0, c0 = terms0.q[:, local], terms0.cost[:, local]
     units, mean_productivity, counts = _base_units(world, config, parks, q0, rng)
+    if parks.n > world.n_cities:    # agreements in force hold base-year units too, drawn from a
+        # child of the world stream so that the stream's own draws (the base contracts) are the
+        # same with or without agreements in force
+        place_base_units(world, parks, units, terms0.q, parks.n, econ.max_utilisation,
+                         rng.spawn(1)[0])
+        counts = base_counts(world, parks, units, mean_productivity)
     shares = counts / counts.sum(axis=1, keepdims=True)
     z0 = q0 * (1 - c0)
     sigma = choice_scale(q0 * c0, shares * (1 - econ.outside_share_arrivals),

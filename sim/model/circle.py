@@ -18,7 +18,7 @@ import mesa
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model import base_year_cache, negotiation
+from sim.model import agreement_book, base_year_cache, negotiation
 from sim.model.base_year import settle_base_year
 from sim.model.base_year_cache import BaseYearCache
 from sim.model.books import Books, close_books
@@ -79,7 +79,8 @@ class CircleModel(mesa.Model):
         self.calibration, units = base.calibration, base.units
         self.settle_rounds = base.settle_rounds
         self.parks = build_parks(self.world, config, self.calibration.local_capacity)
-        self.agreements = negotiation.prepare(self.parks)
+        self.agreements = agreement_book.prepare(self.parks, config, self.world.n_cities)
+        agreement_book.record_in_force(self.agreements, self.parks, self.world.cities)
         self.gravity = self.calibration.gravity0
         self.wage = self.world.wage.copy()
         self.settings = self._initial_settings(base.offers)
@@ -213,6 +214,8 @@ class CircleModel(mesa.Model):
         local = self.parks.kind == ParkKind.LOCAL
         self.parks.capacity[local] = (self.calibration.local_capacity * self.land_trend()
                                       - self.agreements.allotted)
+        agreement_book.open_land(self.parks, self.agreements, self.steps,
+                                 self.config.policies.agreements.build_out_years)
 
     def update_wages(self) -> None:
         """w' = w (labour demand / supply)^ε per step."""
@@ -223,22 +226,32 @@ class CircleModel(mesa.Model):
 
     def _negotiate(self) -> None:
         """Agreements due now are offered; signed ones change the parks and so the terms."""
-        signed = negotiation.negotiate(self.state, self.agreements)
+        signed = negotiation.negotiate(self.state, self.agreements, self.coordinator)
         if signed is not None:
             self.parks = signed
             self.current_terms = self.state.location_terms()
 
     def _note_books(self) -> Books:
-        """Close the books; cities take note of their revenue and stakes."""
-        books = close_books(self.state, compensation_in_force(self.cities))
+        """Close the books (the map's compensation, the agreements' side payments and which
+        agreed shares are paid this period); cities take note of their revenue and stakes."""
+        book, n = self.agreements, self.world.n_cities
+        books = close_books(self.state, compensation_in_force(self.cities),
+                            agreement_book.settlement(book, self.parks, self.steps, n))
         for city in self.cities:
             city.note_books(books)
         return books
 
     def _close_step(self, events: StepEvents) -> None:
-        """Close the books: cities take note of their revenue and stakes; the recorder reads."""
+        """This period's agreed shares are paid or not; the books close: cities take note of
+        their revenue and stakes; the recorder reads."""
+        pol, book = self.config.policies.agreements, self.agreements
+        draws = self.streams["payments"].random(len(self.config.agreements))
+        agreement_book.settle_payments(book, self.parks, self.steps, draws,
+                                       pol.payment_probability)
         books = self._note_books()
-        self.recorder.record(self.state, events, books, self.cities, self.agreements.flush())
+        flows = agreement_book.payment_flow_rows(book, self.parks, self.steps, books.park_output,
+                                             books.park_tax, self.world.cities)
+        self.recorder.record(self.state, events, books, self.cities, book.flush(), flows)
         self.datacollector.collect(self)
         self.running = self.steps < self.config.steps
 

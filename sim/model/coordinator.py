@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import mesa
 import numpy as np
 
+from sim.model.agreement_book import AgreementBook, committed_side_payments
 from sim.model.city import City
 from sim.model.forecast import city_values, decider_groups, projected_values
 from sim.model.state import State
@@ -237,6 +238,34 @@ class Coordinator(mesa.Agent):
             out[c] = inside[c] - projected_values(state, alone, groups, probs=chosen,
                                                   values=values)[c]
         return out
+
+
+    # ----------------------------------------------------------- agreements (the office)
+    @staticmethod
+    def assesses_gain(gains: np.ndarray) -> bool:
+        """Whether the office proposes an agreement: its assessment is every city's projected
+        gain a year summed (the circle's, third cities included; side payments and political
+        rewards are transfers within the circle and left out), and it proposes where the circle
+        gains at some of the terms bargained over (``gains``: terms x cities)."""
+        return bool(np.asarray(gains, float).sum(axis=1).max() > 0)
+
+    @staticmethod
+    def political_rewards(state: State) -> np.ndarray:
+        """What each city's leaders gain a year by signing the office's proposal (or lose by
+        refusing it): ``policies.agreements.political_reward`` of its base-year GDP (C)."""
+        return state.config.policies.agreements.political_reward * state.calibration.gdp0
+
+    @staticmethod
+    def side_payment_bounds(state: State, book: AgreementBook) -> np.ndarray:
+        """The most each city may pay a year in a new side payment (C): a share of its tax
+        revenue (``policies.agreements.side_payment_cap_share``) less the side payments it
+        already pays."""
+        p, n = state.parks, state.world.n_cities
+        park_tax = state.config.economy.tax_rate * np.bincount(
+            state.units.park, weights=state.units.output, minlength=p.n)
+        tax = accounts.tax_revenue(accounts.share_matrices(p, state.step, n), park_tax)
+        cap = state.config.policies.agreements.side_payment_cap_share * tax
+        return np.maximum(cap - committed_side_payments(book, p, n), 0.0)
 
 
 def compensation_in_force(cities: Iterable[City]) -> np.ndarray:

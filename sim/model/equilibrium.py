@@ -82,7 +82,7 @@ def sign_base_contracts(state: State, offers: np.ndarray, base: BaseContracts,
     """
     units, term = state.units, base.term
     kg, park = units.kg, units.park
-    rate = offers[park, kg]
+    rate = offers[state.parks.registration[park], kg]   # the city that attracts to the park
     on = base.has & (rate > 0)
     until = np.where(on, term - base.age, 0)
     retained = np.zeros(len(units), dtype=bool)

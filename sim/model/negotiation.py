@@ -1,87 +1,73 @@
-"""Agreements as choices of both cities: offered at their declared start, signed only if source
-and host both expect to gain in their own objective, shares bargained, renewed or expired at the
-end of the term; the host allots the park's land out of its own idle park land.
+"""Agreements as choices of both cities: offered at their declared start, or, under
+``policies.agreements.formation: proposed``, proposed by the circle's coordination office where
+its assessment says the circle gains; signed only if source and host both expect to gain in
+their own objective (under the office's proposal plus a political reward and a bargained side
+payment), shares bargained; renewed or expired at the end of the term. The host allots the
+park's land out of its own idle park land; a new park's land then opens over its build-out
+(:mod:`sim.model.agreement_book`).
 
-The bargaining rule is pure (:func:`sim.rules.agreements.nash_bargain`); this module computes each
-side's expected value with and without the agreement from the model's state.
+The bargaining rules are pure (:mod:`sim.rules.agreements`); this module computes each side's
+expected value with and without the agreement from the model's state. Each side values promised
+GDP-credit and tax shares at what the owed city expects to be paid (its record so far).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Protocol
 
 import numpy as np
 
+from sim.model.agreement_book import BUILT_OUT, AgreementBook, add_row
 from sim.model.forecast import city_values, decider_groups, placement_values
 from sim.model.state import State
 from sim.model.utility import Choosers, UtilityParts, utilities, utility_parts
-from sim.rules.agreements import allotted_land, nash_bargain
+from sim.rules.agreements import (
+    allotted_land,
+    bargain_with_side_payment,
+    build_out_share,
+    nash_bargain,
+)
 from sim.rules.choice import expected_rationing
 from sim.rules.constants import KINDS, STEPS_PER_YEAR, TOLERANCE, ParkKind
 from sim.rules.economy import park_offers
 from sim.rules.park_table import Parks
 
-CLOSED = 10**9          # start step of a park whose agreement is not (yet) signed
-STATUSES = ("offered", "signed", "declined", "renewed", "expired")
+STATUSES = ("in_force", "offered", "withheld", "signed", "declined", "renewed", "expired")
 
 
-@dataclasses.dataclass
-class AgreementBook:
-    """The declared terms of every agreement park and what became of them."""
+class Office(Protocol):
+    """What the circle's coordination office does with an agreement (the ``Coordinator``)."""
 
-    park: np.ndarray          # park index of each agreement
-    start: np.ndarray         # declared first step
-    land: np.ndarray          # declared land, km²
-    term_steps: np.ndarray    # declared term in steps (inf: no end)
-    gdp_share: np.ndarray     # declared source shares (used when shares are not bargained)
-    tax_share: np.ndarray
-    retention_steps: np.ndarray  # declared retention and rent-support spans, from the start
-    rent_steps: np.ndarray
-    allotted: np.ndarray      # C, land each host has allotted to agreement parks, km²
-    active: np.ndarray        # bool: signed and in force
-    rows: list = dataclasses.field(default_factory=list)
+    def assesses_gain(self, gains: np.ndarray) -> bool: ...
 
-    def flush(self) -> list:
-        """The table rows written since the last call."""
-        out, self.rows = self.rows, []
-        return out
+    def political_rewards(self, state: State) -> np.ndarray: ...
+
+    def side_payment_bounds(self, state: State, book: AgreementBook) -> np.ndarray: ...
 
 
-def prepare(parks: Parks) -> AgreementBook:
-    """Record the declared terms of every agreement park and close it until it is signed."""
-    j = np.flatnonzero(parks.kind != ParkKind.LOCAL)
-    book = AgreementBook(park=j, start=parks.start[j].copy(), land=parks.capacity[j].copy(),
-                         term_steps=parks.term_end[j] - parks.start[j],
-                         gdp_share=parks.gdp_share_source[j].copy(),
-                         tax_share=parks.tax_share_source[j].copy(),
-                         retention_steps=parks.retention_end[j] - parks.start[j],
-                         rent_steps=parks.rent_end[j] - parks.start[j],
-                         allotted=np.zeros(int((parks.kind == ParkKind.LOCAL).sum())),
-                         active=np.zeros(len(j), bool))
-    parks.start[j] = CLOSED
-    parks.capacity[j] = 0.0
-    return book
-
-
-def negotiate(state: State, book: AgreementBook) -> Parks | None:
-    """Offer every agreement of ``book`` due at this step (start or end of term); the parks with
-    the agreements signed now in force, or None if none was signed.
+def negotiate(state: State, book: AgreementBook, office: Office | None = None) -> Parks | None:
+    """Offer (or, with an ``office`` and the proposed formation, put to the office) every
+    agreement of ``book`` due at this step (start or end of term); the parks with the agreements
+    signed now in force, or None if none was signed.
 
     Each offer is valued on the state with the parks as they stand after the offers before it
-    (the location terms of the step stay those the yearly terms are priced at). A declined offer
-    is made again a year later (conditions, land above all, change)."""
+    (the location terms of the step stay those the yearly terms are priced at). A declined or
+    withheld offer is made again a year later (conditions, land above all, change)."""
     t = state.step
     due = [(i, book.active[i]) for i, j in enumerate(book.park)
            if (not book.active[i] and book.start[i] == t)
            or (book.active[i] and state.parks.term_end[j] == t)]
     if not due:
         return None
+    if state.config.policies.agreements.formation != "proposed":
+        office = None
     groups = decider_groups(state, np.arange(state.kg))   # the same deciders in every variant
     parks, signed, base = state.parks, False, None
     for i, renewing in due:
         now = dataclasses.replace(state, parks=parks)
         base = _values(now.with_parks(parks), groups) if base is None else base
-        offered = _offer(now, book, i, renewing, groups, base)
+        offered = _offer(now, book, i, renewing, groups, base, office)
         if offered is not None:
             parks, signed, base = offered, True, None
     return parks if signed else None
@@ -99,7 +85,7 @@ def _grid(state: State, book: AgreementBook, i: int) -> tuple[np.ndarray, np.nda
 
 
 def _offer(state: State, book: AgreementBook, i: int, renewing: bool, groups: tuple,
-           base: np.ndarray) -> Parks | None:
+           base: np.ndarray, office: Office | None) -> Parks | None:
     """Agreement i offered on ``state``: the parks with it signed, or None if declined."""
     p, t = state.parks, state.step
     j = book.park[i]
@@ -109,25 +95,88 @@ def _offer(state: State, book: AgreementBook, i: int, renewing: bool, groups: tu
     gdp, tax = _grid(state, book, i)
     variants = [_with_agreement(p, book, i, t, land, a_y, a_t, renewing)
                 for a_y, a_t in zip(gdp, tax)]
+    honoured = float(book.honoured()[src])
+    expected = [_honoured(v, j, honoured) for v in variants]
     gains = np.array([STEPS_PER_YEAR * (value - base) - _yearly_terms(state, variant, j, land)
-                      for variant, value in zip(variants, _share_variants(state, variants, groups),
+                      for variant, value in zip(variants, _share_variants(state, expected, groups),
                                                 strict=True)])
-    if state.config.policies.agreements_voluntary:
-        pick = nash_bargain(gdp, gains[:, src], gains[:, host]) if land > 0 else None
-    else:   # imposed (a provincial mandate): signed at the best joint gain, whoever loses
-        pick = int(np.argmax(gains[:, src] + gains[:, host]))
     mid = len(gdp) // 2
-    _row(state, book, i, "offered", gdp[mid], tax[mid], land)
-    if pick is None:
-        _row(state, book, i, "expired" if renewing else "declined", 0.0, 0.0, land)
-        if not renewing:
-            book.start[i] = t + STEPS_PER_YEAR
-        return None
+    cities = state.world.cities
+    if office is not None and state.config.policies.agreements_voluntary \
+            and not office.assesses_gain(gains):
+        add_row(book, p, cities, i, t, "withheld", gdp[mid], tax[mid], land)
+        return _refused(state, book, i, renewing, gdp[mid], tax[mid], land)
+    add_row(book, p, cities, i, t, "offered", gdp[mid], tax[mid], land)
+    found = _decide(state, book, gains, gdp, src, host, land, office)
+    if found is None:
+        return _refused(state, book, i, renewing, gdp[mid], tax[mid], land, "declined")
+    pick, side = found
     book.active[i] = True
     if not renewing:
         book.allotted[p.city[j]] += land
-    _row(state, book, i, "renewed" if renewing else "signed", gdp[pick], tax[pick], land)
-    return _with_agreement(p, book, i, t, land, gdp[pick], tax[pick], renewing)
+        book.signed_at[i] = t
+        book.full_land[i], book.full_cost[i] = land, variants[pick].build_cost[j]
+    book.side_payment[i] = side
+    add_row(book, p, cities, i, t, "renewed" if renewing else "signed", gdp[pick], tax[pick],
+            land, side)
+    return _opened(variants[pick], j, state.config.policies.agreements.build_out_years,
+                   renewing)
+
+
+def _decide(state: State, book: AgreementBook, gains: np.ndarray, grid: np.ndarray, src: int,
+            host: int, land: float, office: Office | None) -> tuple[int, float] | None:
+    """The grid point and side payment the agreement is signed at, or None if declined.
+
+    Imposed (``agreements_voluntary: false``): at the best joint gain, no side payment. Proposed
+    by the office: each side's gain plus its political reward, a side payment bargained within
+    the payers' bounds (:func:`sim.rules.agreements.bargain_with_side_payment`). Voluntary:
+    Nash bargaining over the shares alone (:func:`sim.rules.agreements.nash_bargain`).
+    """
+    if not state.config.policies.agreements_voluntary:
+        return int(np.argmax(gains[:, src] + gains[:, host])), 0.0
+    if land <= 0:
+        return None
+    if office is None:
+        pick = nash_bargain(grid, gains[:, src], gains[:, host])
+        return None if pick is None else (pick, 0.0)
+    reward = office.political_rewards(state)
+    bound = office.side_payment_bounds(state, book)
+    return bargain_with_side_payment(gains[:, src], gains[:, host], reward[src], reward[host],
+                                     bound[src], bound[host])
+
+
+def _refused(state: State, book: AgreementBook, i: int, renewing: bool, a_y: float, a_t: float,
+             land: float, status: str = "") -> None:
+    """A declined or withheld offer: a new one is made again a year later; a renewal expires."""
+    if renewing:
+        add_row(book, state.parks, state.world.cities, i, state.step, "expired", 0.0, 0.0, land)
+    else:
+        if status:
+            add_row(book, state.parks, state.world.cities, i, state.step, status, 0.0, 0.0, land)
+        book.start[i] = state.step + STEPS_PER_YEAR
+    return None
+
+
+def _honoured(parks: Parks, j: int, honoured: float) -> Parks:
+    """The parks with park j's agreed shares at what the owed city expects to be paid."""
+    if honoured == 1.0:
+        return parks
+    out = dataclasses.replace(parks, gdp_share_source=parks.gdp_share_source.copy(),
+                              tax_share_source=parks.tax_share_source.copy())
+    out.gdp_share_source[j] *= honoured
+    out.tax_share_source[j] *= honoured
+    return out
+
+
+def _opened(parks: Parks, j: int, build_out_years: float, renewing: bool) -> Parks:
+    """The signed parks as they open: a new enclave's or branch's land (and running cost) at the
+    share the build-out opens at signing; each side valued it at its full area."""
+    if renewing or parks.kind[j] not in BUILT_OUT:
+        return parks
+    share = float(build_out_share(0, build_out_years))
+    parks.capacity[j] *= share
+    parks.build_cost[j] *= share
+    return parks
 
 
 def _yearly_terms(state: State, p: Parks, j: int, land: float) -> np.ndarray:
@@ -220,14 +269,3 @@ def _projection(state: State, groups: tuple[Choosers, np.ndarray],
     returns = (np.bincount(p.operator, weights=pwp * p.equity_operator, minlength=c)
                + np.bincount(p.city, weights=pwp * (1 - p.equity_operator), minlength=c))
     return cal.life * (gross + returns) - cal.sub_life * paid
-
-
-def _row(state: State, book: AgreementBook, i: int, status: str, a_y: float, a_t: float,
-         land: float) -> None:
-    p, w = state.parks, state.world
-    j = book.park[i]
-    term = book.term_steps[i] / STEPS_PER_YEAR
-    book.rows.append(dict(
-        step=state.step, source=w.cities[p.operator[j]], host=w.cities[p.city[j]],
-        kind=KINDS[p.kind[j]], status=status, gdp_share=float(a_y), tax_share=float(a_t),
-        term_years=float(term) if np.isfinite(term) else float("nan"), land_km2=float(land)))

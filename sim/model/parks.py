@@ -4,7 +4,11 @@ add (the table itself, :class:`sim.rules.park_table.Parks`, is the rules').
 Kinds: ``local``; ``enclave`` (飞地园区: a source city co-builds a park in a host city);
 ``park_within_park`` (园外园: a Wuhan national zone runs a branch inside a host park);
 ``reverse_enclave`` (离岸科创园: a ring city's R&D site inside the core city, its units registered
-in the ring city). An agreement's park exists only while its switch is on.
+in the ring city). An agreement in force in the base year (``basis: in_force``) is part of the
+status quo: its park exists in every scenario, on its documented terms, whatever the switches.
+Any other agreement's park exists only while its kind's switch is on (and opens once signed).
+Parks are ordered: the local parks, the agreements in force, then the others, so the status quo's
+parks are the first ones (:func:`status_quo_count`).
 """
 
 from __future__ import annotations
@@ -19,8 +23,19 @@ from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, ParkKind
 from sim.rules.park_table import Parks
 
 
-def _switch_on(config: ScenarioConfig, kind: str) -> bool:
-    return getattr(config.switches, kind)
+def built_agreements(config: ScenarioConfig) -> list[int]:
+    """Positions in ``config.agreements`` of the agreements that get a park, in park order: those
+    in force in the base year, then those whose kind's switch is on (each group in file order)."""
+    agreements = config.agreements
+    in_force = [i for i, a in enumerate(agreements) if a.basis == "in_force"]
+    new = [i for i, a in enumerate(agreements)
+           if a.basis != "in_force" and getattr(config.switches, a.kind)]
+    return in_force + new
+
+
+def status_quo_count(config: ScenarioConfig, n_cities: int) -> int:
+    """How many parks the status quo has: the local parks and the agreements in force."""
+    return n_cities + sum(a.basis == "in_force" for a in config.agreements)
 
 
 def pick(own: object, default: object) -> object:
@@ -31,7 +46,8 @@ def pick(own: object, default: object) -> object:
 def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
     """One agreement's park attributes, policy defaults filled in."""
     pol = getattr(config.policies, a.kind)
-    sharing = config.switches.gdp_tax_sharing
+    # an agreement in force keeps its documented terms whatever the scenario switches
+    sharing = a.basis == "in_force" or config.switches.gdp_tax_sharing
     src, host = world.city_index(a.source), world.city_index(a.host)
     q = STEPS_PER_YEAR
     term = a.term_years if a.term_years is not None else getattr(pol, "term_years", np.inf)
@@ -68,17 +84,22 @@ def _agreement_row(a: Agreement, config: ScenarioConfig, world: World) -> dict:
 
 
 def build_parks(world: World, config: ScenarioConfig, local_capacity: np.ndarray) -> Parks:
-    """Local parks (one per city) then every agreement whose switch is on, in file order."""
+    """Local parks (one per city), then the agreements in force, then every other agreement whose
+    kind's switch is on (:func:`built_agreements`)."""
     rows = _local_rows(world, local_capacity)
-    for a in config.agreements:
-        if _switch_on(config, a.kind):
-            rows.append(_agreement_row(a, config, world))
+    for i in built_agreements(config):
+        rows.append(_agreement_row(config.agreements[i], config, world))
     return _table(rows)
 
 
-def local_parks(world: World, local_capacity: np.ndarray) -> Parks:
-    """Each city's local park alone (the base year's parks: no agreement is in force yet)."""
-    return _table(_local_rows(world, local_capacity))
+def status_quo_parks(world: World, config: ScenarioConfig, local_capacity: np.ndarray) -> Parks:
+    """The base year's parks: each city's local park and the parks of the agreements in force
+    (the first :func:`status_quo_count` parks of :func:`build_parks`, whatever the switches)."""
+    rows = _local_rows(world, local_capacity)
+    for a in config.agreements:
+        if a.basis == "in_force":
+            rows.append(_agreement_row(a, config, world))
+    return _table(rows)
 
 
 def _local_rows(world: World, local_capacity: np.ndarray) -> list[dict]:

@@ -55,9 +55,10 @@ class Recorder:
         self.cells: tuple[np.ndarray, ...] | None = None   # labels of the sectors table's rows
 
     def record(self, state: State, events: StepEvents, books: Books, cities: Sequence[City],
-               agreements: list[dict]) -> None:
-        """Append the step's rows: the state, the step's events, its books, the cities' stances
-        and the agreement rows written at this step."""
+               agreements: list[dict], agreement_flows: list[tuple] | None = None) -> None:
+        """Append the step's rows: the state, the step's events, its books, the cities' stances,
+        the agreement rows written at this step and the agreements' own flows (shares due but
+        not paid, side payments)."""
         w, p, t = state.world, state.parks, state.step
         cfg = state.config
         cube = state.output_cube()
@@ -72,6 +73,7 @@ class Recorder:
         self._keep_rows("flows", accounts.sharing_flow_rows(
             p, books.shares, books.park_output, books.park_tax,
             cfg.policies.park_within_park.platform_return_rate, w.cities, t))
+        self._keep_rows("flows", agreement_flows or [])
         transfers = books.compensation
         if agreements:
             self.rows["agreements"].append(pd.DataFrame(agreements, columns=TABLES["agreements"]))
@@ -154,9 +156,9 @@ class Recorder:
             state, events, books.terms,
             state.config.policies.park_within_park.platform_return_rate)
         public = welfare_accounts.public_accounts(
-            books.tax, retained, books.land_revenue, books.returns, books.compensation,
-            books.subsidies, books.park_cost, books.park_capital_cost, books.platform_cost,
-            books.promotion_cost)
+            books.tax, retained, books.land_revenue, books.returns,
+            books.compensation + books.side_payments, books.subsidies, books.park_cost,
+            books.park_capital_cost, books.platform_cost, books.promotion_cost)
         return welfare_accounts.parts(state, flows, public)
 
     @staticmethod
@@ -202,7 +204,8 @@ class Recorder:
             step=t, city=names(w.cities), gdp_physical=books.physical,
             gdp_statistical=books.statistical, gdp_credited=books.credited, tax_revenue=books.tax,
             land_revenue=books.land_revenue, subsidy_spent=books.subsidies,
-            retention_spent=books.retention, transfers_net=books.returns + books.compensation,
+            retention_spent=books.retention,
+            transfers_net=books.returns + books.compensation + books.side_payments,
             fiscal_balance=books.fiscal, objective=books.objective,
             employment=np.bincount(city_of_unit, weights=persons, minlength=w.n_cities),
             land_used=np.bincount(p.city, weights=books.used, minlength=w.n_cities),
@@ -232,7 +235,10 @@ class Recorder:
             tax_shared_in=shared_in, tax_shared_out=shared_out, land_revenue=books.land_revenue,
             platform_return=books.returns, compensation_received=np.maximum(transfers, 0.0),
             subsidies=books.subsidies - books.retention, retention=books.retention,
-            compensation_paid=np.maximum(-transfers, 0.0), park_operating_cost=books.park_cost,
+            compensation_paid=np.maximum(-transfers, 0.0),
+            side_payment_received=np.maximum(books.side_payments, 0.0),
+            side_payment_paid=np.maximum(-books.side_payments, 0.0),
+            park_operating_cost=books.park_cost,
             park_capital_cost=books.park_capital_cost, platform_cost=books.platform_cost,
             promotion_cost=books.promotion_cost, balance=books.fiscal,
             breaks_cap=[bool(c.cheating) for c in cities],

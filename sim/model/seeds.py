@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 #: The streams, in spawn order (a new stream goes last, so the others keep their draws).
-STREAMS = ("world", "arrivals", "reviews", "choices", "strategy", "mesa")
+#: ``payments``: whether each period's agreed GDP-credit and tax shares are paid.
+STREAMS = ("world", "arrivals", "reviews", "choices", "strategy", "mesa", "payments")
 
 
 def spawn_streams(root_seed: int, replicate: int = 0) -> dict[str, np.random.Generator]:

@@ -16,9 +16,9 @@ import dataclasses
 
 import numpy as np
 
-from sim.model.forecast import decider_groups
 from sim.model.retention import acceptance_lift, accepted_chance, retention_terms
 from sim.model.state import State
+from sim.model.status_quo import arrivals_by_city, free_after_exits
 from sim.model.utility import Choosers, utilities
 from sim.rules.choice import nested_probabilities
 from sim.rules.constants import Origin
@@ -148,29 +148,54 @@ def retention_hazards(state: State, settings: Settings,
 
 
 def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
-                     tol: float = 1e-5) -> tuple[np.ndarray, np.ndarray, int]:
+                     tol: float = 1e-5, max_outer: int = 4) -> tuple[np.ndarray, np.ndarray, int]:
     """Reviewers' constants (KG x C) and switching cost (KG) at rest under ``settings``.
 
     A fixed point from the state's values: each constant by a Newton step on its own
     city's expected inflow (the log ratio of target to inflow of
     :func:`sim.rules.choice.calibrate_reviewers`, scaled by inflow over its slope), the switching
-    cost by the log-odds gap of the stay share. Reviewers' consideration equals the base year's
-    (promotion and the platform reach arriving projects only), so utilities are linear in both.
+    cost by the log-odds gap of the stay share. Where reviewers' consideration equals the base
+    year's (promotion and the platform reach arriving projects only), utilities are linear in
+    both. A reviewer referred to a park of an agreement in force (a Wuhan unit to Wuhan's
+    zones' branches) is not: its consideration term keeps its circle's inclusive value and so
+    moves with the constants; the utilities are then taken again at the settled values and the
+    fixed point sought anew, until that term stops moving (at most ``max_outer`` times).
 
     Returns:
         constants, switching cost, iterations used.
     """
-    cal, econ, p = state.calibration, state.config.economy, state.parks
+    cal, p = state.calibration, state.parks
     who, mass = reviewer_groups(state)
-    n_c = state.world.n_cities
-    zero = dataclasses.replace(cal, delta_review=np.zeros_like(cal.delta_review),
-                               switching_cost=np.zeros_like(cal.switching_cost))
-    u0, available = utilities(dataclasses.replace(state, calibration=zero), who, settings)
     moving = np.arange(p.n)[None, :] != who.current[:, None]
+    delta, kappa = cal.delta_review.copy(), cal.switching_cost.copy()
+    # utilities without the constants and switching cost, linearised at their values now
+    u0, available = utilities(state, who, settings)
+    u0 = u0 - delta[who.kg][:, p.city] + moving * kappa[who.kg][:, None]
+    used = 0
+    for _ in range(max_outer):
+        delta, kappa, it = _settle(state, who, mass, u0, available, moving, delta, kappa,
+                                   max_iter, tol)
+        used += it
+        settled = dataclasses.replace(cal, delta_review=delta, switching_cost=kappa)
+        true, _ = utilities(dataclasses.replace(state, calibration=settled), who, settings)
+        drift = true - (u0 + delta[who.kg][:, p.city] - moving * kappa[who.kg][:, None])
+        if np.abs(drift).max() < 10 * tol:     # a thousandth of a percent in the odds
+            break
+        u0 = u0 + drift
+    return delta, kappa, used
+
+
+def _settle(state: State, who: Choosers, mass: np.ndarray, u0: np.ndarray,
+            available: np.ndarray, moving: np.ndarray, delta: np.ndarray, kappa: np.ndarray,
+            max_iter: int, tol: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """The fixed point of :func:`settle_reviewers` with utilities ``u0`` plus the constants less
+    the switching cost (linear in both)."""
+    cal, econ, p = state.calibration, state.config.economy, state.parks
+    n_c = state.world.n_cities
     target = cal.base_counts * (1 - econ.leave_share_reviewers)
     goal = np.log(econ.stay_share_reviewers / (1 - econ.stay_share_reviewers))
     kg_mass = np.bincount(who.kg, weights=mass, minlength=state.kg)
-    delta, kappa = cal.delta_review.copy(), cal.switching_cost.copy()
+    delta, kappa = delta.copy(), kappa.copy()
     cells = (np.repeat(who.kg, p.n) * n_c + np.tile(p.city, len(mass)))   # (KG, city) of (n, P)
     it, rates, fresh = 0, None, 0
     grid = _ReviewGrid(who, p.n)
@@ -220,11 +245,11 @@ def expected_flows(state: State) -> dict[str, np.ndarray]:
     step's decisions, by source: ``exits``, ``reviews`` (after counter-offers) and ``arrivals``.
 
     Call at a step's decision point (a state taken after ``CircleModel.prepare_decisions``).
-    Units close first, then a share of the survivors reviews, as in ``CircleModel.step``; land
-    rationing is left out (it binds only in full parks).
+    Units close first, then a share of the survivors reviews, as in ``CircleModel.step``;
+    arrivals are rationed by the land closures free (it binds only in full parks, such as those
+    of agreements in force); reviewers are not.
     """
     cal, p, n_c = state.calibration, state.parks, state.world.n_cities
-    nest_param = state.config.economy.nest_parameter
     mean_a = cal.mean_productivity.ravel()
     units = state.units
     kg = units.kg
@@ -238,14 +263,8 @@ def expected_flows(state: State) -> dict[str, np.ndarray]:
     np.add.at(reviews, (np.repeat(who.kg, p.n), np.tile(p.city, len(group_mass))),
               (group_mass[:, None] * out[:, :-1]).ravel())
     np.add.at(reviews, (who.kg, p.city[who.current]), -group_mass)
-    groups, weight = decider_groups(state, np.arange(state.kg))
-    arriving = groups.current < 0
-    groups, weight = groups.select(np.flatnonzero(arriving)), weight[arriving]
-    util, available = utilities(state, groups, state.settings)
-    probs = nested_probabilities(util, p.city, n_c, nest_param, available)[:, :-1]
-    arrivals = np.zeros((state.kg, n_c))
-    np.add.at(arrivals, (np.repeat(groups.kg, p.n), np.tile(p.city, len(weight))),
-              ((weight / mean_a[groups.kg])[:, None] * probs).ravel())
+    # arrivals take the land closures free; a full park (one in force) rations them
+    arrivals = arrivals_by_city(state, free_after_exits(state)) / mean_a[:, None]
     return {"exits": -cal.p_exit * mass, "reviews": cal.p_review * survive * reviews,
             "arrivals": arrivals}
 

@@ -114,14 +114,16 @@ TABLES: dict[str, tuple[str, ...]] = {
     "fiscal": (
         "step", "city", "tax_collected", "tax_shared_in", "tax_shared_out", "land_revenue",
         "platform_return", "compensation_received", "subsidies", "retention", "compensation_paid",
-        "park_operating_cost", "park_capital_cost", "platform_cost", "promotion_cost", "balance",
-        "breaks_cap",
-        "caught",
+        "side_payment_received", "side_payment_paid", "park_operating_cost", "park_capital_cost",
+        "platform_cost", "promotion_cost", "balance", "breaks_cap", "caught",
     ),
     "investment_map": ("step", "city", "sector", "segment"),
+    # one row per event of an agreement: in_force (at step 0), offered (or proposed by the
+    # office), withheld (the office's assessment: the circle does not gain), signed, declined,
+    # renewed, expired; side_payment a year, + the host pays the source
     "agreements": (
-        "step", "source", "host", "kind", "status", "gdp_share", "tax_share", "term_years",
-        "land_km2",
+        "step", "name", "basis", "source", "host", "kind", "status", "gdp_share", "tax_share",
+        "term_years", "land_km2", "side_payment",
     ),
 }
 #: Tables added after batches were first stored: a run folder without one reads as empty.
@@ -147,7 +149,8 @@ CHANNELS = (
     "new_investment",
     "exit",
 )
-FLOW_KINDS = ("gdp_credit", "tax", "tax_retained", "platform_return", "compensation")
+FLOW_KINDS = ("gdp_credit", "tax", "tax_retained", "platform_return", "compensation",
+              "gdp_credit_unpaid", "tax_unpaid", "side_payment")
 
 
 @dataclasses.dataclass

@@ -28,19 +28,23 @@ class Shares:
     retained: np.ndarray      # P, share of tax a park keeps (neither city receives it)
 
 
-def share_matrices(parks: Parks, step: int, n_cities: int, double_count: bool = False) -> Shares:
+def share_matrices(parks: Parks, step: int, n_cities: int, double_count: bool = False,
+                   paid: np.ndarray | None = None) -> Shares:
     """The credit and tax shares of every park at ``step``.
 
     Enclave: during its term the source takes α_Y of the GDP credit and α_T of the tax left after
     the park-retained share (retained only until ``retention_end``); after the term all goes to
     the host. Reverse enclave: tax by registration (the source); α_Y of the credit to the source.
-    Park-within-park and local parks: everything stays where the park is.
+    Park-within-park and local parks: everything stays where the park is. ``paid`` (P, 0 to 1):
+    the part of each park's agreed shares actually paid this period (the rest stays with the
+    host; all paid if None).
     """
     p = parks.n
     cols = np.arange(p)
     in_term = (parks.start <= step) & (step < parks.term_end)
-    a_y = np.where(in_term, parks.gdp_share_source, 0.0)
-    a_t = np.where(in_term, parks.tax_share_source, 0.0)
+    honoured = np.ones(p) if paid is None else np.asarray(paid, float)
+    a_y = np.where(in_term, parks.gdp_share_source, 0.0) * honoured
+    a_t = np.where(in_term, parks.tax_share_source, 0.0) * honoured
     kept = np.where(in_term & (step < parks.retention_end), parks.retained_share, 0.0)
     stat = np.zeros((n_cities, p))
     stat[parks.city, cols] += 1.0 - a_y       # one entry per column: no repeated index

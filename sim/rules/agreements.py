@@ -1,4 +1,5 @@
-"""Pure rules of co-construction agreements: bargaining over shares, and where Wuhan's projects go.
+"""Pure rules of co-construction agreements: bargaining over shares and side payments, the
+build-out of a new park, what an owed city expects to be paid, and where Wuhan's projects go.
 
 No model state here: arrays in, arrays or numbers out, so each rule is tested by hand.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.rules.constants import TOLERANCE
+from sim.rules.constants import STEPS_PER_YEAR, TOLERANCE
 
 
 def nash_bargain(grid: np.ndarray, gain_source: np.ndarray, gain_host: np.ndarray) -> int | None:
@@ -29,6 +30,58 @@ def nash_bargain(grid: np.ndarray, gain_source: np.ndarray, gain_host: np.ndarra
         return None
     product = np.where(both, gain_source * gain_host, -np.inf)
     return int(np.argmax(product))
+
+
+def bargain_with_side_payment(gain_source: np.ndarray, gain_host: np.ndarray,
+                              reward_source: float, reward_host: float, bound_source: float,
+                              bound_host: float) -> tuple[int, float] | None:
+    """Grid point and side payment an agreement is signed at, or None if it is declined.
+
+    Each side counts its own gain at each grid point plus the political reward for signing the
+    office's proposal; money passes between the two budgets at par, so for a given share the
+    Nash product ``(a + z)(b − z)`` (``a``, ``b``: source's and host's gains with rewards; ``z``:
+    what the host pays the source a year, negative if the source pays) is largest at
+    ``z = (b − a) / 2``, which splits the joint gain equally. A payer pays at most its bound, so
+    ``z`` is clipped to ``[−bound_source, bound_host]``. Signed where both sides then gain
+    strictly; among such points the largest product wins, ties to the lower share.
+
+    Args:
+        gain_source, gain_host: each side's gain at every grid point over no agreement (a year).
+        reward_source, reward_host: each side's political reward for signing (a year).
+        bound_source, bound_host: the most each side may pay the other a year (>= 0).
+    Returns:
+        (grid index, side payment a year, + host pays source), or None.
+    """
+    a = np.asarray(gain_source, float) + reward_source
+    b = np.asarray(gain_host, float) + reward_host
+    if a.shape != b.shape:
+        raise ValueError("the two sides' gains must have the same length")
+    z = np.clip((b - a) / 2.0, -max(bound_source, 0.0), max(bound_host, 0.0))
+    both = (a + z > 0) & (b - z > 0)
+    if not both.any():
+        return None
+    product = np.where(both, (a + z) * (b - z), -np.inf)
+    pick = int(np.argmax(product))
+    return pick, float(z[pick])
+
+
+def build_out_share(steps_since_signing: np.ndarray | float, build_out_years: float) -> np.ndarray:
+    """Share of a new park's serviced land open ``steps_since_signing`` quarters after signing.
+
+    The land opens in equal parts over ``build_out_years``, the first part at signing:
+    ``min(1, (s + 1) / (4 T))``; nothing before signing (s < 0); all at once when T = 0.
+    """
+    s = np.asarray(steps_since_signing, float)
+    if build_out_years <= 0:
+        return np.where(s >= 0, 1.0, 0.0)
+    return np.clip((s + 1.0) / (STEPS_PER_YEAR * build_out_years), 0.0, 1.0) * (s >= 0)
+
+
+def honoured_share(paid_periods: np.ndarray, due_periods: np.ndarray) -> np.ndarray:
+    """What an owed city expects of a promised GDP-credit or tax share: the share of the periods
+    due so far in which it was paid (1 while nothing has fallen due)."""
+    paid, due = np.asarray(paid_periods, float), np.asarray(due_periods, float)
+    return np.where(due > 0, paid / np.where(due > 0, due, 1.0), 1.0)
 
 
 def allotted_land(wanted_km2: float, host_capacity_km2: float, host_used_km2: float) -> float:

@@ -65,15 +65,17 @@ def start_year(agreement: Agreement, dates: pd.DataFrame) -> int | None:
 def pre_plan_config(base: ScenarioConfig, folder: Path, first: int = FIRST_YEAR,
                     last: int = LAST_YEAR) -> ScenarioConfig:
     """The scenario of the back-test: ``base`` with only the agreements signed before ``last``,
-    each opening in the quarter its year starts, their rules' switches on, for the years from
-    ``first`` to ``last``."""
+    each a new agreement (``documented``: none was in force in ``first``) offered from the
+    quarter its year starts under the scenario's formation rule, their rules' switches on, for
+    the years from ``first`` to ``last``."""
     dates = pd.read_csv(folder / AGREEMENT_DATES)
     kept = []
     for agreement in base.agreements:
         year = start_year(agreement, dates)
         if year is not None and year < last:
             kept.append(
-                agreement.model_copy(update={"start_step": max(year - first, 0) * STEPS_PER_YEAR})
+                agreement.model_copy(update={"start_step": max(year - first, 0) * STEPS_PER_YEAR,
+                                             "basis": "documented"})
             )
     switches = base.switches.model_copy(update={a.kind: True for a in kept})
     return base.model_copy(update={"agreements": kept, "switches": switches,

@@ -64,6 +64,7 @@ class Realisation:
     parks: pd.DataFrame
     first_year: int
     data_shares: pd.DataFrame | None = None     # city x year (the back-test's data)
+    agreements: pd.DataFrame | None = None      # the run's agreements table
 
 
 def _sized(overrides: Sequence[str], n_units: int | None) -> list[str]:
@@ -79,13 +80,13 @@ def run_backtest(overrides: Sequence[str], seed: int, replicate: int) -> Realisa
     config = pre_plan_config(base, folder)
     world = build_world_with_gdp(config, series[FIRST_YEAR].to_dict(), folder)
     res = run_scenario(config, seed=seed, replicate=replicate, world=world)
-    return Realisation(res.cities, res.parks, FIRST_YEAR, data_shares(series))
+    return Realisation(res.cities, res.parks, FIRST_YEAR, data_shares(series), res.agreements)
 
 
 def run_forecast(overrides: Sequence[str], seed: int, replicate: int) -> Realisation:
     """One realisation of ``as_happened`` from the 2021 base."""
     res = run_scenario(load_scenario(FORECAST_SCENARIO, overrides), seed=seed, replicate=replicate)
-    return Realisation(res.cities, res.parks, FORECAST_FIRST_YEAR)
+    return Realisation(res.cities, res.parks, FORECAST_FIRST_YEAR, agreements=res.agreements)
 
 
 def run_rest(overrides: Sequence[str], seed: int, replicate: int) -> Realisation:
@@ -148,6 +149,16 @@ def occupied(run: Realisation, park: str, step: int) -> float:
     return float(len(units) > 0 and units.iloc[0] > 0)
 
 
+def signed_between(run: Realisation, name: str, first: int, last: int) -> float:
+    """1 when the agreement ``name`` is signed at a step from ``first`` to ``last`` (ends
+    included), else 0 (NaN: the run has no agreements table)."""
+    table = run.agreements
+    if table is None or "name" not in table:
+        return math.nan
+    rows = table[(table["name"] == name) & (table["status"] == "signed")]
+    return float(bool(rows["step"].between(first, last).any()))
+
+
 def rest_change(run: Realisation, which: str) -> float:
     """Relative change of physical GDP over the run: the circle's, or a city's."""
     start, end = _gdp(run, 0, "gdp_physical"), _gdp(run, int(run.cities.step.max()),
@@ -170,6 +181,8 @@ def measure(target: Target, run: Realisation) -> float:
         return nonlocal_wuhan_share(run, args[0], int(args[1]))
     if kind == "occupied":
         return occupied(run, args[0], int(args[1]))
+    if kind == "signed_between":
+        return signed_between(run, args[0], int(args[1]), int(args[2]))
     return rest_change(run, args[0])
 
 

@@ -27,7 +27,7 @@ COLUMNS = ("name", "run", "measure", "output", "data", "band_lo", "band_hi", "ba
            "benchmark", "role", "years", "source")
 #: measure kind -> the number of ``:``-separated arguments after it
 MEASURES = {"share": 2, "mae": 1, "growth_vs_circle": 2, "nonlocal_wuhan_share": 2,
-            "occupied": 2, "rest_change": 1}
+            "occupied": 2, "signed_between": 3, "rest_change": 1}
 
 
 @dataclasses.dataclass(frozen=True)
