@@ -81,6 +81,31 @@ def shared_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> P
     return folder
 
 
+def two_scenario_batch(root: Path, other: str, folder: str, overrides: list[str]) -> Path:
+    """A finished batch in ``root/folder``: ``tiny.yaml`` and the scenario ``other`` (YAML text,
+    written as ``other.yaml``), two replicates each, run on two threads."""
+    import concurrent.futures as cf
+
+    from sim.experiments.runner import run_batch
+
+    (root / "tiny.yaml").write_text(MINIMAL)
+    (root / "other.yaml").write_text(other)
+    with cf.ThreadPoolExecutor(2) as threads:
+        run_batch([root / "tiny.yaml", root / "other.yaml"], root / folder, replicates=2,
+                  executor=threads, overrides=overrides, progress=False)
+    return root
+
+
+def copy_of_batch(made: Path, scenario_dir: Path, folder: str) -> Path:
+    """A test's own copy of :func:`two_scenario_batch`'s batch (and its second scenario file) in
+    its working folder."""
+    import shutil
+
+    shutil.copy(made / "other.yaml", scenario_dir / "other.yaml")
+    shutil.copytree(made / folder, scenario_dir / folder, symlinks=True)
+    return scenario_dir / folder
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``slow`` first (a stable sort, the same on every worker), so the longest
     end-to-end checks start at once and the workers finish together, not one waiting for a long

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pytest
 
 from sim.analysis import i18n, registry, stats
 from sim.config import load_scenario
@@ -58,3 +59,13 @@ def test_every_uncertain_parameter_has_both_languages():
     assert set(uncertain) == set(parameters)                # none missing, none stale
     for key in uncertain:
         assert HAN.search(i18n.display_name("parameter", key, "zh"))
+
+
+def test_a_report_modules_text_is_looked_up_strictly() -> None:
+    table = {"title": ("Who paid whom", "谁付给谁")}
+    assert i18n.text_of(table, "title", "en") == "Who paid whom"
+    assert i18n.text_of(table, "title", "zh") == "谁付给谁"
+    with pytest.raises(KeyError):
+        i18n.text_of(table, "missing", "en")
+    with pytest.raises(ValueError, match="language must be one of"):
+        i18n.text_of(table, "title", "fr")

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL, tree_snapshot
+from conftest import MINIMAL, copy_of_batch, tree_snapshot, two_scenario_batch
 
 from sim.config import ConfigError
 from sim.experiments import cluster, store
@@ -38,20 +38,12 @@ OTHER = "extends: tiny.yaml\nname: other\nswitches: {shared_platform: true}\n"
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One finished batch (two scenarios x two replicates), copied by each test."""
-    root = tmp_path_factory.mktemp("made2")
-    (root / "tiny.yaml").write_text(MINIMAL)
-    (root / "other.yaml").write_text(OTHER)
-    with cf.ThreadPoolExecutor(2) as threads:
-        run_batch([root / "tiny.yaml", root / "other.yaml"], root / "b", replicates=2,
-                  executor=threads, overrides=SMALL, progress=False)
-    return root
+    return two_scenario_batch(tmp_path_factory.mktemp("made2"), OTHER, "b", SMALL)
 
 
 @pytest.fixture
 def batch(made: Path, scenario_dir: Path) -> Path:
-    shutil.copy(made / "other.yaml", scenario_dir / "other.yaml")
-    shutil.copytree(made / "b", scenario_dir / "b", symlinks=True)
-    return scenario_dir / "b"
+    return copy_of_batch(made, scenario_dir, "b")
 
 
 def leftovers(root: Path) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import MINIMAL, tree_snapshot
+from conftest import copy_of_batch, tree_snapshot, two_scenario_batch
 
 from sim.config import ConfigError
 from sim.experiments.runner import WORKER_DIED, BatchAborted, Pool, drive, run_batch
@@ -35,20 +35,12 @@ OTHER = "extends: tiny.yaml\nname: x.tmp-1\nswitches: {shared_platform: true}\n"
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One finished batch (two scenarios x two replicates), copied by each test."""
-    root = tmp_path_factory.mktemp("made")
-    (root / "tiny.yaml").write_text(MINIMAL)
-    (root / "other.yaml").write_text(OTHER)
-    with cf.ThreadPoolExecutor(2) as threads:
-        run_batch([root / "tiny.yaml", root / "other.yaml"], root / "out", replicates=2,
-                  executor=threads, overrides=SMALL, progress=False)
-    return root
+    return two_scenario_batch(tmp_path_factory.mktemp("made"), OTHER, "out", SMALL)
 
 
 @pytest.fixture
 def batch(made: Path, scenario_dir: Path) -> Path:
-    shutil.copy(made / "other.yaml", scenario_dir / "other.yaml")
-    shutil.copytree(made / "out", scenario_dir / "out", symlinks=True)
-    return scenario_dir / "out"
+    return copy_of_batch(made, scenario_dir, "out")
 
 
 def snap(root: Path) -> dict:

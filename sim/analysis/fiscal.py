@@ -43,7 +43,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 
 def text(key: str, lang: str = "en") -> str:
-    return TEXT[key][1 if lang == "zh" else 0]
+    return i18n.text_of(TEXT, key, lang)
 
 
 def _last_values(batch) -> pd.DataFrame:

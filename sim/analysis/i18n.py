@@ -226,6 +226,13 @@ def _check(lang: str) -> None:
         raise ValueError(f"language must be one of {LANGUAGES}, got {lang!r}")
 
 
+def text_of(table: dict[str, tuple[str, ...]], key: str, lang: str) -> str:
+    """A report module's own text in ``lang`` (its table holds an (English, Chinese) pair per
+    key; an unknown key or language is an error, not a fallback)."""
+    _check(lang)
+    return table[key][LANGUAGES.index(lang)]
+
+
 def _pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
     _check(lang)
     pair = table.get(key)

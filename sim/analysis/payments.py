@@ -33,7 +33,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 
 def text(key: str, lang: str) -> str:
-    return TEXT[key][1 if lang == "zh" else 0]
+    return i18n.text_of(TEXT, key, lang)
 
 
 def who_paid_whom(flows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:

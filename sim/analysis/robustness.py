@@ -84,7 +84,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 
 def text(key: str, lang: str, **values) -> str:
-    return TEXT[key][i18n.LANGUAGES.index(lang)].format(**values)
+    return i18n.text_of(TEXT, key, lang).format(**values)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -73,7 +73,7 @@ KIND_NAMES = {"enclave": ("enclave park", "飞地园区"),
 
 
 def text(key: str, lang: str) -> str:
-    return TEXT[key][1 if lang == "zh" else 0]
+    return i18n.text_of(TEXT, key, lang)
 
 
 def _kind(kind: str, lang: str) -> str:

@@ -79,7 +79,7 @@ LABELS: dict[str, tuple[str, str]] = {
 
 
 def text(key: str, lang: str) -> str:
-    return TEXT[key][1 if lang == "zh" else 0]
+    return i18n.text_of(TEXT, key, lang)
 
 
 def label(code: str, lang: str) -> str:
