@@ -360,6 +360,31 @@ def test_a_closed_port_is_one_line_and_the_folder_stays_free(scenario_dir: Path,
     assert not (scenario_dir / "b").exists()
 
 
+@pytest.mark.parametrize("argv", [
+    ("sensitivity", "swept.yaml", "--method", "morris", "--samples", "2"),
+    ("identifiability", "--toy", "--draws", "20", "--truths", "10", "--accept", "5"),
+    ("calibrate", "--toy", "--params", "toy.level"),
+], ids=["sensitivity", "identifiability", "calibrate"])
+def test_the_long_commands_reach_the_scheduler_before_making_their_folder(
+        scenario_dir: Path, cli, argv: tuple[str, ...]) -> None:
+    """An unreachable cluster is one line and leaves no folder (a stale lock once made the
+    rerun refuse a folder holding only ``.lock``); a lone lock file counts as empty."""
+    pytest.importorskip("distributed")
+    if argv[0] == "calibrate":
+        pytest.importorskip("pyabc")
+    (scenario_dir / "swept.yaml").write_text(MINIMAL + "uncertain:\n  economy.mcpf: [1.1, 1.4]\n")
+    address = f"tcp://127.0.0.1:{closed_port()}"
+    line = one_error(*cli(*argv, "--scheduler", address, "--out", "s", "--quiet"))
+    assert line.startswith(f"error: --scheduler {address}: cannot reach the Dask scheduler (")
+    assert not (scenario_dir / "s").exists()
+    (scenario_dir / "s").mkdir()
+    (scenario_dir / "s" / ".lock").write_text("123\n")
+    store.check_fresh_output(scenario_dir / "s", "hint")     # the tool's own lock: empty
+    (scenario_dir / "s" / "mine.txt").write_text("x")
+    with pytest.raises(ConfigError, match="not empty"):
+        store.check_fresh_output(scenario_dir / "s", "hint")
+
+
 # --------------------------------------------------------------------------- workers
 
 

@@ -99,10 +99,16 @@ def calibrate(simulator: TargetSimulator, params: Sequence[Parameter],
               progress: bool = True) -> Posterior:
     """Fit, write the posterior folder with its figures, then the posterior predictive."""
     check_held_out(simulator.targets)
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     start_cpu, start = cpu_seconds(), time.perf_counter()
-    history = run_smc(simulator, params, observed(simulator.targets), out, settings,
-                      workers=workers, scheduler=scheduler, resume=resume)
+    try:
+        history = run_smc(simulator, params, observed(simulator.targets), out, settings,
+                          workers=workers, scheduler=scheduler, resume=resume)
+    except ConfigError:  # e.g. an unreachable scheduler: a folder made here and left empty goes
+        if made and not any(out.iterdir()):
+            out.rmdir()
+        raise
     generations = generations_table(history)
     generations.to_csv(out / "generations.csv", index=False)
     record = {"fitted_to": target_rows(simulator.targets),

@@ -151,7 +151,11 @@ def is_nonempty_dir(path: Path, ignore: tuple[str, ...] = ()) -> bool:
 
 
 def check_fresh_output(path: Path, hint: str, ignore: tuple[str, ...] = ()) -> None:
-    """Refuse to write into an existing non-empty folder (outputs are never overwritten)."""
+    """Refuse to write into an existing non-empty folder (outputs are never overwritten).
+
+    A lone lock file is the tool's own, left by a command that stopped before writing anything
+    (an unreachable scheduler, a refused design): the folder counts as empty."""
+    ignore = (*ignore, LOCK_FILE)
     if path.is_symlink() and not path.exists():
         raise ConfigError(f"{show_path(path)}: output path is a broken symbolic link")
     if path.exists() and not path.is_dir():

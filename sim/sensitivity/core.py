@@ -271,7 +271,9 @@ def run_points(points: Sequence[dict], evaluator: Evaluator, out: Path, record: 
 
     ``record`` (:func:`design_record`) fixes the design: resuming requires the same one.
     """
-    with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
+    # the cluster is reached before the folder and its lock are made: a failed connection leaves
+    # nothing (as `sim batch`)
+    with open_executor(workers, scheduler, executor) as pool, batch_lock(out):  # one process
         open_study(out, record, resume)
         records = run_design(points, evaluator, out, pool, progress)
     failed = [r for r in records if r["status"] != "ok"]
@@ -373,7 +375,7 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     check_workers(workers)
     if not resume:
         check_fresh_output(out, "pass --resume to continue it or choose another --out")
-    with batch_lock(out), open_executor(workers, scheduler, executor) as pool:  # one process
+    with open_executor(workers, scheduler, executor) as pool, batch_lock(out):  # as run_points
         open_study(out, design_record(method, n, seed, params, label or {}), resume)
         records = run_design(points, evaluator, out, pool, progress)
     failed = [(r["index"], r["message"]) for r in records if r["status"] != "ok"]
