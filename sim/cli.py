@@ -25,7 +25,7 @@ from sim.version import __version__
 
 #: Modules that add subcommands through ``register(subparsers)`` when they are installed.
 PLUGINS = ("sim.analysis.cli", "sim.sensitivity.cli", "sim.sensitivity.discover",
-           "sim.validation.cli", "sim.estimation.cli")
+           "sim.validation.cli", "sim.estimation.cli", "sim.estimation.prior_sample")
 
 SUMMARY_COLUMNS = (("gdp_total", "circle GDP (100m yuan/yr)", "{:,.1f}"),
                    ("wuhan_share", "Wuhan share of GDP", "{:.4f}"),

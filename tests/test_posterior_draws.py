@@ -155,3 +155,39 @@ def test_evidence_runs_replicate_r_at_draw_r(tmp_path: Path, monkeypatch) -> Non
     draws = override_sets(posterior_folder(tmp_path / "p"), 3)
     evidence.realise([], 3, 1, ["world.n_units=200"], None, draws=draws)
     assert seen == [(r, ["world.n_units=200", *draws[r]]) for r in range(3)]
+
+
+def test_a_prior_sample_is_independent_prior_draws_a_batch_reads_and_the_report_names(
+        tmp_path: Path, cli, monkeypatch) -> None:
+    """``sim prior-sample``: every draw inside its prior's range, fixed by the seed, equal
+    weights, the record's kind ``prior``; the report then heads its section "over the priors"."""
+    from sim.analysis.posterior_headline import posterior_blocks
+    from sim.config.sweeps import load_scenario
+    from sim.config.uncertain import parse_uncertain
+    from sim.estimation.prior_sample import write_prior_sample
+
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("prior-sample", "--draws", "400", "--out", "prior")
+    assert code == 0 and "400 draws of" in out, err
+    prior = load_posterior(tmp_path / "prior")
+    params = parse_uncertain(load_scenario(SCENARIOS / "base.yaml").uncertain, "base.yaml")
+    assert prior.keys == [p.key for p in params] and prior.record["kind"] == "prior"
+    assert np.allclose(prior.frame["weight"], 1 / 400)
+    for p in params:                           # uniform priors: inside, and spread over the range
+        values = prior.frame[p.key]
+        assert values.between(p.low, p.high).all()
+        assert values.mean() == pytest.approx((p.low + p.high) / 2, abs=0.1 * (p.high - p.low))
+    again = write_prior_sample(tmp_path / "again", SCENARIOS / "base.yaml", None, 400, 1)
+    assert load_posterior(again).frame.equals(prior.frame)
+    other = write_prior_sample(tmp_path / "other", SCENARIOS / "base.yaml", [KEYS[0]], 400, 2)
+    assert load_posterior(other).keys == [KEYS[0]]
+    assert not np.allclose(load_posterior(other).frame[KEYS[0]], prior.frame[KEYS[0]])
+    assert cli("prior-sample", "--draws", "0", "--out", "none")[0] == 2
+    assert cli("prior-sample", "--draws", "3", "--out", "prior")[0] == 2      # never overwritten
+    rows = [{"run": f"{s}/r{r}", "scenario": s, "replicate": r, "step": 0,
+             "welfare": 100.0 + (r % 2) * (s == "coordinated"), "gdp_total": 500.0}
+            for r in range(6) for s in ("homogenised", "coordinated")]
+    configs = {s: {"posterior": str(tmp_path / "prior")} for s in ("homogenised", "coordinated")}
+    blocks = posterior_blocks(pd.DataFrame(rows), configs, "homogenised", ["coordinated"])
+    assert blocks[0] == ("h2", "The comparison over the priors")
+    assert "not a posterior" in blocks[1][1]

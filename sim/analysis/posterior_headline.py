@@ -20,6 +20,7 @@ from scipy import stats as sps
 
 from sim.analysis import registry, stats
 from sim.estimation.assign import draws_by_replicate
+from sim.estimation.posterior import PRIOR_KIND, load_posterior
 from sim.sensitivity.prim import find_boxes
 
 #: Headline measures reported (present and ranked ones only), as (measure, metric).
@@ -29,6 +30,12 @@ MEASURES = (("last", "welfare"), ("last", "welfare_national"), ("last", "gdp_tot
 
 TEXT = {
     "heading": ("The comparison under the posterior", "后验分布下的比较"),
+    "heading_prior": ("The comparison over the priors", "先验分布下的比较"),
+    "prior_note": ("The folder holds draws from the priors, not a posterior: no data narrowed "
+                   "them (sim prior-sample), so P(better) says how the answer depends on what "
+                   "is assumed, over the assumed ranges.",
+                   "该文件夹是先验分布的抽样而非后验分布:没有数据收窄它们(sim prior-sample),"
+                   "故P(更优)表示结论在假定范围内对假定参数的依赖。"),
     "intro": ("Replicate r of every scenario ran at draw r of the posterior in {folder} on the "
               "same random streams, so each paired difference is one draw of the difference "
               "under parameter uncertainty and the model's noise together. P(better): the share "
@@ -121,4 +128,12 @@ def posterior_blocks(circle: pd.DataFrame, configs: dict[str, dict], baseline: s
     shown = shown[["scenario", "measure", "metric", "better", "p_better", "where_not_better"]]
     pick = 1 if lang == "zh" else 0
     intro = TEXT["intro"][pick].format(folder=folder.name, n=int(table["n"].max()))
+    if is_prior_sample(folder):
+        return [("h2", TEXT["heading_prior"][pick]), ("p", TEXT["prior_note"][pick]),
+                ("p", intro), ("table", shown.reset_index(drop=True))]
     return [("h2", TEXT["heading"][pick]), ("p", intro), ("table", shown.reset_index(drop=True))]
+
+
+def is_prior_sample(folder: Path) -> bool:
+    """Whether the folder holds draws from the priors (``sim prior-sample``), not a fit."""
+    return load_posterior(folder).record.get("kind") == PRIOR_KIND

@@ -25,6 +25,9 @@ from sim.estimation.rejection import weighted_quantiles
 
 PARTICLES = "posterior.parquet"
 RECORD = "posterior.json"
+#: ``kind`` in the record of a folder of draws from the priors (``sim prior-sample``); a fit's
+#: record has no kind.
+PRIOR_KIND = "prior"
 #: Spawn key of posterior draws (kept apart from every model stream and the reference table).
 DRAW_STREAM = 2929
 

@@ -1,0 +1,95 @@
+"""``sim prior-sample``: draws from the priors, in the folder format a batch integrates over.
+
+When the calibration identifies no parameter (docs/VALIDATION.md section 9), there is no
+posterior, and what is assumed is still uncertain. This writes ``--draws`` independent draws
+from the priors of the ``uncertain:`` block (all of it, or ``--params``), with equal weights, as a
+folder that ``sim batch --posterior DIR`` reads like a posterior: replicate r of every scenario
+runs at draw r on the same random streams, so the paired differences integrate the priors
+(a prior predictive of the comparison), and the report states P(better) over the priors. The
+folder's record says ``"kind": "prior"``: no data were used, and the report says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from sim.config.loader import ConfigError, resolved_dict, show_path
+from sim.config.sweeps import load_scenario
+from sim.config.uncertain import Parameter, integer_keys, parse_uncertain
+from sim.estimation.posterior import PRIOR_KIND
+from sim.paths import SCENARIO_DIR
+
+#: Spawn key of the prior sample's stream (apart from the reference table's and the draws').
+PRIOR_STREAM = 3131
+
+
+def prior_frame(params: list[Parameter], n: int, seed: int,
+                whole: list[str]) -> pd.DataFrame:
+    """``n`` independent prior draws (integer keys rounded) with equal weights."""
+    import numpy as np
+
+    from sim.estimation.priors import sample_prior
+    from sim.sensitivity.core import design_points
+
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(PRIOR_STREAM,)))
+    frame = pd.DataFrame(design_points(sample_prior(params, n, rng), params, whole))
+    frame["weight"] = 1.0 / n
+    return frame
+
+
+def write_prior_sample(out: Path, scenario: str | Path, keys: list[str] | None, n: int,
+                       seed: int) -> Path:
+    """Write ``posterior.parquet`` (the draws) and ``posterior.json`` (kind ``prior``) to
+    ``out``; return it."""
+    import dataclasses
+
+    from sim.estimation.pipeline import model_version
+    from sim.estimation.posterior import write_posterior
+    from sim.sensitivity.core import select
+
+    where = show_path(scenario)
+    config = load_scenario(scenario)
+    params = select(parse_uncertain(config.uncertain, where), keys, where)
+    if not params:
+        raise ConfigError(f"{where}: uncertain: expected at least one parameter to draw")
+    frame = prior_frame(params, n, seed, integer_keys(resolved_dict(config),
+                                                      [p.key for p in params]))
+    record = {"kind": PRIOR_KIND,
+              "what": "independent draws from the priors of the uncertain: block, equal "
+                      "weights; no data were used (not a posterior)",
+              "scenario": where, "draws": n, "draw_seed": seed,
+              "priors": [dataclasses.asdict(p) for p in params], "model": model_version()}
+    return write_posterior(out, frame, record)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``prior-sample`` to the ``sim`` command."""
+    cmd = subparsers.add_parser("prior-sample",
+                                help="draws from the priors for sim batch --posterior")
+    cmd.add_argument("--scenario", type=Path, help="scenario whose uncertain: block gives the "
+                     "priors (default scenarios/base.yaml)")
+    cmd.add_argument("--params", help="comma-separated uncertain keys (default: all)")
+    cmd.add_argument("--draws", type=int, default=1000, help="draws (default 1000)")
+    cmd.add_argument("--seed", type=int, default=1, help="seed of the draws (default 1)")
+    cmd.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
+    cmd.set_defaults(handler=cmd_prior_sample)
+
+
+def cmd_prior_sample(args: argparse.Namespace) -> int:
+    """Write the folder and say what it holds."""
+    from sim.experiments.store_guard import check_fresh_output
+
+    if args.draws < 1:
+        raise ConfigError(f"--draws: expected an integer >= 1 (got {args.draws})")
+    check_fresh_output(args.out, "choose another --out")
+    keys = [k.strip() for k in args.params.split(",") if k.strip()] if args.params else None
+    scenario = args.scenario or SCENARIO_DIR / "base.yaml"
+    out = write_prior_sample(args.out, scenario, keys, args.draws, args.seed)
+    columns = len(pd.read_parquet(out / "posterior.parquet").columns) - 1
+    print(f"{args.draws} draws of {columns} parameter(s) from the priors of "
+          f"{show_path(scenario)} written to {show_path(out)} (sim batch --posterior "
+          f"{show_path(out)})")
+    return 0
