@@ -36,16 +36,18 @@ TEXT = {
                    "is assumed, over the assumed ranges.",
                    "该文件夹是先验分布的抽样而非后验分布:没有数据收窄它们(sim prior-sample),"
                    "故P(更优)表示结论在假定范围内对假定参数的依赖。"),
-    "intro": ("Replicate r of every scenario ran at draw r of the posterior in {folder} on the "
+    "intro": ("Replicate r of every scenario ran at draw r of the {source} in {folder} on the "
               "same random streams, so each paired difference is one draw of the difference "
               "under parameter uncertainty and the model's noise together. P(better): the share "
               "of {n} replicates in which the scenario is better, with a 95% Jeffreys interval; "
-              "where not better: the PRIM box of the posterior's parameter values in which it "
+              "where not better: the PRIM box of the draws' parameter values in which it "
               "mostly is not.",
-              "各情景的第r次重复取后验分布{folder}的第r个抽样,随机数相同,故每个配对差值是参数不确定性与"
+              "各情景的第r次重复取{source}{folder}的第r个抽样,随机数相同,故每个配对差值是参数不确定性与"
               "模型随机性共同作用下的一次抽样。P(更优):{n}次重复中该情景更优的比例及"
               "95% Jeffreys区间;"
-              "不更优之处:PRIM在后验参数值中找到的、该情景多数不更优的区域。"),
+              "不更优之处:PRIM在各抽样参数值中找到的、该情景多数不更优的区域。"),
+    "posterior": ("posterior", "后验分布"),
+    "prior": ("prior sample", "先验抽样"),
 }
 
 
@@ -127,8 +129,10 @@ def posterior_blocks(circle: pd.DataFrame, configs: dict[str, dict], baseline: s
         better=[f"{k} of {n}" for k, n in zip(table["better"], table["n"])])
     shown = shown[["scenario", "measure", "metric", "better", "p_better", "where_not_better"]]
     pick = 1 if lang == "zh" else 0
-    intro = TEXT["intro"][pick].format(folder=folder.name, n=int(table["n"].max()))
-    if is_prior_sample(folder):
+    prior = is_prior_sample(folder)
+    intro = TEXT["intro"][pick].format(source=TEXT["prior" if prior else "posterior"][pick],
+                                       folder=folder.name, n=int(table["n"].max()))
+    if prior:
         return [("h2", TEXT["heading_prior"][pick]), ("p", TEXT["prior_note"][pick]),
                 ("p", intro), ("table", shown.reset_index(drop=True))]
     return [("h2", TEXT["heading"][pick]), ("p", intro), ("table", shown.reset_index(drop=True))]
