@@ -190,4 +190,5 @@ def test_a_prior_sample_is_independent_prior_draws_a_batch_reads_and_the_report_
     configs = {s: {"posterior": str(tmp_path / "prior")} for s in ("homogenised", "coordinated")}
     blocks = posterior_blocks(pd.DataFrame(rows), configs, "homogenised", ["coordinated"])
     assert blocks[0] == ("h2", "The comparison over the priors")
-    assert "not a posterior" in blocks[1][1] and "draw r of the prior sample in prior" in blocks[2][1]
+    assert "not a posterior" in blocks[1][1]
+    assert "draw r of the prior sample in prior" in blocks[2][1]
