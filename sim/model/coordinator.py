@@ -15,7 +15,7 @@ from sim.model.agreement_book import AgreementBook, committed_side_payments
 from sim.model.city import City
 from sim.model.forecast import city_values, decider_groups, projected_values
 from sim.model.state import State
-from sim.model.utility import OfferedUtilities, utility_parts
+from sim.model.utility import OfferedUtilities, segments_settings_move, utility_parts
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
 from sim.rules.constants import (
@@ -222,19 +222,24 @@ class Coordinator(mesa.Agent):
         values = city_values(state, np.arange(state.kg))[:, groups[0].kg, :]
         inside = projected_values(state, s, groups, probs=probs, values=values)
         # exclusion reaches only new projects (platform, map slots, entry): reviewers' utilities
-        # are those in force (tests/test_model.py checks it), and so are their choices
+        # are those in force (tests/test_model.py checks it), and so are their choices; of the
+        # new projects, only those of sector-segments whose settings the exclusion moves
         new = np.flatnonzero(groups[0].current < 0)
-        arrivals, arriving = groups[0].select(new), parts.select(new)
         out = np.zeros(n_c)
         for c in np.flatnonzero(~s.excluded):
             excluded = s.excluded.copy()
             excluded[c] = True
             alone = Settings(offers=s.offers, promoted=s.promoted, mapped=s.mapped,
                              platform=s.platform, excluded=excluded)
-            u, available = utility_parts(state, arrivals, alone, arriving).at(
+            rows = new[segments_settings_move(state, s, alone)[groups[0].kg[new]]]
+            if not len(rows):           # nobody's choice moves: the same projection
+                out[c] = inside[c] - inside[c]
+                continue
+            u, available = utility_parts(state, groups[0].select(rows), alone,
+                                         parts.select(rows)).at(
                 park_offers(alone, state.parks, state.step))
             chosen = probs.copy()
-            chosen[new] = nested_probabilities(u, nest, n_c, nest_param, available)[:, :-1]
+            chosen[rows] = nested_probabilities(u, nest, n_c, nest_param, available)[:, :-1]
             out[c] = inside[c] - projected_values(state, alone, groups, probs=chosen,
                                                   values=values)[c]
         return out

@@ -127,6 +127,23 @@ def platform_parks(settings: Settings, parks: Parks, step: int) -> np.ndarray:
             & ~settings.excluded[parks.registration][:, None]).T
 
 
+def segments_settings_move(state: State, a: Settings, b: Settings) -> np.ndarray:
+    """Which sector-segments' deciders may have other utility parts (friction, attention,
+    entry) under settings ``b`` than under ``a`` (KG bool): those whose row of the approval
+    friction, of the platform's parks or of the promotion reaching each park differs (offers
+    aside: :meth:`UtilityParts.at` adds them). A decider's parts depend on the settings only
+    through its own row of these, so the others' are the same numbers."""
+    if a.platform != b.platform or (a.mapped is None) != (b.mapped is None):
+        return np.ones(state.kg, dtype=bool)
+    p, amount = state.parks, state.config.policies.investment_map.approval_friction
+    attractor = p.attractor(state.step)
+    moved = (friction(a, p, amount) != friction(b, p, amount)).any(axis=1)
+    moved |= (a.promoted[attractor] != b.promoted[attractor]).any(axis=0)
+    if a.platform:
+        moved |= (platform_parks(a, p, state.step) != platform_parks(b, p, state.step)).any(axis=1)
+    return moved
+
+
 def utilities(state: State, who: Choosers,
               settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """Systematic utilities (n x P) and availability of every park for each decider.
