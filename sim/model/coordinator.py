@@ -179,8 +179,9 @@ class Coordinator(mesa.Agent):
                          platform=False, excluded=state.settings.excluded.copy())
         if not competition.active:
             return rival, None
-        # only the rivals' offers move: utilities kept and recomputed where offers moved
-        parts = OfferedUtilities(utility_parts(state, everyone[0], rival))
+        # only the rivals' offers move: utilities kept and recomputed where offers moved; the
+        # deciders' parts the settings leave alone are those in force
+        parts = OfferedUtilities(utility_parts(state, everyone[0], rival, shared.parts.parts))
         values = shared.values
         for _ in range(2):   # a short damped best-response path as the competition benchmark
             for city in self.cities:
