@@ -16,10 +16,10 @@ work on the machine inflates them little; the load average is printed beside the
   one of that process at another seed (what a calibration worker pays per simulation from its
   second on: a new replicate, so a new base year); target <= 0.3x.
 - ``batch``: the 16 scenarios of ``make demo`` (one world) at the standard size, one replicate,
-  ``run_batch`` on 1 and then 2 local workers: the batch's CPU (parent and workers; the
-  2-worker batch's is the target's figure), target <= 0.35x; and, as figures without a target,
-  the 1-worker batch's CPU, the parent's CPU per run and runs/s (wall, so only under an idle
-  machine a speedup).
+  ``run_batch`` on 1 and on 2 local workers, each in a process of its own: the batch's CPU
+  (parent and workers; the 2-worker batch's is the target's figure), target <= 0.35x; and, as
+  figures without a target, the 1-worker batch's CPU, the parent's CPU per run and runs/s
+  (wall, so a speedup only on an idle machine).
 - ``million``: 1,000,000 units, 4 quarters after an untimed build: CPU per quarter and the
   process's peak memory; target: within the baseline's.
 """
@@ -100,15 +100,17 @@ def measure_calibration() -> dict:
     return {"cpu_s": first, "next_cpu_s": time.process_time() - start}
 
 
-def measure_batch() -> dict:
-    """The 16 scenarios of one world with 1 worker, then with 2: the batch's CPU (parent and
-    workers; ``cpu_s`` is the 2-worker batch's, the target's figure), its wall time and runs/s,
-    and the parent's own CPU per run (the serial part a larger pool cannot spread)."""
-    out = {}
-    for workers, tag in ((1, "_1w"), (2, "")):
-        one = _batch_on(workers)
-        out.update({f"{key}{tag}": value for key, value in one.items()})
-    return out
+def measure_batch_1w() -> dict:
+    """The 16 scenarios of one world on 1 worker (see :func:`measure_batch_2w`)."""
+    return _batch_on(1)
+
+
+def measure_batch_2w() -> dict:
+    """The 16 scenarios of one world on 2 workers: the batch's CPU (parent and workers), its
+    wall time and runs/s, and the parent's own CPU per run (the serial part a larger pool
+    cannot spread). Each worker count runs in a process of its own, so neither pays the
+    other's first imports."""
+    return _batch_on(2)
 
 
 def comparison_files(folder: Path) -> list[Path]:
@@ -159,7 +161,12 @@ def _children_cpu() -> float:
 
 
 MEASURES = {"standard": measure_standard, "calibration": measure_calibration,
-            "batch": measure_batch, "million": measure_million}
+            "batch": None, "million": measure_million}
+#: Measurements made of several processes: each part's figures, the first part's with a suffix.
+PARTS = {"batch": (("batch_1w", measure_batch_1w, "_1w"), ("batch_2w", measure_batch_2w, ""))}
+#: What a child process may be asked to measure.
+CHILD = {**{k: f for k, f in MEASURES.items() if f is not None},
+         **{name: f for parts in PARTS.values() for name, f, _ in parts}}
 
 
 def in_child(name: str, tree: Path) -> dict:
@@ -176,12 +183,23 @@ def in_child(name: str, tree: Path) -> dict:
     return out
 
 
+def measured(name: str, tree: Path) -> dict:
+    """One measurement of ``tree``, its parts (each in a fresh process) merged."""
+    if name not in PARTS:
+        return in_child(name, tree)
+    out: dict = {}
+    for part, _, suffix in PARTS[name]:
+        out.update({f"{key}{suffix}" if key != "load_1min" else key: value
+                    for key, value in in_child(part, tree).items()})
+    return out
+
+
 def side_by_side(baseline: str, only: list[str], rounds: int) -> dict:
     """Each measurement of ``only`` for both trees, in turns; the best of ``rounds`` of each."""
     results: dict[str, dict] = {}
     with checked_out(baseline) as old:
         for name in only:
-            turns = [(in_child(name, old), in_child(name, ROOT)) for _ in range(rounds)]
+            turns = [(measured(name, old), measured(name, ROOT)) for _ in range(rounds)]
             results[name] = {"baseline": [t[0] for t in turns], "current": [t[1] for t in turns]}
     return results
 
@@ -216,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
-        print(json.dumps(MEASURES[args.measure]()))
+        print(json.dumps(CHILD[args.measure]()))
         return 0
     if args.rounds < 1:
         parser.error(f"--rounds: expected an integer >= 1 (got {args.rounds})")
