@@ -157,16 +157,21 @@ def utilities(state: State, who: Choosers,
 def utilities_by_kind(state: State, who: Choosers,
                       settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """:func:`utilities` of many deciders, computed once per kind: a decider's utilities are a
-    function of its attributes (sector-segment, origin, home, park, running contract) and the
-    state alone, row by row, so deciders alike get the same rows (a step's reviewers and
-    arrivals hold about a third as many kinds as deciders)."""
-    kind = np.stack([who.kg, who.origin, who.home, who.current,
-                     np.ascontiguousarray(who.stay_subsidy, dtype=np.float64).view(np.int64)],
-                    axis=1)
+    function of its attributes (every field of :class:`Choosers`: sector-segment, origin, home,
+    park, running contract) and the state alone, row by row, so deciders alike get the same
+    rows (a step's reviewers and arrivals hold about a third as many kinds as deciders)."""
+    kind = np.stack([_exact_key(getattr(who, f.name)) for f in dataclasses.fields(who)], axis=1)
     _, first, inverse = np.unique(kind, axis=0, return_index=True, return_inverse=True)
     u, available = utilities(state, who.select(first), settings)
     inverse = inverse.ravel()
     return u[inverse], available[inverse]
+
+
+def _exact_key(values: np.ndarray) -> np.ndarray:
+    """An attribute as int64 keys equal exactly where the values are (floats by their bits)."""
+    if np.issubdtype(values.dtype, np.floating):
+        return np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    return values.astype(np.int64)
 
 
 @dataclasses.dataclass(frozen=True)
