@@ -174,11 +174,13 @@ class CircleModel(mesa.Model):
         offers."""
         self.open_markets()
         self._negotiate()
-        self.coordinator.step(self.state)
+        # the deciders of the step, shared by the coordinator's projections and the cities'
+        # moves (the coordinator changes settings before it asks for their utilities)
+        shared = SharedDecisions(self.state)
+        self.coordinator.step(self.state, shared)
         # Each city best-responds to the offers in force when it moves, so the outcome depends
         # on the order: cities move in the data file's order, never shuffled.
-        state = self.state
-        self.cities.do("set_offers", state, SharedDecisions(state))
+        self.cities.do("set_offers", self.state, shared)
 
     def open_markets(self) -> None:
         """Land and labour supplies grow, wages adjust; the location terms and the pull of core

@@ -12,10 +12,10 @@ import mesa
 import numpy as np
 
 from sim.model.agreement_book import AgreementBook, committed_side_payments
-from sim.model.city import City
-from sim.model.forecast import city_values, decider_groups, projected_values
+from sim.model.city import City, SharedDecisions
+from sim.model.forecast import projected_values
 from sim.model.state import State
-from sim.model.utility import OfferedUtilities, utility_parts
+from sim.model.utility import OfferedUtilities, segments_settings_move, utility_parts
 from sim.rules import accounts
 from sim.rules.choice import nested_probabilities
 from sim.rules.constants import (
@@ -56,12 +56,16 @@ class Coordinator(mesa.Agent):
         self.map_rng = map_rng
         self.detection_rng = detection_rng
 
-    def step(self, state: State) -> None:
+    def step(self, state: State, shared: SharedDecisions | None = None) -> None:
         """Cap breakers are detected at random; the map is (re)drawn and transfers bargained
         once a plan period; under a cap, each city's stake in the scheme is projected.
 
-        Changes the cities and the settings of ``state`` (exclusions, the map, promotion)."""
+        Changes the cities and the settings of ``state`` (exclusions, the map, promotion).
+        ``shared`` (the step's deciders, not yet asked for their utilities) is what the cities
+        move on next: the bargaining and the stakes fill it with the deciders' utilities under
+        the settings in force, which the cities then do not build again."""
         cfg = state.config
+        shared = shared or SharedDecisions(state)
         detect = self.detection_rng.random(state.world.n_cities)
         p_step = per_step(cfg.policies.subsidy_cap.detection_probability_annual)
         for city in self.cities:
@@ -69,9 +73,9 @@ class Coordinator(mesa.Agent):
                 city.detected = True
                 state.settings.excluded[city.index] = True
         if cfg.switches.investment_map and not (state.step - 1) % self._replan_every(state):
-            self.draw_investment_map(state)
+            self.draw_investment_map(state, shared)
         if cfg.switches.subsidy_cap:
-            for city, stake in zip(self.cities, self.scheme_stakes(state), strict=True):
+            for city, stake in zip(self.cities, self.scheme_stakes(state, shared), strict=True):
                 city.scheme_stake = float(stake)
 
     @staticmethod
@@ -79,7 +83,7 @@ class Coordinator(mesa.Agent):
         pol = state.config.policies.investment_map
         return max(int(round(pol.replan_years * STEPS_PER_YEAR)), 1)
 
-    def draw_investment_map(self, state: State) -> None:
+    def draw_investment_map(self, state: State, shared: SharedDecisions | None = None) -> None:
         """Draw the map (slots by size and land) and bargain the compensation that goes with it."""
         cfg, w = state.config, state.world
         free = self._free_land(state)
@@ -93,7 +97,7 @@ class Coordinator(mesa.Agent):
             state.settings.promoted = mapped.copy()
             for city in self.cities:
                 city.targets = mapped[city.index].copy()
-        self._bargain(state)
+        self._bargain(state, shared or SharedDecisions(state))
 
     def _planner_scores(self, state: State) -> np.ndarray:
         """Firms' attractiveness of each city's own park plus what a placement does to other
@@ -139,19 +143,21 @@ class Coordinator(mesa.Agent):
         free = np.maximum(p.capacity - state.land_used(), 0.0)
         return np.bincount(p.city, weights=free, minlength=state.world.n_cities)
 
-    def _bargain(self, state: State) -> None:
+    def _bargain(self, state: State, shared: SharedDecisions) -> None:
         """Compensation in money: a city is paid, as an annual fiscal flow, what a year of
         coordinated decisions is projected to cost its objective against competition (the present
         value spread over a unit's life), times (1 + premium); the gainers pay, each at most a
         share of its tax revenue."""
         cfg = state.config
-        everyone = decider_groups(state, np.arange(state.kg))
-        rival = self._competition_benchmark(state, everyone)
+        everyone = shared.everyone
+        rival, rival_u = self._competition_benchmark(state, shared)
         life = state.calibration.life
-        values = city_values(state, np.arange(state.kg))[:, everyone[0].kg, :]
+        values = shared.values[:, everyone[0].kg, :]
         coordinated = (STEPS_PER_YEAR * projected_values(state, state.settings, everyone,
+                                                         _in_force(state, shared),
                                                          values=values) / life)
-        competing = STEPS_PER_YEAR * projected_values(state, rival, everyone, values=values) / life
+        competing = (STEPS_PER_YEAR * projected_values(state, rival, everyone, rival_u,
+                                                       values=values) / life)
         pol = cfg.policies.investment_map
         tax = np.array([city.tax_revenue for city in self.cities])
         transfers = bounded_by_revenue(
@@ -160,29 +166,35 @@ class Coordinator(mesa.Agent):
         for city in self.cities:
             city.compensation = transfers[city.index]
 
-    def _competition_benchmark(self, state: State, everyone: tuple) -> Settings:
+    def _competition_benchmark(self, state: State, shared: SharedDecisions
+                               ) -> tuple[Settings, tuple[np.ndarray, np.ndarray] | None]:
         """The settings competition would bring: each city targets by its own scores, then a
-        short damped best-response path of offers from those in force (rivals' settings)."""
+        short damped best-response path of offers from those in force (rivals' settings); and
+        the deciders' utilities and availability at them (None if competition is off)."""
+        everyone = shared.everyone
         competition, w = state.config.competition, state.world
         targets = np.repeat(target_sectors(w.hotness, w.advantage, competition.homogenisation,
                                            competition.lead_sectors), len(SEGMENTS), axis=1)
         rival = Settings(offers=state.settings.offers.copy(), promoted=targets, mapped=None,
                          platform=False, excluded=state.settings.excluded.copy())
-        if competition.active:
-            # only the rivals' offers move: utilities kept and recomputed where offers moved
-            parts = OfferedUtilities(utility_parts(state, everyone[0], rival))
-            values = city_values(state, np.arange(state.kg))
-            for _ in range(2):   # a short damped best-response path as the competition benchmark
-                for city in self.cities:
-                    kgs = np.flatnonzero(targets[city.index])
-                    br, _ = city.best_offers(state, kgs, rival, competition.subsidy_max,
-                                             city.offer_inputs(state, kgs, rival, everyone,
-                                                               parts, values))
-                    row = rival.offers[city.index]
-                    row[kgs] = damped(row[kgs], br, competition.damping)
-        return rival
+        if not competition.active:
+            return rival, None
+        # only the rivals' offers move: utilities kept and recomputed where offers moved; the
+        # deciders' parts the settings leave alone are those in force
+        parts = OfferedUtilities(utility_parts(state, everyone[0], rival, shared.parts.parts))
+        values = shared.values
+        for _ in range(2):   # a short damped best-response path as the competition benchmark
+            for city in self.cities:
+                kgs = np.flatnonzero(targets[city.index])
+                br, _ = city.best_offers(state, kgs, rival, competition.subsidy_max,
+                                         city.offer_inputs(state, kgs, rival, everyone,
+                                                           parts, values))
+                row = rival.offers[city.index]
+                row[kgs] = damped(row[kgs], br, competition.damping)
+        return rival, parts.at(park_offers(rival, state.parks, state.step),
+                               np.arange(state.kg))[1:]
 
-    def scheme_stakes(self, state: State) -> np.ndarray:
+    def scheme_stakes(self, state: State, shared: SharedDecisions | None = None) -> np.ndarray:
         """What each city expects a year in the scheme to bring (C): inflows from the agreements
         in force (credit valued at λ_Y, tax, platform returns) at today's output, the compensation
         it is owed, and a year of placements it would lose if excluded (platform and map slots;
@@ -201,40 +213,45 @@ class Coordinator(mesa.Agent):
                                               w.n_cities, t))
         owed = np.maximum([city.compensation for city in self.cities], 0.0)
         if not (t - 1) % self._replan_every(state):     # re-projected once a plan period
-            placement = STEPS_PER_YEAR * np.maximum(self._placement_stakes(state), 0.0)
+            placement = STEPS_PER_YEAR * np.maximum(self._placement_stakes(
+                state, shared or SharedDecisions(state)), 0.0)
             for city in self.cities:
                 city.placement_stake = float(placement[city.index])
         return inflow + owed + np.array([city.placement_stake for city in self.cities])
 
     @staticmethod
-    def _placement_stakes(state: State) -> np.ndarray:
+    def _placement_stakes(state: State, shared: SharedDecisions) -> np.ndarray:
         """Per city, the present value of a step's placements it keeps by staying in the scheme
         (shown on the platform, its map slots free of approval friction) against being excluded."""
         s = state.settings
         if not (s.platform or s.mapped is not None):
             return np.zeros(state.world.n_cities)
-        groups = decider_groups(state, np.arange(state.kg))
-        parts = utility_parts(state, groups[0], s)
-        u, available = parts.at(park_offers(s, state.parks, state.step))
+        groups, parts = shared.everyone, shared.parts.parts
+        u, available = _in_force(state, shared)
         nest_param = state.config.economy.nest_parameter
         nest, n_c = state.parks.city, state.world.n_cities
         probs = nested_probabilities(u, nest, n_c, nest_param, available)[:, :-1]    # in force
-        values = city_values(state, np.arange(state.kg))[:, groups[0].kg, :]
+        values = shared.values[:, groups[0].kg, :]
         inside = projected_values(state, s, groups, probs=probs, values=values)
         # exclusion reaches only new projects (platform, map slots, entry): reviewers' utilities
-        # are those in force (tests/test_model.py checks it), and so are their choices
+        # are those in force (tests/test_model.py checks it), and so are their choices; of the
+        # new projects, only those of sector-segments whose settings the exclusion moves
         new = np.flatnonzero(groups[0].current < 0)
-        arrivals, arriving = groups[0].select(new), parts.select(new)
         out = np.zeros(n_c)
         for c in np.flatnonzero(~s.excluded):
             excluded = s.excluded.copy()
             excluded[c] = True
             alone = Settings(offers=s.offers, promoted=s.promoted, mapped=s.mapped,
                              platform=s.platform, excluded=excluded)
-            u, available = utility_parts(state, arrivals, alone, arriving).at(
+            rows = new[segments_settings_move(state, s, alone)[groups[0].kg[new]]]
+            if not len(rows):           # nobody's choice moves: the same projection
+                out[c] = inside[c] - inside[c]
+                continue
+            u, available = utility_parts(state, groups[0].select(rows), alone,
+                                         parts.select(rows)).at(
                 park_offers(alone, state.parks, state.step))
             chosen = probs.copy()
-            chosen[new] = nested_probabilities(u, nest, n_c, nest_param, available)[:, :-1]
+            chosen[rows] = nested_probabilities(u, nest, n_c, nest_param, available)[:, :-1]
             out[c] = inside[c] - projected_values(state, alone, groups, probs=chosen,
                                                   values=values)[c]
         return out
@@ -266,6 +283,13 @@ class Coordinator(mesa.Agent):
         tax = accounts.tax_revenue(accounts.share_matrices(p, state.step, n), park_tax)
         cap = state.config.policies.agreements.side_payment_cap_share * tax
         return np.maximum(cap - committed_side_payments(book, p, n), 0.0)
+
+
+def _in_force(state: State, shared: SharedDecisions) -> tuple[np.ndarray, np.ndarray]:
+    """Every decider's utilities and availability at the offers in force (``shared`` keeps
+    them for the cities' moves)."""
+    offers = park_offers(state.settings, state.parks, state.step)
+    return shared.parts.at(offers, np.arange(state.kg))[1:]
 
 
 def compensation_in_force(cities: Iterable[City]) -> np.ndarray:

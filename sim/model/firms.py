@@ -14,7 +14,7 @@ import numpy as np
 from sim.model.retention import retention_offers
 from sim.model.state import State
 from sim.model.units import Units, new_units
-from sim.model.utility import Choosers, utilities
+from sim.model.utility import Choosers, utilities, utilities_by_kind
 from sim.rules.choice import nested_probabilities, ration_land, sample_choices, second_choice
 from sim.rules.constants import ORIGINS, STEPS_PER_YEAR, Origin, ParkKind, sector_and_segment
 from sim.rules.economy import park_offers
@@ -116,7 +116,7 @@ class Firms:
                        stay_subsidy=np.where(dec.subsidy_until > t, dec.subsidy_rate, 0.0))
         land_per_output = state.world.land_per_output.ravel()[who.kg]
         land_per_a = land_per_output[:, None] * state.terms.q[who.kg]
-        utility = utilities(state, who, state.settings)
+        utility = utilities_by_kind(state, who, state.settings)
         pick = self.choose(state, who, land_per_a, dec.productivity, utility)
         retention = retention_offers(state, who, pick, self.choices, utility[0])
         pick = np.where(retention > 0, who.current, pick)

@@ -127,6 +127,23 @@ def platform_parks(settings: Settings, parks: Parks, step: int) -> np.ndarray:
             & ~settings.excluded[parks.registration][:, None]).T
 
 
+def segments_settings_move(state: State, a: Settings, b: Settings) -> np.ndarray:
+    """Which sector-segments' deciders may have other utility parts (friction, attention,
+    entry) under settings ``b`` than under ``a`` (KG bool): those whose row of the approval
+    friction, of the platform's parks or of the promotion reaching each park differs (offers
+    aside: :meth:`UtilityParts.at` adds them). A decider's parts depend on the settings only
+    through its own row of these, so the others' are the same numbers."""
+    if a.platform != b.platform or (a.mapped is None) != (b.mapped is None):
+        return np.ones(state.kg, dtype=bool)
+    p, amount = state.parks, state.config.policies.investment_map.approval_friction
+    attractor = p.attractor(state.step)
+    moved = (friction(a, p, amount) != friction(b, p, amount)).any(axis=1)
+    moved |= (a.promoted[attractor] != b.promoted[attractor]).any(axis=0)
+    if a.platform:
+        moved |= (platform_parks(a, p, state.step) != platform_parks(b, p, state.step)).any(axis=1)
+    return moved
+
+
 def utilities(state: State, who: Choosers,
               settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """Systematic utilities (n x P) and availability of every park for each decider.
@@ -135,6 +152,26 @@ def utilities(state: State, who: Choosers,
     relocation cost to move and keep their running subsidy contract if they stay.
     """
     return utility_parts(state, who, settings).at(park_offers(settings, state.parks, state.step))
+
+
+def utilities_by_kind(state: State, who: Choosers,
+                      settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`utilities` of many deciders, computed once per kind: a decider's utilities are a
+    function of its attributes (every field of :class:`Choosers`: sector-segment, origin, home,
+    park, running contract) and the state alone, row by row, so deciders alike get the same
+    rows (a step's reviewers and arrivals hold about a third as many kinds as deciders)."""
+    kind = np.stack([_exact_key(getattr(who, f.name)) for f in dataclasses.fields(who)], axis=1)
+    _, first, inverse = np.unique(kind, axis=0, return_index=True, return_inverse=True)
+    u, available = utilities(state, who.select(first), settings)
+    inverse = inverse.ravel()
+    return u[inverse], available[inverse]
+
+
+def _exact_key(values: np.ndarray) -> np.ndarray:
+    """An attribute as int64 keys equal exactly where the values are (floats by their bits)."""
+    if np.issubdtype(values.dtype, np.floating):
+        return np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    return values.astype(np.int64)
 
 
 @dataclasses.dataclass(frozen=True)

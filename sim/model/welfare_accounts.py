@@ -28,6 +28,7 @@ def unit_flows(state: State, events: StepEvents, terms: Terms,
     output = units.output
     labour = w.labour_share.ravel()[kg] * output
     moved = ~events.is_arrival & (events.to_park >= 0)
+    order = _id_order(units.unit_id)
     return welfare.UnitFlows(
         output=output, labour_cost=state.wage[city] * labour,
         reservation=econ.reservation_wage_share * w.wage[city] * labour,
@@ -35,8 +36,9 @@ def unit_flows(state: State, events: StepEvents, terms: Terms,
         distance_cost=econ.distance_cost_per_100km * output * terms.link_km100[kg, city],
         subsidy=np.where(paying, units.subsidy_rate, 0.0) * output + rent_support * output,
         platform_fee=np.where(pwp_open[units.park], platform_rate, 0.0) * output,
-        relocation=_per_unit(state, events, moved, econ.relocation_cost * events.output),
-        friction=_per_unit(state, events, *placed_friction(state, events)),
+        relocation=_per_unit(state, events, order, moved,
+                             econ.relocation_cost * events.output),
+        friction=_per_unit(state, events, order, *placed_friction(state, events)),
         resident=units.origin != Origin.OUTSIDE)
 
 
@@ -52,14 +54,21 @@ def placed_friction(state: State, events: StepEvents) -> tuple[np.ndarray, np.nd
     return placed & (cost > 0), cost
 
 
-def _per_unit(state: State, events: StepEvents, which: np.ndarray,
+def _id_order(ids: np.ndarray) -> np.ndarray:
+    """The order that sorts the units' ids. Ids are unique, so the stable sort gives the only
+    sorting permutation, and it is quick on ids that are mostly in order already (units join at
+    the end with new ids)."""
+    return np.argsort(ids, kind="stable")
+
+
+def _per_unit(state: State, events: StepEvents, order: np.ndarray, which: np.ndarray,
               once: np.ndarray) -> np.ndarray:
     """A one-off cost of some of the step's events (``once``, where ``which``), as the annual
-    rate of this step on the units that paid it (found among the units by id)."""
+    rate of this step on the units that paid it (found among the units by id; ``order`` sorts
+    the ids)."""
     units = state.units
     out = np.zeros(len(units))
     if which.any():
-        order = np.argsort(units.unit_id)
         pos = np.searchsorted(units.unit_id, events.unit_id[which], sorter=order)
         out[order[pos]] = STEPS_PER_YEAR * once[which]
     return out

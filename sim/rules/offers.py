@@ -119,11 +119,15 @@ def best_responses_on(grids: list[np.ndarray], u: np.ndarray, available: np.ndar
     e_in_force, q_paid, value_paid = e[:, None, paid], q[:, None, paid], value[:, None, paid]
     scale = sigma[:, None, None] * nest_param
     in_block = block[None, :] == np.arange(n_blocks)[:, None]
-    nests = [(c, np.flatnonzero(nest[paid] == c)) for c in np.flatnonzero(touched)]
+    nest_paid = nest[paid]
+    nests = [(c, np.flatnonzero(nest_paid == c)) for c in np.flatnonzero(touched)]
+    rep, of_rep = _block_rows(block, n_blocks, current, sigma, q_paid)
     out = []
     for grid in grids:
-        e_paid = e_in_force * np.exp((grid[None, :, None] - current[:, None, None])
-                                     * q_paid / scale)
+        # an offer's factor on the paid parks' weights, computed once per block where its
+        # deciders share the block's offer, scale and output (the same numbers, fewer exps)
+        e_paid = e_in_force * np.exp((grid[None, :, None] - current[rep, None, None])
+                                     * q_paid[rep] / scale[rep])[of_rep]
         worth_paid = e_paid * q_paid * (life * value_paid
                                         - sub_life * grid[None, :, None])   # N x S x J
         num, denom = _touched(e_paid, worth_paid, sums, worth, top, m0, rest, rest_value,
@@ -131,6 +135,21 @@ def best_responses_on(grids: list[np.ndarray], u: np.ndarray, available: np.ndar
         values = in_block @ (weight[:, None] * num / denom)
         out.append((grid[np.argmax(values, axis=1)], values))
     return out
+
+
+def _block_rows(block: np.ndarray, n_blocks: int, current: np.ndarray, sigma: np.ndarray,
+                q_paid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows standing for the deciders in the offer's factor, and each decider's: the first row
+    of each block (any row for a block without deciders) where every decider of a block has
+    the block's offer, scale and output (as the callers build them), else every row itself."""
+    first = np.zeros(n_blocks, dtype=np.intp)
+    first[block[::-1]] = np.arange(len(block) - 1, -1, -1)      # the last write is the first row
+    rows = first[block]
+    if (np.array_equal(current[rows], current) and np.array_equal(sigma[rows], sigma)
+            and np.array_equal(q_paid[rows], q_paid)):
+        return first, block
+    every = np.arange(len(block))
+    return every, every
 
 
 def _over_paid(x: np.ndarray, here: np.ndarray) -> np.ndarray:
