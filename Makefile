@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= logical
 # The posterior `make study` integrates over (sim calibrate), once one is bundled.
 POSTERIOR ?= posteriors/bundled
 
-.PHONY: demo study test lint notebooks bench system-deps clean-venv
+.PHONY: demo study prior-study test lint notebooks bench system-deps clean-venv
 
 $(BIN)/sim: pyproject.toml
 	@PY=$$(command -v $(PYTHON) || command -v python3); \
@@ -34,6 +34,14 @@ study: $(BIN)/sim system-deps
 
 test: $(BIN)/sim system-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+# The comparison over the priors (docs/VALIDATION.md section 9): 200 paired draws of every
+# uncertain parameter, coordinated against homogenised, about 1,400 CPU s.
+prior-study: $(BIN)/sim system-deps
+	$(BIN)/sim prior-sample --draws 1000 --seed 1 --out results/priors
+	$(BIN)/sim batch scenarios/homogenised.yaml scenarios/coordinated.yaml --replicates 200 \
+		--posterior results/priors --quiet --out results/prior_study
+	$(BIN)/sim compare results/prior_study --baseline homogenised --out results/prior_study/report
 
 notebooks: $(BIN)/sim
 	$(BIN)/python notebooks/execute.py --out docs/notebooks
