@@ -183,6 +183,8 @@ def test_a_prior_sample_is_independent_prior_draws_a_batch_reads_and_the_report_
     assert load_posterior(other).keys == [KEYS[0]]
     assert not np.allclose(load_posterior(other).frame[KEYS[0]], prior.frame[KEYS[0]])
     assert cli("prior-sample", "--draws", "0", "--out", "none")[0] == 2
+    assert cli("prior-sample", "--draws", "100001", "--out", "none")[0] == 2
+    assert not (tmp_path / "none").exists()
     assert cli("prior-sample", "--draws", "3", "--out", "prior")[0] == 2      # never overwritten
     rows = [{"run": f"{s}/r{r}", "scenario": s, "replicate": r, "step": 0,
              "welfare": 100.0 + (r % 2) * (s == "coordinated"), "gdp_total": 500.0}

@@ -22,6 +22,8 @@ from sim.config.uncertain import Parameter, integer_keys, parse_uncertain
 from sim.estimation.posterior import PRIOR_KIND
 from sim.paths import SCENARIO_DIR
 
+#: Most draws a folder holds (the batch schema's largest replicate count).
+MAX_DRAWS = 100_000
 #: Spawn key of the prior sample's stream (apart from the reference table's and the draws').
 PRIOR_STREAM = 3131
 
@@ -82,8 +84,9 @@ def cmd_prior_sample(args: argparse.Namespace) -> int:
     """Write the folder and say what it holds."""
     from sim.experiments.store_guard import check_fresh_output
 
-    if args.draws < 1:
-        raise ConfigError(f"--draws: expected an integer >= 1 (got {args.draws})")
+    if not 1 <= args.draws <= MAX_DRAWS:
+        raise ConfigError(f"--draws: expected an integer >= 1 and <= {MAX_DRAWS:,} (a batch "
+                          f"reads one draw per replicate; got {args.draws})")
     check_fresh_output(args.out, "choose another --out")
     keys = [k.strip() for k in args.params.split(",") if k.strip()] if args.params else None
     scenario = args.scenario or SCENARIO_DIR / "base.yaml"
