@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sim.config.loader import ConfigError, resolved_dict, show_path
 from sim.config.sweeps import load_scenario
 from sim.config.uncertain import Parameter, integer_keys, parse_uncertain
-from sim.estimation.posterior import PRIOR_KIND
 from sim.paths import SCENARIO_DIR
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Most draws a folder holds (the batch schema's largest replicate count).
 MAX_DRAWS = 100_000
@@ -31,7 +32,10 @@ PRIOR_STREAM = 3131
 def prior_frame(params: list[Parameter], n: int, seed: int,
                 whole: list[str]) -> pd.DataFrame:
     """``n`` independent prior draws (integer keys rounded) with equal weights."""
+    # lazy: numpy, pandas and the design's helpers load when the command runs, not when `sim`
+    # builds its parser (this module registers a subcommand)
     import numpy as np
+    import pandas as pd
 
     from sim.estimation.priors import sample_prior
     from sim.sensitivity.core import design_points
@@ -46,10 +50,11 @@ def write_prior_sample(out: Path, scenario: str | Path, keys: list[str] | None, 
                        seed: int) -> Path:
     """Write ``posterior.parquet`` (the draws) and ``posterior.json`` (kind ``prior``) to
     ``out``; return it."""
+    # lazy: as prior_frame's
     import dataclasses
 
     from sim.estimation.pipeline import model_version
-    from sim.estimation.posterior import write_posterior
+    from sim.estimation.posterior import PRIOR_KIND, write_posterior
     from sim.sensitivity.core import select
 
     where = show_path(scenario)
@@ -82,6 +87,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_prior_sample(args: argparse.Namespace) -> int:
     """Write the folder and say what it holds."""
+    # lazy: as prior_frame's
+    import pandas as pd
+
     from sim.experiments.store_guard import check_fresh_output
 
     if not 1 <= args.draws <= MAX_DRAWS:
