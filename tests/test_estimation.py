@@ -127,6 +127,25 @@ def test_replicate_is_fixed_by_the_point() -> None:
     assert 0 <= a < 100_000
 
 
+def test_dry_run_times_new_prior_draws_not_a_repeated_point() -> None:
+    """A simulation's cost varies with the parameters and a repeated point finds its base year
+    cached, so the pilot is the mean over new prior draws (the midpoint timed twice was 3-5
+    times too fast for a reference table on the model)."""
+    import argparse
+
+    from sim.estimation.cli import PILOT_DRAWS, _dry_run
+
+    seen = []
+    params = list(toy.PARAMETERS)
+    line = _dry_run(lambda point: seen.append(tuple(sorted(point.items()))), params, 100,
+                    argparse.Namespace(seed=1, workers=1, scheduler=None), "reference table")
+    assert len(seen) == PILOT_DRAWS + 1 == len(set(seen))
+    assert all(p.low <= dict(point)[p.key] <= p.high for point in seen for p in params)
+    assert line.startswith("dry run (nothing written): reference table over 3 parameters, "
+                           "100 simulation(s)")
+    assert f"the mean of {PILOT_DRAWS} prior draws" in line
+
+
 # --------------------------------------------------------------------------- identifiability
 
 
