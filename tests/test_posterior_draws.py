@@ -178,10 +178,11 @@ def test_a_prior_sample_is_independent_prior_draws_a_batch_reads_and_the_report_
         assert values.between(p.low, p.high).all()
         assert values.mean() == pytest.approx((p.low + p.high) / 2, abs=0.1 * (p.high - p.low))
     again = write_prior_sample(tmp_path / "again", SCENARIOS / "base.yaml", None, 400, 1)
-    assert load_posterior(again).frame.equals(prior.frame)
+    assert load_posterior(again.folder).frame.equals(prior.frame)
+    assert again.frame.equals(prior.frame) and again.record == prior.record
     other = write_prior_sample(tmp_path / "other", SCENARIOS / "base.yaml", [KEYS[0]], 400, 2)
-    assert load_posterior(other).keys == [KEYS[0]]
-    assert not np.allclose(load_posterior(other).frame[KEYS[0]], prior.frame[KEYS[0]])
+    assert load_posterior(other.folder).keys == [KEYS[0]]
+    assert not np.allclose(load_posterior(other.folder).frame[KEYS[0]], prior.frame[KEYS[0]])
     assert cli("prior-sample", "--draws", "0", "--out", "none")[0] == 2
     assert cli("prior-sample", "--draws", "100001", "--out", "none")[0] == 2
     assert not (tmp_path / "none").exists()

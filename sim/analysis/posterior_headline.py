@@ -120,7 +120,8 @@ def posterior_blocks(circle: pd.DataFrame, configs: dict[str, dict], baseline: s
     table = probability_better(pairs)
     if table.empty:
         return []
-    draws = draws_by_replicate(folder, sorted(pairs["replicate"].unique()))
+    posterior = load_posterior(folder)
+    draws = draws_by_replicate(posterior, sorted(pairs["replicate"].unique()))
     table["where_not_better"] = [flip_region(pairs, draws, r.scenario, r.measure, r.metric)
                                  for r in table.itertuples()]
     shown = table.assign(
@@ -129,15 +130,9 @@ def posterior_blocks(circle: pd.DataFrame, configs: dict[str, dict], baseline: s
         better=[f"{k} of {n}" for k, n in zip(table["better"], table["n"])])
     shown = shown[["scenario", "measure", "metric", "better", "p_better", "where_not_better"]]
     pick = 1 if lang == "zh" else 0
-    prior = is_prior_sample(folder)
+    prior = posterior.record.get("kind") == PRIOR_KIND      # `sim prior-sample`'s draws
     intro = TEXT["intro"][pick].format(source=TEXT["prior" if prior else "posterior"][pick],
                                        folder=folder.name, n=int(table["n"].max()))
-    if prior:
-        return [("h2", TEXT["heading_prior"][pick]), ("p", TEXT["prior_note"][pick]),
-                ("p", intro), ("table", shown.reset_index(drop=True))]
-    return [("h2", TEXT["heading"][pick]), ("p", intro), ("table", shown.reset_index(drop=True))]
-
-
-def is_prior_sample(folder: Path) -> bool:
-    """Whether the folder holds draws from the priors (``sim prior-sample``), not a fit."""
-    return load_posterior(folder).record.get("kind") == PRIOR_KIND
+    heading = [("h2", TEXT["heading_prior"][pick]), ("p", TEXT["prior_note"][pick])] if prior \
+        else [("h2", TEXT["heading"][pick])]
+    return [*heading, ("p", intro), ("table", shown.reset_index(drop=True))]

@@ -62,9 +62,10 @@ def _at_draw(spec: RunSpec, posterior: Posterior, values: dict[str, float]) -> R
     return dataclasses.replace(spec, config=config)
 
 
-def draws_by_replicate(folder: str | os.PathLike, replicates: Sequence[int]):
-    """The parameter values replicate r received (a DataFrame indexed by replicate)."""
-    posterior = load_posterior(folder)
+def draws_by_replicate(folder: str | os.PathLike | Posterior, replicates: Sequence[int]):
+    """The parameter values replicate r received (a DataFrame indexed by replicate), from a
+    posterior folder or one already loaded."""
+    posterior = folder if isinstance(folder, Posterior) else load_posterior(folder)
     import pandas as pd
 
     return pd.DataFrame([posterior.draw(int(r)) for r in replicates],

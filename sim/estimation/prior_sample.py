@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 from sim.config.loader import ConfigError, resolved_dict, show_path
 from sim.config.sweeps import load_scenario
-from sim.config.uncertain import Parameter, integer_keys, parse_uncertain
+from sim.config.uncertain import integer_keys, parse_uncertain
 from sim.paths import SCENARIO_DIR
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from sim.estimation.posterior import Posterior
 
 #: Most draws a folder holds (the batch schema's largest replicate count).
 MAX_DRAWS = 100_000
@@ -29,32 +29,20 @@ MAX_DRAWS = 100_000
 PRIOR_STREAM = 3131
 
 
-def prior_frame(params: list[Parameter], n: int, seed: int,
-                whole: list[str]) -> pd.DataFrame:
-    """``n`` independent prior draws (integer keys rounded) with equal weights."""
-    # lazy: numpy, pandas and the design's helpers load when the command runs, not when `sim`
-    # builds its parser (this module registers a subcommand)
-    import numpy as np
-    import pandas as pd
-
-    from sim.estimation.priors import sample_prior
-    from sim.sensitivity.core import design_points
-
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(PRIOR_STREAM,)))
-    frame = pd.DataFrame(design_points(sample_prior(params, n, rng), params, whole))
-    frame["weight"] = 1.0 / n
-    return frame
-
-
 def write_prior_sample(out: Path, scenario: str | Path, keys: list[str] | None, n: int,
-                       seed: int) -> Path:
-    """Write ``posterior.parquet`` (the draws) and ``posterior.json`` (kind ``prior``) to
-    ``out``; return it."""
-    # lazy: as prior_frame's
+                       seed: int) -> Posterior:
+    """Write ``n`` independent prior draws (integer keys rounded, equal weights) as
+    ``posterior.parquet`` and a record of kind ``prior`` as ``posterior.json`` into ``out``;
+    return the folder as read back."""
+    # lazy: pandas and the estimation's helpers load when the command runs, not when `sim`
+    # builds its parser (this module registers a subcommand)
     import dataclasses
 
+    import pandas as pd
+
     from sim.estimation.pipeline import model_version
-    from sim.estimation.posterior import PRIOR_KIND, write_posterior
+    from sim.estimation.posterior import PRIOR_KIND, load_posterior, write_posterior
+    from sim.estimation.reference import prior_points
     from sim.sensitivity.core import select
 
     where = show_path(scenario)
@@ -62,14 +50,15 @@ def write_prior_sample(out: Path, scenario: str | Path, keys: list[str] | None, 
     params = select(parse_uncertain(config.uncertain, where), keys, where)
     if not params:
         raise ConfigError(f"{where}: uncertain: expected at least one parameter to draw")
-    frame = prior_frame(params, n, seed, integer_keys(resolved_dict(config),
-                                                      [p.key for p in params]))
+    whole = integer_keys(resolved_dict(config), [p.key for p in params])
+    frame = pd.DataFrame(prior_points(params, n, seed, whole, stream=PRIOR_STREAM))
+    frame["weight"] = 1.0 / n
     record = {"kind": PRIOR_KIND,
               "what": "independent draws from the priors of the uncertain: block, equal "
                       "weights; no data were used (not a posterior)",
               "scenario": where, "draws": n, "draw_seed": seed,
               "priors": [dataclasses.asdict(p) for p in params], "model": model_version()}
-    return write_posterior(out, frame, record)
+    return load_posterior(write_posterior(out, frame, record))   # as a batch will read it
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -87,9 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_prior_sample(args: argparse.Namespace) -> int:
     """Write the folder and say what it holds."""
-    # lazy: as prior_frame's
-    import pandas as pd
-
+    # lazy: as write_prior_sample's
     from sim.experiments.store_guard import check_fresh_output
 
     if not 1 <= args.draws <= MAX_DRAWS:
@@ -98,9 +85,8 @@ def cmd_prior_sample(args: argparse.Namespace) -> int:
     check_fresh_output(args.out, "choose another --out")
     keys = [k.strip() for k in args.params.split(",") if k.strip()] if args.params else None
     scenario = args.scenario or SCENARIO_DIR / "base.yaml"
-    out = write_prior_sample(args.out, scenario, keys, args.draws, args.seed)
-    columns = len(pd.read_parquet(out / "posterior.parquet").columns) - 1
-    print(f"{args.draws} draws of {columns} parameter(s) from the priors of "
-          f"{show_path(scenario)} written to {show_path(out)} (sim batch --posterior "
-          f"{show_path(out)})")
+    written = write_prior_sample(args.out, scenario, keys, args.draws, args.seed)
+    out = show_path(written.folder)
+    print(f"{args.draws} draws of {len(written.keys)} parameter(s) from the priors of "
+          f"{show_path(scenario)} written to {out} (sim batch --posterior {out})")
     return 0

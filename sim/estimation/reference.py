@@ -41,10 +41,11 @@ class ReferenceTable:
 
 
 def prior_points(params: Sequence[Parameter], n: int, seed: int,
-                 integer_keys: Iterable[str] = ()) -> list[dict[str, float]]:
-    """``n`` prior draws as ``{key: value}`` (integer keys rounded), from ``seed`` alone."""
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed,
-                                                       spawn_key=(REFERENCE_STREAM,)))
+                 integer_keys: Iterable[str] = (),
+                 stream: int = REFERENCE_STREAM) -> list[dict[str, float]]:
+    """``n`` prior draws as ``{key: value}`` (integer keys rounded), from ``seed`` and the
+    spawn key ``stream`` alone."""
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(stream,)))
     return design_points(sample_prior(params, n, rng), params, integer_keys)
 
 

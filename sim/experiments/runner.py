@@ -331,8 +331,7 @@ def run_batch(scenario_files: Sequence[str | os.PathLike], out_dir: str | os.Pat
     if resume and not (out / "batch.json").is_file():
         raise ConfigError(f"{show_path(out)}: cannot resume: no batch.json (not a batch folder)")
     if not resume:  # a lone lock file is the tool's own, left by a batch that never began
-        store.check_fresh_output(out, "use --resume to continue that batch or choose another --out",
-                                 ignore=(store_guard.LOCK_FILE,))
+        store.check_fresh_output(out, "use --resume to continue that batch or choose another --out")
     hashes = scenario_hashes(runs)
     order = [spec.name for spec in runs]
     # the cluster is reached before the batch folder is made: a failed connection leaves nothing

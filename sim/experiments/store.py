@@ -76,8 +76,7 @@ def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
     Call it while holding :func:`sim.experiments.store_guard.batch_lock` on ``out_dir``.
     """
     if not resume:
-        check_fresh_output(out_dir, "use --resume to continue that batch or choose another --out",
-                           ignore=(guard.LOCK_FILE,))
+        check_fresh_output(out_dir, "use --resume to continue that batch or choose another --out")
         guard.write_marker(out_dir, guard.BATCH_MARKER)
         (out_dir / "runs").mkdir(exist_ok=True)
         write_atomic(out_dir / "batch.json", json.dumps(record, indent=2, sort_keys=True))

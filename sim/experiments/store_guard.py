@@ -145,17 +145,16 @@ def run_folder_files() -> frozenset[str]:
     return frozenset({RUN_MARKER, "config.yaml", *(f"{name}.parquet" for name in TABLES)})
 
 
-def is_nonempty_dir(path: Path, ignore: tuple[str, ...] = ()) -> bool:
-    """Whether ``path`` is a folder holding anything but the names in ``ignore``."""
-    return path.is_dir() and any(p.name not in ignore for p in path.iterdir())
+def is_nonempty_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder holding anything but the tool's lock file."""
+    return path.is_dir() and any(p.name != LOCK_FILE for p in path.iterdir())
 
 
-def check_fresh_output(path: Path, hint: str, ignore: tuple[str, ...] = ()) -> None:
+def check_fresh_output(path: Path, hint: str) -> None:
     """Refuse to write into an existing non-empty folder (outputs are never overwritten).
 
     A lone lock file is the tool's own, left by a command that stopped before writing anything
     (an unreachable scheduler, a refused design): the folder counts as empty."""
-    ignore = (*ignore, LOCK_FILE)
     if path.is_symlink() and not path.exists():
         raise ConfigError(f"{show_path(path)}: output path is a broken symbolic link")
     if path.exists() and not path.is_dir():
@@ -164,7 +163,7 @@ def check_fresh_output(path: Path, hint: str, ignore: tuple[str, ...] = ()) -> N
     if above is not None and not above.is_dir():
         raise ConfigError(f"{show_path(path)}: output path lies under {show_path(above)}, which "
                           f"is a file, not a folder")
-    if is_nonempty_dir(path, ignore):
+    if is_nonempty_dir(path):
         raise ConfigError(f"{show_path(path)}: output folder exists and is not empty ({hint})")
 
 

@@ -31,7 +31,7 @@ from sim.config.schema import ScenarioConfig
 from sim.config.uncertain import DISTRIBUTIONS, Parameter, parse_uncertain  # noqa: F401 (re-exported for the CLI and tests)
 from sim.experiments.runner import Pool, Progress, check_workers, drive, open_executor
 from sim.experiments.store import write_atomic
-from sim.experiments.store_guard import LOCK_FILE, batch_lock, check_fresh_output
+from sim.experiments.store_guard import batch_lock, check_fresh_output
 from sim.rules.metrics import discounted_total
 
 #: Headline metrics read at the last step of ``Results.circle`` (the metric registry's).
@@ -205,8 +205,7 @@ def open_study(out: Path, record: dict, resume: bool) -> None:
             raise ConfigError(f"{show_path(out)}: --resume: the folder holds a different design "
                               f"(method, samples, seed, parameters or scenarios changed)")
         return
-    check_fresh_output(out, "pass --resume to continue it or choose another --out",
-                       ignore=(LOCK_FILE,))
+    check_fresh_output(out, "pass --resume to continue it or choose another --out")
     (out / "samples").mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(record, indent=1, default=str))
 
