@@ -363,6 +363,24 @@ CASES = [
         "uncertain.economy.tax_rate: expected a range the schema accepts (high = 0.9",
     ),
     (
+        "reviewer_shares_sum_to_one",
+        {"bad.yaml": EXT + "economy: {stay_share_reviewers: 0.9, leave_share_reviewers: 0.1}\n"},
+        None,
+        None,
+        1,
+        "stay_share_reviewers + leave_share_reviewers must be below 1",
+    ),
+    (
+        "uncertain_reviewer_shares_together",
+        {"bad.yaml": EXT + "uncertain:\n  economy.stay_share_reviewers: [0.7, 0.92]\n"
+                           "  economy.leave_share_reviewers: [0.02, 0.1]\n"},
+        None,
+        None,
+        1,
+        "expected ranges the schema accepts together (at the high ends "
+        "economy.stay_share_reviewers = 0.92, economy.leave_share_reviewers = 0.1",
+    ),
+    (
         "uncertain_low_above_high",
         {"bad.yaml": EXT + "uncertain:\n  economy.tax_rate: [0.09, 0.06]\n"},
         None,

@@ -82,3 +82,26 @@ def test_latest_retention_contract_is_placed_by_the_hazard_worked_by_hand():
     np.testing.assert_array_equal(u.subsidy_until, [2, 1, 0, 1])
     np.testing.assert_array_equal(u.subsidy_retention, [True, True, False, False])
     np.testing.assert_array_equal(u.subsidy_payer, [0, 0, -1, 0])
+
+
+def test_switching_cost_at_zero_ends_the_reviewers_fixed_point(monkeypatch):
+    """At an own-cost elasticity of -2 some sector-segments' reviewers stay more than the
+    stated share even with no switching cost: the cost rests at zero there, and the fixed point
+    must end by its change (it ran to its cap of 400 steps, every time, before)."""
+    import sim.model.stationary as stationary
+
+    used = []
+    settle = stationary._settle
+
+    def counted(*args):
+        result = settle(*args)
+        used.append(result[2])
+        return result
+
+    monkeypatch.setattr(stationary, "_settle", counted)
+    cfg = load_scenario("scenarios/homogenised.yaml",
+                        overrides=["world.n_units=2000", "economy.own_cost_elasticity=-2"])
+    model = CircleModel(cfg, seed=1, world=build_world(cfg))
+    assert used and max(used) < 400, used
+    kappa = model.calibration.switching_cost
+    assert (kappa == 0).any() and (kappa > 0).any(), kappa

@@ -151,6 +151,13 @@ class EconomyConfig(Strict):
         missing = {"rnd", "hq", "core", "supply"} - set(self.talent_elasticity)
         if missing:
             raise ValueError(f"talent_elasticity needs the segments {sorted(missing)}")
+        if self.stay_share_reviewers + self.leave_share_reviewers >= 1.0:
+            raise ValueError(
+                f"stay_share_reviewers + leave_share_reviewers must be below 1 (reviewers who "
+                f"stay put and reviewers who leave the circle are parts of one whole; the "
+                f"switching cost that keeps the stated share in place grows without bound as "
+                f"the sum nears 1), got {self.stay_share_reviewers:g} + "
+                f"{self.leave_share_reviewers:g}")
         total = sum(self.origin_shares.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"origin_shares must sum to 1, got {total:g}")

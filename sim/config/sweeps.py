@@ -88,10 +88,16 @@ def check_variable_key(key: str, loc: tuple, origins: Origins, default: str) -> 
                           f"{problem}")
 
 
+#: Uncertain keys whose schema constraint binds on their ends together: the corner of the box
+#: where each key is at its high end (the others at their values) must pass as well.
+JOINT_HIGH = (("economy.stay_share_reviewers", "economy.leave_share_reviewers"),)
+
+
 def check_uncertain(config: ScenarioConfig, origins: Origins, default: str) -> None:
     """Every entry of the ``uncertain:`` block (for the sensitivity analysis) is a schema key
-    with a valid range whose ends the schema accepts."""
-    problems = []
+    with a valid range whose ends the schema accepts, alone and, for the keys of
+    :data:`JOINT_HIGH`, at their high ends together (a sampler draws every point of the box)."""
+    problems: list[str] = []
     for key, spec in (config.uncertain or {}).items():
         check_variable_key(str(key), ("uncertain", key), origins, default)
         at = origin_of(("uncertain", key), origins, default)
@@ -109,8 +115,34 @@ def check_uncertain(config: ScenarioConfig, origins: Origins, default: str) -> N
                 why = exc.errors()[0]["msg"].removeprefix("Value error, ")
                 problems.append(f"{at}: uncertain.{key}: expected a range the schema accepts "
                                 f"({end} = {value:g}: {why})")
+    if not problems:
+        problems = _joint_problems(config, origins, default)
     if problems:
         raise ConfigError("\n".join(problems))
+
+
+def _joint_problems(config: ScenarioConfig, origins: Origins, default: str) -> list[str]:
+    """The corners of :data:`JOINT_HIGH` where two or more of the keys are uncertain."""
+    block = {str(key): spec for key, spec in (config.uncertain or {}).items()}
+    problems = []
+    for keys in JOINT_HIGH:
+        varied = [key for key in keys if key in block]
+        if len(varied) < 2:       # one key alone: its own ends were checked
+            continue
+        data = resolved_dict(config)
+        where = origin_of(("uncertain", varied[0]), origins, default)
+        highs = {}
+        for key in varied:
+            highs[key] = parse_entry(key, block[key], where).high
+            set_dotted(data, key, highs[key], where)
+        try:
+            ScenarioConfig.model_validate(data)
+        except ValidationError as exc:
+            why = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            ends = ", ".join(f"{key} = {value:g}" for key, value in highs.items())
+            problems.append(f"{where}: uncertain.{varied[0]}: expected ranges the schema accepts "
+                            f"together (at the high ends {ends}: {why})")
+    return problems
 
 
 def sweep_points(config: ScenarioConfig, origins: Origins, default: str) -> list[dict[str, Any]]:

@@ -214,8 +214,12 @@ def _settle(state: State, who: Choosers, mass: np.ndarray, u0: np.ndarray,
                                              / np.maximum(inflow, 1e-300)), 0.0)
         step_k = np.where(kg_mass > 0, np.log(stay / np.maximum(1 - stay, 1e-300)) - goal, 0.0)
         delta += step_v
-        kappa = np.maximum(kappa - step_k, 0.0)
-        if max(np.abs(step_v).max(), np.abs(step_k).max()) < tol:
+        # the switching cost cannot fall below zero: where reviewers stay more than the stated
+        # share even when moving costs only its money, it rests at zero, and what converges
+        # is its change, not the stay share's gap (which stays open there)
+        kappa, moved_k = np.maximum(kappa - step_k, 0.0), kappa
+        moved_k = moved_k - kappa
+        if max(np.abs(step_v).max(), np.abs(moved_k).max()) < tol:
             if fresh == it:
                 break
             rates = None

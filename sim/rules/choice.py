@@ -145,8 +145,11 @@ def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.n
         stay = np.einsum("ka,kaa->k", n, p) / total
         step_k = np.log(stay / (1 - stay)) - goal
         v += step_v
-        kappa = np.maximum(kappa - step_k, 0.0)
-        if max(np.abs(step_v).max(), np.abs(step_k).max()) < tol:
+        # κ rests at zero where reviewers stay more than the stated share even when moving
+        # costs only its money: there its change converges, not the stay share's gap
+        kappa, moved_k = np.maximum(kappa - step_k, 0.0), kappa
+        moved_k = moved_k - kappa
+        if max(np.abs(step_v).max(), np.abs(moved_k).max()) < tol:
             break
     return v, kappa
 
