@@ -205,9 +205,10 @@ def map_figures(batch, main: list[str], lang: str, boundaries: list | None) -> l
         figures.append(("coordinator_map", plots.plot_coordinator_map(table, mapped[0], runs,
                                                                       lang)))
     figures.append(("specialisation", plots.plot_specialisation(batch.sectors, main, lang=lang)))
-    placed = batch.transfers[(batch.transfers["channel"] != "exit")
-                             & batch.transfers["to_city"].notna()]
-    if set(main) <= set(placed["scenario"]):     # a batch of 0 quarters placed nothing
+    transfers = batch.transfers
+    placed = transfers["scenario"][(transfers["channel"] != "exit")
+                                   & transfers["to_city"].notna()]   # no copy of the table
+    if set(main) <= set(placed.unique()):     # a batch of 0 quarters placed nothing
         figures.append(("arrivals_map", plots.plot_specialisation(batch.transfers, main,
                                                                   "arrivals", lang)))
     figures.append(("flow_map", plots.plot_flow_map(batch.cities, batch.transfers, main[:2],

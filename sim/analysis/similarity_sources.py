@@ -68,7 +68,9 @@ def integrated_gradient(x_a: np.ndarray, x_b: np.ndarray,
 
 
 def _cells(frame: pd.DataFrame, level: str) -> pd.Series:
-    return frame["sector"] if level == "sector" else frame["sector"] + "/" + frame["segment"]
+    if level == "sector":
+        return frame["sector"]
+    return frame["sector"].astype(str) + "/" + frame["segment"].astype(str)   # categoricals
 
 
 def _matrix(frame: pd.DataFrame, city_column: str, ring: Sequence[str], cells: Sequence[str],
@@ -76,7 +78,7 @@ def _matrix(frame: pd.DataFrame, city_column: str, ring: Sequence[str], cells: S
     """Ring cities x cells sum of ``output`` (cities or cells absent: 0)."""
     frame = frame.assign(cell=_cells(frame, level), output=frame["output"].astype(float))
     table = frame.pivot_table(index=city_column, columns="cell", values="output", aggfunc="sum",
-                              fill_value=0.0)
+                              fill_value=0.0, observed=True)
     return table.reindex(index=list(ring), columns=list(cells), fill_value=0.0).to_numpy(float)
 
 
@@ -125,9 +127,11 @@ def decompose(batch, scenario: str, baseline: str, manufacturing: Sequence[str],
     sectors = batch.sectors[batch.sectors["run"].isin(runs)
                             & batch.sectors["sector"].isin(list(manufacturing))]
     sectors = stats.last_step(sectors)
-    transfers = batch.transfers[batch.transfers["run"].isin(runs)]
-    by_run = {key: frame for key, frame in transfers.groupby(["scenario", "replicate"])}
-    empty = transfers.iloc[:0]
+    transfers = batch.transfers
+    at = transfers.groupby("run", observed=True, sort=False).indices   # row numbers, no copies
+    none = np.array([], dtype=np.intp)
+    by_run = {(row.scenario, row.replicate): at.get(row.run, none)
+              for row in circle.drop_duplicates("run").itertuples() if row.run in runs}
     cells = sorted(set(_cells(sectors, level)))
     city, cell = (a.ravel() for a in np.meshgrid(ring, cells, indexing="ij"))
     rows = []
@@ -135,7 +139,8 @@ def decompose(batch, scenario: str, baseline: str, manufacturing: Sequence[str],
     for replicate in sorted(held[0] & held[1]):       # paired: replicates both scenarios ran
         parts = {name: stock_by_channel(
             sectors[(sectors["scenario"] == name) & (sectors["replicate"] == replicate)],
-            by_run.get((name, replicate), empty), ring, cells, level) for name in pair}
+            transfers.iloc[by_run.get((name, replicate), none)], ring, cells, level)
+            for name in pair}
         before, after = (sum(parts[name].values()) for name in pair)
         weight = integrated_gradient(before, after)
         for channel in CHANNELS:

@@ -89,7 +89,7 @@ def paired_t(diff: np.ndarray, level: float = LEVEL) -> dict:
 
 def last_step(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows at each run's last recorded step."""
-    last = frame.groupby("run")["step"].transform("max")
+    last = frame.groupby("run", observed=True)["step"].transform("max")
     return frame[frame["step"] == last]
 
 
@@ -271,12 +271,12 @@ def investment_matrix(sectors: pd.DataFrame, scenario: str, measure: str = "lq")
 
     ``measure``: ``lq`` location quotients, or ``share`` each city's output share by sector.
     """
-    rows = sectors[sectors["scenario"] == scenario]
+    rows = sectors.loc[sectors["scenario"] == scenario, ["run", "step", "city", "sector", "output"]]
     if rows.empty:
         raise ValueError(f"no sectors rows for scenario {scenario!r}")
-    rows = rows[rows["step"] == rows.groupby("run")["step"].transform("max")]
+    rows = last_step(rows)
     total = rows.pivot_table(index="city", columns="sector", values="output", aggfunc="sum",
-                             fill_value=0.0) / rows["run"].nunique()
+                             fill_value=0.0, observed=True) / rows["run"].nunique()
     total = total.reindex(index=i18n.city_order(total.index),
                           columns=i18n.sector_order(total.columns))
     if measure == "lq":
@@ -297,10 +297,11 @@ def map_matrix(investment_map: pd.DataFrame, scenario: str, n_runs: int) -> pd.D
     rows = investment_map[investment_map["scenario"] == scenario]
     if rows.empty:
         raise ValueError(f"no investment_map rows for scenario {scenario!r}")
-    rows = rows[rows["step"] == rows.groupby("run")["step"].transform("max")]
-    counts = rows.groupby(["city", "sector", "segment"]).size().rename("n").reset_index()
+    rows = last_step(rows)
+    counts = rows.groupby(["city", "sector", "segment"], observed=True).size().rename("n")
+    counts = counts.reset_index()
     share = counts.pivot_table(index="city", columns=["sector", "segment"], values="n",
-                               fill_value=0.0) / max(1, n_runs)
+                               fill_value=0.0, observed=True) / max(1, n_runs)
     segments = list(pd.unique(investment_map["segment"]))
     order = {s: i for i, s in enumerate(SEGMENTS)}
     sectors = i18n.sector_order(share.columns.get_level_values(0))
@@ -317,12 +318,13 @@ def arrivals_matrix(transfers: pd.DataFrame, scenario: str) -> pd.DataFrame:
     Rows cities (where units went), columns sectors; shows where new and moved projects land,
     so duplicated targeting shows even while the base-year stock dominates output.
     """
-    rows = transfers[(transfers["scenario"] == scenario) & (transfers["channel"] != "exit")]
-    rows = rows[rows["to_city"].notna()]
+    placed = ((transfers["scenario"] == scenario) & (transfers["channel"] != "exit")
+              & transfers["to_city"].notna())
+    rows = transfers.loc[placed, ["to_city", "sector", "output"]]   # not a copy of every column
     if rows.empty:
         raise ValueError(f"no placements in transfers for scenario {scenario!r}")
     total = rows.pivot_table(index="to_city", columns="sector", values="output", aggfunc="sum",
-                             fill_value=0.0)
+                             fill_value=0.0, observed=True)
     total = total.reindex(index=i18n.city_order(total.index),
                           columns=i18n.sector_order(total.columns), fill_value=0.0)
     return pd.DataFrame(location_quotients(total.to_numpy()), index=total.index,
@@ -335,12 +337,13 @@ def moved_out_of_wuhan(transfers: pd.DataFrame, scenario: str,
 
     ``n_runs``: the scenario's number of runs (default: runs with any transfer row).
     """
-    rows = transfers[(transfers["scenario"] == scenario) & (transfers["from_city"] == "Wuhan")
-                     & (transfers["to_city"] != "Wuhan") & (transfers["channel"] != "exit")]
-    rows = rows[rows["to_city"].notna()]
+    moved = ((transfers["scenario"] == scenario) & (transfers["from_city"] == "Wuhan")
+             & (transfers["to_city"] != "Wuhan") & (transfers["channel"] != "exit")
+             & transfers["to_city"].notna())
+    rows = transfers.loc[moved, ["to_city", "channel", "output"]]
     if n_runs is None:
         n_runs = transfers.loc[transfers["scenario"] == scenario, "run"].nunique()
-    moved = rows.groupby(["to_city", "channel"], as_index=False)["output"].sum()
+    moved = rows.groupby(["to_city", "channel"], as_index=False, observed=True)["output"].sum()
     return moved.assign(output=moved["output"] / max(1, n_runs))
 
 

@@ -30,7 +30,8 @@ from sim.config.loader import ConfigError, show_path
 from sim.config.sweeps import run_name
 from sim.experiments import store_guard as guard
 from sim.experiments.store_guard import check_fresh_output, data_hash, data_hash_of_all  # noqa: F401 (re-exported)
-from sim.model.tables import OPTIONAL_TABLES, TABLES, TableSet
+from sim.experiments.store_read import read_tables
+from sim.model.tables import TABLES, TableSet
 from sim.version import __version__
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
@@ -380,25 +381,7 @@ def load_results(directory: str | os.PathLike) -> BatchResults:
     ok = manifest[manifest["status"] == "ok"]
     sweeps = [json.loads(s) if isinstance(s, str) and s else {} for s in ok["sweep"]]
     swept = list(dict.fromkeys(k for point in sweeps for k in point))
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
-    for (_, row), point in zip(ok.iterrows(), sweeps):
-        ids = {"run": row["run"], "scenario": row["scenario"], "replicate": int(row["replicate"])}
-        ids.update({key: point.get(key) for key in swept})
-        for name, frame in _read_tables(out_dir, row["run"]).items():
-            parts[name].append(frame.assign(**ids)[list(ids) + list(frame.columns)])
-    id_columns = ["run", "scenario", "replicate", *swept]
-    frames = {name: (pd.concat(parts[name], ignore_index=True) if parts[name]
-                     else pd.DataFrame(columns=id_columns + list(TABLES[name])))
-              for name in TABLES}
-    return BatchResults(**frames, manifest=manifest, swept_keys=swept)
-
-
-def _read_tables(out_dir: Path, run: str) -> dict[str, pd.DataFrame]:
-    folder = out_dir / "runs" / run_folder_name(run)
-    try:
-        return {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES
-                if name not in OPTIONAL_TABLES or (folder / f"{name}.parquet").exists()}
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        raise ConfigError(f"{show_path(out_dir)}: damaged run {run}: {type(exc).__name__}: "
-                          f"{' '.join(str(exc).split())[:200]}; rerun the batch with --resume "
-                          f"to recompute it") from None
+    ids = {"run": list(ok["run"]), "scenario": list(ok["scenario"]),
+           "replicate": [int(r) for r in ok["replicate"]],
+           **{key: [point.get(key) for point in sweeps] for key in swept}}
+    return BatchResults(**read_tables(out_dir, ids), manifest=manifest, swept_keys=swept)

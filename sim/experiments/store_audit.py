@@ -120,10 +120,15 @@ def _missing_notes(out: Path, manifest: pd.DataFrame) -> list[str]:
     return notes
 
 
+#: PyYAML's safe loader in C (libyaml) where installed: the same values, read about ten times
+#: faster than the pure-Python one (a 400-run batch has 400 configs to check).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _config(out: Path, run: str) -> dict:
     path = out / "runs" / run_folder_name(run) / "config.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}
