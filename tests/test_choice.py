@@ -11,6 +11,7 @@ from sim.rules.choice import (
     ration_land,
     sample_choices,
     second_choice,
+    switching_cost_step,
 )
 
 
@@ -139,3 +140,25 @@ def test_reviewer_calibration_hits_the_stay_share_and_stays_stationary():
         e = np.exp(util)
         p = e / (e.sum(axis=1, keepdims=True) + 1)
         np.testing.assert_allclose(counts[k] @ p, counts[k] * 0.95, rtol=1e-6)
+
+
+def test_switching_cost_step_rests_at_zero_and_reports_its_change():
+    # worked by hand: 0 - 0.3 floors at 0 (no change), 1 - 0.25 = 0.75, 0.5 + 0.1 = 0.6
+    new, moved = switching_cost_step(np.array([0.0, 1.0, 0.5]), np.array([0.3, 0.25, -0.1]))
+    np.testing.assert_allclose(new, [0.0, 0.75, 0.6])
+    assert moved == pytest.approx(0.25)
+    # at the floor with the gap still open, nothing moves: a fixed point on it has converged
+    assert switching_cost_step(np.zeros(2), np.array([0.4, 0.2]))[1] == 0.0
+
+
+def test_reviewer_calibration_ends_with_the_cost_at_zero_where_the_stay_share_is_exceeded():
+    # moving costs 3 utility units of money: even with κ = 0 more than 70% stay put
+    counts = np.array([[600.0, 300.0, 100.0]])
+    money = np.full((1, 3), 3.0)
+    v, kappa = calibrate_reviewers(counts, 0.05, money, 0.7)
+    assert kappa[0] == 0.0
+    assert stay_shares(v, money, counts)[0] > 0.7
+    util = np.where(np.eye(3, dtype=bool), v[0][None, :], (v[0] - money[0])[None, :])
+    e = np.exp(util)
+    p = e / (e.sum(axis=1, keepdims=True) + 1)
+    np.testing.assert_allclose(counts[0] @ p, counts[0] * 0.95, rtol=1e-6)

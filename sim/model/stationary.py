@@ -20,7 +20,7 @@ from sim.model.retention import acceptance_lift, accepted_chance, retention_term
 from sim.model.state import State
 from sim.model.status_quo import arrivals_by_city, free_after_exits
 from sim.model.utility import Choosers, utilities
-from sim.rules.choice import nested_probabilities
+from sim.rules.choice import nested_probabilities, switching_cost_step
 from sim.rules.constants import Origin
 from sim.rules.economy import Settings
 
@@ -214,12 +214,8 @@ def _settle(state: State, who: Choosers, mass: np.ndarray, u0: np.ndarray,
                                              / np.maximum(inflow, 1e-300)), 0.0)
         step_k = np.where(kg_mass > 0, np.log(stay / np.maximum(1 - stay, 1e-300)) - goal, 0.0)
         delta += step_v
-        # the switching cost cannot fall below zero: where reviewers stay more than the stated
-        # share even when moving costs only its money, it rests at zero, and what converges
-        # is its change, not the stay share's gap (which stays open there)
-        kappa, moved_k = np.maximum(kappa - step_k, 0.0), kappa
-        moved_k = moved_k - kappa
-        if max(np.abs(step_v).max(), np.abs(moved_k).max()) < tol:
+        kappa, moved = switching_cost_step(kappa, step_k)
+        if max(np.abs(step_v).max(), moved) < tol:
             if fresh == it:
                 break
             rates = None

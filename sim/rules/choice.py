@@ -145,13 +145,21 @@ def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.n
         stay = np.einsum("ka,kaa->k", n, p) / total
         step_k = np.log(stay / (1 - stay)) - goal
         v += step_v
-        # κ rests at zero where reviewers stay more than the stated share even when moving
-        # costs only its money: there its change converges, not the stay share's gap
-        kappa, moved_k = np.maximum(kappa - step_k, 0.0), kappa
-        moved_k = moved_k - kappa
-        if max(np.abs(step_v).max(), np.abs(moved_k).max()) < tol:
+        kappa, moved = switching_cost_step(kappa, step_k)
+        if max(np.abs(step_v).max(), moved) < tol:
             break
     return v, kappa
+
+
+def switching_cost_step(kappa: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, float]:
+    """The switching cost after a Newton step on its stay-share gap, and its largest change.
+
+    The cost is not negative: where reviewers stay more than the stated share even when moving
+    costs only its money, it rests at zero and the gap stays open, so a fixed point on it
+    converges by the cost's change, not by the gap.
+    """
+    new = np.maximum(kappa - step, 0.0)
+    return new, float(np.abs(kappa - new).max(initial=0.0))
 
 
 def ration_land(choice: np.ndarray, land_need: np.ndarray, free_land: np.ndarray,
