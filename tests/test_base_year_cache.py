@@ -44,7 +44,7 @@ def same(a: BaseYear, b: BaseYear) -> bool:
     return (all(np.array_equal(getattr(x, f.name), getattr(y, f.name))
                 for x, y in parts for f in dataclasses.fields(x))
             and np.array_equal(a.offers, b.offers) and a.settle_rounds == b.settle_rounds
-            and a.world_stream == b.world_stream)
+            and a.settled == b.settled and a.world_stream == b.world_stream)
 
 
 # ----------------------------------------------------------------------------- the trace

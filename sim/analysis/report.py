@@ -96,9 +96,11 @@ def batch_metadata(batch_dir: Path, manifest: pd.DataFrame) -> dict:
         stamp = datetime.fromtimestamp(manifest_file.stat().st_mtime, tz=UTC)
         date = stamp.strftime("%Y-%m-%d %H:%M UTC")
     versions = sorted({str(v) for v in ok.get("version", pd.Series(dtype=str)).dropna()})
+    settled = ok.get("base_year_settled", pd.Series(dtype=str)).astype(str).str.strip()
     return {"version": record.get("version") or ", ".join(versions),
             "seed": ", ".join(map(str, seeds)), "date": date,
-            "scenarios": record.get("scenarios", {})}
+            "scenarios": record.get("scenarios", {}), "runs": len(ok),
+            "unsettled": int((settled.str.lower() == "false").sum())}
 
 
 def main_scenarios(names, baseline: str) -> list[str]:

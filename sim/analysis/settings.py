@@ -36,6 +36,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "version": ("Model version", "模型版本"),
     "data": ("Data folder hash", "数据文件夹哈希"),
     "written": ("Batch written", "批次写入时间"),
+    "unsettled": ("In {k} of {n} runs the status quo's fixed point stopped at its cap: their "
+                  "base year is not exactly at rest, so part of their change over the horizon is "
+                  "its drift (manifest.csv, column base_year_settled).",
+                  "{n} 次运行中有 {k} 次现状均衡的不动点迭代在上限处停止:其基年并非完全静止,"
+                  "模拟期内的部分变化来自这一漂移(见 manifest.csv 的 base_year_settled 列)。"),
     "small": ("This batch is smaller or shorter than the model's default ({n:,} units, {s} "
               "quarters): a quick look, not a result to quote.",
               "本批次的规模或模拟期小于模型默认值({n:,} 个生产单位、{s} 个季度):仅供快速查看,"
@@ -61,6 +66,8 @@ class BatchSettings:
     written: str
     default_units: int
     default_steps: int
+    runs: int = 0
+    unsettled: int = 0
 
     @property
     def small(self) -> bool:
@@ -91,7 +98,8 @@ def batch_settings(configs: dict[str, dict], metadata: dict, replicates: int,
         replicates=int(replicates), seed=str(metadata.get("seed", "")), rate=float(rate),
         version=str(metadata.get("version", "")), data_hash=", ".join(hashes),
         written=str(metadata.get("date", "")), default_units=units_default,
-        default_steps=steps_default)
+        default_steps=steps_default, runs=int(metadata.get("runs", 0)),
+        unsettled=int(metadata.get("unsettled", 0)))
 
 
 def rows(settings: BatchSettings, lang: str) -> list[tuple[str, str]]:
@@ -113,7 +121,8 @@ def rows(settings: BatchSettings, lang: str) -> list[tuple[str, str]]:
 
 
 def warnings(settings: BatchSettings, lang: str) -> list[str]:
-    """What the settings forbid reading into the numbers: a small batch, few replicates."""
+    """What the settings forbid reading into the numbers: a small batch, few replicates, runs
+    whose base year did not settle."""
     found = []
     if settings.small:
         found.append(text("small", lang).format(n=settings.default_units,
@@ -122,6 +131,8 @@ def warnings(settings: BatchSettings, lang: str) -> list[str]:
         found.append(i18n.sentence("one_replicate", lang))
     elif settings.replicates < 10:
         found.append(i18n.sentence("few_replicates", lang))
+    if settings.unsettled:
+        found.append(text("unsettled", lang).format(k=settings.unsettled, n=settings.runs))
     return found
 
 

@@ -96,6 +96,7 @@ def pack(base: BaseYear) -> dict[str, np.ndarray]:
     out.update({f"units.{f.name}": getattr(base.units, f.name) for f in dataclasses.fields(Units)})
     out["offers"] = base.offers
     out["settle_rounds"] = np.asarray(base.settle_rounds)
+    out["settled"] = np.asarray(base.settled)
     out["world_stream"] = np.asarray(json.dumps(base.world_stream))
     return out
 
@@ -111,7 +112,8 @@ def unpack(data: dict[str, np.ndarray]) -> BaseYear:
     units = Units(**{f.name: data[f"units.{f.name}"] for f in dataclasses.fields(Units)})
     return BaseYear(calibration=calibration, units=units, offers=data["offers"],
                     settle_rounds=int(data["settle_rounds"]),
-                    world_stream=json.loads(str(data["world_stream"])))
+                    world_stream=json.loads(str(data["world_stream"])),
+                    settled=bool(data["settled"]))
 
 
 def use_folder(folder: str | os.PathLike) -> None:

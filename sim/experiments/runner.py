@@ -91,7 +91,8 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
         base_years.use_environment()
         config = ScenarioConfig.model_validate(spec.config)
         results = run_scenario(config, seed=spec.seed, replicate=spec.replicate)
-        outcome = {"status": "ok", "message": "", "tables": results.tables()}
+        outcome = {"status": "ok", "message": "", "tables": results.tables(),
+                   "base_year_settled": results.diagnostics["base_year_settled"]}
     except Exception as exc:  # noqa: BLE001 (a failed run is data, not a crash)
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         outcome = {"status": "failed", "message": message, "tables": None}
@@ -493,4 +494,5 @@ def _status_record(spec: RunSpec, outcome: dict, scenario: dict) -> dict[str, An
             "replicate": spec.replicate, "seed": spec.seed, "status": outcome["status"],
             "duration_s": outcome["duration_s"], "message": outcome["message"],
             "version": __version__, "config_hash": scenario["config_hash"],
-            "data_hash": scenario["data_hash"]}
+            "data_hash": scenario["data_hash"],
+            "base_year_settled": outcome.get("base_year_settled", "")}

@@ -35,7 +35,7 @@ from sim.model.tables import TABLES, TableSet
 from sim.version import __version__
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
-                    "message", "version", "config_hash", "data_hash")
+                    "message", "version", "config_hash", "data_hash", "base_year_settled")
 
 
 class StoreError(ConfigError):

@@ -42,6 +42,9 @@ class BaseYear:
             holding the status quo's contracts.
         offers: C x KG the status quo's subsidy offers (zeros without competition).
         settle_rounds: rounds the status quo's offers took to settle (0 without competition).
+        settled: whether the status quo's fixed points ended by their tolerances (True without
+            competition, where there is none); False when one stopped at its cap, so the base
+            year is not exactly at rest.
         world_stream: the ``world`` generator's state after the base year's draws.
     """
 
@@ -50,12 +53,13 @@ class BaseYear:
     offers: np.ndarray
     settle_rounds: int
     world_stream: dict[str, Any]
+    settled: bool = True
 
     def copy(self) -> BaseYear:
         """A copy whose arrays a run may change without touching this one."""
         return BaseYear(calibration=_copied(self.calibration), units=_copied(self.units),
                         offers=self.offers.copy(), settle_rounds=self.settle_rounds,
-                        world_stream=dict(self.world_stream))
+                        world_stream=dict(self.world_stream), settled=self.settled)
 
 
 def _copied(value: Any) -> Any:
@@ -76,7 +80,7 @@ def settle_base_year(world: World, config: ScenarioConfig, rng: np.random.Genera
     """
     calibration, units, quo = calibrate(world, config, rng)
     offers = np.zeros((world.n_cities, n_sector_segments(world.n_sectors)))
-    rounds = 0
+    rounds, settled = 0, True
     state = _base_state(world, config, calibration, units, quo)
     step_one = status_quo_state(state, quo, state.terms)
     delta_free = (calibration.delta_arrival.copy() if quo.n == world.n_cities
@@ -89,10 +93,10 @@ def settle_base_year(world: World, config: ScenarioConfig, rng: np.random.Genera
         # units close before the survivors review; a unit is new if it arrived or moved in
         turnover = cal.p_exit + (1 - cal.p_exit) * cal.p_review * (1 - econ.stay_share_reviewers)
         contracts = draw_base_contracts(len(units), turnover, term, rng)
-        offers, calibration, rounds = status_quo_offers(step_one, _budget_holders(state),
-                                                        delta_free, contracts)
+        offers, calibration, rounds, settled = status_quo_offers(
+            step_one, _budget_holders(state), delta_free, contracts)
     return BaseYear(calibration=calibration, units=units, offers=offers, settle_rounds=rounds,
-                    world_stream=rng.bit_generator.state)
+                    world_stream=rng.bit_generator.state, settled=settled)
 
 
 def _base_state(world: World, config: ScenarioConfig, calibration: Calibration, units: Units,

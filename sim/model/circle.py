@@ -78,6 +78,7 @@ class CircleModel(mesa.Model):
             self.world, config, self.streams["world"], settle_base_year)
         self.calibration, units = base.calibration, base.units
         self.settle_rounds = base.settle_rounds
+        self.base_year_settled = base.settled      # False: a fixed point stopped at its cap
         self.parks = build_parks(self.world, config, self.calibration.local_capacity)
         self.agreements = agreement_book.prepare(self.parks, config, self.world.n_cities)
         agreement_book.record_in_force(self.agreements, self.parks, self.world.cities)
@@ -277,5 +278,7 @@ def run_scenario(config: ScenarioConfig, seed: int | None = None, replicate: int
     for _ in range(config.steps if steps is None else steps):
         model.step()
     results = model.recorder.results(config)
+    results.diagnostics = {"base_year_settled": bool(model.base_year_settled),
+                           "settle_rounds": int(model.settle_rounds)}
     check_finite(results.tables(), config.name, seed, replicate)  # a NaN fails the run, loudly
     return results

@@ -123,7 +123,7 @@ def status_quo_state(state: State, parks: Parks, terms: Terms) -> State:
 def status_quo_offers(state: State, cities: Sequence[City], delta_free: np.ndarray,
                       contracts: BaseContracts | None = None,
                       max_rounds: int = 60, tol: float = 1e-6, max_passes: int = 4,
-                      review_passes: int = 2) -> tuple[np.ndarray, Calibration, int]:
+                      review_passes: int = 2) -> tuple[np.ndarray, Calibration, int, bool]:
     """Offers (C x KG) and the calibration of the status quo's equilibrium.
 
     Offers settle by rounds: each sets every city's offers halfway to its best response within
@@ -146,12 +146,16 @@ def status_quo_offers(state: State, cities: Sequence[City], delta_free: np.ndarr
         delta_free: arrival constants that reproduce base shares without offers (KG x C).
         contracts: the draws of base-year contracts, signed at each round's offers.
     Returns:
-        offers, the calibration with the status quo's constants, rounds used.
+        offers, the calibration with the status quo's constants, rounds used, and whether the
+        status quo settled: a pass after the first left the offers unchanged within ``tol``
+        and the reviewers' fixed point then ended by its own tolerance. False means a fixed
+        point stopped at its cap (``max_rounds`` or ``max_passes`` here, or the reviewers'
+        iteration limits), so the base year is not exactly at rest and drifts from step 1.
     """
     settling = _Settling(state, cities, delta_free, contracts)
-    rounds = 0
+    rounds, settled = 0, False
     for pass_ in range(max_passes):   # offers settle, then contracts and reviewers; repeat
-        br, stable, moved = None, False, False
+        br, stable, moved, offers_settled = None, False, False, False
         settling.constants()
         while rounds < max_rounds:
             rounds += 1
@@ -159,14 +163,16 @@ def status_quo_offers(state: State, cities: Sequence[City], delta_free: np.ndarr
                 fresh = settling.best_responses()
                 stable, br = br is not None and np.array_equal(fresh, br), fresh
             if settling.half_step(br) <= tol:
+                offers_settled = True
                 break
             moved = True
         # the retention chances are set once, in the first pass: contracts change by the
         # draw of whole units, and a budget that sees them could then cycle
-        settling.reviewers(review_passes if pass_ == 0 else 1)
+        reviewers_settled = settling.reviewers(review_passes if pass_ == 0 else 1)
         if pass_ and not moved:
+            settled = offers_settled and reviewers_settled
             break
-    return settling.settings.offers.copy(), settling.state.calibration, rounds
+    return settling.settings.offers.copy(), settling.state.calibration, rounds, settled
 
 
 class _Settling:
@@ -220,14 +226,17 @@ class _Settling:
         self.constants()
         return change
 
-    def reviewers(self, passes: int) -> None:
-        """Contracts and the reviewers' constants and switching cost settle together."""
+    def reviewers(self, passes: int) -> bool:
+        """Contracts and the reviewers' constants and switching cost settle together; whether
+        the last of the reviewers' fixed points ended by its tolerance."""
+        settled = False
         for i in range(passes):
             if i and self.state.config.competition.retention:   # chances of the settled reviewers
                 self.retention = (*retention_hazards(self.state, self.settings, self.grid),
                                   self.grid)
             self.constants()
-            review, kappa, _ = settle_reviewers(self.state, self.settings)
+            review, kappa, _, settled = settle_reviewers(self.state, self.settings)
             self.state = dataclasses.replace(
                 self.state, calibration=dataclasses.replace(
                     self.state.calibration, delta_review=review, switching_cost=kappa))
+        return settled

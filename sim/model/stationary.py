@@ -148,7 +148,8 @@ def retention_hazards(state: State, settings: Settings,
 
 
 def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
-                     tol: float = 1e-5, max_outer: int = 4) -> tuple[np.ndarray, np.ndarray, int]:
+                     tol: float = 1e-5, max_outer: int = 4
+                     ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Reviewers' constants (KG x C) and switching cost (KG) at rest under ``settings``.
 
     A fixed point from the state's values: each constant by a Newton step on its own
@@ -162,7 +163,9 @@ def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
     fixed point sought anew, until that term stops moving (at most ``max_outer`` times).
 
     Returns:
-        constants, switching cost, iterations used.
+        constants, switching cost, iterations used, and whether the fixed point settled (every
+        inner fixed point ended by its tolerance before ``max_iter``, and the consideration
+        term stopped moving within ``max_outer`` rounds).
     """
     cal, p = state.calibration, state.parks
     who, mass = reviewer_groups(state)
@@ -171,25 +174,27 @@ def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
     # utilities without the constants and switching cost, linearised at their values now
     u0, available = utilities(state, who, settings)
     u0 = u0 - delta[who.kg][:, p.city] + moving * kappa[who.kg][:, None]
-    used = 0
+    used, inner_settled, outer_settled = 0, True, False
     for _ in range(max_outer):
-        delta, kappa, it = _settle(state, who, mass, u0, available, moving, delta, kappa,
-                                   max_iter, tol)
-        used += it
-        settled = dataclasses.replace(cal, delta_review=delta, switching_cost=kappa)
-        true, _ = utilities(dataclasses.replace(state, calibration=settled), who, settings)
+        delta, kappa, it, ok = _settle(state, who, mass, u0, available, moving, delta, kappa,
+                                       max_iter, tol)
+        used, inner_settled = used + it, inner_settled and ok
+        at_rest = dataclasses.replace(cal, delta_review=delta, switching_cost=kappa)
+        true, _ = utilities(dataclasses.replace(state, calibration=at_rest), who, settings)
         drift = true - (u0 + delta[who.kg][:, p.city] - moving * kappa[who.kg][:, None])
         if np.abs(drift).max() < 10 * tol:     # a thousandth of a percent in the odds
+            outer_settled = True
             break
         u0 = u0 + drift
-    return delta, kappa, used
+    return delta, kappa, used, inner_settled and outer_settled
 
 
 def _settle(state: State, who: Choosers, mass: np.ndarray, u0: np.ndarray,
             available: np.ndarray, moving: np.ndarray, delta: np.ndarray, kappa: np.ndarray,
-            max_iter: int, tol: float) -> tuple[np.ndarray, np.ndarray, int]:
+            max_iter: int, tol: float) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """The fixed point of :func:`settle_reviewers` with utilities ``u0`` plus the constants less
-    the switching cost (linear in both)."""
+    the switching cost (linear in both); the last value says whether it ended by its tolerance
+    (False: it stopped at ``max_iter``)."""
     cal, econ, p = state.calibration, state.config.economy, state.parks
     n_c = state.world.n_cities
     target = cal.base_counts * (1 - econ.leave_share_reviewers)
@@ -217,9 +222,9 @@ def _settle(state: State, who: Choosers, mass: np.ndarray, u0: np.ndarray,
         kappa, moved = switching_cost_step(kappa, step_k)
         if max(np.abs(step_v).max(), moved) < tol:
             if fresh == it:
-                break
+                return delta, kappa, it, True
             rates = None
-    return delta, kappa, it
+    return delta, kappa, it, False
 
 
 def _review_flows(state: State, who: Choosers, mass: np.ndarray, out: np.ndarray,

@@ -173,9 +173,12 @@ class TableSet:
 
 @dataclasses.dataclass
 class Results(TableSet):
-    """One run's tables plus the resolved config."""
+    """One run's tables plus the resolved config and how its base year settled
+    (``base_year_settled``: False when one of the status quo's fixed points stopped at its cap;
+    ``settle_rounds``); neither is written by :meth:`write`."""
 
     config: dict = dataclasses.field(default_factory=dict)
+    diagnostics: dict = dataclasses.field(default_factory=dict)
 
     def write(self, directory: str | os.PathLike) -> None:
         """Write each table as ``<name>.parquet`` into an existing directory."""

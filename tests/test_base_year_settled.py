@@ -1,0 +1,93 @@
+"""Whether the status quo's fixed points settled, said by the base year and by what reads it:
+a run's diagnostics, `sim run`, a batch's manifest and the report's warnings.
+
+A fixed point that stops at its cap leaves a base year that is not exactly at rest; nothing
+changes in the numbers, but the run says so instead of passing the drift off as a result."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis import settings
+from sim.config import load_scenario
+from sim.model import base_year, run_scenario
+from sim.model.base_year import settle_base_year
+from sim.model.base_year_cache import BaseYearCache
+from sim.model.equilibrium import status_quo_offers
+from sim.model.seeds import spawn_streams
+from sim.model.world import build_world
+
+SMALL = ["world.n_units=300", "competition.subsidy_grid_points=6", "steps=2"]
+
+
+def built(max_rounds: int | None = None, monkeypatch=None):
+    """The base year of the small homogenised world, with the offers' rounds capped if asked."""
+    cfg = load_scenario("scenarios/homogenised.yaml", SMALL)
+    if max_rounds is not None:
+        monkeypatch.setattr(base_year, "status_quo_offers",
+                            functools.partial(status_quo_offers, max_rounds=max_rounds))
+    rng = spawn_streams(1, 0)["world"]
+    rng.integers(np.iinfo(np.int32).max)
+    return settle_base_year(build_world(cfg), cfg, rng)
+
+
+def test_the_small_world_settles_within_its_caps():
+    by = built()
+    assert by.settled and 0 < by.settle_rounds < 60
+
+
+def test_offers_stopped_at_their_cap_are_not_settled(monkeypatch):
+    """Two rounds cannot settle offers that take more than two from zero (the free run above
+    takes more), so the cap ends the rounds and the base year says so."""
+    free = built()
+    assert free.settle_rounds > 2
+    capped = built(max_rounds=2, monkeypatch=monkeypatch)
+    assert capped.settle_rounds == 2 and not capped.settled
+
+
+def test_a_run_and_the_cache_carry_the_flag(monkeypatch):
+    monkeypatch.setattr(base_year, "status_quo_offers",
+                        functools.partial(status_quo_offers, max_rounds=2))
+    cfg = load_scenario("scenarios/homogenised.yaml", SMALL)
+    from sim.model import circle
+    monkeypatch.setattr(circle.base_year_cache, "shared", lambda: BaseYearCache())
+    results = run_scenario(cfg, seed=1)
+    assert results.diagnostics == {"base_year_settled": False, "settle_rounds": 2}
+
+
+def test_pack_and_unpack_keep_the_flag():
+    from sim.experiments.base_years import pack, unpack
+    by = built()
+    for flag in (True, False):
+        again = unpack(pack(base_year.BaseYear(
+            calibration=by.calibration, units=by.units, offers=by.offers,
+            settle_rounds=by.settle_rounds, world_stream=by.world_stream, settled=flag)))
+        assert again.settled is flag
+
+
+@pytest.mark.parametrize("unsettled, lines", [(0, 0), (3, 1)])
+def test_the_report_warns_of_runs_not_at_rest(unsettled, lines):
+    base = settings.BatchSettings(
+        n_units=20_000, steps=20, replicates=20, seed="1", rate=0.05, version="x",
+        data_hash="h", written="", default_units=20_000, default_steps=20, runs=40,
+        unsettled=unsettled)
+    found = [w for w in settings.warnings(base, "en") if "fixed point" in w]
+    assert len(found) == lines
+    if lines:
+        assert found[0].startswith("In 3 of 40 runs")
+        assert "基年并非完全静止" in settings.warnings(base, "zh")[-1]
+
+
+def test_batch_metadata_counts_runs_marked_unsettled(tmp_path):
+    from sim.analysis.report import batch_metadata
+    manifest = pd.DataFrame({"run": ["a", "b", "c", "d"], "status": ["ok", "ok", "ok", "failed"],
+                             "seed": [1, 1, 1, 1], "version": ["v"] * 4,
+                             "base_year_settled": [True, False, "", ""]})
+    meta = batch_metadata(tmp_path, manifest)
+    assert meta["runs"] == 3 and meta["unsettled"] == 1
+    old = manifest.drop(columns="base_year_settled")      # a batch written before the column
+    assert batch_metadata(tmp_path, old)["unsettled"] == 0
