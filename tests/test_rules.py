@@ -8,6 +8,7 @@ from sim.rules.offers import (
     best_responses,
     breaks_cap,
     damped,
+    secant_damping,
     target_sectors,
     unit_value_factors,
     within_budget,
@@ -136,3 +137,33 @@ def test_a_caught_cap_breaker_forfeits_its_compensation():
     np.testing.assert_allclose(compensation_in_force(cities), [1.0, 0.0, -1.0])
     cities = [SimpleNamespace(compensation=c, detected=False) for c in transfers]
     np.testing.assert_allclose(compensation_in_force(cities), [1.0, 2.0, -3.0])
+
+
+def test_secant_damping_worked_by_hand():
+    """Ratios of the last two gaps r = g'.g / g.g, step a / (1 - r) within [0.05, 0.5]."""
+    damping = np.array([0.5, 0.5, 0.5, 0.2, 0.5])
+    last = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [1.0, 0.0]])
+    gap = np.array([[-0.9, 0.0], [0.3, 0.0], [0.5, 0.5], [2.2, 0.0], [-20.0, 0.0]])
+    out = secant_damping(damping, last, gap)
+    # r = -0.9: 0.5 / 1.9; no last gap: kept; r = 0.5: 1.0, held at 0.5; r = 1.1: kept;
+    # r = -20: 0.5 / 21 = 0.0238, held at 0.05
+    assert out == pytest.approx([0.5 / 1.9, 0.5, 0.5, 0.2, 0.05], abs=1e-12)
+
+
+def test_secant_damping_settles_a_budget_that_sees_its_own_offers():
+    """A budget-bound offer o is allowed f(o) = (B - k o) / c (running contracts k o signed at
+    the offers, a year of new ones c): with B = 1, k = 3, c = 1 the fixed point is 0.25. Half
+    steps from 0 give gaps 1, -1, 1, ... forever (r = -1); the secant step 0.5 / 2 = 0.25
+    lands on the fixed point at the third round."""
+    def gap_at(o):
+        return np.array([[(1.0 - 3.0 * o) - o]])
+
+    offer, damping = 0.0, np.array([0.5])
+    g0 = gap_at(offer)
+    offer += damping[0] * g0[0, 0]                 # 0.5
+    g1 = gap_at(offer)                              # -1
+    assert (g0[0, 0], g1[0, 0]) == (1.0, -1.0)
+    damping = secant_damping(damping, g0, g1)
+    assert damping[0] == pytest.approx(0.25)
+    offer += damping[0] * g1[0, 0]
+    assert offer == pytest.approx(0.25) and gap_at(offer)[0, 0] == pytest.approx(0.0)
