@@ -91,3 +91,27 @@ def test_batch_metadata_counts_runs_marked_unsettled(tmp_path):
     assert meta["runs"] == 3 and meta["unsettled"] == 1
     old = manifest.drop(columns="base_year_settled")      # a batch written before the column
     assert batch_metadata(tmp_path, old)["unsettled"] == 0
+
+
+#: A prior draw (seed 7's eighth of the ten screened keys) where whole Newton steps on one
+#: sector-segment's constant and switching cost overshot by turns (a 2-cycle: the constant
+#: ±0.080, the cost ±0.042 a step) until the reviewers' fixed point stopped at 400 iterations.
+CYCLED = {"economy.own_cost_elasticity": -0.7681573724258506,
+          "economy.outside_share_arrivals": 0.15112027261562277,
+          "economy.leave_share_reviewers": 0.02773632751453965,
+          "economy.stay_share_reviewers": 0.7669933490617367,
+          "economy.exit_rate_annual": 0.06905015604402812,
+          "economy.review_rate_annual": 0.10974133395190559,
+          "economy.core_investor_distance_decay": 0.6262802453629909,
+          "world.productivity_sd": 0.7188507651384519,
+          "world.core_land_supply_km2": 13.825728349658263,
+          "competition.subsidy_years": 4.181974330215631}
+
+
+def test_reviewers_whose_newton_steps_cycled_settle():
+    cfg = load_scenario("scenarios/coordinated.yaml",
+                        ["world.n_units=2000", *(f"{k}={v!r}" for k, v in CYCLED.items())])
+    rng = spawn_streams(cfg.seed, 0)["world"]
+    rng.integers(np.iinfo(np.int32).max)
+    by = settle_base_year(build_world(cfg), cfg, rng)
+    assert by.settled

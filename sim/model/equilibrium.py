@@ -123,7 +123,7 @@ def status_quo_state(state: State, parks: Parks, terms: Terms) -> State:
 
 def status_quo_offers(state: State, cities: Sequence[City], delta_free: np.ndarray,
                       contracts: BaseContracts | None = None,
-                      max_rounds: int = 60, tol: float = 1e-6, max_passes: int = 4,
+                      max_rounds: int = 300, tol: float = 1e-6, max_passes: int = 12,
                       review_passes: int = 2) -> tuple[np.ndarray, Calibration, int, bool]:
     """Offers (C x KG) and the calibration of the status quo's equilibrium.
 
