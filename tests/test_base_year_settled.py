@@ -115,3 +115,14 @@ def test_reviewers_whose_newton_steps_cycled_settle():
     rng.integers(np.iinfo(np.int32).max)
     by = settle_base_year(build_world(cfg), cfg, rng)
     assert by.settled
+
+
+def test_sim_run_warns_when_the_base_year_did_not_settle(monkeypatch, capsys):
+    from sim.cli import main
+    from sim.model import circle
+    monkeypatch.setattr(base_year, "status_quo_offers",
+                        functools.partial(status_quo_offers, max_rounds=2))
+    monkeypatch.setattr(circle.base_year_cache, "shared", lambda: BaseYearCache())
+    assert main(["run", "scenarios/homogenised.yaml", *(f"--set={s}" for s in SMALL)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the status quo's fixed point stopped at its cap after 2 rounds" in err
