@@ -127,6 +127,41 @@ def test_replicate_is_fixed_by_the_point() -> None:
     assert 0 <= a < 100_000
 
 
+def test_realisations_average_consecutive_replicates_worked_by_hand() -> None:
+    """With K realisations a point's targets are the mean over replicates r, ..., r + K - 1,
+    r fixed by the point; one realisation is the plain simulation."""
+    calls: list[int] = []
+
+    def by_replicate(targets, overrides, seed, replicate, n_units=None):
+        calls.append(replicate)
+        return {t.name: float(replicate) + (0.5 if t.name.endswith("b") else 0.0)
+                for t in targets}
+
+    targets = (dataclasses.replace(calibration_only(toy.toy_targets(TRUTH))[0], name="a"),
+               dataclasses.replace(calibration_only(toy.toy_targets(TRUTH))[0], name="b"))
+    point = {"toy.level": 0.3}
+    r = replicate_of(point, 3)
+    one = TargetSimulator(targets, seed=3, simulate=by_replicate)(point)
+    assert one == {"a": float(r), "b": r + 0.5} and calls == [r]
+    calls.clear()
+    three = TargetSimulator(targets, seed=3, simulate=by_replicate, realisations=3)(point)
+    assert calls == [r, (r + 1) % 100_000, (r + 2) % 100_000]
+    mean = sum(calls) / 3
+    assert three == pytest.approx({"a": mean, "b": mean + 0.5})
+    fixed = TargetSimulator(targets, seed=3, replicate=7, simulate=by_replicate, realisations=2)
+    assert fixed(point) == {"a": 7.5, "b": 8.0}
+
+
+def test_realisations_shrink_the_toys_noise_by_their_square_root() -> None:
+    """The toy's targets are linear in the parameters plus noise of sd 1/2 (four unit draws
+    averaged). 400 points at the same parameter values (a key the toy ignores changes only the
+    point's replicate): 4 realisations halve the sd."""
+    one, four = toy_simulator(), toy_simulator(realisations=4)
+    sd = {k: np.std([s({"toy.level": 1.0, "toy.noise_key": i})[
+        next(iter(s.targets)).name] for i in range(400)]) for k, s in (("1", one), ("4", four))}
+    assert sd["1"] == pytest.approx(0.5, rel=0.1) and sd["4"] == pytest.approx(0.25, rel=0.1)
+
+
 def test_dry_run_times_new_prior_draws_not_a_repeated_point() -> None:
     """A simulation's cost varies with the parameters and a repeated point finds its base year
     cached, so the pilot is the mean over new prior draws (the midpoint timed twice was 3-5

@@ -38,6 +38,10 @@ def _common(cmd: argparse.ArgumentParser) -> None:
                      help="a `sim sensitivity --targets` study: estimate the parameters it kept")
     cmd.add_argument("--units", type=int, default=DEFAULT_UNITS,
                      help=f"production units per simulation (default {DEFAULT_UNITS})")
+    cmd.add_argument("--realisations", type=int, default=1, metavar="K",
+                     help="realisations of the model averaged per parameter point (default 1): "
+                          "the model's sampling noise falls by sqrt(K), as with K times the "
+                          "units; a simulation costs K times as much")
     cmd.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help=SET_HELP)
@@ -95,6 +99,8 @@ def setup(args: argparse.Namespace):
         raise ConfigError("--workers and --scheduler: expected at most one of them")
     if args.units < 100:
         raise ConfigError(f"--units: expected an integer >= 100 (got {args.units})")
+    if args.realisations < 1:
+        raise ConfigError(f"--realisations: expected an integer >= 1 (got {args.realisations})")
     keys = [k.strip() for k in args.params.split(",") if k.strip()] if args.params else None
     if args.toy:
         every = toy.toy_targets({"toy.level": 1.0, "toy.slope": 0.5})
@@ -107,7 +113,8 @@ def setup(args: argparse.Namespace):
                                                                           None))
         simulate, units = None, args.units
     simulator = TargetSimulator(tuple(calibration_only(every)), seed=args.seed, n_units=units,
-                                overrides=tuple(args.overrides), simulate=simulate)
+                                overrides=tuple(args.overrides), simulate=simulate,
+                                realisations=args.realisations)
     return simulator, params, every
 
 

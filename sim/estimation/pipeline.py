@@ -114,6 +114,7 @@ def calibrate(simulator: TargetSimulator, params: Sequence[Parameter],
     record = {"fitted_to": target_rows(simulator.targets),
               "priors": [dataclasses.asdict(p) for p in params],
               "settings": {**dataclasses.asdict(settings), "n_units": simulator.n_units,
+                           "realisations": simulator.realisations,
                            "seed": simulator.seed, "overrides": list(simulator.overrides),
                            "workers": workers, "scheduler": scheduler},
               "simulations": int(generations["simulations"].sum()),
@@ -167,7 +168,8 @@ def summary_markdown(posterior: Posterior, generations: pd.DataFrame) -> str:
              f"{', '.join(t['name'] for t in r['fitted_to'])}.",
              f"Population {s['population']}, {r['generations']} generation(s) (at most "
              f"{s['generations']}), {r['simulations']} simulations (cap {s['max_simulations']}), "
-             f"{s['n_units'] or 'default'} units, seed {s['seed']}; CPU {r['cpu_s']} s, wall "
+             f"{s['n_units'] or 'default'} units, {s.get('realisations', 1)} realisation(s) "
+             f"averaged per point, seed {s['seed']}; CPU {r['cpu_s']} s, wall "
              f"{r['wall_s']} s. Model {r['model']['version']} at {r['model']['commit'][:12]}.",
              *(["", f"**Warning: {r['warning']}.**"] if r.get("warning") else []),
              "", "| parameter | mean | sd | 5% | 95% |", "|---|---|---|---|---|"]
@@ -192,6 +194,8 @@ def identify(simulator: TargetSimulator, params: Sequence[Parameter], n_draws: i
         raise ConfigError(f"--accept: expected 2 to {n_draws - n_truths} (got {accept})")
     label = {"targets": [t.name for t in simulator.targets], "n_units": simulator.n_units,
              "overrides": list(simulator.overrides)}
+    if simulator.realisations != 1:     # a reference table of one realisation keeps its label
+        label["realisations"] = simulator.realisations
     table = run_reference(params, simulator, n_draws, out, seed=seed, label=label, **run)
     per_truth = identifiability.coverage_study(table, params, n_truths, accept, seed=seed)
     per_truth.to_csv(out / "truths.csv", index=False)

@@ -92,6 +92,9 @@ class TargetSimulator:
         n_units: model size (None: the size ``simulate`` chooses).
         overrides: dotted ``key=value`` settings applied before the point's values.
         simulate: the simulator (default :func:`sim.validation.evidence.simulate_targets`).
+        realisations: realisations averaged per point (replicates r, r + 1, ...): the model's
+            sampling noise, an artefact of representing the economy by a finite number of units,
+            falls by its square root, as it would with that many times the units.
     """
 
     targets: tuple
@@ -100,15 +103,21 @@ class TargetSimulator:
     n_units: int | None = None
     overrides: tuple[str, ...] = ()
     simulate: SimulateTargets | None = None
+    realisations: int = 1
 
     def __call__(self, point: dict[str, Any]) -> dict[str, float]:
         simulate = self.simulate or _evidence_simulator()
-        replicate = replicate_of(point, self.seed) if self.replicate is None else self.replicate
-        with warnings.catch_warnings():  # a prior may cover a key the targets' runs ignore:
-            warnings.simplefilter("ignore", InertWarning)  # the screen shows it moves nothing
-            values = simulate(list(self.targets), override_strings(point, self.overrides),
-                              self.seed, replicate, self.n_units)
-        return {t.name: float(values[t.name]) for t in self.targets}
+        first = replicate_of(point, self.seed) if self.replicate is None else self.replicate
+        totals = dict.fromkeys((t.name for t in self.targets), 0.0)
+        for k in range(self.realisations):
+            replicate = (first + k) % REPLICATE_SPACE
+            with warnings.catch_warnings():  # a prior may cover a key the targets' runs ignore:
+                warnings.simplefilter("ignore", InertWarning)  # the screen shows it moves nothing
+                values = simulate(list(self.targets), override_strings(point, self.overrides),
+                                  self.seed, replicate, self.n_units)
+            for t in self.targets:
+                totals[t.name] += float(values[t.name])
+        return {name: total / self.realisations for name, total in totals.items()}
 
 
 def _evidence_simulator() -> SimulateTargets:
