@@ -148,8 +148,10 @@ def write_figures(posterior: Posterior, params: Sequence[Parameter], out: Path) 
 def write_predictive(posterior: Posterior, simulator: TargetSimulator,
                      all_targets: Sequence[TargetLike], n_draws: int, out: Path,
                      **run: Any) -> pd.DataFrame:
-    """Simulate every target (both roles) at draws 0..n_draws-1; write csv, png and md."""
-    every = dataclasses.replace(simulator, targets=tuple(all_targets))
+    """Simulate every target (both roles) at draws 0..n_draws-1; write csv, png and md. One
+    realisation a draw, whatever the fit averaged: the predictive is what a batch run at the
+    posterior's draws gives (``sim batch --posterior``), the model's noise included."""
+    every = dataclasses.replace(simulator, targets=tuple(all_targets), realisations=1)
     draws = predictive.simulate_predictive(posterior, every, n_draws, out / "predictive", **run)
     table = predictive.predictive_table(draws, all_targets)
     table.to_csv(out / "predictive.csv", index=False)
