@@ -164,9 +164,9 @@ def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
     fixed point sought anew, until that term stops moving (at most ``max_outer`` times).
 
     Returns:
-        constants, switching cost, iterations used, and whether the fixed point settled (every
-        inner fixed point ended by its tolerance before ``max_iter``, and the consideration
-        term stopped moving within ``max_outer`` rounds).
+        constants, switching cost, iterations used, and whether the fixed point settled (the
+        last inner fixed point ended by its tolerance before ``max_iter``, and the
+        consideration term stopped moving within ``max_outer`` rounds).
     """
     cal, p = state.calibration, state.parks
     who, mass = reviewer_groups(state)
@@ -175,11 +175,11 @@ def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
     # utilities without the constants and switching cost, linearised at their values now
     u0, available = utilities(state, who, settings)
     u0 = u0 - delta[who.kg][:, p.city] + moving * kappa[who.kg][:, None]
-    used, inner_settled, outer_settled = 0, True, False
+    used, inner_settled, outer_settled = 0, False, False
     for _ in range(max_outer):
         delta, kappa, it, ok = _settle(state, who, mass, u0, available, moving, delta, kappa,
                                        max_iter, tol)
-        used, inner_settled = used + it, inner_settled and ok
+        used, inner_settled = used + it, ok
         at_rest = dataclasses.replace(cal, delta_review=delta, switching_cost=kappa)
         true, _ = utilities(dataclasses.replace(state, calibration=at_rest), who, settings)
         drift = true - (u0 + delta[who.kg][:, p.city] - moving * kappa[who.kg][:, None])
