@@ -183,9 +183,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config.sweep:
         print("  (this file declares a sweep; `sim run` ran its base point, `sim batch` runs all)")
     if not results.diagnostics["base_year_settled"]:
-        print(f"warning: the status quo's fixed point stopped at its cap after "
-              f"{results.diagnostics['settle_rounds']} rounds: the base year is not exactly at "
-              f"rest, so part of the change over the horizon is its drift", file=sys.stderr)
+        print(f"warning: a fixed point of the status quo stopped at its cap (offer rounds used: "
+              f"{results.diagnostics['settle_rounds']}): the base year is not exactly at rest, "
+              f"so part of the change over the horizon is its drift", file=sys.stderr)
     where = f"tables written to {show_path(args.out)}" if args.out else "pass --out DIR to keep"
     print(f"  {where}")
     return 0

@@ -125,4 +125,5 @@ def test_sim_run_warns_when_the_base_year_did_not_settle(monkeypatch, capsys):
     monkeypatch.setattr(circle.base_year_cache, "shared", lambda: BaseYearCache())
     assert main(["run", "scenarios/homogenised.yaml", *(f"--set={s}" for s in SMALL)]) == 0
     err = capsys.readouterr().err
-    assert "warning: the status quo's fixed point stopped at its cap after 2 rounds" in err
+    assert ("warning: a fixed point of the status quo stopped at its cap (offer rounds used: 2)"
+            in err)
