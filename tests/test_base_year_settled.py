@@ -6,6 +6,7 @@ changes in the numbers, but the run says so instead of passing the drift off as 
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import functools
 
 import numpy as np
@@ -127,3 +128,96 @@ def test_sim_run_warns_when_the_base_year_did_not_settle(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert ("warning: a fixed point of the status quo stopped at its cap (offer rounds used: 2)"
             in err)
+
+
+# --------------------------------------------------------------------------- studies' evaluators
+# An evaluator returns numbers only; the count of models built on an unsettled base year
+# (sim.model.diagnostics) is read around it by what runs it.
+
+
+@pytest.fixture()
+def capped(monkeypatch):
+    """Every model built in the test starts from offers capped at two rounds (not at rest)."""
+    from sim.model import circle
+    monkeypatch.setattr(base_year, "status_quo_offers",
+                        functools.partial(status_quo_offers, max_rounds=2))
+    monkeypatch.setattr(circle.base_year_cache, "shared", lambda: BaseYearCache())
+
+
+def small_gdp(point: dict) -> dict:
+    """A study's evaluator: one small run, circle GDP at its end."""
+    cfg = load_scenario("scenarios/homogenised.yaml", SMALL)
+    return {"gdp": float(run_scenario(cfg, seed=1).circle["gdp_total"].iloc[-1])}
+
+
+def test_a_model_on_an_unsettled_base_year_is_counted(capped):
+    from sim.model import diagnostics
+    mark = diagnostics.unsettled_models()
+    small_gdp({})
+    small_gdp({})
+    assert diagnostics.unsettled_since(mark) == 2
+
+
+def test_a_settled_model_is_not_counted():
+    from sim.model import diagnostics
+    mark = diagnostics.unsettled_models()
+    small_gdp({})
+    assert diagnostics.unsettled_since(mark) == 0
+
+
+def test_a_study_records_and_warns_of_points_on_an_unsettled_base_year(capped, tmp_path, capsys):
+    import json
+
+    from sim.sensitivity.core import design_record, run_points
+    out = tmp_path / "study"
+    with cf.ThreadPoolExecutor(1) as here:     # in this process: the cap's patch holds there
+        outputs = run_points([{"x": 0.0}, {"x": 1.0}], small_gdp, out,
+                             design_record("reference", 2, 1, [], {}), executor=here,
+                             progress=False)
+    assert len(outputs) == 2 and set(outputs[0]) == {"gdp"}      # outputs stay numbers only
+    records = [json.loads(p.read_text()) for p in sorted((out / "samples").glob("*.json"))]
+    assert [r["unsettled_runs"] for r in records] == [1, 1]
+    err = capsys.readouterr().err
+    assert "warning: 2 of 2 points ran on a base year whose fixed point stopped at its cap" in err
+
+
+def test_a_settled_study_says_nothing(tmp_path, capsys):
+    from sim.sensitivity.core import design_record, run_points
+    with cf.ThreadPoolExecutor(1) as here:
+        run_points([{"x": 0.0}], small_gdp, tmp_path / "s",
+                   design_record("reference", 1, 1, [], {}), executor=here, progress=False)
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_the_scoreboard_counts_replicates_on_an_unsettled_base_year(monkeypatch):
+    from sim.model import diagnostics
+    from sim.validation import evidence
+    from sim.validation.evidence_report import markdown
+
+    def simulate(targets, overrides, seed, replicate, n_units):
+        diagnostics.note_base_year(replicate != 1)      # replicate 1's base year did not settle
+        return {}
+
+    monkeypatch.setattr(evidence, "simulate_targets", simulate)
+    frame = evidence.evidence([], 3, 1, [], None)
+    assert frame.attrs["unsettled_replicates"] == 1
+    meta = {"replicates": 3, "n_units": 300, "seed": 1, "overrides": [], "code_hash": "c",
+            "data_hash": "d" * 16, "cpu_seconds": 1.0}
+    assert "Warning: in 1 of 3 replicates" in markdown(frame, {**meta, "unsettled_replicates": 1})
+    assert "Warning" not in markdown(frame, {**meta, "unsettled_replicates": 0})
+
+
+def test_a_calibration_simulation_on_an_unsettled_base_year_is_logged(caplog):
+    from sim.estimation.smc import Watched
+    from sim.model import diagnostics
+
+    def simulate(point):
+        diagnostics.note_base_year(point["a"] > 0)
+        return {"t": point["a"]}
+
+    watched = Watched(simulate)
+    with caplog.at_level("WARNING", logger="sim.estimation"):
+        assert watched({"a": 1.0}) == {"t": 1.0}
+        assert not caplog.records
+        assert watched({"a": -2.0}) == {"t": -2.0}
+    assert len(caplog.records) == 1 and "a=-2" in caplog.records[0].getMessage()

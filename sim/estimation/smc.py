@@ -12,6 +12,7 @@ sampler, as ``sim batch --scheduler`` runs batches.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -25,8 +26,28 @@ from sim.config.uncertain import Parameter
 from sim.estimation.budget import SmcSettings
 from sim.estimation.priors import pyabc_prior
 from sim.experiments.cluster import scheduler_client
+from sim.model import diagnostics
 
 DATABASE = "history.db"
+LOG = logging.getLogger("sim.estimation")
+
+
+@dataclasses.dataclass(frozen=True)
+class Watched:
+    """A simulator that says on stderr (logging's warning, from whichever process runs it) when
+    a model behind its outputs started from a base year stopped at a cap; pyabc keeps only the
+    outputs, so this is where such a simulation can be told apart."""
+
+    simulate: Callable[[dict], dict[str, float]]
+
+    def __call__(self, point: dict) -> dict[str, float]:
+        mark = diagnostics.unsettled_models()
+        out = self.simulate(point)
+        if diagnostics.unsettled_since(mark):
+            shown = ", ".join(f"{k}={float(v):.4g}" for k, v in dict(point).items())
+            LOG.warning("a simulation ran on a base year whose fixed point stopped at its cap "
+                        "(the status quo not exactly at rest): %s", shown)
+        return out
 
 
 def quiet_pyabc(level: int = logging.WARNING) -> None:
@@ -69,7 +90,7 @@ def run_smc(simulate: Callable[[dict], dict[str, float]], params: Sequence[Param
     url = f"sqlite:///{db.resolve()}"
     distance = pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.mad)
     with sampler(workers, scheduler) as chosen:
-        abc = pyabc.ABCSMC(simulate, pyabc_prior(params), distance,
+        abc = pyabc.ABCSMC(Watched(simulate), pyabc_prior(params), distance,
                            population_size=settings.population, sampler=chosen)
         done = 0
         if resume and db.is_file():

@@ -18,7 +18,7 @@ import mesa
 import numpy as np
 
 from sim.config.schema import ScenarioConfig
-from sim.model import agreement_book, base_year_cache, negotiation
+from sim.model import agreement_book, base_year_cache, diagnostics, negotiation
 from sim.model.base_year import settle_base_year
 from sim.model.base_year_cache import BaseYearCache
 from sim.model.books import Books, close_books
@@ -79,6 +79,7 @@ class CircleModel(mesa.Model):
         self.calibration, units = base.calibration, base.units
         self.settle_rounds = base.settle_rounds
         self.base_year_settled = base.settled      # False: a fixed point stopped at its cap
+        diagnostics.note_base_year(base.settled)   # for studies whose evaluators return numbers
         self.parks = build_parks(self.world, config, self.calibration.local_capacity)
         self.agreements = agreement_book.prepare(self.parks, config, self.world.n_cities)
         agreement_book.record_in_force(self.agreements, self.parks, self.world.cities)

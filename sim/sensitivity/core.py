@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from sim.config.uncertain import DISTRIBUTIONS, Parameter, parse_uncertain  # no
 from sim.experiments.runner import Pool, Progress, check_workers, drive, open_executor
 from sim.experiments.store import write_atomic
 from sim.experiments.store_guard import batch_lock, check_fresh_output
+from sim.model import diagnostics
 from sim.rules.metrics import discounted_total
 
 #: Headline metrics read at the last step of ``Results.circle`` (the metric registry's).
@@ -169,14 +171,15 @@ def outcome_value(circle: pd.DataFrame, name: str, rate: float) -> float:
 
 def evaluate_point(evaluator: Evaluator, index: int, point: dict[str, float]) -> dict[str, Any]:
     """One sample point in a worker; never raises (a failure is returned as a record)."""
-    start = time.perf_counter()
+    start, mark = time.perf_counter(), diagnostics.unsettled_models()
     try:
         outputs, status, message = evaluator(point), "ok", ""
     except Exception as exc:  # noqa: BLE001 (a failed point is data, not a crash)
         outputs, status = {}, "failed"
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
     return {"index": index, "params": point, "outputs": outputs, "status": status,
-            "message": message, "duration_s": round(time.perf_counter() - start, 4)}
+            "message": message, "duration_s": round(time.perf_counter() - start, 4),
+            "unsettled_runs": diagnostics.unsettled_since(mark)}
 
 
 # --------------------------------------------------------------------------- running a design
@@ -279,7 +282,24 @@ def run_points(points: Sequence[dict], evaluator: Evaluator, out: Path, record: 
     if failed:
         raise ConfigError(f"{len(failed)} of {len(records)} {what} failed (first: "
                           f"{failed[0]['message']}); fix and rerun with --resume")
+    warn_unsettled(records, out, what)
     return [r["outputs"] for r in records]
+
+
+def unsettled_points(records: Sequence[dict]) -> int:
+    """Points of which at least one model started from a base year stopped at a cap (records
+    written before the count was kept say nothing and count as settled)."""
+    return sum(1 for r in records if r.get("unsettled_runs", 0))
+
+
+def warn_unsettled(records: Sequence[dict], out: Path, what: str = "points") -> None:
+    """Say on stderr how many points ran on a base year not at rest (their outputs carry its
+    drift); silent when none did."""
+    k = unsettled_points(records)
+    if k:
+        print(f"warning: {k} of {len(records)} {what} ran on a base year whose fixed point "
+              f"stopped at its cap (the status quo not exactly at rest; "
+              f"{show_path(out / 'samples')}, field unsettled_runs)", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- analysis
@@ -339,6 +359,7 @@ class Study:
     indices: pd.DataFrame
     failed: list[tuple[int, str]]
     wall_s: float
+    unsettled: int = 0      # points with a model on a base year stopped at a cap
 
 
 def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n: int,
@@ -380,5 +401,6 @@ def run_study(params: Sequence[Parameter], evaluator: Evaluator, method: str, n:
     failed = [(r["index"], r["message"]) for r in records if r["status"] != "ok"]
     outputs = pd.DataFrame([r["outputs"] for r in records])
     indices = pd.DataFrame() if failed else analyse(method, problem, X, outputs, seed)
+    warn_unsettled(records, out)
     return Study(method, problem, X, pd.DataFrame(points), outputs, indices, failed,
-                 time.perf_counter() - start)
+                 time.perf_counter() - start, unsettled_points(records))

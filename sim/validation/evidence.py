@@ -29,7 +29,7 @@ from sim.config import load_scenario
 from sim.config.loader import data_folder
 from sim.experiments.base_years import use_environment
 from sim.experiments.runner import open_executor
-from sim.model import run_scenario
+from sim.model import diagnostics, run_scenario
 from sim.model.world import build_world_with_gdp
 from sim.paths import SCENARIO_DIR
 from sim.rules.constants import STEPS_PER_YEAR
@@ -254,6 +254,15 @@ def score(targets: Sequence[Target], realisations: Sequence[dict[str, float]],
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def counted_targets(targets: Sequence[Target], overrides: list[str], seed: int, replicate: int,
+                    n_units: int | None = None) -> tuple[dict[str, float], int]:
+    """:func:`simulate_targets` and how many of its runs started from a base year whose fixed
+    point stopped at its cap (counted where the runs are made, in whichever process)."""
+    mark = diagnostics.unsettled_models()
+    values = simulate_targets(targets, overrides, seed, replicate, n_units)
+    return values, diagnostics.unsettled_since(mark)
+
+
 def realise(targets: Sequence[Target], replicates: int, seed: int, overrides: list[str],
             n_units: int | None, workers: int | None = 1, scheduler: str | None = None,
             executor: cf.Executor | None = None,
@@ -262,11 +271,21 @@ def realise(targets: Sequence[Target], replicates: int, seed: int, overrides: li
     the batch runner's executors (a local process pool, a given executor or a Dask cluster,
     each replicate a keyed task). ``draws``: per replicate r, overrides applied after
     ``overrides`` (a posterior's draw r: ``sim evidence --posterior``)."""
+    return [values for values, _ in realise_counted(
+        targets, replicates, seed, overrides, n_units, workers, scheduler, executor, draws)]
+
+
+def realise_counted(targets: Sequence[Target], replicates: int, seed: int,
+                    overrides: list[str], n_units: int | None, workers: int | None = 1,
+                    scheduler: str | None = None, executor: cf.Executor | None = None,
+                    draws: Sequence[list[str]] | None = None
+                    ) -> list[tuple[dict[str, float], int]]:
+    """:func:`realise`, each realisation with its count of runs on an unsettled base year."""
     def settings(r: int) -> list[str]:
         return [*overrides, *(draws[r] if draws else [])]
 
     if workers == 1 and scheduler is None and executor is None:
-        return [simulate_targets(targets, settings(r), seed, r, n_units)
+        return [counted_targets(targets, settings(r), seed, r, n_units)
                 for r in range(replicates)]
 
     with open_executor(workers, scheduler, executor) as pool:
@@ -274,14 +293,18 @@ def realise(targets: Sequence[Target], replicates: int, seed: int, overrides: li
         for r in range(replicates):
             key = {"key": f"evidence-s{seed}-u{n_units}-r{r}{'-draw' if draws else ''}"} \
                 if pool.dask else {}
-            futures.append(pool.executor.submit(simulate_targets, list(targets), settings(r),
+            futures.append(pool.executor.submit(counted_targets, list(targets), settings(r),
                                                 seed, r, n_units, **key))
         return [f.result() for f in futures]
 
 
 def evidence(targets: Sequence[Target], replicates: int, seed: int, overrides: list[str],
              n_units: int | None, folder: Path | None = None, **executors) -> pd.DataFrame:
-    """The scoreboard of ``targets`` (see :func:`score`) from ``replicates`` realisations."""
-    runs = realise(targets, replicates, seed, overrides, n_units, **executors)
+    """The scoreboard of ``targets`` (see :func:`score`) from ``replicates`` realisations; its
+    ``attrs["unsettled_replicates"]`` counts realisations with a run whose base year stopped at a
+    cap of its fixed points (not exactly at rest)."""
+    counted = realise_counted(targets, replicates, seed, overrides, n_units, **executors)
     folder = folder or data_folder(load_scenario(SCENARIO, overrides), SCENARIO.parent)
-    return score(targets, runs, benchmarks(targets, folder))
+    frame = score(targets, [values for values, _ in counted], benchmarks(targets, folder))
+    frame.attrs["unsettled_replicates"] = sum(1 for _, k in counted if k)
+    return frame

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -138,7 +139,12 @@ def _score(targets, args: argparse.Namespace):
             "replicates": args.replicates, "seed": args.seed, "overrides": args.overrides,
             "targets_file": str(args.targets or "sim/data/targets.csv"),
             "posterior": str(args.posterior) if args.posterior else None,
-            "cpu_seconds": _cpu_seconds() - start}
+            "cpu_seconds": _cpu_seconds() - start,
+            "unsettled_replicates": int(frame.attrs.get("unsettled_replicates", 0))}
+    if meta["unsettled_replicates"]:
+        print(f"warning: in {meta['unsettled_replicates']} of {args.replicates} replicates a "
+              f"run's base year stopped at a cap of its fixed points (the status quo not exactly "
+              f"at rest); their targets carry its drift", file=sys.stderr)
     return frame, meta
 
 

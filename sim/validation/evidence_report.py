@@ -70,7 +70,17 @@ def markdown(frame: pd.DataFrame, meta: dict) -> str:
         f"units, seed {meta['seed']}, overrides {meta['overrides'] or 'none'}; code "
         f"{meta['code_hash']}, data {meta['data_hash'][:16]}; {meta['cpu_seconds']:.0f} CPU "
         f"seconds. A target is hit when the model's mean over replicates lies in its band.",
+        *_unsettled_note(meta),
         "", f"**{summary_line(s)}.** Missed: {missed}.", "", markdown_table(frame), ""])
+
+
+def _unsettled_note(meta: dict) -> list[str]:
+    k = int(meta.get("unsettled_replicates") or 0)
+    if not k:
+        return []
+    return ["", f"Warning: in {k} of {meta['replicates']} replicates a run's base year stopped "
+                f"at a cap of its fixed points (the status quo not exactly at rest); their "
+                f"targets carry its drift."]
 
 
 def _band_units(value: np.ndarray, lo: float, hi: float) -> np.ndarray:
