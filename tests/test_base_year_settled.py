@@ -60,6 +60,24 @@ def test_a_run_and_the_cache_carry_the_flag(monkeypatch):
     assert results.diagnostics == {"base_year_settled": False, "settle_rounds": 2}
 
 
+def test_without_competition_the_reviewers_calibration_decides(monkeypatch):
+    """No offers to settle: the base year is at rest when the reviewers' constants are."""
+    from sim.model import calibration
+    cfg = load_scenario("scenarios/homogenised.yaml", [*SMALL, "competition.active=false"])
+
+    def base():
+        rng = spawn_streams(1, 0)["world"]
+        rng.integers(np.iinfo(np.int32).max)
+        return settle_base_year(build_world(cfg), cfg, rng)
+
+    free = base()
+    assert free.settled and free.settle_rounds == 0
+    monkeypatch.setattr(calibration, "calibrate_reviewers",
+                        functools.partial(calibration.calibrate_reviewers, max_iter=2))
+    capped = base()
+    assert not capped.settled and capped.settle_rounds == 0
+
+
 def test_pack_and_unpack_keep_the_flag():
     from sim.experiments.base_years import pack, unpack
     by = built()

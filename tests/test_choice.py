@@ -132,7 +132,8 @@ def test_sample_choices_inverse_cdf():
 def test_reviewer_calibration_hits_the_stay_share_and_stays_stationary():
     counts = np.array([[600.0, 300.0, 100.0], [50.0, 20.0, 30.0]])
     money = np.array([[0.5, 0.4, 0.3], [0.2, 0.2, 0.2]])
-    v, kappa = calibrate_reviewers(counts, 0.05, money, 0.85)
+    v, kappa, settled = calibrate_reviewers(counts, 0.05, money, 0.85)
+    assert settled
     move = money + kappa[:, None]
     np.testing.assert_allclose(stay_shares(v, move, counts), 0.85, rtol=1e-6)
     for k in range(2):
@@ -140,6 +141,12 @@ def test_reviewer_calibration_hits_the_stay_share_and_stays_stationary():
         e = np.exp(util)
         p = e / (e.sum(axis=1, keepdims=True) + 1)
         np.testing.assert_allclose(counts[k] @ p, counts[k] * 0.95, rtol=1e-6)
+
+
+def test_reviewer_calibration_stopped_at_its_cap_says_so():
+    counts = np.array([[600.0, 300.0, 100.0], [50.0, 20.0, 30.0]])
+    money = np.array([[0.5, 0.4, 0.3], [0.2, 0.2, 0.2]])
+    assert calibrate_reviewers(counts, 0.05, money, 0.85, max_iter=3)[2] is False
 
 
 def test_switching_cost_step_rests_at_zero_and_reports_its_change():
@@ -155,7 +162,8 @@ def test_reviewer_calibration_ends_with_the_cost_at_zero_where_the_stay_share_is
     # moving costs 3 utility units of money: even with κ = 0 more than 70% stay put
     counts = np.array([[600.0, 300.0, 100.0]])
     money = np.full((1, 3), 3.0)
-    v, kappa = calibrate_reviewers(counts, 0.05, money, 0.7)
+    v, kappa, settled = calibrate_reviewers(counts, 0.05, money, 0.7)
+    assert settled
     assert kappa[0] == 0.0
     assert stay_shares(v, money, counts)[0] > 0.7
     util = np.where(np.eye(3, dtype=bool), v[0][None, :], (v[0] - money[0])[None, :])

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
+from sim.rules.iteration import secant_damping
 from sim.rules.offers import (
     best_response,
     best_responses,
     breaks_cap,
     damped,
-    secant_damping,
     target_sectors,
     unit_value_factors,
     within_budget,

@@ -42,9 +42,10 @@ class BaseYear:
             holding the status quo's contracts.
         offers: C x KG the status quo's subsidy offers (zeros without competition).
         settle_rounds: rounds the status quo's offers took to settle (0 without competition).
-        settled: whether the status quo's fixed points ended by their tolerances (True without
-            competition, where there is none); False when one stopped at its cap, so the base
-            year is not exactly at rest.
+        settled: whether the status quo's fixed points ended by their tolerances (without
+            competition, the reviewers' constants of the calibration; under it, the offers' and
+            the reviewers' settle, which starts from those constants); False when one stopped at
+            its cap, so the base year is not exactly at rest.
         world_stream: the ``world`` generator's state after the base year's draws.
     """
 
@@ -78,9 +79,9 @@ def settle_base_year(world: World, config: ScenarioConfig, rng: np.random.Genera
     the status quo's equilibrium: offers, constants and the running contracts the units hold at
     them (:func:`sim.model.equilibrium.status_quo_offers`).
     """
-    calibration, units, quo = calibrate(world, config, rng)
+    calibration, units, quo, settled = calibrate(world, config, rng)
     offers = np.zeros((world.n_cities, n_sector_segments(world.n_sectors)))
-    rounds, settled = 0, True
+    rounds = 0
     state = _base_state(world, config, calibration, units, quo)
     step_one = status_quo_state(state, quo, state.terms)
     delta_free = (calibration.delta_arrival.copy() if quo.n == world.n_cities

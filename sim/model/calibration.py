@@ -68,9 +68,10 @@ class Calibration:
 
 
 def calibrate(world: World, config: ScenarioConfig,
-              rng: np.random.Generator) -> tuple[Calibration, Units, Parks]:
-    """The calibration, the base-year units and the status quo's parks: the local ones and those
-    of the agreements in force (:mod:`sim.model.in_force`), which hold base-year units too.
+              rng: np.random.Generator) -> tuple[Calibration, Units, Parks, bool]:
+    """The calibration, the base-year units, the status quo's parks (the local ones and those
+    of the agreements in force, :mod:`sim.model.in_force`, which hold base-year units too) and
+    whether the reviewers' constants settled by their tolerance (not at their iteration cap).
 
     New agreements come into force from step 1; the local parks' capacities are set from the land
     the base units hold at the base utilisation, after the base terms are known.
@@ -95,8 +96,8 @@ def calibrate(world: World, config: ScenarioConfig,
     sigma = choice_scale(q0 * c0, shares * (1 - econ.outside_share_arrivals),
                          econ.own_cost_elasticity)
     move = econ.relocation_cost * q0 / sigma[:, None]
-    v_review, switching_cost = calibrate_reviewers(counts, econ.leave_share_reviewers, move,
-                                                   econ.stay_share_reviewers)
+    v_review, switching_cost, reviewers_settled = calibrate_reviewers(
+        counts, econ.leave_share_reviewers, move, econ.stay_share_reviewers)
     hazards = _hazards(config)
     flows = trend_flows(hazards["outflow"], hazards["growth_q"])  # a fast decline: closures
     gravity_decay = base_gravity_decay(world, econ.core_investor_distance_decay)
@@ -123,7 +124,7 @@ def calibrate(world: World, config: ScenarioConfig,
         local_capacity=parks.capacity[parks.kind == ParkKind.LOCAL].copy(),
         life=life, sub_life=sub_life, base_promoted=base_promoted,
         outside_q=outside_q, outside_rate=outside_rate)
-    return calibration, units, parks
+    return calibration, units, parks, reviewers_settled
 
 
 def _base_units(world: World, config: ScenarioConfig, parks: Parks, q0: np.ndarray,

@@ -24,7 +24,7 @@ from sim.model.stationary import retention_hazards, settle_reviewers
 from sim.model.utility import OfferedUtilities, utility_parts
 from sim.rules.constants import TOLERANCE
 from sim.rules.economy import Settings, Terms
-from sim.rules.offers import secant_damping
+from sim.rules.iteration import secant_damping
 from sim.rules.park_table import Parks
 
 

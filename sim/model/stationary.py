@@ -23,7 +23,7 @@ from sim.model.utility import Choosers, utilities
 from sim.rules.choice import nested_probabilities, switching_cost_step
 from sim.rules.constants import Origin
 from sim.rules.economy import Settings
-from sim.rules.offers import secant_damping
+from sim.rules.iteration import secant_damping
 
 #: Steps of the reviewers' fixed point between two choices of the counter-offers.
 _RECHOOSE = 8
@@ -199,7 +199,7 @@ def _settle(state: State, who: Choosers, mass: np.ndarray, u0: np.ndarray,
 
     Each constant and each switching cost takes its own Newton step, whole until its steps
     change sign, then cut to the secant step from its last two
-    (:func:`sim.rules.offers.secant_damping`, at most whole): constants and costs are coupled
+    (:func:`sim.rules.iteration.secant_damping`, at most whole): constants and costs are coupled
     through the stay share, and whole steps on each alone can overshoot by turns for ever (a
     2-cycle of a constant ±0.080 and its cost ±0.042 at a 2,000-unit prior draw). Convergence
     is judged on the whole steps."""

@@ -114,8 +114,9 @@ def arrival_constants(unit_shares: np.ndarray, outside_share: float, z0: np.ndar
 
 def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.ndarray,
                         stay_share: float, tol: float = 1e-9,
-                        max_iter: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
-    """Reviewer utilities V and a switching cost κ (utility units, per sector-segment).
+                        max_iter: int = 20_000) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Reviewer utilities V, a switching cost κ (utility units, per sector-segment) and whether
+    the iteration ended by its tolerance (False: it stopped at ``max_iter``).
 
     Two conditions, solved jointly by a damped fixed-point iteration: the base allocation is
     stationary (``Σ_a n_a P(b | a) = n_b (1 − ℓ)``: reviewers at a move to b with
@@ -147,8 +148,8 @@ def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.n
         v += step_v
         kappa, moved = switching_cost_step(kappa, step_k)
         if max(np.abs(step_v).max(), moved) < tol:
-            break
-    return v, kappa
+            return v, kappa, True
+    return v, kappa, False
 
 
 def switching_cost_step(kappa: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, float]:
