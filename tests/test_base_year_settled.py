@@ -239,3 +239,28 @@ def test_a_calibration_simulation_on_an_unsettled_base_year_is_logged(caplog):
         assert not caplog.records
         assert watched({"a": -2.0}) == {"t": -2.0}
     assert len(caplog.records) == 1 and "a=-2" in caplog.records[0].getMessage()
+
+
+def test_the_count_is_each_threads_own():
+    """Points evaluated at once by threads of one Dask worker each see only their own models:
+    both take their mark, then one builds three models not at rest, then both read."""
+    import threading
+
+    from sim.model import diagnostics
+    marked, built, seen = threading.Barrier(2), threading.Barrier(2), {}
+
+    def evaluate(name: str, unsettled: int) -> None:
+        mark = diagnostics.unsettled_models()
+        marked.wait()
+        for _ in range(unsettled):
+            diagnostics.note_base_year(False)
+        diagnostics.note_base_year(True)
+        built.wait()
+        seen[name] = diagnostics.unsettled_since(mark)
+
+    threads = [threading.Thread(target=evaluate, args=(n, k)) for n, k in (("a", 3), ("b", 0))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"a": 3, "b": 0}

@@ -4,27 +4,29 @@ A study's evaluator (a sensitivity sample, a reference table's draw, a calibrati
 a scoreboard's realisation) returns only its outputs: numbers per target or metric. Whether the
 models behind them started from a base year at rest is not one of them, so each model built
 notes here whether its base year's fixed points settled, and the code that runs an evaluator
-reads the count before and after (:func:`unsettled_since`). Counts are per process: a worker
-counts the models it built, which are the ones its evaluations made.
+reads the count before and after (:func:`unsettled_since`). Counts are per thread: a worker
+(a process, or a thread of a Dask worker that runs several tasks at once) counts the models it
+built, which are the ones its own evaluation made.
 """
 
 from __future__ import annotations
 
-_unsettled = 0
+import threading
+
+_count = threading.local()
 
 
 def note_base_year(settled: bool) -> None:
     """Count a model built on a base year whose fixed points did (not) settle."""
-    global _unsettled
     if not settled:
-        _unsettled += 1
+        _count.unsettled = unsettled_models() + 1
 
 
 def unsettled_models() -> int:
-    """Models built in this process on a base year that stopped at one of its caps."""
-    return _unsettled
+    """Models built in this thread on a base year that stopped at one of its caps."""
+    return getattr(_count, "unsettled", 0)
 
 
 def unsettled_since(mark: int) -> int:
     """Such models built since ``mark`` (an earlier :func:`unsettled_models`)."""
-    return _unsettled - mark
+    return unsettled_models() - mark
