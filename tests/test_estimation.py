@@ -263,6 +263,8 @@ def test_abc_smc_recovers_a_gaussian_mean_and_resumes(tmp_path: Path, quiet_pyab
     # known posterior (flat prior on [-5, 5]): N(data, 1 / REPEATS), sd 0.5
     assert mean == pytest.approx(target[0].data, abs=0.2)
     assert 0.35 < sd < 0.8
+    # the watch on unsettled base years keeps the simulator's name in the history
+    assert list(history.model_names()) == ["TargetSimulator"]
     more = run_smc(simulator, params, observed(target), tmp_path,
                    dataclasses.replace(settings, generations=4), workers=1, resume=True)
     assert more.max_t == 3          # one more generation in the same database

@@ -90,7 +90,10 @@ def run_smc(simulate: Callable[[dict], dict[str, float]], params: Sequence[Param
     url = f"sqlite:///{db.resolve()}"
     distance = pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.mad)
     with sampler(workers, scheduler) as chosen:
-        abc = pyabc.ABCSMC(Watched(simulate), pyabc_prior(params), distance,
+        # the model keeps the simulator's own name in pyabc's history (as before the watch)
+        name = getattr(simulate, "__name__", type(simulate).__name__)
+        model = pyabc.FunctionModel(Watched(simulate), name=name)
+        abc = pyabc.ABCSMC(model, pyabc_prior(params), distance,
                            population_size=settings.population, sampler=chosen)
         done = 0
         if resume and db.is_file():
