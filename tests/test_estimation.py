@@ -328,3 +328,14 @@ def test_sensitivity_targets_refuses_a_baseline_and_sobol(tmp_path: Path, capsys
         err = capsys.readouterr().err
         assert status == 2 and why in err and err.count("\n") == 1
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("command", ["calibrate", "identifiability"])
+def test_a_dry_run_needs_no_output_folder_and_a_run_does(command, cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(command, "--toy", "--dry-run")
+    assert code == 0 and out.startswith("dry run (nothing written)") and not err
+    code, out, err = cli(command, "--toy")
+    assert code == 2 and err == ["error: --out: expected the output folder (only --dry-run needs "
+                                 "none)"]
+    assert not any(tmp_path.iterdir())

@@ -47,7 +47,7 @@ def _common(cmd: argparse.ArgumentParser) -> None:
                      help=SET_HELP)
     cmd.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     cmd.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, tcp://host:8786")
-    cmd.add_argument("--out", type=Path, required=True, help="output folder")
+    cmd.add_argument("--out", type=Path, help="output folder (required unless --dry-run)")
     cmd.add_argument("--resume", action="store_true", help="continue an interrupted run")
     cmd.add_argument("--dry-run", action="store_true",
                      help="time one pilot simulation, print the estimate, write nothing")
@@ -70,7 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cal.add_argument("--min-epsilon", type=float, default=defaults.min_epsilon,
                      help="stop at this tolerance (default 0: run the generations)")
     cal.add_argument("--max-simulations", type=int, default=defaults.max_simulations,
-                     help=f"stop after this many simulations (default {defaults.max_simulations})")
+                     help=f"start no new generation once this many simulations are done "
+                          f"(default {defaults.max_simulations}; pyabc checks between "
+                          f"generations, so the last may run past it)")
     cal.add_argument("--predictive", type=int, default=PREDICTIVE_DRAWS,
                      help=f"posterior draws simulated against every target (default "
                           f"{PREDICTIVE_DRAWS}; 0: none)")
@@ -95,6 +97,8 @@ def setup(args: argparse.Namespace):
     from sim.estimation.targets import TargetSimulator, calibration_only, load_calibration_targets
 
     check_workers(args.workers)
+    if args.out is None and not args.dry_run:
+        raise ConfigError("--out: expected the output folder (only --dry-run needs none)")
     if args.workers is not None and args.scheduler:
         raise ConfigError("--workers and --scheduler: expected at most one of them")
     if args.units < 100:
@@ -155,8 +159,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                            args.max_simulations)
     if args.dry_run:
         n = args.max_simulations + args.predictive
-        print(_dry_run(simulator, params, n, args, f"ABC-SMC (at most {args.max_simulations} "
-                       f"simulations, then {args.predictive} predictive draws)"))
+        print(_dry_run(simulator, params, n, args, f"ABC-SMC ({args.max_simulations} "
+                       f"simulations, then {args.predictive} predictive draws; the last "
+                       f"generation may run past the cap, so up to a generation longer)"))
         return 0
     if not args.resume:
         check_fresh_output(args.out, "pass --resume to continue it or choose another --out")
