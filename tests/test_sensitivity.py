@@ -175,3 +175,24 @@ def test_sign_ranges_never_split_a_grid_value_between_bins():
     row = sign_ranges(pd.DataFrame({"x": x}), x - 0.5, bins=5).iloc[0]
     assert row["negative"] == "0" and row["positive"] == "1–3"
     assert float(row["crossings"]) == pytest.approx(0.5)
+
+
+def test_a_study_counts_and_reports_points_on_a_base_year_not_at_rest(tmp_path: Path,
+                                                                      capsys) -> None:
+    from sim.model import diagnostics
+    from sim.sensitivity.report import write_report
+
+    def evaluator(point: dict) -> dict:
+        diagnostics.note_base_year(point["x1"] < 0)     # "unsettled" where x1 >= 0
+        return ishigami(point)
+
+    params = [Parameter(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
+    with cf.ThreadPoolExecutor(1) as pool:
+        study = run_study(params, evaluator, "morris", 4, tmp_path / "out", executor=pool,
+                          progress=False)
+    expected = int((study.points["x1"] >= 0).sum())
+    assert 0 < expected < len(study.points) and study.unsettled == expected
+    assert f"warning: {expected} of {len(study.points)} points ran on a base year" in \
+        capsys.readouterr().err
+    text = write_report(study, tmp_path / "out").read_text(encoding="utf-8")
+    assert f"at {expected} of {len(study.points)} points a model started from a base year" in text

@@ -101,6 +101,11 @@ def report_section(study: Study, tables: dict[str, pd.DataFrame], title: str) ->
     lines = [f"## {title}", "",
              f"{study.method.capitalize()} design over {study.problem['num_vars']} parameters, "
              f"{len(study.points)} sample points, wall time {study.wall_s:.0f} s.", ""]
+    if study.unsettled:
+        lines += [f"**Warning:** at {study.unsettled} of {len(study.points)} points a model "
+                  f"started from a base year whose fixed point stopped at its cap (not exactly "
+                  f"at rest); their outputs carry its drift (`samples/*.json`, field "
+                  f"`unsettled_runs`).", ""]
     score = "mu_star_norm" if study.method == "morris" else "ST"
     lines += ["| output | most influential parameters (" + score + ") |", "|---|---|"]
     for output, rows in study.indices.groupby("output", sort=False):
