@@ -339,3 +339,25 @@ def test_a_dry_run_needs_no_output_folder_and_a_run_does(command, cli, tmp_path,
     assert code == 2 and err == ["error: --out: expected the output folder (only --dry-run needs "
                                  "none)"]
     assert not any(tmp_path.iterdir())
+
+
+def test_identifiability_records_draws_on_a_base_year_not_at_rest(tmp_path: Path) -> None:
+    import json
+
+    from sim.estimation.pipeline import identify
+    from sim.model import diagnostics
+
+    def simulate(targets, overrides, seed, replicate, n_units=None):
+        level = float(next(o for o in overrides if o.startswith("toy.level=")).split("=")[1])
+        diagnostics.note_base_year(level < 0)         # "unsettled" where the level is >= 0
+        return toy.toy_simulate_targets(targets, overrides, seed, replicate, n_units)
+
+    params = list(toy.PARAMETERS[:2])
+    with cf.ThreadPoolExecutor(1) as pool:
+        identify(toy_simulator(simulate=simulate), params, 60, 10, 20, tmp_path / "i", seed=1,
+                 executor=pool, progress=False)
+    table = pd.read_csv(tmp_path / "i" / "reference.csv")
+    expected = int((table["toy.level"] >= 0).sum())
+    assert 0 < expected < 60
+    assert json.loads((tmp_path / "i" / "run.json").read_text())["unsettled_draws"] == expected
+    assert f"Warning: {expected} of 60 draws" in (tmp_path / "i" / "identifiability.md").read_text()

@@ -205,7 +205,12 @@ def identify(simulator: TargetSimulator, params: Sequence[Parameter], n_draws: i
     summary.to_csv(out / "identifiability.csv", index=False)
     text = identifiability.markdown(summary, n_draws, accept, "Identifiability",
                                     bool(per_truth["adjusted"].all()))
+    if table.unsettled:
+        text += (f"\nWarning: {table.unsettled} of {n_draws} draws had a model whose base year "
+                 f"stopped at a cap of its fixed points (not exactly at rest; `samples/*.json`, "
+                 f"field `unsettled_runs`).\n")
     (out / "identifiability.md").write_text(text, encoding="utf-8")
-    (out / "run.json").write_text(json.dumps({"model": model_version(), **label}, indent=1),
+    (out / "run.json").write_text(json.dumps({"model": model_version(), **label,
+                                              "unsettled_draws": table.unsettled}, indent=1),
                                   encoding="utf-8")
     return summary

@@ -23,7 +23,13 @@ from sim.config.uncertain import Parameter
 from sim.estimation.priors import sample_prior
 from sim.experiments.runner import check_workers
 from sim.experiments.store_guard import check_fresh_output
-from sim.sensitivity.core import design_points, design_record, run_points
+from sim.sensitivity.core import (
+    design_points,
+    design_record,
+    finished_points,
+    run_points,
+    unsettled_points,
+)
 
 #: Spawn key of the reference table's prior draws (kept apart from any model stream).
 REFERENCE_STREAM = 29
@@ -35,6 +41,7 @@ class ReferenceTable:
 
     points: pd.DataFrame
     outputs: pd.DataFrame
+    unsettled: int = 0      # draws with a model on a base year stopped at a cap
 
     def frame(self) -> pd.DataFrame:
         return pd.concat([self.points, self.outputs], axis=1)
@@ -71,6 +78,7 @@ def run_reference(params: Sequence[Parameter], simulator: Callable[[dict], dict]
                          design_record("reference", n, seed, params, label or {}),
                          workers=workers, scheduler=scheduler, executor=executor, resume=resume,
                          progress=progress, what="prior draws")
-    table = ReferenceTable(pd.DataFrame(points), pd.DataFrame(outputs))
+    table = ReferenceTable(pd.DataFrame(points), pd.DataFrame(outputs),
+                           unsettled_points(list(finished_points(out).values())))
     table.frame().to_csv(out / "reference.csv", index=False)
     return table
