@@ -265,22 +265,13 @@ def counted_targets(targets: Sequence[Target], overrides: list[str], seed: int, 
 
 def realise(targets: Sequence[Target], replicates: int, seed: int, overrides: list[str],
             n_units: int | None, workers: int | None = 1, scheduler: str | None = None,
-            executor: cf.Executor | None = None,
-            draws: Sequence[list[str]] | None = None) -> list[dict[str, float]]:
-    """``replicates`` realisations (replicates 0 .. n-1), in order: here with one worker, else on
-    the batch runner's executors (a local process pool, a given executor or a Dask cluster,
-    each replicate a keyed task). ``draws``: per replicate r, overrides applied after
-    ``overrides`` (a posterior's draw r: ``sim evidence --posterior``)."""
-    return [values for values, _ in realise_counted(
-        targets, replicates, seed, overrides, n_units, workers, scheduler, executor, draws)]
-
-
-def realise_counted(targets: Sequence[Target], replicates: int, seed: int,
-                    overrides: list[str], n_units: int | None, workers: int | None = 1,
-                    scheduler: str | None = None, executor: cf.Executor | None = None,
-                    draws: Sequence[list[str]] | None = None
-                    ) -> list[tuple[dict[str, float], int]]:
-    """:func:`realise`, each realisation with its count of runs on an unsettled base year."""
+            executor: cf.Executor | None = None, draws: Sequence[list[str]] | None = None
+            ) -> list[tuple[dict[str, float], int]]:
+    """``replicates`` realisations (replicates 0 .. n-1), in order, each with its count of runs
+    on a base year not at rest (:func:`counted_targets`): here with one worker, else on the batch
+    runner's executors (a local process pool, a given executor or a Dask cluster, each replicate
+    a keyed task). ``draws``: per replicate r, overrides applied after ``overrides`` (a
+    posterior's draw r: ``sim evidence --posterior``)."""
     def settings(r: int) -> list[str]:
         return [*overrides, *(draws[r] if draws else [])]
 
@@ -303,7 +294,7 @@ def evidence(targets: Sequence[Target], replicates: int, seed: int, overrides: l
     """The scoreboard of ``targets`` (see :func:`score`) from ``replicates`` realisations; its
     ``attrs["unsettled_replicates"]`` counts realisations with a run whose base year stopped at a
     cap of its fixed points (not exactly at rest)."""
-    counted = realise_counted(targets, replicates, seed, overrides, n_units, **executors)
+    counted = realise(targets, replicates, seed, overrides, n_units, **executors)
     folder = folder or data_folder(load_scenario(SCENARIO, overrides), SCENARIO.parent)
     frame = score(targets, [values for values, _ in counted], benchmarks(targets, folder))
     frame.attrs["unsettled_replicates"] = sum(1 for _, k in counted if k)
