@@ -161,10 +161,27 @@ def utilities_by_kind(state: State, who: Choosers,
     park, running contract) and the state alone, row by row, so deciders alike get the same
     rows (a step's reviewers and arrivals hold about a third as many kinds as deciders)."""
     kind = np.stack([_exact_key(getattr(who, f.name)) for f in dataclasses.fields(who)], axis=1)
-    _, first, inverse = np.unique(kind, axis=0, return_index=True, return_inverse=True)
+    first, inverse = kinds_of(kind)
     u, available = utilities(state, who.select(first), settings)
-    inverse = inverse.ravel()
     return u[inverse], available[inverse]
+
+
+def kinds_of(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``rows`` (n x k int), as ``np.unique(rows, axis=0, return_index=True,
+    return_inverse=True)`` gives them: the first row of each kind in the kinds' sorted order and
+    each row's kind; by a stable lexicographic sort of the columns (much faster than sorting
+    the rows as records)."""
+    n = len(rows)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    order = np.lexsort(rows.T[::-1])            # by the first column, then the next, ...
+    ordered = rows[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
 
 
 def _exact_key(values: np.ndarray) -> np.ndarray:
