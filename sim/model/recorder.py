@@ -96,8 +96,8 @@ class Recorder:
             cfg.policies.park_within_park.platform_return_rate, w.cities, t))
         self._keep_rows("flows", agreement_flows or [])
         transfers = books.compensation
-        if agreements:
-            self.rows["agreements"].append(pd.DataFrame(agreements, columns=TABLES["agreements"]))
+        self._keep_rows("agreements", [tuple(row[name] for name in TABLES["agreements"])
+                                       for row in agreements])
         if np.any(transfers != 0):
             payers = np.flatnonzero(transfers < 0)
             takers = np.flatnonzero(transfers > 0)
