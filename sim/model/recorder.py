@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +29,10 @@ from sim.rules.welfare import WelfareParts
 
 #: The transfers channel of a move into a park of each kind (a local park: relocation).
 CHANNEL_OF_KIND = np.array(["relocation", *KINDS[1:]], dtype=object)
+#: The transfers table's channels, and each park kind's position among them.
+CHANNELS = ("exit", "new_investment", *CHANNEL_OF_KIND)
+CHANNEL_NAMES = np.array(CHANNELS, dtype=object)
+CHANNEL_CODE_OF_KIND = np.arange(2, len(CHANNELS))
 ORIGIN_NAMES = np.array(ORIGINS, dtype=object)
 
 
@@ -35,6 +40,22 @@ def names(labels) -> np.ndarray:
     """Labels to index into: an object array (its entries are the labels themselves, 8 bytes a
     row however long the label)."""
     return np.array(list(labels), dtype=object)
+
+
+@dataclasses.dataclass(frozen=True)
+class Coded:
+    """A string column kept as positions into its labels (``labels[codes]``): a table's column
+    is then built by one take from the labels as strings, not by converting every row's
+    string (pandas stores ``str`` columns as Arrow strings); the same column, dtype included."""
+
+    labels: np.ndarray      # object array of the labels
+    codes: np.ndarray       # int, one per row
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def decoded(self) -> np.ndarray:
+        return self.labels[self.codes]
 
 
 class Recorder:
@@ -75,8 +96,8 @@ class Recorder:
             cfg.policies.park_within_park.platform_return_rate, w.cities, t))
         self._keep_rows("flows", agreement_flows or [])
         transfers = books.compensation
-        if agreements:
-            self.rows["agreements"].append(pd.DataFrame(agreements, columns=TABLES["agreements"]))
+        self._keep_rows("agreements", [tuple(row[name] for name in TABLES["agreements"])
+                                       for row in agreements])
         if np.any(transfers != 0):
             payers = np.flatnonzero(transfers < 0)
             takers = np.flatnonzero(transfers > 0)
@@ -249,8 +270,8 @@ class Recorder:
             w = state.world
             c, k, g = np.meshgrid(np.arange(w.n_cities), np.arange(w.n_sectors),
                                   np.arange(len(SEGMENTS)), indexing="ij")
-            self.cells = (names(w.cities)[c.ravel()], names(w.sectors)[k.ravel()],
-                          names(SEGMENTS)[g.ravel()])
+            self.cells = (Coded(names(w.cities), c.ravel()), Coded(names(w.sectors), k.ravel()),
+                          Coded(names(SEGMENTS), g.ravel()))
         city, sector, segment = self.cells
         self._keep("sectors", dict(step=state.step, city=city, sector=sector, segment=segment,
                                    output=cube.ravel()))
@@ -260,8 +281,8 @@ class Recorder:
         p, w = state.parks, state.world
         n_units = np.bincount(state.units.park, minlength=p.n)
         self._keep("parks", dict(
-            step=state.step, park=names(p.name), city=names(w.cities)[p.city],
-            kind=names(KINDS)[p.kind], operator=names(w.cities)[p.operator],
+            step=state.step, park=names(p.name), city=Coded(names(w.cities), p.city),
+            kind=Coded(names(KINDS), p.kind), operator=Coded(names(w.cities), p.operator),
             land_used=used, land_capacity=np.where(p.open_at(state.step), p.capacity, 0.0),
             n_units=n_units, output=park_output, land_price=price))
 
@@ -273,19 +294,21 @@ class Recorder:
         placed = events.to_park >= 0
         dest = np.maximum(events.to_park, 0)
         kind = p.kind[dest]
-        channel = np.where(~placed, "exit",
+        channel = np.where(~placed, CHANNELS.index("exit"),
                            np.where(kind == ParkKind.LOCAL,
-                                    np.where(events.is_arrival, "new_investment", "relocation"),
-                                    CHANNEL_OF_KIND[kind]))
+                                    np.where(events.is_arrival, CHANNELS.index("new_investment"),
+                                             CHANNELS.index("relocation")),
+                                    CHANNEL_CODE_OF_KIND[kind]))
         sector, segment = sector_and_segment(events.kg)
+        outside = len(w.cities)
         self._keep("transfers", dict(
             step=state.step, unit_id=events.unit_id,
-            sector=names(w.sectors)[sector], segment=names(SEGMENTS)[segment],
-            origin=ORIGIN_NAMES[events.origin],
-            from_city=places[np.where(events.from_city >= 0, events.from_city, len(w.cities))],
-            to_city=np.where(placed, places[p.city[dest]], "outside"),
-            to_park=np.where(placed, names(p.name)[dest], ""),
-            channel=channel, output=events.output))
+            sector=Coded(names(w.sectors), sector), segment=Coded(names(SEGMENTS), segment),
+            origin=Coded(ORIGIN_NAMES, events.origin),
+            from_city=Coded(places, np.where(events.from_city >= 0, events.from_city, outside)),
+            to_city=Coded(places, np.where(placed, p.city[dest], outside)),
+            to_park=Coded(names([*p.name, ""]), np.where(placed, dest, p.n)),
+            channel=Coded(CHANNEL_NAMES, channel), output=events.output))
 
     def _investment_map(self, state: State) -> None:
         """The coordinator's map in force: one row per city and sector-segment it assigns."""
@@ -295,14 +318,15 @@ class Recorder:
         city, kg = np.nonzero(state.settings.mapped)
         sector, segment = sector_and_segment(kg)
         self._keep("investment_map", dict(
-            step=state.step, city=names(w.cities)[city],
-            sector=names(w.sectors)[sector], segment=names(SEGMENTS)[segment]))
+            step=state.step, city=Coded(names(w.cities), city),
+            sector=Coded(names(w.sectors), sector), segment=Coded(names(SEGMENTS), segment)))
 
     def _keep(self, table: str, columns: dict) -> None:
         """One step's rows of a table, kept as columns (a scalar repeated down its block):
         :meth:`results` builds each table once, not a DataFrame a step."""
         n = max(len(v) for v in columns.values() if not np.isscalar(v))
-        self.rows[table].append({name: np.full(n, v) if np.isscalar(v) else np.asarray(v)
+        self.rows[table].append({name: np.full(n, v) if np.isscalar(v)
+                                 else v if isinstance(v, Coded) else np.asarray(v)
                                  for name, v in columns.items()})
 
     def _keep_rows(self, table: str, rows: list[tuple]) -> None:
@@ -334,9 +358,22 @@ def _assemble(blocks: list, columns: tuple[str, ...]) -> pd.DataFrame:
             kept += [block] if len(next(iter(block.values()))) else []
             continue
         if kept:
-            frames.append(pd.DataFrame({name: np.concatenate([b[name] for b in kept])
+            frames.append(pd.DataFrame({name: _joined([b[name] for b in kept])
                                         for name in kept[0]}))
             kept = []
         if block is not None and len(block):
             frames.append(block)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _joined(parts: list):
+    """One column from its steps' parts: a :class:`Coded` column whose parts share their labels
+    as one take from the labels as strings (the column pandas builds from the strings
+    themselves, dtype included), any other as the parts' concatenation."""
+    if all(isinstance(part, Coded) for part in parts):
+        labels = parts[0].labels
+        if all(part.labels is labels or np.array_equal(part.labels, labels) for part in parts):
+            codes = np.concatenate([part.codes for part in parts])
+            return pd.array(labels, dtype="str").take(codes)
+    return np.concatenate([part.decoded() if isinstance(part, Coded) else part
+                           for part in parts])
