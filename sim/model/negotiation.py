@@ -21,7 +21,7 @@ import numpy as np
 from sim.model.agreement_book import BUILT_OUT, AgreementBook, add_row
 from sim.model.forecast import city_values, decider_groups, placement_values
 from sim.model.state import State
-from sim.model.utility import Choosers, RowsKept, UtilityParts, utilities, utility_parts
+from sim.model.utility import Choosers, UtilityParts, utilities, utility_parts
 from sim.rules.agreements import (
     allotted_land,
     bargain_with_side_payment,
@@ -228,14 +228,14 @@ def _share_variants(state: State, variants: list[Parks], groups: tuple) -> list[
     utilities only through an enclave source's referrals (attention): those are recomputed and
     the rest of the utilities kept."""
     parts: UtilityParts | None = None
-    valued, out, kept = state, [], RowsKept()
+    valued, out = state, []
     for variant in variants:
         if parts is not None and not _same_but_shares(variant, valued.parks):
             parts = None
         valued = (valued.with_parks(variant) if parts is None
                   else dataclasses.replace(valued, parks=variant))
         parts = utility_parts(valued, groups[0], valued.settings, parts)
-        out.append(_projection(valued, groups, parts, kept))
+        out.append(_projection(valued, groups, parts))
     return out
 
 
@@ -247,24 +247,19 @@ def _same_but_shares(a: Parks, b: Parks) -> bool:
 
 
 def _projection(state: State, groups: tuple[Choosers, np.ndarray],
-                parts: UtilityParts | None = None, kept: RowsKept | None = None) -> np.ndarray:
+                parts: UtilityParts | None = None) -> np.ndarray:
     p, c, t, cal = state.parks, state.world.n_cities, state.step, state.calibration
     kgs = np.arange(state.kg)
     who, weight = groups
     kg = who.kg
-    if parts is None:
-        u, available = utilities(state, who, state.settings)
-    elif kept is None:
-        u, available = parts.at(park_offers(state.settings, p, t))
-    else:
-        u, available = kept.utilities(parts, park_offers(state.settings, p, t))
+    u, available = (utilities(state, who, state.settings) if parts is None
+                    else parts.at(park_offers(state.settings, p, t)))
     q = state.terms.q[kg]
     need = state.world.land_per_output.ravel()[kg][:, None] * q      # km² per productivity
     placed = expected_rationing(u, available, weight, need, who.current,
                                 p.capacity - state.land_used(), p.city, c,
                                 state.config.economy.nest_parameter,
-                                state.config.economy.rejection_rounds,
-                                *((kept.logit,) if kept is not None and parts is not None else ()))
+                                state.config.economy.rejection_rounds)
     mass = placed[:, :-1] * q                                                # n x P output
     gross, paid = placement_values(state, state.settings, kg, mass,
                                    city_values(state, kgs)[:, kg, :])

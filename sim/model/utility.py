@@ -13,7 +13,6 @@ from sim.model.units import Units
 from sim.model.world import World
 from sim.rules import accounts
 from sim.rules.agreements import rd_link_attention
-from sim.rules.choice import nested_probabilities
 from sim.rules.consideration import consideration_terms, with_platform
 from sim.rules.constants import (
     SEGMENTS,
@@ -263,65 +262,6 @@ class OfferedUtilities:
             self.offers[stale], self.done[stale] = offers[stale], True
         rows = rows_of(self.parts.kg, kgs, len(offers))
         return rows, self.u[rows], self.available[rows]
-
-
-class RowsKept:
-    """One valuation's utilities and logit probabilities, kept for the next valuation of the same
-    deciders whose parts differ at most in some rows' attention and entry (the variants of an
-    agreement's shares): only those rows are computed again, the others taken as they were.
-    Every row is computed as :meth:`UtilityParts.at` and
-    :func:`sim.rules.choice.nested_probabilities` compute it, each row from its own inputs
-    alone, so the numbers are those of computing every row."""
-
-    def __init__(self) -> None:
-        self.parts: UtilityParts | None = None
-        self.offers: np.ndarray | None = None
-        self.u: np.ndarray | None = None
-        self.changed: np.ndarray | None = None     # rows computed again (None: every row)
-        self.before: dict[bytes, np.ndarray] = {}  # the previous valuation's probabilities
-        self.probs: dict[bytes, np.ndarray] = {}   # this valuation's, by availability
-
-    def utilities(self, parts: UtilityParts, offers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``parts.at(offers)``, the rows whose attention and entry are those of the previous
-        call (and every other part the same) taken from it."""
-        old = self.parts
-        if old is not None and np.array_equal(offers, self.offers) and _alike(old, parts):
-            changed = np.flatnonzero((parts.log_att != old.log_att).any(axis=1)
-                                     | (parts.entry != old.entry))
-            u = self.u.copy()
-            if len(changed):
-                u[changed] = parts.select(changed).at(offers)[0]
-            self.changed, self.before = changed, self.probs
-        else:
-            u = parts.at(offers)[0]
-            self.changed, self.before = None, {}
-        self.parts, self.offers, self.u, self.probs = parts, offers, u, {}
-        return u, parts.available.copy()
-
-    def logit(self, u: np.ndarray, nest: np.ndarray, n_nests: int, nest_param: float,
-              available: np.ndarray) -> np.ndarray:
-        """``nested_probabilities`` at the utilities of the last :meth:`utilities` call, the
-        unchanged rows taken from the previous valuation at the same availability."""
-        key = available.tobytes()
-        old = self.before.get(key)
-        if old is None or self.changed is None:
-            probs = nested_probabilities(u, nest, n_nests, nest_param, available)
-        else:
-            probs = old.copy()
-            if len(self.changed):
-                probs[self.changed] = nested_probabilities(
-                    u[self.changed], nest, n_nests, nest_param, available[self.changed])
-        self.probs[key] = probs
-        return probs
-
-
-def _alike(a: UtilityParts, b: UtilityParts) -> bool:
-    """Whether two deciders' parts differ at most in attention and entry (the same arrays
-    otherwise, approval friction equal)."""
-    return (all(getattr(a, name) is getattr(b, name) for name in _ROWS
-                if name not in ("friction", "log_att", "entry"))
-            and a.nest is b.nest and a.n_nests == b.n_nests and a.nest_param == b.nest_param
-            and np.array_equal(a.friction, b.friction))
 
 
 def rows_of(kg: np.ndarray, kgs: np.ndarray, n_kg: int) -> np.ndarray:

@@ -210,7 +210,7 @@ def second_choice(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
                        need: np.ndarray, current: np.ndarray, free_land: np.ndarray,
                        nest: np.ndarray, n_nests: int, nest_param: float,
-                       rounds: int, logit=nested_probabilities) -> np.ndarray:
+                       rounds: int) -> np.ndarray:
     """Expected placements of decider groups when full parks ration land: the expectation of
     :func:`ration_land` and the model's rounds of choosing again (``sim.model.firms.Firms.choose``).
 
@@ -226,8 +226,6 @@ def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
         weight: n mass of each group; need: n x P land a unit of mass needs at each park.
         current: n park of a reviewer group (-1: arrivals); free_land: P idle land.
         rounds: how often rejected deciders choose again (``economy.rejection_rounds``).
-        logit: :func:`nested_probabilities`, or a function giving the same numbers (one that
-            keeps rows computed before).
     Returns:
         n x (P + 1) expected mass placed at each park and, in the last column, outside.
     """
@@ -235,7 +233,7 @@ def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
     rows, rev = np.arange(n), current >= 0
     free, full = np.asarray(free_land, float).copy(), np.zeros(p, bool)
     placed = np.zeros((n, p + 1))
-    before = logit(u, nest, n_nests, nest_param, available)
+    before = nested_probabilities(u, nest, n_nests, nest_param, available)
     pending = weight[:, None] * before
     for round_ in range(rounds + 1):
         placed[rows[rev], current[rev]] += pending[rows[rev], current[rev]]   # stayers
@@ -256,7 +254,7 @@ def expected_rationing(u: np.ndarray, available: np.ndarray, weight: np.ndarray,
             break
         again = available & ~full[None, :]
         again[rows[rev], current[rev]] = True
-        after = logit(u, nest, n_nests, nest_param, again)
+        after = nested_probabilities(u, nest, n_nests, nest_param, again)
         pending = rejected[:, None] * second_choice(before, after)
         before = after
     return placed
