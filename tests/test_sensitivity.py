@@ -116,7 +116,7 @@ def test_tiny_morris_coordinated_against_homogenised(tmp_path: Path) -> None:
          "--against", str(ROOT / "scenarios/homogenised.yaml"), "--method", "morris",
          "--samples", "2", "--params",
          "economy.tax_rate,competition.homogenisation,competition.subsidy_years",
-         "--set", "world.n_units=1000", "--set", "steps=2", "--workers", "2", "--out", str(out)],
+         "--set", "world.n_units=1000", "--set", "steps=2", "--workers", "1", "--out", str(out)],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     samples = pd.read_csv(out / "samples.csv")
