@@ -3,7 +3,10 @@ built once per session across pytest-xdist workers; the order of tests on the wo
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,6 +107,38 @@ def copy_of_batch(made: Path, scenario_dir: Path, folder: str) -> Path:
     shutil.copy(made / "other.yaml", scenario_dir / "other.yaml")
     shutil.copytree(made / folder, scenario_dir / folder, symlinks=True)
     return scenario_dir / folder
+
+
+def notebook_sizes(size: str = "tiny") -> dict[str, dict[str, object]]:
+    """``notebooks/execute.py``'s parameter values at ``size``, per notebook."""
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "execute.py"
+    spec = importlib.util.spec_from_file_location("notebook_execute", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SIZES[size]
+
+
+@pytest.fixture(scope="session")
+def tiny_morris(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose ``robustness/morris`` is notebook 05's tiny Morris screen (coordinated
+    against homogenised), run once per session by ``sim sensitivity`` in a subprocess with the
+    notebook's own arguments: test_sensitivity.py checks the study, and notebook 05 finds it
+    and resumes it (nothing left to run) instead of running it again. Read, never written."""
+    from sim.paths import SCENARIO_DIR
+
+    size = notebook_sizes()["05-robustness"]
+
+    def build(folder: Path) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "sim", "sensitivity", str(SCENARIO_DIR / "coordinated.yaml"),
+             "--against", str(SCENARIO_DIR / "homogenised.yaml"), "--method", "morris",
+             "--samples", str(size["trajectories"]), "--set", f"world.n_units={size['n_units']}",
+             "--set", f"steps={size['steps']}", "--workers", str(size["workers"]),
+             "--params", size["screen"], "--out", str(folder / size["out"] / "morris")],
+            capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+
+    return shared_once(tmp_path_factory, "tiny-morris", build)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
