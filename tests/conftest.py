@@ -84,6 +84,17 @@ def shared_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> P
     return folder
 
 
+def batch_here(files: list, out_dir: Path, **kwargs):
+    """``run_batch`` on one thread of this process, for a fixture's batch: no spawned worker's
+    start-up (a batch's tables do not depend on its executor, which test_batch.py checks)."""
+    import concurrent.futures as cf
+
+    from sim.experiments.runner import run_batch
+
+    with cf.ThreadPoolExecutor(1) as thread:
+        return run_batch(files, out_dir=out_dir, executor=thread, progress=False, **kwargs)
+
+
 def two_scenario_batch(root: Path, other: str, folder: str, overrides: list[str]) -> Path:
     """A finished batch in ``root/folder``: ``tiny.yaml`` and the scenario ``other`` (YAML text,
     written as ``other.yaml``), two replicates each, run on two threads."""

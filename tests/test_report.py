@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import shared_once
+from conftest import batch_here, shared_once
 from test_evidence_summary import evidence_record
 
 from sim.analysis import executive, i18n, plan_pairs, report
 from sim.cli import main
 from sim.experiments import demo
-from sim.experiments.runner import run_batch
 from sim.experiments.store import data_hash, load_results
 from sim.version import __version__
 
@@ -42,8 +41,8 @@ def batch_dir(tmp_path_factory):
     files = [ROOT / "scenarios" / f"{name}.yaml" for name in NAMES]
 
     def build(folder: Path) -> None:
-        done = run_batch(files, out_dir=folder / "store", replicates=3, workers=1,
-                         progress=False, overrides=["steps=3", "world.n_units=2000"])
+        done = batch_here(files, folder / "store", replicates=3,
+                          overrides=["steps=3", "world.n_units=2000"])
         assert done.n_failed == 0, done.failed
         # a `sim evidence` record for this code and data beside the batch, written with it (the
         # report states its fit near the top: test_compare_states_the_fit_near_the_top_...)
