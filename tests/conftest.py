@@ -35,6 +35,15 @@ def scenario_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.fsync`` a no-op for one test that writes thousands of records in this process (a
+    study's points, each written atomically: temporary file, then rename). The records are still
+    written and renamed in place; the flush to disk, each a wait of a millisecond or more, only
+    guards against a power cut, which no test observes."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+
+
 def tree_snapshot(root: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple]:
     """Every path under ``root`` (not under a ``skip`` folder) with its kind, size and mtime."""
     found = {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,12 +33,8 @@ ISHIGAMI_ST = (0.5576, 0.4424, 0.2437)
 
 
 @pytest.mark.slow
-def test_ishigami_sobol_indices_within_their_intervals(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    # 5,120 points, each record written atomically (temporary file, then rename) as in any
-    # study; without the flush to disk (os.fsync) each would wait on, about 9 s of waiting here,
-    # which only a power cut could tell apart and which these indices do not depend on
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
+def test_ishigami_sobol_indices_within_their_intervals(tmp_path: Path, no_fsync: None) -> None:
+    # 5,120 points: without no_fsync, about 9 s of waiting on the disk
     params = [Parameter(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
     with cf.ThreadPoolExecutor(1) as pool:
         study = run_study(params, ishigami, "sobol", 1024, tmp_path / "out", seed=3,
