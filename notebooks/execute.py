@@ -24,7 +24,9 @@ NAMES = ("01-quickstart", "02-policy-comparison", "03-enclave-sharing", "04-inve
          "05-robustness")
 #: A rendered copy larger than this is refused (it is kept in the repository).
 MAX_BYTES = 1_000_000
-_SCREEN = "economy.tax_rate,competition.homogenisation,policies.investment_map.noise_sd"
+#: The tiny Morris screen: a float, a share and an integer key (rounded to whole years). The test
+#: suite runs this study once by the CLI (tests/conftest.py::tiny_morris) and checks it there.
+_SCREEN = "economy.tax_rate,competition.homogenisation,competition.subsidy_years"
 #: Values replacing each notebook's `parameters` cell; every name the cell defines needs one.
 SIZES: dict[str, dict[str, dict[str, object]]] = {
     # seconds per notebook, for the test suite: a tiny world, one quarter, two replicates,

@@ -3,7 +3,10 @@ built once per session across pytest-xdist workers; the order of tests on the wo
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +33,15 @@ def scenario_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "tiny.yaml").write_text(MINIMAL)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.fsync`` a no-op for one test that writes thousands of records in this process (a
+    study's points, each written atomically: temporary file, then rename). The records are still
+    written and renamed in place; the flush to disk, each a wait of a millisecond or more, only
+    guards against a power cut, which no test observes."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
 
 
 def tree_snapshot(root: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple]:
@@ -81,6 +93,17 @@ def shared_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> P
     return folder
 
 
+def batch_here(files: list, out_dir: Path, **kwargs):
+    """``run_batch`` on one thread of this process, for a fixture's batch: no spawned worker's
+    start-up (a batch's tables do not depend on its executor, which test_batch.py checks)."""
+    import concurrent.futures as cf
+
+    from sim.experiments.runner import run_batch
+
+    with cf.ThreadPoolExecutor(1) as thread:
+        return run_batch(files, out_dir=out_dir, executor=thread, progress=False, **kwargs)
+
+
 def two_scenario_batch(root: Path, other: str, folder: str, overrides: list[str]) -> Path:
     """A finished batch in ``root/folder``: ``tiny.yaml`` and the scenario ``other`` (YAML text,
     written as ``other.yaml``), two replicates each, run on two threads."""
@@ -104,6 +127,38 @@ def copy_of_batch(made: Path, scenario_dir: Path, folder: str) -> Path:
     shutil.copy(made / "other.yaml", scenario_dir / "other.yaml")
     shutil.copytree(made / folder, scenario_dir / folder, symlinks=True)
     return scenario_dir / folder
+
+
+def notebook_sizes(size: str = "tiny") -> dict[str, dict[str, object]]:
+    """``notebooks/execute.py``'s parameter values at ``size``, per notebook."""
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "execute.py"
+    spec = importlib.util.spec_from_file_location("notebook_execute", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SIZES[size]
+
+
+@pytest.fixture(scope="session")
+def tiny_morris(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose ``robustness/morris`` is notebook 05's tiny Morris screen (coordinated
+    against homogenised), run once per session by ``sim sensitivity`` in a subprocess with the
+    notebook's own arguments: test_sensitivity.py checks the study, and notebook 05 finds it
+    and resumes it (nothing left to run) instead of running it again. Read, never written."""
+    from sim.paths import SCENARIO_DIR
+
+    size = notebook_sizes()["05-robustness"]
+
+    def build(folder: Path) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "sim", "sensitivity", str(SCENARIO_DIR / "coordinated.yaml"),
+             "--against", str(SCENARIO_DIR / "homogenised.yaml"), "--method", "morris",
+             "--samples", str(size["trajectories"]), "--set", f"world.n_units={size['n_units']}",
+             "--set", f"steps={size['steps']}", "--workers", str(size["workers"]),
+             "--params", size["screen"], "--out", str(folder / size["out"] / "morris")],
+            capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+
+    return shared_once(tmp_path_factory, "tiny-morris", build)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

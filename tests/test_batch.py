@@ -130,8 +130,13 @@ def test_killed_batch_resumes_to_the_uninterrupted_result(scenario_dir: Path) ->
     assert sorted(manifest["run"]) == [f"tiny/r{r:02d}" for r in range(8)]
     assert set(manifest["status"]) == {"ok"}
     assert len(list(runs.iterdir())) == 8
-    run_batch(["tiny.yaml"], "whole", replicates=8, seed=4, workers=2,
-              overrides=["steps=3", "world.n_units=2000"], progress=False)
+    # the uninterrupted batch in this process (tables do not depend on the executor:
+    # test_local_pool_workers_write_their_own_runs), sparing two more workers' start-up
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(1) as threads:
+        run_batch(["tiny.yaml"], "whole", replicates=8, seed=4, executor=threads,
+                  overrides=["steps=3", "world.n_units=2000"], progress=False)
     assert_same_tables(scenario_dir / "killed", scenario_dir / "whole")
 
 

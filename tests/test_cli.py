@@ -54,7 +54,7 @@ def test_run_writes_tables_and_config_and_refuses_to_overwrite(scenario_dir: Pat
 def test_sim_run_reproduces_a_batch_run(scenario_dir: Path) -> None:
     (scenario_dir / "sw.yaml").write_text("extends: tiny.yaml\nname: sw\nsweep:\n"
                                           "  grid: {competition.homogenisation: [0.1, 0.9]}\n")
-    batch = sim("batch", "sw.yaml", "--replicates", "3", "--seed", "6", "--workers", "2",
+    batch = sim("batch", "sw.yaml", "--replicates", "3", "--seed", "6", "--workers", "1",
                 "--out", "b", cwd=scenario_dir)
     assert batch.returncode == 0, batch.stderr
     assert "6 ok, 0 failed, 0 already done (of 6)" in batch.stdout

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import shared_once
+from conftest import batch_here, shared_once
 
 from sim.analysis import output, report
 from sim.cli import main
 from sim.config import ConfigError
-from sim.experiments.runner import run_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["world.n_units=300", "steps=2"]
@@ -24,8 +23,7 @@ def batch(tmp_path_factory, name: str, scenarios: list[str], replicates: int) ->
     files = [ROOT / "scenarios" / f"{s}.yaml" for s in scenarios]
 
     def build(folder: Path) -> None:
-        done = run_batch(files, out_dir=folder / "store", replicates=replicates, workers=1,
-                         progress=False, overrides=TINY)
+        done = batch_here(files, folder / "store", replicates=replicates, overrides=TINY)
         assert done.n_failed == 0, done.failed
 
     return shared_once(tmp_path_factory, name, build) / "store"

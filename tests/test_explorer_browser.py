@@ -4,6 +4,7 @@ Skipped only when Chromium or its driver is missing (``.ci/run`` installs Debian
 and ``chromium-driver``).
 """
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("solara", reason="the explorer extra (solara) is not installed")
+if importlib.util.find_spec("solara") is None:   # found, not imported: `solara run` imports it
+    pytest.skip("the explorer extra (solara) is not installed", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402

@@ -3,6 +3,7 @@ closing interpretation is computed from the run (it states numbers)."""
 
 import importlib.util
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -59,7 +60,10 @@ def outputs(cell) -> list:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_small_and_shows_its_plots(path, tmp_path):
+def test_notebook_runs_small_and_shows_its_plots(path, tmp_path, request):
+    if path.stem == "05-robustness":   # its study, run and checked once (test_sensitivity.py):
+        made = request.getfixturevalue("tiny_morris")   # the notebook resumes it
+        shutil.copytree(made / "robustness", tmp_path / "robustness", symlinks=True)
     notebook = execute.execute(path.stem, "tiny", tmp_path, timeout=CELL_TIMEOUT)
     for cell in tagged(notebook, "plot"):
         assert any("image/png" in o.data for o in outputs(cell)), \

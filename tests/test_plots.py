@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_once
+from conftest import batch_here, shared_once
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PatchCollection, PolyCollection
 from matplotlib.container import ErrorbarContainer
@@ -16,7 +16,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from sim.analysis import forest, i18n, plots, stats
-from sim.experiments.runner import run_batch
 from sim.experiments.store import load_results
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -32,8 +31,8 @@ def batch(tmp_path_factory):
              ("homogenised", "coordinated", "sweep_enclave_share")]
 
     def build(folder: Path) -> None:
-        done = run_batch(files, out_dir=folder / "store", replicates=3, workers=1, progress=False,
-                         overrides=["steps=3", "world.n_units=2000"])
+        done = batch_here(files, folder / "store", replicates=3,
+                          overrides=["steps=3", "world.n_units=2000"])
         assert done.n_failed == 0, done.failed
 
     return load_results(shared_once(tmp_path_factory, "plots", build) / "store")

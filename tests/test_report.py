@@ -2,6 +2,7 @@
 self-contained; ``sim compare`` and ``sim.experiments.demo`` in a subprocess."""
 
 import base64
+import json
 import re
 import subprocess
 import sys
@@ -9,13 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import shared_once
+from conftest import batch_here, shared_once
+from test_evidence_summary import evidence_record
 
 from sim.analysis import executive, i18n, plan_pairs, report
 from sim.cli import main
 from sim.experiments import demo
-from sim.experiments.runner import run_batch
-from sim.experiments.store import load_results
+from sim.experiments.store import data_hash, load_results
+from sim.version import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = (
@@ -39,9 +41,14 @@ def batch_dir(tmp_path_factory):
     files = [ROOT / "scenarios" / f"{name}.yaml" for name in NAMES]
 
     def build(folder: Path) -> None:
-        done = run_batch(files, out_dir=folder / "store", replicates=3, workers=1,
-                         progress=False, overrides=["steps=3", "world.n_units=2000"])
+        done = batch_here(files, folder / "store", replicates=3,
+                          overrides=["steps=3", "world.n_units=2000"])
         assert done.n_failed == 0, done.failed
+        # a `sim evidence` record for this code and data beside the batch, written with it (the
+        # report states its fit near the top: test_compare_states_the_fit_near_the_top_...)
+        record = evidence_record(data_hash=data_hash(None), version=__version__)
+        (folder / "evidence").mkdir()
+        (folder / "evidence" / "evidence.json").write_text(json.dumps(record))
 
     return shared_once(tmp_path_factory, "report", build) / "store"
 
@@ -53,11 +60,16 @@ def sim(*args, cwd=ROOT):
 
 @pytest.fixture(scope="session")
 def built(batch_dir, tmp_path_factory):
-    """The report written by ``sim compare`` in a subprocess (the CLI's happy path)."""
-    out = tmp_path_factory.mktemp("report") / "en"
-    done = sim("compare", batch_dir, "--out", out)
-    assert done.returncode == 0, done.stderr
-    return out, Path(done.stdout.strip())
+    """The report written by ``sim compare`` in a subprocess (the CLI's happy path), written
+    once per session also under pytest-xdist (it takes the longest of this file's set-up)."""
+
+    def build(folder: Path) -> None:
+        done = sim("compare", batch_dir, "--out", folder / "en")
+        assert done.returncode == 0, done.stderr
+        (folder / "stdout.txt").write_text(done.stdout)
+
+    folder = shared_once(tmp_path_factory, "report-en", build)
+    return folder / "en", Path((folder / "stdout.txt").read_text().strip())
 
 
 def test_outputs_written(built):
@@ -76,6 +88,15 @@ def test_outputs_written(built):
         assert (out / "figures" / f"{name}.svg").is_file()
         height, width = imread(out / "figures" / f"{name}.png").shape[:2]
         assert width <= 1600 and height <= 900, name
+
+
+def test_compare_states_the_fit_near_the_top_of_the_report(built):
+    """The batch compared with an evidence record for this code and data beside it: the report
+    gives the count before the executive summary (without a record the same place holds the
+    warning of test_evidence_summary.py::test_no_evidence_says_that_none_was_run)."""
+    text = (built[0] / "report.md").read_text()
+    assert "**2 of 3 empirical targets with data are hit**" in text
+    assert text.index("## Fit to history") < text.index("## Executive summary")
 
 
 def test_every_scenario_and_switch_appears(built):

@@ -4,6 +4,7 @@ uncertain-block parsing, and a tiny Morris run of coordinated against homogenise
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import math
 import subprocess
 import sys
@@ -32,7 +33,8 @@ ISHIGAMI_ST = (0.5576, 0.4424, 0.2437)
 
 
 @pytest.mark.slow
-def test_ishigami_sobol_indices_within_their_intervals(tmp_path: Path) -> None:
+def test_ishigami_sobol_indices_within_their_intervals(tmp_path: Path, no_fsync: None) -> None:
+    # 5,120 points: without no_fsync, about 9 s of waiting on the disk
     params = [Parameter(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
     with cf.ThreadPoolExecutor(1) as pool:
         study = run_study(params, ishigami, "sobol", 1024, tmp_path / "out", seed=3,
@@ -108,17 +110,13 @@ def test_tree_finds_the_losing_box_worked_by_hand() -> None:
     assert table.loc[0, "where_not"] == "a > 0.75: beats in 0% of 2 points"
 
 
-@pytest.mark.slow
-def test_tiny_morris_coordinated_against_homogenised(tmp_path: Path) -> None:
-    out = tmp_path / "study"
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "sensitivity", str(ROOT / "scenarios/coordinated.yaml"),
-         "--against", str(ROOT / "scenarios/homogenised.yaml"), "--method", "morris",
-         "--samples", "2", "--params",
-         "economy.tax_rate,competition.homogenisation,competition.subsidy_years",
-         "--set", "world.n_units=1000", "--set", "steps=2", "--workers", "2", "--out", str(out)],
-        capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
+def test_tiny_morris_coordinated_against_homogenised(tiny_morris: Path) -> None:
+    """`sim sensitivity --against` in a subprocess (conftest.py::tiny_morris, notebook 05's tiny
+    screen: 2 trajectories of tax rate, homogenisation and subsidy years, 300 units, 1 quarter,
+    one worker process): every point paired, integer keys rounded, Morris, beats, figures."""
+    out = tiny_morris / "robustness" / "morris"
+    assert [p["key"] for p in json.loads((out / "design.json").read_text())["params"]] == [
+        "economy.tax_rate", "competition.homogenisation", "competition.subsidy_years"]
     samples = pd.read_csv(out / "samples.csv")
     assert len(samples) == 2 * (3 + 1)
     diff = samples["welfare"] - samples["welfare.baseline"]

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_once
+from conftest import batch_here, shared_once
 
 from sim.analysis import similarity_sources, stats
-from sim.experiments.runner import run_batch
 from sim.experiments.store import load_results, run_folder_name
 from sim.experiments.store_read import CATEGORICAL_TABLES
 from sim.model.tables import TABLES
@@ -24,9 +23,8 @@ NAMES = ("homogenised", "coordinated")
 @pytest.fixture(scope="module")
 def batch_dir(tmp_path_factory):
     def build(folder: Path) -> None:
-        done = run_batch([ROOT / "scenarios" / f"{n}.yaml" for n in NAMES], folder / "store",
-                         replicates=2, workers=1, progress=False,
-                         overrides=["steps=3", "world.n_units=1000"])
+        done = batch_here([ROOT / "scenarios" / f"{n}.yaml" for n in NAMES], folder / "store",
+                          replicates=2, overrides=["steps=3", "world.n_units=1000"])
         assert done.n_failed == 0, done.failed
 
     return shared_once(tmp_path_factory, "store_read", build) / "store"
