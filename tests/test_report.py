@@ -299,6 +299,17 @@ def test_demo_refuses_existing_folder(tmp_path):
     assert (tmp_path / "demo" / "keep.txt").read_text() == "x"
 
 
+def test_demo_refuses_an_evidence_folder_without_evidence_before_touching_out(tmp_path, capsys):
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "keep.txt").write_text("x")
+    (tmp_path / "empty").mkdir()
+    assert demo.main(["--out", str(tmp_path / "demo"), "--force",
+                      "--evidence", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--evidence" in err[0] and "evidence.json" in err[0]
+    assert (tmp_path / "demo" / "keep.txt").read_text() == "x"
+
+
 def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, monkeypatch,
                                                                     capsys):
     import sim.analysis.report as report_module
@@ -311,14 +322,21 @@ def test_demo_force_replaces_folder_and_runs_every_bundled_scenario(tmp_path, mo
         return type("Done", (), {"n_ok": 1, "n_failed": 0, "failed": [], "wall_s": 0.0})()
 
     monkeypatch.setattr(sim.experiments.runner, "run_batch", fake_batch)
-    monkeypatch.setattr(report_module, "build_report", lambda store, out, **k: out / "report.html")
+    def fake_report(store, out, **kwargs):
+        calls.update(report=kwargs)
+        return out / "report.html"
+
+    monkeypatch.setattr(report_module, "build_report", fake_report)
     monkeypatch.setattr(demo, "store_differences", lambda store: pd.DataFrame(
         columns=["scenario", "measure", "metric", "mean", "ci_low", "ci_high"]))
-    out = tmp_path / "demo"
+    out, scored = tmp_path / "demo", tmp_path / "scored"
     out.mkdir()
     (out / "old.txt").write_text("x")
-    assert demo.main(["--out", str(out), "--force"]) == 0
+    scored.mkdir()
+    (scored / "evidence.json").write_text("{}")
+    assert demo.main(["--out", str(out), "--force", "--evidence", str(scored)]) == 0
     assert not (out / "old.txt").exists()
+    assert calls["report"]["evidence"] == scored   # the report states that folder's fit
     assert calls["out_dir"] == out / "store" and calls["replicates"] == demo.DEMO_REPLICATES
     names = calls["files"]
     assert names[:2] == ["homogenised.yaml", "coordinated.yaml"]

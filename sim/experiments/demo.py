@@ -6,7 +6,8 @@ with ``DEMO_REPLICATES`` (3) paired replicates each into ``OUT/store``, prints t
 differences against ``homogenised`` as soon as the runs end, then writes ``summary.csv``, the
 figures and ``report.html`` under ``OUT`` and prints its path. ``--replicates 20`` is the full
 study (``make study``). An existing non-empty ``OUT`` is refused unless ``--force`` (which
-removes it).
+removes it). ``--evidence DIR`` (a ``sim evidence`` output folder; ``make demo`` and ``make
+study`` write one at its defaults first) puts the model's fit to history near the report's top.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="posterior folder: replicate r of every scenario at its draw r")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override for every scenario (repeatable)")
+    parser.add_argument("--evidence", type=Path, default=None, metavar="DIR",
+                        help="a `sim evidence` output folder whose fit to history the report "
+                             "states near its top (`make demo` writes one first)")
     return parser.parse_args(argv)
 
 
@@ -66,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the comparison and write the report; exit code 2 on bad input."""
     args = parse_args(argv)
     out: Path = args.out
+    if args.evidence is not None and not (args.evidence / "evidence.json").is_file():
+        print(f"sim.experiments.demo: --evidence {args.evidence}: expected a `sim evidence` "
+              f"output folder (with evidence.json)", file=sys.stderr)
+        return 2
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not args.force:
             print(
@@ -98,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{batch.n_ok} runs in {batch.wall_s:.1f} s", file=sys.stderr)
     print(headline(store_differences(out / "store"), len(files), args.replicates), flush=True)
     print("writing the report (figures, summary tables) ...", file=sys.stderr, flush=True)
-    print(build_report(out / "store", out, baseline="homogenised", lang=args.lang))
+    print(build_report(out / "store", out, baseline="homogenised", lang=args.lang,
+                       evidence=args.evidence))
     return 0 if batch.n_failed == 0 else 1
 
 
