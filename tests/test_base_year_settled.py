@@ -221,7 +221,8 @@ def test_the_scoreboard_counts_replicates_on_an_unsettled_base_year(monkeypatch)
     assert frame.attrs["unsettled_replicates"] == 1
     meta = {"replicates": 3, "n_units": 300, "seed": 1, "overrides": [], "code_hash": "c",
             "data_hash": "d" * 16, "cpu_seconds": 1.0}
-    assert "Warning: in 1 of 3 replicates" in markdown(frame, {**meta, "unsettled_replicates": 1})
+    text = markdown(frame, {**meta, "unsettled_replicates": 1})
+    assert "Warning: 1 of 3 replicates ran on a base year whose fixed point stopped" in text
     assert "Warning" not in markdown(frame, {**meta, "unsettled_replicates": 0})
 
 

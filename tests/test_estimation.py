@@ -362,4 +362,5 @@ def test_identifiability_records_draws_on_a_base_year_not_at_rest(tmp_path: Path
     expected = int((table["toy.level"] >= 0).sum())
     assert 0 < expected < 60
     assert json.loads((tmp_path / "i" / "run.json").read_text())["unsettled_draws"] == expected
-    assert f"Warning: {expected} of 60 draws" in (tmp_path / "i" / "identifiability.md").read_text()
+    text = (tmp_path / "i" / "identifiability.md").read_text()
+    assert f"Warning: {expected} of 60 draws ran on a base year" in text

@@ -193,4 +193,4 @@ def test_a_study_counts_and_reports_points_on_a_base_year_not_at_rest(tmp_path: 
     assert f"warning: {expected} of {len(study.points)} points ran on a base year" in \
         capsys.readouterr().err
     text = write_report(study, tmp_path / "out").read_text(encoding="utf-8")
-    assert f"at {expected} of {len(study.points)} points a model started from a base year" in text
+    assert f"**Warning:** {expected} of {len(study.points)} points ran on a base year" in text

@@ -24,6 +24,7 @@ from sim.estimation.posterior import Posterior, weighted_summary, write_posterio
 from sim.estimation.reference import run_reference
 from sim.estimation.smc import final_particles, generations_table, run_smc
 from sim.estimation.targets import TargetLike, TargetSimulator, check_held_out, observed
+from sim.model import diagnostics
 from sim.version import __version__
 
 #: Below this share of the population, the last generation's effective sample size is flagged:
@@ -206,9 +207,8 @@ def identify(simulator: TargetSimulator, params: Sequence[Parameter], n_draws: i
     text = identifiability.markdown(summary, n_draws, accept, "Identifiability",
                                     bool(per_truth["adjusted"].all()))
     if table.unsettled:
-        text += (f"\nWarning: {table.unsettled} of {n_draws} draws had a model whose base year "
-                 f"stopped at a cap of its fixed points (not exactly at rest; `samples/*.json`, "
-                 f"field `unsettled_runs`).\n")
+        ran = diagnostics.ran_not_at_rest(table.unsettled, n_draws, "draws")
+        text += f"\nWarning: {ran} (`samples/*.json`, field `unsettled_runs`).\n"
     (out / "identifiability.md").write_text(text, encoding="utf-8")
     (out / "run.json").write_text(json.dumps({"model": model_version(), **label,
                                               "unsettled_draws": table.unsettled}, indent=1),

@@ -45,8 +45,7 @@ class Watched:
         out = self.simulate(point)
         if diagnostics.unsettled_since(mark):
             shown = ", ".join(f"{k}={float(v):.4g}" for k, v in dict(point).items())
-            LOG.warning("a simulation ran on a base year whose fixed point stopped at its cap "
-                        "(the status quo not exactly at rest): %s", shown)
+            LOG.warning("a simulation ran on %s: %s", diagnostics.NOT_AT_REST, shown)
         return out
 
 

@@ -15,6 +15,16 @@ import threading
 
 _count = threading.local()
 
+#: What the studies' warnings call such a base year (one wording for every report).
+NOT_AT_REST = ("a base year whose fixed point stopped at its cap (the status quo not exactly at "
+               "rest)")
+
+
+def ran_not_at_rest(k: int, n: int, what: str) -> str:
+    """``"k of n <what> ran on"`` such a base year: the sentence every study's warning opens
+    with."""
+    return f"{k} of {n} {what} ran on {NOT_AT_REST}"
+
 
 def note_base_year(settled: bool) -> None:
     """Count a model built on a base year whose fixed points did (not) settle."""

@@ -14,7 +14,7 @@ from sim.model.books import Books
 from sim.model.city import City
 from sim.model.firms import StepEvents
 from sim.model.state import State
-from sim.model.tables import TABLES, Results
+from sim.model.tables import CHANNELS, TABLES, Results
 from sim.rules import accounts, metrics
 from sim.rules.constants import (
     KINDS,
@@ -27,12 +27,10 @@ from sim.rules.constants import (
 )
 from sim.rules.welfare import WelfareParts
 
-#: The transfers channel of a move into a park of each kind (a local park: relocation).
-CHANNEL_OF_KIND = np.array(["relocation", *KINDS[1:]], dtype=object)
-#: The transfers table's channels, and each park kind's position among them.
-CHANNELS = ("exit", "new_investment", *CHANNEL_OF_KIND)
+#: The transfers table's channels (:data:`sim.model.tables.CHANNELS`) as labels to index into,
+#: and the position of the channel of a move into a park of each kind (a local park: relocation).
 CHANNEL_NAMES = np.array(CHANNELS, dtype=object)
-CHANNEL_CODE_OF_KIND = np.arange(2, len(CHANNELS))
+CHANNEL_CODE_OF_KIND = np.array([CHANNELS.index(c) for c in ("relocation", *KINDS[1:])])
 ORIGIN_NAMES = np.array(ORIGINS, dtype=object)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.rules.constants import TOLERANCE
+
 
 def secant_damping(damping: np.ndarray, last_gap: np.ndarray, gap: np.ndarray,
                    low: float = 0.05, high: float = 0.5) -> np.ndarray:
@@ -20,5 +22,5 @@ def secant_damping(damping: np.ndarray, last_gap: np.ndarray, gap: np.ndarray,
     last2 = np.einsum("ck,ck->c", last_gap, last_gap)
     ratio = np.divide(np.einsum("ck,ck->c", gap, last_gap), last2,
                       out=np.ones_like(last2), where=last2 > 0)
-    proposed = np.where(ratio < 1, damping / np.maximum(1 - ratio, 1e-12), damping)
+    proposed = np.where(ratio < 1, damping / np.maximum(1 - ratio, TOLERANCE), damping)
     return np.clip(proposed, low, high)

@@ -297,9 +297,8 @@ def warn_unsettled(records: Sequence[dict], out: Path, what: str = "points") -> 
     drift); silent when none did."""
     k = unsettled_points(records)
     if k:
-        print(f"warning: {k} of {len(records)} {what} ran on a base year whose fixed point "
-              f"stopped at its cap (the status quo not exactly at rest; "
-              f"{show_path(out / 'samples')}, field unsettled_runs)", file=sys.stderr)
+        print(f"warning: {diagnostics.ran_not_at_rest(k, len(records), what)}; "
+              f"{show_path(out / 'samples')}, field unsettled_runs", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- analysis

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.model import diagnostics
 from sim.sensitivity.core import DIRECTIONS, Study, most_influential
 from sim.sensitivity.where_beats import beats_table, sign_ranges_table
 
@@ -102,9 +103,8 @@ def report_section(study: Study, tables: dict[str, pd.DataFrame], title: str) ->
              f"{study.method.capitalize()} design over {study.problem['num_vars']} parameters, "
              f"{len(study.points)} sample points, wall time {study.wall_s:.0f} s.", ""]
     if study.unsettled:
-        lines += [f"**Warning:** at {study.unsettled} of {len(study.points)} points a model "
-                  f"started from a base year whose fixed point stopped at its cap (not exactly "
-                  f"at rest); their outputs carry its drift (`samples/*.json`, field "
+        ran = diagnostics.ran_not_at_rest(study.unsettled, len(study.points), "points")
+        lines += [f"**Warning:** {ran}; their outputs carry its drift (`samples/*.json`, field "
                   f"`unsettled_runs`).", ""]
     score = "mu_star_norm" if study.method == "morris" else "ST"
     lines += ["| output | most influential parameters (" + score + ") |", "|---|---|"]

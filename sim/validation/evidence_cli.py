@@ -142,9 +142,12 @@ def _score(targets, args: argparse.Namespace):
             "cpu_seconds": _cpu_seconds() - start,
             "unsettled_replicates": int(frame.attrs.get("unsettled_replicates", 0))}
     if meta["unsettled_replicates"]:
-        print(f"warning: in {meta['unsettled_replicates']} of {args.replicates} replicates a "
-              f"run's base year stopped at a cap of its fixed points (the status quo not exactly "
-              f"at rest); their targets carry its drift", file=sys.stderr)
+        # lazy: the model's package loads when this command runs, not when `sim` builds its parser
+        from sim.model import diagnostics
+
+        ran = diagnostics.ran_not_at_rest(meta["unsettled_replicates"], args.replicates,
+                                          "replicates")
+        print(f"warning: {ran}; their targets carry its drift", file=sys.stderr)
     return frame, meta
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.model import diagnostics
 from sim.rules.constants import TOLERANCE
 
 BEGIN, END = "<!-- evidence:begin -->", "<!-- evidence:end -->"
@@ -78,9 +79,8 @@ def _unsettled_note(meta: dict) -> list[str]:
     k = int(meta.get("unsettled_replicates") or 0)
     if not k:
         return []
-    return ["", f"Warning: in {k} of {meta['replicates']} replicates a run's base year stopped "
-                f"at a cap of its fixed points (the status quo not exactly at rest); their "
-                f"targets carry its drift."]
+    ran = diagnostics.ran_not_at_rest(k, meta["replicates"], "replicates")
+    return ["", f"Warning: {ran}; their targets carry its drift."]
 
 
 def _band_units(value: np.ndarray, lo: float, hi: float) -> np.ndarray:
