@@ -13,8 +13,7 @@ excludes zero, and the CPU seconds the size took (this process and its workers,
 ``resource.getrusage``); then, per measure, whether its sign has settled at the scenario's
 default size (``world.n_units``) and from which size. A sign "settles" at a size when the
 interval there and at every larger size measured excludes zero on the same side. CPU: at 20
-replicates and the four default sizes about 3-4 CPU minutes on this machine (docs/VALIDATION.md,
-section 10).
+replicates and the four default sizes 199 CPU s on this machine (docs/VALIDATION.md, section 10).
 """
 
 from __future__ import annotations
@@ -169,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default="homogenised")
     parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON")
     args = parser.parse_args(argv)
-    from sim.api import load
+    from sim.api import load  # as in one_run: the model's modules only where runs need them
     default = load(args.scenario).world.n_units
     rows = study(args.sizes, args.replicates, args.workers, args.scenario, args.baseline)
     print(f"{args.scenario} - {args.baseline}, paired by replicate (seed 1), mean [95% "
