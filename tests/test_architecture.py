@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -277,22 +278,50 @@ def test_only_the_package_face_imports_the_model_class_and_no_type_hint_closes_a
         assert not {m for m in hinted if m.startswith("sim.")}, (module, hinted)
 
 
+# ----------------------------------------------------------------------------- small numbers
+def small_number_literals(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every number written as ``1e-N`` (any mantissa, ``e`` or ``E``) in the
+    code of ``path``; comments and strings are not code."""
+    with path.open("rb") as source:
+        return [(token.start[0], token.string) for token in tokenize.tokenize(source.readline)
+                if token.type == tokenize.NUMBER and re.search(r"[eE]-", token.string)]
+
+
+def test_every_small_number_is_a_named_constant_of_the_rules_constants() -> None:
+    """A tolerance, floor or slack written as ``1e-N`` lives in sim/rules/constants.py with a
+    line that says what it means (issue 26: one fact, one place); nowhere else in sim/."""
+    constants = ROOT / "sim" / "rules" / "constants.py"
+    written = {str(path.relative_to(ROOT)): found
+               for path in sorted((ROOT / "sim").rglob("*.py")) if path != constants
+               and (found := small_number_literals(path))}
+    assert written == {}
+    assert small_number_literals(constants)
+
+
+def test_the_small_number_check_reads_code_not_comments_or_strings(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text('A = 1e-9  # not 1e-3\nB = "2e-5"\nC = max(x, 1.5E-300)\nD = 1e5 + 0.001\n'
+                    'def f(tol: float = 1e-6):\n    """Within 1e-12."""\n')
+    assert small_number_literals(path) == [(1, "1e-9"), (3, "1.5E-300"), (5, "1e-6")]
+
+
 # ----------------------------------------------------------------------------- the tree
-def tree_entries(text: str) -> dict[str, set[str]]:
-    """Folder (``sim``, ``sim/model``, ...) -> module files named in docs/ARCHITECTURE.md's tree.
+def tree_entries(text: str) -> dict[str, dict[str, str]]:
+    """Folder (``sim``, ``sim/model``, ...) -> module file -> the one line that describes it in
+    docs/ARCHITECTURE.md's tree ("" when the line has none).
 
     A line of the tree names its files in its first column (before two spaces): ``name.py``,
-    several as ``a.py, b.py``; a folder line ``model/`` opens a folder one level below the
-    folder of the line above it with less indentation.
+    several as ``a.py, b.py`` (they share the line's description); a folder line ``model/``
+    opens a folder one level below the folder of the line above it with less indentation.
     """
     block = text.split("## The tree", 1)[1].split("```", 2)[1]
     folders: list[tuple[int, str]] = []
-    found: dict[str, set[str]] = {}
+    found: dict[str, dict[str, str]] = {}
     for line in block.splitlines():
         if not line.strip():
             continue
         indent = len(line) - len(line.lstrip())
-        first = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
+        first, *rest = re.split(r"\s{2,}", line.strip(), maxsplit=1)
         while folders and folders[-1][0] >= indent:
             folders.pop()
         if first.endswith("/"):
@@ -300,25 +329,33 @@ def tree_entries(text: str) -> dict[str, set[str]]:
             folders.append((indent, parent + first.rstrip("/")))
             continue
         if folders:
-            names = {n.strip() for n in first.split(",") if re.fullmatch(r"\w+\.py", n.strip())}
-            found.setdefault(folders[-1][1], set()).update(names)
+            names = [n.strip() for n in first.split(",") if re.fullmatch(r"\w+\.py", n.strip())]
+            described = rest[0].strip() if rest else ""
+            found.setdefault(folders[-1][1], {}).update(dict.fromkeys(names, described))
     return found
 
 
-def test_the_architecture_tree_lists_every_module_of_sim() -> None:
+def test_the_architecture_tree_lists_every_module_of_sim_with_its_one_line() -> None:
     listed = tree_entries((ROOT / "docs" / "ARCHITECTURE.md").read_text())
     for folder in sorted({p.parent for p in (ROOT / "sim").rglob("*.py")}):
         name = folder.relative_to(ROOT).as_posix()
         files = {p.name for p in folder.glob("*.py")}
         if name != "sim":
             files.discard("__init__.py")
-        assert listed.get(name, set()) == files, (name, sorted(files ^ listed.get(name, set())))
+        in_tree = listed.get(name, {})
+        assert set(in_tree) == files, (name, sorted(files ^ set(in_tree)))
+        undescribed = sorted(f for f, line in in_tree.items() if not re.search(r"\w", line))
+        assert not undescribed, (name, "listed without a line that says what it holds",
+                                 undescribed)
 
 
-def test_the_tree_reader_finds_files_by_folder() -> None:
+def test_the_tree_reader_finds_files_by_folder_with_their_lines() -> None:
     text = "## The tree\n\n```\nsim/\n  a.py, b.py     two\n  sub/           a folder\n" \
-           "    c.py         one\n                 more words d.py\n  e.py           back\n```\n"
-    assert tree_entries(text) == {"sim": {"a.py", "b.py", "e.py"}, "sim/sub": {"c.py"}}
+           "    c.py         one\n                 more words d.py\n  e.py           back\n" \
+           "  f.py\n```\n"
+    assert tree_entries(text) == {"sim": {"a.py": "two", "b.py": "two", "e.py": "back",
+                                          "f.py": ""},
+                                  "sim/sub": {"c.py": "one"}}
 
 
 def headline_lists(path: Path, headline: tuple[str, ...]) -> list[int]:

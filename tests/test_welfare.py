@@ -1,11 +1,19 @@
 """Welfare rules worked by hand: residents' welfare and the country's (sim/rules/welfare.py),
 and the three invariances the conventions are chosen for: a transfer between two governments, a
 uniform wage-level change at equal employment and a relocation at equal productivity and costs
-each leave welfare_national unchanged."""
+each leave welfare_national unchanged; the wage invariance also on the model's own accounts."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
+from sim.config import load_scenario
+from sim.model import welfare_accounts
+from sim.model.books import close_books
+from sim.model.circle import CircleModel
+from sim.model.firms import empty_step
+from sim.model.recorder import Recorder
 from sim.rules.welfare import (
     PublicAccounts,
     UnitFlows,
@@ -121,3 +129,31 @@ def test_uniform_five_point_subsidy_rise_lowers_national_welfare_by_its_excess_b
     # residents lose the excess burden on the resident unit's rise and all of the outside one's
     lost = circle(flows, acc) - circle(more, acc_more)
     assert lost == pytest.approx(0.25 * 5.0 + 1.25 * 2.5)
+
+
+# ----------------------------------------------------------------------------- on the model
+def test_the_models_reservation_wage_stays_put_when_the_market_wage_moves():
+    """The same invariance on the model's own accounts (sim.model.welfare_accounts, called as
+    the recorder calls them), on a tiny world after a quarter in which the market wage moved:
+    wages 10% higher everywhere at the same employment raise the wage bill and leave the
+    reservation wage at the base year's, so welfare_national is unchanged and residents gain
+    only the non-resident owners' share of the rise. Were the reservation wage the current
+    wage, the country would lose 10% of it."""
+    cfg = load_scenario("scenarios/coordinated.yaml", overrides=[
+        "world.n_units=400", "competition.subsidy_grid_points=6", "steps=1"])
+    model = CircleModel(cfg, seed=3)
+    model.step()
+    state, events = model.state, empty_step()
+    assert not np.allclose(state.wage, state.world.wage)       # the market wage moved
+    books = close_books(state, np.zeros(state.world.n_cities))
+    richer = dataclasses.replace(state, wage=1.1 * state.wage)
+    rate = cfg.policies.park_within_park.platform_return_rate
+    flows, flows_richer = (welfare_accounts.unit_flows(s, events, books.terms, rate)
+                           for s in (state, richer))
+    np.testing.assert_allclose(flows_richer.labour_cost, 1.1 * flows.labour_cost)
+    np.testing.assert_array_equal(flows_richer.reservation, flows.reservation)
+    before, after = (Recorder._welfare(s, events, books) for s in (state, richer))
+    assert after.national == pytest.approx(before.national, rel=1e-12)
+    outside_owned = 0.1 * flows.labour_cost[~flows.resident].sum()
+    assert outside_owned > 0
+    assert after.circle - before.circle == pytest.approx(outside_owned, rel=1e-9)

@@ -24,7 +24,7 @@ from scipy import stats as sps
 
 from sim.analysis import i18n, registry
 from sim.model.tables import TABLES
-from sim.rules.constants import SEGMENTS, TOLERANCE
+from sim.rules.constants import SAME_RESULT_RTOL, SEGMENTS, TOLERANCE
 from sim.rules.metrics import discounted_total, location_quotients
 
 #: City measures compared against the baseline: physical and credited GDP, tax minus subsidies.
@@ -170,7 +170,7 @@ def paired(values: pd.DataFrame, baseline: str, keys: list[str]) -> pd.DataFrame
 #: Differences within this relative (and absolute) tolerance are rounding, not effects: two runs
 #: that add the same numbers in another order (an agreement offered and declined) differ by
 #: about 1e-13 of the values.
-RTOL, ATOL = 1e-9, TOLERANCE
+RTOL, ATOL = SAME_RESULT_RTOL, TOLERANCE
 
 
 def rounded_difference(value: pd.Series, baseline: pd.Series) -> pd.Series:

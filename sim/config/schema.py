@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.rules.constants import STEPS_PER_YEAR
+from sim.rules.constants import SHARE_SUM_SLACK, STEPS_PER_YEAR
 
 Share = Field(ge=0.0, le=1.0)
 #: A number in [0, 1], for the values of a mapping.
@@ -161,7 +161,7 @@ class EconomyConfig(Strict):
                 f"the sum nears 1), got {self.stay_share_reviewers:g} + "
                 f"{self.leave_share_reviewers:g}")
         total = sum(self.origin_shares.values())
-        if abs(total - 1.0) > 1e-6:
+        if abs(total - 1.0) > SHARE_SUM_SLACK:
             raise ValueError(f"origin_shares must sum to 1, got {total:g}")
         return self
 

@@ -25,6 +25,7 @@ from sim.estimation.reference import run_reference
 from sim.estimation.smc import final_particles, generations_table, run_smc
 from sim.estimation.targets import TargetLike, TargetSimulator, check_held_out, observed
 from sim.model import diagnostics
+from sim.paths import REPOSITORY_DIR
 from sim.version import __version__
 
 #: Below this share of the population, the last generation's effective sample size is flagged:
@@ -76,7 +77,7 @@ def cpu_seconds() -> float:
 
 def model_version() -> dict[str, str]:
     """The package version and, in a git checkout, the commit it was run at."""
-    root = Path(__file__).resolve().parents[2]
+    root = REPOSITORY_DIR
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], check=True,
                                 capture_output=True, text=True, timeout=10).stdout.strip()

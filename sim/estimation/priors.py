@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from sim.config.uncertain import Parameter
+from sim.rules.constants import LOGIT_CLIP
 
 
 def frozen(param: Parameter):
@@ -40,7 +41,7 @@ def to_unbounded(params: Sequence[Parameter], values: np.ndarray) -> np.ndarray:
     of the range), so a regression adjustment cannot leave the prior's support."""
     low = np.array([p.low for p in params])
     high = np.array([p.high for p in params])
-    share = np.clip((np.asarray(values, float) - low) / (high - low), 1e-9, 1 - 1e-9)
+    share = np.clip((np.asarray(values, float) - low) / (high - low), LOGIT_CLIP, 1 - LOGIT_CLIP)
     return np.log(share / (1 - share))
 
 

@@ -30,6 +30,7 @@ from sim.model import base_year_cache
 from sim.model.base_year import BaseYear
 from sim.model.calibration import Calibration
 from sim.model.units import Units
+from sim.paths import PACKAGE_DIR
 
 ENVIRONMENT = "SIM_BASE_YEARS"
 CODE_FOLDERS = ("model", "rules", "config")
@@ -38,7 +39,7 @@ CODE_FOLDERS = ("model", "rules", "config")
 @functools.cache
 def code_scope() -> str:
     """Digest of the code that computes a base year, and of numpy's and Python's versions."""
-    root = Path(__file__).resolve().parents[1]
+    root = PACKAGE_DIR
     h = hashlib.sha256(f"numpy {np.__version__} python {platform.python_version()}".encode())
     for folder in CODE_FOLDERS:
         for path in sorted((root / folder).rglob("*.py")):

@@ -26,8 +26,10 @@ from sim.rules.agreements import (
 )
 from sim.rules.choice import calibrate_reviewers, choice_scale
 from sim.rules.constants import (
+    MIN_EXIT_PROBABILITY,
     ORIGINS,
     SEGMENTS,
+    SOLVER_FLOOR,
     STEPS_PER_YEAR,
     Origin,
     ParkKind,
@@ -236,7 +238,7 @@ def outside_terms(w: World, config: ScenarioConfig, q: np.ndarray,
     econ = config.economy
     c = w.n_cities
     y = np.moveaxis(w.output, 0, -1).reshape(-1, c)                           # KG x C
-    weight = y / np.maximum(y.sum(axis=1, keepdims=True), 1e-300)
+    weight = y / np.maximum(y.sum(axis=1, keepdims=True), SOLVER_FLOOR)
     reservation = econ.reservation_wage_share * w.wage[None, :] * w.labour_share.reshape(-1, 1)
     dist_share = econ.distance_cost_per_100km * link_km100[:, :c]
     public = (econ.tax_rate + econ.outside_land_rent * w.land_per_output.reshape(-1, 1)
@@ -255,4 +257,4 @@ def stationary_outside_mass(config: ScenarioConfig, cal: Calibration) -> np.ndar
     inflow = (cal.arrival_rate * econ.outside_share_arrivals
               + (1 - cal.p_exit) * cal.p_review * econ.leave_share_reviewers
               * cal.base_counts.sum(axis=1)) * mean_a
-    return inflow / max(cal.p_exit, 1e-9)
+    return inflow / max(cal.p_exit, MIN_EXIT_PROBABILITY)

@@ -22,7 +22,7 @@ from sim.model.forecast import budget_bases, city_values, decider_groups
 from sim.model.state import State
 from sim.model.stationary import retention_hazards, settle_reviewers
 from sim.model.utility import OfferedUtilities, utility_parts
-from sim.rules.constants import TOLERANCE
+from sim.rules.constants import OFFER_SETTLING_TOL, TOLERANCE
 from sim.rules.economy import Settings, Terms
 from sim.rules.iteration import secant_damping
 from sim.rules.park_table import Parks
@@ -123,7 +123,7 @@ def status_quo_state(state: State, parks: Parks, terms: Terms) -> State:
 
 def status_quo_offers(state: State, cities: Sequence[City], delta_free: np.ndarray,
                       contracts: BaseContracts | None = None,
-                      max_rounds: int = 300, tol: float = 1e-6, max_passes: int = 12,
+                      max_rounds: int = 300, tol: float = OFFER_SETTLING_TOL, max_passes: int = 12,
                       review_passes: int = 2) -> tuple[np.ndarray, Calibration, int, bool]:
     """Offers (C x KG) and the calibration of the status quo's equilibrium.
 

@@ -16,7 +16,14 @@ from sim.model.state import State
 from sim.model.units import Units, new_units
 from sim.model.utility import Choosers, utilities, utilities_by_kind
 from sim.rules.choice import nested_probabilities, ration_land, sample_choices, second_choice
-from sim.rules.constants import ORIGINS, STEPS_PER_YEAR, Origin, ParkKind, sector_and_segment
+from sim.rules.constants import (
+    NO_LAND_LEFT_KM2,
+    ORIGINS,
+    STEPS_PER_YEAR,
+    Origin,
+    ParkKind,
+    sector_and_segment,
+)
 from sim.rules.economy import park_offers
 from sim.rules.trend import exit_hazard
 
@@ -176,7 +183,7 @@ class Firms:
         and ``pick`` change in place. Returns the placements that still need land."""
         p = state.parks
         idx = np.flatnonzero(rejected)
-        available[idx] &= (free > 1e-9)[None, :]
+        available[idx] &= (free > NO_LAND_LEFT_KM2)[None, :]
         available[idx, pick[idx]] = False
         keep_cur = current[idx] >= 0
         available[idx[keep_cur], current[idx[keep_cur]]] = True

@@ -21,7 +21,7 @@ from sim.model.state import State
 from sim.model.status_quo import arrivals_by_city, free_after_exits
 from sim.model.utility import Choosers, utilities
 from sim.rules.choice import nested_probabilities, switching_cost_step
-from sim.rules.constants import Origin
+from sim.rules.constants import REVIEWER_REST_TOL, SOLVER_FLOOR, Origin
 from sim.rules.economy import Settings
 from sim.rules.iteration import secant_damping
 
@@ -135,7 +135,7 @@ def retention_hazards(state: State, settings: Settings,
     rows = np.arange(len(mass))
     cell = who.kg * p.n + who.current
     n_cells = state.kg * p.n
-    cell_mass = np.maximum(np.bincount(cell, weights=mass, minlength=n_cells), 1e-300)
+    cell_mass = np.maximum(np.bincount(cell, weights=mass, minlength=n_cells), SOLVER_FLOOR)
     retained = np.bincount(cell, weights=mass * kept.sum(axis=1), minlength=n_cells) / cell_mass
     gone = np.bincount(cell, weights=mass * (1 - out[rows, who.current]),
                        minlength=n_cells) / cell_mass
@@ -144,12 +144,12 @@ def retention_hazards(state: State, settings: Settings,
     dist = np.zeros((n_cells, len(grid)))
     np.add.at(dist, (np.repeat(cell, kept.shape[1]), which.ravel()),
               (mass[:, None] * kept).ravel())
-    dist /= np.maximum(dist.sum(axis=1, keepdims=True), 1e-300)
+    dist /= np.maximum(dist.sum(axis=1, keepdims=True), SOLVER_FLOOR)
     return hazard.reshape(state.kg, p.n), dist.reshape(state.kg, p.n, len(grid))
 
 
 def settle_reviewers(state: State, settings: Settings, max_iter: int = 400,
-                     tol: float = 1e-5, max_outer: int = 4
+                     tol: float = REVIEWER_REST_TOL, max_outer: int = 4
                      ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Reviewers' constants (KG x C) and switching cost (KG) at rest under ``settings``.
 
@@ -226,10 +226,11 @@ def _settle(state: State, who: Choosers, mass: np.ndarray, u0: np.ndarray,
         inflow, slope, stay = _review_flows(state, who, mass, out, cells, kg_mass)
         has = cal.base_counts > 0
         # a Newton step on each constant alone: d inflow_b / dV_b = Σ_a n_a P'_ab (1 − P'_ab)
-        gain = np.clip(inflow / np.maximum(slope, 1e-300), 1.0, 10.0)
-        step_v = np.where(has, gain * np.log(np.maximum(target, 1e-300)
-                                             / np.maximum(inflow, 1e-300)), 0.0)
-        step_k = np.where(kg_mass > 0, np.log(stay / np.maximum(1 - stay, 1e-300)) - goal, 0.0)
+        gain = np.clip(inflow / np.maximum(slope, SOLVER_FLOOR), 1.0, 10.0)
+        step_v = np.where(has, gain * np.log(np.maximum(target, SOLVER_FLOOR)
+                                             / np.maximum(inflow, SOLVER_FLOOR)), 0.0)
+        step_k = np.where(kg_mass > 0,
+                          np.log(stay / np.maximum(1 - stay, SOLVER_FLOOR)) - goal, 0.0)
         if last_v is not None:
             scale_v = secant_damping(scale_v, last_v, step_v.reshape(-1, 1), high=1.0)
             scale_k = secant_damping(scale_k, last_k, step_k.reshape(-1, 1), high=1.0)
@@ -258,7 +259,7 @@ def _review_flows(state: State, who: Choosers, mass: np.ndarray, out: np.ndarray
     slope = np.bincount(cells, weights=(flow * (1 - out[:, :-1])).ravel(),
                         minlength=state.kg * n_c).reshape(state.kg, n_c)
     stay = (np.bincount(who.kg, weights=mass * out[np.arange(len(mass)), who.current],
-                        minlength=state.kg) / np.maximum(kg_mass, 1e-300))
+                        minlength=state.kg) / np.maximum(kg_mass, SOLVER_FLOOR))
     return inflow, slope, stay
 
 

@@ -16,6 +16,7 @@ from sim.model.forecast import decider_groups
 from sim.model.state import State
 from sim.model.utility import Choosers, utilities, utility_parts
 from sim.rules.choice import expected_rationing
+from sim.rules.constants import IN_FORCE_ARRIVAL_TOL, SOLVER_FLOOR
 from sim.rules.economy import park_offers
 from sim.rules.park_table import Parks
 
@@ -62,7 +63,7 @@ def free_after_exits(state: State) -> np.ndarray:
     return state.parks.capacity - (1 - state.calibration.p_exit) * used
 
 
-def arrival_constants(state: State, n_local: int, tol: float = 1e-8,
+def arrival_constants(state: State, n_local: int, tol: float = IN_FORCE_ARRIVAL_TOL,
                       max_iter: int = 200) -> np.ndarray:
     """Arrival constants (KG x C) with which every city draws, with the in-force parks open, the
     arrivals it draws without them (the calibration's base-year shares): the contraction
@@ -87,8 +88,8 @@ def arrival_constants(state: State, n_local: int, tol: float = 1e-8,
     for _ in range(max_iter):
         u, available = dataclasses.replace(parts, delta=delta[groups.kg][:, city]).at(offers)
         predicted = _placed(state, groups, weight, u, available, free)
-        step = np.where(has, np.log(np.maximum(target, 1e-300))
-                        - np.log(np.maximum(predicted, 1e-300)), 0.0)
+        step = np.where(has, np.log(np.maximum(target, SOLVER_FLOOR))
+                        - np.log(np.maximum(predicted, SOLVER_FLOOR)), 0.0)
         delta = delta + step
         if np.abs(step).max() < tol:
             break

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.rules.constants import STEPS_PER_YEAR, TOLERANCE
+from sim.rules.constants import ARRIVAL_MIXTURE_TOL, STEPS_PER_YEAR, TOLERANCE
 
 
 def nash_bargain(grid: np.ndarray, gain_source: np.ndarray, gain_host: np.ndarray) -> int | None:
@@ -130,7 +130,7 @@ def decay_for_mean_elasticity(elasticity: float, tie: np.ndarray, weight: np.nda
 
 def mixture_arrival_constants(unit_shares: np.ndarray, outside_share: float, z0: np.ndarray,
                               sigma: np.ndarray, shift: np.ndarray, shifted_weight: float,
-                              tol: float = 1e-10, max_iter: int = 500) -> np.ndarray:
+                              tol: float = ARRIVAL_MIXTURE_TOL, max_iter: int = 500) -> np.ndarray:
     """Arrival constants δ (KG x C) that reproduce the base-year shares when a share
     ``shifted_weight`` of arrivals (core-city investors) has the extra utility ``shift`` (KG x C).
 

@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from sim.rules.constants import TOLERANCE
+from sim.rules.constants import REVIEWER_FIT_TOL, SOLVER_FLOOR, TOLERANCE
 
 
 def row_max(a: np.ndarray) -> np.ndarray:
@@ -113,7 +113,7 @@ def arrival_constants(unit_shares: np.ndarray, outside_share: float, z0: np.ndar
 
 
 def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.ndarray,
-                        stay_share: float, tol: float = 1e-9,
+                        stay_share: float, tol: float = REVIEWER_FIT_TOL,
                         max_iter: int = 20_000) -> tuple[np.ndarray, np.ndarray, bool]:
     """Reviewer utilities V, a switching cost κ (utility units, per sector-segment) and whether
     the iteration ended by its tolerance (False: it stopped at ``max_iter``).
@@ -127,13 +127,13 @@ def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.n
     """
     n = counts.astype(float)
     target = n * (1 - leave_share)
-    v = np.log(np.maximum(n, 1e-300) / n.sum(axis=1, keepdims=True)) + np.log(
+    v = np.log(np.maximum(n, SOLVER_FLOOR) / n.sum(axis=1, keepdims=True)) + np.log(
         (1 - leave_share) / leave_share
     )
     kappa = np.ones(n.shape[0])
     eye = np.eye(n.shape[1], dtype=bool)
     goal = np.log(stay_share / (1 - stay_share))
-    floor_target, total, present = np.maximum(target, 1e-300), n.sum(axis=1), n > 0
+    floor_target, total, present = np.maximum(target, SOLVER_FLOOR), n.sum(axis=1), n > 0
     for _ in range(max_iter):
         move = money_move + kappa[:, None]
         util = np.where(eye[None], v[:, None, :], (v - move)[:, None, :])
@@ -142,7 +142,7 @@ def calibrate_reviewers(counts: np.ndarray, leave_share: float, money_move: np.n
         e = np.exp(util - top)
         p = e / (e.sum(axis=2, keepdims=True) + np.exp(-top))
         inflow = np.einsum("ka,kab->kb", n, p)
-        step_v = np.where(present, np.log(floor_target / np.maximum(inflow, 1e-300)), 0.0)
+        step_v = np.where(present, np.log(floor_target / np.maximum(inflow, SOLVER_FLOOR)), 0.0)
         stay = np.einsum("ka,kaa->k", n, p) / total
         step_k = np.log(stay / (1 - stay)) - goal
         v += step_v

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR
+from sim.rules.constants import SEGMENTS, STEPS_PER_YEAR, TOLERANCE
 
 __all__ = [
     "similarity", "similarity_matrix", "similarity_ring_mean", "krugman_index",
@@ -401,7 +401,7 @@ def capital_pair(invested: np.ndarray, from_core: np.ndarray,
         ring's new investment funded from the core); nan where the denominator is 0.
     """
     invested, from_core = _output_array(invested, 1), _output_array(from_core, 1)
-    if invested.shape != from_core.shape or np.any(from_core > invested * (1 + 1e-12)):
+    if invested.shape != from_core.shape or np.any(from_core > invested * (1 + TOLERANCE)):
         raise ValueError("from_core must have invested's shape and not exceed it")
     ring = np.arange(invested.size) != core_index
     core_total, ring_total = from_core.sum(), invested[ring].sum()

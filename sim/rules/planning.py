@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from sim.rules.constants import TOLERANCE
+from sim.rules.constants import MIN_UNUSED_LAND_SHARE, TOLERANCE
 
 
 def map_slots(output_share: np.ndarray, land_share: np.ndarray, total: int) -> np.ndarray:
@@ -52,7 +52,7 @@ def congestion_external(land_per_output: np.ndarray, labour_share: np.ndarray, r
     Land: ``r = r̄ (1 − U)^(−e)`` so one more km² raises others' rent bill by ``e r U / (1 − U)``;
     labour: ``w ∝ (demand/supply)^ε`` so one more worker raises others' wage bill by ``ε w``.
     """
-    land = land_elasticity * rent * utilisation / np.maximum(1 - utilisation, 1e-3)
+    land = land_elasticity * rent * utilisation / np.maximum(1 - utilisation, MIN_UNUSED_LAND_SHARE)
     return (land[:, None] * land_per_output[None, :]
             + wage_elasticity * wage[:, None] * labour_share[None, :])
 
