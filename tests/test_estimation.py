@@ -257,7 +257,7 @@ def test_abc_smc_recovers_a_gaussian_mean_and_resumes(tmp_path: Path, quiet_pyab
     simulator = toy_simulator(target)
     params = [toy.PARAMETERS[0]]
     settings = SmcSettings(population=150, generations=3, max_simulations=5000)
-    history = run_smc(simulator, params, observed(target), tmp_path, settings, workers=1)
+    history = run_smc(simulator, params, observed(target), tmp_path, settings, workers=1, seed=1)
     particles = final_particles(history)
     w = particles["weight"].to_numpy()
     mean = float(np.sum(w * particles["toy.level"]))
@@ -268,10 +268,26 @@ def test_abc_smc_recovers_a_gaussian_mean_and_resumes(tmp_path: Path, quiet_pyab
     # the watch on unsettled base years keeps the simulator's name in the history
     assert list(history.model_names()) == ["TargetSimulator"]
     more = run_smc(simulator, params, observed(target), tmp_path,
-                   dataclasses.replace(settings, generations=4), workers=1, resume=True)
+                   dataclasses.replace(settings, generations=4), workers=1, resume=True, seed=1)
     assert more.max_t == 3          # one more generation in the same database
     with pytest.raises(ConfigError, match="already has 4"):
         run_smc(simulator, params, observed(target), tmp_path, settings, workers=1, resume=True)
+
+
+def test_a_seeded_fit_on_one_worker_is_the_same_fit(tmp_path: Path, quiet_pyabc) -> None:
+    from sim.estimation.budget import SmcSettings
+    from sim.estimation.smc import final_particles, run_smc
+
+    target = calibration_only(toy.toy_targets(TRUTH))[:1]
+    settings = SmcSettings(population=40, generations=2, max_simulations=2000)
+    fits = []
+    for run, seed in enumerate([5, 5, 6]):
+        (tmp_path / str(run)).mkdir()
+        history = run_smc(toy_simulator(target), [toy.PARAMETERS[0]], observed(target),
+                          tmp_path / str(run), settings, workers=1, seed=seed)
+        fits.append(final_particles(history))
+    pd.testing.assert_frame_equal(fits[0], fits[1])
+    assert not fits[0]["toy.level"].equals(fits[2]["toy.level"])
 
 
 def test_default_sampler_is_multicore_and_one_worker_single_core(quiet_pyabc) -> None:

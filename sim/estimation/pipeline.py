@@ -106,7 +106,8 @@ def calibrate(simulator: TargetSimulator, params: Sequence[Parameter],
     start_cpu, start = cpu_seconds(), time.perf_counter()
     try:
         history = run_smc(simulator, params, observed(simulator.targets), out, settings,
-                          workers=workers, scheduler=scheduler, resume=resume)
+                          workers=workers, scheduler=scheduler, resume=resume,
+                          seed=simulator.seed)
     except ConfigError:  # e.g. an unreachable scheduler: a folder made here and left empty goes
         if made and not any(out.iterdir()):
             out.rmdir()
@@ -118,7 +119,8 @@ def calibrate(simulator: TargetSimulator, params: Sequence[Parameter],
               "settings": {**dataclasses.asdict(settings), "n_units": simulator.n_units,
                            "realisations": simulator.realisations,
                            "seed": simulator.seed, "overrides": list(simulator.overrides),
-                           "workers": workers, "scheduler": scheduler},
+                           "workers": workers, "scheduler": scheduler,
+                           "repeatable": workers == 1 and not scheduler},
               "simulations": int(generations["simulations"].sum()),
               "generations": len(generations), "model": model_version(),
               "cpu_s": round(cpu_seconds() - start_cpu, 1),

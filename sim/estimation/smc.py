@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.config.loader import ConfigError
@@ -74,13 +75,21 @@ def sampler(workers: int | None, scheduler: str | None) -> Iterator[Any]:
 def run_smc(simulate: Callable[[dict], dict[str, float]], params: Sequence[Parameter],
             observed: dict[str, float], folder: str | os.PathLike, settings: SmcSettings,
             *, workers: int | None = None, scheduler: str | None = None,
-            resume: bool = False) -> Any:
+            resume: bool = False, seed: int | None = None) -> Any:
     """Run (or, with ``resume``, continue) the fit; return pyabc's ``History``.
+
+    pyabc draws its particles, perturbations and acceptances from numpy's global generator;
+    with ``seed`` that generator is seeded from (seed, generations done) before the run, so a fit
+    on one worker (pyabc's single-core sampler) is the same fit every time, a resumed one
+    included. pyabc's multicore and Dask samplers seed each worker process from the operating
+    system's entropy, so a fit on several workers is not repeatable draw for draw (each
+    simulation's own random streams still are: they follow its parameter values).
 
     Args:
         simulate: ``{key: value} -> {target name: model output}`` (picklable for Dask).
         params: the priors of the estimated parameters; observed: the targets' data.
         folder: holds the pyabc database ``history.db``.
+        seed: the root seed of the fit's own draws (None: numpy's generator as it stands).
     """
     import pyabc
 
@@ -106,6 +115,8 @@ def run_smc(simulate: Callable[[dict], dict[str, float]], params: Sequence[Param
         if remaining <= 0:
             raise ConfigError(f"--resume: the fit already has {done} generation(s); pass "
                               f"--generations above {done} to continue it")
+        if seed is not None:
+            np.random.seed([seed, done])   # pyabc's draws come from the global generator
         return abc.run(max_nr_populations=remaining, minimum_epsilon=settings.min_epsilon,
                        max_total_nr_simulations=settings.max_simulations)
 

@@ -226,10 +226,10 @@ def outside_terms(w: World, config: ScenarioConfig, q: np.ndarray,
     A project that takes the outside option produces its productivity times the base-year
     output-weighted mean output per unit of productivity of its sector-segment in the circle
     (the first array) times ``economy.outside_productivity`` (the rest of China's over the
-    circle's; :func:`calibrate` applies it), with the circle's base-year mean wage bill and distance costs per yuan, and it meets the
-    outside option's own subsidies and land rent (``economy.outside_subsidy_rate``,
-    ``economy.outside_land_rent``: the rest of China bids for projects too) and pays the same
-    tax (docs/ODD.md, section 7).
+    circle's; :func:`calibrate` applies it), with the circle's base-year mean wage bill and
+    distance costs per yuan, and it meets the outside option's own subsidies and land rent
+    (``economy.outside_subsidy_rate``, ``economy.outside_land_rent``: the rest of China bids
+    for projects too) and pays the same tax (docs/ODD.md, section 7).
 
     Args:
         q: KG x P base-year output per unit of productivity (the first C columns: local parks).
