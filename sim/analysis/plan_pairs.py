@@ -106,11 +106,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "The plan divides labour by segment as well as by sector (each city its lead sectors, "
         "and within a chain R&D and head offices in Wuhan, production in the ring), so the "
         "claim of 错位发展 is read on similarity by sector-segment: two ring cities making one "
-        "sector's main chain and its suppliers are alike by sector and unlike by segment. The "
-        "sector coefficient, the usual 产业结构相似系数, is kept beside it.",
+        "sector's main chain and its suppliers are alike by sector and unlike by segment; the "
+        "rule and the channels below explain that reading. The sector coefficient, the usual "
+        "产业结构相似系数, is kept beside it: it is the report's headline measure "
+        "\"Ring-city structure similarity\" elsewhere in this report.",
         "规划既按产业也按环节分工(各城市发展各自主导产业,链内研发与头部在武汉、生产在圈内),因此"
         "“错位发展”应以产业环节层面的相似系数衡量:两个城市分别承担同一产业的主链与配套,按产业看相同,"
-        "按环节看不同。通常的产业结构相似系数(按产业)并列给出。"),
+        "按环节看不同;下文的规则与渠道分解均针对环节层面。通常的产业结构相似系数(按产业)并列给出,"
+        "即本报告其他部分的“圈内城市产业结构相似系数”。"),
     "channels": ("Where the difference in similarity by sector-segment comes from, by the "
                  "channel that brought the output now standing in ring cities (exact "
                  "decomposition, paired by replicate; docs/PAIRS.md):",
