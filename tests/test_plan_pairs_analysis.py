@@ -195,3 +195,56 @@ def test_section_on_a_batch_of_sweep_points_alone(tmp_path):
     swept = fake_circle().assign(**{"competition.homogenisation": 0.9})
     found = plan_pairs.section(types.SimpleNamespace(circle=swept), "base", ["reg"], tmp_path)
     assert found.executive is None and "no unswept run" in found.blocks[-1][1]
+
+
+def ablation_batch(effects: dict[str, list[float]]) -> types.SimpleNamespace:
+    """Coordination, competition and one-rule ablations, three replicates, one step, similarity
+    by sector-segment only; ``effects``: an ablation's similarity minus its parent's, by
+    replicate (no transfers: the decomposition is not run)."""
+    rows = []
+    for scenario in ("coordinated", "homogenised", *effects):
+        for r in range(3):
+            shift = effects.get(scenario, [0.0] * 3)[r]
+            rows.append({"scenario": scenario, "replicate": r, "step": 4,
+                         "run": f"{scenario}/r{r}", plan_pairs.EXPLAINED: 0.7 + shift})
+    return types.SimpleNamespace(circle=pd.DataFrame(rows), transfers=pd.DataFrame())
+
+
+def rule_lines(effects: dict[str, list[float]]) -> list[str]:
+    blocks = plan_pairs.similarity_blocks(ablation_batch(effects), pd.DataFrame(
+        columns=["section", "metric", "scenario"]), "homogenised", "coordinated", "en")
+    at = next(i for i, b in enumerate(blocks) if b[0] == "p" and b[1].startswith("The rule"))
+    return blocks[at + 1][1]
+
+
+def test_rule_line_when_no_rule_moves_similarity():
+    """Ablations equal to their parents in every replicate: the line says no rule moves it, not
+    that a rule is "identical to the baseline" (an ablation is compared with its parent)."""
+    lines = rule_lines({"coordinated_without_enclave": [0.0] * 3,
+                        "homogenised_with_enclave": [0.0] * 3})
+    assert len(lines) == 2
+    assert all("no rule moves it at all" in line for line in lines)
+    assert not any("baseline" in line or "Enclave" in line for line in lines)
+    assert lines[0].startswith("switch removed from the coordinated regime (full − without)")
+
+
+def test_rule_line_names_a_distinguishable_effect_before_a_larger_noisy_one():
+    # removed: the enclave's effect (parent − ablation) 0.01, 0.01, 0.01 (distinguishable, zero
+    # width) against the cap's −0.1, +0.1, −0.3 (mean −0.1, not distinguishable); added: only
+    # noise and an identical rule
+    lines = rule_lines({"coordinated_without_enclave": [-0.01] * 3,
+                        "coordinated_without_subsidy_cap": [0.1, -0.1, 0.3],
+                        "homogenised_with_enclave": [0.0] * 3,
+                        "homogenised_with_subsidy_cap": [0.02, -0.02, 0.03]})
+    removed, added = lines
+    assert "Enclave" in removed and "+0.01 [0.01, 0.01], higher" in removed
+    # 0.02, −0.02, 0.03: mean 0.01, sd √0.0007 = 0.02646, half-width 4.3027 × 0.02646 / √3
+    assert added.endswith("no rule moves it distinguishably from zero (largest: Subsidy cap, "
+                          "+0.01 [−0.0557, 0.0757]: not distinguishable from zero)")
+
+
+def test_an_ablation_equal_to_its_parent_is_not_called_identical_to_the_baseline():
+    from sim.analysis import executive
+    assert executive.ablation_word("identical", "similarity_ring_mean", "en") == \
+        "the same with and without the rule in every replicate"
+    assert executive.ablation_word("lower", "similarity_ring_mean", "en") == "better (lower)"

@@ -113,6 +113,17 @@ def rule_sentence(table: pd.DataFrame, metric: str, lang: str) -> str:
     return text + (f". Next: {named[1]}" if len(named) > 1 else "") + "."
 
 
+def ablation_word(verdict: str, metric: str, lang: str) -> str:
+    """A verdict on a rule's ablation effect in words. The effect is measured against the
+    scenario the ablation was made from (full − without, with − without), not against the
+    report's baseline, so an effect of 0 in every replicate reads "the same with and without
+    the rule"."""
+    if verdict == "identical":
+        return ("每次重复中有无该规则结果均相同" if lang == "zh"
+                else "the same with and without the rule in every replicate")
+    return i18n.verdict_word(verdict, metric, lang)
+
+
 def _rule_effects(rows: pd.DataFrame, lang: str) -> str:
     """``Subsidy cap (contributes to the coordinated regime +8 [1, 15]: better (higher); ...)``:
     one rule's ablation effects, removed then added."""
@@ -123,7 +134,7 @@ def _rule_effects(rows: pd.DataFrame, lang: str) -> str:
         if part.empty:
             continue
         row = part.loc[part["mean"].abs().idxmax()]
-        word = i18n.verdict_word(row["verdict"], row["metric"], lang)
+        word = ablation_word(row["verdict"], row["metric"], lang)
         if zh:
             what = "在协同共建中该规则的贡献" if kind == "removed" else "在竞争情景中单独加入的效应"
             parts.append(f"{what}{interval(row)},{word}")

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from sim.analysis import i18n, registry, similarity_sources, stats
-from sim.analysis.executive import fmt, interval, signed
+from sim.analysis.executive import ablation_word, fmt, interval, signed
 from sim.analysis.plots import save_figure, scenario_colours
 
 #: (column, the plan's pair in display_names.csv, +1 if higher is toward the plan's pattern)
@@ -39,6 +39,10 @@ SIMILARITY: tuple[tuple[str, str, int], ...] = (
     ("similarity_ring_mean", "staggered", -1),
 )
 TOWARD = {code: sign for code, _, sign in MEASURES + SIMILARITY}
+#: The similarity the section's rule ranking and channel decomposition explain: by
+#: sector-segment, the reading the claim of 错位发展 needs (docs/PAIRS.md, section 3). The
+#: headline's similarity (executive summary, ablation figure) stays the sector coefficient.
+EXPLAINED = "similarity_ring_mean_segment"
 FILE = "plan_pairs.csv"
 READINGS = ("toward", "away", "not_distinct", "identical", "cannot_judge")
 
@@ -102,17 +106,26 @@ TEXT: dict[str, tuple[str, str]] = {
         "The plan divides labour by segment as well as by sector (each city its lead sectors, "
         "and within a chain R&D and head offices in Wuhan, production in the ring), so the "
         "claim of 错位发展 is read on similarity by sector-segment: two ring cities making one "
-        "sector's main chain and its suppliers are alike by sector and unlike by segment. The "
-        "sector coefficient, the usual 产业结构相似系数, is kept beside it.",
+        "sector's main chain and its suppliers are alike by sector and unlike by segment; the "
+        "rule and the channels below explain that reading. The sector coefficient, the usual "
+        "产业结构相似系数, is kept beside it: it is the report's headline measure "
+        "\"Ring-city structure similarity\" elsewhere in this report.",
         "规划既按产业也按环节分工(各城市发展各自主导产业,链内研发与头部在武汉、生产在圈内),因此"
         "“错位发展”应以产业环节层面的相似系数衡量:两个城市分别承担同一产业的主链与配套,按产业看相同,"
-        "按环节看不同。通常的产业结构相似系数(按产业)并列给出。"),
-    "channels": ("Where the difference in sector similarity comes from, by the channel that "
-                 "brought the output now standing in ring cities (exact decomposition, paired "
-                 "by replicate; docs/PAIRS.md):",
-                 "产业结构相似系数差值的来源,按现有产出进入圈内城市的渠道分解(精确分解,按重复实验配对;"
-                 "见 docs/PAIRS.md):"),
-    "rule": ("The rule that moves sector similarity most", "对产业结构相似系数影响最大的规则"),
+        "按环节看不同;下文的规则与渠道分解均针对环节层面。通常的产业结构相似系数(按产业)并列给出,"
+        "即本报告其他部分的“圈内城市产业结构相似系数”。"),
+    "channels": ("Where the difference in similarity by sector-segment comes from, by the "
+                 "channel that brought the output now standing in ring cities (exact "
+                 "decomposition, paired by replicate; docs/PAIRS.md):",
+                 "产业环节结构相似系数差值的来源,按现有产出进入圈内城市的渠道分解(精确分解,按重复实验"
+                 "配对;见 docs/PAIRS.md):"),
+    "rule": ("The rule that moves similarity by sector-segment most, each rule's effect "
+             "measured against the scenario its ablation was made from",
+             "对产业环节结构相似系数影响最大的规则(各规则的效应相对其消融所依据的情景计算)"),
+    "no_rule": ("no rule moves it distinguishably from zero (largest: {rule}, {value}: {word})",
+                "没有一条规则使其显著变化(最大:{rule},{value},{word})"),
+    "no_rule_at_all": ("no rule moves it at all: with and without each rule it is the same in "
+                       "every replicate", "没有一条规则改变它:每次重复中有无各规则结果均相同"),
     "in_place": ("units in place since the base year and output change in place",
                  "基年以来未迁移的单位及在位产出变化"),
 }
@@ -268,10 +281,35 @@ def plot_pairs(circle: pd.DataFrame, table: pd.DataFrame, baseline: str, scenari
     return fig
 
 
+def rule_items(ablations: pd.DataFrame, lang: str) -> list[str]:
+    """For rules removed from the coordinated regime and rules added alone to competition, the
+    one whose ablation moves the explained similarity most, among effects distinguishable from
+    zero; where none is, a line saying so (``ablations``: rows of
+    :func:`stats.ablation_effects`)."""
+    rows = ablations[(ablations["metric"] == EXPLAINED) & (ablations["measure"] == "last")]
+    items = []
+    for kind in ("removed", "added"):
+        part = rows[rows["kind"] == kind]
+        if part.empty:
+            continue
+        moved = part[part["verdict"].isin(["higher", "lower"])]
+        top = (moved if len(moved) else part).loc[lambda f: f["mean"].abs().idxmax()]
+        rule = i18n.switch_label(top["switch"], lang)
+        word = ablation_word(top["verdict"], top["metric"], lang)
+        if len(moved):
+            said = f"{rule}: {interval(top)}, {word}"
+        elif (part["verdict"] == "identical").all():
+            said = text("no_rule_at_all", lang)
+        else:
+            said = text("no_rule", lang).format(rule=rule, value=interval(top), word=word)
+        items.append(f"{i18n.term('ablation_' + kind, lang)}: {said}")
+    return items
+
+
 def similarity_blocks(batch, table: pd.DataFrame, baseline: str, scenario: str,
-                      ablations: pd.DataFrame | None, lang: str) -> list:
-    """The similarity paragraph: which reading the claim needs, both differences, the channels
-    of the sector difference and the rule that moves it most (when the batch has ablations)."""
+                      lang: str) -> list:
+    """The similarity paragraph: which reading the claim needs, both differences, the rule that
+    moves the segment reading most (when the batch has ablations) and its channels."""
     items = []
     for code, _, _ in SIMILARITY:
         row = _row(table, "difference", code, scenario)
@@ -281,19 +319,15 @@ def similarity_blocks(batch, table: pd.DataFrame, baseline: str, scenario: str,
                          f"{text(row['reading'], lang)}")
     blocks: list = [("h3", text("similarity", lang)), ("p", text("segment_reading", lang)),
                     ("ul", items)]
-    if ablations is not None and len(ablations):
-        rows = ablations[(ablations["metric"] == "similarity_ring_mean")
-                         & (ablations["measure"] == "last")]
-        if len(rows):
-            top = [rows[rows["kind"] == k].loc[lambda f: f["mean"].abs().idxmax()]
-                   for k in ("removed", "added") if (rows["kind"] == k).any()]
-            items = [f"{i18n.switch_label(r['switch'], lang)}, "
-                     f"{i18n.term('ablation_' + r['kind'], lang)}: {interval(r)}, "
-                     f"{i18n.verdict_word(r['verdict'], r['metric'], lang)}" for r in top]
-            blocks += [("p", text("rule", lang) + ":"), ("ul", items)]
+    if EXPLAINED not in batch.circle.columns:
+        return blocks
+    ablations = stats.ablation_effects(stats.run_values(batch.circle, (EXPLAINED,)))
+    if len(ablations):
+        blocks += [("p", text("rule", lang) + ":"), ("ul", rule_items(ablations, lang))]
     manufacturing = similarity_sources.manufacturing_sectors()
-    if len(batch.transfers) and "similarity_ring_mean" in batch.circle.columns:
-        parts = similarity_sources.decompose(batch, scenario, baseline, manufacturing)
+    if len(batch.transfers):
+        parts = similarity_sources.decompose(batch, scenario, baseline, manufacturing,
+                                             level="segment")
         summary = similarity_sources.summarise(parts, "channel")
         items = [f"{channel_label(r['channel'], lang)}: {interval(r)}"
                  for _, r in summary.iterrows()]
@@ -314,8 +348,7 @@ class Section:
     blocks: list
 
 
-def section(batch, baseline: str, compared, out_dir: Path, lang: str = "en",
-            ablations: pd.DataFrame | None = None) -> Section:
+def section(batch, baseline: str, compared, out_dir: Path, lang: str = "en") -> Section:
     """Write ``plan_pairs.csv`` and the figure into ``out_dir`` and return the section."""
     circle = batch.circle
     if not any(code in circle.columns for code, _, _ in MEASURES):
@@ -335,6 +368,6 @@ def section(batch, baseline: str, compared, out_dir: Path, lang: str = "en",
     if others:
         blocks += [("p", text("others", lang)), ("table", others_table(table, others, lang))]
     if scenarios:
-        blocks += similarity_blocks(batch, table, baseline, scenarios[0], ablations, lang)
+        blocks += similarity_blocks(batch, table, baseline, scenarios[0], lang)
     executive = pattern_sentence(table, scenarios[0], baseline, lang) if scenarios else None
     return Section(executive, blocks)

@@ -379,7 +379,7 @@ def write_report(batch, batch_dir: Path, out: Path, baseline: str, lang: str,
     compared = compared_scenarios(table, baseline)
     lead = executive.executive_items(table, baseline, compared, summary.replicates, beats, lang,
                                      turning)
-    pairs = plan_pairs_section(batch, baseline, compared, out, lang, summary.ablations)
+    pairs = plan_pairs_section(batch, baseline, compared, out, lang)
     lead[len(compared):len(compared)] = [pairs.executive] if pairs.executive else []
     figures = make_figures(batch, summary, compared, out / "figures", lang, rings)
     blocks = build_blocks(table, configs, batch.manifest, baseline, figures, lang, lead,
