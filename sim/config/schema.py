@@ -147,6 +147,8 @@ class EconomyConfig(Strict):
     # what the outside option (the rest of China) pays projects and charges for land
     outside_subsidy_rate: float = Field(0.0105, ge=0.0, le=1.0)   # share of value added
     outside_land_rent: float = Field(0.164, ge=0.0, le=1e4)      # 亿元/km²/yr
+    # output per unit of productivity outside, over the circle's base-year mean (1: as productive)
+    outside_productivity: float = Field(1.0, gt=0.0, le=3.0)
     discount_rate_annual: float = Field(0.05, ge=0.0, le=0.5)
 
     @model_validator(mode="after")

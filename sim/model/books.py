@@ -136,7 +136,7 @@ def promotion_reach(state: State) -> np.ndarray:
     its potential projects (``State.arrivals_now`` at the base year's output per unit of
     productivity) over the mean (:func:`sim.rules.consideration.relative_reach`)."""
     cal = state.calibration
-    return relative_reach(state.arrivals_now() * cal.mean_productivity.ravel() * cal.outside_q)
+    return relative_reach(state.arrivals_now() * cal.mean_productivity.ravel() * cal.circle_q)
 
 
 def _promotion_cost(state: State, reach: np.ndarray) -> np.ndarray:

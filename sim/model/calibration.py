@@ -62,6 +62,8 @@ class Calibration:
     life: float                    # present-value years of a unit's flows, L
     sub_life: float                # present-value years of a subsidy contract, L_s
     base_promoted: np.ndarray      # C x KG sector-segments each city promotes in the base year
+    circle_q: np.ndarray           # KG base-year output-weighted mean output per unit of
+                                   # productivity of each sector-segment in the circle
     outside_q: np.ndarray          # KG output per unit of productivity outside the circle
     outside_rate: np.ndarray       # KG national surplus per yuan of output outside the circle
     decline_exit: float = 0.0      # e: closures that carry a trend falling faster than h
@@ -111,7 +113,7 @@ def calibrate(world: World, config: ScenarioConfig,
                                                gravity0, econ.origin_shares["wuhan"])
                      - base_promoted.T * np.log(config.competition.attention_promoted
                                                 / econ.attention_base))
-    outside_q, outside_rate = outside_terms(world, config, terms0.q, terms0.link_km100)
+    circle_q, outside_rate = outside_terms(world, config, terms0.q, terms0.link_km100)
     calibration = Calibration(
         sigma=sigma, delta_arrival=delta_arrival, gravity0=gravity0, gravity_decay=gravity_decay,
         delta_review=v_review - z0 / sigma[:, None], switching_cost=switching_cost,
@@ -123,7 +125,8 @@ def calibrate(world: World, config: ScenarioConfig,
         decline_exit=flows.decline_exit,
         local_capacity=parks.capacity[parks.kind == ParkKind.LOCAL].copy(),
         life=life, sub_life=sub_life, base_promoted=base_promoted,
-        outside_q=outside_q, outside_rate=outside_rate)
+        circle_q=circle_q, outside_q=circle_q * econ.outside_productivity,
+        outside_rate=outside_rate)
     return calibration, units, parks, reviewers_settled
 
 
@@ -215,11 +218,13 @@ def core_gravity(world: World, cube: np.ndarray, decay: float) -> np.ndarray:
 
 def outside_terms(w: World, config: ScenarioConfig, q: np.ndarray,
                   link_km100: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Output per unit of productivity (KG) and national surplus per yuan (KG) outside the circle.
+    """The circle's mean output per unit of productivity (KG) and the national surplus per yuan
+    outside the circle (KG).
 
     A project that takes the outside option produces its productivity times the base-year
-    output-weighted mean output per unit of productivity of its sector-segment in the circle,
-    with the circle's base-year mean wage bill and distance costs per yuan, and it meets the
+    output-weighted mean output per unit of productivity of its sector-segment in the circle
+    (the first array) times ``economy.outside_productivity`` (the rest of China's over the
+    circle's; :func:`calibrate` applies it), with the circle's base-year mean wage bill and distance costs per yuan, and it meets the
     outside option's own subsidies and land rent (``economy.outside_subsidy_rate``,
     ``economy.outside_land_rent``: the rest of China bids for projects too) and pays the same
     tax (docs/ODD.md, section 7).
