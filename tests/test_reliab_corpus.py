@@ -306,6 +306,12 @@ CASES: dict[str, Case] = {
                                  "world.utilisation_core: expected a number >= 0.01"),
     "utilisation_ring_zero": bad(EXT + "world: {utilisation_ring: 0}\n",
                                  "world.utilisation_ring: expected a number >= 0.01"),
+    "core_land_stock_subnormal": bad(EXT + "world: {core_land_stock_km2: 5.0e-324}\n",
+                                     "world.core_land_stock_km2: expected a number >= 1"),
+    "core_land_stock_subnormal_in_a_run": Case(
+        argv=("run", "tiny.yaml", "--set=world.core_land_stock_km2=5e-324", "--out=out"),
+        needle="--set world.core_land_stock_km2=5e-324: world.core_land_stock_km2: expected a "
+               "number >= 1"),
     "outside_share_subnormal": bad(EXT + "economy: {outside_share_arrivals: 5.0e-324}\n",
                                    "economy.outside_share_arrivals: expected a number >= 0.001"),
     "leave_share_zero": bad(EXT + "economy: {leave_share_reviewers: 0}\n",

@@ -103,7 +103,10 @@ class WorldConfig(Strict):
     # base-year park but idle land a hundred times its use (and infinite land at 0)
     utilisation_core: float = Field(0.86, ge=0.01, lt=1.0)
     core_land_supply_km2: float = Field(0.0, ge=0.0, le=1e4)   # new serviced land a year
-    core_land_stock_km2: float | None = Field(None, gt=0.0, le=1e6)  # None: the calibrated stock
+    # the stock divides the land released a year (core_land_supply_km2 / stock is the growth
+    # rate of the core's land): below 1 km2 it is not a city's park land (the calibrated stock
+    # is 542 km2) and a year's release multiplies it many times over; at 0 it is infinite
+    core_land_stock_km2: float | None = Field(None, ge=1.0, le=1e6)  # None: the calibrated stock
     utilisation_ring: float = Field(0.7, ge=0.01, lt=1.0)
 
 
