@@ -22,7 +22,7 @@ from sim.estimation.budget import PREDICTIVE_DRAWS, SmcSettings
 from sim.estimation.figures import plot_marginals, plot_pairs
 from sim.estimation.posterior import Posterior, weighted_summary, write_posterior
 from sim.estimation.reference import run_reference
-from sim.estimation.smc import final_particles, generations_table, run_smc
+from sim.estimation.smc import final_particles, generations_table, run_smc, single_core
 from sim.estimation.targets import TargetLike, TargetSimulator, check_held_out, observed
 from sim.model import diagnostics
 from sim.paths import REPOSITORY_DIR
@@ -120,7 +120,7 @@ def calibrate(simulator: TargetSimulator, params: Sequence[Parameter],
                            "realisations": simulator.realisations,
                            "seed": simulator.seed, "overrides": list(simulator.overrides),
                            "workers": workers, "scheduler": scheduler,
-                           "repeatable": workers == 1 and not scheduler},
+                           "repeatable": single_core(workers, scheduler)},
               "simulations": int(generations["simulations"].sum()),
               "generations": len(generations), "model": model_version(),
               "cpu_s": round(cpu_seconds() - start_cpu, 1),

@@ -26,8 +26,7 @@ from sim.experiments.store_guard import check_fresh_output
 from sim.sensitivity.core import (
     design_points,
     design_record,
-    finished_points,
-    run_points,
+    run_point_records,
     unsettled_points,
 )
 
@@ -74,11 +73,11 @@ def run_reference(params: Sequence[Parameter], simulator: Callable[[dict], dict]
     if not resume:
         check_fresh_output(out, "pass --resume to continue it or choose another --out")
     points = prior_points(params, n, seed, integer_keys)
-    outputs = run_points(points, simulator, out,
-                         design_record("reference", n, seed, params, label or {}),
-                         workers=workers, scheduler=scheduler, executor=executor, resume=resume,
-                         progress=progress, what="prior draws")
-    table = ReferenceTable(pd.DataFrame(points), pd.DataFrame(outputs),
-                           unsettled_points(list(finished_points(out).values())))
+    records = run_point_records(points, simulator, out,
+                                design_record("reference", n, seed, params, label or {}),
+                                workers=workers, scheduler=scheduler, executor=executor,
+                                resume=resume, progress=progress, what="prior draws")
+    table = ReferenceTable(pd.DataFrame(points), pd.DataFrame([r["outputs"] for r in records]),
+                           unsettled_points(records))
     table.frame().to_csv(out / "reference.csv", index=False)
     return table

@@ -57,6 +57,12 @@ def quiet_pyabc(level: int = logging.WARNING) -> None:
             logging.getLogger(name).setLevel(level)
 
 
+def single_core(workers: int | None, scheduler: str | None) -> bool:
+    """Whether the fit runs on pyabc's single-core sampler (one worker, no cluster): the only
+    sampler whose draws a seed repeats (:func:`run_smc`)."""
+    return not scheduler and (workers or os.cpu_count() or 1) == 1
+
+
 @contextlib.contextmanager
 def sampler(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     """pyabc's multicore sampler on ``workers`` processes (default all cores; one: its single
@@ -67,9 +73,8 @@ def sampler(workers: int | None, scheduler: str | None) -> Iterator[Any]:
         with scheduler_client(scheduler) as client:
             yield pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=4)
         return
-    n = workers or os.cpu_count() or 1
-    yield (pyabc.sampler.SingleCoreSampler() if n == 1
-           else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=n))
+    yield (pyabc.sampler.SingleCoreSampler() if single_core(workers, None)
+           else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers or os.cpu_count() or 1))
 
 
 def run_smc(simulate: Callable[[dict], dict[str, float]], params: Sequence[Parameter],

@@ -264,12 +264,19 @@ def run_design(points: Sequence[dict[str, float]], evaluator: Evaluator, out: Pa
     return [done[i] for i in range(len(points))]
 
 
-def run_points(points: Sequence[dict], evaluator: Evaluator, out: Path, record: dict, *,
-               workers: int | None = None, scheduler: str | None = None,
-               executor: cf.Executor | None = None, resume: bool = False,
-               progress: bool = True, what: str = "points") -> list[dict[str, float]]:
+def run_points(points: Sequence[dict], evaluator: Evaluator, out: Path, record: dict,
+               **options) -> list[dict[str, float]]:
+    """Each point's outputs in order (:func:`run_point_records`, same options)."""
+    return [r["outputs"] for r in run_point_records(points, evaluator, out, record, **options)]
+
+
+def run_point_records(points: Sequence[dict], evaluator: Evaluator, out: Path, record: dict, *,
+                      workers: int | None = None, scheduler: str | None = None,
+                      executor: cf.Executor | None = None, resume: bool = False,
+                      progress: bool = True, what: str = "points") -> list[dict]:
     """Evaluate a fixed list of points into ``out`` (resumable, under the folder's lock) and
-    return each point's outputs in order; a ConfigError naming the first failure if any failed.
+    return each point's record in order (its ``outputs``, ``unsettled_runs``, ...); a
+    ConfigError naming the first failure if any failed.
 
     ``record`` (:func:`design_record`) fixes the design: resuming requires the same one.
     """
@@ -283,7 +290,7 @@ def run_points(points: Sequence[dict], evaluator: Evaluator, out: Path, record: 
         raise ConfigError(f"{len(failed)} of {len(records)} {what} failed (first: "
                           f"{failed[0]['message']}); fix and rerun with --resume")
     warn_unsettled(records, out, what)
-    return [r["outputs"] for r in records]
+    return records
 
 
 def unsettled_points(records: Sequence[dict]) -> int:
