@@ -299,7 +299,7 @@ CASES: dict[str, Case] = {
     "switch_as_word_is_fine": good(EXT + "switches: {enclave: yes}\n"),
     # ---- schema bounds the model honours: refused with a reason
     "intra_city_km_zero": bad(EXT + "world: {intra_city_km: 0}\n",
-                              "world.intra_city_km: expected a number > 0 (got 0)"),
+                              "world.intra_city_km: expected a number >= 1 (got 0)"),
     "wage_999_yuan": bad(EXT + "world: {wage_core_yuan: 999}\n",
                          "world.wage_core_yuan: expected a number >= 1000"),
     "utilisation_core_tiny": bad(EXT + "world: {utilisation_core: 0.005}\n",

@@ -89,8 +89,10 @@ class WorldConfig(Strict):
     n_units: int = Field(20_000, ge=100, le=5_000_000)
     detour_factor: float = Field(1.3, ge=1.0, le=3.0)
     # distances enter logarithms (gravity of core-city investors): a city's own linked units
-    # are some distance apart, never 0 km
-    intra_city_km: float = Field(25.0, gt=0.0, le=500.0)
+    # are some distance apart, never 0 km; below 1 km the ratio of another city's distance to
+    # it overflows (at 5e-324 km: ring cities infinitely far for Wuhan's investors), and linked
+    # units less than a kilometre apart on average are a site, not a city
+    intra_city_km: float = Field(25.0, ge=1.0, le=500.0)
     productivity_sd: float = Field(0.6, ge=0.0, le=3.0)
     # yuan a year; employment is the wage bill over it, so a wage of a few yuan would make more
     # workers than people (China's lowest monthly minimum wages are above 1,000 yuan)
