@@ -140,7 +140,7 @@ def test_killed_batch_resumes_to_the_uninterrupted_result(scenario_dir: Path) ->
     assert_same_tables(scenario_dir / "killed", scenario_dir / "whole")
 
 
-def test_resume_refuses_a_changed_config_data_or_version(scenario_dir: Path) -> None:
+def test_resume_refuses_a_changed_config_data_version_or_model_code(scenario_dir: Path) -> None:
     shutil.copytree(DATA_DIR, scenario_dir / "data")
     (scenario_dir / "own.yaml").write_text("extends: tiny.yaml\nname: own\ndata_dir: data\n")
     run_batch(["own.yaml"], "out", replicates=1, workers=1, overrides=SMALL, progress=False)
@@ -157,6 +157,10 @@ def test_resume_refuses_a_changed_config_data_or_version(scenario_dir: Path) -> 
     batch = json.loads((scenario_dir / "out" / "batch.json").read_text())
     (scenario_dir / "out" / "batch.json").write_text(json.dumps({**batch, "version": "0.0.1"}))
     with pytest.raises(ConfigError, match=r"^out: cannot resume: package version changed"):
+        run_batch(["own.yaml"], "out", overrides=SMALL, resume=True, progress=False)
+    (scenario_dir / "out" / "batch.json").write_text(json.dumps({**batch, "code_hash": "0" * 16}))
+    with pytest.raises(ConfigError, match=r"^out: cannot resume: the model code changed since "
+                       r"the batch began \(0{16} -> [0-9a-f]{16}\)"):
         run_batch(["own.yaml"], "out", overrides=SMALL, resume=True, progress=False)
 
 

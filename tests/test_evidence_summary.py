@@ -75,3 +75,15 @@ def test_cli_evidence_folder_without_a_record_is_one_line_exit_2(tmp_path, capsy
 # The report's place for the fit to history, on a real batch with a record beside it, is tested
 # on test_report.py's batch (test_compare_states_the_fit_near_the_top_of_the_report), whose
 # one `sim compare` serves every report test.
+
+
+def test_the_fit_is_checked_against_the_code_that_made_the_runs():
+    """A batch records its model code's hash: a scoreboard of the reporting code does not
+    belong to runs of other code, and one of the runs' code does even when the reporting code
+    has moved on."""
+    record = evidence_record()
+    older_runs = {**BATCH, "code_hash": "0" * 16}
+    assert mismatch(record, older_runs, code_hash()) == (
+        f"model code {code_hash()} against {'0' * 16}")
+    assert mismatch(evidence_record(code_hash="0" * 16), older_runs, code_hash()) == ""
+    assert mismatch(record, {**BATCH, "code_hash": code_hash()}, "f" * 16) == ""

@@ -390,6 +390,9 @@ CASES: dict[str, Case] = {
     "city_leading_tab": data_cell("cities.csv", 3, "city", "\tXiaogan",
                                   "city row 5: expected no spaces before or after the value "
                                   "(got '\\tXiaogan')"),
+    "gdp_row_without_source": data_cell("gdp_series_2020_2024.csv", 2, "source", "",
+                                        "data/gdp_series_2020_2024.csv: source row 4: expected "
+                                        "a value (got an empty cell)"),
     "sector_group_trailing_space": data_cell("sectors.csv", 0, "group", "manufacturing ",
                                              "sectors.csv: group row 2: expected no spaces"),
     "default_flag_trailing_space": data_cell("sectors.csv", 0, "default", "yes ",

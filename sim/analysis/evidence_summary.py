@@ -47,14 +47,17 @@ def candidates(batch_dir: Path, given: Path | None) -> list[Path]:
 
 
 def mismatch(record: dict, batch: dict, current_code: str) -> str:
-    """Why an evidence record does not belong to a batch ('' when it does)."""
+    """Why an evidence record does not belong to a batch ('' when it does): other package
+    version, data, or model code than the batch's runs (``current_code``, the code doing the
+    reporting, stands in for a batch written before batches recorded their code's hash)."""
     hashes = {s.get("data_hash") for s in batch.get("scenarios", {}).values()} - {None}
     if batch.get("version") and record.get("version") != batch.get("version"):
         return f"package version {record.get('version')} against {batch.get('version')}"
     if hashes and hashes != {record.get("data_hash")}:
         return "other data"
-    if record.get("code_hash") != current_code:
-        return f"model code {record.get('code_hash')} against {current_code}"
+    runs_code = batch.get("code_hash") or current_code
+    if record.get("code_hash") != runs_code:
+        return f"model code {record.get('code_hash')} against {runs_code}"
     return ""
 
 

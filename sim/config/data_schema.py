@@ -375,7 +375,8 @@ EVIDENCE_NUMBERS: dict[str, dict[str, tuple[float, float, bool]]] = {
     "hubei_gdp.csv": {"year": YEAR, "real_growth_pct": (-50, 50, False)},
     "land_evidence.csv": {"first_year": YEAR, "last_year": YEAR, "value": (-1e9, 1e9, False)},
 }
-EVIDENCE_TEXT = {"gdp_series_2010_2019.csv": ("city",), "gdp_series_2020_2024.csv": ("city",),
+EVIDENCE_TEXT = {"gdp_series_2010_2019.csv": ("city",),
+                 "gdp_series_2020_2024.csv": ("city", "status", "source"),
                  "hubei_gdp.csv": (), "land_evidence.csv": ("indicator", "region", "status"),
                  "targets.csv": ("name", "run", "measure", "role")}
 EVIDENCE_KEYS = {"gdp_series_2010_2019.csv": ("city", "year"),

@@ -32,6 +32,7 @@ from sim.experiments import store_guard as guard
 from sim.experiments.store_guard import check_fresh_output, data_hash, data_hash_of_all  # noqa: F401 (re-exported)
 from sim.experiments.store_read import read_tables
 from sim.model.tables import TABLES, TableSet
+from sim.validation.fingerprint import code_hash
 from sim.version import __version__
 
 MANIFEST_COLUMNS = ("run", "scenario", "sweep", "replicate", "seed", "status", "duration_s",
@@ -61,14 +62,16 @@ def run_folder_name(run: str) -> str:
 
 
 def batch_record(scenarios: dict[str, dict]) -> dict:
-    """The contents of ``batch.json``: version plus each scenario's config and data hash.
+    """The contents of ``batch.json``: version, the model code's hash (so a report can tell
+    whether an evidence scoreboard was made by the code that made the runs) and each scenario's
+    config and data hash.
 
     Args:
         scenarios: scenario name -> ``{"config_hash": ..., "data_hash": ..., "file": ...,
             "points": [point label, ...], "replicates": n}`` (the last two name every run the
             batch expects, so a comparison can name the missing ones).
     """
-    return {"version": __version__, "scenarios": scenarios}
+    return {"version": __version__, "code_hash": code_hash(), "scenarios": scenarios}
 
 
 def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
@@ -87,6 +90,10 @@ def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
     if old.get("version") != record["version"]:
         raise ConfigError(f"{where}: package version changed ({old.get('version')} -> "
                           f"{record['version']}); start a new --out folder")
+    if old.get("code_hash", record["code_hash"]) != record["code_hash"]:
+        raise ConfigError(f"{where}: the model code changed since the batch began "
+                          f"({old['code_hash']} -> {record['code_hash']}); runs of two models "
+                          f"do not make one comparison: start a new --out folder")
     before, now = old["scenarios"], record["scenarios"]
     if set(before) != set(now):
         raise ConfigError(f"{where}: the scenarios differ (batch has {sorted(before)}, "
