@@ -186,6 +186,22 @@ def test_decade_drivers_from_the_bundled_data():
     assert d.core_land_stock_km2 == pytest.approx(542.04 - 11 * 321117 / 11 / 1500 * 0.877)
 
 
+
+def test_a_point_cannot_replace_the_decades_drivers_of_the_back_test():
+    """A screen's or a fit's point that sets the 2021 plan's land supply, fall of land intensity
+    or growth leaves the back-test on the drivers measured for 2010-2019 (the targets would
+    otherwise seem to inform what the back-test takes from the data); other keys pass."""
+    drivers = history.period_drivers(DATA_DIR, 2010, 2019, base_stock_km2=542.04)
+    base = ev.backtest_base(["world.n_units=300", "world.core_land_supply_km2=40",
+                             "economy.land_intensity_decline=0.2",
+                             "economy.growth_rate_annual=0.01", "economy.tax_rate=0.09"])
+    assert base.world.n_units == 300 and base.economy.tax_rate == 0.09
+    assert base.world.core_land_supply_km2 == pytest.approx(drivers.core_land_supply_km2, abs=1e-4)
+    assert base.economy.land_intensity_decline == pytest.approx(drivers.land_intensity_decline,
+                                                                abs=1e-6)
+    assert base.economy.growth_rate_annual == pytest.approx(drivers.real_growth, abs=1e-6)
+
+
 # --------------------------------------------------------------------------- runs
 
 def test_simulate_targets_makes_each_run_once_and_is_deterministic(monkeypatch):

@@ -27,6 +27,7 @@ import pandas as pd
 
 from sim.config import load_scenario
 from sim.config.loader import data_folder
+from sim.config.schema import ScenarioConfig
 from sim.experiments.base_years import use_environment
 from sim.experiments.runner import open_executor
 from sim.model import diagnostics, run_scenario
@@ -71,10 +72,20 @@ def _sized(overrides: Sequence[str], n_units: int | None) -> list[str]:
     return [*overrides, f"world.n_units={n_units}"] if n_units else list(overrides)
 
 
-def run_backtest(overrides: Sequence[str], seed: int, replicate: int) -> Realisation:
-    """One realisation of the back-test (2010-2019); ``overrides`` come after its drivers."""
+def backtest_base(overrides: Sequence[str]) -> ScenarioConfig:
+    """The back-test's scenario with ``overrides`` and then the decade's drivers: the drivers are
+    data of 2010-2019 (:func:`sim.validation.history.period_drivers`), so a point of a screen or
+    a fit that sets the 2021 plan's growth, land supply, land stock or fall of land intensity
+    does not replace them (it would make the targets seem to inform a value the back-test takes
+    from the data); the stock is back-cast from the base year built with ``overrides``.
+    ``sim backtest --set`` is the command for a what-if of the drivers themselves."""
     drivers = decade_drivers(SCENARIO, list(overrides))
-    base = load_scenario(SCENARIO, [*drivers.overrides(), *overrides])
+    return load_scenario(SCENARIO, [*overrides, *drivers.overrides()])
+
+
+def run_backtest(overrides: Sequence[str], seed: int, replicate: int) -> Realisation:
+    """One realisation of the back-test (2010-2019) under :func:`backtest_base`."""
+    base = backtest_base(overrides)
     folder = data_folder(base, SCENARIO.parent)
     series = read_series(folder)
     config = pre_plan_config(base, folder)
