@@ -178,7 +178,8 @@ def test_dry_run_times_new_prior_draws_not_a_repeated_point() -> None:
     assert all(p.low <= dict(point)[p.key] <= p.high for point in seen for p in params)
     assert line.startswith("dry run (nothing written): reference table over 3 parameters, "
                            "100 simulation(s)")
-    assert f"the mean of {PILOT_DRAWS} prior draws" in line
+    assert f"{PILOT_DRAWS} pilot simulations took " in line and "one pilot" not in line
+    assert f"the pilots are {PILOT_DRAWS} prior draws" in line
 
 
 # --------------------------------------------------------------------------- identifiability
