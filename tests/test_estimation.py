@@ -360,6 +360,30 @@ def test_a_dry_run_needs_no_output_folder_and_a_run_does(command, cli, tmp_path,
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("which", [["--toy"], ["--params", "economy.attention_base"]])
+def test_calibrate_refuses_when_the_identifiability_folder_identified_nothing(which, cli,
+                                                                            tmp_path, monkeypatch):
+    """``--identified DIR`` drops every parameter the check did not identify; when that is all
+    of them there is nothing to estimate: one line, exit 2, no output folder (on the toy and on
+    the model's priors alike; the refusal comes before any simulation)."""
+    from sim.estimation.pipeline import chosen_keys
+
+    monkeypatch.chdir(tmp_path)
+    keys = ([p.key for p in toy.PARAMETERS] if which == ["--toy"] else which[1:])
+    (tmp_path / "ident").mkdir()
+    pd.DataFrame({"parameter": keys, "identified": False}).to_csv(
+        tmp_path / "ident" / "identifiability.csv", index=False)
+    code, out, err = cli("calibrate", *which, "--identified", "ident", "--out", "fit",
+                         "--quiet", "--workers", "1")
+    assert code == 2 and not out
+    assert err == ["error: no parameter left to estimate (none kept, or none identified)"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ident"]
+    pd.DataFrame({"parameter": keys[:1], "identified": True}).to_csv(
+        tmp_path / "ident" / "identifiability.csv", index=False)   # one identified: kept
+    params = [Parameter(k, 0.0, 1.0) for k in keys]
+    assert [p.key for p in chosen_keys(params, keys, None, tmp_path / "ident")] == keys[:1]
+
+
 def test_identifiability_records_draws_on_a_base_year_not_at_rest(tmp_path: Path) -> None:
     import json
 
