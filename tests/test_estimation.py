@@ -349,6 +349,25 @@ def test_sensitivity_targets_refuses_a_baseline_and_sobol(tmp_path: Path, capsys
     assert not (tmp_path / "s").exists()
 
 
+def test_the_screen_simulates_the_calibration_targets_only() -> None:
+    """``sim sensitivity --targets`` screens on the calibration targets: a validation target in
+    the screen would choose what is estimated, so it would no longer be held out. The bundled
+    targets file has both roles, so a screen on every target would fail here."""
+    import argparse
+
+    from sim.estimation.targets import load_calibration_targets
+    from sim.sensitivity.cli import target_evaluator
+
+    every = load_calibration_targets()
+    calibration = [t.name for t in every if t.role == "calibration" and np.isfinite(t.data)]
+    assert calibration and any(t.role == "validation" for t in every)
+    args = argparse.Namespace(against=None, method="morris", units=300, targets=None,
+                              overrides=[])
+    evaluator, label = target_evaluator(args, seed=1)
+    assert [t.name for t in evaluator.targets] == calibration == label["targets"]
+    assert {t.role for t in evaluator.targets} == {"calibration"}
+
+
 @pytest.mark.parametrize("command", ["calibrate", "identifiability"])
 def test_a_dry_run_needs_no_output_folder_and_a_run_does(command, cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
