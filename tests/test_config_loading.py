@@ -40,6 +40,31 @@ def test_extends_is_relative_to_the_file_not_the_working_folder(scenario_dir: Pa
     assert load_scenario("child.yaml").world.n_units == 2000
 
 
+def test_extends_a_bare_name_is_the_bundled_scenario_unless_a_file_beside_has_it(
+        scenario_dir: Path, cli) -> None:
+    """``extends: homogenised`` resolves as ``sim batch homogenised`` does: a file of that
+    name beside the extending file wins, else the bundled scenario; neither is one line."""
+    from sim.config.loader import ConfigError
+    from sim.paths import SCENARIO_DIR
+
+    bundled = load_scenario(SCENARIO_DIR / "homogenised.yaml")
+    (scenario_dir / "child.yaml").write_text("extends: homogenised\nname: child\nsteps: 3\n")
+    config = load_scenario("child.yaml")
+    assert (config.name, config.steps, config.regime) == ("child", 3, bundled.regime)
+    assert resolved_dict(config) == {**resolved_dict(bundled), "name": "child", "steps": 3}
+    (scenario_dir / "homogenised").write_text("extends: tiny.yaml\nregime: coordinated\n")
+    beside = load_scenario("child.yaml")
+    assert (beside.world.n_units, beside.regime) == (2000, "coordinated") != (
+        bundled.world.n_units, bundled.regime)
+    (scenario_dir / "child.yaml").write_text("extends: nowhere_such\n")
+    with pytest.raises(ConfigError, match=r"^child.yaml:1: extends: file not found \(got "
+                       r"'nowhere_such', looked for nowhere_such\), and not a bundled scenario "
+                       r"name \(one of .*homogenised"):
+        load_scenario("child.yaml")
+    code, out, err = cli("validate", "child.yaml")
+    assert code == 2 and len(err) == 1 and "not a bundled scenario name" in err[0]
+
+
 def test_overrides_apply_last_and_parse_yaml_scalars(scenario_dir: Path) -> None:
     config = load_scenario("tiny.yaml", ["world.n_units=3000", "switches.enclave=true",
                                          "policies.enclave.gdp_share_source=0.3",

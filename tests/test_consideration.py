@@ -111,3 +111,18 @@ def test_promotion_is_booked_at_its_reach_and_paid_from_the_subsidy_budget():
     assert (books.promotion_cost > 0).all()
     city = model.cities.to_list()[1]
     assert city.promotion_spent == pytest.approx(books.promotion_cost[1])
+    # the budget offers must fit: budget share x fiscal revenue less the promotion cost. Offers
+    # whose expected new subsidies are twice the whole budget are scaled to what is left of it
+    # after the running contracts, by hand: offers x (budget − promotion − committed) / new
+    from sim.model.forecast import budget_bases
+    from sim.rules.constants import STEPS_PER_YEAR
+
+    base, cal = budget_bases(state, [1])[0], state.calibration
+    budget = cfg.competition.budget_share * city.fiscal_revenue
+    per_unit = STEPS_PER_YEAR * (cal.p_review + cal.p_exit) * base.output.sum()
+    offers = np.zeros_like(state.settings.offers[1])
+    offers[base.kg] = 2 * budget / per_unit
+    new = STEPS_PER_YEAR * (cal.p_review + cal.p_exit) * (offers[base.kg] * base.output).sum()
+    room = budget - city.promotion_spent - base.committed
+    assert new == pytest.approx(2 * budget) and room > 0
+    np.testing.assert_allclose(city.within_budget(state, offers, base), offers * room / new)

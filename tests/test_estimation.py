@@ -178,7 +178,8 @@ def test_dry_run_times_new_prior_draws_not_a_repeated_point() -> None:
     assert all(p.low <= dict(point)[p.key] <= p.high for point in seen for p in params)
     assert line.startswith("dry run (nothing written): reference table over 3 parameters, "
                            "100 simulation(s)")
-    assert f"the mean of {PILOT_DRAWS} prior draws" in line
+    assert f"{PILOT_DRAWS} pilot simulations took " in line and "one pilot" not in line
+    assert f"the pilots are {PILOT_DRAWS} prior draws" in line
 
 
 # --------------------------------------------------------------------------- identifiability
@@ -348,6 +349,25 @@ def test_sensitivity_targets_refuses_a_baseline_and_sobol(tmp_path: Path, capsys
     assert not (tmp_path / "s").exists()
 
 
+def test_the_screen_simulates_the_calibration_targets_only() -> None:
+    """``sim sensitivity --targets`` screens on the calibration targets: a validation target in
+    the screen would choose what is estimated, so it would no longer be held out. The bundled
+    targets file has both roles, so a screen on every target would fail here."""
+    import argparse
+
+    from sim.estimation.targets import load_calibration_targets
+    from sim.sensitivity.cli import target_evaluator
+
+    every = load_calibration_targets()
+    calibration = [t.name for t in every if t.role == "calibration" and np.isfinite(t.data)]
+    assert calibration and any(t.role == "validation" for t in every)
+    args = argparse.Namespace(against=None, method="morris", units=300, targets=None,
+                              overrides=[])
+    evaluator, label = target_evaluator(args, seed=1)
+    assert [t.name for t in evaluator.targets] == calibration == label["targets"]
+    assert {t.role for t in evaluator.targets} == {"calibration"}
+
+
 @pytest.mark.parametrize("command", ["calibrate", "identifiability"])
 def test_a_dry_run_needs_no_output_folder_and_a_run_does(command, cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -357,6 +377,30 @@ def test_a_dry_run_needs_no_output_folder_and_a_run_does(command, cli, tmp_path,
     assert code == 2 and err == ["error: --out: expected the output folder (only --dry-run needs "
                                  "none)"]
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("which", [["--toy"], ["--params", "economy.attention_base"]])
+def test_calibrate_refuses_when_the_identifiability_folder_identified_nothing(which, cli,
+                                                                            tmp_path, monkeypatch):
+    """``--identified DIR`` drops every parameter the check did not identify; when that is all
+    of them there is nothing to estimate: one line, exit 2, no output folder (on the toy and on
+    the model's priors alike; the refusal comes before any simulation)."""
+    from sim.estimation.pipeline import chosen_keys
+
+    monkeypatch.chdir(tmp_path)
+    keys = ([p.key for p in toy.PARAMETERS] if which == ["--toy"] else which[1:])
+    (tmp_path / "ident").mkdir()
+    pd.DataFrame({"parameter": keys, "identified": False}).to_csv(
+        tmp_path / "ident" / "identifiability.csv", index=False)
+    code, out, err = cli("calibrate", *which, "--identified", "ident", "--out", "fit",
+                         "--quiet", "--workers", "1")
+    assert code == 2 and not out
+    assert err == ["error: no parameter left to estimate (none kept, or none identified)"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ident"]
+    pd.DataFrame({"parameter": keys[:1], "identified": True}).to_csv(
+        tmp_path / "ident" / "identifiability.csv", index=False)   # one identified: kept
+    params = [Parameter(k, 0.0, 1.0) for k in keys]
+    assert [p.key for p in chosen_keys(params, keys, None, tmp_path / "ident")] == keys[:1]
 
 
 def test_identifiability_records_draws_on_a_base_year_not_at_rest(tmp_path: Path) -> None:

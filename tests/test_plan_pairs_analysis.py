@@ -248,3 +248,31 @@ def test_an_ablation_equal_to_its_parent_is_not_called_identical_to_the_baseline
     assert executive.ablation_word("identical", "similarity_ring_mean", "en") == \
         "the same with and without the rule in every replicate"
     assert executive.ablation_word("lower", "similarity_ring_mean", "en") == "better (lower)"
+
+
+def test_the_figures_bands_stay_inside_what_each_measure_can_take():
+    """Two replicates far apart: the 95% t-band of the mean (t(1) = 12.7) runs to about +-11
+    on a difference of shares; drawn, it is cut at -1 and 1 (shares at 0 and 1, completeness
+    at 0 and 4), while the line (the mean) is drawn as it is."""
+    from matplotlib.collections import PolyCollection
+
+    rows = []
+    for scenario in ("base", "reg"):
+        for r, sign in enumerate((1, -1)):
+            for step in range(3):
+                row = {code: 0.5 + sign * 0.45 * (high - low) / 2 if low == 0 else sign * 0.9
+                       for code, (low, high) in plan_pairs.POSSIBLE.items()}
+                rows.append({"run": f"{scenario}/r{r}", "scenario": scenario, "replicate": r,
+                             "step": step, **row, "similarity_ring_mean_segment": 0.5})
+    circle = pd.DataFrame(rows)
+    figure = plan_pairs.plot_pairs(circle, plan_pairs.pair_statistics(circle, "base"), "base",
+                                   ["reg"])
+    codes = [code for code, _, _ in plan_pairs.MEASURES]
+    assert set(codes) == set(plan_pairs.POSSIBLE)
+    for ax, code in zip(figure.axes, codes):
+        low, high = plan_pairs.POSSIBLE[code]
+        bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        assert len(bands) == 2, code
+        for band in bands:
+            y = np.concatenate([path.vertices[:, 1] for path in band.get_paths()])
+            assert y.min() == pytest.approx(low) and y.max() == pytest.approx(high), code

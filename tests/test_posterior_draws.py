@@ -146,6 +146,28 @@ def test_cli_calibrate_toy_and_batch_under_a_posterior(tmp_path: Path) -> None:
     assert not (tmp_path / "b").exists()
 
 
+def test_cli_batch_runs_replicate_r_of_every_scenario_at_draw_r(tmp_path: Path) -> None:
+    """``sim batch A B --posterior DIR`` in a subprocess on a tiny model: each replicate runs at
+    its own draw (r0 and r1 differ here) and both scenarios' replicate r at the same one."""
+    import yaml
+
+    folder = posterior_folder(tmp_path / "p")
+    draws = [load_posterior(folder).draw(r) for r in range(2)]
+    assert draws[0] != draws[1]                      # else the test could not see a mix-up
+    done = sim("batch", "homogenised", "coordinated", "--posterior", "p", "--replicates", "2",
+               "--set", "world.n_units=300", "--set", "steps=2", "--workers", "1", "--out", "b",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for scenario in ("homogenised", "coordinated"):
+        for r, draw in enumerate(draws):
+            run = tmp_path / "b" / "runs" / f"{scenario}__r{r:02d}"
+            config = yaml.safe_load((run / "config.yaml").read_text())
+            got = {key: config[key.split(".")[0]][key.split(".")[1]] for key in KEYS}
+            assert got == draw, (scenario, r)
+            assert Path(config["posterior"]) == folder.resolve()
+            assert len(pd.read_parquet(run / "circle.parquet")) > 0
+
+
 def test_evidence_runs_replicate_r_at_draw_r(tmp_path: Path, monkeypatch) -> None:
     from sim.validation import evidence
 

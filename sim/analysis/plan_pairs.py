@@ -23,6 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from sim.analysis import i18n, registry, similarity_sources, stats
 from sim.analysis.executive import ablation_word, fmt, interval, signed
 from sim.analysis.plots import save_figure, scenario_colours
+from sim.rules.constants import SEGMENTS
 
 #: (column, the plan's pair in display_names.csv, +1 if higher is toward the plan's pattern)
 MEASURES: tuple[tuple[str, str, int], ...] = (
@@ -33,6 +34,14 @@ MEASURES: tuple[tuple[str, str, int], ...] = (
     ("pair_core_vs_supply", "core_supply", +1),
     ("chain_completeness_ring", "chain_completeness", +1),
 )
+#: The values each drawn measure can take (a difference of two shares, a share, segments of 4
+#: within reach): the figure clips a mean's t-band to them, since with few replicates the band
+#: (t(1) = 12.7 standard errors either side with two) runs far past what the measure can be.
+POSSIBLE: dict[str, tuple[float, float]] = {
+    "pair_rnd_vs_manufacturing": (-1.0, 1.0), "pair_hq_vs_chain": (-1.0, 1.0),
+    "pair_wuhan_capital_to_ring_cum": (0.0, 1.0), "pair_ring_capital_from_wuhan_cum": (0.0, 1.0),
+    "pair_core_vs_supply": (-1.0, 1.0), "chain_completeness_ring": (0.0, float(len(SEGMENTS))),
+}
 #: 错位发展 read on similarity: lower is toward differentiated development.
 SIMILARITY: tuple[tuple[str, str, int], ...] = (
     ("similarity_ring_mean_segment", "staggered", -1),
@@ -97,9 +106,11 @@ TEXT: dict[str, tuple[str, str]] = {
               "here (the pairs' columns are in the stored circle table of every run).",
               "该批次没有基准情景的非扫描运行,无法在此与基准比较。"),
     "caption": ("The plan's four pairs over the plan period: mean across replicates with 95% "
-                "t-band; each panel states the regime's paired difference from the baseline at "
-                "the last quarter and its reading.",
-                "规划四个配对指标在规划期内的变化:各重复实验均值及95% t置信带;"
+                "t-band, cut at the values the measure can take (shares 0 to 1, differences of "
+                "shares -1 to 1, segments 0 to 4); each panel states the regime's paired "
+                "difference from the baseline at the last quarter and its reading.",
+                "规划四个配对指标在规划期内的变化:各重复实验均值及95% t置信带"
+                "(截于指标可取的范围:比重0至1,比重之差-1至1,环节0至4);"
                 "各图注明情景末期相对基准的配对差值及其判断。"),
     "similarity": ("Why ring cities grow more or less alike", "圈内城市产业结构为何趋同或分化"),
     "segment_reading": (
@@ -263,8 +274,10 @@ def plot_pairs(circle: pd.DataFrame, table: pd.DataFrame, baseline: str, scenari
                 rows = over[(over["metric"] == code) & (over["scenario"] == scenario)]
                 ax.plot(rows["step"], rows["mean"], color=colours[scenario],
                         label=i18n.scenario_label(scenario, lang))
-                ax.fill_between(rows["step"], rows["ci_low"], rows["ci_high"],
-                                color=colours[scenario], alpha=0.2, linewidth=0)
+                low, high = POSSIBLE[code]
+                ax.fill_between(rows["step"], rows["ci_low"].clip(low, high),
+                                rows["ci_high"].clip(low, high), color=colours[scenario],
+                                alpha=0.2, linewidth=0)
             notes = [f"{i18n.scenario_label(s, lang)} − {i18n.scenario_label(baseline, lang)}:\n"
                      f"{interval(r)}, {text(r['reading'], lang)}"
                      for s in scenarios if (r := _row(table, "difference", code, s)) is not None]

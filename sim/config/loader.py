@@ -2,7 +2,9 @@
 
 A scenario file is YAML read by :mod:`sim.config.yaml_reader` (a safe loader that refuses
 duplicate keys, with bounded size, nesting and alias expansion). ``extends: base.yaml``
-(relative to the file) names a parent whose mappings the child deep-merges over (lists replace).
+(relative to the file; a bare name such as ``homogenised`` that names no file there is the
+bundled scenario, as on the command line) names a parent whose mappings the child deep-merges
+over (lists replace).
 Dotted overrides ``key.path=value`` (the value read as a YAML scalar) are applied last. The merged
 mapping is validated by :class:`~sim.config.schema.ScenarioConfig` (:func:`validate_mapping`).
 :func:`sim.config.load_scenario` (in :mod:`sim.config.sweeps`, which this module's checks serve)
@@ -112,21 +114,44 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Origins]:
         raise ConfigError(
             f"{where}: expected the path of a scenario file (got {_show_value(parent)})"
         )
+    target = _parent_file(path, parent, where)
+    chain = seen + (path,)
+    if target in chain:
+        cycle = " -> ".join(p.name for p in chain[chain.index(target):] + (target,))
+        raise ConfigError(f"{where}: extends cycle ({cycle})")
+    base, base_origins = load_chain(target, chain)
+    return deep_merge(base, data), {**base_origins, **origins}
+
+
+def _parent_file(path: Path, parent: str, where: str) -> Path:
+    """The file ``extends: parent`` names: the path relative to the extending file when it
+    exists, else a bundled scenario by bare name (as on the command line)."""
     try:
         target = (path.parent / parent).resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # a link loop, a NUL byte
         why = "a symbolic-link loop" if isinstance(exc, RuntimeError) else \
             printable(getattr(exc, "strerror", None) or str(exc))
         raise ConfigError(f"{where}: cannot read {printable(repr(parent))} ({why})") from None
-    chain = seen + (path,)
-    if target in chain:
-        cycle = " -> ".join(p.name for p in chain[chain.index(target):] + (target,))
-        raise ConfigError(f"{where}: extends cycle ({cycle})")
-    if not target.exists():
-        raise ConfigError(f"{where}: file not found (got {printable(repr(parent))}, looked for "
-                          f"{show_path(target)})")
-    base, base_origins = load_chain(target, chain)
-    return deep_merge(base, data), {**base_origins, **origins}
+    if target.exists():
+        return target
+    bundled = _bundled_file(Path(parent))
+    if bundled is not None:
+        return bundled.resolve()
+    tail = (f", and not a bundled scenario name (one of {', '.join(bundled_scenarios())})"
+            if _bare(Path(parent)) else "")
+    raise ConfigError(f"{where}: file not found (got {printable(repr(parent))}, looked for "
+                      f"{show_path(target)}){tail}")
+
+
+def _bare(path: Path) -> bool:
+    """A bare scenario name: one part, no YAML suffix (``coordinated``)."""
+    return path.suffix not in (".yaml", ".yml") and len(path.parts) == 1
+
+
+def _bundled_file(path: Path) -> Path | None:
+    """The bundled scenario a bare name names (``coordinated`` -> scenarios/coordinated.yaml)."""
+    bundled = SCENARIO_DIR / f"{path.name}.yaml"
+    return bundled if _bare(path) and bundled.is_file() else None
 
 
 # --------------------------------------------------------------------------- schema keys
@@ -356,10 +381,10 @@ def scenario_file(path: str | os.PathLike) -> Path:
             listed).
     """
     path = Path(path)
-    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) != 1:
+    if path.exists() or not _bare(path):
         return path
-    bundled = SCENARIO_DIR / f"{path.name}.yaml"
-    if bundled.is_file():
+    bundled = _bundled_file(path)
+    if bundled is not None:
         return bundled
     known = bundled_scenarios()
     raise ConfigError(f"{path}: file not found, and not a bundled scenario name (expected a "

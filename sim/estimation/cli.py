@@ -50,7 +50,9 @@ def _common(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--out", type=Path, help="output folder (required unless --dry-run)")
     cmd.add_argument("--resume", action="store_true", help="continue an interrupted run")
     cmd.add_argument("--dry-run", action="store_true",
-                     help="time one pilot simulation, print the estimate, write nothing")
+                     help=f"time {PILOT_DRAWS} pilot simulations at new prior draws (after "
+                          f"one that warms the process up), print the estimate from their "
+                          f"mean, write nothing")
     cmd.add_argument("--quiet", action="store_true", help="no progress output")
     cmd.add_argument("--toy", action="store_true",
                      help="run on the linear-Gaussian toy with a known posterior (no model runs)")
@@ -131,7 +133,7 @@ def _dry_run(simulator, params, n_sims: int, args: argparse.Namespace, what: str
     """The estimate from the mean time of :data:`PILOT_DRAWS` prior draws, each a new point: a
     simulation's cost varies with the parameter values (the base year settles more slowly at
     some), and a point simulated twice finds its base year in the cache."""
-    # lazy: the dry run loads the model to time a pilot simulation
+    # lazy: the dry run loads the model to time the pilot simulations
     from sim.estimation.reference import prior_points
     from sim.experiments.dry_run import estimate_line, parallel_slots, timed
 
@@ -139,9 +141,11 @@ def _dry_run(simulator, params, n_sims: int, args: argparse.Namespace, what: str
     simulator(warm_up)  # the first call imports and builds what later calls reuse
     took = [timed(lambda point=point: simulator(point)) for point in pilots]
     line = estimate_line(n_sims, sum(took) / len(took),
-                         parallel_slots(args.workers, args.scheduler, n_sims), "simulation")
-    return (f"dry run (nothing written): {what} over {len(params)} parameters, {line} (the mean "
-            f"of {len(took)} prior draws, {min(took):.1f}-{max(took):.1f} s)")
+                         parallel_slots(args.workers, args.scheduler, n_sims), "simulation",
+                         pilots=len(took))
+    return (f"dry run (nothing written): {what} over {len(params)} parameters, {line} (the "
+            f"pilots are {len(took)} prior draws, {min(took):.1f}-{max(took):.1f} s; one more "
+            f"warmed the process up)")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

@@ -28,10 +28,14 @@ def _clock(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def estimate_line(n_runs: int, pilot_s: float, slots: int | None, unit: str = "run") -> str:
-    """One line: the count, the pilot's time and the expected wall time on ``slots`` workers."""
+def estimate_line(n_runs: int, pilot_s: float, slots: int | None, unit: str = "run",
+                  pilots: int = 1) -> str:
+    """One line: the count, the pilot's time (the mean of ``pilots`` timed pilots) and the
+    expected wall time on ``slots`` workers."""
     serial = n_runs * pilot_s
-    head = f"{n_runs} {unit}(s); one pilot {unit} took {pilot_s:.1f} s"
+    took = (f"one pilot {unit} took {pilot_s:.1f} s" if pilots == 1
+            else f"{pilots} pilot {unit}s took {pilot_s:.1f} s each on average")
+    head = f"{n_runs} {unit}(s); {took}"
     if slots is None:
         return f"{head}; {_clock(serial)} of compute in all (wall time depends on the cluster)"
     return (f"{head}; about {_clock(serial / slots)} on {slots} worker(s) "
