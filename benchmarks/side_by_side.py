@@ -21,7 +21,8 @@ work on the machine inflates them little; the load average is printed beside the
   figures without a target, the 1-worker batch's CPU, the parent's CPU per run and runs/s
   (wall, so a speedup only on an idle machine).
 - ``million``: 1,000,000 units, 4 quarters after an untimed build: CPU per quarter and the
-  process's peak memory; target: within the baseline's.
+  process's peak memory; target: within the baseline's, and the issue's 448 MB (its figure for
+  af3d7a8 when it was written), judged separately.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ TARGETS = {"standard": 0.4, "standard_next": 0.4, "standard_warm": 0.4, "calibra
            "calibration_next": 0.3, "batch": 0.35, "million": 1.0, "standard_peak_mb": 1.02,
            "million_peak_mb": 1.02, "batch_1_worker": 0.35, "batch_parent_cpu_per_run": None,
            "batch_1_worker_parent_cpu_per_run": None}
+#: Limits the issue states as absolute figures (MB): 1M units "within today's memory (448 MB)",
+#: measured at af3d7a8 when the issue was written; the baseline re-measured here may differ.
+LIMITS = {"million_peak_mb": 448.0}
 #: The figures of each measurement beyond its ``cpu_s``, and their labels.
 EXTRA = {"standard": [("next_cpu_s", "standard_next"), ("warm_cpu_s", "standard_warm")],
          "calibration": [("next_cpu_s", "calibration_next")],
@@ -245,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     for label, old, new, ratio, target in rows(results):
         mark = ("" if target is None
                 else f"<= {target}x: {'met' if ratio <= target else 'missed'}")
+        if label in LIMITS:
+            mark += f"; <= {LIMITS[label]:.0f} MB: {'met' if new <= LIMITS[label] else 'missed'}"
         print(f"| {label} | {old:.3f} | {new:.3f} | {ratio:.2f}x | {mark} |")
     loads = [t["load_1min"] for r in results.values() for side in r.values() for t in side]
     print(f"load average (1 min) during the measurements: {min(loads):.1f} to {max(loads):.1f}")
