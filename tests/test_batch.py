@@ -164,6 +164,17 @@ def test_resume_refuses_a_changed_config_data_version_or_model_code(scenario_dir
         run_batch(["own.yaml"], "out", overrides=SMALL, resume=True, progress=False)
 
 
+def test_a_batch_begun_before_code_hashes_resumes_without_claiming_one(scenario_dir: Path) -> None:
+    """Its finished runs' code is unknown: a resume must not stamp them with today's code."""
+    run_batch(["tiny.yaml"], "out", replicates=1, workers=1, overrides=SMALL, progress=False)
+    path = scenario_dir / "out" / "batch.json"
+    record = json.loads(path.read_text())
+    assert len(record.pop("code_hash")) == 16
+    path.write_text(json.dumps(record))
+    assert run_batch(["tiny.yaml"], "out", replicates=2, workers=1, overrides=SMALL,
+                     resume=True, progress=False).n_skipped == 1
+    assert "code_hash" not in json.loads(path.read_text())
+
 def test_existing_output_is_never_overwritten(scenario_dir: Path) -> None:
     (scenario_dir / "out").mkdir()
     (scenario_dir / "out" / "notes.txt").write_text("mine")

@@ -109,7 +109,11 @@ def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
 
 def update_batch_record(out_dir: Path, record: dict) -> None:
     """After a resume's checks: the record of the runs this batch now expects (``--resume
-    --replicates`` may add replicates), rewritten only if it changed."""
+    --replicates`` may add replicates), rewritten only if it changed. A batch begun before
+    batches recorded their model code's hash keeps none: the code of its finished runs is
+    unknown, so the new code's hash would misstate it."""
+    if "code_hash" not in read_batch_record(out_dir):
+        record = {k: v for k, v in record.items() if k != "code_hash"}
     text = json.dumps(record, indent=2, sort_keys=True)
     if (out_dir / "batch.json").read_text(encoding="utf-8") != text:
         write_atomic(out_dir / "batch.json", text)
