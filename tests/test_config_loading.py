@@ -65,6 +65,19 @@ def test_extends_a_bare_name_is_the_bundled_scenario_unless_a_file_beside_has_it
     assert code == 2 and len(err) == 1 and "not a bundled scenario name" in err[0]
 
 
+def test_a_folder_named_like_a_bundled_scenario_does_not_shadow_it(scenario_dir: Path) -> None:
+    """An output folder ``coordinated/`` beside a file: ``extends: coordinated`` and the bare
+    name on the command line still mean the bundled scenario."""
+    from sim.config.loader import scenario_file
+    from sim.paths import SCENARIO_DIR
+
+    (scenario_dir / "coordinated").mkdir()
+    (scenario_dir / "child.yaml").write_text("extends: coordinated\nname: child\n")
+    assert load_scenario("child.yaml").regime == load_scenario(
+        SCENARIO_DIR / "coordinated.yaml").regime
+    assert scenario_file("coordinated") == SCENARIO_DIR / "coordinated.yaml"
+    assert scenario_file("child.yaml") == Path("child.yaml")
+
 def test_overrides_apply_last_and_parse_yaml_scalars(scenario_dir: Path) -> None:
     config = load_scenario("tiny.yaml", ["world.n_units=3000", "switches.enclave=true",
                                          "policies.enclave.gdp_share_source=0.3",

@@ -132,7 +132,7 @@ def _parent_file(path: Path, parent: str, where: str) -> Path:
         why = "a symbolic-link loop" if isinstance(exc, RuntimeError) else \
             printable(getattr(exc, "strerror", None) or str(exc))
         raise ConfigError(f"{where}: cannot read {printable(repr(parent))} ({why})") from None
-    if target.exists():
+    if target.exists() and not _folder_shadowing_bundled(target, Path(parent)):
         return target
     bundled = _bundled_file(Path(parent))
     if bundled is not None:
@@ -146,6 +146,12 @@ def _parent_file(path: Path, parent: str, where: str) -> Path:
 def _bare(path: Path) -> bool:
     """A bare scenario name: one part, no YAML suffix (``coordinated``)."""
     return path.suffix not in (".yaml", ".yml") and len(path.parts) == 1
+
+
+def _folder_shadowing_bundled(found: Path, name: Path) -> bool:
+    """A folder named like a bundled scenario (an output folder ``coordinated/``, say): the
+    bare name then means the scenario, not the folder."""
+    return found.is_dir() and _bundled_file(name) is not None
 
 
 def _bundled_file(path: Path) -> Path | None:
@@ -381,7 +387,7 @@ def scenario_file(path: str | os.PathLike) -> Path:
             listed).
     """
     path = Path(path)
-    if path.exists() or not _bare(path):
+    if (path.exists() and not _folder_shadowing_bundled(path, path)) or not _bare(path):
         return path
     bundled = _bundled_file(path)
     if bundled is not None:
