@@ -202,8 +202,11 @@ def simulate_targets(targets: Sequence[Target], overrides: list[str], seed: int,
     """One realisation of every target's model output (one number per target name).
 
     Each run the targets need (``backtest``, ``forecast``, ``rest``) is made once, with the
-    dotted-key ``overrides`` (values of assumed parameters) applied after the run's own settings
-    and the same random streams (seed, replicate) in every run.
+    dotted-key ``overrides`` (values of assumed parameters) and the same random streams (seed,
+    replicate) in every run. The overrides come after the scenario's settings, but before what
+    a run takes as given: the back-test's measured drivers of 2010-2019
+    (:func:`backtest_base`) and the run at rest's zero growth, land supply and fall of land
+    intensity (``AT_REST``), so a point cannot change those.
     """
     use_environment()       # base years kept in SIM_BASE_YEARS, if it names a folder
     sized = _sized(overrides, n_units)

@@ -38,7 +38,10 @@ def register_evidence(subparsers: argparse._SubParsersAction) -> None:
                      help=f"production units of every run's base world (default {DEFAULT_UNITS})")
     cmd.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help=f"{SET_HELP}; applied to every run after its own settings")
+                     help=f"{SET_HELP}; applied to every run, except that the back-test keeps "
+                          "its measured 2010-2019 drivers (growth, land supply, fall of land "
+                          "intensity; its 2010 land stock is back-cast from the 2021 one) and the "
+                          "run at rest its own (sim backtest --set changes the drivers)")
     cmd.add_argument("--workers", type=int, default=None,
                      help="local worker processes (default: all cores; 1 runs here)")
     cmd.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, tcp://host:8786")
