@@ -175,6 +175,7 @@ def test_a_batch_begun_before_code_hashes_resumes_without_claiming_one(scenario_
                      resume=True, progress=False).n_skipped == 1
     assert "code_hash" not in json.loads(path.read_text())
 
+
 def test_existing_output_is_never_overwritten(scenario_dir: Path) -> None:
     (scenario_dir / "out").mkdir()
     (scenario_dir / "out" / "notes.txt").write_text("mine")

@@ -186,7 +186,6 @@ def test_decade_drivers_from_the_bundled_data():
     assert d.core_land_stock_km2 == pytest.approx(542.04 - 11 * 321117 / 11 / 1500 * 0.877)
 
 
-
 def test_a_point_cannot_replace_the_decades_drivers_of_the_back_test():
     """A screen's or a fit's point that sets the 2021 plan's land supply, fall of land intensity
     or growth leaves the back-test on the drivers measured for 2010-2019 (the targets would

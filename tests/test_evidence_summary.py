@@ -87,3 +87,16 @@ def test_the_fit_is_checked_against_the_code_that_made_the_runs():
         f"model code {code_hash()} against {'0' * 16}")
     assert mismatch(evidence_record(code_hash="0" * 16), older_runs, code_hash()) == ""
     assert mismatch(record, {**BATCH, "code_hash": code_hash()}, "f" * 16) == ""
+
+
+def test_a_batch_without_its_codes_hash_says_the_runs_code_is_unknown(tmp_path):
+    """Batches begun before batches recorded their model code: the scoreboard of today's code is
+    shown, with the warning that it may be of another model than the runs'."""
+    _write(tmp_path / "evidence", evidence_record())
+    items = report_blocks(tmp_path / "batch", None, BATCH)[1][1]
+    assert items[-1].startswith("This batch does not record the model code") and code_hash() \
+        in items[-1]
+    stamped = {**BATCH, "code_hash": code_hash()}
+    items = report_blocks(tmp_path / "batch", None, stamped)[1][1]
+    assert not any("does not record the model code" in item for item in items)
+    assert "本批次未记录" in report_blocks(tmp_path / "batch", None, BATCH, "zh")[1][1][-1]

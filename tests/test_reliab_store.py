@@ -451,8 +451,8 @@ EXTREMES = [
 
 
 #: Those whose failure could wait past two quarters (a shrinking economy, idle land) also over
-#: the full plan period, 20 quarters, at the tiny size: about 0.5-1.2 CPU s each beyond the
-#: import (``sim run``, 300 units).
+#: the full plan period, 20 quarters, at the tiny size: 0.9, 1.5 and 0.3 CPU s beyond the
+#: import (``sim run``, 300 units, measured after a warm-up).
 FULL_HORIZON = [
     ("coordinated", "economy.growth_rate_annual", -0.5),
     ("coordinated", "world.utilisation_core", 0.01),

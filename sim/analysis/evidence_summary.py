@@ -30,6 +30,11 @@ TEXT = {
              "units ({path}).",
              "**有数据的 {with_data} 个经验目标中命中 {hit} 个**({roles});{no_data} 个无数据。"
              "{created} 以 {units:,} 个单位、{replicates} 次重复计算({path})。"),
+    "unknown_code": ("This batch does not record the model code that made its runs (it was begun "
+                     "before batches recorded it), so this scoreboard, of the code installed "
+                     "now ({code}), may be of another model than the runs'.",
+                     "本批次未记录生成其运行的模型代码(开始于批次记录代码之前),"
+                     "此评分表属于当前安装的代码({code}),可能与这些运行的模型不同。"),
     "missed": ("Missed: {names}.", "未命中:{names}。"),
     "no_data": ("No data: {names}.", "无数据:{names}。"),
 }
@@ -96,4 +101,6 @@ def report_blocks(batch_dir: Path, given: Path | None, batch: dict, lang: str = 
         items.append(_t("missed", lang).format(names=", ".join(record["miss"])))
     if record["no_data"]:
         items.append(_t("no_data", lang).format(names=", ".join(record["no_data"])))
+    if not batch.get("code_hash"):
+        items.append(_t("unknown_code", lang).format(code=current))
     return [head, ("ul", items)]
