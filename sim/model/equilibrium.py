@@ -92,9 +92,14 @@ def sign_base_contracts(state: State, offers: np.ndarray, base: BaseContracts,
         rho = np.clip(hazard[kg, park], 0.0, 1 - TOLERANCE)
         with np.errstate(divide="ignore", invalid="ignore"):   # ρ = 0: no retention
             lag = np.floor(np.log1p(-base.lag_draw) / np.log1p(-rho))
-        # the cumulative distribution of each cell (KG x P rows), then each unit's cell's row
+        # the cumulative distribution of each cell (KG x P rows); each unit's pick is how many
+        # points of its cell's row lie below its draw, counted one grid point at a time (a units
+        # x grid array would be 16 floats a unit: 130 MB at a million units)
         cum = dist.reshape(-1, dist.shape[-1]).cumsum(axis=1)
-        pick = (cum[kg * dist.shape[1] + park] < base.rate_draw[:, None]).sum(axis=1)
+        row = kg * dist.shape[1] + park
+        pick = np.zeros(len(units), dtype=np.intp)
+        for point in cum.T:
+            pick += point[row] < base.rate_draw
         offer = grid[np.minimum(pick, len(grid) - 1)]
         retained = (lag < term) & (~base.has | (lag < base.age)) & (offer > 0)
         rate = np.where(retained, offer, rate)

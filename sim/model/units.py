@@ -50,6 +50,13 @@ class Units:
         return Units(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
                         for f in dataclasses.fields(self)})
 
+    def kept_and_joined(self, mask: np.ndarray, other: Units, other_mask: np.ndarray) -> Units:
+        """``self.select(mask).extend(other.select(other_mask))`` built column by column, without
+        the intermediate copy of every kept unit (a full copy of the units at a million)."""
+        return Units(**{f.name: np.concatenate([getattr(self, f.name)[mask],
+                                                getattr(other, f.name)[other_mask]])
+                        for f in dataclasses.fields(self)})
+
     def frame(self, sectors: tuple[str, ...], segments: tuple[str, ...],
               park_names: list[str]) -> pd.DataFrame:
         """The units as a DataFrame with readable labels."""
