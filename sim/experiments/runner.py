@@ -369,8 +369,7 @@ def _open_batch(out: Path, runs: list[RunSpec], order: list[str], hashes: dict[s
     # module's docstring)
     from sim.experiments import store
 
-    record = store.batch_record(hashes)
-    store.open_batch(out, record, resume)
+    record = store.open_batch(out, store.batch_record(hashes), resume)
     finished = store.scan_runs(out, order) if resume else set()
     if resume:
         store.update_batch_record(out, record)

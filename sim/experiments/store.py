@@ -74,8 +74,11 @@ def batch_record(scenarios: dict[str, dict]) -> dict:
     return {"version": __version__, "code_hash": code_hash(), "scenarios": scenarios}
 
 
-def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
-    """Create a batch folder, or check that a folder to resume was made by the same batch.
+def open_batch(out_dir: Path, record: dict, resume: bool) -> dict:
+    """Create a batch folder, or check that a folder to resume was made by the same batch, and
+    return the record the batch keeps (a batch begun before batches recorded their model code's
+    hash keeps none: the code of its finished runs is unknown, so the new code's hash would
+    misstate it).
 
     Call it while holding :func:`sim.experiments.store_guard.batch_lock` on ``out_dir``.
     """
@@ -84,7 +87,7 @@ def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
         guard.write_marker(out_dir, guard.BATCH_MARKER)
         (out_dir / "runs").mkdir(exist_ok=True)
         write_atomic(out_dir / "batch.json", json.dumps(record, indent=2, sort_keys=True))
-        return
+        return record
     old = read_batch_record(out_dir)
     where = f"{show_path(out_dir)}: cannot resume"
     if old.get("version") != record["version"]:
@@ -105,15 +108,14 @@ def open_batch(out_dir: Path, record: dict, resume: bool) -> None:
                                   f"batch began; start a new --out folder")
     guard.check_real_folder(out_dir / "runs", "runs/")
     (out_dir / "runs").mkdir(exist_ok=True)
+    return record if "code_hash" in old else {k: v for k, v in record.items()
+                                              if k != "code_hash"}
 
 
 def update_batch_record(out_dir: Path, record: dict) -> None:
     """After a resume's checks: the record of the runs this batch now expects (``--resume
-    --replicates`` may add replicates), rewritten only if it changed. A batch begun before
-    batches recorded their model code's hash keeps none: the code of its finished runs is
-    unknown, so the new code's hash would misstate it."""
-    if "code_hash" not in read_batch_record(out_dir):
-        record = {k: v for k, v in record.items() if k != "code_hash"}
+    --replicates`` may add replicates; :func:`open_batch` returns it), rewritten only if it
+    changed."""
     text = json.dumps(record, indent=2, sort_keys=True)
     if (out_dir / "batch.json").read_text(encoding="utf-8") != text:
         write_atomic(out_dir / "batch.json", text)

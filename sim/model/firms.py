@@ -219,7 +219,7 @@ class Firms:
         np.add.at(self.outside_mass, kg[out], dec.productivity[out])
         events = _placement_events(state, dec, who, pick, new_output)
         keep = (~is_arrival & ~left) | (is_arrival & moved)
-        self.units = self.units.kept_and_joined(~reviewing, dec, keep)
+        self.units = self.units.extend(dec, ~reviewing, keep)
         return events
 
     def update_output(self, state: State) -> None:

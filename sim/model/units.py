@@ -46,15 +46,16 @@ class Units:
     def select(self, mask: np.ndarray) -> Units:
         return Units(**{f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self)})
 
-    def extend(self, other: Units) -> Units:
-        return Units(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
-                        for f in dataclasses.fields(self)})
-
-    def kept_and_joined(self, mask: np.ndarray, other: Units, other_mask: np.ndarray) -> Units:
-        """``self.select(mask).extend(other.select(other_mask))`` built column by column, without
-        the intermediate copy of every kept unit (a full copy of the units at a million)."""
-        return Units(**{f.name: np.concatenate([getattr(self, f.name)[mask],
-                                                getattr(other, f.name)[other_mask]])
+    def extend(self, other: Units, mask: np.ndarray | None = None,
+               other_mask: np.ndarray | None = None) -> Units:
+        """These units followed by ``other``'s, each side kept where its mask is true (None:
+        all), built column by column: no intermediate copy of every kept unit (a full copy of
+        the units at a million)."""
+        def kept(units: Units, name: str, which: np.ndarray | None) -> np.ndarray:
+            column = getattr(units, name)
+            return column if which is None else column[which]
+        return Units(**{f.name: np.concatenate([kept(self, f.name, mask),
+                                                kept(other, f.name, other_mask)])
                         for f in dataclasses.fields(self)})
 
     def frame(self, sectors: tuple[str, ...], segments: tuple[str, ...],

@@ -75,9 +75,9 @@ def _sized(overrides: Sequence[str], n_units: int | None) -> list[str]:
 def backtest_base(overrides: Sequence[str]) -> ScenarioConfig:
     """The back-test's scenario with ``overrides`` and then the decade's drivers: the drivers are
     data of 2010-2019 (:func:`sim.validation.history.period_drivers`), so a point of a screen or
-    a fit that sets the 2021 plan's growth, land supply, land stock or fall of land intensity
-    does not replace them (it would make the targets seem to inform a value the back-test takes
-    from the data); the stock is back-cast from the base year built with ``overrides``.
+    a fit that sets the 2021 plan's growth, land supply or fall of land intensity does not
+    replace them (it would make the targets seem to inform a value the back-test takes from the
+    data); the 2010 land stock is back-cast from the 2021 stock built with ``overrides``.
     ``sim backtest --set`` is the command for a what-if of the drivers themselves."""
     drivers = decade_drivers(SCENARIO, list(overrides))
     return load_scenario(SCENARIO, [*overrides, *drivers.overrides()])
